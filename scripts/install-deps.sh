@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs every Debian package dalnas needs to build, test and benchmark.
+# Idempotent: runs `apt-get update` at most once and installs only what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config clang-format
+  libtorch-dev            # PyTorch C++ 1.13 (CPU): training
+  libopenblas0-openmp     # optimised BLAS matching libtorch's OpenMP (replaces the reference BLAS)
+  libgdal-dev gdal-bin    # GeoTIFF and other rasters
+  libsqlite3-dev          # search journal
+  nlohmann-json3-dev      # JSON (COCO, checkpoints' metadata, --json output)
+  libtomlplusplus-dev     # TOML configs and device profiles
+  libcli11-dev            # command line
+  libspdlog-dev           # logging
+  libonnx-dev             # ONNX import/export
+  libgtest-dev            # tests
+  libbenchmark-dev        # benchmarks
+  python3-torch           # the PyTorch reference in bench/
+  python3-numpy
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-deps: must run as root (or with sudo available) to install Debian packages" >&2
+    exit 1
+  fi
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+fi
+
+# libtorch calls BLAS through the system alternative; make sure it is the optimised one.
+alt=libblas.so.3-x86_64-linux-gnu
+openblas=/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3
+if [ -e "$openblas" ] && command -v update-alternatives >/dev/null 2>&1; then
+  current=$(readlink -f /etc/alternatives/$alt 2>/dev/null || true)
+  if [ "$current" != "$openblas" ]; then
+    $SUDO update-alternatives --set $alt "$openblas" >/dev/null
+    echo "install-deps: BLAS alternative set to OpenBLAS (OpenMP)"
+  fi
+fi

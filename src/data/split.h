@@ -1,0 +1,29 @@
+#pragma once
+// Scene-wise train / val / test splits: a scene's chips never appear in two splits.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/scene.h"
+
+namespace dalnas {
+
+struct SplitOptions {
+  // Explicit scene names; if any list is non-empty, scenes are assigned by name and
+  // unlisted scenes go to train unless `train` is also given (then they are unused).
+  std::vector<std::string> train, val, test;
+  // Otherwise seeded fractions (at least one scene in val and test when there are >= 3 scenes).
+  double val_fraction = 0.2;
+  double test_fraction = 0.2;
+  uint64_t seed = 1;
+};
+
+struct Split {
+  std::vector<int> train, val, test;  // scene indices
+};
+
+// Throws dalnas::Error naming the field for an unknown scene name, a scene in two lists,
+// or an empty train split.
+Split split_scenes(const std::vector<Scene>& scenes, const SplitOptions& opt);
+
+}  // namespace dalnas
