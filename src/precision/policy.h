@@ -8,40 +8,42 @@
 //                 concatenation and addition. Gradients pass straight through.
 //
 // Blocks in nn/ call weight() and act() at those points; act() also reports the
-// projected tensor to an optional observer (used by tests and diagnostics).
+// projected tensor to an optional observer (used by tests and diagnostics). The observer
+// is called in both modes (in fp32 mode with x itself, which act() returns unchanged), so
+// the same hook can record FP32 activation ranges; it is never called by weight().
+// The projection itself is project_fp16 (precision/projection.h).
 #include <torch/torch.h>
 
 #include <functional>
 #include <string>
 
 #include "precision/half.h"
+#include "precision/projection.h"
 
 namespace dalnas {
 
 enum class PrecisionMode { FP32, FP16Aligned };
 
 std::string to_string(PrecisionMode m);
-// Parses "fp32" or "fp16-aligned"; throws dalnas::Error naming the value otherwise.
+// "fp32" / "fp16-aligned".
+// Parses "fp32" or "fp16-aligned" (exactly); throws dalnas::Error naming the value and
+// listing the allowed ones otherwise.
 PrecisionMode parse_precision(const std::string& s);
 
 struct PrecisionPolicy {
   PrecisionMode mode = PrecisionMode::FP32;
-  HalfMode half;                    // rounding options used by the projection
+  HalfMode half;                       // rounding options used by the projection
   bool zero_grad_on_overflow = false;  // backward: zero the gradient where forward overflowed
 
   bool enabled() const { return mode == PrecisionMode::FP16Aligned; }
   // Projected weight (straight-through) when enabled, else w unchanged.
   torch::Tensor weight(const torch::Tensor& w) const;
   // Projected activation when enabled, else x unchanged. `where` names the point
-  // (e.g. "enc2.out", "dec1.concat") for the observer.
+  // (e.g. "enc2.out", "dec1.concat") for the observer, which (when set) is called in
+  // both modes with the tensor act() returns.
   torch::Tensor act(const torch::Tensor& x, const char* where) const;
 
   std::function<void(const std::string& where, const torch::Tensor& projected)> observer;
 };
-
-// The projection as an autograd op: forward rounds every element to FP16 (per `mode`),
-// backward passes the gradient straight through (zeroed where |x| overflowed, if asked).
-torch::Tensor project_fp16(const torch::Tensor& x, HalfMode mode = {},
-                           bool zero_grad_on_overflow = false);
 
 }  // namespace dalnas
