@@ -1,0 +1,30 @@
+# dalnas: the two quick-start commands are `make run` and `make test`.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: run test deps build test-all bench format clean
+
+## Install dependencies, build (Release) and run the main job on the built-in default data.
+run: deps build
+	./$(BUILD)/dalnas train --out runs/default
+
+## Install dependencies, build and run every test (slow end-to-end checks in their short form).
+test: deps build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+
+deps:
+	bash scripts/install-deps.sh
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release > /dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+bench: deps build
+	./$(BUILD)/bench/train_throughput
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cpp')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,97 @@
+// Training throughput: the `reference` genome, 4 bands, 128×128 chips, batch 16, one Adam
+// step with focal+Dice loss, in dalnas (libtorch C++) and in PyTorch (Python) in the same run.
+// Prints images/s, achieved GFLOP/s (3 × forward MACs × 2 per image) and the ratio.
+//
+//   build/bench/train_throughput [--genome G] [--steps N] [--threads T] [--precision P]
+#include <torch/torch.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "core/genome.h"
+#include "nn/describe.h"
+#include "nn/network.h"
+#include "train/loss.h"
+
+using namespace dalnas;
+
+namespace {
+std::string run(const std::string& cmd) {
+  std::array<char, 4096> buf;
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  if (!p) return out;
+  while (fgets(buf.data(), buf.size(), p.get())) out += buf.data();
+  return out;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string genome = "reference", precision = "fp32";
+  int steps = 20, warmup = 3, batch = 16, size = 128, bands = 4;
+  int threads = static_cast<int>(std::thread::hardware_concurrency());
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--genome") genome = v;
+    else if (k == "--steps") steps = std::stoi(v);
+    else if (k == "--threads") threads = std::stoi(v);
+    else if (k == "--precision") precision = v;
+    else if (k == "--batch") batch = std::stoi(v);
+    else if (k == "--size") size = std::stoi(v);
+  }
+  torch::set_num_threads(threads);
+  const Genome g = resolve_arch(genome, bands);
+  auto policy = std::make_shared<PrecisionPolicy>();
+  policy->mode = parse_precision(precision);
+  torch::manual_seed(0);
+  Network net = build_network(g, bands, policy);
+  net->train();
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(1e-4));
+  auto x = torch::randn({batch, bands, size, size});
+  auto t = (torch::rand({batch, 1, size, size}) > 0.97).to(torch::kFloat);
+  LossOptions lo;
+  std::chrono::steady_clock::time_point t0;
+  for (int i = 0; i < warmup + steps; ++i) {
+    if (i == warmup) t0 = std::chrono::steady_clock::now();
+    opt.zero_grad();
+    auto loss = compute_loss(net->forward(x), t, lo);
+    loss.backward();
+    opt.step();
+  }
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double ips = steps * batch / dt;
+  const auto d = describe(g, bands, size, size);
+  const double gflops = ips * 3.0 * 2.0 * static_cast<double>(d.macs) / 1e9;
+  std::printf("train_throughput: genome %s (%lld params, %.1f MMAC/image), %dx%dx%d, batch %d, "
+              "%d threads, precision %s\n",
+              g.str().c_str(), static_cast<long long>(d.params), d.macs / 1e6, bands, size, size,
+              batch, threads, precision.c_str());
+  std::printf("dalnas  (C++ libtorch)   %8.1f img/s  %7.1f GFLOP/s\n", ips, gflops);
+
+  const std::string cmd = std::string("/usr/bin/python3 ") + DALNAS_SOURCE_DIR +
+                          "/bench/train_throughput.py --genome '" + g.str() + "' --bands " +
+                          std::to_string(bands) + " --size " + std::to_string(size) +
+                          " --batch " + std::to_string(batch) + " --steps " +
+                          std::to_string(steps) + " --threads " + std::to_string(threads) +
+                          " 2>&1";
+  const std::string out = run(cmd);
+  try {
+    const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+    const double py = j.at("images_per_s").get<double>();
+    std::printf("PyTorch (Python)         %8.1f img/s  %7.1f GFLOP/s  (%lld params)\n", py,
+                py * 3.0 * 2.0 * static_cast<double>(d.macs) / 1e9,
+                static_cast<long long>(j.at("params").get<int64_t>()));
+    std::printf("ratio dalnas/PyTorch     %8.2f\n", ips / py);
+  } catch (const std::exception&) {
+    std::printf("PyTorch reference failed: %s\n", out.c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,94 @@
+// dalnas eval: metrics of a trained model on whole scenes.
+#include <cstdio>
+#include <set>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "data/dataset.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/experiment.h"
+#include "train/predict.h"
+
+namespace dalnas::cli {
+
+namespace {
+struct EvalArgs {
+  std::string model, data, split = "test", device = "host";
+  int threads = 0, tile = 0, overlap = -1;
+  bool json = false;
+};
+}  // namespace
+
+void add_eval(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "Evaluate a trained model on whole scenes");
+  auto a = std::make_shared<EvalArgs>();
+  cmd->add_option("--model", a->model, "Checkpoint (model.ckpt)")->required();
+  cmd->add_option("--data", a->data,
+                  "Dataset (default: the one the model was trained on)");
+  cmd->add_option("--split", a->split,
+                  "train, val, test (the model's own scene split) or all (every scene)")
+      ->check(CLI::IsMember({"train", "val", "test", "all"}));
+  cmd->add_option("--device", a->device, "Where the network runs: host (FP32 on this machine)")
+      ->check(CLI::IsMember({"host"}));
+  cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
+  cmd->add_option("--tile", a->tile, "Tile side for whole-scene prediction (default: as trained)");
+  cmd->add_option("--overlap", a->overlap, "Overlap between tiles (default: as trained)");
+  cmd->add_flag("--json", a->json, "Print the metrics as one JSON object");
+
+  cmd->callback([a]() {
+    set_threads(a->threads);
+    Checkpoint ck = load_checkpoint(a->model);
+    TrainConfig trained = TrainConfig::from_json(
+        [&] {
+          auto c = ck.config;
+          c.erase("split_scenes");
+          return c;
+        }(),
+        a->model + ": config");
+    const std::string data = a->data.empty() ? trained.data : a->data;
+    std::vector<Scene> scenes = load_dataset(data, trained.synthetic);
+    if (scenes.front().bands != ck.bands)
+      throw Error(data + ": scenes have " + std::to_string(scenes.front().bands) +
+                  " bands but the model takes " + std::to_string(ck.bands));
+    std::vector<int> which;
+    if (a->split == "all") {
+      for (size_t i = 0; i < scenes.size(); ++i) which.push_back(static_cast<int>(i));
+    } else {
+      const auto& names = ck.config["split_scenes"][a->split];
+      for (const auto& n : names) {
+        const std::string name = n.get<std::string>();
+        auto it = std::find_if(scenes.begin(), scenes.end(),
+                               [&](const Scene& s) { return s.name == name; });
+        if (it == scenes.end())
+          throw Error(data + ": has no scene '" + name + "' of the model's " + a->split +
+                      " split; use --split all for data the model has never seen");
+        which.push_back(static_cast<int>(it - scenes.begin()));
+      }
+      if (which.empty())
+        throw Error(a->model + ": the model's " + a->split + " split is empty; use --split all");
+    }
+    TileOptions to;
+    to.tile = a->tile > 0 ? a->tile : trained.eval_tile;
+    to.overlap = a->overlap >= 0 ? a->overlap : trained.eval_overlap;
+    if (to.overlap * 2 >= to.tile) throw Error("--overlap must be less than half of --tile");
+    Metrics m = evaluate_scenes(ck.net, scenes, which, ck.norm, to);
+    nlohmann::json j = m.to_json();
+    j["genome"] = ck.genome.str();
+    j["device"] = a->device;
+    j["split"] = a->split;
+    j["scenes"] = scene_names(scenes, which);
+    if (a->json) {
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("model   %s\n", a->model.c_str());
+      std::printf("genome  %s (%lld parameters)\n", ck.genome.str().c_str(),
+                  static_cast<long long>(m.params));
+      std::printf("data    %s, split %s (%zu scenes), device %s\n", data.c_str(), a->split.c_str(),
+                  which.size(), a->device.c_str());
+      std::printf("%s\n", m.summary().c_str());
+    }
+  });
+}
+
+}  // namespace dalnas::cli

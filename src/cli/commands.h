@@ -1,0 +1,18 @@
+#pragma once
+// Subcommands of the dalnas executable, one file each.
+#include <CLI/CLI.hpp>
+
+namespace dalnas::cli {
+
+void add_train(CLI::App& app);
+void add_eval(CLI::App& app);
+void add_arch(CLI::App& app);
+
+// Applies --threads (0 = all cores) to libtorch's intra-op pool.
+void set_threads(int threads);
+// "1m23s" style duration.
+std::string format_seconds(double s);
+// Current local time as YYYYmmdd-HHMMSS, for default run folders.
+std::string timestamp();
+
+}  // namespace dalnas::cli

@@ -1,0 +1,40 @@
+// dalnas: deployment-aligned low-precision NAS for segmentation networks.
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace {
+std::string first_line(const std::string& s) {
+  const auto p = s.find('\n');
+  return p == std::string::npos ? s : s.substr(0, p);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dalnas: search, train and evaluate segmentation networks for FP16 edge devices"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("dalnas ") + DALNAS_VERSION);
+  dalnas::cli::add_train(app);
+  dalnas::cli::add_eval(app);
+  dalnas::cli::add_arch(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const dalnas::Error& e) {
+    std::fprintf(stderr, "dalnas: error: %s\n", first_line(e.what()).c_str());
+    return 1;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "dalnas: error: libtorch: %s\n", first_line(e.what_without_backtrace()).c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dalnas: error: %s\n", first_line(e.what()).c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,12 @@
+#pragma once
+// Reads a configuration file (TOML, or JSON by the .json extension) into a JSON object.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace dalnas {
+
+// Throws dalnas::Error "<path>: <problem>" (with line and column for TOML syntax errors).
+nlohmann::json load_config_file(const std::string& path);
+
+}  // namespace dalnas

@@ -1,0 +1,76 @@
+#include "train/experiment.h"
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "train/predict.h"
+
+namespace dalnas {
+
+std::vector<std::string> scene_names(const std::vector<Scene>& scenes,
+                                     const std::vector<int>& idx) {
+  std::vector<std::string> out;
+  for (int i : idx) out.push_back(scenes[i].name);
+  return out;
+}
+
+PreparedData prepare_data(const TrainConfig& cfg, const Normalization* norm) {
+  PreparedData d;
+  d.scenes = load_dataset(cfg.data, cfg.synthetic);
+  d.bands = d.scenes.front().bands;
+  SplitOptions so = cfg.split;
+  so.seed = cfg.seed;
+  d.split = split_scenes(d.scenes, so);
+  d.norm = norm ? *norm : Normalization::compute(d.scenes, d.split.train);
+  if (static_cast<int>(d.norm.mean.size()) != d.bands)
+    throw Error(cfg.data + ": dataset has " + std::to_string(d.bands) +
+                " bands but the model's normalisation has " + std::to_string(d.norm.mean.size()));
+  TilingOptions t = cfg.tiling;
+  t.seed = cfg.seed;
+  d.train = make_chipset(d.scenes, d.split.train, t, d.norm);
+  if (d.train.size() == 0)
+    throw Error(cfg.data + ": no training chips left after filtering (train scenes: " +
+                std::to_string(d.split.train.size()) +
+                "; raise tiling.background_keep or add scenes)");
+  TilingOptions tv = t;
+  tv.background_keep = 1.0;  // validate on every chip of the val scenes
+  tv.stride = t.size;
+  d.val = make_chipset(d.scenes, d.split.val, tv, d.norm);
+  return d;
+}
+
+TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data,
+                         const EpochCallback& on_epoch) {
+  TrainOutcome out;
+  auto policy = std::make_shared<PrecisionPolicy>();
+  policy->mode = cfg.precision;
+  policy->half = cfg.half;
+  policy->zero_grad_on_overflow = cfg.zero_grad_on_overflow;
+
+  torch::manual_seed(cfg.seed);
+  if (!cfg.init.empty()) {
+    out.ck = load_checkpoint(cfg.init, policy);
+    if (out.ck.bands != data.bands)
+      throw Error(cfg.init + ": model takes " + std::to_string(out.ck.bands) +
+                  " bands but dataset " + cfg.data + " has " + std::to_string(data.bands));
+  } else {
+    out.ck.genome = resolve_arch(cfg.arch, data.bands);
+    out.ck.bands = data.bands;
+    out.ck.net = build_network(out.ck.genome, data.bands, policy);
+  }
+  out.ck.norm = data.norm;
+  out.ck.config = cfg.to_json();
+  out.ck.config["split_scenes"] = {{"train", scene_names(data.scenes, data.split.train)},
+                                   {"val", scene_names(data.scenes, data.split.val)},
+                                   {"test", scene_names(data.scenes, data.split.test)}};
+  out.history = fit(out.ck.net, data.train, data.val, cfg, on_epoch);
+
+  TileOptions to;
+  to.tile = cfg.eval_tile;
+  to.overlap = cfg.eval_overlap;
+  out.val = evaluate_scenes(out.ck.net, data.scenes, data.split.val, data.norm, to);
+  out.test = evaluate_scenes(out.ck.net, data.scenes, data.split.test, data.norm, to);
+  out.ck.metrics = {{"val", out.val.to_json()}, {"test", out.test.to_json()}};
+  return out;
+}
+
+}  // namespace dalnas

@@ -1,0 +1,43 @@
+#pragma once
+// One training run end to end: load the dataset, split by scene, normalise with train
+// statistics, tile into chips, build (or load) the network, train, evaluate whole scenes.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/normalization.h"
+#include "data/split.h"
+#include "train/checkpoint.h"
+#include "train/chips.h"
+#include "train/config.h"
+#include "train/metrics.h"
+#include "train/trainer.h"
+
+namespace dalnas {
+
+struct PreparedData {
+  std::vector<Scene> scenes;
+  Split split;
+  Normalization norm;
+  ChipSet train, val;
+  int bands = 0;
+};
+
+// `norm`: use these statistics instead of computing them from the train split (fine-tuning
+// keeps its checkpoint's normalisation).
+PreparedData prepare_data(const TrainConfig& cfg, const Normalization* norm = nullptr);
+
+struct TrainOutcome {
+  Checkpoint ck;
+  TrainHistory history;
+  Metrics val;   // whole val scenes, on the host in FP32 arithmetic of the trained weights
+  Metrics test;  // whole test scenes
+};
+
+// Trains per cfg (starting from cfg.init when set) and evaluates val and test scenes.
+TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data,
+                         const EpochCallback& on_epoch = {});
+
+std::vector<std::string> scene_names(const std::vector<Scene>& scenes, const std::vector<int>& idx);
+
+}  // namespace dalnas

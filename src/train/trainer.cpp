@@ -1,0 +1,143 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "core/error.h"
+
+namespace dalnas {
+
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+Metrics evaluate_chips(Network& net, const ChipSet& set, const LossOptions& loss, int batch) {
+  Metrics m;
+  m.params = count_parameters(*net);
+  if (set.size() == 0) return m;
+  torch::NoGradGuard ng;
+  const bool was_training = net->is_training();
+  net->eval();
+  double loss_sum = 0;
+  for (int64_t b = 0; b < set.size(); b += batch) {
+    const int64_t e = std::min<int64_t>(set.size(), b + batch);
+    auto x = set.images.slice(0, b, e);
+    auto y = set.masks.slice(0, b, e);
+    auto logits = net->forward(x);
+    loss_sum += compute_loss(logits, y, loss).item<double>() * static_cast<double>(e - b);
+    auto prob = torch::sigmoid(logits).contiguous();
+    auto mask = y.to(torch::kUInt8).contiguous();
+    m.cm.add(prob.data_ptr<float>(), mask.data_ptr<uint8_t>(), static_cast<size_t>(prob.numel()));
+  }
+  m.loss = loss_sum / static_cast<double>(set.size());
+  if (was_training) net->train();
+  return m;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : m.parameters()) out.push_back(p.detach().clone());
+  for (auto& b : m.buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+
+void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard ng;
+  size_t i = 0;
+  for (auto& p : m.parameters()) p.copy_(saved[i++]);
+  for (auto& b : m.buffers()) b.copy_(saved[i++]);
+}
+}  // namespace
+
+TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const TrainConfig& cfg,
+                 const EpochCallback& on_epoch) {
+  TrainHistory hist;
+  const auto t_start = Clock::now();
+  if (cfg.epochs == 0 || train.size() == 0) return hist;
+  torch::optim::Adam opt(net->parameters(),
+                         torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  std::mt19937_64 rng(cfg.seed * 0x9E3779B97F4A7C15ULL + 17);
+  std::vector<int64_t> order(static_cast<size_t>(train.size()));
+  std::iota(order.begin(), order.end(), 0);
+
+  const bool has_val = val.size() > 0;
+  double best_loss = INFINITY;
+  std::vector<torch::Tensor> best_weights;
+  int since_best = 0;
+  const double lr_min = cfg.lr / 20;
+
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    const auto t0 = Clock::now();
+    double lr = cfg.lr;
+    if (cfg.cosine && cfg.epochs > 1)
+      lr = lr_min + 0.5 * (cfg.lr - lr_min) * (1 + std::cos(M_PI * (epoch - 1) / (cfg.epochs - 1)));
+    for (auto& g : opt.param_groups())
+      static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+
+    net->train();
+    std::shuffle(order.begin(), order.end(), rng);
+    double loss_sum = 0;
+    int64_t seen = 0;
+    for (size_t b = 0; b < order.size(); b += static_cast<size_t>(cfg.batch)) {
+      const size_t e = std::min(order.size(), b + static_cast<size_t>(cfg.batch));
+      if (e - b < 2 && seen > 0) break;  // a batch of one breaks BatchNorm statistics
+      std::vector<int64_t> idx(order.begin() + static_cast<long>(b),
+                               order.begin() + static_cast<long>(e));
+      auto [x, y] = make_batch(train, idx, cfg.augment ? &rng : nullptr);
+      opt.zero_grad();
+      auto loss = compute_loss(net->forward(x), y, cfg.loss);
+      const double lv = loss.item<double>();
+      if (!std::isfinite(lv))
+        throw Error("training diverged (loss is " + std::to_string(lv) + ") at epoch " +
+                    std::to_string(epoch));
+      loss.backward();
+      opt.step();
+      loss_sum += lv * static_cast<double>(idx.size());
+      seen += static_cast<int64_t>(idx.size());
+    }
+    EpochStats st;
+    st.epoch = epoch;
+    st.lr = lr;
+    st.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0;
+    st.images_per_s = static_cast<double>(seen) / std::max(1e-9, seconds_since(t0));
+    if (has_val) {
+      st.has_val = true;
+      st.val = evaluate_chips(net, val, cfg.loss, std::max(cfg.batch, 16));
+    }
+    st.seconds = seconds_since(t0);
+    hist.epochs.push_back(st);
+
+    const double monitored = has_val ? st.val.loss : st.train_loss;
+    if (monitored < best_loss - cfg.min_delta) {
+      best_loss = monitored;
+      best_weights = snapshot(*net);
+      hist.best_epoch = epoch;
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+    const double mean_epoch = seconds_since(t_start) / epoch;
+    if (on_epoch) on_epoch(st, cfg.epochs, mean_epoch * (cfg.epochs - epoch));
+    if (has_val && cfg.patience > 0 && since_best >= cfg.patience) {
+      hist.early_stopped = true;
+      break;
+    }
+  }
+  if (!best_weights.empty()) restore(*net, best_weights);
+  net->eval();
+  hist.seconds = seconds_since(t_start);
+  return hist;
+}
+
+}  // namespace dalnas

@@ -1,0 +1,90 @@
+#include "train/checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+using namespace dalnas;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("dalnas-ck-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(reinterpret_cast<uintptr_t>(this)));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+Checkpoint make() {
+  Checkpoint ck;
+  ck.genome = Genome::parse("ConvBnAct-8-k3-relu_max_MBConv-12-k3-e3-relu6_avg_ResNetBlock-16-k3-gelu_dec-8");
+  ck.bands = 4;
+  ck.norm.mean = {1, 2, 3, 4};
+  ck.norm.std = {5, 6, 7, 8};
+  ck.config = {{"epochs", 3}};
+  torch::manual_seed(7);
+  ck.net = build_network(ck.genome, 4);
+  return ck;
+}
+
+void expect_error_containing(const std::string& path, const std::string& what) {
+  try {
+    load_checkpoint(path);
+    FAIL() << "no error for " << what;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+}  // namespace
+
+TEST(Checkpoint, RoundTripKeepsEverything) {
+  TempDir d;
+  Checkpoint ck = make();
+  const std::string p = (d.path / "m.ckpt").string();
+  save_checkpoint(p, ck);
+  Checkpoint back = load_checkpoint(p);
+  EXPECT_EQ(back.genome, ck.genome);
+  EXPECT_EQ(back.bands, 4);
+  EXPECT_EQ(back.norm.mean, ck.norm.mean);
+  EXPECT_EQ(back.norm.std, ck.norm.std);
+  EXPECT_EQ(back.config["epochs"], 3);
+  auto x = torch::randn({2, 4, 24, 24});
+  ck.net->eval();
+  back.net->eval();
+  EXPECT_TRUE(torch::equal(ck.net->forward(x), back.net->forward(x)));
+  // No temporary file is left beside it.
+  int files = 0;
+  for (auto& e : fs::directory_iterator(d.path)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+}
+
+TEST(Checkpoint, DetectsCorruptionTruncationAndForeignFiles) {
+  TempDir d;
+  const std::string p = (d.path / "m.ckpt").string();
+  save_checkpoint(p, make());
+  std::string bytes = read_file(p);
+
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 0x10;
+  const std::string pc = (d.path / "corrupt.ckpt").string();
+  write_file_atomic(pc, flipped);
+  expect_error_containing(pc, "checksum");
+
+  const std::string pt = (d.path / "trunc.ckpt").string();
+  write_file_atomic(pt, bytes.substr(0, bytes.size() - 100));
+  expect_error_containing(pt, "checksum");
+
+  const std::string pf = (d.path / "foreign.ckpt").string();
+  write_file_atomic(pf, "hello world, not a checkpoint");
+  expect_error_containing(pf, "not a dalnas checkpoint");
+
+  expect_error_containing((d.path / "missing.ckpt").string(), "no such file");
+}

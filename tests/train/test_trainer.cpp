@@ -1,0 +1,90 @@
+#include "train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "data/synthetic.h"
+#include "train/experiment.h"
+
+using namespace dalnas;
+
+namespace {
+TrainConfig tiny_config() {
+  TrainConfig c;
+  c.data = "synthetic";
+  c.synthetic.scenes = 5;
+  c.synthetic.height = 96;
+  c.synthetic.width = 96;
+  c.arch = "ConvBnAct-8-k3-relu_max_ConvBnAct-12-k3-relu_max_ConvBnAct-16-k3-relu_dec-8";
+  c.epochs = 4;
+  c.batch = 8;
+  c.tiling.size = 48;
+  c.tiling.stride = 48;
+  c.tiling.background_keep = 1.0;
+  c.eval_tile = 64;
+  c.eval_overlap = 8;
+  c.threads = 2;
+  return c;
+}
+}  // namespace
+
+TEST(Trainer, LossDecreasesAndBestWeightsAreKept) {
+  torch::set_num_threads(2);
+  TrainConfig c = tiny_config();
+  c.lr = 3e-3;
+  PreparedData d = prepare_data(c);
+  ASSERT_GT(d.train.size(), 0);
+  std::vector<double> losses;
+  TrainOutcome r = train_model(c, d, [&](const EpochStats& e, int total, double) {
+    EXPECT_EQ(total, 4);
+    losses.push_back(e.train_loss);
+  });
+  ASSERT_EQ(losses.size(), 4u);
+  EXPECT_LT(losses.back(), losses.front());
+  ASSERT_GE(r.history.best_epoch, 1);
+  // The kept weights are those of the best validation epoch: re-evaluating gives its loss.
+  const auto& best = r.history.epochs[static_cast<size_t>(r.history.best_epoch - 1)];
+  if (best.has_val) {
+    Metrics again = evaluate_chips(r.ck.net, d.val, c.loss, 16);
+    EXPECT_NEAR(again.loss, best.val.loss, 1e-5);
+  }
+  EXPECT_EQ(r.test.cm.total(), static_cast<uint64_t>(d.split.test.size()) * 96 * 96);
+}
+
+TEST(Trainer, SameSeedSameResult) {
+  torch::set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 2;
+  PreparedData d1 = prepare_data(c), d2 = prepare_data(c);
+  auto r1 = train_model(c, d1), r2 = train_model(c, d2);
+  EXPECT_DOUBLE_EQ(r1.history.epochs.back().train_loss, r2.history.epochs.back().train_loss);
+  torch::set_num_threads(2);
+}
+
+TEST(Trainer, EarlyStoppingStopsWhenValidationStalls) {
+  TrainConfig c = tiny_config();
+  c.epochs = 30;
+  c.lr = 1e-9;  // nothing improves by min_delta
+  c.min_delta = 1.0;
+  c.patience = 2;
+  PreparedData d = prepare_data(c);
+  ASSERT_GT(d.val.size(), 0);
+  auto r = train_model(c, d);
+  EXPECT_TRUE(r.history.early_stopped);
+  EXPECT_EQ(r.history.epochs.size(), 3u);  // epoch 1 is best, two more without improvement
+}
+
+TEST(Trainer, DivergenceIsAnErrorNotACrash) {
+  TrainConfig c = tiny_config();
+  PreparedData d = prepare_data(c);
+  d.train.images.index_put_({0, 0, 0, 0}, NAN);
+  d.train.images.index_put_({1, 0, 0, 0}, NAN);
+  c.batch = static_cast<int>(d.train.size());  // every batch holds the NaN chips
+  Network net = build_network(resolve_arch(c.arch, 4), 4);
+  try {
+    fit(net, d.train, d.val, c);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos);
+  }
+}
