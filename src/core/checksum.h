@@ -6,7 +6,7 @@
 
 namespace dalnas {
 
-inline uint64_t fnv1a64(const void* data, size_t n, uint64_t h = 1469598103934665603ULL) {
+inline uint64_t fnv1a64(const void* data, size_t n, uint64_t h = 14695981039346656037ULL) {
   const auto* p = static_cast<const unsigned char*>(data);
   for (size_t i = 0; i < n; ++i) {
     h ^= p[i];

@@ -20,7 +20,7 @@
 // Example:  ConvBnAct-16-k3-relu_max_MBConv-24-k3-e4-relu6_max_ResNetBlock-32-k3-relu_dec-16
 //
 // Each block's output is a skip connection; the last block is the bottleneck.
-// The decoder (see nn/decoder.h) upsamples back through every skip.
+// The decoder (see nn/network.h) upsamples back through every skip.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -12,7 +12,9 @@ struct SplitOptions {
   // Explicit scene names; if any list is non-empty, scenes are assigned by name and
   // unlisted scenes go to train unless `train` is also given (then they are unused).
   std::vector<std::string> train, val, test;
-  // Otherwise seeded fractions (at least one scene in val and test when there are >= 3 scenes).
+  // Otherwise seeded fractions (at least one scene in val and test when there are >= 3 scenes
+  // and the fraction is > 0; train keeps at least one). 2 scenes: one train, one val (if
+  // val_fraction > 0), no test. 1 scene: train only.
   double val_fraction = 0.2;
   double test_fraction = 0.2;
   uint64_t seed = 1;
@@ -23,7 +25,7 @@ struct Split {
 };
 
 // Throws dalnas::Error naming the field for an unknown scene name, a scene in two lists,
-// or an empty train split.
+// or an empty train split. Each list is sorted ascending.
 Split split_scenes(const std::vector<Scene>& scenes, const SplitOptions& opt);
 
 }  // namespace dalnas

@@ -39,7 +39,9 @@ TEST(Predict, TileOriginsCoverEveryPixel) {
         for (int c : covered) ASSERT_EQ(c, 1) << len << " " << tile << " " << ov;
         for (int p : o) {
           EXPECT_GE(p, 0);
-          if (len >= tile) EXPECT_LE(p + tile, len);
+          if (len >= tile) {
+            EXPECT_LE(p + tile, len);
+          }
         }
       }
 }

@@ -1,0 +1,38 @@
+#include "nn/blocks/densenet_block.h"
+
+#include "nn/activation.h"
+#include "nn/conv_unit.h"
+
+namespace dalnas {
+
+DenseNetBlockImpl::DenseNetBlockImpl(const BlockGene& g, int in_channels, PolicyPtr p,
+                                     const std::string& name)
+    : gene(g),
+      policy(std::move(p)),
+      p_conv1(name + ".conv1"),
+      p_concat1(name + ".concat1"),
+      p_conv2(name + ".conv2"),
+      p_concat2(name + ".concat2"),
+      p_fuse(name + ".fuse") {
+  const int gr = densenet_growth(g.width);
+  conv1 = register_module("conv1", make_conv(in_channels, gr, g.kernel, /*bias=*/false));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(gr));
+  conv2 = register_module("conv2", make_conv(in_channels + gr, gr, g.kernel, /*bias=*/false));
+  bn2 = register_module("bn2", torch::nn::BatchNorm2d(gr));
+  fuse = register_module("fuse", make_conv(in_channels + 2 * gr, g.width, 1, /*bias=*/false));
+  fuse_bn = register_module("fuse_bn", torch::nn::BatchNorm2d(g.width));
+}
+
+torch::Tensor DenseNetBlockImpl::forward(torch::Tensor x) {
+  const PrecisionPolicy& p = *policy;
+  torch::Tensor x1 =
+      p.act(apply_activation(bn1->forward(conv_forward(*conv1, x, p)), gene.act), p_conv1.c_str());
+  torch::Tensor c1 = p.act(torch::cat({x, x1}, 1), p_concat1.c_str());
+  torch::Tensor x2 =
+      p.act(apply_activation(bn2->forward(conv_forward(*conv2, c1, p)), gene.act), p_conv2.c_str());
+  torch::Tensor c2 = p.act(torch::cat({x, x1, x2}, 1), p_concat2.c_str());
+  return p.act(apply_activation(fuse_bn->forward(conv_forward(*fuse, c2, p)), gene.act),
+               p_fuse.c_str());
+}
+
+}  // namespace dalnas

@@ -1,0 +1,218 @@
+#include <gdal_priv.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "data/raster.h"
+
+namespace fs = std::filesystem;
+using namespace dalnas;
+
+namespace {
+
+// A fresh folder under the system temp directory, removed at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path = fs::temp_directory_path() / ("dalnas-raster-" + std::to_string(getpid()) + "-" +
+                                        info->test_suite_name() + "-" + info->name());
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+// Expects `f` to throw dalnas::Error whose message contains every string in `parts`.
+template <class F>
+void expect_error(F f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no dalnas::Error thrown";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    for (const auto& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  }
+}
+
+Raster make_raster(int bands, int height, int width, bool integral) {
+  Raster r;
+  r.bands = bands;
+  r.height = height;
+  r.width = width;
+  r.data.resize(static_cast<size_t>(bands) * height * width);
+  for (size_t i = 0; i < r.data.size(); ++i)
+    r.data[i] =
+        integral ? static_cast<float>((i * 7919) % 65536) : static_cast<float>(i) * 0.25f - 3.0f;
+  return r;
+}
+
+GDALDataType stored_type(const std::string& path) {
+  GDALAllRegister();
+  GDALDataset* ds = GDALDataset::FromHandle(GDALOpen(path.c_str(), GA_ReadOnly));
+  if (!ds) return GDT_Unknown;
+  const GDALDataType t = ds->GetRasterBand(1)->GetRasterDataType();
+  GDALClose(GDALDataset::ToHandle(ds));
+  return t;
+}
+
+size_t files_in(const fs::path& dir) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file();
+  return n;
+}
+
+}  // namespace
+
+TEST(Raster, GeoTiffRoundTripUint16IsExact) {
+  TempDir dir;
+  Raster r = make_raster(3, 7, 11, true);
+  r.data[0] = 65535.0f;  // saturated Sentinel-2 value
+  r.data[1] = 0.0f;
+  write_geotiff(dir / "a.tif", r);
+  EXPECT_EQ(stored_type(dir / "a.tif"), GDT_UInt16);
+  const Raster back = read_raster(dir / "a.tif");
+  EXPECT_EQ(back.bands, 3);
+  EXPECT_EQ(back.height, 7);
+  EXPECT_EQ(back.width, 11);
+  ASSERT_EQ(back.data.size(), r.data.size());
+  for (size_t i = 0; i < r.data.size(); ++i) ASSERT_EQ(back.data[i], r.data[i]) << i;
+  EXPECT_EQ(files_in(dir.path), 1u) << "temporary files left behind";
+}
+
+TEST(Raster, GeoTiffRoundTripFloatIsExact) {
+  TempDir dir;
+  const Raster r = make_raster(2, 5, 4, false);  // negative and fractional values
+  write_geotiff(dir / "f.tif", r);
+  EXPECT_EQ(stored_type(dir / "f.tif"), GDT_Float32);
+  const Raster back = read_raster(dir / "f.tif");
+  ASSERT_EQ(back.data.size(), r.data.size());
+  for (size_t i = 0; i < r.data.size(); ++i) ASSERT_EQ(back.data[i], r.data[i]) << i;
+}
+
+TEST(Raster, BandMajorLayoutMatchesGdalBands) {
+  TempDir dir;
+  Raster r = make_raster(2, 3, 4, true);
+  for (size_t i = 0; i < 12; ++i) r.data[i] = 100.0f + i;   // band 1
+  for (size_t i = 12; i < 24; ++i) r.data[i] = 500.0f + i;  // band 2
+  write_geotiff(dir / "b.tif", r);
+  GDALAllRegister();
+  GDALDataset* ds = GDALDataset::FromHandle(GDALOpen((dir / "b.tif").c_str(), GA_ReadOnly));
+  ASSERT_NE(ds, nullptr);
+  float v = 0;
+  // band 2, row 1, column 2 -> index 12 + 1*4 + 2
+  ASSERT_EQ(
+      ds->GetRasterBand(2)->RasterIO(GF_Read, 2, 1, 1, 1, &v, 1, 1, GDT_Float32, 0, 0, nullptr),
+      CE_None);
+  GDALClose(GDALDataset::ToHandle(ds));
+  EXPECT_EQ(v, 500.0f + 18);
+}
+
+TEST(Raster, OverwritesExistingFile) {
+  TempDir dir;
+  write_geotiff(dir / "a.tif", make_raster(1, 2, 2, true));
+  Raster r = make_raster(2, 3, 3, true);
+  write_geotiff(dir / "a.tif", r);
+  const Raster back = read_raster(dir / "a.tif");
+  EXPECT_EQ(back.bands, 2);
+  EXPECT_EQ(back.height, 3);
+  EXPECT_EQ(files_in(dir.path), 1u);
+}
+
+TEST(Raster, MaskRoundTripPngAndTiff) {
+  TempDir dir;
+  const int h = 5, w = 7;
+  std::vector<uint8_t> m(h * w, 0);
+  for (int i = 0; i < h * w; i += 3) m[i] = 1;
+  m[4] = 9;  // any non-zero is vessel
+  for (const char* name : {"m.png", "m.PNG", "m.tif"}) {
+    for (bool scale : {false, true}) {
+      write_mask(dir / name, m, h, w, scale);
+      int rh = 0, rw = 0;
+      const auto back = read_mask(dir / name, rh, rw);
+      EXPECT_EQ(rh, h);
+      EXPECT_EQ(rw, w);
+      ASSERT_EQ(back.size(), m.size());
+      for (size_t i = 0; i < m.size(); ++i) ASSERT_EQ(back[i], m[i] ? 1 : 0) << name << " " << i;
+      // Stored values are 0/1 or 0/255.
+      const Raster raw = read_raster(dir / name);
+      EXPECT_EQ(raw.data[0], scale ? 255.0f : 1.0f) << name;
+      EXPECT_EQ(raw.data[1], 0.0f) << name;
+      EXPECT_EQ(raw.data[4], scale ? 255.0f : 1.0f) << name;
+    }
+  }
+  // PNG by extension: the file starts with the PNG signature.
+  std::ifstream f(dir / "m.png", std::ios::binary);
+  char sig[4] = {};
+  f.read(sig, 4);
+  EXPECT_EQ(std::string(sig + 1, 3), "PNG");
+  EXPECT_EQ(files_in(dir.path), 3u) << "temporary or side files left behind";
+}
+
+TEST(Raster, MissingFileIsAnError) {
+  TempDir dir;
+  expect_error([&] { read_raster(dir / "nope.tif"); }, {"nope.tif", "no such file"});
+  int h, w;
+  expect_error([&] { read_mask(dir / "nope.png", h, w); }, {"nope.png", "no such file"});
+}
+
+TEST(Raster, NonRasterIsAnError) {
+  TempDir dir;
+  std::ofstream(dir / "text.tif") << "this is not a tiff\n";
+  expect_error([&] { read_raster(dir / "text.tif"); }, {"text.tif", "not a readable raster ("});
+  expect_error([&] { read_raster(dir.path.string()); }, {dir.path.string(), "folder"});
+}
+
+TEST(Raster, MaskWithOtherValuesIsAnError) {
+  TempDir dir;
+  Raster r = make_raster(1, 3, 4, true);
+  std::fill(r.data.begin(), r.data.end(), 0.0f);
+  r.data[6] = 7.0f;  // row 1, column 2
+  write_geotiff(dir / "bad.tif", r);
+  int h, w;
+  expect_error([&] { read_mask(dir / "bad.tif", h, w); },
+               {"bad.tif", "value 7", "row 1", "column 2"});
+  // 1 and 255 are both vessel.
+  r.data[6] = 255.0f;
+  r.data[0] = 1.0f;
+  write_geotiff(dir / "ok.tif", r);
+  const auto m = read_mask(dir / "ok.tif", h, w);
+  EXPECT_EQ(m[6], 1);
+  EXPECT_EQ(m[0], 1);
+  EXPECT_EQ(m[1], 0);
+}
+
+TEST(Raster, MultiBandMaskIsAnError) {
+  TempDir dir;
+  Raster r = make_raster(2, 3, 3, true);
+  std::fill(r.data.begin(), r.data.end(), 1.0f);
+  write_geotiff(dir / "two.tif", r);
+  int h, w;
+  expect_error([&] { read_mask(dir / "two.tif", h, w); }, {"two.tif", "2 bands"});
+}
+
+TEST(Raster, InconsistentRasterIsNotWritten) {
+  TempDir dir;
+  Raster r = make_raster(2, 3, 3, true);
+  r.data.pop_back();
+  expect_error([&] { write_geotiff(dir / "x.tif", r); }, {"x.tif"});
+  expect_error([&] { write_mask(dir / "m.png", std::vector<uint8_t>(5), 2, 3); }, {"m.png"});
+  EXPECT_EQ(files_in(dir.path), 0u);
+}
+
+TEST(Raster, WriteIntoMissingFolderIsAnError) {
+  TempDir dir;
+  expect_error([&] { write_geotiff(dir / "no/such/dir/x.tif", make_raster(1, 2, 2, true)); },
+               {"x.tif", "cannot write"});
+}
