@@ -1,0 +1,90 @@
+#pragma once
+// DeviceGraph: a small inference IR of what runs on the accelerator, with its weights.
+// No libtorch here: built by lower() (device/lower.h) from a trained network, or by the
+// ONNX importer; run by the Emulator; costed by the cost models.
+//
+// Tensors are C × H × W per image (batch 1; the emulator loops over a batch).
+// Nodes are stored in topological order; node 0 is the Input.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dalnas {
+
+enum class OpType {
+  Input,           // the network input (bands × H × W)
+  Conv,            // 2-D convolution (grouped/depthwise via groups), bias, fused activation
+  MaxPool,         // kernel × kernel, stride, no padding (floor)
+  AvgPool,         // kernel × kernel, stride, no padding (floor)
+  GlobalAvgPool,   // C × H × W -> C × 1 × 1
+  Resize,          // bilinear, align_corners = false (half-pixel), to the size of inputs[1]
+                   // (a shape reference, not read) or to H·scale × W·scale when scale > 0
+  Concat,          // along channels, in input order
+  Add,             // element-wise, same shapes; fused activation
+  Mul,             // element-wise; inputs[1] may be C × 1 × 1 (broadcast over H × W)
+  Activation,      // stand-alone activation (act)
+  FullyConnected,  // C_in (flattened) -> out_c, weight out_c × C_in, bias, fused activation
+  Output,          // marks inputs[0] as the graph output (identity)
+};
+
+enum class ActType { None, ReLU, ReLU6, GELU, HardSwish, Sigmoid, Clip, HardSigmoid };
+
+struct Shape {
+  int c = 0, h = 0, w = 0;
+  int64_t numel() const { return static_cast<int64_t>(c) * h * w; }
+  bool operator==(const Shape& o) const { return c == o.c && h == o.h && w == o.w; }
+};
+
+struct Node {
+  OpType op = OpType::Input;
+  std::string name;
+  std::vector<int> inputs;  // indices of earlier nodes
+
+  // Conv / FullyConnected
+  int out_c = 0;
+  int kernel = 1;  // square kernels (pooling too)
+  int stride = 1;
+  int pad = 0;  // symmetric zero padding
+  int groups = 1;
+  std::vector<float> weight;  // Conv: out_c × (in_c/groups) × k × k; FC: out_c × in_c
+  std::vector<float> bias;    // out_c (empty = no bias)
+  // Activations (fused into Conv / Add / FullyConnected, or the op of an Activation node)
+  ActType act = ActType::None;
+  float act_min = 0.0f, act_max = 6.0f;  // Clip bounds (ReLU6 = Clip(0, 6))
+  float alpha = 0.2f, beta = 0.5f;       // HardSigmoid: clip(alpha·x + beta, 0, 1)
+  // Resize
+  float scale = 0.0f;
+
+  Shape shape;  // output shape, filled by DeviceGraph::infer_shapes
+};
+
+struct DeviceGraph {
+  std::vector<Node> nodes;
+  Shape input;      // bands × H × W the graph was built for
+  int output = -1;  // index of the Output node
+
+  // Input normalisation that the host applies before the device, or (folded = true)
+  // that has been folded into the first convolution so the device receives raw values.
+  std::vector<float> norm_mean, norm_std;
+  bool norm_folded = false;
+
+  // Appends, returns its index; an Output node also becomes `output`. Throws
+  // dalnas::Error if an input index does not name an earlier node.
+  int add(Node n);
+  // Computes every node's output shape for an input of `in` (throws dalnas::Error naming
+  // the node on inconsistent shapes or a weight size that does not fit).
+  void infer_shapes(const Shape& in);
+  // The same shapes, returned instead of stored (node i's output shape at index i).
+  std::vector<Shape> compute_shapes(const Shape& in) const;
+  // Multiply-accumulates of one inference (after infer_shapes): convolutions and fully
+  // connected layers only.
+  int64_t macs() const;
+  int64_t params() const;       // weights + biases
+  std::string summary() const;  // one line per node
+};
+
+std::string to_string(const Shape& s);  // "C×H×W" as "16x128x128"
+std::string to_string(OpType op);       // "conv", "maxpool", ... "fc", "output"
+std::string to_string(ActType a);       // "none", "relu", "relu6", ... "hardsigmoid"
+
+}  // namespace dalnas

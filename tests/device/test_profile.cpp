@@ -1,0 +1,130 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "core/error.h"
+#include "device/profile.h"
+
+namespace dalnas {
+namespace {
+
+const std::string kDevices = std::string(DALNAS_SOURCE_DIR) + "/devices";
+
+std::string error_of(const std::string& name_or_path) {
+  try {
+    load_profile(name_or_path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct TempFile {
+  std::string path;
+  TempFile(const std::string& name, const std::string& text) {
+    path = ::testing::TempDir() + name;
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+};
+
+TEST(Profile, LoadsTheShippedProfiles) {
+  const DeviceProfile m = load_profile(kDevices + "/myriadx.toml");
+  EXPECT_EQ(m.name, "myriadx");
+  EXPECT_EQ(m.neural_engine.storage, Storage::FP16);
+  EXPECT_TRUE(m.neural_engine.prescale);
+  EXPECT_EQ(m.neural_engine.prescale_cap, 8);
+  EXPECT_EQ(m.neural_engine.prescale_cap_fc, 9);
+  EXPECT_EQ(m.neural_engine.half.subnormals, Subnormals::Flush);
+  EXPECT_FALSE(m.shave.prescale);
+  EXPECT_FALSE(m.fold_normalization);
+  const EmulatorConfig c = m.emulator_config();
+  EXPECT_TRUE(c.nce.prescale);
+  EXPECT_EQ(c.shave.storage, Storage::FP16);
+
+  const DeviceProfile ideal = load_profile(kDevices + "/fp16-ideal.toml");
+  EXPECT_EQ(ideal.shave.storage, Storage::FP16);
+  EXPECT_EQ(ideal.neural_engine.acc, parse_accumulation("fp32"));
+  EXPECT_EQ(ideal.neural_engine.half.subnormals, Subnormals::Keep);
+  EXPECT_FALSE(ideal.neural_engine.prescale);
+
+  const DeviceProfile fp32 = load_profile(kDevices + "/fp32.toml");
+  EXPECT_EQ(fp32.neural_engine.storage, Storage::FP32);
+  EXPECT_EQ(fp32.shave.storage, Storage::FP32);
+}
+
+TEST(Profile, BareNamesUseTheDevicesDir) {
+  const char* old = std::getenv("DALNAS_DEVICES_DIR");
+  const std::string saved = old ? old : "";
+  setenv("DALNAS_DEVICES_DIR", kDevices.c_str(), 1);
+  EXPECT_EQ(load_profile("fp16-ideal").name, "fp16-ideal");
+  const std::string e = error_of("nosuchdevice");
+  EXPECT_NE(e.find("nosuchdevice.toml does not exist"), std::string::npos) << e;
+  unsetenv("DALNAS_DEVICES_DIR");
+  EXPECT_EQ(devices_dir(), DALNAS_DEVICES_DIR);
+  EXPECT_EQ(load_profile("myriadx").name, "myriadx");  // the compiled-in folder
+  if (old) setenv("DALNAS_DEVICES_DIR", saved.c_str(), 1);
+}
+
+TEST(Profile, ErrorsNameTheFileAndTheKey) {
+  {
+    TempFile f("bad_acc.toml",
+               "name = \"x\"\n[numerics.neural_engine]\naccumulation = \"fp16-blocked\"\n");
+    const std::string e = error_of(f.path);
+    EXPECT_NE(e.find(f.path), std::string::npos) << e;
+    EXPECT_NE(e.find("numerics.neural_engine.accumulation"), std::string::npos) << e;
+    EXPECT_NE(e.find("fp16-blocked:N"), std::string::npos) << e;
+  }
+  {
+    TempFile f("bad_key.toml", "name = \"x\"\n[numerics.shave]\nstorag = \"fp16\"\n");
+    const std::string e = error_of(f.path);
+    EXPECT_NE(e.find("numerics.shave: unknown key 'storag'"), std::string::npos) << e;
+  }
+  {
+    TempFile f("bad_num.toml", "name = \"x\"\n[numerics]\nfold = true\n");
+    EXPECT_NE(error_of(f.path).find("numerics: unknown key 'fold'"), std::string::npos);
+  }
+  {
+    TempFile f("bad_type.toml", "name = \"x\"\n[numerics.shave]\nprescale = \"yes\"\n");
+    EXPECT_NE(error_of(f.path).find("numerics.shave.prescale: expected true or false"),
+              std::string::npos);
+  }
+  {
+    TempFile f("bad_cap.toml", "name = \"x\"\n[numerics.shave]\nprescale_cap = -1\n");
+    EXPECT_NE(error_of(f.path).find("prescale_cap"), std::string::npos);
+  }
+  {
+    TempFile f("bad_ovf.toml", "name = \"x\"\n[numerics.shave]\noverflow = \"wrap\"\n");
+    const std::string e = error_of(f.path);
+    EXPECT_NE(e.find("numerics.shave.overflow"), std::string::npos) << e;
+    EXPECT_NE(e.find("inf or saturate"), std::string::npos) << e;
+  }
+  {
+    TempFile f("no_name.toml", "[numerics]\nfold_normalization = true\n");
+    EXPECT_NE(error_of(f.path).find("name: missing"), std::string::npos);
+  }
+  EXPECT_NE(error_of("/nonexistent/dir/x.toml").find("/nonexistent/dir/x.toml"), std::string::npos);
+}
+
+TEST(Profile, KeepsOtherSectionsAndDefaults) {
+  TempFile f("cost.toml",
+             "name = \"y\"\ndescription = \"d\"\n[numerics]\nfold_normalization = true\n"
+             "[numerics.neural_engine]\nstorage = \"fp16\"\n"
+             "[cost]\nclock_mhz = 700\n[cost.engines]\nnce_macs = 256\n");
+  const DeviceProfile p = load_profile(f.path);
+  EXPECT_EQ(p.description, "d");
+  EXPECT_TRUE(p.fold_normalization);
+  EXPECT_EQ(p.sections["cost"]["clock_mhz"], 700);
+  EXPECT_EQ(p.sections["cost"]["engines"]["nce_macs"], 256);
+  // Unspecified keys take the defaults.
+  EXPECT_EQ(p.neural_engine.acc, parse_accumulation("fp32"));
+  EXPECT_EQ(p.neural_engine.half.overflow, Overflow::Inf);
+  EXPECT_FALSE(p.neural_engine.prescale);
+  EXPECT_EQ(p.shave.storage, Storage::FP32);
+}
+
+}  // namespace
+}  // namespace dalnas
