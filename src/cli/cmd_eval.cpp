@@ -1,4 +1,4 @@
-// dalnas eval: metrics of a trained model on whole scenes.
+// dalnas eval: metrics of a trained model on whole scenes, on the host or as a device computes.
 #include <cstdio>
 #include <set>
 
@@ -9,6 +9,7 @@
 #include "train/config.h"
 #include "train/experiment.h"
 #include "train/predict.h"
+#include "eval/device_eval.h"
 
 namespace dalnas::cli {
 
@@ -29,8 +30,9 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--split", a->split,
                   "train, val, test (the model's own scene split) or all (every scene)")
       ->check(CLI::IsMember({"train", "val", "test", "all"}));
-  cmd->add_option("--device", a->device, "Where the network runs: host (FP32 on this machine)")
-      ->check(CLI::IsMember({"host"}));
+  cmd->add_option("--device", a->device,
+                  "Where the network runs: host (FP32 libtorch here) or a device profile "
+                  "emulated bit for bit (myriadx, fp16-ideal, fp32, or a .toml path)");
   cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
   cmd->add_option("--tile", a->tile, "Tile side for whole-scene prediction (default: as trained)");
   cmd->add_option("--overlap", a->overlap, "Overlap between tiles (default: as trained)");
@@ -72,10 +74,12 @@ void add_eval(CLI::App& app) {
     to.tile = a->tile > 0 ? a->tile : trained.eval_tile;
     to.overlap = a->overlap >= 0 ? a->overlap : trained.eval_overlap;
     if (to.overlap * 2 >= to.tile) throw Error("--overlap must be less than half of --tile");
-    Metrics m = evaluate_scenes(ck.net, scenes, which, ck.norm, to);
+    const DeviceMetrics dm = evaluate_on_device(ck, a->device, scenes, which, to);
+    const Metrics& m = dm.metrics;
     nlohmann::json j = m.to_json();
     j["genome"] = ck.genome.str();
     j["device"] = a->device;
+    if (!is_host_device(a->device)) j["nan_pixels"] = dm.nan_pixels;
     j["split"] = a->split;
     j["scenes"] = scene_names(scenes, which);
     if (a->json) {
@@ -87,6 +91,9 @@ void add_eval(CLI::App& app) {
       std::printf("data    %s, split %s (%zu scenes), device %s\n", data.c_str(), a->split.c_str(),
                   which.size(), a->device.c_str());
       std::printf("%s\n", m.summary().c_str());
+      if (dm.nan_pixels > 0)
+        std::printf("warning: %lld pixels came out NaN on the device (scored as background)\n",
+                    static_cast<long long>(dm.nan_pixels));
     }
   });
 }

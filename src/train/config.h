@@ -21,9 +21,9 @@ struct TrainConfig {
   PrecisionMode precision = PrecisionMode::FP32;
   HalfMode half;                       // projection rounding (fp16-aligned)
   bool zero_grad_on_overflow = true;   // see precision/policy.h
-  int epochs = 40;
+  int epochs = 30;
   int batch = 16;
-  double lr = 1e-3;
+  double lr = 3e-3;
   double weight_decay = 1e-4;
   bool cosine = true;                  // cosine learning-rate decay to lr/20 over the epochs
   LossOptions loss;
@@ -31,7 +31,7 @@ struct TrainConfig {
   double min_delta = 1e-4;
   uint64_t seed = 1;
   int threads = 0;                     // 0 = all cores
-  TilingOptions tiling;
+  TilingOptions tiling{128, 64, 0.25, 1};  // 128-px chips every 64 px
   SplitOptions split;
   bool augment = true;
   int eval_tile = 256;                 // whole-scene prediction: tile side

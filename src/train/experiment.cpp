@@ -38,8 +38,18 @@ PreparedData prepare_data(const TrainConfig& cfg, const Normalization* norm) {
   return d;
 }
 
+Network clone_network(Network& net, PolicyPtr policy) {
+  Network copy = build_network(net->genome, net->in_bands, std::move(policy));
+  torch::NoGradGuard ng;
+  auto src = net->named_parameters();
+  for (auto& p : copy->named_parameters()) p.value().copy_(src[p.key()]);
+  auto srcb = net->named_buffers();
+  for (auto& b : copy->named_buffers()) b.value().copy_(srcb[b.key()]);
+  return copy;
+}
+
 TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data,
-                         const EpochCallback& on_epoch) {
+                         const EpochCallback& on_epoch, const Checkpoint* init) {
   TrainOutcome out;
   auto policy = std::make_shared<PrecisionPolicy>();
   policy->mode = cfg.precision;
@@ -47,7 +57,11 @@ TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data,
   policy->zero_grad_on_overflow = cfg.zero_grad_on_overflow;
 
   torch::manual_seed(cfg.seed);
-  if (!cfg.init.empty()) {
+  if (init) {
+    out.ck.genome = init->genome;
+    out.ck.bands = init->bands;
+    out.ck.net = clone_network(const_cast<Network&>(init->net), policy);
+  } else if (!cfg.init.empty()) {
     out.ck = load_checkpoint(cfg.init, policy);
     if (out.ck.bands != data.bands)
       throw Error(cfg.init + ": model takes " + std::to_string(out.ck.bands) +

@@ -34,9 +34,13 @@ struct TrainOutcome {
   Metrics test;  // whole test scenes
 };
 
-// Trains per cfg (starting from cfg.init when set) and evaluates val and test scenes.
+// Trains per cfg and evaluates val and test scenes. Starts from `init` when given (its
+// weights are copied; `init` is not changed), else from cfg.init when set, else from scratch.
 TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data,
-                         const EpochCallback& on_epoch = {});
+                         const EpochCallback& on_epoch = {}, const Checkpoint* init = nullptr);
+
+// A copy of `net` (weights and BatchNorm statistics) using `policy`.
+Network clone_network(Network& net, PolicyPtr policy);
 
 std::vector<std::string> scene_names(const std::vector<Scene>& scenes, const std::vector<int>& idx);
 

@@ -1,6 +1,7 @@
 #include "train/predict.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "data/tiling.h"
 
@@ -20,12 +21,21 @@ std::vector<int> tile_origins(int len, int tile, int overlap) {
   return o;
 }
 
-std::vector<float> predict_scene(Network& net, const Scene& s, const Normalization& norm,
-                                 const TileOptions& opt) {
-  torch::NoGradGuard ng;
-  net->eval();
+TileForward host_forward(Network& net) {
+  return [&net](const float* in, int n, int bands, int t, float* logits) {
+    torch::NoGradGuard ng;
+    net->eval();
+    auto x = torch::from_blob(const_cast<float*>(in), {n, bands, t, t}, torch::kFloat32);
+    auto y = net->forward(x).contiguous();
+    std::copy(y.data_ptr<float>(), y.data_ptr<float>() + y.numel(), logits);
+  };
+}
+
+std::vector<float> predict_scene_with(const TileForward& forward, const Scene& s,
+                                 const Normalization* norm, const TileOptions& opt) {
   const int t = opt.tile;
-  std::vector<float> weight(static_cast<size_t>(t) * t);
+  const size_t tt = static_cast<size_t>(t) * t;
+  std::vector<float> weight(tt);
   for (int y = 0; y < t; ++y)
     for (int x = 0; x < t; ++x) {
       const int d = std::min(std::min(y, x), std::min(t - 1 - y, t - 1 - x));
@@ -37,27 +47,30 @@ std::vector<float> predict_scene(Network& net, const Scene& s, const Normalizati
   for (int y : tile_origins(s.height, t, opt.overlap))
     for (int x : tile_origins(s.width, t, opt.overlap)) tiles.emplace_back(y, x);
 
-  std::vector<uint8_t> scratch(static_cast<size_t>(t) * t);
+  std::vector<uint8_t> scratch(tt);
+  std::vector<float> in, logits;
   for (size_t b = 0; b < tiles.size(); b += static_cast<size_t>(opt.batch)) {
     const size_t e = std::min(tiles.size(), b + static_cast<size_t>(opt.batch));
-    auto x = torch::empty({static_cast<int64_t>(e - b), s.bands, t, t}, torch::kFloat32);
-    float* xp = x.data_ptr<float>();
+    const int n = static_cast<int>(e - b);
+    in.resize(static_cast<size_t>(n) * s.bands * tt);
+    logits.resize(static_cast<size_t>(n) * tt);
     for (size_t i = b; i < e; ++i) {
-      float* dst = xp + (i - b) * static_cast<size_t>(s.bands) * t * t;
+      float* dst = in.data() + (i - b) * static_cast<size_t>(s.bands) * tt;
       extract_chip(s, tiles[i].first, tiles[i].second, t, dst, scratch.data());
-      norm.apply(dst, s.bands, static_cast<size_t>(t) * t);
+      if (norm) norm->apply(dst, s.bands, tt);
     }
-    auto prob = torch::sigmoid(net->forward(x)).contiguous();
-    const float* pp = prob.data_ptr<float>();
+    forward(in.data(), n, s.bands, t, logits.data());
     for (size_t i = b; i < e; ++i) {
-      const float* p = pp + (i - b) * static_cast<size_t>(t) * t;
+      const float* z = logits.data() + (i - b) * tt;
       const auto [oy, ox] = tiles[i];
       for (int y = 0; y < t && oy + y < s.height; ++y)
         for (int xx = 0; xx < t && ox + xx < s.width; ++xx) {
           const size_t k = static_cast<size_t>(oy + y) * s.width + ox + xx;
-          const float w = weight[static_cast<size_t>(y) * t + xx];
-          acc[k] += w * p[static_cast<size_t>(y) * t + xx];
-          wsum[k] += w;
+          const size_t q = static_cast<size_t>(y) * t + xx;
+          const float p = std::isfinite(z[q]) ? 1.0f / (1.0f + std::exp(-z[q]))
+                                              : (z[q] > 0 ? 1.0f : (z[q] < 0 ? 0.0f : NAN));
+          acc[k] += weight[q] * p;
+          wsum[k] += weight[q];
         }
     }
   }
@@ -65,15 +78,27 @@ std::vector<float> predict_scene(Network& net, const Scene& s, const Normalizati
   return acc;
 }
 
+std::vector<float> predict_scene(Network& net, const Scene& s, const Normalization& norm,
+                                 const TileOptions& opt) {
+  return predict_scene_with(host_forward(net), s, &norm, opt);
+}
+
+Metrics evaluate_scenes_with(const TileForward& forward, const std::vector<Scene>& scenes,
+                        const std::vector<int>& which, const Normalization* norm,
+                        const TileOptions& opt) {
+  Metrics m;
+  for (int i : which) {
+    const auto prob = predict_scene_with(forward, scenes[i], norm, opt);
+    m.cm.add(prob.data(), scenes[i].mask.data(), prob.size());
+  }
+  return m;
+}
+
 Metrics evaluate_scenes(Network& net, const std::vector<Scene>& scenes,
                         const std::vector<int>& which, const Normalization& norm,
                         const TileOptions& opt) {
-  Metrics m;
+  Metrics m = evaluate_scenes_with(host_forward(net), scenes, which, &norm, opt);
   m.params = count_parameters(*net);
-  for (int i : which) {
-    const auto prob = predict_scene(net, scenes[i], norm, opt);
-    m.cm.add(prob.data(), scenes[i].mask.data(), prob.size());
-  }
   return m;
 }
 

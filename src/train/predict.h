@@ -1,6 +1,7 @@
 #pragma once
 // Whole-scene prediction, tile by tile with overlap (never by resizing the scene), and
 // dataset-level metrics over whole scenes.
+#include <functional>
 #include <vector>
 
 #include "data/normalization.h"
@@ -20,8 +21,21 @@ struct TileOptions {
 // border (one origin 0 when len <= tile).
 std::vector<int> tile_origins(int len, int tile, int overlap);
 
-// Vessel probability per pixel (height × width). Overlapping tiles are blended with weights
-// that fall off linearly over `overlap` pixels from each tile edge.
+// Runs a batch of tiles: `in` is n × bands × t × t, `logits` receives n × t × t.
+using TileForward = std::function<void(const float* in, int n, int bands, int t, float* logits)>;
+
+// Vessel probability per pixel (height × width) from any tile runner. Overlapping tiles are
+// blended with weights that fall off linearly over `overlap` pixels from each tile edge.
+// With `norm` the tiles are normalised before `forward`; without, raw values are passed.
+// A non-finite logit makes its pixel NaN (counted as background by the metrics).
+std::vector<float> predict_scene_with(const TileForward& forward, const Scene& s,
+                                 const Normalization* norm, const TileOptions& opt);
+Metrics evaluate_scenes_with(const TileForward& forward, const std::vector<Scene>& scenes,
+                        const std::vector<int>& which, const Normalization* norm,
+                        const TileOptions& opt);
+
+// The network on the host (FP32 libtorch forward).
+TileForward host_forward(Network& net);
 std::vector<float> predict_scene(Network& net, const Scene& s, const Normalization& norm,
                                  const TileOptions& opt);
 

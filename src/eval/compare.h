@@ -1,0 +1,70 @@
+#pragma once
+// The headline experiment: post-training FP16 conversion versus deployment-aligned
+// fine-tuning, for one architecture and dataset, measured on the (emulated) device.
+//
+// Per seed:
+//   (a) fp32_host       train in FP32, metrics on the host in FP32
+//   (b) ptq_device      (a) converted after training, metrics on the device
+//   (c) aligned_device  (a) fine-tuned E epochs with FP16 projections, on the device
+//   (d) control_device  (a) fine-tuned E epochs in FP32 (same schedule), on the device,
+//                       so that a gain of (c) cannot be just more training
+// All on the test scenes. gap_recovered = (c - b) / (a - b) on the seed means.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "device/profile.h"
+#include "train/config.h"
+#include "train/metrics.h"
+
+namespace dalnas {
+
+struct CompareOptions {
+  TrainConfig train;         // (a)'s configuration; its seed is the first seed
+  int seeds = 3;
+  int finetune_epochs = 5;
+  double finetune_lr = 3e-4;  // fine-tuning learning rate for (c) and (d)
+  std::string device = "myriadx";
+};
+
+struct CompareRun {
+  uint64_t seed = 0;
+  Metrics fp32_host, ptq_device, aligned_device, control_device;
+  int64_t ptq_nan_pixels = 0, aligned_nan_pixels = 0, control_nan_pixels = 0;
+  double seconds = 0;
+};
+
+struct CompareResult {
+  std::string genome, device, device_numerics, data;
+  int64_t params = 0;
+  std::vector<CompareRun> runs;
+  std::vector<std::string> test_scenes;
+
+  // Mean and sample standard deviation of mIoU over the seeds for one column.
+  static std::pair<double, double> miou_stats(const std::vector<double>& v);
+  std::vector<double> column(const std::string& which) const;  // fp32_host, ptq_device, ...
+  double gap_recovered() const;  // NaN when (a) - (b) is zero
+  nlohmann::json to_json() const;
+  std::string csv() const;
+  std::string table() const;
+};
+
+// Evaluates one checkpoint's test metrics under many device numerics at once (the sweep).
+struct SweepRow {
+  std::string variant;  // e.g. "acc=fp16 norm=folded prescale=on"
+  double ptq_miou = 0, aligned_miou = 0, fp32_host_miou = 0;
+  int64_t ptq_nan_pixels = 0;
+};
+
+using CompareProgress = std::function<void(const std::string& line)>;
+
+CompareResult run_compare(const CompareOptions& opt, const CompareProgress& progress = {},
+                          std::vector<SweepRow>* sweep = nullptr);
+
+// The device variants of the sweep: accumulation {fp32, fp16-blocked:32, fp16} ×
+// normalisation {host, folded} × pre-scaling {on, off}, starting from `base`.
+std::vector<std::pair<std::string, DeviceProfile>> sweep_variants(const DeviceProfile& base);
+
+}  // namespace dalnas

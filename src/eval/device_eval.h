@@ -1,0 +1,38 @@
+#pragma once
+// Metrics as the device would produce them: the checkpoint lowered to a DeviceGraph
+// (device/lower.h) and run by the Emulator with a device profile's numerics, on whole
+// scenes tile by tile exactly like the host evaluation (train/predict.h).
+#include <string>
+#include <vector>
+
+#include "data/scene.h"
+#include "device/emulator.h"
+#include "device/profile.h"
+#include "train/checkpoint.h"
+#include "train/predict.h"
+
+namespace dalnas {
+
+// `device`: "host" (libtorch FP32 forward) or a profile name / path (devices/*.toml).
+bool is_host_device(const std::string& device);
+
+// Tile runner for an emulator (raw values in: the emulator normalises on the host side
+// or on the device, as the lowered graph says).
+TileForward emulator_forward(const Emulator& emu, int threads = 0);
+
+// Lowers `net` with `norm` and the profile's normalisation placement.
+DeviceGraph lower_for(Network& net, const Normalization& norm, const DeviceProfile& profile);
+
+// Whole-scene metrics of the checkpoint on `device` (see is_host_device). For an emulated
+// device the result also counts pixels whose logit was NaN in `nan_pixels` (scored as
+// background).
+struct DeviceMetrics {
+  Metrics metrics;
+  std::string device;
+  int64_t nan_pixels = 0;
+};
+DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
+                                 const std::vector<Scene>& scenes, const std::vector<int>& which,
+                                 const TileOptions& opt, const DeviceProfile* profile = nullptr);
+
+}  // namespace dalnas

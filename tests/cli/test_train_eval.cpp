@@ -1,0 +1,62 @@
+// End to end through the executable, on tiny synthetic data: train, eval, arch describe.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+
+using namespace dalnas::test;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kTiny =
+    " --epochs 2 --batch 8 --chip-size 64 --threads 2 --arch tiny --quiet";
+}
+
+TEST(CliTrainEval, TrainThenEvalGivesTheSameTestMetrics) {
+  TempDir d;
+  auto r = run_dalnas("train" + kTiny + " --json --out " + d.str() + "/run");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* k : {"miou", "iou_background", "iou_vessel", "precision", "recall", "f1", "params"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_GT(j["params"].get<int>(), 1000);
+  for (const char* f : {"model.ckpt", "metrics.json", "config.json", "history.csv"})
+    EXPECT_TRUE(fs::exists(d.path / "run" / f)) << f;
+
+  auto e = run_dalnas("eval --model " + d.str() + "/run/model.ckpt --split test --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  const auto je = nlohmann::json::parse(e.out);
+  EXPECT_EQ(je["tp"], j["tp"]);
+  EXPECT_EQ(je["fp"], j["fp"]);
+  EXPECT_DOUBLE_EQ(je["miou"].get<double>(), j["miou"].get<double>());
+
+  auto all = run_dalnas("eval --model " + d.str() + "/run/model.ckpt --split all --json");
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_GT(nlohmann::json::parse(all.out)["tn"].get<uint64_t>(), je["tn"].get<uint64_t>());
+}
+
+TEST(CliTrainEval, Fp16AlignedTrainingAndFineTuningFromCheckpoint) {
+  TempDir d;
+  auto r = run_dalnas("train" + kTiny + " --json --out " + d.str() + "/fp32");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto f = run_dalnas("train --epochs 1 --batch 8 --chip-size 64 --threads 2 --quiet --json "
+                      "--precision fp16-aligned --init " + d.str() + "/fp32/model.ckpt --out " +
+                      d.str() + "/ft");
+  ASSERT_EQ(f.code, 0) << f.err;
+  const auto j = nlohmann::json::parse(f.out);
+  EXPECT_EQ(j["precision"], "fp16-aligned");
+  EXPECT_EQ(j["genome"], nlohmann::json::parse(r.out)["genome"]);
+}
+
+TEST(CliTrainEval, ArchDescribeJson) {
+  auto r = run_dalnas("arch describe reference --bands 4 --size 64 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GE(j["params"].get<int>(), 90000);
+  EXPECT_LE(j["params"].get<int>(), 100000);
+  EXPECT_GT(j["macs"].get<int64_t>(), 0);
+  EXPECT_GT(j["peak_activation_bytes"].get<int64_t>(), 64 * 64 * 4);
+  auto p = run_dalnas("arch describe pynas:Lco16k3s1p1arn1EPM2ELme4agn1EPM2ELRr2arn1EPa2EE --json");
+  ASSERT_EQ(p.code, 0) << p.err;
+}
