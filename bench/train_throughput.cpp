@@ -10,10 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "core/genome.h"
 #include "nn/describe.h"
@@ -39,12 +38,18 @@ int main(int argc, char** argv) {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--genome") genome = v;
-    else if (k == "--steps") steps = std::stoi(v);
-    else if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--precision") precision = v;
-    else if (k == "--batch") batch = std::stoi(v);
-    else if (k == "--size") size = std::stoi(v);
+    if (k == "--genome")
+      genome = v;
+    else if (k == "--steps")
+      steps = std::stoi(v);
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--precision")
+      precision = v;
+    else if (k == "--batch")
+      batch = std::stoi(v);
+    else if (k == "--size")
+      size = std::stoi(v);
   }
   torch::set_num_threads(threads);
   const Genome g = resolve_arch(genome, bands);
@@ -69,18 +74,18 @@ int main(int argc, char** argv) {
   const double ips = steps * batch / dt;
   const auto d = describe(g, bands, size, size);
   const double gflops = ips * 3.0 * 2.0 * static_cast<double>(d.macs) / 1e9;
-  std::printf("train_throughput: genome %s (%lld params, %.1f MMAC/image), %dx%dx%d, batch %d, "
-              "%d threads, precision %s\n",
-              g.str().c_str(), static_cast<long long>(d.params), d.macs / 1e6, bands, size, size,
-              batch, threads, precision.c_str());
+  std::printf(
+      "train_throughput: genome %s (%lld params, %.1f MMAC/image), %dx%dx%d, batch %d, "
+      "%d threads, precision %s\n",
+      g.str().c_str(), static_cast<long long>(d.params), d.macs / 1e6, bands, size, size, batch,
+      threads, precision.c_str());
   std::printf("dalnas  (C++ libtorch)   %8.1f img/s  %7.1f GFLOP/s\n", ips, gflops);
 
   const std::string cmd = std::string("/usr/bin/python3 ") + DALNAS_SOURCE_DIR +
                           "/bench/train_throughput.py --genome '" + g.str() + "' --bands " +
-                          std::to_string(bands) + " --size " + std::to_string(size) +
-                          " --batch " + std::to_string(batch) + " --steps " +
-                          std::to_string(steps) + " --threads " + std::to_string(threads) +
-                          " 2>&1";
+                          std::to_string(bands) + " --size " + std::to_string(size) + " --batch " +
+                          std::to_string(batch) + " --steps " + std::to_string(steps) +
+                          " --threads " + std::to_string(threads) + " 2>&1";
   const std::string out = run(cmd);
   try {
     const auto j = nlohmann::json::parse(out.substr(out.find('{')));

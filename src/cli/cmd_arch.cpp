@@ -1,6 +1,5 @@
 // dalnas arch describe: layers, parameters, MACs and peak activation memory of a genome.
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -45,7 +44,8 @@ void add_arch(CLI::App& app) {
   cmd->add_option("genome", a->genome, "Genome string, named genome, or pynas:<code>")->required();
   cmd->add_option("--bands", a->bands, "Input bands (default 4)")->check(CLI::Range(1, 1024));
   cmd->add_option("--size", a->size, "Input size S or HxW (default 256)");
-  cmd->add_flag("--json", a->json, "One JSON object: params, macs, peak_activation_bytes, genome, layers");
+  cmd->add_flag("--json", a->json,
+                "One JSON object: params, macs, peak_activation_bytes, genome, layers");
   cmd->callback([a]() {
     int h = 0, w = 0;
     parse_size(a->size, h, w);

@@ -24,7 +24,8 @@ struct CompareArgs {
 
 void add_compare(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "compare", "FP32 + post-training conversion vs deployment-aligned fine-tuning, on the device");
+      "compare",
+      "FP32 + post-training conversion vs deployment-aligned fine-tuning, on the device");
   auto a = std::make_shared<TrainArgs>();
   auto c = std::make_shared<CompareArgs>();
   add_train_options(cmd, a);

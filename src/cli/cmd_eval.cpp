@@ -5,11 +5,11 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "data/dataset.h"
+#include "eval/device_eval.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/experiment.h"
 #include "train/predict.h"
-#include "eval/device_eval.h"
 
 namespace dalnas::cli {
 
@@ -25,8 +25,7 @@ void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a trained model on whole scenes");
   auto a = std::make_shared<EvalArgs>();
   cmd->add_option("--model", a->model, "Checkpoint (model.ckpt)")->required();
-  cmd->add_option("--data", a->data,
-                  "Dataset (default: the one the model was trained on)");
+  cmd->add_option("--data", a->data, "Dataset (default: the one the model was trained on)");
   cmd->add_option("--split", a->split,
                   "train, val, test (the model's own scene split) or all (every scene)")
       ->check(CLI::IsMember({"train", "val", "test", "all"}));

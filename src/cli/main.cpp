@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dalnas: error: %s\n", first_line(e.what()).c_str());
     return 1;
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "dalnas: error: libtorch: %s\n", first_line(e.what_without_backtrace()).c_str());
+    std::fprintf(stderr, "dalnas: error: libtorch: %s\n",
+                 first_line(e.what_without_backtrace()).c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dalnas: error: %s\n", first_line(e.what()).c_str());

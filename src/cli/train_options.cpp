@@ -25,7 +25,8 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
         flag, [a, key](const std::string& v) { a->set[key] = v; }, help);
   };
   cmd->add_option("--config", a->config_file, "Config file (TOML or JSON); flags override it");
-  opt("--data", "data", "Dataset: synthetic, synthetic:N, a COCO .json, or a folder (default synthetic)");
+  opt("--data", "data",
+      "Dataset: synthetic, synthetic:N, a COCO .json, or a folder (default synthetic)");
   opt("--arch", "arch", "Genome string, a named genome (reference, tiny, ...) or pynas:<code>");
   opt("--precision", "precision", "fp32 or fp16-aligned (FP16 projections in the forward pass)");
   opt("--epochs", "epochs", "Training epochs (default 40)");
@@ -45,46 +46,60 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
   opt("--val-scenes", "val_scenes", "Comma-separated scene names for validation");
   opt("--test-scenes", "test_scenes", "Comma-separated scene names for testing");
   opt("--init", "init", "Start from this checkpoint (fine-tuning)");
-  cmd->add_flag_function("--no-augment", [a](int64_t) { a->set["augment"] = "false"; },
-                         "Disable flips and 90-degree rotations");
-  cmd->add_flag_function("--no-cosine", [a](int64_t) { a->set["cosine"] = "false"; },
-                         "Constant learning rate");
+  cmd->add_flag_function(
+      "--no-augment", [a](int64_t) { a->set["augment"] = "false"; },
+      "Disable flips and 90-degree rotations");
+  cmd->add_flag_function(
+      "--no-cosine", [a](int64_t) { a->set["cosine"] = "false"; }, "Constant learning rate");
 }
 
 TrainConfig resolve_train_config(const TrainArgs& a) {
-    nlohmann::json j = a.config_file.empty() ? nlohmann::json::object()
-                                              : load_config_file(a.config_file);
-    if (!j.is_object()) throw Error(a.config_file + ": top level must be a table/object");
-    auto num = [&](const std::string& key, const std::string& v) -> double {
-      try {
-        size_t pos = 0;
-        double d = std::stod(v, &pos);
-        if (pos != v.size()) throw std::invalid_argument(v);
-        return d;
-      } catch (const std::exception&) {
-        throw Error("--" + key + ": '" + v + "' is not a number");
-      }
-    };
-    for (const auto& [k, v] : a.set) {
-      if (k == "data" || k == "arch" || k == "precision" || k == "init") j[k] = v;
-      else if (k == "epochs" || k == "batch" || k == "patience" || k == "threads") j[k] = static_cast<int>(num(k, v));
-      else if (k == "seed") j[k] = static_cast<uint64_t>(num(k, v));
-      else if (k == "lr" || k == "min_delta") j[k] = num(k, v);
-      else if (k == "loss") j["loss"]["kind"] = v;
-      else if (k == "alpha" || k == "gamma") j["loss"][k] = num(k, v);
-      else if (k == "chip_size") j["tiling"]["size"] = static_cast<int>(num(k, v));
-      else if (k == "chip_stride") j["tiling"]["stride"] = static_cast<int>(num(k, v));
-      else if (k == "background_keep") j["tiling"]["background_keep"] = num(k, v);
-      else if (k == "train_scenes") j["split"]["train"] = split_list(v);
-      else if (k == "val_scenes") j["split"]["val"] = split_list(v);
-      else if (k == "test_scenes") j["split"]["test"] = split_list(v);
-      else if (k == "augment" || k == "cosine") j[k] = false;
+  nlohmann::json j =
+      a.config_file.empty() ? nlohmann::json::object() : load_config_file(a.config_file);
+  if (!j.is_object()) throw Error(a.config_file + ": top level must be a table/object");
+  auto num = [&](const std::string& key, const std::string& v) -> double {
+    try {
+      size_t pos = 0;
+      double d = std::stod(v, &pos);
+      if (pos != v.size()) throw std::invalid_argument(v);
+      return d;
+    } catch (const std::exception&) {
+      throw Error("--" + key + ": '" + v + "' is not a number");
     }
-    // A chip size given without a stride keeps the default overlap ratio.
-    if (a.set.count("chip_size") && !a.set.count("chip_stride") &&
-        !(j.contains("tiling") && j["tiling"].contains("stride")))
-      j["tiling"]["stride"] = std::max(1, j["tiling"]["size"].get<int>() * 3 / 4);
-    TrainConfig cfg = TrainConfig::from_json(j, a.config_file.empty() ? "options" : a.config_file);
+  };
+  for (const auto& [k, v] : a.set) {
+    if (k == "data" || k == "arch" || k == "precision" || k == "init")
+      j[k] = v;
+    else if (k == "epochs" || k == "batch" || k == "patience" || k == "threads")
+      j[k] = static_cast<int>(num(k, v));
+    else if (k == "seed")
+      j[k] = static_cast<uint64_t>(num(k, v));
+    else if (k == "lr" || k == "min_delta")
+      j[k] = num(k, v);
+    else if (k == "loss")
+      j["loss"]["kind"] = v;
+    else if (k == "alpha" || k == "gamma")
+      j["loss"][k] = num(k, v);
+    else if (k == "chip_size")
+      j["tiling"]["size"] = static_cast<int>(num(k, v));
+    else if (k == "chip_stride")
+      j["tiling"]["stride"] = static_cast<int>(num(k, v));
+    else if (k == "background_keep")
+      j["tiling"]["background_keep"] = num(k, v);
+    else if (k == "train_scenes")
+      j["split"]["train"] = split_list(v);
+    else if (k == "val_scenes")
+      j["split"]["val"] = split_list(v);
+    else if (k == "test_scenes")
+      j["split"]["test"] = split_list(v);
+    else if (k == "augment" || k == "cosine")
+      j[k] = false;
+  }
+  // A chip size given without a stride keeps the default overlap ratio.
+  if (a.set.count("chip_size") && !a.set.count("chip_stride") &&
+      !(j.contains("tiling") && j["tiling"].contains("stride")))
+    j["tiling"]["stride"] = std::max(1, j["tiling"]["size"].get<int>() * 3 / 4);
+  TrainConfig cfg = TrainConfig::from_json(j, a.config_file.empty() ? "options" : a.config_file);
   return cfg;
 }
 

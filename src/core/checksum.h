@@ -14,6 +14,8 @@ inline uint64_t fnv1a64(const void* data, size_t n, uint64_t h = 146959810393466
   }
   return h;
 }
-inline uint64_t fnv1a64(const std::string& s) { return fnv1a64(s.data(), s.size()); }
+inline uint64_t fnv1a64(const std::string& s) {
+  return fnv1a64(s.data(), s.size());
+}
 
 }  // namespace dalnas

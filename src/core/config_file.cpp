@@ -1,7 +1,8 @@
 #include "core/config_file.h"
 
-#include <sstream>
 #include <toml++/toml.h>
+
+#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -25,9 +26,12 @@ nlohmann::json to_json(const toml::node& n) {
   if (auto v = n.as_floating_point()) return v->get();
   if (auto v = n.as_boolean()) return v->get();
   std::ostringstream ss;
-  if (auto v = n.as_date()) ss << v->get();
-  else if (auto v = n.as_time()) ss << v->get();
-  else if (auto v = n.as_date_time()) ss << v->get();
+  if (auto v = n.as_date())
+    ss << v->get();
+  else if (auto v = n.as_time())
+    ss << v->get();
+  else if (auto v = n.as_date_time())
+    ss << v->get();
   return ss.str();  // dates and times as text
 }
 }  // namespace

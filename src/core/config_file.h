@@ -1,8 +1,7 @@
 #pragma once
 // Reads a configuration file (TOML, or JSON by the .json extension) into a JSON object.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace dalnas {
 

@@ -27,7 +27,15 @@
 
 namespace dalnas {
 
-enum class BlockType { ConvAct, ConvBnAct, ConvSE, MBConv, MBConvNoRes, ResNetBlock, DenseNetBlock };
+enum class BlockType {
+  ConvAct,
+  ConvBnAct,
+  ConvSE,
+  MBConv,
+  MBConvNoRes,
+  ResNetBlock,
+  DenseNetBlock
+};
 enum class Activation { ReLU, ReLU6, GELU, HardSwish };
 enum class Pooling { Max, Avg };
 
@@ -45,7 +53,7 @@ struct BlockGene {
 
 struct Genome {
   std::vector<BlockGene> blocks;  // 3..5 encoder stages
-  std::vector<Pooling> pools;     // blocks.size() - 1: pools[i] sits between blocks[i] and blocks[i+1]
+  std::vector<Pooling> pools;  // blocks.size() - 1: pools[i] sits between blocks[i] and blocks[i+1]
   int decoder_width = 16;
 
   // Parses the canonical form. Throws dalnas::Error naming the offending token

@@ -1,10 +1,9 @@
 #pragma once
 // Per-band affine normalisation (x - mean) / std, with statistics from the train split.
 // Saved with the model; affine so the device can fold it into the first convolution.
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "data/scene.h"
 

@@ -8,7 +8,8 @@ namespace dalnas {
 
 struct Raster {
   int bands = 0, height = 0, width = 0;
-  std::vector<float> data;  // bands × height × width, band-major, values as stored (uint16 DN exact)
+  std::vector<float>
+      data;  // bands × height × width, band-major, values as stored (uint16 DN exact)
 };
 
 // Reads every band of `path`. Throws dalnas::Error "<path>: <problem>" if the file is

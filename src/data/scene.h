@@ -11,7 +11,8 @@ struct Scene {
   int bands = 0;
   int height = 0;
   int width = 0;
-  std::vector<float> image;   // bands × height × width, band-major, raw digital numbers (uint16 range)
+  std::vector<float>
+      image;  // bands × height × width, band-major, raw digital numbers (uint16 range)
   std::vector<uint8_t> mask;  // height × width, 1 = vessel, 0 = background
 
   float at(int b, int y, int x) const {

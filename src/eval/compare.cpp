@@ -53,9 +53,12 @@ double CompareResult::gap_recovered() const {
 }
 
 nlohmann::json CompareResult::to_json() const {
-  nlohmann::json j = {{"genome", genome},       {"params", params},
-                      {"device", device},       {"device_numerics", device_numerics},
-                      {"data", data},           {"test_scenes", test_scenes},
+  nlohmann::json j = {{"genome", genome},
+                      {"params", params},
+                      {"device", device},
+                      {"device_numerics", device_numerics},
+                      {"data", data},
+                      {"test_scenes", test_scenes},
                       {"seeds", nlohmann::json::array()}};
   for (const auto& r : runs) j["seeds"].push_back(r.seed);
   for (const char* c : kColumns) {
@@ -140,8 +143,7 @@ std::vector<std::pair<std::string, DeviceProfile>> sweep_variants(const DevicePr
         p.shave.acc = parse_accumulation(acc);
         p.fold_normalization = fold;
         p.neural_engine.prescale = pre;
-        const std::string name = std::string("acc=") + acc +
-                                 " norm=" + (fold ? "device" : "host") +
+        const std::string name = std::string("acc=") + acc + " norm=" + (fold ? "device" : "host") +
                                  " prescale=" + (pre ? "on" : "off");
         out.emplace_back(name, p);
       }
@@ -162,8 +164,8 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
   CompareResult res;
   res.device = profile.name;
   res.device_numerics = "neural engine: " + to_string(profile.neural_engine) +
-                        "; shave: " + to_string(profile.shave) +
-                        "; normalisation " + (profile.fold_normalization ? "on device" : "on host");
+                        "; shave: " + to_string(profile.shave) + "; normalisation " +
+                        (profile.fold_normalization ? "on device" : "on host");
   res.data = base.data;
   res.test_scenes = scene_names(data.scenes, data.split.test);
   TileOptions to;
@@ -233,8 +235,8 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
         row.ptq_miou = pb.metrics.cm.miou();
         row.aligned_miou = pc.metrics.cm.miou();
         row.ptq_nan_pixels = pb.nan_pixels;
-        say("sweep " + name + ": post-conversion " + fmt("%.4f, aligned %.4f", row.ptq_miou,
-                                                         row.aligned_miou));
+        say("sweep " + name + ": post-conversion " +
+            fmt("%.4f, aligned %.4f", row.ptq_miou, row.aligned_miou));
         sweep->push_back(row);
       }
     }

@@ -10,10 +10,9 @@
 //                       so that a gain of (c) cannot be just more training
 // All on the test scenes. gap_recovered = (c - b) / (a - b) on the seed means.
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "device/profile.h"
 #include "train/config.h"
@@ -22,7 +21,7 @@
 namespace dalnas {
 
 struct CompareOptions {
-  TrainConfig train;         // (a)'s configuration; its seed is the first seed
+  TrainConfig train;  // (a)'s configuration; its seed is the first seed
   int seeds = 3;
   int finetune_epochs = 5;
   double finetune_lr = 3e-4;  // fine-tuning learning rate for (c) and (d)
@@ -45,7 +44,7 @@ struct CompareResult {
   // Mean and sample standard deviation of mIoU over the seeds for one column.
   static std::pair<double, double> miou_stats(const std::vector<double>& v);
   std::vector<double> column(const std::string& which) const;  // fp32_host, ptq_device, ...
-  double gap_recovered() const;  // NaN when (a) - (b) is zero
+  double gap_recovered() const;                                // NaN when (a) - (b) is zero
   nlohmann::json to_json() const;
   std::string csv() const;
   std::string table() const;

@@ -7,7 +7,9 @@
 
 namespace dalnas {
 
-bool is_host_device(const std::string& device) { return device == "host"; }
+bool is_host_device(const std::string& device) {
+  return device == "host";
+}
 
 TileForward emulator_forward(const Emulator& emu, int threads) {
   return [&emu, threads](const float* in, int n, int bands, int t, float* logits) {
@@ -45,8 +47,7 @@ DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
   for (int i : which) {
     const auto prob = predict_scene_with(run, scenes[static_cast<size_t>(i)], nullptr, opt);
     r.metrics.cm.add(prob.data(), scenes[static_cast<size_t>(i)].mask.data(), prob.size());
-    r.nan_pixels +=
-        std::count_if(prob.begin(), prob.end(), [](float p) { return std::isnan(p); });
+    r.nan_pixels += std::count_if(prob.begin(), prob.end(), [](float p) { return std::isnan(p); });
   }
   r.metrics.params = count_parameters(*ck.net);
   return r;

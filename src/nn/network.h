@@ -32,7 +32,7 @@ struct NetworkImpl : torch::nn::Module {
   PolicyPtr policy;  // shared with every block; change its mode to switch fp32 <-> fp16-aligned
   std::vector<std::shared_ptr<BlockImpl>> encoder;
   // Decoder modules per level (index 0 = the level just above the bottleneck).
-  torch::nn::ModuleList up_proj{nullptr};   // 1×1 convs after upsampling
+  torch::nn::ModuleList up_proj{nullptr};  // 1×1 convs after upsampling
   torch::nn::ModuleList dec_conv1{nullptr}, dec_bn1{nullptr}, dec_conv2{nullptr}, dec_bn2{nullptr};
   torch::nn::Conv2d head{nullptr};
 };

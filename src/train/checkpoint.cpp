@@ -57,8 +57,7 @@ Checkpoint load_checkpoint(const std::string& path, PolicyPtr policy) {
   const std::string in = read_file(path);
   if (in.size() < sizeof kMagic || std::memcmp(in.data(), kMagic, sizeof kMagic) != 0)
     throw Error(path + ": not a dalnas checkpoint (bad magic)");
-  if (in.size() < sizeof kMagic + 8 + 8)
-    throw Error(path + ": checkpoint is truncated");
+  if (in.size() < sizeof kMagic + 8 + 8) throw Error(path + ": checkpoint is truncated");
   uint64_t stored;
   std::memcpy(&stored, in.data() + in.size() - 8, 8);
   if (fnv1a64(in.data(), in.size() - 8) != stored)

@@ -6,9 +6,8 @@
 //         weights (libtorch archive) | u64 FNV-1a checksum of everything before it.
 #include <torch/torch.h>
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/genome.h"
 #include "data/normalization.h"

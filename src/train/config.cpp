@@ -5,8 +5,12 @@
 namespace dalnas {
 
 namespace {
-std::string overflow_name(Overflow o) { return o == Overflow::Inf ? "inf" : "saturate"; }
-std::string subnormal_name(Subnormals s) { return s == Subnormals::Keep ? "keep" : "flush"; }
+std::string overflow_name(Overflow o) {
+  return o == Overflow::Inf ? "inf" : "saturate";
+}
+std::string subnormal_name(Subnormals s) {
+  return s == Subnormals::Keep ? "keep" : "flush";
+}
 }  // namespace
 
 nlohmann::json TrainConfig::to_json() const {
@@ -81,10 +85,29 @@ void check_keys(const nlohmann::json& j, std::initializer_list<const char*> keys
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& ctx) {
   TrainConfig c;
   check_keys(j,
-             {"data", "synthetic", "arch", "precision", "overflow", "subnormals",
-              "zero_grad_on_overflow", "epochs", "batch", "lr", "weight_decay", "cosine", "loss",
-              "patience", "min_delta", "seed", "threads", "tiling", "split", "augment",
-              "eval_tile", "eval_overlap", "init"},
+             {"data",
+              "synthetic",
+              "arch",
+              "precision",
+              "overflow",
+              "subnormals",
+              "zero_grad_on_overflow",
+              "epochs",
+              "batch",
+              "lr",
+              "weight_decay",
+              "cosine",
+              "loss",
+              "patience",
+              "min_delta",
+              "seed",
+              "threads",
+              "tiling",
+              "split",
+              "augment",
+              "eval_tile",
+              "eval_overlap",
+              "init"},
              ctx, "");
   read(j, "data", c.data, ctx);
   if (j.contains("synthetic")) {

@@ -2,9 +2,8 @@
 // TrainConfig: every setting of one training run, with JSON round trip (saved in checkpoints
 // and run folders) and validation that names the offending field.
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "data/split.h"
 #include "data/synthetic.h"
@@ -19,24 +18,24 @@ struct TrainConfig {
   SyntheticOptions synthetic;
   std::string arch = "reference";
   PrecisionMode precision = PrecisionMode::FP32;
-  HalfMode half;                       // projection rounding (fp16-aligned)
-  bool zero_grad_on_overflow = true;   // see precision/policy.h
+  HalfMode half;                      // projection rounding (fp16-aligned)
+  bool zero_grad_on_overflow = true;  // see precision/policy.h
   int epochs = 30;
   int batch = 16;
   double lr = 3e-3;
   double weight_decay = 1e-4;
-  bool cosine = true;                  // cosine learning-rate decay to lr/20 over the epochs
+  bool cosine = true;  // cosine learning-rate decay to lr/20 over the epochs
   LossOptions loss;
-  int patience = 10;                   // early stopping on validation loss; 0 disables
+  int patience = 10;  // early stopping on validation loss; 0 disables
   double min_delta = 1e-4;
   uint64_t seed = 1;
-  int threads = 0;                     // 0 = all cores
+  int threads = 0;                         // 0 = all cores
   TilingOptions tiling{128, 64, 0.25, 1};  // 128-px chips every 64 px
   SplitOptions split;
   bool augment = true;
-  int eval_tile = 256;                 // whole-scene prediction: tile side
-  int eval_overlap = 32;               //   and overlap between tiles
-  std::string init;                    // checkpoint to start from (fine-tuning), or empty
+  int eval_tile = 256;    // whole-scene prediction: tile side
+  int eval_overlap = 32;  //   and overlap between tiles
+  std::string init;       // checkpoint to start from (fine-tuning), or empty
 
   nlohmann::json to_json() const;
   // Unknown keys and wrong types are errors naming the key (context = file name or "config").

@@ -48,8 +48,8 @@ Network clone_network(Network& net, PolicyPtr policy) {
   return copy;
 }
 
-TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data,
-                         const EpochCallback& on_epoch, const Checkpoint* init) {
+TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data, const EpochCallback& on_epoch,
+                         const Checkpoint* init) {
   TrainOutcome out;
   auto policy = std::make_shared<PrecisionPolicy>();
   policy->mode = cfg.precision;

@@ -6,18 +6,23 @@ namespace dalnas {
 
 std::string to_string(LossKind k) {
   switch (k) {
-    case LossKind::Focal: return "focal";
-    case LossKind::BCE: return "bce";
-    case LossKind::Dice: return "dice";
-    case LossKind::FocalDice: return "focal+dice";
-    case LossKind::BCEDice: return "bce+dice";
+    case LossKind::Focal:
+      return "focal";
+    case LossKind::BCE:
+      return "bce";
+    case LossKind::Dice:
+      return "dice";
+    case LossKind::FocalDice:
+      return "focal+dice";
+    case LossKind::BCEDice:
+      return "bce+dice";
   }
   return "?";
 }
 
 LossKind parse_loss(const std::string& s) {
-  for (LossKind k : {LossKind::Focal, LossKind::BCE, LossKind::Dice, LossKind::FocalDice,
-                     LossKind::BCEDice})
+  for (LossKind k :
+       {LossKind::Focal, LossKind::BCE, LossKind::Dice, LossKind::FocalDice, LossKind::BCEDice})
     if (s == to_string(k)) return k;
   throw Error("loss '" + s + "' unknown (allowed: focal, bce, dice, focal+dice, bce+dice)");
 }
@@ -50,12 +55,16 @@ torch::Tensor bce_loss(const torch::Tensor& logits, const torch::Tensor& target,
 torch::Tensor compute_loss(const torch::Tensor& logits, const torch::Tensor& target,
                            const LossOptions& o) {
   switch (o.kind) {
-    case LossKind::Focal: return focal_loss(logits, target, o.alpha, o.gamma);
-    case LossKind::BCE: return bce_loss(logits, target, o.pos_weight);
-    case LossKind::Dice: return dice_loss(logits, target);
+    case LossKind::Focal:
+      return focal_loss(logits, target, o.alpha, o.gamma);
+    case LossKind::BCE:
+      return bce_loss(logits, target, o.pos_weight);
+    case LossKind::Dice:
+      return dice_loss(logits, target);
     case LossKind::FocalDice:
       return focal_loss(logits, target, o.alpha, o.gamma) + dice_loss(logits, target);
-    case LossKind::BCEDice: return bce_loss(logits, target, o.pos_weight) + dice_loss(logits, target);
+    case LossKind::BCEDice:
+      return bce_loss(logits, target, o.pos_weight) + dice_loss(logits, target);
   }
   return {};
 }

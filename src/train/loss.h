@@ -14,8 +14,8 @@ enum class LossKind { Focal, BCE, Dice, FocalDice, BCEDice };
 
 struct LossOptions {
   LossKind kind = LossKind::FocalDice;
-  double alpha = 0.75;  // focal: weight of the vessel class
-  double gamma = 2.0;   // focal: focusing exponent
+  double alpha = 0.75;      // focal: weight of the vessel class
+  double gamma = 2.0;       // focal: focusing exponent
   double pos_weight = 1.0;  // bce: weight of vessel pixels
 };
 

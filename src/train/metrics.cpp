@@ -25,8 +25,12 @@ static double ratio(uint64_t num, uint64_t den) {
   return den == 0 ? 1.0 : static_cast<double>(num) / static_cast<double>(den);
 }
 
-double ConfusionMatrix::iou_vessel() const { return ratio(tp, tp + fp + fn); }
-double ConfusionMatrix::iou_background() const { return ratio(tn, tn + fp + fn); }
+double ConfusionMatrix::iou_vessel() const {
+  return ratio(tp, tp + fp + fn);
+}
+double ConfusionMatrix::iou_background() const {
+  return ratio(tn, tn + fp + fn);
+}
 double ConfusionMatrix::precision() const {
   if (tp + fp == 0) return fn == 0 ? 1.0 : 0.0;
   return ratio(tp, tp + fp);
@@ -39,7 +43,9 @@ double ConfusionMatrix::f1() const {
   const uint64_t den = 2 * tp + fp + fn;
   return den == 0 ? 1.0 : 2.0 * static_cast<double>(tp) / static_cast<double>(den);
 }
-double ConfusionMatrix::accuracy() const { return ratio(tp + tn, total()); }
+double ConfusionMatrix::accuracy() const {
+  return ratio(tp + tn, total());
+}
 
 nlohmann::json Metrics::to_json() const {
   return {{"miou", cm.miou()},

@@ -2,9 +2,8 @@
 // Segmentation metrics from a dataset-level confusion matrix (pixels summed over every
 // image before any ratio is taken, as the paper reports mIoU).
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 namespace dalnas {
 
@@ -12,7 +11,12 @@ struct ConfusionMatrix {
   uint64_t tp = 0, fp = 0, fn = 0, tn = 0;  // vessel = positive
 
   void add(const float* prob, const uint8_t* mask, size_t n, float threshold = 0.5f);
-  void add(const ConfusionMatrix& o) { tp += o.tp; fp += o.fp; fn += o.fn; tn += o.tn; }
+  void add(const ConfusionMatrix& o) {
+    tp += o.tp;
+    fp += o.fp;
+    fn += o.fn;
+    tn += o.tn;
+  }
   uint64_t total() const { return tp + fp + fn + tn; }
 
   // A ratio whose denominator is zero is 1 when the numerator's class is absent

@@ -32,7 +32,7 @@ TileForward host_forward(Network& net) {
 }
 
 std::vector<float> predict_scene_with(const TileForward& forward, const Scene& s,
-                                 const Normalization* norm, const TileOptions& opt) {
+                                      const Normalization* norm, const TileOptions& opt) {
   const int t = opt.tile;
   const size_t tt = static_cast<size_t>(t) * t;
   std::vector<float> weight(tt);
@@ -84,8 +84,8 @@ std::vector<float> predict_scene(Network& net, const Scene& s, const Normalizati
 }
 
 Metrics evaluate_scenes_with(const TileForward& forward, const std::vector<Scene>& scenes,
-                        const std::vector<int>& which, const Normalization* norm,
-                        const TileOptions& opt) {
+                             const std::vector<int>& which, const Normalization* norm,
+                             const TileOptions& opt) {
   Metrics m;
   for (int i : which) {
     const auto prob = predict_scene_with(forward, scenes[i], norm, opt);

@@ -29,10 +29,10 @@ using TileForward = std::function<void(const float* in, int n, int bands, int t,
 // With `norm` the tiles are normalised before `forward`; without, raw values are passed.
 // A non-finite logit makes its pixel NaN (counted as background by the metrics).
 std::vector<float> predict_scene_with(const TileForward& forward, const Scene& s,
-                                 const Normalization* norm, const TileOptions& opt);
+                                      const Normalization* norm, const TileOptions& opt);
 Metrics evaluate_scenes_with(const TileForward& forward, const std::vector<Scene>& scenes,
-                        const std::vector<int>& which, const Normalization* norm,
-                        const TileOptions& opt);
+                             const std::vector<int>& which, const Normalization* norm,
+                             const TileOptions& opt);
 
 // The network on the host (FP32 libtorch forward).
 TileForward host_forward(Network& net);

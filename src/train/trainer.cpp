@@ -82,8 +82,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     double lr = cfg.lr;
     if (cfg.cosine && cfg.epochs > 1)
       lr = lr_min + 0.5 * (cfg.lr - lr_min) * (1 + std::cos(M_PI * (epoch - 1) / (cfg.epochs - 1)));
-    for (auto& g : opt.param_groups())
-      static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
 
     net->train();
     std::shuffle(order.begin(), order.end(), rng);

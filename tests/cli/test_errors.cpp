@@ -23,7 +23,8 @@ TEST(CliErrors, MissingDataPath) {
 }
 
 TEST(CliErrors, BadGenomeNamesTheToken) {
-  auto r = run_dalnas("arch describe ConvBnAct-16-k4-relu_max_ConvBnAct-16-k3-relu_max_ConvBnAct-16-k3-relu_dec-8");
+  auto r = run_dalnas(
+      "arch describe ConvBnAct-16-k4-relu_max_ConvBnAct-16-k3-relu_max_ConvBnAct-16-k3-relu_dec-8");
   expect_one_line_error(r, "k4");
   EXPECT_NE(r.err.find("k3, k5"), std::string::npos) << r.err;
 }

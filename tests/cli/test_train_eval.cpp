@@ -9,8 +9,7 @@ using namespace dalnas::test;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kTiny =
-    " --epochs 2 --batch 8 --chip-size 64 --threads 2 --arch tiny --quiet";
+const std::string kTiny = " --epochs 2 --batch 8 --chip-size 64 --threads 2 --arch tiny --quiet";
 }
 
 TEST(CliTrainEval, TrainThenEvalGivesTheSameTestMetrics) {
@@ -18,7 +17,8 @@ TEST(CliTrainEval, TrainThenEvalGivesTheSameTestMetrics) {
   auto r = run_dalnas("train" + kTiny + " --json --out " + d.str() + "/run");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  for (const char* k : {"miou", "iou_background", "iou_vessel", "precision", "recall", "f1", "params"})
+  for (const char* k :
+       {"miou", "iou_background", "iou_vessel", "precision", "recall", "f1", "params"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_GT(j["params"].get<int>(), 1000);
   for (const char* f : {"model.ckpt", "metrics.json", "config.json", "history.csv"})
@@ -40,9 +40,10 @@ TEST(CliTrainEval, Fp16AlignedTrainingAndFineTuningFromCheckpoint) {
   TempDir d;
   auto r = run_dalnas("train" + kTiny + " --json --out " + d.str() + "/fp32");
   ASSERT_EQ(r.code, 0) << r.err;
-  auto f = run_dalnas("train --epochs 1 --batch 8 --chip-size 64 --threads 2 --quiet --json "
-                      "--precision fp16-aligned --init " + d.str() + "/fp32/model.ckpt --out " +
-                      d.str() + "/ft");
+  auto f = run_dalnas(
+      "train --epochs 1 --batch 8 --chip-size 64 --threads 2 --quiet --json "
+      "--precision fp16-aligned --init " +
+      d.str() + "/fp32/model.ckpt --out " + d.str() + "/ft");
   ASSERT_EQ(f.code, 0) << f.err;
   const auto j = nlohmann::json::parse(f.out);
   EXPECT_EQ(j["precision"], "fp16-aligned");
@@ -59,4 +60,29 @@ TEST(CliTrainEval, ArchDescribeJson) {
   EXPECT_GT(j["peak_activation_bytes"].get<int64_t>(), 64 * 64 * 4);
   auto p = run_dalnas("arch describe pynas:Lco16k3s1p1arn1EPM2ELme4agn1EPM2ELRr2arn1EPa2EE --json");
   ASSERT_EQ(p.code, 0) << p.err;
+}
+
+TEST(CliTrainEval, EvalOnEmulatedDevicesAndCompare) {
+  TempDir d;
+  auto r = run_dalnas("train" + kTiny + " --json --out " + d.str() + "/run");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto e = run_dalnas("eval --model " + d.str() + "/run/model.ckpt --device myriadx --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  const auto j = nlohmann::json::parse(e.out);
+  EXPECT_EQ(j["device"], "myriadx");
+  EXPECT_TRUE(j.contains("nan_pixels"));
+  auto bad = run_dalnas("eval --model " + d.str() + "/run/model.ckpt --device nosuchchip");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("nosuchchip"), std::string::npos) << bad.err;
+
+  auto c = run_dalnas(
+      "compare --arch tiny --epochs 1 --seeds 1 --finetune-epochs 1 --chip-size 64 "
+      "--threads 2 --quiet --json --out " +
+      d.str() + "/cmp");
+  ASSERT_EQ(c.code, 0) << c.err;
+  const auto jc = nlohmann::json::parse(c.out);
+  for (const char* k : {"fp32_host", "ptq_device", "aligned_device", "control_device"})
+    EXPECT_EQ(jc[k]["per_seed"].size(), 1u) << k;
+  for (const char* f : {"compare.csv", "compare.json", "compare.txt"})
+    EXPECT_TRUE(fs::exists(d.path / "cmp" / f)) << f;
 }

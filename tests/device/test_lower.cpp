@@ -1,12 +1,11 @@
 // lower(): the emulator in FP32 reproduces libtorch's forward of the trained network, for
 // every block type and for random genomes; FP16 effects appear where they should.
-#include "device/lower.h"
-
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "device/emulator.h"
+#include "device/lower.h"
 #include "device/profile.h"
 
 using namespace dalnas;
@@ -33,9 +32,9 @@ void randomise_bn(Network& net, uint64_t seed) {
 }
 
 Genome random_genome(std::mt19937_64& rng) {
-  const BlockType types[] = {BlockType::ConvAct,     BlockType::ConvBnAct,   BlockType::ConvSE,
-                             BlockType::MBConv,      BlockType::MBConvNoRes, BlockType::ResNetBlock,
-                             BlockType::DenseNetBlock};
+  const BlockType types[] = {
+      BlockType::ConvAct,     BlockType::ConvBnAct,   BlockType::ConvSE,       BlockType::MBConv,
+      BlockType::MBConvNoRes, BlockType::ResNetBlock, BlockType::DenseNetBlock};
   const Activation acts[] = {Activation::ReLU, Activation::ReLU6, Activation::GELU,
                              Activation::HardSwish};
   Genome g;
@@ -138,8 +137,9 @@ TEST(Lower, RandomGenomesMatchLibtorchInFp32) {
 }
 
 TEST(Lower, FoldsBatchNormAndFusesActivations) {
-  Case c = make_case(Genome::parse("ConvBnAct-8-k3-relu_max_ConvBnAct-12-k3-relu_max_ConvBnAct-16-k3-relu_dec-8"),
-                     4, 32, 32, 3);
+  Case c = make_case(
+      Genome::parse("ConvBnAct-8-k3-relu_max_ConvBnAct-12-k3-relu_max_ConvBnAct-16-k3-relu_dec-8"),
+      4, 32, 32, 3);
   LowerOptions lo;
   DeviceGraph g = lower(c.net, lo);
   int convs = 0, acts = 0;
@@ -155,8 +155,9 @@ TEST(Lower, FoldsBatchNormAndFusesActivations) {
 }
 
 TEST(Lower, RawSaturatedPixelsBecomeInfinityOnlyWhenNormalisationIsFolded) {
-  Case c = make_case(Genome::parse("ConvBnAct-8-k3-relu_max_ConvBnAct-12-k3-relu_max_ConvBnAct-16-k3-relu_dec-8"),
-                     4, 32, 32, 4);
+  Case c = make_case(
+      Genome::parse("ConvBnAct-8-k3-relu_max_ConvBnAct-12-k3-relu_max_ConvBnAct-16-k3-relu_dec-8"),
+      4, 32, 32, 4);
   c.raw.index_put_({0, 2, 10, 10}, 65535.0f);
   DeviceProfile p = load_profile("myriadx");
   EmulatorConfig cfg = p.emulator_config();

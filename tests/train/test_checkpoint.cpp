@@ -1,5 +1,3 @@
-#include "train/checkpoint.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,6 +5,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "train/checkpoint.h"
 
 using namespace dalnas;
 namespace fs = std::filesystem;
@@ -24,7 +23,8 @@ struct TempDir {
 
 Checkpoint make() {
   Checkpoint ck;
-  ck.genome = Genome::parse("ConvBnAct-8-k3-relu_max_MBConv-12-k3-e3-relu6_avg_ResNetBlock-16-k3-gelu_dec-8");
+  ck.genome = Genome::parse(
+      "ConvBnAct-8-k3-relu_max_MBConv-12-k3-e3-relu6_avg_ResNetBlock-16-k3-gelu_dec-8");
   ck.bands = 4;
   ck.norm.mean = {1, 2, 3, 4};
   ck.norm.std = {5, 6, 7, 8};

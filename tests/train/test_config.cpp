@@ -1,8 +1,7 @@
-#include "train/config.h"
-
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "train/config.h"
 
 using namespace dalnas;
 

@@ -1,10 +1,9 @@
-#include "train/loss.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/error.h"
+#include "train/loss.h"
 
 using namespace dalnas;
 
@@ -37,8 +36,8 @@ TEST(Loss, FocalWithGammaZeroAndHalfAlphaIsHalfBCE) {
 TEST(Loss, GradientsMatchFiniteDifferences) {
   torch::manual_seed(0);
   auto t = (torch::rand({1, 1, 4, 4}) > 0.6).to(torch::kDouble);
-  for (LossKind k : {LossKind::Focal, LossKind::BCE, LossKind::Dice, LossKind::FocalDice,
-                     LossKind::BCEDice}) {
+  for (LossKind k :
+       {LossKind::Focal, LossKind::BCE, LossKind::Dice, LossKind::FocalDice, LossKind::BCEDice}) {
     LossOptions o;
     o.kind = k;
     o.pos_weight = 3.0;

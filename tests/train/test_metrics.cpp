@@ -1,9 +1,9 @@
-#include "train/metrics.h"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <random>
+
+#include "train/metrics.h"
 
 using namespace dalnas;
 
@@ -55,7 +55,7 @@ TEST(Metrics, EmptyClassesAndNaN) {
   std::vector<float> p = {0.1f, 0.2f, NAN};
   std::vector<uint8_t> m = {0, 0, 0};
   cm.add(p.data(), m.data(), 3);
-  EXPECT_EQ(cm.tn, 3u);  // NaN predicts background
+  EXPECT_EQ(cm.tn, 3u);                    // NaN predicts background
   EXPECT_DOUBLE_EQ(cm.iou_vessel(), 1.0);  // nothing to find, nothing found
   EXPECT_DOUBLE_EQ(cm.recall(), 1.0);
   std::vector<float> p2 = {0.9f};
@@ -68,7 +68,8 @@ TEST(Metrics, JsonHasRequiredKeys) {
   Metrics m;
   m.params = 42;
   auto j = m.to_json();
-  for (const char* k : {"miou", "iou_background", "iou_vessel", "precision", "recall", "f1", "params"})
+  for (const char* k :
+       {"miou", "iou_background", "iou_vessel", "precision", "recall", "f1", "params"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["params"], 42);
 }

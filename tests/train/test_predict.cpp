@@ -1,8 +1,8 @@
-#include "train/predict.h"
-
 #include <gtest/gtest.h>
 
 #include <set>
+
+#include "train/predict.h"
 
 using namespace dalnas;
 

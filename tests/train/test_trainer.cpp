@@ -1,10 +1,9 @@
-#include "train/trainer.h"
-
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "data/synthetic.h"
 #include "train/experiment.h"
+#include "train/trainer.h"
 
 using namespace dalnas;
 

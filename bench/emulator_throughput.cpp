@@ -1,0 +1,213 @@
+// Emulator throughput: the `reference` genome, 4 bands, S×S inputs (default 256), images/s
+// of the device emulator per numerics mode, beside libtorch's FP32 forward of the same
+// network in the same run. Targets (issue): fp16 storage + fp32 accumulation ≥ 1.0×
+// libtorch FP32; fp16 accumulation ≥ 0.25×.
+//
+//   build/bench/emulator_throughput [--threads T] [--images N] [--reps R] [--size S]
+//                                   [--scalar-images M]
+//
+// Every mode runs one warm-up batch, then R timed batches of N images; the median is
+// reported. The scalar path (slow) runs M images (default 1).
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "core/genome.h"
+#include "device/emulator.h"
+#include "device/graph.h"
+#include "device/lower.h"
+#include "device/numerics.h"
+#include "device/profile.h"
+#include "nn/network.h"
+
+using namespace dalnas;
+
+namespace {
+
+// Median wall time (seconds) of `reps` calls of f, after one warm-up call.
+double median_seconds(int reps, const std::function<void()>& f) {
+  f();
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  const size_t n = t.size();
+  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+Numerics numerics(Storage s, Accumulation a) {
+  Numerics n;
+  n.storage = s;
+  n.acc = a;
+  return n;
+}
+
+EmulatorConfig uniform(const Numerics& n) {
+  EmulatorConfig c;
+  c.nce = n;
+  c.shave = n;
+  return c;
+}
+
+Accumulation acc(Accumulation::Kind k, int block = 0) {
+  Accumulation a;
+  a.kind = k;
+  a.block = block;
+  return a;
+}
+
+struct Mode {
+  std::string name;
+  EmulatorConfig config;
+  int images;     // per timed batch
+  double target;  // minimum ratio to libtorch FP32; 0 = none
+};
+
+int parse_int(const std::string& key, const std::string& v, int lo) {
+  int x = 0;
+  try {
+    size_t pos = 0;
+    x = std::stoi(v, &pos);
+    if (pos != v.size()) throw std::invalid_argument(v);
+  } catch (const std::exception&) {
+    throw Error(key + ": '" + v + "' is not an integer");
+  }
+  if (x < lo) throw Error(key + ": " + v + " is below " + std::to_string(lo));
+  return x;
+}
+
+int run_bench(int argc, char** argv) {
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int images = 8, reps = 3, size = 256, scalar_images = 1;
+  const int bands = 4;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string k = argv[i];
+    if (i + 1 >= argc) throw Error(k + ": missing value");
+    const std::string v = argv[i + 1];
+    if (k == "--threads")
+      threads = parse_int(k, v, 1);
+    else if (k == "--images")
+      images = parse_int(k, v, 1);
+    else if (k == "--reps")
+      reps = parse_int(k, v, 1);
+    else if (k == "--size")
+      size = parse_int(k, v, 16);
+    else if (k == "--scalar-images")
+      scalar_images = parse_int(k, v, 1);
+    else
+      throw Error(k + ": unknown option (--threads, --images, --reps, --size, --scalar-images)");
+  }
+  torch::set_num_threads(threads);
+
+  // The network, eval mode, with BatchNorm statistics perturbed like a trained network's.
+  const Genome g = resolve_arch("reference", bands);
+  torch::manual_seed(0);
+  Network net = build_network(g, bands);
+  {
+    torch::NoGradGuard ng;
+    for (auto& m : net->modules(/*include_self=*/false)) {
+      if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
+        bn->running_mean.copy_(0.1 * torch::randn_like(bn->running_mean));
+        bn->running_var.copy_(0.8 + 0.4 * torch::rand_like(bn->running_var));
+        bn->weight.copy_(1.0 + 0.1 * torch::randn_like(bn->weight));
+        bn->bias.copy_(0.05 * torch::randn_like(bn->bias));
+      }
+    }
+  }
+  net->eval();
+
+  LowerOptions lo;  // norm_mean / norm_std empty: the (already normalised) input as is
+  DeviceGraph graph = lower(net, lo);
+  const Shape in{bands, size, size};
+  graph.infer_shapes(in);
+
+  const int n_max = std::max(images, scalar_images);
+  const torch::Tensor x = torch::randn({n_max, bands, size, size}).contiguous();
+  const float* xp = x.data_ptr<float>();
+
+  // libtorch FP32 forward.
+  const torch::Tensor xb = x.narrow(0, 0, images).contiguous();
+  torch::Tensor ref;
+  const double t_torch = median_seconds(reps, [&] {
+    torch::NoGradGuard ng;
+    ref = net->forward(xb);
+  });
+  const double ips_torch = images / t_torch;
+
+  const DeviceProfile myriad = load_profile("myriadx");
+  EmulatorConfig scalar = uniform(numerics(Storage::FP16, acc(Accumulation::FP32)));
+  scalar.simd = false;
+  scalar.isa = KernelIsa::Scalar;
+  const std::vector<Mode> modes = {
+      {"fp32 storage, fp32 acc", uniform(numerics(Storage::FP32, acc(Accumulation::FP32))), images,
+       0.0},
+      {"fp16 storage, fp32 acc", uniform(numerics(Storage::FP16, acc(Accumulation::FP32))), images,
+       1.0},
+      {"fp16 storage, fp16-blocked:32",
+       uniform(numerics(Storage::FP16, acc(Accumulation::FP16Blocked, 32))), images, 0.0},
+      {"fp16 storage, fp16-blocked:8",
+       uniform(numerics(Storage::FP16, acc(Accumulation::FP16Blocked, 8))), images, 0.0},
+      {"fp16 storage, fp16 acc", uniform(numerics(Storage::FP16, acc(Accumulation::FP16))), images,
+       0.25},
+      {"profile myriadx", myriad.emulator_config(), images, 0.0},
+      {"scalar: fp16 storage, fp32 acc", scalar, scalar_images, 0.0},
+  };
+
+  std::printf(
+      "emulator_throughput: genome reference (%s), %dx%dx%d, %d images x %d reps (median), "
+      "%d threads, %u CPU cores, %.1f MMAC/image\n",
+      g.str().c_str(), bands, size, size, images, reps, threads,
+      std::thread::hardware_concurrency(), graph.macs() / 1e6);
+  std::printf("%-32s %10s %8s  %s\n", "mode", "images/s", "ratio", "target");
+  std::printf("%-32s %10.2f %8.2f\n", "libtorch FP32 forward", ips_torch, 1.0);
+
+  for (const Mode& m : modes) {
+    const Emulator emu(graph, m.config);
+    std::vector<float> out;
+    const double t = median_seconds(m.images == 1 ? 1 : reps,
+                                    [&] { out = emu.run_batch(xp, m.images, in, threads); });
+    const double ips = m.images / t;
+    const double ratio = ips / ips_torch;
+    char target[48] = "";
+    if (m.target > 0)
+      std::snprintf(target, sizeof target, "target >= %.2f  %s", m.target,
+                    ratio >= m.target ? "PASS" : "below");
+    std::string note = "isa " + to_string(emu.isa());
+    if (m.name == "fp32 storage, fp32 acc") {
+      // Sanity check: FP32 emulation against libtorch on the same images.
+      const torch::Tensor e =
+          torch::from_blob(out.data(), ref.sizes(), torch::kFloat).narrow(0, 0, images);
+      const double d = (e - ref).abs().max().item<double>();
+      const double s = ref.abs().max().item<double>();
+      char buf[96];
+      std::snprintf(buf, sizeof buf, ", max |emu - torch| %.2e (|torch| max %.2f)", d, s);
+      note += buf;
+    }
+    std::printf("%-32s %10.2f %8.2f  %-20s [%d img; %s]\n", m.name.c_str(), ips, ratio, target,
+                m.images, note.c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_bench(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "emulator_throughput: %s\n", e.what());
+    return 1;
+  }
+}
