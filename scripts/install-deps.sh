@@ -14,6 +14,8 @@ PACKAGES=(
   libcli11-dev            # command line
   libspdlog-dev           # logging
   libonnx-dev             # ONNX import/export
+  libprotobuf-dev         # protobuf, which libonnx's types are built on
+  zlib1g-dev              # gzip-compressed ONNX files
   libgtest-dev            # tests
   libbenchmark-dev        # benchmarks
   python3-torch           # the PyTorch reference in bench/

@@ -8,6 +8,7 @@ void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_arch(CLI::App& app);
 void add_compare(CLI::App& app);
+void add_profile(CLI::App& app);
 
 // Applies --threads (0 = all cores) to libtorch's intra-op pool.
 void set_threads(int threads);

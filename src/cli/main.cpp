@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   dalnas::cli::add_eval(app);
   dalnas::cli::add_arch(app);
   dalnas::cli::add_compare(app);
+  dalnas::cli::add_profile(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -120,6 +120,110 @@ void act_node(std::vector<float>& v, const Node& n) {
                     n.beta);
 }
 
+// Pooling with padding: windows clipped to the input (padding never wins a maximum and
+// is not counted in an average).
+void padded_pool(const std::vector<float>& x, const Shape& is, const Node& n, const Shape& os,
+                 const Numerics& num, bool average, std::vector<float>& y) {
+  for (int c = 0; c < os.c; ++c) {
+    const float* plane = x.data() + static_cast<int64_t>(c) * is.h * is.w;
+    for (int oy = 0; oy < os.h; ++oy) {
+      const int y0 = std::max(oy * n.stride - n.pad, 0);
+      const int y1 = std::min(oy * n.stride - n.pad + n.kernel, is.h);
+      for (int ox = 0; ox < os.w; ++ox) {
+        const int x0 = std::max(ox * n.stride - n.pad, 0);
+        const int x1 = std::min(ox * n.stride - n.pad + n.kernel, is.w);
+        float v;
+        if (average) {
+          Summer s(num);
+          for (int iy = y0; iy < y1; ++iy) {
+            for (int ix = x0; ix < x1; ++ix) s.add(plane[iy * is.w + ix]);
+          }
+          v = s.total() * (1.0f / static_cast<float>((y1 - y0) * (x1 - x0)));
+        } else {
+          v = plane[y0 * is.w + x0];
+          for (int iy = y0; iy < y1; ++iy) {
+            for (int ix = x0; ix < x1; ++ix) {
+              const float u = plane[iy * is.w + ix];
+              v = v != v ? v : ((u > v || u != u) ? u : v);
+            }
+          }
+        }
+        y[(static_cast<int64_t>(c) * os.h + oy) * os.w + ox] = v;
+      }
+    }
+  }
+}
+
+// Transposed convolution, gathered per output element (see emulator.h for the order).
+void conv_transpose(const std::vector<float>& x, const Shape& is, const Node& n, const Shape& os,
+                    const Numerics& num, int shift, std::vector<float>& y) {
+  const int k = n.kernel, st = n.stride;
+  const int cin_g = is.c / n.groups, cout_g = os.c / n.groups;
+  const float unscale = std::ldexp(1.0f, -shift);
+  const bool blocked = num.acc.rounding_block() != 0;
+  for (int oc = 0; oc < os.c; ++oc) {
+    const int g = oc / cout_g, j = oc % cout_g;
+    const float b = n.bias.empty() ? 0.0f : n.bias[static_cast<size_t>(oc)];
+    for (int oy = 0; oy < os.h; ++oy) {
+      for (int ox = 0; ox < os.w; ++ox) {
+        Summer sum(num);
+        for (int ci = 0; ci < cin_g; ++ci) {
+          const int c = g * cin_g + ci;
+          const float* w = n.weight.data() + (static_cast<int64_t>(c) * cout_g + j) * k * k;
+          const float* plane = x.data() + static_cast<int64_t>(c) * is.h * is.w;
+          for (int ky = 0; ky < k; ++ky) {
+            const int ty = oy + n.pad - ky;
+            if (ty < 0 || ty % st != 0 || ty / st >= is.h) continue;
+            for (int kx = 0; kx < k; ++kx) {
+              const int tx = ox + n.pad - kx;
+              if (tx < 0 || tx % st != 0 || tx / st >= is.w) continue;
+              sum.add(w[ky * k + kx] * plane[(ty / st) * is.w + tx / st]);
+            }
+          }
+        }
+        float v = sum.total() + b;
+        if (blocked) v = round_to_half(v, num.half);
+        if (shift != 0) v = v * unscale;
+        v = kernels::activate(v, n.act, n.act_min, n.act_max, n.alpha, n.beta);
+        y[(static_cast<int64_t>(oc) * os.h + oy) * os.w + ox] = v;
+      }
+    }
+  }
+}
+
+// Softmax over channels at every pixel, in fp32 (the maximum subtracted first).
+void softmax(const std::vector<float>& x, const Shape& is, std::vector<float>& y) {
+  const int64_t hw = static_cast<int64_t>(is.h) * is.w;
+  for (int64_t p = 0; p < hw; ++p) {
+    float m = x[p];
+    for (int c = 1; c < is.c; ++c) m = std::max(m, x[c * hw + p]);
+    float total = 0.0f;
+    for (int c = 0; c < is.c; ++c) {
+      const float e = std::exp(x[c * hw + p] - m);
+      y[c * hw + p] = e;
+      total += e;
+    }
+    for (int c = 0; c < is.c; ++c) y[c * hw + p] = y[c * hw + p] / total;
+  }
+}
+
+// Nearest neighbour: src = min(floor(dst · in / out), in - 1), in integer arithmetic.
+void resize_nearest(const std::vector<float>& x, const Shape& is, const Shape& os,
+                    std::vector<float>& y) {
+  std::vector<int> sx(static_cast<size_t>(os.w));
+  for (int d = 0; d < os.w; ++d) {
+    sx[d] = static_cast<int>(std::min<int64_t>(int64_t(d) * is.w / os.w, is.w - 1));
+  }
+  for (int c = 0; c < os.c; ++c) {
+    for (int oy = 0; oy < os.h; ++oy) {
+      const int iy = static_cast<int>(std::min<int64_t>(int64_t(oy) * is.h / os.h, is.h - 1));
+      const float* src = x.data() + (static_cast<int64_t>(c) * is.h + iy) * is.w;
+      float* out = y.data() + (static_cast<int64_t>(c) * os.h + oy) * os.w;
+      for (int ox = 0; ox < os.w; ++ox) out[ox] = src[sx[ox]];
+    }
+  }
+}
+
 // Row by row: the window's values in row-major order update a row of running maxima.
 void max_pool(const std::vector<float>& x, const Shape& is, const Node& n, const Shape& os,
               std::vector<float>& y) {
@@ -241,7 +345,9 @@ Emulator::Emulator(const DeviceGraph& graph, const EmulatorConfig& config)
   bool first_layer = true;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     Node& n = graph_.nodes[i];
-    if (n.op != OpType::Conv && n.op != OpType::FullyConnected) continue;
+    if (n.op != OpType::Conv && n.op != OpType::FullyConnected && n.op != OpType::ConvTranspose) {
+      continue;
+    }
     const Numerics& num = numerics_of(n, config_);
     if (n.bias.empty()) n.bias.assign(static_cast<size_t>(std::max(n.out_c, 0)), 0.0f);
     const HalfMode ir_mode{num.half.overflow, Subnormals::Keep};
@@ -355,11 +461,22 @@ void Emulator::execute(const float* input, const Shape& in, bool keep_all,
         break;
       }
       case OpType::MaxPool:
-        max_pool(*x0, is, n, os, y);
+      case OpType::AvgPool:
+        if (n.pad > 0) {
+          padded_pool(*x0, is, n, os, num, n.op == OpType::AvgPool, y);
+        } else if (n.op == OpType::MaxPool) {
+          max_pool(*x0, is, n, os, y);
+        } else {
+          avg_pool(*x0, is, n, os, num, y);
+        }
         store(y, num, simd);
         break;
-      case OpType::AvgPool:
-        avg_pool(*x0, is, n, os, num, y);
+      case OpType::ConvTranspose:
+        conv_transpose(*x0, is, n, os, num, shifts_[i], y);
+        store(y, num, simd);
+        break;
+      case OpType::Softmax:
+        softmax(*x0, is, y);
         store(y, num, simd);
         break;
       case OpType::GlobalAvgPool:
@@ -367,7 +484,11 @@ void Emulator::execute(const float* input, const Shape& in, bool keep_all,
         store(y, num, simd);
         break;
       case OpType::Resize:
-        resize(*x0, is, n, os, y);
+        if (n.nearest) {
+          resize_nearest(*x0, is, os, y);
+        } else {
+          resize(*x0, is, n, os, y);
+        }
         store(y, num, simd);
         break;
       case OpType::Concat: {

@@ -32,16 +32,27 @@
 //   weights that a flushing device would lose survive. A bias too large for the scaled
 //   range overflows as it would on the device.
 // - FullyConnected: a 1×1 convolution over the flattened input (index c, y, x row-major).
+// - ConvTranspose (scalar code only; weights rounded like a Conv's, on SHAVE): each
+//   output element sums, over the group's input channels (outer), then ky, then kx, the
+//   products w[ci][oc][ky][kx] · x[ci][iy][ix] of the taps with oy + pad - ky = iy·stride
+//   (and the same for x) inside the input, with the accumulation rule above; then bias,
+//   un-scaling, activation and storage rounding as for Conv.
 // - MaxPool: the maximum over the window, row-major; a NaN in the window gives NaN (the
 //   first one met). AvgPool / GlobalAvgPool: sum of the stored values, row-major, with
 //   the placement's accumulation rule (as above, the values in place of products), then
-//   y = sum · (1.0f / count) in fp32 (count = k·k or H·W), then storage rounding.
+//   y = sum · (1.0f / count) in fp32 (count = k·k or H·W), then storage rounding. With
+//   pad > 0 the window is clipped to the input: padding never wins a maximum and is not
+//   counted in an average (count = the window's pixels inside the input).
 // - Add / Mul: fp32 a + b / a · b of stored values (Mul: b may be C×1×1), the fused
 //   activation, storage rounding. Activation: act, storage rounding.
 // - Resize (bilinear, align_corners = false like torch's F.interpolate): ratio =
 //   1 / scale when scale > 0, else in / out (fp32); src = ratio·(dst + 0.5) - 0.5, clamped
 //   at 0; i0 = floor(src), i1 = i0 + 1 (clamped to the last), l1 = src - i0, l0 = 1 - l1;
 //   y = l0y·(l0x·v00 + l1x·v01) + l1y·(l0x·v10 + l1x·v11) in fp32; storage rounding.
+//   Resize nearest: src = min(floor(dst · in / out), in - 1) per axis (integer arithmetic);
+//   for integer scale factors this is ONNX's half_pixel / asymmetric-floor nearest.
+// - Softmax over channels per pixel in fp32: e_c = exp(x_c - max), y_c = e_c / Σ e (sum in
+//   channel order); storage rounding.
 // - Activations in fp32, NaN in NaN out: ReLU x > 0 ? x : (NaN ? x : +0); ReLU6 / Clip
 //   x < lo ? lo : (x > hi ? hi : x) (NaN stays); GELU x·0.5·(1 + erf(x·(1/√2)));
 //   HardSwish x·clip(x + 3, 0, 6) / 6; Sigmoid 1 / (1 + exp(-x)); HardSigmoid

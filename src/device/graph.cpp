@@ -37,6 +37,10 @@ std::string to_string(OpType op) {
       return "fc";
     case OpType::Output:
       return "output";
+    case OpType::ConvTranspose:
+      return "convtranspose";
+    case OpType::Softmax:
+      return "softmax";
   }
   return "?";
 }
@@ -160,11 +164,14 @@ std::vector<Shape> DeviceGraph::compute_shapes(const Shape& in) const {
         expect_inputs(n, i, 1);
         const Shape& x = shapes[n.inputs[0]];
         if (n.kernel < 1 || n.stride < 1) fail(n, i, "needs kernel >= 1 and stride >= 1");
-        if (x.h < n.kernel || x.w < n.kernel) {
+        if (n.pad < 0 || n.pad >= n.kernel) fail(n, i, "needs 0 <= pad < kernel");
+        if (x.h + 2 * n.pad < n.kernel || x.w + 2 * n.pad < n.kernel) {
           fail(n, i,
-               "input " + to_string(x) + " is smaller than the kernel " + std::to_string(n.kernel));
+               "input " + to_string(x) + " is smaller than the kernel " + std::to_string(n.kernel) +
+                   " with padding " + std::to_string(n.pad));
         }
-        s = {x.c, (x.h - n.kernel) / n.stride + 1, (x.w - n.kernel) / n.stride + 1};
+        s = {x.c, (x.h + 2 * n.pad - n.kernel) / n.stride + 1,
+             (x.w + 2 * n.pad - n.kernel) / n.stride + 1};
         break;
       }
       case OpType::GlobalAvgPool:
@@ -250,9 +257,41 @@ std::vector<Shape> DeviceGraph::compute_shapes(const Shape& in) const {
         break;
       }
       case OpType::Output:
+      case OpType::Softmax:
         expect_inputs(n, i, 1);
         s = shapes[n.inputs[0]];
         break;
+      case OpType::ConvTranspose: {
+        expect_inputs(n, i, 1);
+        const Shape& x = shapes[n.inputs[0]];
+        if (n.kernel < 1 || n.stride < 1 || n.pad < 0 || n.groups < 1 || n.out_c < 1 ||
+            n.output_pad < 0 || n.output_pad >= n.stride) {
+          fail(n, i,
+               "needs kernel >= 1, stride >= 1, pad >= 0, 0 <= output_pad < stride, groups >= 1, "
+               "out_c >= 1");
+        }
+        if (x.c % n.groups != 0 || n.out_c % n.groups != 0) {
+          fail(n, i,
+               "groups " + std::to_string(n.groups) + " do not divide in channels " +
+                   std::to_string(x.c) + " and out channels " + std::to_string(n.out_c));
+        }
+        const int64_t expect = int64_t(x.c) * (n.out_c / n.groups) * n.kernel * n.kernel;
+        if (static_cast<int64_t>(n.weight.size()) != expect) {
+          fail(n, i,
+               "weight has " + std::to_string(n.weight.size()) + " values, expected " +
+                   std::to_string(expect) + " (" + std::to_string(x.c) + "x" +
+                   std::to_string(n.out_c / n.groups) + "x" + std::to_string(n.kernel) + "x" +
+                   std::to_string(n.kernel) + ")");
+        }
+        if (!n.bias.empty() && static_cast<int>(n.bias.size()) != n.out_c) {
+          fail(n, i,
+               "bias has " + std::to_string(n.bias.size()) + " values, expected " +
+                   std::to_string(n.out_c));
+        }
+        s = {n.out_c, (x.h - 1) * n.stride - 2 * n.pad + n.kernel + n.output_pad,
+             (x.w - 1) * n.stride - 2 * n.pad + n.kernel + n.output_pad};
+        break;
+      }
     }
     if (s.numel() <= 0) fail(n, i, "output shape " + to_string(s) + " is empty");
     shapes[i] = s;
@@ -271,6 +310,10 @@ int64_t DeviceGraph::macs() const {
     if (n.op == OpType::Conv || n.op == OpType::FullyConnected) {
       // weight.size() = out_c × in_c/groups × k × k: one MAC per weight per output pixel.
       total += static_cast<int64_t>(n.weight.size()) * n.shape.h * n.shape.w;
+    } else if (n.op == OpType::ConvTranspose) {
+      // weight.size() = in_c × out_c/groups × k × k: one MAC per weight per input pixel.
+      const Shape& x = nodes[static_cast<size_t>(n.inputs.at(0))].shape;
+      total += static_cast<int64_t>(n.weight.size()) * x.h * x.w;
     }
   }
   return total;
@@ -292,12 +335,19 @@ std::string DeviceGraph::summary() const {
         ss << " k" << n.kernel << " s" << n.stride << " p" << n.pad;
         if (n.groups != 1) ss << " g" << n.groups;
         break;
+      case OpType::ConvTranspose:
+        ss << " k" << n.kernel << " s" << n.stride << " p" << n.pad;
+        if (n.output_pad != 0) ss << " op" << n.output_pad;
+        if (n.groups != 1) ss << " g" << n.groups;
+        break;
       case OpType::MaxPool:
       case OpType::AvgPool:
         ss << " k" << n.kernel << " s" << n.stride;
+        if (n.pad != 0) ss << " p" << n.pad;
         break;
       case OpType::Resize:
         if (n.scale > 0.0f) ss << " x" << n.scale;
+        if (n.nearest) ss << " nearest";
         break;
       default:
         break;

@@ -14,17 +14,21 @@ namespace dalnas {
 enum class OpType {
   Input,           // the network input (bands × H × W)
   Conv,            // 2-D convolution (grouped/depthwise via groups), bias, fused activation
-  MaxPool,         // kernel × kernel, stride, no padding (floor)
-  AvgPool,         // kernel × kernel, stride, no padding (floor)
+  MaxPool,         // kernel × kernel, stride, symmetric pad (padding never wins), floor
+  AvgPool,         // kernel × kernel, stride, symmetric pad (padding not counted), floor
   GlobalAvgPool,   // C × H × W -> C × 1 × 1
-  Resize,          // bilinear, align_corners = false (half-pixel), to the size of inputs[1]
-                   // (a shape reference, not read) or to H·scale × W·scale when scale > 0
+  Resize,          // bilinear, align_corners = false (half-pixel), or nearest (`nearest`),
+                   // to the size of inputs[1] (a shape reference, not read) or to
+                   // H·scale × W·scale when scale > 0
   Concat,          // along channels, in input order
   Add,             // element-wise, same shapes; fused activation
   Mul,             // element-wise; inputs[1] may be C × 1 × 1 (broadcast over H × W)
   Activation,      // stand-alone activation (act)
   FullyConnected,  // C_in (flattened) -> out_c, weight out_c × C_in, bias, fused activation
   Output,          // marks inputs[0] as the graph output (identity)
+  ConvTranspose,   // transposed 2-D convolution: weight in_c × (out_c/groups) × k × k, stride,
+                   // pad (symmetric, cropped), output_pad (extra bottom/right), bias, act
+  Softmax,         // softmax over channels at every pixel
 };
 
 enum class ActType { None, ReLU, ReLU6, GELU, HardSwish, Sigmoid, Clip, HardSigmoid };
@@ -40,20 +44,24 @@ struct Node {
   std::string name;
   std::vector<int> inputs;  // indices of earlier nodes
 
-  // Conv / FullyConnected
+  // Conv / ConvTranspose / FullyConnected
   int out_c = 0;
   int kernel = 1;  // square kernels (pooling too)
   int stride = 1;
-  int pad = 0;  // symmetric zero padding
+  int pad = 0;         // symmetric padding (Conv, pooling; ConvTranspose: output cropping)
+  int output_pad = 0;  // ConvTranspose: extra output rows / columns at the bottom / right
   int groups = 1;
-  std::vector<float> weight;  // Conv: out_c × (in_c/groups) × k × k; FC: out_c × in_c
-  std::vector<float> bias;    // out_c (empty = no bias)
+  // Conv: out_c × (in_c/groups) × k × k; ConvTranspose: in_c × (out_c/groups) × k × k;
+  // FC: out_c × in_c
+  std::vector<float> weight;
+  std::vector<float> bias;  // out_c (empty = no bias)
   // Activations (fused into Conv / Add / FullyConnected, or the op of an Activation node)
   ActType act = ActType::None;
   float act_min = 0.0f, act_max = 6.0f;  // Clip bounds (ReLU6 = Clip(0, 6))
   float alpha = 0.2f, beta = 0.5f;       // HardSigmoid: clip(alpha·x + beta, 0, 1)
   // Resize
   float scale = 0.0f;
+  bool nearest = false;  // nearest neighbour: src = min(floor(dst · in / out), in - 1)
 
   Shape shape;  // output shape, filled by DeviceGraph::infer_shapes
 };
@@ -76,8 +84,8 @@ struct DeviceGraph {
   void infer_shapes(const Shape& in);
   // The same shapes, returned instead of stored (node i's output shape at index i).
   std::vector<Shape> compute_shapes(const Shape& in) const;
-  // Multiply-accumulates of one inference (after infer_shapes): convolutions and fully
-  // connected layers only.
+  // Multiply-accumulates of one inference (after infer_shapes): convolutions (transposed:
+  // weights × input pixels) and fully connected layers only.
   int64_t macs() const;
   int64_t params() const;       // weights + biases
   std::string summary() const;  // one line per node

@@ -55,7 +55,8 @@ struct EmulatorConfig {
 
 // Placement: Conv (all of them), MaxPool / AvgPool with kernel == stride
 // (non-overlapping windows) and FullyConnected run on the neural engine; everything else
-// (including the Input node, i.e. the conversion of the input) on the SHAVE cores.
+// (including the Input node, i.e. the conversion of the input, and ConvTranspose, which
+// OpenVINO's MYRIAD plugin runs as a software stage) on the SHAVE cores.
 bool on_neural_engine(const Node& n);
 inline const Numerics& numerics_of(const Node& n, const EmulatorConfig& c) {
   return on_neural_engine(n) ? c.nce : c.shave;

@@ -57,3 +57,12 @@ TEST(CliErrors, BadConfigFileNamesFileAndKey) {
   std::ofstream(d.path / "bad.toml") << "epochs = = 2\n";
   expect_one_line_error(run_dalnas("train --config " + d.str() + "/bad.toml"), "bad.toml");
 }
+
+TEST(CliErrors, ExampleConfigLoadsAndMissingDataIsNamed) {
+  // The shipped example parses; with its data folder replaced by a missing one the error
+  // names that folder (so no training starts).
+  TempDir d;
+  auto r = run_dalnas(std::string("train --config ") + DALNAS_SOURCE_DIR +
+                      "/configs/train-sen2ships.toml --data " + d.str() + "/nowhere --epochs 1");
+  expect_one_line_error(r, "nowhere");
+}

@@ -86,3 +86,30 @@ TEST(CliTrainEval, EvalOnEmulatedDevicesAndCompare) {
   for (const char* f : {"compare.csv", "compare.json", "compare.txt"})
     EXPECT_TRUE(fs::exists(d.path / "cmp" / f)) << f;
 }
+
+TEST(CliProfile, GenomeAndOnnxModelsAndCalibration) {
+  auto g = run_dalnas("profile reference --size 128 --json");
+  ASSERT_EQ(g.code, 0) << g.err;
+  const auto j = nlohmann::json::parse(g.out);
+  for (const char* k : {"latency_ms", "fps", "peak_memory_bytes", "energy_mj", "layers"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_GT(j["latency_ms"].get<double>(), 0.0);
+  EXPECT_NEAR(j["fps"].get<double>(), 1000.0 / j["latency_ms"].get<double>(), 1e-6);
+  // Pipelined requests raise the throughput above the synchronous rate.
+  auto p = run_dalnas("profile reference --size 128 --requests 2 --json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_GT(nlohmann::json::parse(p.out)["fps"].get<double>(), j["fps"].get<double>());
+
+  const std::string models = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-measured";
+  if (!fs::exists(models)) GTEST_SKIP() << "shared Myriad X measurements absent: " << models;
+  for (const auto& e : fs::directory_iterator(models + "/models")) {
+    auto r = run_dalnas("profile " + e.path().string() + " --json");
+    ASSERT_EQ(r.code, 0) << e.path() << ": " << r.err;
+    EXPECT_GT(nlohmann::json::parse(r.out)["layers"].size(), 5u) << e.path();
+  }
+  auto c = run_dalnas("profile calibrate --json");
+  ASSERT_EQ(c.code, 0) << c.err;
+  const auto jc = nlohmann::json::parse(c.out);
+  EXPECT_LE(jc["leave_one_out"]["mape"].get<double>(), 0.20);
+  EXPECT_GE(jc["leave_one_out"]["spearman"].get<double>(), 0.9);
+}

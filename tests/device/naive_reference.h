@@ -1,6 +1,7 @@
 #pragma once
 // A naive, independent implementation of the emulator's documented semantics
 // (src/device/emulator.h), node by node: straightforward loops with round_to_half.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -107,7 +108,9 @@ inline std::vector<Prepared> prepare(const DeviceGraph& g, const EmulatorConfig&
   bool first = true;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op != OpType::Conv && n.op != OpType::FullyConnected) continue;
+    if (n.op != OpType::Conv && n.op != OpType::FullyConnected && n.op != OpType::ConvTranspose) {
+      continue;
+    }
     const Numerics& num = on_neural_engine(n) ? c.nce : c.shave;
     const HalfMode ir{num.half.overflow, Subnormals::Keep};
     std::vector<float> w16, b16;
@@ -233,6 +236,56 @@ inline std::vector<float> run_node(const Node& n, const Numerics& num, const Pre
       }
       break;
     }
+    case OpType::ConvTranspose: {
+      // Gathered: output (oc, oy, ox) takes input (ci, iy, ix) through tap (ky, kx) where
+      // iy·stride - pad + ky = oy.
+      const Shape& is = in_shape[0];
+      const int cin_g = is.c / n.groups, cout_g = n.out_c / n.groups, k = n.kernel;
+      for (int oc = 0; oc < os.c; ++oc) {
+        const int grp = oc / cout_g, j = oc % cout_g;
+        for (int oy = 0; oy < os.h; ++oy) {
+          for (int ox = 0; ox < os.w; ++ox) {
+            Acc a{blk, num.half};
+            for (int ci = grp * cin_g; ci < (grp + 1) * cin_g; ++ci) {
+              for (int ky = 0; ky < k; ++ky) {
+                for (int kx = 0; kx < k; ++kx) {
+                  for (int iy = 0; iy < is.h; ++iy) {
+                    if (iy * n.stride - n.pad + ky != oy) continue;
+                    for (int ix = 0; ix < is.w; ++ix) {
+                      if (ix * n.stride - n.pad + kx != ox) continue;
+                      const float w =
+                          p.w[((static_cast<size_t>(ci) * cout_g + j) * k + ky) * k + kx];
+                      const float prod = w * at(0, ci, iy, ix);
+                      a.add(prod);
+                    }
+                  }
+                }
+              }
+            }
+            float v = a.total() + p.b[oc];
+            if (blk != 0) v = H(v, num.half);
+            if (p.shift != 0) v = v * std::ldexp(1.0f, -p.shift);
+            y[(static_cast<size_t>(oc) * os.h + oy) * os.w + ox] = store(act(v, n), num);
+          }
+        }
+      }
+      break;
+    }
+    case OpType::Softmax: {
+      const size_t hw = static_cast<size_t>(os.h) * os.w;
+      for (size_t px = 0; px < hw; ++px) {
+        float m = (*in[0])[px];
+        for (int c = 1; c < os.c; ++c) m = std::max(m, (*in[0])[c * hw + px]);
+        std::vector<float> e(static_cast<size_t>(os.c));
+        float total = 0.0f;
+        for (int c = 0; c < os.c; ++c) {
+          e[c] = std::exp((*in[0])[c * hw + px] - m);
+          total += e[c];
+        }
+        for (int c = 0; c < os.c; ++c) y[c * hw + px] = store(e[c] / total, num);
+      }
+      break;
+    }
     case OpType::MaxPool:
     case OpType::AvgPool:
       for (int c = 0; c < os.c; ++c) {
@@ -241,10 +294,14 @@ inline std::vector<float> run_node(const Node& n, const Numerics& num, const Pre
             float m = 0.0f;
             bool first = true, nan = false;
             float nan_value = 0.0f;
+            int count = 0;
             Acc a{blk, num.half};
             for (int ky = 0; ky < n.kernel; ++ky) {
               for (int kx = 0; kx < n.kernel; ++kx) {
-                const float v = at(0, c, oy * n.stride + ky, ox * n.stride + kx);
+                const int iy = oy * n.stride + ky - n.pad, ix = ox * n.stride + kx - n.pad;
+                if (iy < 0 || ix < 0 || iy >= in_shape[0].h || ix >= in_shape[0].w) continue;
+                ++count;
+                const float v = at(0, c, iy, ix);
                 a.add(v);
                 if (std::isnan(v) && !nan) {
                   nan = true;
@@ -258,7 +315,7 @@ inline std::vector<float> run_node(const Node& n, const Numerics& num, const Pre
             if (n.op == OpType::MaxPool) {
               v = nan ? nan_value : m;
             } else {
-              v = a.total() * (1.0f / static_cast<float>(n.kernel * n.kernel));
+              v = a.total() * (1.0f / static_cast<float>(count));
             }
             y[(static_cast<size_t>(c) * os.h + oy) * os.w + ox] = store(v, num);
           }
@@ -278,6 +335,20 @@ inline std::vector<float> run_node(const Node& n, const Numerics& num, const Pre
     }
     case OpType::Resize: {
       const Shape& is = in_shape[0];
+      if (n.nearest) {
+        for (int c = 0; c < os.c; ++c) {
+          for (int oy = 0; oy < os.h; ++oy) {
+            for (int ox = 0; ox < os.w; ++ox) {
+              const int sy =
+                  std::min(static_cast<int>(std::floor(double(oy) * is.h / os.h)), is.h - 1);
+              const int sx =
+                  std::min(static_cast<int>(std::floor(double(ox) * is.w / os.w)), is.w - 1);
+              y[(static_cast<size_t>(c) * os.h + oy) * os.w + ox] = store(at(0, c, sy, sx), num);
+            }
+          }
+        }
+        break;
+      }
       auto src = [&](int d, int in_size, int out_size, int& i0, int& i1, float& l0, float& l1) {
         const float ratio = n.scale > 0.0f ? static_cast<float>(1.0 / double(n.scale))
                                            : float(in_size) / float(out_size);

@@ -624,5 +624,101 @@ TEST(EmulatorSetup, TensorStatsCounts) {
   EXPECT_EQ(s.max_abs, 3.0f);
 }
 
+// The ops added for ONNX import: transposed convolution (SHAVE), pooling with padding,
+// nearest resize and softmax, against the naive reference in every mode.
+Node conv_transpose(const std::string& name, int in, int cin, int out_c, int k, int stride, int pad,
+                    int output_pad, int groups, ActType act, std::mt19937& rng) {
+  Node n = conv(name, in, cin, out_c, k, stride, pad, groups, act, rng);
+  n.op = OpType::ConvTranspose;
+  n.output_pad = output_pad;
+  n.weight.resize(static_cast<size_t>(cin) * (out_c / groups) * k * k);
+  for (float& w : n.weight) w = mixed(rng, 0.5f);
+  return n;
+}
+
+TEST(Emulator, ConvTransposePaddedPoolNearestSoftmaxInEveryMode) {
+  const std::vector<Mode> modes = all_modes();
+  std::mt19937 rng(21);
+  DeviceGraph g;
+  const Shape in{4, 5, 6};
+  g.add(simple(OpType::Input, "in", {}));
+  const int t1 = g.add(conv_transpose("up_s2", 0, 4, 6, 3, 2, 1, 1, 1, ActType::ReLU, rng));
+  g.add(conv_transpose("same_s1", 0, 4, 3, 3, 1, 1, 0, 1, ActType::None, rng));
+  g.add(conv_transpose("grouped_k2s2", 0, 4, 6, 2, 2, 0, 0, 2, ActType::Sigmoid, rng));
+  g.add(conv_transpose("k4s3_pad2", 0, 4, 2, 4, 3, 2, 2, 1, ActType::None, rng));
+  auto pool = [&](OpType op, const std::string& name, int from, int k, int s, int pad) {
+    Node n = simple(op, name, {from});
+    n.kernel = k;
+    n.stride = s;
+    n.pad = pad;
+    return g.add(n);
+  };
+  pool(OpType::MaxPool, "max3s2p1", t1, 3, 2, 1);
+  pool(OpType::AvgPool, "avg3s1p1", t1, 3, 1, 1);
+  pool(OpType::MaxPool, "max2s2p1", 0, 2, 2, 1);  // kernel == stride: neural engine
+  Node near = simple(OpType::Resize, "nearest2", {0});
+  near.scale = 2.0f;
+  near.nearest = true;
+  g.add(near);
+  Node near_ref = simple(OpType::Resize, "nearest_to_up", {0, t1});
+  near_ref.nearest = true;
+  g.add(near_ref);
+  const int sm = g.add(simple(OpType::Softmax, "softmax", {t1}));
+  add_output(g, sm);
+  std::vector<float> x = random_input(in, rng, 3.0f);
+  x[7] = std::numeric_limits<float>::quiet_NaN();
+  for (const Mode& m : modes) check_graph(g, x, in, m);
+}
+
+// A transposed convolution is the adjoint of a convolution: scatter every input pixel
+// through the kernel (double precision) and compare with the emulator in FP32.
+TEST(Emulator, ConvTransposeIsTheScatterDefinition) {
+  std::mt19937 rng(5);
+  const Shape in{6, 4, 5};
+  const int out_c = 4, k = 3, stride = 2, pad = 1, output_pad = 1, groups = 2;
+  DeviceGraph g;
+  g.add(simple(OpType::Input, "in", {}));
+  const int t = g.add(
+      conv_transpose("t", 0, in.c, out_c, k, stride, pad, output_pad, groups, ActType::None, rng));
+  add_output(g, t);
+  const Shape os = g.compute_shapes(in)[1];
+  ASSERT_EQ(os.h, (in.h - 1) * stride - 2 * pad + k + output_pad);
+  ASSERT_EQ(os.w, (in.w - 1) * stride - 2 * pad + k + output_pad);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(in.numel()));
+  for (float& v : x) v = u(rng);
+  for (float& w : g.nodes[1].weight) w = u(rng);
+  for (float& b : g.nodes[1].bias) b = u(rng);
+  const Node& n = g.nodes[1];
+  std::vector<double> want(static_cast<size_t>(os.numel()), 0.0);
+  const int cin_g = in.c / groups, cout_g = out_c / groups;
+  for (int ci = 0; ci < in.c; ++ci) {
+    for (int iy = 0; iy < in.h; ++iy) {
+      for (int ix = 0; ix < in.w; ++ix) {
+        for (int j = 0; j < cout_g; ++j) {
+          const int oc = (ci / cin_g) * cout_g + j;
+          for (int ky = 0; ky < k; ++ky) {
+            for (int kx = 0; kx < k; ++kx) {
+              const int oy = iy * stride - pad + ky, ox = ix * stride - pad + kx;
+              if (oy < 0 || ox < 0 || oy >= os.h || ox >= os.w) continue;
+              want[(static_cast<size_t>(oc) * os.h + oy) * os.w + ox] +=
+                  double(n.weight[((static_cast<size_t>(ci) * cout_g + j) * k + ky) * k + kx]) *
+                  x[(static_cast<size_t>(ci) * in.h + iy) * in.w + ix];
+            }
+          }
+        }
+      }
+    }
+  }
+  for (int oc = 0; oc < out_c; ++oc) {
+    for (int p = 0; p < os.h * os.w; ++p)
+      want[static_cast<size_t>(oc) * os.h * os.w + p] += n.bias[oc];
+  }
+  const Emulator e(g, EmulatorConfig{});
+  const std::vector<float> got = e.run(x.data(), in);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5) << i;
+}
+
 }  // namespace
 }  // namespace dalnas

@@ -1,0 +1,348 @@
+#include "device/calibrate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "device/onnx_import.h"
+
+namespace dalnas {
+
+namespace {
+
+// The fields of one CSV line (RFC 4180 quoting, no line breaks inside fields).
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        out.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else if (c != '\r') {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t");
+  if (a == std::string::npos) return "";
+  return s.substr(a, s.find_last_not_of(" \t") - a + 1);
+}
+
+bool parse_double(const std::string& s, double& v) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  v = std::strtod(s.c_str(), &end);
+  return end != nullptr && *end == '\0' && std::isfinite(v);
+}
+
+bool parse_int(const std::string& s, int& v) {
+  double d;
+  if (!parse_double(s, d) || d != std::floor(d) || d < -1e9 || d > 1e9) return false;
+  v = static_cast<int>(d);
+  return true;
+}
+
+double* param_ref(CostParams& p, const std::string& name) {
+  static const std::map<std::string, double CostParams::*> fields = {
+      {"nce_gmacs", &CostParams::nce_gmacs},
+      {"shave_gmacs", &CostParams::shave_gmacs},
+      {"cmx_bytes", &CostParams::cmx_bytes},
+      {"cmx_gbps", &CostParams::cmx_gbps},
+      {"dram_gbps", &CostParams::dram_gbps},
+      {"layer_overhead_us", &CostParams::layer_overhead_us},
+      {"inference_overhead_ms", &CostParams::inference_overhead_ms},
+      {"usb2_mbps", &CostParams::usb2_mbps},
+      {"usb3_mbps", &CostParams::usb3_mbps},
+  };
+  auto it = fields.find(name);
+  if (it == fields.end()) {
+    std::string names;
+    for (const auto& f : fields) names += (names.empty() ? "" : ", ") + f.first;
+    throw Error("calibration: '" + name + "' is not a free parameter (allowed: " + names + ")");
+  }
+  return &(p.*(it->second));
+}
+
+double param(const CostParams& p, const std::string& name) {
+  CostParams q = p;
+  return *param_ref(q, name);
+}
+
+// Ranks 1..n with ties given their average rank.
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<size_t> order(v.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    const double avg = (static_cast<double>(i) + static_cast<double>(j)) / 2.0 + 1.0;
+    for (size_t k = i; k <= j; ++k) r[order[k]] = avg;
+    i = j + 1;
+  }
+  return r;
+}
+
+struct Problem {
+  const std::vector<Measurement>& rows;
+  const std::vector<DeviceGraph>& graphs;
+  const CostParams& start;
+  const std::vector<std::string>& free;
+  double prior;
+};
+
+double objective(const Problem& pr, const CostParams& p, const std::vector<size_t>& use) {
+  double loss = 0.0;
+  for (size_t i : use) {
+    const double e = std::log(predict_ms(pr.graphs[i], pr.rows[i], p) / pr.rows[i].target_ms());
+    loss += e * e;
+  }
+  loss /= static_cast<double>(use.size());
+  for (const std::string& name : pr.free) {
+    const double d = std::log(param(p, name) / param(pr.start, name));
+    loss += pr.prior * d * d;
+  }
+  return loss;
+}
+
+// Coordinate search in log space: try each parameter × e^±step, keep the first
+// improvement; halve the step when none improves.
+CostParams fit(const Problem& pr, const std::vector<size_t>& use) {
+  CostParams p = pr.start;
+  double best = objective(pr, p, use);
+  double step = 1.0;
+  while (step > 1e-6) {
+    bool improved = false;
+    for (const std::string& name : pr.free) {
+      for (double dir : {1.0, -1.0}) {
+        CostParams q = p;
+        *param_ref(q, name) *= std::exp(dir * step);
+        const double v = objective(pr, q, use);
+        if (v < best) {
+          best = v;
+          p = q;
+          improved = true;
+          break;
+        }
+      }
+    }
+    if (!improved) step /= 2.0;
+  }
+  return p;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), f, v);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<Measurement> read_measurements(const std::string& csv_path) {
+  const std::string text = read_file(csv_path);
+  const size_t slash = csv_path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "" : csv_path.substr(0, slash + 1);
+  std::istringstream in(text);
+  std::string line;
+  std::vector<std::string> header;
+  std::map<std::string, size_t> col;
+  std::vector<Measurement> out;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (trim(line).empty()) continue;
+    const std::vector<std::string> f = split_csv(line);
+    if (header.empty()) {
+      header = f;
+      for (size_t i = 0; i < f.size(); ++i) col[trim(f[i])] = i;
+      for (const char* need :
+           {"model_file", "input_nchw", "interface", "shaves", "requests_in_flight", "fps"}) {
+        if (col.count(need) == 0) {
+          throw Error(csv_path + ": the header has no column '" + need + "'");
+        }
+      }
+      continue;
+    }
+    const std::string where = csv_path + ":" + std::to_string(line_no);
+    auto get = [&](const std::string& name) -> std::string {
+      auto it = col.find(name);
+      if (it == col.end() || it->second >= f.size()) return "";
+      return trim(f[it->second]);
+    };
+    Measurement m;
+    m.model_file = get("model_file");
+    if (m.model_file.empty()) throw Error(where + ": model_file: empty");
+    m.model_path = m.model_file[0] == '/' ? m.model_file : dir + m.model_file;
+    {
+      const std::string s = get("input_nchw");
+      int d[4];
+      char x1, x2, x3;
+      std::istringstream ss(s);
+      if (!(ss >> d[0] >> x1 >> d[1] >> x2 >> d[2] >> x3 >> d[3]) || x1 != 'x' || x2 != 'x' ||
+          x3 != 'x' || !ss.eof() || d[0] != 1 || d[1] < 1 || d[2] < 1 || d[3] < 1) {
+        throw Error(where + ": input_nchw: '" + s + "' is not 1xCxHxW");
+      }
+      m.input = {d[1], d[2], d[3]};
+    }
+    m.device = get("device");
+    try {
+      m.link = parse_host_link(get("interface"));
+    } catch (const Error& e) {
+      throw Error(where + ": interface: " + e.what());
+    }
+    const std::string shaves = get("shaves");
+    if (shaves == "all" || shaves.empty()) {
+      m.shaves = 0;
+    } else if (!parse_int(shaves, m.shaves) || m.shaves < 1) {
+      throw Error(where + ": shaves: '" + shaves + "' is neither a positive count nor 'all'");
+    }
+    if (!parse_int(get("requests_in_flight"), m.requests) || m.requests < 1) {
+      throw Error(where + ": requests_in_flight: '" + get("requests_in_flight") +
+                  "' is not a positive integer");
+    }
+    if (!parse_double(get("fps"), m.fps) || m.fps <= 0.0) {
+      throw Error(where + ": fps: '" + get("fps") + "' is not a positive number");
+    }
+    const std::string lat = get("latency_ms");
+    if (!lat.empty() && (!parse_double(lat, m.latency_ms) || m.latency_ms <= 0.0)) {
+      throw Error(where + ": latency_ms: '" + lat + "' is not a positive number");
+    }
+    out.push_back(m);
+  }
+  if (out.empty()) throw Error(csv_path + ": no measurements");
+  return out;
+}
+
+double predict_ms(const DeviceGraph& graph, const Measurement& m, const CostParams& params) {
+  CostOptions o;
+  o.link = m.link;
+  o.shaves = m.shaves;
+  o.requests = m.requests;
+  o.layers = false;
+  const CostEstimate e = estimate(graph, params, o);
+  return 1000.0 / e.fps;
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size() || a.size() < 2) return 0.0;
+  const std::vector<double> ra = ranks(a), rb = ranks(b);
+  const double n = static_cast<double>(a.size());
+  double ma = 0.0, mb = 0.0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    ma += ra[i] / n;
+    mb += rb[i] / n;
+  }
+  double sab = 0.0, saa = 0.0, sbb = 0.0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  return saa > 0.0 && sbb > 0.0 ? sab / std::sqrt(saa * sbb) : 0.0;
+}
+
+FitStats fit_stats(const std::vector<double>& predicted, const std::vector<double>& measured) {
+  FitStats s;
+  if (predicted.empty() || predicted.size() != measured.size()) return s;
+  for (size_t i = 0; i < predicted.size(); ++i) {
+    const double e = std::fabs(predicted[i] / measured[i] - 1.0);
+    s.mape += e;
+    if (e <= 0.1 + 1e-12) s.within10 += 1.0;
+  }
+  s.mape /= static_cast<double>(predicted.size());
+  s.within10 /= static_cast<double>(predicted.size());
+  s.spearman = spearman(predicted, measured);
+  return s;
+}
+
+Calibration calibrate(const std::vector<Measurement>& rows, const std::vector<DeviceGraph>& graphs,
+                      const CostParams& start, const CalibrationOptions& options) {
+  if (rows.size() < 2) throw Error("calibration: needs at least 2 measurements");
+  if (graphs.size() != rows.size()) throw Error("calibration: one graph per measurement needed");
+  if (options.free.empty()) throw Error("calibration: no free parameters");
+  if (!(options.prior_weight >= 0.0)) throw Error("calibration: prior_weight must be >= 0");
+  for (const std::string& name : options.free) {
+    if (!(param(start, name) > 0.0)) {
+      throw Error("calibration: free parameter '" + name + "' must start positive");
+    }
+  }
+  const Problem pr{rows, graphs, start, options.free, options.prior_weight};
+  Calibration c;
+  c.start = start;
+  c.free = options.free;
+  std::vector<size_t> all(rows.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  c.fitted = fit(pr, all);
+  std::vector<double> measured, fitted, loo;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<size_t> rest;
+    for (size_t j = 0; j < rows.size(); ++j) {
+      if (j != i) rest.push_back(j);
+    }
+    c.loo_fits.push_back(fit(pr, rest));
+    CalibrationRow r;
+    r.model_file = rows[i].model_file;
+    r.measured_ms = rows[i].target_ms();
+    r.fitted_ms = predict_ms(graphs[i], rows[i], c.fitted);
+    r.loo_ms = predict_ms(graphs[i], rows[i], c.loo_fits.back());
+    measured.push_back(r.measured_ms);
+    fitted.push_back(r.fitted_ms);
+    loo.push_back(r.loo_ms);
+    c.rows.push_back(r);
+  }
+  c.in_sample = fit_stats(fitted, measured);
+  c.loo = fit_stats(loo, measured);
+  return c;
+}
+
+Calibration calibrate(const std::string& csv_path, const CostParams& start,
+                      const CalibrationOptions& options) {
+  const std::vector<Measurement> rows = read_measurements(csv_path);
+  std::vector<DeviceGraph> graphs;
+  for (const Measurement& m : rows) graphs.push_back(import_onnx(m.model_path, &m.input));
+  return calibrate(rows, graphs, start, options);
+}
+
+std::string format_report(const Calibration& c) {
+  std::ostringstream ss;
+  ss << "free parameters (start -> fitted on all rows):\n";
+  for (const std::string& name : c.free) {
+    ss << "  " << name << ": " << fmt("%.4g", param(c.start, name)) << " -> "
+       << fmt("%.4g", param(c.fitted, name)) << "\n";
+  }
+  ss << "target ms per row: measured, in-sample fit, leave-one-out (error)\n";
+  for (const CalibrationRow& r : c.rows) {
+    ss << "  " << r.model_file << ": " << fmt("%.2f", r.measured_ms) << ", "
+       << fmt("%.2f", r.fitted_ms) << ", " << fmt("%.2f", r.loo_ms) << " ("
+       << fmt("%+.1f%%", 100.0 * (r.loo_ms / r.measured_ms - 1.0)) << ")\n";
+  }
+  auto line = [&](const char* label, const FitStats& s) {
+    ss << label << ": MAPE " << fmt("%.1f%%", 100.0 * s.mape) << ", within +-10% "
+       << fmt("%.0f%%", 100.0 * s.within10) << ", Spearman " << fmt("%.3f", s.spearman) << "\n";
+  };
+  line("in-sample (fitted on every row; not a test of prediction)", c.in_sample);
+  line("leave-one-out (each row predicted by a fit without it)", c.loo);
+  return ss.str();
+}
+
+}  // namespace dalnas

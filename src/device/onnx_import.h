@@ -1,0 +1,49 @@
+#pragma once
+// import_onnx: an ONNX model (batch 1, NCHW, opset 7 - 17) as a DeviceGraph, for the cost
+// model and the emulator. Reads .onnx and gzip-compressed .onnx.gz files (the gzip magic
+// decides, not the name).
+//
+// Mapping (the ONNX library's protobuf types, libonnx):
+//   Conv                  Conv (square kernel, equal strides, symmetric pads, no dilation)
+//   ConvTranspose         ConvTranspose (as Conv, plus output_padding; no output_shape)
+//   BatchNormalization    folded into the preceding Conv / ConvTranspose when it is that
+//                         node's only consumer, else a 1×1 depthwise Conv (scale, shift)
+//   Relu, Clip, Sigmoid,  fused into the preceding Conv / ConvTranspose / Add / Mul /
+//   HardSigmoid,          FullyConnected when it is that node's only consumer, else an
+//   HardSwish             Activation node (Clip(0, 6) becomes ReLU6)
+//   MaxPool, AveragePool  MaxPool / AvgPool (square kernel, equal strides, symmetric pads,
+//                         floor; AveragePool with pads needs count_include_pad = 0)
+//   GlobalAveragePool     GlobalAvgPool
+//   Resize, Upsample      Resize with a scale (equal on H and W; from `scales`, `sizes` or
+//                         the attribute): linear needs half_pixel coordinates; nearest
+//                         needs an integer scale (and, for asymmetric coordinates, floor
+//                         rounding or a scale of 2)
+//   Concat                Concat (axis 1)
+//   Add, Mul              Add / Mul of two tensors (Mul: the second may be C×1×1); with a
+//                         constant: folded into a FullyConnected's bias (Add), else a 1×1
+//                         depthwise Conv (per-channel or scalar constant)
+//   Gemm, MatMul          FullyConnected (constant weights; Gemm's alpha / beta folded)
+//   Flatten, Reshape      no node: flattening to [1, K] (or a reshape to the same shape)
+//   Identity, Dropout     no node
+//   Pad                   zero padding of H and W, symmetric: folded into the next Conv
+//   Softmax               Softmax over channels (errors where ONNX's axis means otherwise)
+//   Constant              a constant for the above
+// Anything else, or an attribute the device graph cannot express, is a dalnas::Error
+// "<file>: node '<name>' (<op>): <what>". The graph's input is the one graph input that is
+// not an initializer, [1, C, H, W]; `input_override` replaces its C×H×W (needed when the
+// model's dimensions are symbolic). The model must have one output.
+#include <string>
+
+#include "device/graph.h"
+
+namespace dalnas {
+
+DeviceGraph import_onnx(const std::string& path, const Shape* input_override = nullptr);
+// The same from the file's bytes (plain or gzip); `path` only names it in errors.
+DeviceGraph import_onnx_bytes(const std::string& bytes, const std::string& path,
+                              const Shape* input_override = nullptr);
+
+// gzip (or zlib) decompression; throws dalnas::Error naming `path` on a corrupt stream.
+std::string gunzip(const std::string& bytes, const std::string& path);
+
+}  // namespace dalnas

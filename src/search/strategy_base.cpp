@@ -1,0 +1,200 @@
+#include "search/strategy_base.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "core/error.h"
+
+namespace dalnas {
+
+ParamReader::ParamReader(const std::string& strategy, const nlohmann::json& params)
+    : name_(strategy), given_(params.is_null() ? nlohmann::json::object() : params) {
+  if (!given_.is_object())
+    throw Error(where() + "parameters must be a table of settings, found " + params.dump());
+}
+
+int ParamReader::get_int(const std::string& key, int def, int lo, int hi) {
+  int v = def;
+  if (given_.contains(key)) {
+    const auto& j = given_.at(key);
+    if (!j.is_number_integer() || j.get<int64_t>() < lo || j.get<int64_t>() > hi)
+      throw Error(where() + key + " must be an integer in " + std::to_string(lo) + ".." +
+                  std::to_string(hi) + ", found " + j.dump());
+    v = j.get<int>();
+  }
+  resolved_[key] = v;
+  return v;
+}
+
+double ParamReader::get_double(const std::string& key, double def, double lo, double hi) {
+  double v = def;
+  if (given_.contains(key)) {
+    const auto& j = given_.at(key);
+    if (!j.is_number() || !(j.get<double>() >= lo && j.get<double>() <= hi))
+      throw Error(where() + key + " must be a number in [" + nlohmann::json(lo).dump() + ", " +
+                  nlohmann::json(hi).dump() + "], found " + j.dump());
+    v = j.get<double>();
+  }
+  resolved_[key] = v;
+  return v;
+}
+
+nlohmann::json ParamReader::finish() const {
+  for (auto it = given_.begin(); it != given_.end(); ++it) {
+    if (!resolved_.contains(it.key())) {
+      std::string allowed;
+      for (auto r = resolved_.begin(); r != resolved_.end(); ++r)
+        allowed += (allowed.empty() ? "" : ", ") + r.key();
+      throw Error(where() + "unknown parameter '" + it.key() + "' (allowed: " + allowed + ")");
+    }
+  }
+  return resolved_;
+}
+
+StrategyBase::StrategyBase(std::string name, nlohmann::json params, const SearchSpace& space,
+                           uint64_t seed, int max_retries)
+    : name_(std::move(name)),
+      params_(std::move(params)),
+      space_(space),
+      seed_(seed),
+      max_retries_(max_retries),
+      rng_(seed) {
+  space_.check();
+}
+
+std::vector<Candidate> StrategyBase::propose(int max_n) {
+  std::vector<Candidate> out;
+  while (static_cast<int>(out.size()) < max_n) {
+    if (queue_.empty() && !refill()) break;
+    if (queue_.empty()) break;
+    Candidate c = queue_.front();
+    queue_.pop_front();
+    outstanding_[c.id] = c;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<Candidate> StrategyBase::outstanding() const {
+  std::vector<Candidate> out;
+  for (const auto& kv : outstanding_) out.push_back(kv.second);
+  return out;
+}
+
+Candidate StrategyBase::make(const Genome& g, int generation, std::vector<uint64_t> parents,
+                             std::string origin) {
+  Candidate c;
+  c.id = next_id_++;
+  c.genome = g;
+  c.generation = generation;
+  c.parents = std::move(parents);
+  c.origin = std::move(origin);
+  seen_.insert(g.str());
+  return c;
+}
+
+bool StrategyBase::seen(const Genome& g) const {
+  return seen_.count(g.str()) > 0;
+}
+
+bool StrategyBase::unique(const std::function<Genome()>& next, Genome& out) {
+  for (int i = 0; i <= max_retries_; ++i) {
+    out = next();
+    if (!seen(out)) return true;
+  }
+  out = unique_random();
+  return false;
+}
+
+Genome StrategyBase::unique_random() {
+  Genome g;
+  for (int i = 0; i <= max_retries_; ++i) {
+    g = space_.sample(rng_);
+    if (!seen(g)) break;
+  }
+  return g;
+}
+
+Candidate StrategyBase::take_outstanding(uint64_t id) {
+  auto it = outstanding_.find(id);
+  if (it == outstanding_.end())
+    throw std::logic_error("strategy " + name_ + ": observation for candidate " +
+                           std::to_string(id) + ", which is not outstanding");
+  Candidate c = std::move(it->second);
+  outstanding_.erase(it);
+  return c;
+}
+
+Observation StrategyBase::normalised(Observation o) {
+  const double inf = std::numeric_limits<double>::infinity();
+  if (!o.ok) {
+    o.feasible = false;
+    o.violation = inf;
+  }
+  if (std::isnan(o.violation)) o.violation = inf;
+  if (o.feasible) o.violation = 0;
+  return o;
+}
+
+nlohmann::json StrategyBase::state() const {
+  nlohmann::json j;
+  j["strategy"] = name_;
+  j["version"] = 1;
+  j["params"] = params_;
+  j["space"] = space_.to_json();
+  j["seed"] = seed_;
+  j["rng"] = rng_.state();
+  j["next_id"] = next_id_;
+  j["seen"] = seen_;  // a sorted array
+  nlohmann::json q = nlohmann::json::array();
+  for (const Candidate& c : queue_) q.push_back(to_json(c));
+  j["queue"] = q;
+  nlohmann::json o = nlohmann::json::array();
+  for (const auto& kv : outstanding_) o.push_back(to_json(kv.second));
+  j["outstanding"] = o;
+  j["data"] = save_data();
+  return j;
+}
+
+void StrategyBase::restore(const nlohmann::json& j) {
+  const std::string what = "strategy state: ";
+  if (!j.is_object() || !j.contains("strategy") || !j.at("strategy").is_string())
+    throw Error(what + "not a strategy state (no 'strategy' name)");
+  const std::string saved = j.at("strategy").get<std::string>();
+  if (saved != name_)
+    throw Error(what + "saved by strategy '" + saved + "', cannot continue it with '" + name_ +
+                "'");
+  try {
+    if (j.at("version").get<int>() != 1)
+      throw Error(what + "version " + j.at("version").dump() + " is not supported (only 1)");
+    if (j.at("params") != params_)
+      throw Error(what + "parameters differ from the saved run's (saved " + j.at("params").dump() +
+                  ", now " + params_.dump() + ")");
+    if (j.at("space") != space_.to_json())
+      throw Error(what + "the search space differs from the saved run's (saved " +
+                  j.at("space").dump() + ", now " + space_.to_json().dump() + ")");
+    Rng rng = Rng::from_state(j.at("rng").get<std::string>());
+    const uint64_t next_id = j.at("next_id").get<uint64_t>();
+    std::set<std::string> seen_set;
+    for (const auto& s : j.at("seen")) seen_set.insert(s.get<std::string>());
+    std::deque<Candidate> queue;
+    for (const auto& c : j.at("queue")) queue.push_back(candidate_from_json(c));
+    std::map<uint64_t, Candidate> outstanding;
+    for (const auto& c : j.at("outstanding")) {
+      Candidate cand = candidate_from_json(c);
+      outstanding[cand.id] = cand;
+    }
+    load_data(j.at("data"));
+    seed_ = j.at("seed").get<uint64_t>();
+    rng_ = rng;
+    next_id_ = next_id;
+    seen_ = std::move(seen_set);
+    queue_ = std::move(queue);
+    outstanding_ = std::move(outstanding);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(what + "malformed (" + e.what() + ")");
+  }
+}
+
+}  // namespace dalnas

@@ -1,0 +1,201 @@
+// Calibration: the measurement table reader, the statistics, recovery of known parameters
+// from synthetic measurements, and the targets on the shared measured table.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "device/calibrate.h"
+
+namespace dalnas {
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path =
+      testing::TempDir() + "dalnas_cal_" + std::to_string(getpid()) + "_" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kHeader =
+    "model_file,input_nchw,device,interface,shaves,requests_in_flight,fps,latency_ms,timing,"
+    "source\n";
+
+TEST(Calibrate, ReadsTheTable) {
+  const std::string path = write_temp(
+      "ok.csv", std::string(kHeader) +
+                    "models/a.onnx.gz,1x1x256x256,NCS2,USB2,all,1,7.5,,\"sync, 25 runs\",x\n"
+                    "/abs/b.onnx,1x3x224x224,OAK,usb3,8,2,94.78,19.71,t,s\n");
+  const std::vector<Measurement> rows = read_measurements(path);
+  ASSERT_EQ(rows.size(), 2u);
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  EXPECT_EQ(rows[0].model_path, dir + "models/a.onnx.gz");
+  EXPECT_EQ(rows[0].input, (Shape{1, 256, 256}));
+  EXPECT_EQ(rows[0].link, HostLink::USB2);
+  EXPECT_EQ(rows[0].shaves, 0);
+  EXPECT_EQ(rows[0].requests, 1);
+  EXPECT_TRUE(std::isnan(rows[0].latency_ms));
+  EXPECT_NEAR(rows[0].target_ms(), 1000.0 / 7.5, 1e-12);
+  EXPECT_EQ(rows[1].model_path, "/abs/b.onnx");
+  EXPECT_EQ(rows[1].shaves, 8);
+  EXPECT_EQ(rows[1].requests, 2);
+  EXPECT_EQ(rows[1].latency_ms, 19.71);
+  std::remove(path.c_str());
+}
+
+TEST(Calibrate, TableErrorsNameTheLineAndColumn) {
+  auto message = [](const std::string& body) {
+    const std::string path = write_temp("bad.csv", body);
+    std::string m;
+    try {
+      read_measurements(path);
+    } catch (const Error& e) {
+      m = e.what();
+    }
+    std::remove(path.c_str());
+    return m;
+  };
+  EXPECT_NE(message(std::string(kHeader) + "a.onnx,1x1x8x8,d,USB2,all,1,0,,t,s\n").find(":2: fps"),
+            std::string::npos);
+  EXPECT_NE(
+      message(std::string(kHeader) + "a.onnx,1x1x8x8,d,PCIe,all,1,5,,t,s\n").find(":2: interface"),
+      std::string::npos);
+  EXPECT_NE(
+      message(std::string(kHeader) + "a.onnx,2x1x8x8,d,USB2,all,1,5,,t,s\n").find(":2: input_nchw"),
+      std::string::npos);
+  EXPECT_NE(message("model_file,fps\na.onnx,3\n").find("no column 'input_nchw'"),
+            std::string::npos);
+  EXPECT_THROW(read_measurements("/nonexistent/measured.csv"), Error);
+}
+
+TEST(Calibrate, StatisticsOnKnownValues) {
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0);
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
+  // One adjacent swap in 5: 1 - 6·2 / (5·24) = 0.9.
+  EXPECT_NEAR(spearman({1, 2, 3, 4, 5}, {1, 3, 2, 4, 5}), 0.9, 1e-12);
+  // Ties get their average rank: ranks (1, 2.5, 2.5, 4) vs (1, 2, 3, 4): Pearson 0.9487.
+  EXPECT_NEAR(spearman({1, 2, 2, 3}, {1, 2, 3, 4}), 3.0 / std::sqrt(10.0), 1e-12);
+  const FitStats s = fit_stats({110, 95, 200}, {100, 100, 100});
+  EXPECT_NEAR(s.mape, (0.10 + 0.05 + 1.0) / 3.0, 1e-12);
+  EXPECT_NEAR(s.within10, 2.0 / 3.0, 1e-12);
+}
+
+Node input_node() {
+  Node n;
+  n.op = OpType::Input;
+  n.name = "in";
+  return n;
+}
+
+// in -> conv(c) -> convT(c, stride 2) -> conv(1) -> out: exercises the neural engine, the
+// SHAVE cores and the transfer.
+DeviceGraph graph(int cin, int c, int size) {
+  DeviceGraph g;
+  g.input = {cin, size, size};
+  g.add(input_node());
+  Node a;
+  a.op = OpType::Conv;
+  a.name = "a";
+  a.inputs = {0};
+  a.out_c = c;
+  a.kernel = 3;
+  a.pad = 1;
+  a.weight.assign(static_cast<size_t>(c) * cin * 9, 0.1f);
+  const int ia = g.add(a);
+  Node t;
+  t.op = OpType::ConvTranspose;
+  t.name = "t";
+  t.inputs = {ia};
+  t.out_c = c;
+  t.kernel = 3;
+  t.stride = 2;
+  t.pad = 1;
+  t.output_pad = 1;
+  t.weight.assign(static_cast<size_t>(c) * c * 9, 0.1f);
+  const int it = g.add(t);
+  Node b = a;
+  b.name = "b";
+  b.inputs = {it};
+  b.out_c = 1;
+  b.weight.assign(static_cast<size_t>(c) * 9, 0.1f);
+  const int ib = g.add(b);
+  Node o;
+  o.op = OpType::Output;
+  o.inputs = {ib};
+  g.add(o);
+  return g;
+}
+
+TEST(Calibrate, RecoversKnownParametersFromSyntheticMeasurements) {
+  CostParams truth;
+  truth.nce_gmacs = 180.0;
+  truth.shave_gmacs = 1.7;
+  truth.usb2_mbps = 27.0;
+  std::vector<Measurement> rows;
+  std::vector<DeviceGraph> graphs;
+  int k = 0;
+  for (int c : {8, 32, 64, 128}) {
+    for (int size : {32, 96}) {
+      for (HostLink link : {HostLink::USB2, HostLink::USB3}) {
+        DeviceGraph g = graph(3, c, size);
+        Measurement m;
+        m.model_file = "synthetic" + std::to_string(k++);
+        m.link = link;
+        m.requests = c == 64 ? 2 : 1;
+        m.input = g.input;
+        m.fps = 1000.0 / predict_ms(g, m, truth);
+        rows.push_back(m);
+        graphs.push_back(std::move(g));
+      }
+    }
+  }
+  CalibrationOptions o;
+  o.prior_weight = 0.0;
+  const Calibration c = calibrate(rows, graphs, CostParams{}, o);  // starts at 250 / 1.0 / 20
+  EXPECT_NEAR(c.fitted.nce_gmacs, 180.0, 180.0 * 0.01);
+  EXPECT_NEAR(c.fitted.shave_gmacs, 1.7, 1.7 * 0.01);
+  EXPECT_NEAR(c.fitted.usb2_mbps, 27.0, 27.0 * 0.01);
+  EXPECT_LT(c.in_sample.mape, 0.005);
+  EXPECT_LT(c.loo.mape, 0.005);
+  EXPECT_NEAR(c.loo.spearman, 1.0, 1e-12);
+  EXPECT_EQ(c.loo_fits.size(), rows.size());
+  // Parameters the rows do not constrain stay where they started.
+  EXPECT_EQ(c.fitted.dram_gbps, CostParams{}.dram_gbps);
+  const std::string report = format_report(c);
+  EXPECT_NE(report.find("in-sample"), std::string::npos);
+  EXPECT_NE(report.find("leave-one-out"), std::string::npos);
+}
+
+TEST(Calibrate, RejectsUnknownFreeParameters) {
+  std::vector<Measurement> rows(2);
+  std::vector<DeviceGraph> graphs = {graph(1, 8, 16), graph(1, 8, 32)};
+  for (Measurement& m : rows) m.fps = 10.0;
+  CalibrationOptions o;
+  o.free = {"nce_gmacs", "warp_factor"};
+  try {
+    calibrate(rows, graphs, CostParams{}, o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'warp_factor' is not a free parameter"),
+              std::string::npos);
+  }
+}
+
+// The targets on the shared table of published Myriad X timings.
+TEST(Calibrate, SharedMeasuredTableMeetsTheTargets) {
+  const std::string csv = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-measured/measured.csv";
+  if (!std::filesystem::exists(csv)) GTEST_SKIP() << csv << " is absent";
+  const Calibration c = calibrate(csv, CostParams{});
+  SCOPED_TRACE(format_report(c));
+  EXPECT_LE(c.loo.mape, 0.20);
+  EXPECT_GE(c.loo.spearman, 0.9);
+  EXPECT_LE(c.in_sample.mape, c.loo.mape + 1e-12);
+  EXPECT_EQ(c.rows.size(), 7u);
+}
+
+}  // namespace
+}  // namespace dalnas

@@ -1,0 +1,245 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "search/strategy.h"
+#include "synthetic.h"
+
+namespace dalnas {
+namespace {
+
+using testing_search::Driver;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Small settings so that a whole search takes milliseconds.
+nlohmann::json small_params(const std::string& name) {
+  if (name == "ga") return {{"population", 8}, {"generations", 4}, {"newcomers", 2}, {"elites", 1}};
+  if (name == "regularized-evolution") return {{"population", 6}, {"sample", 3}, {"budget", 30}};
+  if (name == "nsga2") return {{"population", 8}, {"generations", 4}};
+  return {{"budget", 25}};
+}
+
+class EveryStrategy : public ::testing::TestWithParam<std::string> {};
+
+// "Run k steps, save, restore into a fresh object, continue" gives exactly the
+// uninterrupted run: the same proposals (ids, genomes, parents, origins), the same
+// observations, and the same final state (random stream included). The state travels
+// through its JSON text, as it does through the journal.
+TEST_P(EveryStrategy, ResumeContinuesExactlyLikeAnUninterruptedRun) {
+  const std::string name = GetParam();
+  const SearchSpace space;
+  for (int workers : {1, 3}) {
+    auto full = make_strategy(name, small_params(name), space, 2024);
+    Driver d_full;
+    d_full.workers = workers;
+    const int total = d_full.run(*full);
+    ASSERT_TRUE(full->done());
+    ASSERT_GT(total, 20);
+    for (int k : {1, 5, total / 2, total - 1}) {
+      auto first = make_strategy(name, small_params(name), space, 2024);
+      Driver d;
+      d.workers = workers;
+      ASSERT_EQ(d.run(*first, k), k);
+      const std::string saved = first->state().dump();
+
+      auto resumed = make_strategy(name, small_params(name), space, 2024);
+      resumed->restore(nlohmann::json::parse(saved));
+      EXPECT_EQ(resumed->state(), first->state());
+      // The candidates in flight at the interruption are the outstanding ones.
+      std::vector<uint64_t> inflight, outstanding;
+      for (const Candidate& c : d.inflight) inflight.push_back(c.id);
+      for (const Candidate& c : resumed->outstanding()) outstanding.push_back(c.id);
+      std::sort(inflight.begin(), inflight.end());
+      EXPECT_EQ(outstanding, inflight) << name << " k=" << k;
+      d.inflight = resumed->outstanding();
+      d.run(*resumed);
+      EXPECT_TRUE(resumed->done());
+      EXPECT_EQ(d.log, d_full.log) << name << " workers=" << workers << " k=" << k;
+      EXPECT_EQ(resumed->state(), full->state()) << name << " k=" << k;
+    }
+  }
+}
+
+TEST_P(EveryStrategy, SeedsReproduceAndDiffer) {
+  const std::string name = GetParam();
+  const SearchSpace space;
+  auto a = make_strategy(name, small_params(name), space, 1);
+  auto b = make_strategy(name, small_params(name), space, 1);
+  auto c = make_strategy(name, small_params(name), space, 2);
+  Driver da, db, dc;
+  da.workers = db.workers = dc.workers = 2;
+  da.run(*a);
+  db.run(*b);
+  dc.run(*c);
+  EXPECT_EQ(da.log, db.log);
+  EXPECT_NE(da.log, dc.log);
+}
+
+TEST_P(EveryStrategy, ProposesNoRepeatsAndEveryCandidateIsInTheSpace) {
+  const std::string name = GetParam();
+  const SearchSpace space;
+  auto s = make_strategy(name, small_params(name), space, 77);
+  std::set<std::string> genomes;
+  std::set<uint64_t> ids;
+  uint64_t expected_id = 1;
+  for (;;) {
+    auto cands = s->propose(4);
+    if (cands.empty()) break;
+    std::vector<Observation> obs;
+    for (const Candidate& c : cands) {
+      EXPECT_EQ(c.id, expected_id++);
+      EXPECT_TRUE(genomes.insert(c.genome.str()).second) << "repeat: " << c.genome.str();
+      EXPECT_TRUE(space.contains(c.genome)) << c.genome.str();
+      EXPECT_TRUE(c.origin == "random" || c.origin == "mutation" || c.origin == "crossover")
+          << c.origin;
+      for (uint64_t p : c.parents) EXPECT_LT(p, c.id);
+      obs.push_back(testing_search::synthetic_result(c));
+    }
+    // Results in reverse order.
+    std::reverse(obs.begin(), obs.end());
+    s->observe(obs);
+  }
+  EXPECT_TRUE(s->done());
+  EXPECT_TRUE(s->outstanding().empty());
+}
+
+TEST_P(EveryStrategy, RejectsUnknownObservationsAndForeignStates) {
+  const std::string name = GetParam();
+  const SearchSpace space;
+  auto s = make_strategy(name, small_params(name), space, 5);
+  auto cands = s->propose(1);
+  ASSERT_EQ(cands.size(), 1u);
+  Observation o;
+  o.id = 999;
+  EXPECT_THROW(s->observe({o}), std::logic_error);
+  s->observe({testing_search::synthetic_result(cands[0])});
+  EXPECT_THROW(s->observe({testing_search::synthetic_result(cands[0])}), std::logic_error);
+
+  const nlohmann::json st = s->state();
+  // Other parameters.
+  nlohmann::json other = small_params(name);
+  other["max_retries"] = 7;
+  auto t = make_strategy(name, other, space, 5);
+  EXPECT_EQ(error_of([&] { t->restore(st); }).rfind("strategy state: parameters differ", 0), 0u);
+  // Another space.
+  SearchSpace narrow;
+  narrow.widths = {8, 16};
+  auto u = make_strategy(name, small_params(name), narrow, 5);
+  EXPECT_EQ(error_of([&] { u->restore(st); }).rfind("strategy state: the search space differs", 0),
+            0u);
+  // Another strategy.
+  const std::string other_name = name == "random" ? "ga" : "random";
+  auto v = make_strategy(other_name, small_params(other_name), space, 5);
+  EXPECT_EQ(error_of([&] { v->restore(st); }), "strategy state: saved by strategy '" + name +
+                                                   "', cannot continue it with '" + other_name +
+                                                   "'");
+  // Malformed.
+  nlohmann::json broken = st;
+  broken.erase("rng");
+  auto w = make_strategy(name, small_params(name), space, 5);
+  EXPECT_EQ(error_of([&] { w->restore(broken); }).rfind("strategy state: malformed", 0), 0u);
+  broken = st;
+  broken["rng"] = "xoshiro256ss:nope";
+  EXPECT_EQ(error_of([&] { w->restore(broken); }).rfind("random state 'xoshiro256ss:nope'", 0), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Search, EveryStrategy,
+                         ::testing::Values("ga", "regularized-evolution", "nsga2", "random"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+TEST(Strategy, FactoryAndParameterErrors) {
+  const SearchSpace space;
+  EXPECT_EQ(error_of([&] { make_strategy("annealing", {}, space, 1); }),
+            "strategy 'annealing': unknown (allowed: ga, regularized-evolution, nsga2, random)");
+  EXPECT_EQ(error_of([&] {
+              make_strategy("ga", {{"pop", 10}}, space, 1);
+            }),
+            "strategy ga: unknown parameter 'pop' (allowed: crossover_rate, elites, generations, "
+            "mating_fraction, max_retries, mutation_rate, newcomers, population)");
+  EXPECT_EQ(error_of([&] {
+              make_strategy("ga", {{"population", 1}}, space, 1);
+            }),
+            "strategy ga: population must be an integer in 2..1000000, found 1");
+  EXPECT_EQ(error_of([&] {
+              make_strategy("ga", {{"mutation_rate", 1.5}}, space, 1);
+            }),
+            "strategy ga: mutation_rate must be a number in [0.0, 1.0], found 1.5");
+  EXPECT_EQ(error_of([&] {
+              make_strategy("ga", {{"population", 10}, {"newcomers", 8}, {"elites", 3}}, space, 1);
+            }),
+            "strategy ga: elites (3) + newcomers (8) exceed the population (10)");
+  EXPECT_EQ(error_of([&] {
+              make_strategy("regularized-evolution", {{"population", 5}, {"sample", 6}}, space, 1);
+            }),
+            "strategy regularized-evolution: sample must be an integer in 1..5, found 6");
+  EXPECT_EQ(error_of([&] { make_strategy("random", nlohmann::json::array(), space, 1); }),
+            "strategy random: parameters must be a table of settings, found []");
+  // Defaults are filled in and reported.
+  auto ga = make_strategy("ga", {}, space, 1);
+  EXPECT_EQ(ga->params(), nlohmann::json::parse(R"({"population": 50, "generations": 15,
+      "mating_fraction": 0.5, "mutation_rate": 0.2, "crossover_rate": 1.0, "newcomers": 10,
+      "elites": 1, "max_retries": 100})"));
+  EXPECT_EQ(make_strategy("regularized-evolution", {}, space, 1)->params(),
+            nlohmann::json::parse(R"({"population": 50, "sample": 10, "budget": 750,
+      "mutation_rate": 0.2, "max_retries": 100})"));
+}
+
+TEST(Strategy, JsonFormsRoundTripNonFiniteNumbers) {
+  Observation o;
+  o.id = 4;
+  o.ok = false;
+  o.fitness = -std::numeric_limits<double>::infinity();
+  o.objectives = {1.5, std::numeric_limits<double>::quiet_NaN()};
+  o.feasible = false;
+  o.violation = std::numeric_limits<double>::infinity();
+  const nlohmann::json j = nlohmann::json::parse(to_json(o).dump());
+  const Observation b = observation_from_json(j);
+  EXPECT_EQ(b.id, 4u);
+  EXPECT_FALSE(b.ok);
+  EXPECT_EQ(b.fitness, -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(b.objectives[0], 1.5);
+  EXPECT_TRUE(std::isnan(b.objectives[1]));
+  EXPECT_EQ(b.violation, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(number_from_json(number_to_json(0.1)), 0.1);
+}
+
+TEST(Strategy, RankingOrder) {
+  auto ev = [](uint64_t id, bool ok, bool feasible, double fitness, double violation) {
+    Evaluated e;
+    e.candidate.id = id;
+    e.result.id = id;
+    e.result.ok = ok;
+    e.result.feasible = feasible;
+    e.result.fitness = fitness;
+    e.result.violation = violation;
+    return e;
+  };
+  std::vector<Evaluated> v = {ev(1, true, false, 9, 0.5),        ev(2, true, true, 1, 0),
+                              ev(3, false, true, 99, 0),         ev(4, true, true, 2, 0),
+                              ev(5, true, false, 0, 0.1),        ev(6, true, true, 2, 0),
+                              ev(7, true, true, std::nan(""), 0)};
+  std::sort(v.begin(), v.end(), ranks_before);
+  std::vector<uint64_t> order;
+  for (const Evaluated& e : v) order.push_back(e.candidate.id);
+  // Feasible by fitness (ties by id; NaN last), infeasible by violation, failed last.
+  EXPECT_EQ(order, (std::vector<uint64_t>{4, 6, 2, 7, 5, 1, 3}));
+}
+
+}  // namespace
+}  // namespace dalnas
