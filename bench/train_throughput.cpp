@@ -72,6 +72,17 @@ int main(int argc, char** argv) {
   }
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double ips = steps * batch / dt;
+  // Breakdown: forward only, and forward + backward without loss and optimiser.
+  auto time_it = [&](bool backward) {
+    const auto s0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps / 2 + 1; ++i) {
+      auto y = net->forward(x);
+      if (backward) y.sum().backward();
+    }
+    return (steps / 2 + 1) * batch /
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+  };
+  const double fwd = time_it(false), fwdbwd = time_it(true);
   const auto d = describe(g, bands, size, size);
   const double gflops = ips * 3.0 * 2.0 * static_cast<double>(d.macs) / 1e9;
   std::printf(
@@ -79,7 +90,10 @@ int main(int argc, char** argv) {
       "%d threads, precision %s\n",
       g.str().c_str(), static_cast<long long>(d.params), d.macs / 1e6, bands, size, size, batch,
       threads, precision.c_str());
-  std::printf("dalnas  (C++ libtorch)   %8.1f img/s  %7.1f GFLOP/s\n", ips, gflops);
+  std::printf(
+      "dalnas  (C++ libtorch)   %8.1f img/s  %7.1f GFLOP/s  (forward only %.1f img/s, "
+      "forward+backward %.1f img/s)\n",
+      ips, gflops, fwd, fwdbwd);
 
   const std::string cmd = std::string("/usr/bin/python3 ") + DALNAS_SOURCE_DIR +
                           "/bench/train_throughput.py --genome '" + g.str() + "' --bands " +
