@@ -22,6 +22,7 @@ build:
 
 bench: deps build
 	./$(BUILD)/bench/train_throughput
+	./$(BUILD)/bench/emulator_throughput
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')
