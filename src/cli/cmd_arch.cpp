@@ -17,23 +17,6 @@ struct ArchArgs {
   bool json = false;
 };
 
-void parse_size(const std::string& s, int& h, int& w) {
-  try {
-    const auto x = s.find('x');
-    size_t p1 = 0, p2 = 0;
-    if (x == std::string::npos) {
-      h = w = std::stoi(s, &p1);
-      if (p1 != s.size()) throw std::invalid_argument(s);
-    } else {
-      h = std::stoi(s.substr(0, x), &p1);
-      w = std::stoi(s.substr(x + 1), &p2);
-      if (p1 != x || p2 != s.size() - x - 1) throw std::invalid_argument(s);
-    }
-  } catch (const std::exception&) {
-    throw Error("--size: '" + s + "' is not S or HxW");
-  }
-  if (h < 1 || w < 1) throw Error("--size: '" + s + "' must be positive");
-}
 }  // namespace
 
 void add_arch(CLI::App& app) {
@@ -48,7 +31,7 @@ void add_arch(CLI::App& app) {
                 "One JSON object: params, macs, peak_activation_bytes, genome, layers");
   cmd->callback([a]() {
     int h = 0, w = 0;
-    parse_size(a->size, h, w);
+    parse_size(a->size, "--size", h, w);
     const Genome g = resolve_arch(a->genome, a->bands);
     const ArchDescription d = describe(g, a->bands, h, w);
     if (a->json)

@@ -32,27 +32,9 @@ bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
-void parse_hw(const std::string& s, int& h, int& w) {
-  try {
-    const auto x = s.find('x');
-    size_t p1 = 0, p2 = 0;
-    if (x == std::string::npos) {
-      h = w = std::stoi(s, &p1);
-      if (p1 != s.size()) throw std::invalid_argument(s);
-    } else {
-      h = std::stoi(s.substr(0, x), &p1);
-      w = std::stoi(s.substr(x + 1), &p2);
-      if (p1 != x || p2 != s.size() - x - 1) throw std::invalid_argument(s);
-    }
-  } catch (const std::exception&) {
-    throw Error("--size: '" + s + "' is not S or HxW");
-  }
-  if (h < 1 || w < 1) throw Error("--size: '" + s + "' must be positive");
-}
-
 DeviceGraph graph_of(const ProfileArgs& a) {
   int h = 0, w = 0;
-  if (!a.size.empty()) parse_hw(a.size, h, w);
+  if (!a.size.empty()) parse_size(a.size, "--size", h, w);
   if (ends_with(a.model, ".onnx") || ends_with(a.model, ".onnx.gz")) {
     if (a.size.empty() && a.bands == 0) return import_onnx(a.model);
     DeviceGraph probe = import_onnx(a.model);

@@ -16,5 +16,7 @@ void set_threads(int threads);
 std::string format_seconds(double s);
 // Current local time as YYYYmmdd-HHMMSS, for default run folders.
 std::string timestamp();
+// Parses "S" or "HxW" (positive integers) given to `flag`; throws dalnas::Error naming it.
+void parse_size(const std::string& s, const std::string& flag, int& h, int& w);
 
 }  // namespace dalnas::cli

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "cli/commands.h"
+#include "core/error.h"
 #include "train/trainer.h"
 
 namespace dalnas::cli {
@@ -24,6 +25,24 @@ std::string format_seconds(double s) {
   else
     std::snprintf(buf, sizeof buf, "%lds", t);
   return buf;
+}
+
+void parse_size(const std::string& s, const std::string& flag, int& h, int& w) {
+  try {
+    const auto x = s.find('x');
+    size_t p1 = 0, p2 = 0;
+    if (x == std::string::npos) {
+      h = w = std::stoi(s, &p1);
+      if (p1 != s.size()) throw std::invalid_argument(s);
+    } else {
+      h = std::stoi(s.substr(0, x), &p1);
+      w = std::stoi(s.substr(x + 1), &p2);
+      if (p1 != x || p2 != s.size() - x - 1) throw std::invalid_argument(s);
+    }
+  } catch (const std::exception&) {
+    throw Error(flag + ": '" + s + "' is not S or HxW");
+  }
+  if (h < 1 || w < 1) throw Error(flag + ": '" + s + "' must be positive");
 }
 
 std::string timestamp() {

@@ -13,44 +13,14 @@
 #include "core/error.h"
 #include "data/coco.h"
 #include "data/raster.h"
+#include "data_test_util.h"
 
 namespace fs = std::filesystem;
 using namespace dalnas;
+using namespace dalnas::test;
 using nlohmann::json;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path = fs::temp_directory_path() / ("dalnas-coco-" + std::to_string(getpid()) + "-" +
-                                        info->test_suite_name() + "-" + info->name());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no dalnas::Error thrown>";
-}
-
-void expect_contains(const std::string& msg, const std::vector<std::string>& parts) {
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  for (const auto& p : parts)
-    EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-}
 
 // Naive reference: expand runs column-major, then transpose to row-major.
 std::vector<uint8_t> naive_decode(const std::vector<uint32_t>& counts, int h, int w) {
@@ -277,7 +247,7 @@ void write_json(const std::string& path, const json& j) {
 }  // namespace
 
 TEST(CocoLoad, LoadsImagesAndMasks) {
-  TempDir dir;
+  TempDir dir("dalnas-coco");
   write_json(dir / "ann.json", make_dataset(dir));
   CocoStats stats;
   const auto scenes = load_coco(dir / "ann.json", &stats);
@@ -305,7 +275,7 @@ TEST(CocoLoad, LoadsImagesAndMasks) {
 }
 
 TEST(CocoLoad, AllCategoriesWhenNoneIsAVessel) {
-  TempDir dir;
+  TempDir dir("dalnas-coco");
   json j = make_dataset(dir);
   j["categories"] = json::parse(R"([{"id": 1, "name": "thing"}, {"id": 2, "name": "other"}])");
   write_json(dir / "ann.json", j);
@@ -322,7 +292,7 @@ TEST(CocoLoad, AllCategoriesWhenNoneIsAVessel) {
 }
 
 TEST(CocoLoad, WidthAndHeightAreOptional) {
-  TempDir dir;
+  TempDir dir("dalnas-coco");
   json j = make_dataset(dir);
   for (auto& im : j["images"]) {
     im.erase("width");
@@ -333,7 +303,7 @@ TEST(CocoLoad, WidthAndHeightAreOptional) {
 }
 
 TEST(CocoLoad, ErrorsNameFileAndField) {
-  TempDir dir;
+  TempDir dir("dalnas-coco");
   const json base = make_dataset(dir);
   std::ofstream(dir / "text.tif") << "not a raster";
   struct Case {
@@ -394,7 +364,7 @@ TEST(CocoLoad, ErrorsNameFileAndField) {
 }
 
 TEST(CocoLoad, InvalidJsonAndMissingFile) {
-  TempDir dir;
+  TempDir dir("dalnas-coco");
   std::ofstream(dir / "ann.json") << "{ \"images\": [\n  {\"id\": 1,\n";
   expect_contains(error_of([&] { load_coco(dir / "ann.json"); }), {"ann.json: invalid JSON: "});
   expect_contains(error_of([&] { load_coco(dir / "none.json"); }), {"none.json: no such file"});

@@ -13,43 +13,13 @@
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/raster.h"
+#include "data_test_util.h"
 
 namespace fs = std::filesystem;
 using namespace dalnas;
+using namespace dalnas::test;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path = fs::temp_directory_path() / ("dalnas-dataset-" + std::to_string(getpid()) + "-" +
-                                        info->test_suite_name() + "-" + info->name());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no dalnas::Error thrown>";
-}
-
-void expect_contains(const std::string& msg, const std::vector<std::string>& parts) {
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  for (const auto& p : parts)
-    EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-}
 
 Raster raster(int bands, int h, int w) {
   Raster r;
@@ -90,7 +60,7 @@ SyntheticOptions small_synth() {
 }  // namespace
 
 TEST(Dataset, CocoByFileAndByFolder) {
-  TempDir dir;
+  TempDir dir("dalnas-dataset");
   coco_dataset(dir, "labels.json");
   for (const std::string& spec : {dir / "labels.json", dir.path.string()}) {
     DatasetInfo info;
@@ -106,7 +76,7 @@ TEST(Dataset, CocoByFileAndByFolder) {
 }
 
 TEST(Dataset, FolderWhenNoJson) {
-  TempDir dir;
+  TempDir dir("dalnas-dataset");
   folder_scene(dir, "x", 4, 6, 7);
   folder_scene(dir, "y", 4, 5, 5);
   DatasetInfo info;
@@ -119,7 +89,7 @@ TEST(Dataset, FolderWhenNoJson) {
 }
 
 TEST(Dataset, FolderWithSeveralJsonFilesStillLoadsImagesAndMasks) {
-  TempDir dir;
+  TempDir dir("dalnas-dataset");
   folder_scene(dir, "x", 4, 6, 7);
   std::ofstream(dir / "a.json") << "{}";
   std::ofstream(dir / "b.json") << "{}";
@@ -130,7 +100,7 @@ TEST(Dataset, FolderWithSeveralJsonFilesStillLoadsImagesAndMasks) {
 }
 
 TEST(Dataset, UnknownSpec) {
-  TempDir dir;
+  TempDir dir("dalnas-dataset");
   const std::string want = "no such dataset (expected 'synthetic', a COCO .json file or a folder";
   expect_contains(error_of([&] { load_dataset(dir / "missing"); }), {"missing: " + want});
   expect_contains(error_of([&] { load_dataset(dir / "missing.json"); }), {"missing.json: " + want});
@@ -140,7 +110,7 @@ TEST(Dataset, UnknownSpec) {
 }
 
 TEST(Dataset, EmptyDataset) {
-  TempDir dir;
+  TempDir dir("dalnas-dataset");
   fs::create_directories(dir.path / "images");
   fs::create_directories(dir.path / "masks");
   expect_contains(error_of([&] { load_dataset(dir.path.string()); }),
@@ -151,7 +121,7 @@ TEST(Dataset, EmptyDataset) {
 }
 
 TEST(Dataset, BandCountsMustAgree) {
-  TempDir dir;
+  TempDir dir("dalnas-dataset");
   folder_scene(dir, "x", 4, 6, 7);
   folder_scene(dir, "y", 3, 6, 7);
   expect_contains(error_of([&] { load_dataset(dir.path.string()); }),

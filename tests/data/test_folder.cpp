@@ -9,44 +9,21 @@
 #include "core/error.h"
 #include "data/folder.h"
 #include "data/raster.h"
+#include "data_test_util.h"
 
 namespace fs = std::filesystem;
 using namespace dalnas;
+using namespace dalnas::test;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path = fs::temp_directory_path() / ("dalnas-folder-" + std::to_string(getpid()) + "-" +
-                                        info->test_suite_name() + "-" + info->name());
-    fs::remove_all(path);
+// A dataset folder with empty images/ and masks/.
+struct FolderDir : TempDir {
+  FolderDir() : TempDir("dalnas-folder") {
     fs::create_directories(path / "images");
     fs::create_directories(path / "masks");
   }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no dalnas::Error thrown>";
-}
-
-void expect_contains(const std::string& msg, const std::vector<std::string>& parts) {
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  for (const auto& p : parts)
-    EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-}
 
 Raster raster(int bands, int h, int w, float base) {
   Raster r;
@@ -68,7 +45,7 @@ std::vector<uint8_t> diag(int h, int w) {
 }  // namespace
 
 TEST(Folder, PairsByStemSortedByName) {
-  TempDir dir;
+  FolderDir dir;
   write_geotiff(dir / "images/b.tif", raster(4, 5, 6, 100));
   write_mask(dir / "masks/b.PNG", diag(5, 6), 5, 6, true);  // 0/255, upper-case extension
   write_geotiff(dir / "images/a.TIFF", raster(4, 3, 4, 200));
@@ -89,7 +66,7 @@ TEST(Folder, PairsByStemSortedByName) {
 }
 
 TEST(Folder, MissingSubfolder) {
-  TempDir dir;
+  FolderDir dir;
   fs::remove(dir.path / "masks");
   expect_contains(error_of([&] { load_folder(dir.path.string()); }), {"masks", "no such folder"});
   expect_contains(error_of([&] { load_folder(dir / "nothing"); }),
@@ -97,7 +74,7 @@ TEST(Folder, MissingSubfolder) {
 }
 
 TEST(Folder, UnpairedImage) {
-  TempDir dir;
+  FolderDir dir;
   write_geotiff(dir / "images/a.tif", raster(4, 3, 4, 1));
   write_mask(dir / "masks/a.png", diag(3, 4), 3, 4);
   write_geotiff(dir / "images/lonely.tif", raster(4, 3, 4, 1));
@@ -106,7 +83,7 @@ TEST(Folder, UnpairedImage) {
 }
 
 TEST(Folder, UnpairedMask) {
-  TempDir dir;
+  FolderDir dir;
   write_geotiff(dir / "images/a.tif", raster(4, 3, 4, 1));
   write_mask(dir / "masks/a.png", diag(3, 4), 3, 4);
   write_mask(dir / "masks/ghost.png", diag(3, 4), 3, 4);
@@ -115,7 +92,7 @@ TEST(Folder, UnpairedMask) {
 }
 
 TEST(Folder, SizeMismatch) {
-  TempDir dir;
+  FolderDir dir;
   write_geotiff(dir / "images/a.tif", raster(4, 64, 64, 1));
   write_mask(dir / "masks/a.png", diag(64, 60), 64, 60);
   expect_contains(error_of([&] { load_folder(dir.path.string()); }),
@@ -123,7 +100,7 @@ TEST(Folder, SizeMismatch) {
 }
 
 TEST(Folder, BadMaskValueAndTwoFilesPerStem) {
-  TempDir dir;
+  FolderDir dir;
   write_geotiff(dir / "images/a.tif", raster(4, 3, 4, 1));
   Raster bad = raster(1, 3, 4, 0);  // values 0..11
   write_geotiff(dir / "masks/a.tif", bad);
@@ -136,6 +113,6 @@ TEST(Folder, BadMaskValueAndTwoFilesPerStem) {
 }
 
 TEST(Folder, EmptyFoldersGiveNoScenes) {
-  TempDir dir;
+  FolderDir dir;
   EXPECT_TRUE(load_folder(dir.path.string()).empty());
 }

@@ -9,28 +9,15 @@
 
 #include "core/error.h"
 #include "data/raster.h"
+#include "data_test_util.h"
 
 namespace fs = std::filesystem;
 using namespace dalnas;
+using namespace dalnas::test;
 
 namespace {
 
 // A fresh folder under the system temp directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path = fs::temp_directory_path() / ("dalnas-raster-" + std::to_string(getpid()) + "-" +
-                                        info->test_suite_name() + "-" + info->name());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 // Expects `f` to throw dalnas::Error whose message contains every string in `parts`.
 template <class F>
@@ -76,7 +63,7 @@ size_t files_in(const fs::path& dir) {
 }  // namespace
 
 TEST(Raster, GeoTiffRoundTripUint16IsExact) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   Raster r = make_raster(3, 7, 11, true);
   r.data[0] = 65535.0f;  // saturated Sentinel-2 value
   r.data[1] = 0.0f;
@@ -92,7 +79,7 @@ TEST(Raster, GeoTiffRoundTripUint16IsExact) {
 }
 
 TEST(Raster, GeoTiffRoundTripFloatIsExact) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   const Raster r = make_raster(2, 5, 4, false);  // negative and fractional values
   write_geotiff(dir / "f.tif", r);
   EXPECT_EQ(stored_type(dir / "f.tif"), GDT_Float32);
@@ -102,7 +89,7 @@ TEST(Raster, GeoTiffRoundTripFloatIsExact) {
 }
 
 TEST(Raster, BandMajorLayoutMatchesGdalBands) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   Raster r = make_raster(2, 3, 4, true);
   for (size_t i = 0; i < 12; ++i) r.data[i] = 100.0f + i;   // band 1
   for (size_t i = 12; i < 24; ++i) r.data[i] = 500.0f + i;  // band 2
@@ -120,7 +107,7 @@ TEST(Raster, BandMajorLayoutMatchesGdalBands) {
 }
 
 TEST(Raster, OverwritesExistingFile) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   write_geotiff(dir / "a.tif", make_raster(1, 2, 2, true));
   Raster r = make_raster(2, 3, 3, true);
   write_geotiff(dir / "a.tif", r);
@@ -131,7 +118,7 @@ TEST(Raster, OverwritesExistingFile) {
 }
 
 TEST(Raster, MaskRoundTripPngAndTiff) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   const int h = 5, w = 7;
   std::vector<uint8_t> m(h * w, 0);
   for (int i = 0; i < h * w; i += 3) m[i] = 1;
@@ -161,21 +148,21 @@ TEST(Raster, MaskRoundTripPngAndTiff) {
 }
 
 TEST(Raster, MissingFileIsAnError) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   expect_error([&] { read_raster(dir / "nope.tif"); }, {"nope.tif", "no such file"});
   int h, w;
   expect_error([&] { read_mask(dir / "nope.png", h, w); }, {"nope.png", "no such file"});
 }
 
 TEST(Raster, NonRasterIsAnError) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   std::ofstream(dir / "text.tif") << "this is not a tiff\n";
   expect_error([&] { read_raster(dir / "text.tif"); }, {"text.tif", "not a readable raster ("});
   expect_error([&] { read_raster(dir.path.string()); }, {dir.path.string(), "folder"});
 }
 
 TEST(Raster, MaskWithOtherValuesIsAnError) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   Raster r = make_raster(1, 3, 4, true);
   std::fill(r.data.begin(), r.data.end(), 0.0f);
   r.data[6] = 7.0f;  // row 1, column 2
@@ -194,7 +181,7 @@ TEST(Raster, MaskWithOtherValuesIsAnError) {
 }
 
 TEST(Raster, MultiBandMaskIsAnError) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   Raster r = make_raster(2, 3, 3, true);
   std::fill(r.data.begin(), r.data.end(), 1.0f);
   write_geotiff(dir / "two.tif", r);
@@ -203,7 +190,7 @@ TEST(Raster, MultiBandMaskIsAnError) {
 }
 
 TEST(Raster, InconsistentRasterIsNotWritten) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   Raster r = make_raster(2, 3, 3, true);
   r.data.pop_back();
   expect_error([&] { write_geotiff(dir / "x.tif", r); }, {"x.tif"});
@@ -212,7 +199,7 @@ TEST(Raster, InconsistentRasterIsNotWritten) {
 }
 
 TEST(Raster, WriteIntoMissingFolderIsAnError) {
-  TempDir dir;
+  TempDir dir("dalnas-raster");
   expect_error([&] { write_geotiff(dir / "no/such/dir/x.tif", make_raster(1, 2, 2, true)); },
                {"x.tif", "cannot write"});
 }
