@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/error.h"
 #include "core/genome.h"
 #include "device/emulator.h"
@@ -204,6 +205,7 @@ int run_bench(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dalnas::tune_allocator();
   try {
     return run_bench(argc, argv);
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "core/allocator.h"
 #include "core/genome.h"
 #include "nn/describe.h"
 #include "nn/network.h"
@@ -33,6 +34,7 @@ std::string run(const std::string& cmd) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dalnas::tune_allocator();
   std::string genome = "reference", precision = "fp32";
   int steps = 20, warmup = 3, batch = 16, size = 128, bands = 4;
   int threads = static_cast<int>(std::thread::hardware_concurrency());

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/allocator.h"
 #include "core/error.h"
 
 namespace {
@@ -16,6 +17,7 @@ std::string first_line(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dalnas::tune_allocator();
   CLI::App app{"dalnas: search, train and evaluate segmentation networks for FP16 edge devices"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("dalnas ") + DALNAS_VERSION);
