@@ -10,6 +10,7 @@
 
 #include "core/checksum.h"
 #include "core/error.h"
+#include "core/hex.h"
 
 namespace dalnas {
 
@@ -64,23 +65,6 @@ std::string now_utc() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-bool parse_hex(const std::string& s, uint64_t& out) {
-  if (s.size() != 16) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else
-      return false;
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  out = v;
-  return true;
 }
 
 // A prepared statement that finalises itself.
@@ -391,7 +375,7 @@ EvaluationRecord read_record(const Stmt& s, const std::string& path) {
   r.candidate_id = static_cast<uint64_t>(s.i64(2));
   r.genome = s.text(3);
   const std::string where = path + ": evaluation " + std::to_string(r.row) + ": ";
-  if (!parse_hex(s.text(4), r.genome_hash)) throw Error(where + "malformed genome_hash");
+  if (!parse_hex64(s.text(4), r.genome_hash)) throw Error(where + "malformed genome_hash");
   r.config_hash = s.text(5);
   try {
     r.status = parse_eval_status(s.text(6));
