@@ -15,6 +15,7 @@ PACKAGES=(
   libspdlog-dev           # logging
   libonnx-dev             # ONNX import/export
   libprotobuf-dev         # protobuf, which libonnx's types are built on
+  libopencv-dev           # tests only: OpenCV DNN checks the ONNX exports independently
   zlib1g-dev              # gzip-compressed ONNX files
   libgtest-dev            # tests
   libbenchmark-dev        # benchmarks

@@ -30,8 +30,9 @@ void add_eval(CLI::App& app) {
                   "train, val, test (the model's own scene split) or all (every scene)")
       ->check(CLI::IsMember({"train", "val", "test", "all"}));
   cmd->add_option("--device", a->device,
-                  "Where the network runs: host (FP32 libtorch here) or a device profile "
-                  "emulated bit for bit (myriadx, fp16-ideal, fp32, or a .toml path)");
+                  "Where the network runs: host (FP32 libtorch here), a device profile "
+                  "emulated bit for bit (myriadx, fp16-ideal, fp32, or a .toml path), or "
+                  "external:PROFILE, a real device behind a command (docs/devices.md)");
   cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
   cmd->add_option("--tile", a->tile, "Tile side for whole-scene prediction (default: as trained)");
   cmd->add_option("--overlap", a->overlap, "Overlap between tiles (default: as trained)");
@@ -79,6 +80,7 @@ void add_eval(CLI::App& app) {
     j["genome"] = ck.genome.str();
     j["device"] = a->device;
     if (!is_host_device(a->device)) j["nan_pixels"] = dm.nan_pixels;
+    if (dm.device_ms_per_tile >= 0) j["device_ms_per_tile"] = dm.device_ms_per_tile;
     j["split"] = a->split;
     j["scenes"] = scene_names(scenes, which);
     if (a->json) {
@@ -90,6 +92,9 @@ void add_eval(CLI::App& app) {
       std::printf("data    %s, split %s (%zu scenes), device %s\n", data.c_str(), a->split.c_str(),
                   which.size(), a->device.c_str());
       std::printf("%s\n", m.summary().c_str());
+      if (dm.device_ms_per_tile >= 0)
+        std::printf("device  %.3f ms per %dx%d tile (as the device reported)\n",
+                    dm.device_ms_per_tile, to.tile, to.tile);
       if (dm.nan_pixels > 0)
         std::printf("warning: %lld pixels came out NaN on the device (scored as background)\n",
                     static_cast<long long>(dm.nan_pixels));

@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "device/onnx_fuse.h"
 #include "precision/half.h"
 
 namespace dalnas {
@@ -430,9 +431,10 @@ class Importer {
     if (op == "ConvTranspose") return conv(n, true);
     if (op == "BatchNormalization") return batch_norm(n);
     if (op == "Relu" || op == "Clip" || op == "Sigmoid" || op == "HardSigmoid" ||
-        op == "HardSwish") {
+        op == "HardSwish" || op == "Gelu") {
       return activation(n);
     }
+    if (op == "Cast") return cast(n);
     if (op == "MaxPool" || op == "AveragePool") return pool(n);
     if (op == "GlobalAveragePool") return simple(n, OpType::GlobalAvgPool, 1);
     if (op == "Resize" || op == "Upsample") return resize(n);
@@ -587,6 +589,9 @@ class Importer {
       a.act = ActType::Sigmoid;
     } else if (op == "HardSwish") {
       a.act = ActType::HardSwish;
+    } else if (op == "Gelu") {
+      if (attr_string(n, "approximate", "none") != "none") fail(n, "only exact GELU is supported");
+      a.act = ActType::GELU;
     } else if (op == "HardSigmoid") {
       a.act = ActType::HardSigmoid;
       a.alpha = attr_float(n, "alpha", 0.2f);
@@ -623,6 +628,16 @@ class Importer {
     a.name = node_name(n);
     a.inputs = {x.node};
     define(n, Value{add(std::move(a)), x.rank, 0});
+  }
+
+  // Cast between float types: no node (the device's storage format decides the precision).
+  void cast(const onnx::NodeProto& n) {
+    const int64_t to = attr_int(n, "to", 0);
+    if (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::FLOAT16 &&
+        to != onnx::TensorProto::DOUBLE) {
+      fail(n, "cast to data type " + std::to_string(to) + " is not supported (float types only)");
+    }
+    alias(n, value(n, 0, true));
   }
 
   float scalar(const onnx::NodeProto& n, int input) const {
@@ -969,6 +984,7 @@ DeviceGraph import_onnx_bytes(const std::string& bytes, const std::string& path,
   onnx::ModelProto model;
   const bool ok = gz ? model.ParseFromString(gunzip(bytes, path)) : model.ParseFromString(bytes);
   if (!ok || !model.has_graph()) throw Error(path + ": not an ONNX model (cannot parse it)");
+  fuse_onnx_activations(model);  // decomposed HardSwish / GELU as one node each
   try {
     return Importer(model, path, input_override).run();
   } catch (const Error& e) {

@@ -10,7 +10,8 @@
 //                         node's only consumer, else a 1×1 depthwise Conv (scale, shift)
 //   Relu, Clip, Sigmoid,  fused into the preceding Conv / ConvTranspose / Add / Mul /
 //   HardSigmoid,          FullyConnected when it is that node's only consumer, else an
-//   HardSwish             Activation node (Clip(0, 6) becomes ReLU6)
+//   HardSwish, Gelu       Activation node (Clip(0, 6) becomes ReLU6); HardSwish and GELU
+//                         written as several nodes are recognised first (device/onnx_fuse.h)
 //   MaxPool, AveragePool  MaxPool / AvgPool (square kernel, equal strides, symmetric pads,
 //                         floor; AveragePool with pads needs count_include_pad = 0)
 //   GlobalAveragePool     GlobalAvgPool
@@ -25,6 +26,7 @@
 //   Gemm, MatMul          FullyConnected (constant weights; Gemm's alpha / beta folded)
 //   Flatten, Reshape      no node: flattening to [1, K] (or a reshape to the same shape)
 //   Identity, Dropout     no node
+//   Cast                  no node (between float types: the device's storage decides)
 //   Pad                   zero padding of H and W, symmetric: folded into the next Conv
 //   Softmax               Softmax over channels (errors where ONNX's axis means otherwise)
 //   Constant              a constant for the above

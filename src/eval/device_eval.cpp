@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "device/lower.h"
+#include "eval/external_device.h"
 
 namespace dalnas {
 
@@ -37,8 +38,11 @@ DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
   }
   DeviceProfile loaded;
   if (!profile) {
-    loaded = load_profile(device);
+    loaded = load_profile(external_profile_name(device));
     profile = &loaded;
+  }
+  if (is_external_device(device) || is_external_profile(*profile)) {
+    return evaluate_external(ck, parse_external_profile(*profile), scenes, which, opt);
   }
   DeviceGraph g = lower_for(ck.net, ck.norm, *profile);
   g.infer_shapes(Shape{ck.bands, opt.tile, opt.tile});

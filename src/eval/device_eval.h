@@ -13,7 +13,9 @@
 
 namespace dalnas {
 
-// `device`: "host" (libtorch FP32 forward) or a profile name / path (devices/*.toml).
+// `device`: "host" (libtorch FP32 forward), a profile name / path (devices/*.toml), or
+// "external:NAME" for a profile of kind external (eval/external_device.h; a profile of that
+// kind named without the prefix runs externally too).
 bool is_host_device(const std::string& device);
 
 // Tile runner for an emulator (raw values in: the emulator normalises on the host side
@@ -30,6 +32,7 @@ struct DeviceMetrics {
   Metrics metrics;
   std::string device;
   int64_t nan_pixels = 0;
+  double device_ms_per_tile = -1;  // external devices that report timing (eval/external_device.h)
 };
 DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
                                  const std::vector<Scene>& scenes, const std::vector<int>& which,

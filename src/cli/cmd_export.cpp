@@ -1,0 +1,95 @@
+// dalnas export: a trained model as a deployable ONNX file (FP32 or FP16), checked by the
+// ONNX checker; docs/deploy.md turns it into a MYRIAD blob with OpenVINO 2022.3.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "eval/export_model.h"
+#include "train/checkpoint.h"
+
+namespace dalnas::cli {
+
+namespace {
+struct ExportArgs {
+  std::string model, format = "onnx", precision = "fp32", out, tile;
+  int opset = 11;
+  bool fold_bn = true, fold_normalization = false, dynamic = false, json = false;
+};
+
+std::string floats(const std::vector<float>& v) {
+  std::string s;
+  for (float x : v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", static_cast<double>(x));
+    s += (s.empty() ? "" : ", ") + std::string(buf);
+  }
+  return "[" + s + "]";
+}
+}  // namespace
+
+void add_export(CLI::App& app) {
+  auto* cmd = app.add_subcommand("export", "Export a trained model for deployment (ONNX)");
+  auto a = std::make_shared<ExportArgs>();
+  cmd->add_option("--model", a->model, "Checkpoint (model.ckpt)")->required();
+  cmd->add_option("--format", a->format, "Output format")->check(CLI::IsMember({"onnx"}));
+  cmd->add_option("--precision", a->precision,
+                  "fp32, or fp16: float16 weights, computing in float16 between a Cast at the "
+                  "input and one at the output (what OpenVINO makes an FP16 IR of)")
+      ->check(CLI::IsMember({"fp32", "fp16"}));
+  cmd->add_option("--opset", a->opset, "ONNX opset (11 to 17)")->check(CLI::Range(11, 17));
+  cmd->add_flag("--fold-bn", a->fold_bn,
+                "Fold BatchNorm into the convolutions (always done: the exported graph has no "
+                "BatchNorm; accepted for compatibility)");
+  cmd->add_flag("--fold-normalization", a->fold_normalization,
+                "Make the per-band normalisation the model's first op, so the device receives "
+                "raw band values (default: the host normalises; mean and std are in the "
+                "metadata)");
+  cmd->add_flag("--dynamic", a->dynamic,
+                "Symbolic height and width (default: static shapes, as MYRIAD needs)");
+  cmd->add_option("--tile", a->tile, "Input tile S or HxW (default: the model's eval tile)");
+  cmd->add_option("--out", a->out, "Output file (.onnx)")->required();
+  cmd->add_flag("--json", a->json, "Print a summary as one JSON object");
+
+  cmd->callback([a]() {
+    Checkpoint ck = load_checkpoint(a->model);
+    ModelExportOptions o;
+    if (!a->tile.empty()) parse_size(a->tile, "--tile", o.height, o.width);
+    o.fold_normalization = a->fold_normalization;
+    o.opset = a->opset;
+    o.dynamic_spatial = a->dynamic;
+    const bool fp16 = a->precision == "fp16";
+    export_checkpoint_onnx(ck, a->out, fp16, o);
+    int h = 0, w = 0;
+    export_tile(ck, o, h, w);
+    const auto bytes = std::filesystem::file_size(a->out);
+    const std::string in =
+        "1x" + std::to_string(ck.bands) + "x" +
+        (a->dynamic ? std::string("HxW") : std::to_string(h) + "x" + std::to_string(w));
+    const std::string out =
+        "1x1x" + (a->dynamic ? std::string("HxW") : std::to_string(h) + "x" + std::to_string(w));
+    if (a->json) {
+      nlohmann::json j = {{"out", a->out},
+                          {"precision", a->precision},
+                          {"opset", a->opset},
+                          {"input", in},
+                          {"output", out},
+                          {"bytes", bytes},
+                          {"genome", ck.genome.str()},
+                          {"normalization_folded", a->fold_normalization}};
+      std::printf("%s\n", j.dump().c_str());
+      return;
+    }
+    std::printf("wrote %s (%s, opset %d, %.1f KiB)\n", a->out.c_str(), a->precision.c_str(),
+                a->opset, static_cast<double>(bytes) / 1024.0);
+    std::printf("input   'input' %s float32 NCHW, %s\n", in.c_str(),
+                a->fold_normalization ? "raw band values (normalisation folded into the model)"
+                                      : "normalised on the host: (raw - mean) / std per band");
+    std::printf("output  'output' %s float32: vessel logits (sigmoid on the host)\n", out.c_str());
+    std::printf("norm    mean %s\n        std  %s\n", floats(ck.norm.mean).c_str(),
+                floats(ck.norm.std).c_str());
+    std::printf("genome  %s\n", ck.genome.str().c_str());
+  });
+}
+
+}  // namespace dalnas::cli

@@ -1,0 +1,210 @@
+// ONNX export: the model's structure (names, shapes, opset, types, metadata), the ONNX
+// checker and ONNX's own shape inference on every export, and the errors.
+#include <gtest/gtest.h>
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <filesystem>
+#include <map>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "export/onnx_export.h"
+#include "export_test_util.h"
+
+using namespace dalnas;
+using namespace dalnas::testing_export;
+
+namespace {
+
+onnx::ModelProto parse(const std::string& bytes) {
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(bytes));
+  return m;
+}
+
+std::map<std::string, std::string> metadata(const onnx::ModelProto& m) {
+  std::map<std::string, std::string> out;
+  for (const auto& p : m.metadata_props()) out[p.key()] = p.value();
+  return out;
+}
+
+std::vector<int64_t> dims(const onnx::ValueInfoProto& v) {
+  std::vector<int64_t> d;
+  for (const auto& x : v.type().tensor_type().shape().dim()) {
+    d.push_back(x.has_dim_value() ? x.dim_value() : -1);
+  }
+  return d;
+}
+
+// The output shape ONNX's own shape inference finds (-1 where symbolic).
+std::vector<int64_t> inferred_output(onnx::ModelProto m) {
+  onnx::shape_inference::InferShapes(m);
+  const std::string out = m.graph().output(0).name();
+  for (const auto& v : m.graph().value_info()) {
+    if (v.name() == out) return dims(v);
+  }
+  // The output's declared shape (inference checked it for consistency).
+  return dims(m.graph().output(0));
+}
+
+int count_ops(const onnx::ModelProto& m, const std::string& type) {
+  int n = 0;
+  for (const auto& node : m.graph().node()) n += node.op_type() == type;
+  return n;
+}
+
+}  // namespace
+
+TEST(OnnxExport, EveryOpPassesTheCheckerInBothPrecisionsAndEveryOpset) {
+  for (bool softmax : {false, true}) {
+    const DeviceGraph g = every_op_graph(1, softmax);
+    for (int opset : {11, 12, 13, 14, 17}) {
+      for (bool fp16 : {false, true}) {
+        ExportOptions o;
+        o.fp16 = fp16;
+        o.opset = opset;
+        const std::string bytes = to_onnx_bytes(g, o);
+        const std::string what = "opset " + std::to_string(opset) + (fp16 ? " fp16" : " fp32");
+        EXPECT_NO_THROW(check_onnx_bytes(bytes, what)) << what;
+        onnx::ModelProto m = parse(bytes);
+        EXPECT_NO_THROW(onnx::checker::check_model(m)) << what;
+        // Strict shape inference (errors on type or shape conflicts) agrees with ours.
+        onnx::ShapeInferenceOptions strict{true, 1, false};
+        onnx::ModelProto copy = m;
+        EXPECT_NO_THROW(
+            onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), strict))
+            << what;
+        const Shape& out = g.nodes[static_cast<size_t>(g.output)].shape;
+        EXPECT_EQ(inferred_output(m), (std::vector<int64_t>{1, out.c, out.h, out.w})) << what;
+        EXPECT_EQ(m.opset_import(0).version(), opset);
+        EXPECT_EQ(count_ops(m, "HardSwish"), opset >= 14 ? 1 : 0) << what;
+        EXPECT_EQ(count_ops(m, "Erf"), 1) << what;
+        EXPECT_EQ(count_ops(m, "Transpose"), softmax && opset < 13 ? 2 : 0) << what;
+      }
+    }
+  }
+}
+
+TEST(OnnxExport, NamedInputAndOutputWithStaticOrDynamicShapes) {
+  const DeviceGraph g = every_op_graph(2, false);
+  ExportOptions o;
+  onnx::ModelProto m = parse(to_onnx_bytes(g, o));
+  ASSERT_EQ(m.graph().input_size(), 1);
+  ASSERT_EQ(m.graph().output_size(), 1);
+  EXPECT_EQ(m.graph().input(0).name(), "input");
+  EXPECT_EQ(m.graph().output(0).name(), "output");
+  EXPECT_EQ(dims(m.graph().input(0)), (std::vector<int64_t>{1, 3, 12, 12}));
+  EXPECT_EQ(dims(m.graph().output(0)), (std::vector<int64_t>{1, 5, 12, 12}));
+  EXPECT_EQ(m.ir_version(), 6);  // opset 11 goes with IR version 6
+  EXPECT_EQ(m.producer_name(), "dalnas");
+
+  o.dynamic_spatial = true;
+  m = parse(to_onnx_bytes(g, o));
+  EXPECT_NO_THROW(onnx::checker::check_model(m));
+  const auto& d = m.graph().input(0).type().tensor_type().shape().dim();
+  EXPECT_EQ(d[2].dim_param(), "height");
+  EXPECT_EQ(d[3].dim_param(), "width");
+  EXPECT_EQ(count_ops(m, "Shape"), 2);  // the resize to a reference size reads it at run time
+  EXPECT_EQ(inferred_output(m), (std::vector<int64_t>{1, 5, -1, -1}));
+}
+
+TEST(OnnxExport, Fp16StoresHalfWeightsAndCastsAtBothEnds) {
+  const DeviceGraph g = every_op_graph(3, false);
+  ExportOptions o;
+  o.fp16 = true;
+  onnx::ModelProto m = parse(to_onnx_bytes(g, o));
+  EXPECT_EQ(m.graph().input(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
+  EXPECT_EQ(m.graph().output(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
+  const auto& first = m.graph().node(0);
+  const auto& last = m.graph().node(m.graph().node_size() - 1);
+  EXPECT_EQ(first.op_type(), "Cast");
+  EXPECT_EQ(first.attribute(0).i(), onnx::TensorProto::FLOAT16);
+  EXPECT_EQ(last.op_type(), "Cast");
+  EXPECT_EQ(last.attribute(0).i(), onnx::TensorProto::FLOAT);
+  EXPECT_EQ(last.output(0), "output");
+  int64_t half_values = 0;
+  for (const auto& t : m.graph().initializer()) {
+    if (t.data_type() == onnx::TensorProto::FLOAT16) {
+      half_values += static_cast<int64_t>(t.raw_data().size() / 2);
+    } else {
+      // Only Resize's scales / roi (float by definition) and int64 shapes stay as they are.
+      EXPECT_TRUE(t.data_type() == onnx::TensorProto::INT64 ||
+                  t.name().find(".scales") != std::string::npos ||
+                  t.name().find(".roi") != std::string::npos)
+          << t.name();
+    }
+  }
+  // Every weight and bias, plus the activations' constants (2 clips' bounds, GELU's 3).
+  EXPECT_EQ(half_values, g.params() + 4 + 3);
+  // Half the size of the FP32 export, give or take the graph's structure.
+  const size_t b32 = to_onnx_bytes(g, ExportOptions{}).size(), b16 = to_onnx_bytes(g, o).size();
+  EXPECT_LT(b16, b32);
+  EXPECT_GT(b32 - b16, static_cast<size_t>(g.params()) * 2 - 200);
+}
+
+TEST(OnnxExport, MetadataCarriesTheCallersKeysAndTheNormalisation) {
+  Case c = make_case(Genome::parse("ConvBnAct-4-k3-relu_max_ConvBnAct-6-k3-relu_max_ConvBnAct-8-"
+                                   "k3-relu_dec-4"),
+                     4, 16, 16, 1);
+  ExportOptions o;
+  o.metadata = {{"genome", "abc"}, {"bands", 4}, {"tile", 16}};
+  auto md = metadata(parse(to_onnx_bytes(lowered(c, false), o)));
+  EXPECT_EQ(md["genome"], "abc");
+  EXPECT_EQ(md["bands"], "4");
+  EXPECT_EQ(md["dalnas.precision"], "fp32");
+  EXPECT_EQ(md["dalnas.input_layout"], "NCHW");
+  EXPECT_EQ(md["dalnas.normalization_folded"], "false");
+  EXPECT_FALSE(md["dalnas.version"].empty());
+  const auto norm = nlohmann::json::parse(md["normalization"]);
+  EXPECT_EQ(norm["mean"].get<std::vector<float>>(), c.mean);
+  EXPECT_EQ(norm["std"].get<std::vector<float>>(), c.std);
+  // Folded: the model starts with the normalising 1×1 depthwise convolution.
+  o.fp16 = true;
+  onnx::ModelProto m = parse(to_onnx_bytes(lowered(c, true), o));
+  md = metadata(m);
+  EXPECT_EQ(md["dalnas.normalization_folded"], "true");
+  EXPECT_EQ(md["dalnas.precision"], "fp16");
+  EXPECT_EQ(m.graph().node(1).op_type(), "Conv");
+  EXPECT_EQ(m.graph().node(1).input(0), m.graph().node(0).output(0));  // after the Cast
+}
+
+TEST(OnnxExport, WriteOnnxIsAtomicAndNamesThePathInErrors) {
+  const auto dir = std::filesystem::temp_directory_path() / "dalnas_test_onnx_export";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const DeviceGraph g = every_op_graph(4, true);
+  const std::string path = (dir / "m.onnx").string();
+  write_onnx(g, path, ExportOptions{});
+  EXPECT_EQ(read_file(path), to_onnx_bytes(g, ExportOptions{}));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);  // no temp left
+
+  ExportOptions bad;
+  bad.opset = 9;
+  try {
+    write_onnx(g, path, bad);
+    FAIL() << "opset 9 accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": onnx export: opset 9 is not supported (11 to 17)");
+  }
+  EXPECT_EQ(read_file(path), to_onnx_bytes(g, ExportOptions{}));  // the old file is intact
+  EXPECT_THROW(write_onnx(g, path + "/under_a_file.onnx", ExportOptions{}), Error);
+  DeviceGraph empty;
+  EXPECT_THROW(to_onnx_bytes(empty, ExportOptions{}), Error);
+  EXPECT_THROW(check_onnx_bytes("not a model", "x.onnx"), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(OnnxExport, CheckerRejectsABrokenModel) {
+  onnx::ModelProto m = parse(to_onnx_bytes(every_op_graph(5, false), ExportOptions{}));
+  m.mutable_graph()->mutable_node(0)->set_input(0, "no_such_value");
+  try {
+    check_onnx_bytes(m.SerializeAsString(), "broken.onnx");
+    FAIL() << "the checker accepted a dangling input";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("broken.onnx: fails the ONNX checker: ", 0), 0u) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos);
+  }
+}
