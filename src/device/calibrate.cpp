@@ -8,37 +8,12 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "device/latency_table.h"
 #include "device/onnx_import.h"
 
 namespace dalnas {
 
 namespace {
-
-// The fields of one CSV line (RFC 4180 quoting, no line breaks inside fields).
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        out.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        out.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.emplace_back();
-    } else if (c != '\r') {
-      out.back() += c;
-    }
-  }
-  return out;
-}
 
 std::string trim(const std::string& s) {
   const size_t a = s.find_first_not_of(" \t");
@@ -171,7 +146,7 @@ std::vector<Measurement> read_measurements(const std::string& csv_path) {
   while (std::getline(in, line)) {
     ++line_no;
     if (trim(line).empty()) continue;
-    const std::vector<std::string> f = split_csv(line);
+    const std::vector<std::string> f = split_csv_line(line);
     if (header.empty()) {
       header = f;
       for (size_t i = 0; i < f.size(); ++i) col[trim(f[i])] = i;
@@ -342,6 +317,240 @@ std::string format_report(const Calibration& c) {
   };
   line("in-sample (fitted on every row; not a test of prediction)", c.in_sample);
   line("leave-one-out (each row predicted by a fit without it)", c.loo);
+  return ss.str();
+}
+
+namespace {
+
+uint64_t choose(int n, int k) {
+  if (k < 0 || k > n) return 0;
+  uint64_t c = 1;
+  for (int i = 1; i <= k; ++i) c = c * static_cast<uint64_t>(n - k + i) / static_cast<uint64_t>(i);
+  return c;
+}
+
+// The combination of rank `r` (lexicographic order) of k elements out of 0..n-1.
+std::vector<size_t> unrank(uint64_t r, int n, int k) {
+  std::vector<size_t> out;
+  int next = 0;
+  for (int left = k; left > 0; --left) {
+    for (int x = next; x < n; ++x) {
+      const uint64_t with_x = choose(n - x - 1, left - 1);  // combinations starting at x
+      if (r < with_x) {
+        out.push_back(static_cast<size_t>(x));
+        next = x + 1;
+        break;
+      }
+      r -= with_x;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<LearningCurvePoint> learning_curve(const std::vector<Measurement>& rows,
+                                               const std::vector<DeviceGraph>& graphs,
+                                               const CostParams& start,
+                                               const CalibrationOptions& options, int min_rows,
+                                               int max_subsets) {
+  const int n = static_cast<int>(rows.size());
+  if (graphs.size() != rows.size()) throw Error("calibration: one graph per measurement needed");
+  if (min_rows < 2) throw Error("learning curve: needs subsets of at least 2 rows");
+  if (n > 60) throw Error("learning curve: at most 60 rows");
+  if (max_subsets < 1) throw Error("learning curve: max_subsets must be >= 1");
+  std::vector<LearningCurvePoint> curve;
+  {
+    std::vector<double> predicted, measured;
+    for (int i = 0; i < n; ++i) {
+      predicted.push_back(
+          predict_ms(graphs[static_cast<size_t>(i)], rows[static_cast<size_t>(i)], start));
+      measured.push_back(rows[static_cast<size_t>(i)].target_ms());
+    }
+    const FitStats st = fit_stats(predicted, measured);
+    LearningCurvePoint base;
+    base.subsets = 1;
+    base.mape_mean = base.mape_min = base.mape_max = st.mape;
+    base.within10_mean = base.within10_min = base.within10_max = st.within10;
+    base.spearman_mean = base.spearman_min = base.spearman_max = st.spearman;
+    curve.push_back(base);
+  }
+  for (int k = min_rows; k <= n; ++k) {
+    const uint64_t total = choose(n, k);
+    const uint64_t take = std::min<uint64_t>(total, static_cast<uint64_t>(max_subsets));
+    LearningCurvePoint pt;
+    pt.rows = k;
+    pt.subsets = static_cast<int>(take);
+    pt.mape_min = pt.within10_min = pt.spearman_min = 1e300;
+    pt.mape_max = pt.within10_max = pt.spearman_max = -1e300;
+    for (uint64_t s = 0; s < take; ++s) {
+      const uint64_t rank = take == total ? s : s * total / take;
+      const std::vector<size_t> pick = unrank(rank, n, k);
+      std::vector<Measurement> sub_rows;
+      std::vector<DeviceGraph> sub_graphs;
+      for (size_t i : pick) {
+        sub_rows.push_back(rows[i]);
+        sub_graphs.push_back(graphs[i]);
+      }
+      const FitStats st = calibrate(sub_rows, sub_graphs, start, options).loo;
+      pt.mape_mean += st.mape / static_cast<double>(take);
+      pt.within10_mean += st.within10 / static_cast<double>(take);
+      pt.spearman_mean += st.spearman / static_cast<double>(take);
+      pt.mape_min = std::min(pt.mape_min, st.mape);
+      pt.mape_max = std::max(pt.mape_max, st.mape);
+      pt.within10_min = std::min(pt.within10_min, st.within10);
+      pt.within10_max = std::max(pt.within10_max, st.within10);
+      pt.spearman_min = std::min(pt.spearman_min, st.spearman);
+      pt.spearman_max = std::max(pt.spearman_max, st.spearman);
+    }
+    curve.push_back(pt);
+  }
+  return curve;
+}
+
+std::string format_learning_curve(const std::vector<LearningCurvePoint>& curve) {
+  std::ostringstream ss;
+  ss << "leave-one-out figures within subsets of k rows (mean [min, max] over the subsets);\n"
+        "k = 0: every row predicted with the start values (no fit)\n";
+  ss << "   k subsets  MAPE                    within +-10%        Spearman\n";
+  for (const LearningCurvePoint& p : curve) {
+    char buf[256];
+    std::snprintf(
+        buf, sizeof buf,
+        "%4d %7d  %5.1f%% [%5.1f, %5.1f]   %4.0f%% [%3.0f, %3.0f]   %6.3f [%6.3f, %6.3f]\n", p.rows,
+        p.subsets, 100 * p.mape_mean, 100 * p.mape_min, 100 * p.mape_max, 100 * p.within10_mean,
+        100 * p.within10_min, 100 * p.within10_max, p.spearman_mean, p.spearman_min,
+        p.spearman_max);
+    ss << buf;
+  }
+  return ss.str();
+}
+
+// ---------------------------------------------------------------------------------------
+// The cpu model kind.
+
+std::vector<double> fit_cpu_coefficients(const std::vector<std::vector<double>>& features,
+                                         const std::vector<double>& measured_ms,
+                                         const std::vector<size_t>& use) {
+  if (features.size() != measured_ms.size()) {
+    throw Error("cpu calibration: one feature row per measurement needed");
+  }
+  if (use.empty()) throw Error("cpu calibration: no rows to fit");
+  const size_t k = static_cast<size_t>(kCpuFeatures);
+  // Rows scaled by 1 / measured (relative errors), times in µs; columns scaled to unit norm.
+  std::vector<std::vector<double>> a;
+  std::vector<double> b;
+  for (size_t i : use) {
+    if (features.at(i).size() != k) throw Error("cpu calibration: wrong feature count");
+    if (!(measured_ms.at(i) > 0.0)) throw Error("cpu calibration: measured times must be > 0");
+    const double y = measured_ms[i] * 1e3;
+    std::vector<double> row(k);
+    for (size_t j = 0; j < k; ++j) row[j] = features[i][j] / y;
+    a.push_back(row);
+    b.push_back(1.0);
+  }
+  std::vector<double> norm(k, 0.0);
+  for (const auto& row : a) {
+    for (size_t j = 0; j < k; ++j) norm[j] += row[j] * row[j];
+  }
+  for (double& x : norm) x = x > 0.0 ? std::sqrt(x) : 0.0;
+  // Normal equations of the scaled problem: G = Aᵀ A, h = Aᵀ b.
+  std::vector<std::vector<double>> g(k, std::vector<double>(k, 0.0));
+  std::vector<double> h(k, 0.0);
+  for (size_t r = 0; r < a.size(); ++r) {
+    for (size_t i = 0; i < k; ++i) {
+      if (norm[i] == 0.0) continue;
+      const double ai = a[r][i] / norm[i];
+      h[i] += ai * b[r];
+      for (size_t j = 0; j < k; ++j) {
+        if (norm[j] > 0.0) g[i][j] += ai * a[r][j] / norm[j];
+      }
+    }
+  }
+  // Projected coordinate descent: x_i = max(0, x_i - (G x - h)_i / G_ii).
+  std::vector<double> x(k, 0.0);
+  for (int sweep = 0; sweep < 20000; ++sweep) {
+    double change = 0.0;
+    for (size_t i = 0; i < k; ++i) {
+      if (g[i][i] <= 0.0) continue;
+      double grad = -h[i];
+      for (size_t j = 0; j < k; ++j) grad += g[i][j] * x[j];
+      const double nx = std::max(0.0, x[i] - grad / g[i][i]);
+      change = std::max(change, std::fabs(nx - x[i]));
+      x[i] = nx;
+    }
+    if (change < 1e-13) break;
+  }
+  std::vector<double> c(k, 0.0);
+  for (size_t j = 0; j < k; ++j) c[j] = norm[j] > 0.0 ? x[j] / norm[j] : 0.0;
+  return c;
+}
+
+HostCalibration calibrate_cpu(const std::vector<DeviceGraph>& graphs,
+                              const std::vector<double>& measured_ms,
+                              const std::vector<std::string>& names, int folds, int channel_align) {
+  const size_t n = graphs.size();
+  if (measured_ms.size() != n || names.size() != n) {
+    throw Error("cpu calibration: one measurement and one name per graph needed");
+  }
+  if (folds < 2) throw Error("cpu calibration: needs at least 2 folds");
+  if (n < static_cast<size_t>(folds)) {
+    throw Error("cpu calibration: " + std::to_string(n) + " rows for " + std::to_string(folds) +
+                " folds");
+  }
+  std::vector<std::vector<double>> features;
+  for (const DeviceGraph& g : graphs) features.push_back(cpu_features(g, channel_align));
+  auto predict = [&](const std::vector<double>& c, size_t i) {
+    double us = 0.0;
+    for (size_t j = 0; j < c.size(); ++j) us += features[i][j] * c[j];
+    return us * 1e-3;
+  };
+  HostCalibration hc;
+  hc.folds = folds;
+  std::vector<size_t> all(n);
+  for (size_t i = 0; i < n; ++i) all[i] = i;
+  const std::vector<double> c_all = fit_cpu_coefficients(features, measured_ms, all);
+  hc.fitted = cpu_params_from_coefficients(c_all, channel_align);
+  hc.rows.resize(n);
+  for (int f = 0; f < folds; ++f) {
+    std::vector<size_t> train;
+    for (size_t i = 0; i < n; ++i) {
+      if (static_cast<int>(i % static_cast<size_t>(folds)) != f) train.push_back(i);
+    }
+    const std::vector<double> c = fit_cpu_coefficients(features, measured_ms, train);
+    for (size_t i = static_cast<size_t>(f); i < n; i += static_cast<size_t>(folds)) {
+      hc.rows[i].cv_ms = predict(c, i);
+    }
+  }
+  std::vector<double> fitted, cv;
+  for (size_t i = 0; i < n; ++i) {
+    hc.rows[i].name = names[i];
+    hc.rows[i].measured_ms = measured_ms[i];
+    hc.rows[i].fitted_ms = predict(c_all, i);
+    fitted.push_back(hc.rows[i].fitted_ms);
+    cv.push_back(hc.rows[i].cv_ms);
+  }
+  hc.in_sample = fit_stats(fitted, measured_ms);
+  hc.cv = fit_stats(cv, measured_ms);
+  return hc;
+}
+
+std::string format_report(const HostCalibration& c) {
+  std::ostringstream ss;
+  ss << "fitted cpu model (all rows):\n" << to_json(c.fitted).dump(1) << "\n";
+  ss << "ms per row: measured, in-sample fit, " << c.folds << "-fold cross-validated (error)\n";
+  for (const HostCalibrationRow& r : c.rows) {
+    ss << "  " << r.name << ": " << fmt("%.2f", r.measured_ms) << ", " << fmt("%.2f", r.fitted_ms)
+       << ", " << fmt("%.2f", r.cv_ms) << " ("
+       << fmt("%+.1f%%", 100.0 * (r.cv_ms / r.measured_ms - 1.0)) << ")\n";
+  }
+  auto line = [&](const std::string& label, const FitStats& s) {
+    ss << label << ": MAPE " << fmt("%.1f%%", 100.0 * s.mape) << ", within +-10% "
+       << fmt("%.0f%%", 100.0 * s.within10) << ", Spearman " << fmt("%.3f", s.spearman) << "\n";
+  };
+  line("in-sample (fitted on every row; not a test of prediction)", c.in_sample);
+  line(std::to_string(c.folds) + "-fold cross-validation (each row predicted by a fit without it)",
+       c.cv);
   return ss.str();
 }
 

@@ -81,4 +81,54 @@ Calibration calibrate(const std::string& csv_path, const CostParams& start,
 // leave-one-out) and both sets of figures, each labelled.
 std::string format_report(const Calibration& c);
 
+// How the leave-one-out figures move as rows are added: for every subset size k (from
+// min_rows to all rows) and every subset of that size (all of them, or `max_subsets`
+// evenly spaced ones in lexicographic order when there are more), the leave-one-out
+// figures within the subset; per k the mean, min and max over subsets. The first point
+// (rows = 0) is the baseline: every row predicted with the start values, no fit.
+struct LearningCurvePoint {
+  int rows = 0;
+  int subsets = 0;
+  double mape_mean = 0, mape_min = 0, mape_max = 0;
+  double within10_mean = 0, within10_min = 0, within10_max = 0;
+  double spearman_mean = 0, spearman_min = 0, spearman_max = 0;
+};
+std::vector<LearningCurvePoint> learning_curve(const std::vector<Measurement>& rows,
+                                               const std::vector<DeviceGraph>& graphs,
+                                               const CostParams& start,
+                                               const CalibrationOptions& options = {},
+                                               int min_rows = 3, int max_subsets = 200);
+std::string format_learning_curve(const std::vector<LearningCurvePoint>& curve);
+
+// ---------------------------------------------------------------------------------------
+// The cpu model kind (cost_model.h, CpuCostParams) fitted to latencies measured on a host.
+// Its time is linear in its coefficients (features · coefficients), so the fit is a
+// non-negative least-squares problem on relative errors: minimise
+//   Σ_rows ((features · c) / measured - 1)²  subject to c >= 0
+// (projected coordinate descent on the normal equations, columns scaled; deterministic).
+// Cross-validation: rows go to `folds` folds round-robin in the given order; each row is
+// predicted by the fit on the other folds.
+struct HostCalibrationRow {
+  std::string name;
+  double measured_ms = 0.0;
+  double fitted_ms = 0.0;  // fit on all rows (in-sample)
+  double cv_ms = 0.0;      // fit without the row's fold
+};
+struct HostCalibration {
+  CpuCostParams fitted;
+  int folds = 0;
+  std::vector<HostCalibrationRow> rows;
+  FitStats in_sample, cv;
+};
+// Non-negative least squares on relative errors over the rows `use` of (features, measured).
+std::vector<double> fit_cpu_coefficients(const std::vector<std::vector<double>>& features,
+                                         const std::vector<double>& measured_ms,
+                                         const std::vector<size_t>& use);
+// names: one per graph (e.g. the genome). Needs folds >= 2 and at least folds rows.
+HostCalibration calibrate_cpu(const std::vector<DeviceGraph>& graphs,
+                              const std::vector<double>& measured_ms,
+                              const std::vector<std::string>& names, int folds = 5,
+                              int channel_align = 16);
+std::string format_report(const HostCalibration& c);
+
 }  // namespace dalnas

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "device/latency_table.h"
 #include "device/numerics.h"
 #include "device/profile.h"
 
@@ -51,6 +52,7 @@ CostParams parse_cost_params(const nlohmann::json& table, const std::string& whe
   if (!table.is_object()) throw Error(where + ": expected a table");
   CostParams p;
   for (auto it = table.begin(); it != table.end(); ++it) {
+    if (it.key() == "model" || it.key() == "lut") continue;  // load_cost_model's
     bool known = false;
     visit_params(p, [&](const char* key, auto& field) {
       if (it.key() != key) return;
@@ -76,7 +78,7 @@ CostParams parse_cost_params(const nlohmann::json& table, const std::string& whe
       visit_params(p, [&](const char* key, auto&) {
         keys += (keys.empty() ? "" : ", ") + std::string(key);
       });
-      throw Error(where + ": unknown key '" + it.key() + "' (allowed: " + keys + ")");
+      throw Error(where + ": unknown key '" + it.key() + "' (allowed: " + keys + ", model, lut)");
     }
   }
   return p;
@@ -85,6 +87,10 @@ CostParams parse_cost_params(const nlohmann::json& table, const std::string& whe
 CostParams cost_params(const DeviceProfile& profile) {
   auto it = profile.sections.find("cost");
   if (it == profile.sections.end()) return {};
+  if (it->contains("model") && (*it)["model"] != "analytic") {
+    throw Error(profile.path + ": cost.model: this needs the analytic model's parameters, but " +
+                "the profile's model is " + (*it)["model"].dump());
+  }
   return parse_cost_params(*it, profile.path + ": cost");
 }
 
@@ -112,11 +118,68 @@ std::string to_string(Engine e) {
       return "nce";
     case Engine::Shave:
       return "shave";
+    case Engine::Cpu:
+      return "cpu";
     case Engine::None:
       break;
   }
   return "-";
 }
+
+namespace {
+
+// Measured times, shares and peak memory: the part both model kinds share. `us[i]` is node
+// i's estimated time (0 for nodes that cost nothing); replaced here where the table has
+// the node's signature. Returns the summed node time (µs).
+double finish_nodes(const DeviceGraph& graph, const std::vector<Shape>& shapes,
+                    const CostOptions& o, int value_bytes, std::vector<double>& us,
+                    CostEstimate& e) {
+  const size_t count = graph.nodes.size();
+  if (o.lut != nullptr && !o.lut->empty()) {
+    for (size_t i = 0; i < count; ++i) {
+      const LatencyEntry* m = o.lut->find(signature_of(graph, i, shapes));
+      if (m == nullptr) continue;
+      us[i] = m->mean_us;
+      ++e.measured_layers;
+      if (o.layers) e.layers[i].measured = true;
+    }
+  }
+  double node_us = 0.0;
+  for (size_t i = 0; i < count; ++i) node_us += us[i];
+  if (o.layers) {
+    for (size_t i = 0; i < count; ++i) {
+      e.layers[i].us = us[i];
+      e.layers[i].share = node_us > 0.0 ? us[i] / node_us : 0.0;
+    }
+  }
+  // Peak memory: a value lives from its node to its last reader (the output to the end).
+  std::vector<size_t> last(count);
+  for (size_t i = 0; i < count; ++i) last[i] = i;
+  for (size_t i = 0; i < count; ++i) {
+    for (int x : graph.nodes[i].inputs) last[static_cast<size_t>(x)] = i;
+  }
+  last[static_cast<size_t>(graph.output)] = count;
+  int64_t live = 0, peak = 0;
+  std::vector<int64_t> ends(count + 1, 0);  // bytes freed after step i
+  for (size_t i = 0; i < count; ++i) {
+    const int64_t b = graph.nodes[i].op == OpType::Output ? 0 : value_bytes * shapes[i].numel();
+    live += b;
+    ends[last[i]] += b;
+    peak = std::max(peak, live);
+    live -= ends[i];
+  }
+  e.peak_memory_bytes = e.weight_bytes + peak;
+  return node_us;
+}
+
+std::vector<Shape> checked_shapes(const DeviceGraph& graph, Shape& in) {
+  if (graph.output < 0) throw Error("cost model: the device graph has no Output node");
+  if (graph.nodes.empty()) throw Error("cost model: the device graph is empty");
+  in = graph.input.numel() > 0 ? graph.input : graph.nodes.at(0).shape;
+  return graph.compute_shapes(in);
+}
+
+}  // namespace
 
 CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostOptions& o) {
   if (o.requests < 1) throw Error("cost model: requests must be >= 1");
@@ -128,16 +191,16 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
     throw Error("cost model: shaves " + std::to_string(o.shaves) + " is not in 1.." +
                 std::to_string(p.shave_cores));
   }
-  if (graph.output < 0) throw Error("cost model: the device graph has no Output node");
-  const Shape in = graph.input.numel() > 0 ? graph.input : graph.nodes.at(0).shape;
-  const std::vector<Shape> shapes = graph.compute_shapes(in);
+  Shape in;
+  const std::vector<Shape> shapes = checked_shapes(graph, in);
   const size_t count = graph.nodes.size();
 
   CostEstimate e;
   if (o.layers) e.layers.resize(count);
+  std::vector<double> node_times(count, 0.0);
+  std::vector<Engine> placement(count, Engine::None);
   const double nce_rate = p.nce_gmacs * 1e9;
   const double shave_rate = p.shave_gmacs * 1e9 * shaves;
-  double node_us = 0.0;
   for (size_t i = 0; i < count; ++i) {
     const Node& n = graph.nodes[i];
     const Shape& os = shapes[i];
@@ -193,14 +256,12 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
     const int64_t params = static_cast<int64_t>(n.weight.size() + n.bias.size());
     const int64_t bytes = where == Engine::None ? 0 : 2 * (in_n + out_n + params);
     const bool dram = static_cast<double>(bytes) > p.cmx_bytes;
-    double us = 0.0;
     if (where != Engine::None) {
       const double compute = ops / (where == Engine::NeuralEngine ? nce_rate : shave_rate);
       const double memory = bytes / ((dram ? p.dram_gbps : p.cmx_gbps) * 1e9);
-      us = std::max(compute, memory) * 1e6 + p.layer_overhead_us;
-      (where == Engine::NeuralEngine ? e.nce_ms : e.shave_ms) += us * 1e-3;
+      node_times[i] = std::max(compute, memory) * 1e6 + p.layer_overhead_us;
     }
-    node_us += us;
+    placement[i] = where;
     e.weight_bytes += 2 * params;
     if (o.layers) {
       LayerCost& l = e.layers[i];
@@ -210,30 +271,13 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
       l.macs = work;
       l.bytes = bytes;
       l.dram = dram;
-      l.us = us;
     }
   }
-  if (o.layers && node_us > 0.0) {
-    for (LayerCost& l : e.layers) l.share = l.us / node_us;
-  }
-
-  // Peak memory: a value lives from its node to its last reader (the output to the end).
-  std::vector<size_t> last(count);
-  for (size_t i = 0; i < count; ++i) last[i] = i;
+  const double node_us = finish_nodes(graph, shapes, o, 2, node_times, e);
   for (size_t i = 0; i < count; ++i) {
-    for (int x : graph.nodes[i].inputs) last[static_cast<size_t>(x)] = i;
+    if (placement[i] == Engine::NeuralEngine) e.nce_ms += node_times[i] * 1e-3;
+    if (placement[i] == Engine::Shave) e.shave_ms += node_times[i] * 1e-3;
   }
-  last[static_cast<size_t>(graph.output)] = count;
-  int64_t live = 0, peak = 0;
-  std::vector<int64_t> ends(count + 1, 0);  // bytes freed after step i
-  for (size_t i = 0; i < count; ++i) {
-    const int64_t b = graph.nodes[i].op == OpType::Output ? 0 : 2 * shapes[i].numel();
-    live += b;
-    ends[last[i]] += b;
-    peak = std::max(peak, live);
-    live -= ends[i];
-  }
-  e.peak_memory_bytes = e.weight_bytes + peak;
 
   const double link_mbps = o.link == HostLink::USB2 ? p.usb2_mbps : p.usb3_mbps;
   const double io_bytes =
@@ -253,6 +297,305 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
   e.energy_mj = p.static_w * frame + p.nce_w * e.nce_ms +
                 p.shave_w * (static_cast<double>(shaves) / p.shave_cores) * e.shave_ms;
   return e;
+}
+
+// ---------------------------------------------------------------------------------------
+// The cpu model kind.
+
+namespace {
+
+template <typename P, typename F>
+void visit_cpu_params(P& p, F&& f) {
+  f("conv_gflops", p.conv_gflops);
+  f("input_conv_gflops", p.input_conv_gflops);
+  f("pointwise_gflops", p.pointwise_gflops);
+  f("depthwise_gflops", p.depthwise_gflops);
+  f("deconv_gflops", p.deconv_gflops);
+  f("mem_gbps", p.mem_gbps);
+  f("maxpool_gvals", p.maxpool_gvals);
+  f("avgpool_gvals", p.avgpool_gvals);
+  f("resize_gvals", p.resize_gvals);
+  f("post_gvals", p.post_gvals);
+  f("act_gvals", p.act_gvals);
+  f("layer_overhead_us", p.layer_overhead_us);
+  f("inference_overhead_ms", p.inference_overhead_ms);
+  f("power_w", p.power_w);
+  f("channel_align", p.channel_align);
+}
+
+// Feature indices (cost_model.h, kCpuFeatures).
+enum CpuTerm {
+  kConv,
+  kInputConv,
+  kPointwise,
+  kDepthwise,
+  kDeconv,
+  kBytes,
+  kMaxPool,
+  kAvgPool,
+  kResize,
+  kPost,
+  kAct,
+  kNodes,
+  kConst
+};
+
+bool expensive(ActType a) {
+  return a == ActType::GELU || a == ActType::HardSwish || a == ActType::Sigmoid ||
+         a == ActType::HardSigmoid;
+}
+
+// Node i's cpu features (see cost_model.h), added to f; its MACs / operations and bytes.
+void node_cpu_features(const DeviceGraph& graph, const std::vector<Shape>& shapes, size_t i,
+                       int align, double* f, int64_t& work, int64_t& bytes) {
+  const Node& n = graph.nodes[i];
+  const Shape& os = shapes[i];
+  const Shape is = n.inputs.empty() ? os : shapes[static_cast<size_t>(n.inputs[0])];
+  work = 0;
+  bytes = 0;
+  if (n.op == OpType::Input || n.op == OpType::Output) return;
+  int64_t in_n = 0;
+  for (int x : n.inputs) in_n += shapes[static_cast<size_t>(x)].numel();
+  const int64_t out_n = os.numel();
+  bytes = 4 * (in_n + out_n);
+  switch (n.op) {
+    case OpType::Conv: {
+      work = static_cast<int64_t>(n.weight.size()) * os.h * os.w;
+      const int cin_g = is.c / std::max(1, n.groups);
+      const double flops = 2.0 * static_cast<double>(work);
+      if (n.groups > 1) {
+        f[kDepthwise] += flops / lane_use(os.c, align);
+      } else {
+        const double use = lane_use(cin_g, align) * lane_use(os.c, align);
+        f[n.kernel == 1 ? kPointwise : cin_g < 8 ? kInputConv : kConv] += flops / use;
+      }
+      f[kPost] += static_cast<double>(out_n);
+      break;
+    }
+    case OpType::FullyConnected:
+      work = static_cast<int64_t>(n.weight.size());
+      f[kPointwise] += 2.0 * static_cast<double>(work) / lane_use(n.out_c, align);
+      break;
+    case OpType::ConvTranspose:
+      work = static_cast<int64_t>(n.weight.size()) * is.h * is.w;
+      f[kDeconv] += 2.0 * static_cast<double>(work) /
+                    (lane_use(is.c / std::max(1, n.groups), align) * lane_use(os.c, align));
+      f[kPost] += static_cast<double>(out_n);
+      break;
+    case OpType::MaxPool:
+      work = out_n * n.kernel * n.kernel;
+      f[kMaxPool] += static_cast<double>(in_n);
+      break;
+    case OpType::AvgPool:
+      work = out_n * n.kernel * n.kernel;
+      f[kAvgPool] += static_cast<double>(in_n);
+      break;
+    case OpType::GlobalAvgPool:
+      work = in_n;
+      f[kAvgPool] += static_cast<double>(in_n);
+      break;
+    case OpType::Resize:
+      work = out_n * (n.nearest ? 1 : 4);
+      f[kResize] += static_cast<double>(out_n);
+      break;
+    case OpType::Softmax:
+      work = 3 * out_n;
+      f[kAct] += static_cast<double>(out_n);
+      break;
+    default:
+      work = out_n;
+      break;
+  }
+  if (expensive(n.act)) f[kAct] += static_cast<double>(out_n);
+  f[kBytes] += static_cast<double>(bytes);
+  f[kNodes] += 1.0;
+}
+
+}  // namespace
+
+CpuCostParams parse_cpu_cost_params(const nlohmann::json& table, const std::string& where) {
+  if (!table.is_object()) throw Error(where + ": expected a table");
+  CpuCostParams p;
+  for (auto it = table.begin(); it != table.end(); ++it) {
+    if (it.key() == "model" || it.key() == "lut") continue;  // load_cost_model's
+    bool known = false;
+    visit_cpu_params(p, [&](const char* key, auto& field) {
+      if (it.key() != key) return;
+      known = true;
+      const std::string name = where + "." + key;
+      if (!it.value().is_number()) throw Error(name + ": expected a number");
+      const double x = it.value().get<double>();
+      if constexpr (std::is_integral_v<std::decay_t<decltype(field)>>) {
+        if (!it.value().is_number_integer() || x < 1 || x > 1024) {
+          throw Error(name + ": expected an integer from 1 to 1024");
+        }
+        field = static_cast<int>(x);
+        return;
+      }
+      const bool zero_ok = std::string(key) == "layer_overhead_us" ||
+                           std::string(key) == "inference_overhead_ms" ||
+                           std::string(key) == "power_w";
+      if (!std::isfinite(x) || x < 0.0 || (x == 0.0 && !zero_ok)) {
+        throw Error(name + ": expected a " + (zero_ok ? "non-negative" : "positive") + " number");
+      }
+      field = static_cast<std::decay_t<decltype(field)>>(x);
+    });
+    if (!known) {
+      std::string keys;
+      visit_cpu_params(p, [&](const char* key, auto&) {
+        keys += (keys.empty() ? "" : ", ") + std::string(key);
+      });
+      throw Error(where + ": unknown key '" + it.key() + "' for model \"cpu\" (allowed: " + keys +
+                  ", model, lut)");
+    }
+  }
+  return p;
+}
+
+nlohmann::json to_json(const CpuCostParams& p) {
+  nlohmann::json j = nlohmann::json::object();
+  visit_cpu_params(p, [&](const char* key, const auto& field) { j[key] = field; });
+  return j;
+}
+
+std::vector<double> cpu_features(const DeviceGraph& graph, int channel_align) {
+  Shape in;
+  const std::vector<Shape> shapes = checked_shapes(graph, in);
+  std::vector<double> f(kCpuFeatures, 0.0);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    int64_t work = 0, bytes = 0;
+    node_cpu_features(graph, shapes, i, channel_align, f.data(), work, bytes);
+  }
+  f[kConst] = 1.0;
+  return f;
+}
+
+std::vector<double> cpu_coefficients(const CpuCostParams& p) {
+  // µs per FLOP = 1e6 / (GFLOP/s · 1e9) = 1e-3 / GFLOP/s; likewise bytes and values.
+  std::vector<double> c(kCpuFeatures);
+  c[kConv] = 1e-3 / p.conv_gflops;
+  c[kInputConv] = 1e-3 / p.input_conv_gflops;
+  c[kPointwise] = 1e-3 / p.pointwise_gflops;
+  c[kDepthwise] = 1e-3 / p.depthwise_gflops;
+  c[kDeconv] = 1e-3 / p.deconv_gflops;
+  c[kBytes] = 1e-3 / p.mem_gbps;
+  c[kMaxPool] = 1e-3 / p.maxpool_gvals;
+  c[kAvgPool] = 1e-3 / p.avgpool_gvals;
+  c[kResize] = 1e-3 / p.resize_gvals;
+  c[kPost] = 1e-3 / p.post_gvals;
+  c[kAct] = 1e-3 / p.act_gvals;
+  c[kNodes] = p.layer_overhead_us;
+  c[kConst] = p.inference_overhead_ms * 1e3;
+  return c;
+}
+
+CpuCostParams cpu_params_from_coefficients(const std::vector<double>& c, int channel_align,
+                                           double power_w) {
+  if (c.size() != static_cast<size_t>(kCpuFeatures)) {
+    throw Error("cpu cost model: expected " + std::to_string(kCpuFeatures) + " coefficients");
+  }
+  auto rate = [](double x) { return x > 1e-12 ? 1e-3 / x : 1e9; };
+  CpuCostParams p;
+  p.conv_gflops = rate(c[kConv]);
+  p.input_conv_gflops = rate(c[kInputConv]);
+  p.pointwise_gflops = rate(c[kPointwise]);
+  p.depthwise_gflops = rate(c[kDepthwise]);
+  p.deconv_gflops = rate(c[kDeconv]);
+  p.mem_gbps = rate(c[kBytes]);
+  p.maxpool_gvals = rate(c[kMaxPool]);
+  p.avgpool_gvals = rate(c[kAvgPool]);
+  p.resize_gvals = rate(c[kResize]);
+  p.post_gvals = rate(c[kPost]);
+  p.act_gvals = rate(c[kAct]);
+  p.layer_overhead_us = std::max(0.0, c[kNodes]);
+  p.inference_overhead_ms = std::max(0.0, c[kConst]) * 1e-3;
+  p.power_w = power_w;
+  p.channel_align = channel_align;
+  return p;
+}
+
+CostEstimate estimate_cpu(const DeviceGraph& graph, const CpuCostParams& p, const CostOptions& o) {
+  if (o.requests < 1) throw Error("cost model: requests must be >= 1");
+  Shape in;
+  const std::vector<Shape> shapes = checked_shapes(graph, in);
+  const size_t count = graph.nodes.size();
+  const std::vector<double> c = cpu_coefficients(p);
+  CostEstimate e;
+  if (o.layers) e.layers.resize(count);
+  std::vector<double> node_times(count, 0.0);
+  for (size_t i = 0; i < count; ++i) {
+    const Node& n = graph.nodes[i];
+    double f[kCpuFeatures] = {0};
+    int64_t work = 0, bytes = 0;
+    node_cpu_features(graph, shapes, i, p.channel_align, f, work, bytes);
+    double us = 0.0;
+    for (int k = 0; k < kConst; ++k) us += f[k] * c[static_cast<size_t>(k)];
+    node_times[i] = us;
+    e.weight_bytes += 4 * static_cast<int64_t>(n.weight.size() + n.bias.size());
+    if (o.layers) {
+      LayerCost& l = e.layers[i];
+      l.name = n.name;
+      l.op = n.op;
+      l.placement = f[kNodes] > 0.0 ? Engine::Cpu : Engine::None;
+      l.macs = work;
+      l.bytes = bytes;
+    }
+  }
+  const double node_us = finish_nodes(graph, shapes, o, 4, node_times, e);
+  e.device_ms = node_us * 1e-3 + p.inference_overhead_ms;
+  e.transfer_ms = 0.0;
+  e.latency_ms = e.device_ms;
+  e.fps = 1000.0 / e.latency_ms;
+  e.energy_mj = p.power_w * e.latency_ms;
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------
+// Selection by the profile.
+
+std::string to_string(CostModel::Kind k) {
+  return k == CostModel::Kind::Cpu ? "cpu" : "analytic";
+}
+
+CostEstimate CostModel::estimate(const DeviceGraph& graph, const CostOptions& options) const {
+  CostOptions o = options;
+  if (o.lut == nullptr) o.lut = lut.get();
+  return kind == Kind::Cpu ? estimate_cpu(graph, cpu, o) : dalnas::estimate(graph, params, o);
+}
+
+CostModel load_cost_model(const DeviceProfile& profile) {
+  CostModel m;
+  auto it = profile.sections.find("cost");
+  if (it == profile.sections.end()) return m;
+  const std::string where = profile.path + ": cost";
+  if (!it->is_object()) throw Error(where + ": expected a table");
+  if (it->contains("model")) {
+    const nlohmann::json& k = (*it)["model"];
+    if (k == "cpu") {
+      m.kind = CostModel::Kind::Cpu;
+    } else if (k != "analytic") {
+      throw Error(where + ".model: " + k.dump() + " is not a model kind (allowed: analytic, cpu)");
+    }
+  }
+  if (m.kind == CostModel::Kind::Cpu) {
+    m.cpu = parse_cpu_cost_params(*it, where);
+  } else {
+    m.params = parse_cost_params(*it, where);
+  }
+  if (it->contains("lut")) {
+    const nlohmann::json& l = (*it)["lut"];
+    if (!l.is_string() || l.get<std::string>().empty()) {
+      throw Error(where + ".lut: expected the path of a CSV file");
+    }
+    std::string path = l.get<std::string>();
+    if (path[0] != '/') {
+      const size_t slash = profile.path.find_last_of('/');
+      if (slash != std::string::npos) path = profile.path.substr(0, slash + 1) + path;
+    }
+    m.lut_path = path;
+    m.lut = std::make_shared<const LatencyTable>(LatencyTable::read_csv(path));
+  }
+  return m;
 }
 
 }  // namespace dalnas

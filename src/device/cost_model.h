@@ -28,7 +28,16 @@
 //
 // The parameters and their sources are in devices/README.md ("Cost model"); the defaults
 // below are those of devices/myriadx.toml's [cost] table.
+//
+// Measured per-op times (device/latency_table.h): with CostOptions::lut, a node whose op
+// signature is in the table takes the table's mean_us instead of the time above (its
+// LayerCost says `measured`); everything else (overheads, transfer, energy) is unchanged.
+//
+// A second, separate model kind, `cpu` (selected by `model = "cpu"` in the [cost] table;
+// CpuCostParams, estimate_cpu below), describes a general-purpose CPU running the network
+// with libtorch in FP32; `CostModel` / load_cost_model pick the kind a profile names.
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -38,6 +47,7 @@
 namespace dalnas {
 
 struct DeviceProfile;
+class LatencyTable;
 
 struct CostParams {
   // Neural compute engine.
@@ -66,8 +76,10 @@ struct CostParams {
 
 // The [cost] table of a profile (keys as the field names above; missing keys keep their
 // defaults; unknown keys and non-positive values are errors naming `where` and the key).
+// The keys `model` and `lut` (see CostModel) are accepted and left to load_cost_model.
 CostParams parse_cost_params(const nlohmann::json& table, const std::string& where);
-// The profile's [cost] section, or the defaults when it has none.
+// The profile's [cost] section, or the defaults when it has none. Throws dalnas::Error when
+// the profile's model kind is not the analytic (Myriad-shaped) one.
 CostParams cost_params(const DeviceProfile& profile);
 nlohmann::json to_json(const CostParams& p);
 
@@ -82,20 +94,24 @@ struct CostOptions {
   int input_bytes = 4;   // bytes per input value sent by the host (FP32 blob)
   int output_bytes = 4;  // bytes per output value returned (FP32 blob)
   bool layers = true;    // fill CostEstimate::layers (false: totals only, faster)
+  // Measured per-op times that replace the estimate where a node's signature matches (not
+  // owned; nullptr = none).
+  const LatencyTable* lut = nullptr;
 };
 
-enum class Engine { None, NeuralEngine, Shave };
-std::string to_string(Engine e);  // "-", "nce", "shave"
+enum class Engine { None, NeuralEngine, Shave, Cpu };
+std::string to_string(Engine e);  // "-", "nce", "shave", "cpu"
 
 struct LayerCost {
   std::string name;
   OpType op = OpType::Input;
   Engine placement = Engine::None;
-  int64_t macs = 0;    // multiply-accumulates (conv-like) or operations (others)
-  int64_t bytes = 0;   // FP16 bytes read and written
-  bool dram = false;   // working set larger than the CMX
-  double us = 0.0;     // time on the device
-  double share = 0.0;  // of the summed node times
+  int64_t macs = 0;       // multiply-accumulates (conv-like) or operations (others)
+  int64_t bytes = 0;      // FP16 bytes read and written
+  bool dram = false;      // working set larger than the CMX
+  double us = 0.0;        // time on the device
+  double share = 0.0;     // of the summed node times
+  bool measured = false;  // `us` is the measured time of CostOptions::lut, not the estimate
 };
 
 struct CostEstimate {
@@ -107,11 +123,92 @@ struct CostEstimate {
   int64_t weight_bytes = 0;             // FP16 weights and biases
   int64_t peak_memory_bytes = 0;        // weights + largest live activations (FP16)
   double energy_mj = 0.0;               // per inference
+  int measured_layers = 0;              // nodes whose time came from CostOptions::lut
   std::vector<LayerCost> layers;        // in node order (when CostOptions::layers)
 };
 
 // Throws dalnas::Error for a graph whose shapes do not fit its input, or bad options.
 CostEstimate estimate(const DeviceGraph& graph, const CostParams& params,
                       const CostOptions& options = {});
+
+// ---------------------------------------------------------------------------------------
+// The `cpu` model kind: a CPU running the network in FP32 (libtorch, batch 1, a fixed
+// thread count), e.g. devices/host-cpu.toml. Per node that runs (everything but Input and
+// Output, which are free here; Concat copies; placement Engine::Cpu), time in µs is a sum of
+// terms, each a count divided by a rate:
+//   FLOPs (2·MACs) / lane use / GFLOP/s of the node's class:
+//     conv_gflops        dense convolutions (groups 1, kernel > 1, in_c >= 8)
+//     input_conv_gflops  dense convolutions on fewer than 8 input channels (the first layer
+//                        on the raw bands: libraries handle these with other kernels)
+//     pointwise_gflops   1×1 convolutions (groups 1) and fully connected layers
+//     depthwise_gflops   grouped / depthwise convolutions
+//     deconv_gflops      transposed convolutions
+//     lane use: a(in_c / groups) · a(out_c) (depthwise: a(channels)), a(c) = c / (c rounded
+//     up to channel_align), the share of SIMD lanes doing useful work
+//   FP32 bytes of the node's inputs and output / mem_gbps
+//   maxpool input values / maxpool_gvals; avgpool (and global pool) input values /
+//     avgpool_gvals; resize output values / resize_gvals
+//   convolution outputs / post_gvals (the host network runs batch norm and the activation
+//     as passes of their own; the device graph has them folded / fused)
+//   values through GELU, HardSwish, Sigmoid, HardSigmoid or Softmax / act_gvals
+//   + layer_overhead_us
+// Per inference: latency = Σ node times + inference_overhead_ms; no transfer; fps =
+// 1000 / latency whatever the requests; peak memory as above with FP32 values; energy =
+// power_w · latency (0 when power_w is unknown, i.e. 0).
+struct CpuCostParams {
+  double conv_gflops = 100.0;
+  double input_conv_gflops = 30.0;
+  double pointwise_gflops = 100.0;
+  double depthwise_gflops = 30.0;
+  double deconv_gflops = 30.0;
+  double mem_gbps = 20.0;
+  double maxpool_gvals = 0.3;
+  double avgpool_gvals = 0.7;
+  double resize_gvals = 1.0;
+  double post_gvals = 10.0;
+  double act_gvals = 3.0;
+  double layer_overhead_us = 10.0;
+  double inference_overhead_ms = 0.05;
+  double power_w = 0.0;    // 0: unknown (energy reported as 0)
+  int channel_align = 16;  // SIMD width in FP32 values (AVX-512: 16); not fitted
+};
+CpuCostParams parse_cpu_cost_params(const nlohmann::json& table, const std::string& where);
+nlohmann::json to_json(const CpuCostParams& p);
+
+// The cpu model as a linear function: time (µs) = features · coefficients, where the
+// features are the counts above summed over the graph (with channel_align lane use), in the
+// order of the terms above, then the number of nodes that run, then 1 (the per-inference
+// constant); coefficients are µs per unit (1e-3 / rate; overheads as they are).
+constexpr int kCpuFeatures = 13;
+std::vector<double> cpu_features(const DeviceGraph& graph, int channel_align);
+std::vector<double> cpu_coefficients(const CpuCostParams& p);
+// The inverse of cpu_coefficients; a zero coefficient (the fit gave the term no weight)
+// becomes a rate of 1e9.
+CpuCostParams cpu_params_from_coefficients(const std::vector<double>& c, int channel_align,
+                                           double power_w = 0.0);
+
+CostEstimate estimate_cpu(const DeviceGraph& graph, const CpuCostParams& params,
+                          const CostOptions& options = {});
+
+// ---------------------------------------------------------------------------------------
+// What a profile's [cost] table selects:
+//   model = "analytic" (default: CostParams, the Myriad-shaped model) | "cpu" (CpuCostParams)
+//   lut = "file.csv"   measured per-op times (relative to the profile's folder), optional
+struct CostModel {
+  enum class Kind { Analytic, Cpu };
+  Kind kind = Kind::Analytic;
+  CostParams params;                        // Kind::Analytic
+  CpuCostParams cpu;                        // Kind::Cpu
+  std::shared_ptr<const LatencyTable> lut;  // null: none
+  std::string lut_path;
+
+  // CostOptions::lut, when set, takes precedence over `lut`.
+  CostEstimate estimate(const DeviceGraph& graph, const CostOptions& options = {}) const;
+};
+std::string to_string(CostModel::Kind k);  // "analytic", "cpu"
+
+// Reads the [cost] table (and the table named by `lut`); throws dalnas::Error naming the
+// profile file and key, or the table's file:line.
+CostModel load_cost_model(const DeviceProfile& profile);
 
 }  // namespace dalnas

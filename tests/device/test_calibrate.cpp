@@ -185,6 +185,130 @@ TEST(Calibrate, RejectsUnknownFreeParameters) {
   }
 }
 
+TEST(Calibrate, LearningCurveCoversEverySubsetAndMatchesCalibrate) {
+  CostParams truth;
+  truth.nce_gmacs = 180.0;
+  truth.shave_gmacs = 1.7;
+  std::vector<Measurement> rows;
+  std::vector<DeviceGraph> graphs;
+  int k = 0;
+  for (int c : {8, 32, 64}) {
+    for (int size : {32, 64}) {
+      DeviceGraph g = graph(3, c, size);
+      Measurement m;
+      m.model_file = "s" + std::to_string(k++);
+      m.input = g.input;
+      // Noisy "measurements": ±5 % alternating, so leave-one-out is not exact.
+      m.fps = 1000.0 / (predict_ms(g, m, truth) * (k % 2 ? 1.05 : 0.95));
+      rows.push_back(m);
+      graphs.push_back(std::move(g));
+    }
+  }
+  CalibrationOptions o;
+  o.free = {"nce_gmacs", "shave_gmacs"};
+  const std::vector<LearningCurvePoint> curve = learning_curve(rows, graphs, CostParams{}, o, 3);
+  ASSERT_EQ(curve.size(), 5u);  // start values, k = 3, 4, 5, 6
+  EXPECT_EQ(curve[0].rows, 0);
+  EXPECT_EQ(curve[0].subsets, 1);
+  std::vector<double> start_pred, measured;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    start_pred.push_back(predict_ms(graphs[i], rows[i], CostParams{}));
+    measured.push_back(rows[i].target_ms());
+  }
+  EXPECT_NEAR(curve[0].mape_mean, fit_stats(start_pred, measured).mape, 1e-12);
+  const int expected_subsets[] = {1, 20, 15, 6, 1};
+  for (size_t i = 1; i < curve.size(); ++i) {
+    EXPECT_EQ(curve[i].rows, static_cast<int>(i) + 2);
+    EXPECT_EQ(curve[i].subsets, expected_subsets[i]);
+    EXPECT_LE(curve[i].mape_min, curve[i].mape_mean + 1e-12);
+    EXPECT_GE(curve[i].mape_max, curve[i].mape_mean - 1e-12);
+  }
+  // All rows: the one subset is calibrate() itself.
+  const Calibration c = calibrate(rows, graphs, CostParams{}, o);
+  EXPECT_NEAR(curve.back().mape_mean, c.loo.mape, 1e-12);
+  EXPECT_NEAR(curve.back().spearman_mean, c.loo.spearman, 1e-12);
+  // Capped: evenly spaced subsets, never more than asked.
+  const auto capped = learning_curve(rows, graphs, CostParams{}, o, 3, 4);
+  EXPECT_EQ(capped[1].subsets, 4);
+  EXPECT_EQ(capped[4].subsets, 1);
+  EXPECT_NE(format_learning_curve(curve).find("   6       1"), std::string::npos)
+      << format_learning_curve(curve);
+}
+
+TEST(Calibrate, CpuFitRecoversKnownCoefficients) {
+  // Graphs that exercise different terms; times from known parameters.
+  CpuCostParams truth;
+  truth.conv_gflops = 80.0;
+  truth.input_conv_gflops = 20.0;
+  truth.pointwise_gflops = 40.0;
+  truth.depthwise_gflops = 8.0;
+  truth.mem_gbps = 15.0;
+  truth.maxpool_gvals = 0.4;
+  truth.post_gvals = 3.0;
+  truth.act_gvals = 1.0;
+  truth.layer_overhead_us = 6.0;
+  truth.inference_overhead_ms = 0.2;
+  std::vector<DeviceGraph> graphs;
+  std::vector<double> ms;
+  std::vector<std::string> names;
+  for (int c : {8, 16, 32, 48}) {
+    for (int size : {16, 32, 48}) {
+      for (int layers : {1, 3}) {
+        DeviceGraph g;
+        g.input = {4, size, size};
+        Node in;
+        in.op = OpType::Input;
+        g.add(in);
+        int x = 0, cin = 4;
+        for (int l = 0; l < layers; ++l) {
+          Node n;
+          n.op = OpType::Conv;
+          n.inputs = {x};
+          n.out_c = c;
+          n.kernel = l == 2 ? 1 : 3;
+          n.pad = n.kernel / 2;
+          n.groups = l == 1 ? (cin == c ? c : 1) : 1;
+          n.act = l == 0 && c == 16 ? ActType::GELU : ActType::ReLU;
+          n.weight.assign(static_cast<size_t>(c) * (cin / n.groups) * n.kernel * n.kernel, 0.1f);
+          x = g.add(n);
+          cin = c;
+        }
+        if (size % 32 == 0) {
+          Node p;
+          p.op = OpType::MaxPool;
+          p.inputs = {x};
+          p.kernel = p.stride = 2;
+          x = g.add(p);
+        }
+        Node out;
+        out.op = OpType::Output;
+        out.inputs = {x};
+        g.add(out);
+        ms.push_back(estimate_cpu(g, truth, CostOptions{}).latency_ms);
+        names.push_back("g" + std::to_string(graphs.size()));
+        graphs.push_back(std::move(g));
+      }
+    }
+  }
+  const HostCalibration c = calibrate_cpu(graphs, ms, names, 4);
+  EXPECT_LT(c.in_sample.mape, 1e-4);
+  EXPECT_LT(c.cv.mape, 1e-3);
+  EXPECT_NEAR(c.cv.within10, 1.0, 1e-12);
+  for (size_t i = 0; i < graphs.size(); ++i) {
+    EXPECT_NEAR(estimate_cpu(graphs[i], c.fitted).latency_ms, ms[i], ms[i] * 1e-4);
+  }
+  EXPECT_NE(format_report(c).find("4-fold cross-validation"), std::string::npos);
+  // Coefficients never go negative, even when the data would pull them below zero.
+  std::vector<double> decreasing;
+  for (size_t i = 0; i < graphs.size(); ++i) decreasing.push_back(1.0 + 1.0 / (1.0 + i));
+  std::vector<std::vector<double>> f;
+  for (const DeviceGraph& g : graphs) f.push_back(cpu_features(g, 16));
+  std::vector<size_t> all(graphs.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  for (double x : fit_cpu_coefficients(f, decreasing, all)) EXPECT_GE(x, 0.0);
+  EXPECT_THROW(calibrate_cpu(graphs, ms, names, 1), Error);
+}
+
 // The targets on the shared table of published Myriad X timings.
 TEST(Calibrate, SharedMeasuredTableMeetsTheTargets) {
   const std::string csv = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-measured/measured.csv";
