@@ -5,9 +5,11 @@ CTEST_ARGS ?=
 
 .PHONY: run test deps build test-all bench format clean
 
-## Install dependencies, build (Release) and run the main job on the built-in default data.
+## Install dependencies, build (Release) and run the main job: `dalnas search` on its
+## built-in default (synthetic scenes, Myriad X target, FP16-aligned training), into
+## runs/search-<timestamp>/.
 run: deps build
-	./$(BUILD)/dalnas train --out runs/default
+	./$(BUILD)/dalnas search
 
 ## Install dependencies, build and run every test (slow end-to-end checks in their short form).
 test: deps build
@@ -23,6 +25,7 @@ build:
 bench: deps build
 	./$(BUILD)/bench/train_throughput
 	./$(BUILD)/bench/emulator_throughput
+	./$(BUILD)/bench/search_strategies
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')

@@ -4,8 +4,10 @@
 
 namespace dalnas::cli {
 
+void add_search(CLI::App& app);
 void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_export(CLI::App& app);
 void add_arch(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_profile(CLI::App& app);

@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
   CLI::App app{"dalnas: search, train and evaluate segmentation networks for FP16 edge devices"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("dalnas ") + DALNAS_VERSION);
+  dalnas::cli::add_search(app);
   dalnas::cli::add_train(app);
   dalnas::cli::add_eval(app);
+  dalnas::cli::add_export(app);
   dalnas::cli::add_arch(app);
   dalnas::cli::add_compare(app);
   dalnas::cli::add_profile(app);

@@ -34,7 +34,61 @@ nlohmann::json to_json(const toml::node& n) {
     ss << v->get();
   return ss.str();  // dates and times as text
 }
+
+void add_toml(toml::table& t, const std::string& key, const nlohmann::json& v);
+
+toml::array to_toml_array(const nlohmann::json& a) {
+  toml::array out;
+  for (const auto& v : a) {
+    if (v.is_object()) {
+      toml::table t;
+      for (auto it = v.begin(); it != v.end(); ++it) add_toml(t, it.key(), it.value());
+      out.push_back(std::move(t));
+    } else if (v.is_array()) {
+      out.push_back(to_toml_array(v));
+    } else if (v.is_string()) {
+      out.push_back(v.get<std::string>());
+    } else if (v.is_boolean()) {
+      out.push_back(v.get<bool>());
+    } else if (v.is_number_integer()) {
+      out.push_back(static_cast<int64_t>(v.get<int64_t>()));
+    } else if (v.is_number()) {
+      out.push_back(v.get<double>());
+    }
+  }
+  return out;
+}
+
+void add_toml(toml::table& t, const std::string& key, const nlohmann::json& v) {
+  if (v.is_null()) return;  // TOML has no null: an absent key
+  if (v.is_object()) {
+    toml::table sub;
+    for (auto it = v.begin(); it != v.end(); ++it) add_toml(sub, it.key(), it.value());
+    t.insert_or_assign(key, std::move(sub));
+  } else if (v.is_array()) {
+    t.insert_or_assign(key, to_toml_array(v));
+  } else if (v.is_string()) {
+    t.insert_or_assign(key, v.get<std::string>());
+  } else if (v.is_boolean()) {
+    t.insert_or_assign(key, v.get<bool>());
+  } else if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) {
+    t.insert_or_assign(key, static_cast<double>(v.get<uint64_t>()));
+  } else if (v.is_number_integer()) {
+    t.insert_or_assign(key, static_cast<int64_t>(v.get<int64_t>()));
+  } else {
+    t.insert_or_assign(key, v.get<double>());
+  }
+}
 }  // namespace
+
+std::string to_toml(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error("to_toml: the top level must be an object");
+  toml::table t;
+  for (auto it = j.begin(); it != j.end(); ++it) add_toml(t, it.key(), it.value());
+  std::ostringstream ss;
+  ss << t << "\n";
+  return ss.str();
+}
 
 nlohmann::json load_config_file(const std::string& path) {
   const std::string text = read_file(path);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 
 namespace dalnas {
 
@@ -16,40 +17,11 @@ const std::vector<std::string>& metric_names() {
   return v;
 }
 
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
-  return out;
-}
-
 std::string num(double v) {
   std::ostringstream ss;
   ss.precision(10);
   ss << v;
   return ss.str();
-}
-
-void check_keys(const nlohmann::json& j, const std::string& where,
-                const std::vector<std::string>& allowed) {
-  if (!j.is_object()) throw Error(where + ": expected a table of settings, found " + j.dump());
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool ok = false;
-    for (const auto& a : allowed) ok = ok || a == it.key();
-    if (!ok)
-      throw Error(where + "." + it.key() + ": unknown setting (allowed: " + join(allowed, ", ") +
-                  ")");
-  }
-}
-
-void read_number(const nlohmann::json& j, const std::string& key, const std::string& where,
-                 double& out, bool non_negative) {
-  if (!j.contains(key)) return;
-  const auto& v = j.at(key);
-  if (!v.is_number() || !std::isfinite(v.get<double>()) || (non_negative && v.get<double>() < 0))
-    throw Error(where + "." + key + ": expected a " +
-                (non_negative ? std::string("number >= 0") : std::string("number")) + ", found " +
-                v.dump());
-  out = v.get<double>();
 }
 
 double need(const EvalMetrics& m, const std::string& name, const std::string& why) {
@@ -195,6 +167,30 @@ double mnasnet_reward(double miou, double latency_ms, double target_ms, double a
   return miou * std::pow(latency_ms / target_ms, w);
 }
 
+namespace {
+// Adds the hard constraints' verdict to `r` (metrics a constraint needs must be reported).
+void apply_constraints(const FitnessConfig& c, const EvalMetrics& m, FitnessResult& r) {
+  const struct {
+    const char* metric;
+    const char* limit_name;
+    double limit;
+  } limits[] = {{"params", "max_params", c.max_params},
+                {"latency_ms", "max_latency_ms", c.max_latency_ms},
+                {"peak_memory_bytes", "max_peak_memory_bytes", c.max_peak_memory_bytes},
+                {"energy_mj", "max_energy_mj", c.max_energy_mj}};
+  for (const auto& l : limits) {
+    if (!(l.limit > 0)) continue;
+    const double v = need(m, l.metric, std::string("constraint ") + l.limit_name);
+    if (v > l.limit) {
+      r.feasible = false;
+      r.violation += v / l.limit - 1.0;
+      r.violated.push_back(std::string(l.metric) + " " + num(v) + " > " + l.limit_name + " " +
+                           num(l.limit));
+    }
+  }
+}
+}  // namespace
+
 FitnessResult compute_fitness(const FitnessConfig& c, const EvalMetrics& m) {
   FitnessResult r;
   switch (c.form) {
@@ -215,24 +211,7 @@ FitnessResult compute_fitness(const FitnessConfig& c, const EvalMetrics& m) {
       r.value = need(m, "miou", "form 'miou'");
       break;
   }
-  const struct {
-    const char* metric;
-    const char* limit_name;
-    double limit;
-  } limits[] = {{"params", "max_params", c.max_params},
-                {"latency_ms", "max_latency_ms", c.max_latency_ms},
-                {"peak_memory_bytes", "max_peak_memory_bytes", c.max_peak_memory_bytes},
-                {"energy_mj", "max_energy_mj", c.max_energy_mj}};
-  for (const auto& l : limits) {
-    if (!(l.limit > 0)) continue;
-    const double v = need(m, l.metric, std::string("constraint ") + l.limit_name);
-    if (v > l.limit) {
-      r.feasible = false;
-      r.violation += v / l.limit - 1.0;
-      r.violated.push_back(std::string(l.metric) + " " + num(v) + " > " + l.limit_name + " " +
-                           num(l.limit));
-    }
-  }
+  apply_constraints(c, m, r);
   for (const std::string& name : c.objectives) {
     if (name == "fitness")
       r.objectives.push_back(-r.value);
@@ -263,6 +242,13 @@ Observation failed_observation(uint64_t id) {
   o.feasible = false;
   o.violation = std::numeric_limits<double>::infinity();
   return o;
+}
+
+FitnessResult check_constraints(const FitnessConfig& c, const EvalMetrics& m) {
+  FitnessResult r;
+  r.value = std::numeric_limits<double>::quiet_NaN();
+  apply_constraints(c, m, r);
+  return r;
 }
 
 }  // namespace dalnas

@@ -82,6 +82,10 @@ double mnasnet_reward(double miou, double latency_ms, double target_ms, double a
 // Throws dalnas::Error naming a metric that the form, a constraint or an objective needs
 // but the evaluation did not report (or that is negative).
 FitnessResult compute_fitness(const FitnessConfig& config, const EvalMetrics& m);
+// The hard constraints alone, before the candidate is trained (cheap rejection): `value`
+// is NaN and `objectives` empty; throws like compute_fitness() when a constrained metric
+// is missing.
+FitnessResult check_constraints(const FitnessConfig& config, const EvalMetrics& m);
 
 // The strategy's view of a finished evaluation.
 Observation make_observation(uint64_t id, const FitnessResult& r);

@@ -61,13 +61,15 @@ void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
 }  // namespace
 
 TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const TrainConfig& cfg,
-                 const EpochCallback& on_epoch) {
+                 const EpochCallback& on_epoch, const EpochRange& range) {
   TrainHistory hist;
   const auto t_start = Clock::now();
-  if (cfg.epochs == 0 || train.size() == 0) return hist;
+  const int first = std::max(1, range.first);
+  const int last = range.last > 0 ? std::min(range.last, cfg.epochs) : cfg.epochs;
+  if (cfg.epochs == 0 || train.size() == 0 || first > last) return hist;
   torch::optim::Adam opt(net->parameters(),
                          torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
-  std::mt19937_64 rng(cfg.seed * 0x9E3779B97F4A7C15ULL + 17);
+  std::mt19937_64 rng(cfg.seed * 0x9E3779B97F4A7C15ULL + 17 + static_cast<uint64_t>(first - 1));
   std::vector<int64_t> order(static_cast<size_t>(train.size()));
   std::iota(order.begin(), order.end(), 0);
 
@@ -77,7 +79,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
   int since_best = 0;
   const double lr_min = cfg.lr / 20;
 
-  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+  for (int epoch = first; epoch <= last; ++epoch) {
     const auto t0 = Clock::now();
     double lr = cfg.lr;
     if (cfg.cosine && cfg.epochs > 1)
@@ -126,8 +128,8 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     } else {
       ++since_best;
     }
-    const double mean_epoch = seconds_since(t_start) / epoch;
-    if (on_epoch) on_epoch(st, cfg.epochs, mean_epoch * (cfg.epochs - epoch));
+    const double mean_epoch = seconds_since(t_start) / (epoch - first + 1);
+    if (on_epoch) on_epoch(st, last, mean_epoch * (last - epoch));
     if (has_val && cfg.patience > 0 && since_best >= cfg.patience) {
       hist.early_stopped = true;
       break;

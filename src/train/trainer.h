@@ -32,10 +32,19 @@ struct TrainHistory {
 // Called after every epoch with the seconds still expected (from the mean epoch time).
 using EpochCallback = std::function<void(const EpochStats&, int total_epochs, double eta_s)>;
 
+// Epochs first..last (1-based, inclusive; last 0 = cfg.epochs) of a cfg.epochs-long
+// schedule: training in stages (multi-fidelity) follows the same learning-rate curve as
+// one run. The optimiser state starts afresh in each stage.
+struct EpochRange {
+  int first = 1;
+  int last = 0;
+};
+
 // Trains `net` in place with the network's current precision policy. Throws dalnas::Error
-// if the loss becomes non-finite ("training diverged ...").
+// if the loss becomes non-finite ("training diverged ..."). Early stopping and best-weight
+// restoring apply within the range.
 TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const TrainConfig& cfg,
-                 const EpochCallback& on_epoch = {});
+                 const EpochCallback& on_epoch = {}, const EpochRange& range = {});
 
 // Loss and confusion matrix over a chip set (eval mode, no gradients).
 Metrics evaluate_chips(Network& net, const ChipSet& set, const LossOptions& loss, int batch);

@@ -1,0 +1,366 @@
+// dalnas search: evolutionary, hardware-aware NAS with the device's numerics in the loop.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/atomic_file.h"
+#include "core/config_file.h"
+#include "core/error.h"
+#include "eval/candidate_evaluator.h"
+#include "nn/describe.h"
+#include "search/driver.h"
+#include "search/results.h"
+#include "train/config.h"
+
+namespace dalnas::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_sigint(int) {
+  g_stop.store(true);
+}
+
+struct SearchArgs {
+  std::string config_file, out, resume;
+  std::map<std::string, std::string> set;  // flag -> value as typed
+  bool quiet = false, json = false, compare_pipelines = false;
+  int threads = 0;
+};
+
+int64_t to_int(const std::string& flag, const std::string& v) {
+  try {
+    size_t pos = 0;
+    const long long x = std::stoll(v, &pos);
+    if (pos != v.size() || x < 0) throw std::invalid_argument(v);
+    return x;
+  } catch (const std::exception&) {
+    throw Error("--" + flag + ": '" + v + "' is not a non-negative integer");
+  }
+}
+
+// Flags over the config file over the built-in default.
+SearchConfig resolve(const SearchArgs& a) {
+  nlohmann::json j =
+      a.config_file.empty() ? nlohmann::json::object() : load_config_file(a.config_file);
+  if (!j.is_object()) throw Error(a.config_file + ": top level must be a table");
+  // Parameters belong to their strategy: another strategy on the command line starts
+  // from its own defaults.
+  if (a.set.count("strategy") && j.contains("search") && j["search"].contains("strategy") &&
+      j["search"]["strategy"] != a.set.at("strategy"))
+    j.erase("strategy");
+  for (const auto& [k, v] : a.set) {
+    if (k == "strategy" || k == "device")
+      j["search"][k] = v;
+    else if (k == "seed")
+      j["search"]["seed"] = static_cast<uint64_t>(to_int(k, v));
+    else if (k == "evaluations")
+      j["search"]["max_evaluations"] = to_int(k, v);
+    else if (k == "time-budget")
+      j["search"]["time_budget_s"] = parse_duration(v, "--time-budget");
+    else if (k == "input-size") {
+      int h = 0, w = 0;
+      parse_size(v, "--input-size", h, w);
+      j["search"]["input_size"] = {h, w};
+    } else if (k == "population" || k == "generations")
+      j["strategy"][k] = to_int(k, v);
+    else if (k == "epochs" || k == "final-epochs")
+      j["evaluation"][k == "epochs" ? "epochs" : "final_epochs"] = to_int(k, v);
+    else if (k == "inheritance" || k == "multi-fidelity")
+      j["evaluation"][k == "inheritance" ? "inheritance" : "multi_fidelity"] = false;
+    else if (k == "data" || k == "precision")
+      j["train"][k] = v;
+  }
+  // A few epochs per candidate: low_epochs and inherit_epochs follow --epochs when the
+  // config does not set them.
+  if (a.set.count("epochs")) {
+    auto& e = j["evaluation"];
+    const int64_t ep = e["epochs"].get<int64_t>();
+    if (!e.contains("low_epochs")) e["low_epochs"] = std::max<int64_t>(1, ep / 2);
+    if (!e.contains("inherit_epochs")) e["inherit_epochs"] = std::max<int64_t>(1, ep / 2);
+    if (ep < 2) e["multi_fidelity"] = false;
+  }
+  return SearchConfig::from_json(j, a.config_file.empty() ? "options" : a.config_file);
+}
+
+std::string fmt(double v, int prec = 3) {
+  if (!std::isfinite(v)) return "-";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+double metric(const EvaluationRecord& r, const char* key) {
+  return r.metrics.contains(key) && r.metrics.at(key).is_number() ? r.metrics.at(key).get<double>()
+                                                                  : std::nan("");
+}
+
+void print_progress(const SearchProgress& p, bool json) {
+  const EvaluationRecord& r = *p.record;
+  if (json) {
+    nlohmann::json j = {
+        {"event", "evaluation"}, {"candidate_id", r.candidate_id}, {"generation", r.generation},
+        {"genome", r.genome},    {"status", to_string(r.status)},  {"reason", r.reason},
+        {"reused", p.reused},    {"metrics", r.metrics},           {"seconds", r.seconds},
+        {"done", p.done},        {"planned", p.planned},           {"eta_s", p.eta_s}};
+    j["fitness"] = std::isfinite(r.fitness) ? nlohmann::json(r.fitness) : nlohmann::json();
+    j["generation_best"] =
+        std::isfinite(p.generation_best) ? nlohmann::json(p.generation_best) : nlohmann::json();
+    std::printf("%s\n", j.dump().c_str());
+    std::fflush(stdout);
+    return;
+  }
+  std::string what;
+  if (r.status == EvalStatus::Ok)
+    what = "mIoU " + fmt(metric(r, "miou")) + "  lat " + fmt(metric(r, "latency_ms"), 2) +
+           " ms  fit " + fmt(r.fitness) + (r.feasible ? "" : " (infeasible)");
+  else
+    what = to_string(r.status) + ": " + r.reason;
+  if (r.metrics.contains("fidelity") && r.metrics.at("fidelity").is_string())
+    what += "  [" + r.metrics.at("fidelity").get<std::string>() + "]";
+  if (p.reused) what += "  [seen: candidate " + r.metrics.at("reused_from").dump() + "]";
+  std::fprintf(stderr, "[%3lld/%lld g%d] %-48s %s  %.1fs | gen best %s | ETA %s\n",
+               static_cast<long long>(p.done), static_cast<long long>(p.planned), r.generation,
+               r.genome.c_str(), what.c_str(), r.seconds, fmt(p.generation_best).c_str(),
+               format_seconds(p.eta_s).c_str());
+}
+
+struct PipelineResult {
+  std::string genome;
+  nlohmann::json final;  // train_final()'s metrics
+  bool ok = false;
+};
+
+PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, const SearchArgs& a) {
+  fs::create_directories(out);
+  const std::string journal_path = out + "/journal.sqlite";
+  if (!resume && fs::exists(journal_path))
+    throw Error(out + ": already holds a search (journal.sqlite); use --resume " + out +
+                " or another --out");
+  const bool talk = !a.quiet && !a.json;
+  if (talk)
+    std::fprintf(stderr, "dalnas search: %s, device %s, precision %s, seed %llu -> %s\n",
+                 cfg.strategy.c_str(), cfg.device.c_str(),
+                 cfg.train.value("precision", std::string("fp32")).c_str(),
+                 static_cast<unsigned long long>(cfg.seed), out.c_str());
+  CandidateEvaluator evaluator(cfg, out);
+  // The resolved training configuration is part of the record (and of the resume check).
+  nlohmann::json resolved_train = evaluator.train_config();
+  resolved_train.erase("seed");
+  resolved_train.erase("epochs");
+  resolved_train.erase("threads");
+  cfg.train = resolved_train;
+  if (!resume) write_file_atomic(out + "/config.toml", to_toml(cfg.to_json()));
+
+  SearchSpace space = cfg.space;
+  const int bands = evaluator.bands();
+  space.in_bands = bands;
+  space.param_counter = [bands](const Genome& g) { return describe(g, bands, 64, 64).params; };
+
+  Journal journal(journal_path);
+  DriverOptions opt;
+  opt.stop = &g_stop;
+  if (!a.quiet) opt.on_progress = [&](const SearchProgress& p) { print_progress(p, a.json); };
+  const SearchOutcome res = run_search(cfg, space, evaluator, journal, opt);
+  if (talk && res.resumed_from > 0)
+    std::fprintf(stderr, "resumed: %lld evaluations were in the journal\n",
+                 static_cast<long long>(res.resumed_from));
+
+  write_file_atomic(out + "/candidates.csv", candidates_csv(res.records));
+  write_file_atomic(out + "/pareto.csv",
+                    candidates_csv(res.records, pareto_front(res.records, cfg.fitness.objectives)));
+
+  PipelineResult pr;
+  nlohmann::json summary = {{"stop_reason", res.stop_reason},
+                            {"finished", res.finished},
+                            {"evaluations", res.records.size()},
+                            {"reused", res.reused},
+                            {"elapsed_s", res.elapsed_s}};
+  int64_t failed = 0, rejected = 0;
+  for (const auto& r : res.records) {
+    failed += r.status == EvalStatus::Failed;
+    rejected += r.status == EvalStatus::Rejected;
+  }
+  summary["failed"] = failed;
+  summary["rejected"] = rejected;
+
+  // The best candidates, then the winner retrained into best/.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < res.records.size(); ++i)
+    if (res.records[i].status == EvalStatus::Ok && res.records[i].feasible) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return res.records[x].fitness > res.records[y].fitness;
+  });
+  if (talk) {
+    std::fprintf(stderr, "\n%s after %lld evaluations (%lld failed, %lld rejected) in %s\n",
+                 res.stop_reason.c_str(), static_cast<long long>(res.records.size()),
+                 static_cast<long long>(failed), static_cast<long long>(rejected),
+                 format_seconds(res.elapsed_s).c_str());
+    std::fprintf(stderr, "%-4s %-52s %9s %8s %9s %8s %8s\n", "id", "genome", "params", "mIoU",
+                 "lat (ms)", "FPS", "fitness");
+    for (size_t k = 0; k < std::min<size_t>(5, order.size()); ++k) {
+      const auto& r = res.records[order[k]];
+      std::fprintf(stderr, "%-4llu %-52s %9.0f %8s %9s %8s %8s\n",
+                   static_cast<unsigned long long>(r.candidate_id), r.genome.c_str(),
+                   metric(r, "params"), fmt(metric(r, "miou")).c_str(),
+                   fmt(metric(r, "latency_ms"), 2).c_str(), fmt(metric(r, "fps"), 1).c_str(),
+                   fmt(r.fitness).c_str());
+    }
+  }
+  nlohmann::json top = nlohmann::json::array();
+  for (size_t k = 0; k < std::min<size_t>(10, order.size()); ++k) {
+    const auto& r = res.records[order[k]];
+    top.push_back({{"candidate_id", r.candidate_id},
+                   {"genome", r.genome},
+                   {"fitness", r.fitness},
+                   {"metrics", r.metrics}});
+  }
+  summary["top"] = top;
+
+  const auto best = best_record(res.records);
+  if (best && cfg.evaluation.final_epochs > 0 && !g_stop.load()) {
+    const Genome g = Genome::parse(res.records[*best].genome);
+    if (talk)
+      std::fprintf(stderr, "\nretraining the best genome for %d epochs: %s\n",
+                   cfg.evaluation.final_epochs, g.str().c_str());
+    const std::string dir = out + "/best";
+    pr.final = evaluator.train_final(g, dir, [&](int e, int total, double eta) {
+      if (talk && (e == total || e % 5 == 0))
+        std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total, format_seconds(eta).c_str());
+    });
+    pr.final["candidate_id"] = res.records[*best].candidate_id;
+    pr.final["search_metrics"] = res.records[*best].metrics;
+    write_file_atomic(dir + "/genome.txt", g.str() + "\n");
+    write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
+    pr.genome = g.str();
+    pr.ok = true;
+    summary["best"] = pr.final;
+    if (talk) {
+      const auto t = [&](const char* k) {
+        return pr.final.contains(k) ? fmt(pr.final[k].value("miou", std::nan(""))) : "-";
+      };
+      std::fprintf(stderr,
+                   "best: %s\n  params %lld, latency %.2f ms (%.1f FPS), test mIoU host FP32 %s, "
+                   "on %s %s\n",
+                   g.str().c_str(), pr.final.value("params", 0LL),
+                   pr.final.value("latency_ms", 0.0), pr.final.value("fps", 0.0),
+                   t("host_test").c_str(), cfg.device.c_str(), t("device_test").c_str());
+    }
+  } else if (best) {
+    pr.genome = res.records[*best].genome;
+  }
+  write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
+  if (a.json)
+    std::printf("%s\n",
+                nlohmann::json({{"event", "summary"}, {"summary", summary}}).dump().c_str());
+  if (talk) std::fprintf(stderr, "outputs in %s/\n", out.c_str());
+  return pr;
+}
+
+}  // namespace
+
+void add_search(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "search",
+      "Evolutionary, hardware-aware architecture search with device numerics in the loop");
+  auto a = std::make_shared<SearchArgs>();
+  auto opt = [&](const char* flag, const char* key, const char* help) {
+    cmd->add_option_function<std::string>(
+        flag, [a, key](const std::string& v) { a->set[key] = v; }, help);
+  };
+  cmd->add_option("--config", a->config_file, "Search config (TOML or JSON); flags override it");
+  cmd->add_option("--out", a->out, "Run folder (default runs/search-<timestamp>)");
+  cmd->add_option("--resume", a->resume, "Continue the search in this run folder");
+  opt("--strategy", "strategy", "ga (default), regularized-evolution, nsga2 or random");
+  opt("--seed", "seed", "Seed of the strategy, the split and every candidate's training");
+  opt("--device", "device", "Target device profile (default myriadx)");
+  opt("--precision", "precision", "fp16-aligned (default) or fp32 (convert after training)");
+  opt("--data", "data", "Dataset: synthetic (default), synthetic:N, a COCO .json, or a folder");
+  opt("--population", "population", "Population size (ga, nsga2, regularized-evolution)");
+  opt("--generations", "generations", "Generations (ga, nsga2)");
+  opt("--evaluations", "evaluations", "Stop after this many evaluations");
+  opt("--time-budget", "time-budget", "Stop starting evaluations after this long (90s, 30m, 2h)");
+  opt("--epochs", "epochs", "Training epochs per candidate");
+  opt("--final-epochs", "final-epochs", "Epochs to retrain the best genome (0: no retraining)");
+  opt("--input-size", "input-size", "Inference input S or HxW for the cost model (default 256)");
+  cmd->add_flag_function(
+      "--no-inheritance", [a](int64_t) { a->set["inheritance"] = "false"; },
+      "Train every candidate from scratch");
+  cmd->add_flag_function(
+      "--no-multi-fidelity", [a](int64_t) { a->set["multi-fidelity"] = "false"; },
+      "Train every candidate for the full epochs");
+  cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
+  cmd->add_flag("--quiet,-q", a->quiet, "No progress lines");
+  cmd->add_flag("--json", a->json, "Progress and summary as JSON lines on stdout");
+  cmd->add_flag("--compare-pipelines", a->compare_pipelines,
+                "Run the search with fp32 and with fp16-aligned training on the same seed and "
+                "compare the winners");
+
+  cmd->callback([a]() {
+    set_threads(a->threads);
+    std::signal(SIGINT, on_sigint);
+    std::signal(SIGTERM, on_sigint);
+    if (!a->resume.empty()) {
+      if (!a->config_file.empty())
+        throw Error("--resume: the run folder's config.toml applies; drop --config");
+      for (const auto& [k, v] : a->set)
+        if (k != "evaluations" && k != "time-budget")
+          throw Error("--resume: --" + k +
+                      " would change the search; only --evaluations and --time-budget may be "
+                      "given");
+      const std::string cfg_path = a->resume + "/config.toml";
+      if (!fs::exists(cfg_path))
+        throw Error(a->resume + ": not a search run folder (no config.toml)");
+      SearchArgs r = *a;
+      r.config_file = cfg_path;
+      run_one(resolve(r), a->resume, true, *a);
+      return;
+    }
+    SearchConfig cfg = resolve(*a);
+    const std::string out = a->out.empty() ? "runs/search-" + timestamp() : a->out;
+    if (!a->compare_pipelines) {
+      run_one(cfg, out, false, *a);
+      return;
+    }
+    if (a->set.count("precision"))
+      throw Error("--compare-pipelines runs both precisions; drop --precision");
+    std::vector<std::pair<std::string, PipelineResult>> results;
+    for (const char* p : {"fp32", "fp16-aligned"}) {
+      SearchConfig c = cfg;
+      c.train["precision"] = p;
+      results.emplace_back(p, run_one(c, out + "/" + p, false, *a));
+      if (g_stop.load()) break;
+    }
+    std::ostringstream t;
+    t << "\npipeline       winner                                              params  host FP32 "
+         "test mIoU  "
+      << cfg.device << " test mIoU  latency (ms)\n";
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [p, r] : results) {
+      if (!r.ok) {
+        t << p << ": no retrained winner\n";
+        continue;
+      }
+      const auto miou = [&](const char* k) {
+        return r.final.contains(k) ? r.final[k].value("miou", std::nan("")) : std::nan("");
+      };
+      char line[512];
+      std::snprintf(line, sizeof line, "%-14s %-50s %8lld  %19s  %16s  %12s\n", p.c_str(),
+                    r.genome.c_str(), r.final.value("params", 0LL), fmt(miou("host_test")).c_str(),
+                    fmt(miou("device_test")).c_str(),
+                    fmt(r.final.value("latency_ms", 0.0), 2).c_str());
+      t << line;
+      j[p] = r.final;
+    }
+    std::fprintf(stderr, "%s", t.str().c_str());
+    write_file_atomic(out + "/compare-pipelines.json", j.dump(2) + "\n");
+    write_file_atomic(out + "/compare-pipelines.txt", t.str());
+  });
+}
+
+}  // namespace dalnas::cli

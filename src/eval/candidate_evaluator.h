@@ -1,0 +1,78 @@
+#pragma once
+// CandidateEvaluator: the local evaluator of `dalnas search` (search/evaluator.h).
+//
+// Per candidate, in order of cost:
+//   1. cost model (no training): the genome's network is lowered for the target profile
+//      and the analytic model (device/cost_model.h) gives latency, FPS, peak memory and
+//      energy (device/cost_model.h's model kind of the profile, with its measured lookup
+//      table when it has one); parameters are counted. A hard constraint already violated
+//      here rejects the candidate before any training (status rejected). With
+//      evaluation.measure_latency the profile's [measure] table then measures the latency
+//      (external command on the exported ONNX, or host timing) and it replaces the
+//      estimate; a failed measurement fails the candidate ("unmeasured: <reason>").
+//   2. training with the run's precision policy (fp16-aligned: FP16 projections in the
+//      forward pass; fp32: the usual pipeline), from the weights of the first parent whose
+//      layers match when inheritance is on (at least inherit_min_share of the parameters:
+//      then inherit_epochs epochs), else from scratch for `epochs` epochs. With
+//      multi-fidelity a from-scratch candidate trains low_epochs first; only when its
+//      fitness at that point ranks in the top promote_fraction of the low-fidelity results
+//      so far does it train the remaining epochs (successive halving, asynchronous form).
+//   3. lowering and emulation of the device on whole scenes of the evaluation split: the
+//      mIoU that enters the fitness is the device's, for fp32 and fp16-aligned alike.
+// Every candidate's weights are saved to <run>/checkpoints/<genome hash>.ck (parents for
+// inheritance). Divergence and errors return status failed with the reason.
+//
+// Seeds: a candidate trains with a seed derived from the search seed and its genome, so a
+// genome's result does not depend on when it was proposed.
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/genome.h"
+#include "search/evaluator.h"
+#include "search/search_config.h"
+
+namespace dalnas {
+
+class CandidateEvaluator : public Evaluator {
+ public:
+  // Loads and prepares the data once (split and normalisation from the search seed) and
+  // loads the device profile. Throws dalnas::Error for a bad [train] table, data or device.
+  // `log` receives one line per training stage (may be empty).
+  CandidateEvaluator(const SearchConfig& cfg, std::string run_dir,
+                     std::function<void(const std::string&)> log = {});
+  ~CandidateEvaluator() override;
+
+  EvalOutcome evaluate(const Candidate& c, const std::vector<EvaluationRecord>& history) override;
+
+  // The resolved training configuration (TrainConfig JSON) the candidates use.
+  nlohmann::json train_config() const;
+  int bands() const;
+  // Latency / memory / energy / params of `g` on the target (step 1 alone), as metrics.
+  nlohmann::json cost(const Genome& g) const;
+
+  // Retrains `g` from scratch for evaluation.final_epochs epochs (the search seed), saves
+  // <dir>/model.ckpt, exports <dir>/model-fp32.onnx and model-fp16.onnx at the search's
+  // input size, and returns its metrics: host FP32 and device metrics on the val and test
+  // splits, params, latency, FPS, peak memory, energy, the ONNX file names.
+  nlohmann::json train_final(
+      const Genome& g, const std::string& dir,
+      const std::function<void(int epoch, int total, double eta_s)>& on_epoch = {});
+
+  // The latency of `g` (ms) measured by the profile's [measure] table (an external command
+  // on the exported ONNX, or host timing); false with `why` when unmeasured.
+  bool measure(const Genome& g, double& ms, std::string& why) const;
+
+  // Where candidate `g`'s weights are kept.
+  std::string checkpoint_path(const Genome& g) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The training seed of genome `g` in a search seeded `search_seed`.
+uint64_t candidate_seed(uint64_t search_seed, const Genome& g);
+
+}  // namespace dalnas

@@ -1,0 +1,240 @@
+#include "search/driver.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "core/error.h"
+
+namespace dalnas {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double now_s() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+int param_int(const nlohmann::json& p, const char* key, int def) {
+  return p.contains(key) && p.at(key).is_number() ? p.at(key).get<int>() : def;
+}
+
+// What a resumed run must share with the journal's run.
+nlohmann::json resume_identity(const SearchConfig& cfg) {
+  nlohmann::json j = cfg.evaluation_identity();
+  j["strategy"] = cfg.to_json()["strategy"];
+  j["search_space"] = cfg.space.to_json();
+  j["strategy_name"] = cfg.strategy;
+  return j;
+}
+
+}  // namespace
+
+int64_t planned_evaluations(const SearchConfig& cfg, const nlohmann::json& p) {
+  int64_t n = 0;
+  if (cfg.strategy == "ga") {
+    const int pop = param_int(p, "population", 50), gens = param_int(p, "generations", 15);
+    const int elites = param_int(p, "elites", 1);
+    n = pop + static_cast<int64_t>(gens - 1) * (pop - elites);
+  } else if (cfg.strategy == "nsga2") {
+    n = static_cast<int64_t>(param_int(p, "population", 50)) * param_int(p, "generations", 15);
+  } else {
+    n = param_int(p, "budget", 750);
+  }
+  if (cfg.max_evaluations > 0) n = std::min(n, cfg.max_evaluations);
+  return n;
+}
+
+Observation observation_of(const EvaluationRecord& r, const FitnessConfig& fitness) {
+  switch (r.status) {
+    case EvalStatus::Ok:
+      return make_observation(r.candidate_id,
+                              compute_fitness(fitness, EvalMetrics::from_json(r.metrics)));
+    case EvalStatus::Rejected: {
+      const FitnessResult f = check_constraints(fitness, EvalMetrics::from_json(r.metrics));
+      Observation o = make_observation(r.candidate_id, f);
+      o.fitness = -std::numeric_limits<double>::infinity();
+      o.feasible = false;
+      o.violation = std::max(f.violation, 1e-12);
+      o.objectives.clear();
+      return o;
+    }
+    case EvalStatus::Failed:
+      break;
+  }
+  return failed_observation(r.candidate_id);
+}
+
+SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Evaluator& evaluator,
+                         Journal& journal, const DriverOptions& options) {
+  const double t0 = now_s();
+  SearchOutcome out;
+  const nlohmann::json identity = resume_identity(cfg);
+  const std::string eval_hash = config_hash(cfg.evaluation_identity());
+
+  // The run: new, or the journal's (which must be this configuration's).
+  const auto runs = journal.runs();
+  int64_t run_id = 0;
+  if (runs.empty()) {
+    nlohmann::json rec = cfg.to_json();
+    rec["identity"] = identity;
+    run_id = journal.start_run(rec, cfg.seed);
+  } else {
+    const RunInfo& run = runs.back();
+    if (!run.config.contains("identity") || run.config.at("identity") != identity)
+      throw Error(journal.path() +
+                  ": this journal belongs to a search with another configuration (strategy, "
+                  "search space, training, device or seed differ); use a new --out folder");
+    run_id = run.id;
+  }
+
+  auto strategy = make_strategy(cfg.strategy, cfg.strategy_params, space, cfg.seed);
+  const int64_t planned = planned_evaluations(cfg, strategy->params());
+  int64_t step = 0;
+  double elapsed_before = 0;
+  if (auto saved = journal.load_latest_state()) {
+    step = saved->first;
+    const nlohmann::json& s = saved->second;
+    if (!s.contains("strategy"))
+      throw Error(journal.path() + ": saved search state has no strategy state");
+    strategy->restore(s.at("strategy"));
+    elapsed_before = s.value("elapsed_s", 0.0);
+  }
+  for (auto& r : journal.all_evaluations())
+    if (r.run_id == run_id) out.records.push_back(std::move(r));
+  out.resumed_from = static_cast<int64_t>(out.records.size());
+  if (static_cast<int64_t>(out.records.size()) != step)
+    throw Error(journal.path() + ": " + std::to_string(out.records.size()) +
+                " evaluations but the saved state is at step " + std::to_string(step) +
+                " (the journal was edited?)");
+
+  std::map<int, double> gen_best;
+  double best = kNaN;
+  const auto note_best = [&](const EvaluationRecord& r) {
+    if (!r.feasible || r.status != EvalStatus::Ok || std::isnan(r.fitness)) return;
+    auto it = gen_best.find(r.generation);
+    if (it == gen_best.end() || r.fitness > it->second) gen_best[r.generation] = r.fitness;
+    if (std::isnan(best) || r.fitness > best) best = r.fitness;
+  };
+  for (const auto& r : out.records) note_best(r);
+
+  double eval_seconds = 0;  // this invocation's, for the ETA
+  int64_t evaluated_here = 0;
+  const auto elapsed = [&]() { return elapsed_before + (now_s() - t0); };
+
+  std::vector<Candidate> redo = strategy->outstanding();  // proposed before the kill
+  out.stop_reason = "finished";
+  while (true) {
+    if (strategy->done() && redo.empty()) {
+      out.finished = true;
+      break;
+    }
+    if (options.stop && options.stop->load()) {
+      out.stop_reason = "interrupted";
+      break;
+    }
+    if (cfg.max_evaluations > 0 &&
+        static_cast<int64_t>(out.records.size()) >= cfg.max_evaluations) {
+      out.stop_reason = "max_evaluations";
+      break;
+    }
+    if (cfg.time_budget_s > 0 && elapsed() >= cfg.time_budget_s) {
+      out.stop_reason = "time budget";
+      break;
+    }
+    Candidate c;
+    if (!redo.empty()) {
+      c = redo.front();
+      redo.erase(redo.begin());
+    } else {
+      auto proposed = strategy->propose(1);
+      if (proposed.empty())
+        throw std::logic_error("search: the strategy proposes nothing and waits for nothing");
+      c = proposed.front();
+    }
+
+    const double te = now_s();
+    EvaluationRecord rec;
+    rec.run_id = run_id;
+    rec.candidate_id = c.id;
+    rec.genome = c.genome.str();
+    rec.config_hash = eval_hash;
+    rec.generation = c.generation;
+    rec.origin = c.origin;
+    rec.parents = c.parents;
+    bool reused = false;
+    if (auto prev = journal.find(c.genome, eval_hash)) {
+      reused = true;
+      rec.status = prev->status;
+      rec.reason = prev->reason;
+      rec.metrics = prev->metrics;
+      rec.metrics["reused_from"] = prev->metrics.value("reused_from", prev->candidate_id);
+      rec.costs = prev->costs;
+      rec.seed = prev->seed;
+      ++out.reused;
+    } else {
+      EvalOutcome o;
+      try {
+        o = evaluator.evaluate(c, out.records);
+      } catch (const std::exception& e) {
+        o.status = EvalStatus::Failed;
+        o.reason = e.what();
+      }
+      rec.status = o.status;
+      rec.reason = o.reason;
+      rec.metrics = o.metrics;
+      rec.costs = o.costs;
+      rec.seed = o.seed;
+    }
+    Observation obs;
+    try {
+      obs = observation_of(rec, cfg.fitness);
+    } catch (const Error& e) {  // a metric the fitness needs is missing
+      rec.status = EvalStatus::Failed;
+      rec.reason = e.what();
+      obs = failed_observation(c.id);
+    }
+    rec.feasible = rec.status == EvalStatus::Ok && obs.feasible;
+    rec.fitness = rec.status == EvalStatus::Ok ? obs.fitness : kNaN;
+    if (rec.status == EvalStatus::Ok && !obs.feasible)
+      rec.reason = compute_fitness(cfg.fitness, EvalMetrics::from_json(rec.metrics)).reason();
+    rec.seconds = reused ? 0.0 : now_s() - te;
+
+    strategy->observe({obs});
+    ++step;
+    if (!reused) {
+      eval_seconds += rec.seconds;
+      ++evaluated_here;
+    }
+    const nlohmann::json state = {
+        {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
+    rec.row = journal.record_evaluation(rec, step, state);
+    out.records.push_back(rec);
+    note_best(rec);
+
+    if (options.on_progress) {
+      SearchProgress p;
+      p.record = &out.records.back();
+      p.reused = reused;
+      p.done = static_cast<int64_t>(out.records.size());
+      p.planned = std::max(planned, p.done);
+      p.elapsed_s = elapsed();
+      const double mean = evaluated_here ? eval_seconds / evaluated_here : 0.0;
+      p.eta_s = mean * static_cast<double>(p.planned - p.done);
+      if (cfg.time_budget_s > 0) p.eta_s = std::min(p.eta_s, cfg.time_budget_s - p.elapsed_s);
+      p.eta_s = std::max(0.0, p.eta_s);
+      auto it = gen_best.find(rec.generation);
+      p.generation_best = it == gen_best.end() ? kNaN : it->second;
+      p.best = best;
+      options.on_progress(p);
+    }
+  }
+  out.elapsed_s = elapsed();
+  return out;
+}
+
+}  // namespace dalnas

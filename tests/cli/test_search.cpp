@@ -1,0 +1,266 @@
+// dalnas search end to end on a tiny configuration: outputs, resume after SIGKILL, errors.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "cli_util.h"
+
+namespace dalnas::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// 5 scenes of 64x64, 3-stage genomes of width 8 or 16: ga with 10 evaluations, each a
+// fraction of a second.
+const char* kTiny = R"(
+[search]
+strategy = "ga"
+seed = 3
+input_size = 64
+time_budget_s = 0
+
+[strategy]
+population = 4
+generations = 3
+newcomers = 1
+
+[search_space]
+widths = [8, 16]
+decoder_widths = [8]
+stages = {min = 3, max = 3}
+block_types = ["ConvBnAct", "ConvAct", "MBConv", "ResNetBlock"]
+
+[evaluation]
+epochs = 2
+low_epochs = 1
+inherit_epochs = 1
+final_epochs = 1
+
+[train]
+data = "synthetic"
+synthetic = {scenes = 5, height = 64, width = 64}
+tiling = {size = 32, stride = 32, background_keep = 1.0}
+batch = 8
+eval_tile = 64
+eval_overlap = 0
+)";
+
+std::string write_config(const TempDir& d, const std::string& text = kTiny) {
+  const std::string path = d.str() + "/tiny.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// (candidate id, genome, status, fitness) of every journal row, in commit order.
+std::vector<std::string> journal_rows(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> rows;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return rows;
+  }
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT candidate_id, genome, status, quote(fitness) FROM evaluations "
+                     "ORDER BY id",
+                     -1, &st, nullptr);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    std::string r;
+    for (int c = 0; c < 4; ++c) {
+      const unsigned char* t = sqlite3_column_text(st, c);
+      r += std::string(t ? reinterpret_cast<const char*>(t) : "NULL") + " ";
+    }
+    rows.push_back(r);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
+}
+
+int lines_of(const std::string& path) {
+  return count_lines(slurp(path));
+}
+
+TEST(SearchCli, TinySearchWritesEveryOutputAndResumesWithNothingToDo) {
+  TempDir d;
+  const std::string cfg = write_config(d);
+  const std::string out = d.str() + "/run";
+  const auto r = run_dalnas("search --config " + cfg + " --out " + out + " --threads 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* f : {"config.toml", "journal.sqlite", "candidates.csv", "pareto.csv",
+                        "summary.json", "best/model.ckpt", "best/metrics.json", "best/genome.txt",
+                        "best/model-fp32.onnx", "best/model-fp16.onnx"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  EXPECT_EQ(lines_of(out + "/candidates.csv"), 1 + 10) << "header + 4 + 2 x 3 evaluations";
+  EXPECT_GE(lines_of(out + "/pareto.csv"), 2);
+  EXPECT_EQ(journal_rows(out + "/journal.sqlite").size(), 10u);
+  const auto summary = nlohmann::json::parse(slurp(out + "/summary.json"));
+  EXPECT_EQ(summary["evaluations"], 10);
+  EXPECT_EQ(summary["stop_reason"], "finished");
+  const auto best = nlohmann::json::parse(slurp(out + "/best/metrics.json"));
+  for (const char* k : {"host_test", "device_test", "latency_ms", "params", "genome"})
+    EXPECT_TRUE(best.contains(k)) << k;
+  EXPECT_NE(r.err.find("best:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[ 10/10 g2]"), std::string::npos) << r.err;
+
+  // The written config is the whole search: resuming finds everything done.
+  const auto again = run_dalnas("search --resume " + out + " --threads 1 -q");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(journal_rows(out + "/journal.sqlite").size(), 10u);
+  // A second search into the same folder is refused.
+  const auto twice = run_dalnas("search --config " + cfg + " --out " + out + " -q");
+  EXPECT_EQ(twice.code, 1);
+  EXPECT_NE(twice.err.find("already holds a search"), std::string::npos) << twice.err;
+}
+
+TEST(SearchCli, JsonLinesReportEveryEvaluationThenTheSummary) {
+  TempDir d;
+  const auto r = run_dalnas("search --config " + write_config(d) + " --out " + d.str() +
+                            "/run --threads 1 --final-epochs 0 --json --strategy random "
+                            "--evaluations 3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string line;
+  std::vector<nlohmann::json> events;
+  while (std::getline(in, line)) events.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(events.size(), 4u) << r.out;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(events[i]["event"], "evaluation");
+    EXPECT_EQ(events[i]["done"], i + 1);
+    EXPECT_TRUE(events[i]["metrics"].contains("latency_ms"));
+  }
+  EXPECT_EQ(events[3]["event"], "summary");
+  EXPECT_EQ(events[3]["summary"]["stop_reason"], "max_evaluations");
+  EXPECT_TRUE(r.err.empty()) << "--json keeps stderr quiet: " << r.err;
+}
+
+// Starts dalnas, kills it with SIGKILL after `ms` milliseconds (if still running); returns
+// true when it finished by itself with exit code 0.
+bool run_and_kill(const std::vector<std::string>& args, int ms) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(DALNAS_BINARY));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execv(DALNAS_BINARY, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TEST(SearchCli, KilledAtRandomMomentsAndResumedEndsLikeAnUninterruptedRun) {
+  TempDir d;
+  // 19 evaluations (4 + 5 generations of 3): a run takes a second or two.
+  std::string text = kTiny;
+  text.replace(text.find("generations = 3"), 15, "generations = 6");
+  const std::string cfg = write_config(d, text);
+  const std::string ref = d.str() + "/ref", run = d.str() + "/killed";
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_and_kill(
+      {"search", "--config", cfg, "--out", ref, "--threads", "1", "--final-epochs", "0", "-q"},
+      600000));
+  const int full_ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+  const auto expected = journal_rows(ref + "/journal.sqlite");
+  ASSERT_EQ(expected.size(), 19u);
+
+  std::mt19937 rng(20261124);
+  // Kill moments spread over the first quarter of an uninterrupted run's duration (process
+  // start, data preparation, training, evaluation, commits), so that each resumed run
+  // still has work left when the next kill comes.
+  std::uniform_int_distribution<int> delay(full_ms / 20, full_ms / 4);
+  int kills = 0;
+  bool finished = false;
+  for (int attempt = 0; attempt < 40 && !finished; ++attempt) {
+    const bool fresh = !fs::exists(run + "/journal.sqlite");
+    std::vector<std::string> args =
+        fresh ? std::vector<std::string>{"search", "--config",       cfg, "--out", run, "--threads",
+                                         "1",      "--final-epochs", "0", "-q"}
+              : std::vector<std::string>{"search", "--resume", run, "--threads", "1", "-q"};
+    const int ms = kills < 6 ? delay(rng) : 600000;
+    finished = run_and_kill(args, ms);
+    if (!finished) ++kills;
+    // Whatever was committed is a prefix of the uninterrupted run, each candidate once.
+    const auto rows = journal_rows(run + "/journal.sqlite");
+    ASSERT_LE(rows.size(), expected.size());
+    for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i], expected[i]) << "row " << i;
+  }
+  ASSERT_TRUE(finished);
+  EXPECT_GE(kills, 3) << "the kills should interrupt the search several times";
+  const auto rows = journal_rows(run + "/journal.sqlite");
+  EXPECT_EQ(rows, expected);
+  std::set<std::string> ids;
+  for (const auto& r : rows) ids.insert(r.substr(0, r.find(' ')));
+  EXPECT_EQ(ids.size(), rows.size()) << "no candidate evaluated twice";
+}
+
+TEST(SearchCli, ComparePipelinesRunsBothPrecisionsAndComparesTheWinners) {
+  TempDir d;
+  const std::string out = d.str() + "/cmp";
+  const auto r = run_dalnas("search --config " + write_config(d) + " --out " + out +
+                            " --threads 1 --strategy random --evaluations 2 --compare-pipelines");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* p : {"fp32", "fp16-aligned"}) {
+    EXPECT_EQ(journal_rows(out + "/" + p + "/journal.sqlite").size(), 2u) << p;
+    EXPECT_NE(slurp(out + "/" + p + "/config.toml").find("precision = '" + std::string(p) + "'"),
+              std::string::npos)
+        << slurp(out + "/" + p + "/config.toml");
+  }
+  const auto j = nlohmann::json::parse(slurp(out + "/compare-pipelines.json"));
+  for (const char* p : {"fp32", "fp16-aligned"}) {
+    ASSERT_TRUE(j.contains(p));
+    EXPECT_TRUE(j[p].contains("host_test"));
+    EXPECT_TRUE(j[p].contains("device_test"));
+  }
+  EXPECT_NE(r.err.find("host FP32"), std::string::npos) << r.err;
+}
+
+TEST(SearchCli, BadInputGetsOneLineNamingTheProblem) {
+  TempDir d;
+  struct Case {
+    std::string args, expect;
+  };
+  const std::string bad_key = d.str() + "/bad.toml";
+  std::ofstream(bad_key) << "[search]\nstrategy = \"ga\"\npopulaton = 3\n";
+  const std::vector<Case> cases = {
+      {"search --resume " + d.str() + "/nothing", "not a search run folder"},
+      {"search --strategy annealing --out " + d.str() + "/a", "unknown strategy 'annealing'"},
+      {"search --config " + bad_key + " --out " + d.str() + "/b", "search.populaton"},
+      {"search --config " + d.str() + "/missing.toml", "missing.toml"},
+      {"search --time-budget 10x --out " + d.str() + "/c", "--time-budget: '10x'"},
+      {"search --device nowhere --out " + d.str() + "/e", "nowhere"},
+      {"search --resume " + d.str() + " --epochs 3", "--resume"},
+  };
+  for (const auto& c : cases) {
+    const auto r = run_dalnas(c.args + " -q");
+    EXPECT_EQ(r.code, 1) << c.args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace dalnas::test

@@ -1,0 +1,297 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "core/error.h"
+#include "search/driver.h"
+
+namespace dalnas {
+namespace {
+
+// Metrics from the genome alone (no training): wider networks score higher and are
+// slower; a few genomes fail. Counts how often each genome is evaluated.
+class GenomeEvaluator : public Evaluator {
+ public:
+  std::map<std::string, int> calls;
+  int sleep_ms = 0;
+  bool throw_some = false;
+  int64_t reject_above_params = 0;
+
+  EvalOutcome evaluate(const Candidate& c, const std::vector<EvaluationRecord>&) override {
+    ++calls[c.genome.str()];
+    if (sleep_ms) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    double width = c.genome.decoder_width, params = 0;
+    for (const auto& b : c.genome.blocks) {
+      width += b.width;
+      params += b.width * b.width * b.kernel * b.kernel;
+    }
+    EvalOutcome o;
+    o.seed = c.genome.hash() >> 1;
+    o.metrics = {{"params", params},
+                 {"latency_ms", 1.0 + width / 20.0},
+                 {"peak_memory_bytes", width * 1000},
+                 {"energy_mj", width / 10}};
+    if (reject_above_params && params > reject_above_params) {
+      o.status = EvalStatus::Rejected;
+      o.reason = "rejected before training";
+      return o;
+    }
+    if (c.genome.hash() % 11 == 0) {
+      if (throw_some) throw Error("evaluator exploded");
+      o.status = EvalStatus::Failed;
+      o.reason = "training diverged";
+      return o;
+    }
+    o.metrics["miou"] = std::min(0.99, 0.4 + std::log1p(width) / 20.0);
+    return o;
+  }
+};
+
+SearchConfig small_config(const std::string& strategy) {
+  SearchConfig c = SearchConfig::defaults();
+  c.strategy = strategy;
+  if (strategy == "ga")
+    c.strategy_params = {{"population", 6}, {"generations", 3}, {"newcomers", 1}};
+  else if (strategy == "nsga2")
+    c.strategy_params = {{"population", 4}, {"generations", 3}};
+  else if (strategy == "regularized-evolution")
+    c.strategy_params = {{"population", 4}, {"sample", 2}, {"budget", 14}};
+  else
+    c.strategy_params = {{"budget", 12}};
+  c.space.max_params = 0;
+  return c;
+}
+
+class DriverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/dalnas-driver-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string journal(const std::string& name) { return dir_ + "/" + name + ".sqlite"; }
+  std::string dir_;
+};
+
+std::vector<std::string> summary(const std::vector<EvaluationRecord>& rs) {
+  std::vector<std::string> out;
+  for (const auto& r : rs) {
+    char f[64];
+    std::snprintf(f, sizeof f, "%.12g", r.fitness);
+    out.push_back(std::to_string(r.candidate_id) + " " + r.genome + " " + to_string(r.status) +
+                  " " + f + " g" + std::to_string(r.generation) + " " + r.origin);
+  }
+  return out;
+}
+
+TEST_F(DriverTest, GaRunsItsPlannedEvaluationsWithFitnessFromMetrics) {
+  const SearchConfig cfg = small_config("ga");
+  GenomeEvaluator ev;
+  Journal j(journal("a"));
+  const SearchOutcome out = run_search(cfg, cfg.space, ev, j);
+  EXPECT_TRUE(out.finished);
+  EXPECT_EQ(out.stop_reason, "finished");
+  EXPECT_EQ(static_cast<int64_t>(out.records.size()),
+            planned_evaluations(cfg, {{"population", 6}, {"generations", 3}}));
+  EXPECT_EQ(out.records.size(), 6u + 2u * 5u);
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    const auto& r = out.records[i];
+    EXPECT_EQ(r.candidate_id, i + 1) << "ids count from 1 in proposal order";
+    if (r.status == EvalStatus::Ok) {
+      const FitnessResult f = compute_fitness(cfg.fitness, EvalMetrics::from_json(r.metrics));
+      EXPECT_DOUBLE_EQ(r.fitness, f.value);
+      EXPECT_EQ(r.feasible, f.feasible);
+    } else {
+      EXPECT_TRUE(std::isnan(r.fitness));
+      EXPECT_FALSE(r.feasible);
+    }
+  }
+  // Everything was committed: the journal holds the same records.
+  EXPECT_EQ(summary(j.all_evaluations()), summary(out.records));
+  for (const auto& [g, n] : ev.calls) EXPECT_EQ(n, 1) << g;
+}
+
+TEST_F(DriverTest, AGenomeSeenBeforeIsAnsweredFromTheJournal) {
+  // A space of one genome: every proposal after the first is a repeat.
+  SearchConfig cfg = small_config("random");
+  cfg.strategy_params = {{"budget", 5}, {"max_retries", 2}};
+  cfg.space.block_types = {BlockType::ConvBnAct};
+  cfg.space.widths = {16};
+  cfg.space.kernels = {3};
+  cfg.space.activations = {Activation::ReLU};
+  cfg.space.poolings = {Pooling::Max};
+  cfg.space.min_stages = cfg.space.max_stages = 3;
+  cfg.space.decoder_widths = {8};
+  GenomeEvaluator ev;
+  Journal j(journal("dup"));
+  const SearchOutcome out = run_search(cfg, cfg.space, ev, j);
+  ASSERT_EQ(out.records.size(), 5u);
+  ASSERT_EQ(ev.calls.size(), 1u);
+  EXPECT_EQ(ev.calls.begin()->second, 1) << "trained once";
+  EXPECT_EQ(out.reused, 4);
+  for (size_t i = 1; i < out.records.size(); ++i) {
+    EXPECT_EQ(out.records[i].metrics.at("reused_from"), 1);
+    EXPECT_EQ(out.records[i].fitness, out.records[0].fitness);
+    EXPECT_EQ(out.records[i].seconds, 0.0);
+  }
+}
+
+// Stopping after k evaluations and resuming from the journal gives the uninterrupted run.
+void check_resume(const std::string& strategy, const std::string& dir) {
+  const SearchConfig cfg = small_config(strategy);
+  GenomeEvaluator ev_full;
+  Journal jf(dir + "/" + strategy + "-full.sqlite");
+  const auto full = run_search(cfg, cfg.space, ev_full, jf);
+  ASSERT_TRUE(full.finished);
+
+  const std::string path = dir + "/" + strategy + "-parts.sqlite";
+  GenomeEvaluator ev;
+  int64_t k = 0;
+  for (int64_t stop : {1, 2, 5, 6, 9}) {
+    SearchConfig part = cfg;
+    part.max_evaluations = stop;
+    Journal j(path);  // a fresh process would reopen the file
+    const auto out = run_search(part, part.space, ev, j);
+    EXPECT_EQ(out.stop_reason, "max_evaluations");
+    EXPECT_EQ(out.resumed_from, k);
+    k = static_cast<int64_t>(out.records.size());
+    EXPECT_EQ(k, stop);
+  }
+  Journal j(path);
+  const auto rest = run_search(cfg, cfg.space, ev, j);
+  EXPECT_TRUE(rest.finished);
+  EXPECT_EQ(summary(rest.records), summary(full.records)) << strategy;
+  for (const auto& [g, n] : ev.calls)
+    EXPECT_EQ(n, 1) << strategy << ": " << g << " evaluated twice";
+}
+
+TEST_F(DriverTest, ResumedRunsEndWhereUninterruptedOnesDo) {
+  for (const char* s : {"ga", "regularized-evolution", "nsga2", "random"}) check_resume(s, dir_);
+}
+
+TEST_F(DriverTest, AnEvaluatorThatThrowsIsRecordedAsFailedAndTheSearchGoesOn) {
+  SearchConfig cfg = small_config("random");
+  cfg.strategy_params = {{"budget", 40}};
+  GenomeEvaluator ev;
+  ev.throw_some = true;
+  Journal j(journal("throw"));
+  const auto out = run_search(cfg, cfg.space, ev, j);
+  ASSERT_EQ(out.records.size(), 40u);
+  int failed = 0;
+  for (const auto& r : out.records)
+    if (r.status == EvalStatus::Failed) {
+      ++failed;
+      EXPECT_EQ(r.reason, "evaluator exploded");
+    }
+  EXPECT_GT(failed, 0) << "the fixture should include failing genomes";
+}
+
+TEST_F(DriverTest, RejectedCandidatesAreInfeasibleAndRankLast) {
+  SearchConfig cfg = small_config("random");
+  cfg.fitness.max_params = 20000;
+  GenomeEvaluator ev;
+  ev.reject_above_params = 20000;
+  Journal j(journal("reject"));
+  const auto out = run_search(cfg, cfg.space, ev, j);
+  int rejected = 0;
+  for (const auto& r : out.records) {
+    if (r.status != EvalStatus::Rejected) continue;
+    ++rejected;
+    EXPECT_FALSE(r.feasible);
+    const Observation o = observation_of(r, cfg.fitness);
+    EXPECT_FALSE(o.feasible);
+    EXPECT_GT(o.violation, 0.0);
+  }
+  EXPECT_GT(rejected, 0);
+}
+
+TEST_F(DriverTest, TimeBudgetStopsBeforeTheStrategyIsDone) {
+  SearchConfig cfg = small_config("random");
+  cfg.strategy_params = {{"budget", 1000}};
+  cfg.time_budget_s = 0.15;
+  GenomeEvaluator ev;
+  ev.sleep_ms = 30;
+  Journal j(journal("time"));
+  const auto out = run_search(cfg, cfg.space, ev, j);
+  EXPECT_EQ(out.stop_reason, "time budget");
+  EXPECT_FALSE(out.finished);
+  EXPECT_GE(out.records.size(), 2u);
+  EXPECT_LE(out.records.size(), 20u);
+}
+
+TEST_F(DriverTest, ProgressReportsEveryEvaluationWithAnEta) {
+  const SearchConfig cfg = small_config("ga");
+  GenomeEvaluator ev;
+  Journal j(journal("progress"));
+  std::vector<int64_t> done;
+  DriverOptions opt;
+  opt.on_progress = [&](const SearchProgress& p) {
+    done.push_back(p.done);
+    EXPECT_EQ(p.planned, 16);
+    EXPECT_GE(p.eta_s, 0.0);
+    if (p.record->status == EvalStatus::Ok && p.record->feasible) {
+      EXPECT_GE(p.generation_best, p.record->fitness);
+      EXPECT_GE(p.best, p.generation_best);
+    }
+  };
+  run_search(cfg, cfg.space, ev, j, opt);
+  ASSERT_EQ(done.size(), 16u);
+  for (size_t i = 0; i < done.size(); ++i) EXPECT_EQ(done[i], static_cast<int64_t>(i + 1));
+}
+
+TEST_F(DriverTest, AJournalOfAnotherSearchIsRefused) {
+  SearchConfig cfg = small_config("random");
+  GenomeEvaluator ev;
+  Journal j(journal("other"));
+  cfg.max_evaluations = 2;
+  run_search(cfg, cfg.space, ev, j);
+  cfg.seed = 99;
+  try {
+    run_search(cfg, cfg.space, ev, j);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another configuration"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("other.sqlite"), std::string::npos) << e.what();
+  }
+  // A budget change is not another search.
+  cfg.seed = 1;
+  cfg.max_evaluations = 4;
+  EXPECT_EQ(run_search(cfg, cfg.space, ev, j).records.size(), 4u);
+}
+
+TEST_F(DriverTest, StopFlagEndsAfterTheCurrentEvaluation) {
+  const SearchConfig cfg = small_config("ga");
+  std::atomic<bool> stop{false};
+  GenomeEvaluator ev;
+  Journal j(journal("stop"));
+  DriverOptions opt;
+  opt.stop = &stop;
+  opt.on_progress = [&](const SearchProgress& p) {
+    if (p.done == 3) stop = true;
+  };
+  const auto out = run_search(cfg, cfg.space, ev, j, opt);
+  EXPECT_EQ(out.stop_reason, "interrupted");
+  EXPECT_EQ(out.records.size(), 3u);
+}
+
+TEST(PlannedEvaluations, FollowTheStrategyAndTheCap) {
+  SearchConfig c = SearchConfig::defaults();
+  c.strategy = "ga";
+  EXPECT_EQ(planned_evaluations(c, {{"population", 50}, {"generations", 15}, {"elites", 1}}),
+            50 + 14 * 49);
+  c.strategy = "nsga2";
+  EXPECT_EQ(planned_evaluations(c, {{"population", 10}, {"generations", 4}}), 40);
+  c.strategy = "random";
+  EXPECT_EQ(planned_evaluations(c, {{"budget", 30}}), 30);
+  c.max_evaluations = 7;
+  EXPECT_EQ(planned_evaluations(c, {{"budget", 30}}), 7);
+}
+
+}  // namespace
+}  // namespace dalnas

@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "search/search_config.h"
+
+namespace dalnas {
+namespace {
+
+std::string error_of(const nlohmann::json& j) {
+  try {
+    SearchConfig::from_json(j, "s.toml");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(SearchConfig, DefaultsAreASmallValidSearch) {
+  const SearchConfig c = SearchConfig::defaults();
+  EXPECT_EQ(c.strategy, "ga");
+  EXPECT_EQ(c.device, "myriadx");
+  EXPECT_EQ(c.train.at("precision"), "fp16-aligned");
+  EXPECT_LT(c.evaluation.low_epochs, c.evaluation.epochs);
+  EXPECT_NO_THROW(c.space.check());
+}
+
+TEST(SearchConfig, RoundTripsThroughJson) {
+  nlohmann::json j = {
+      {"search",
+       {{"strategy", "nsga2"}, {"seed", 7}, {"input_size", {128, 96}}, {"time_budget", "1h30m"}}},
+      {"strategy", {{"population", 10}, {"generations", 2}}},
+      {"evaluation", {{"epochs", 5}, {"low_epochs", 2}, {"inheritance", false}}},
+      {"fitness", {{"constraints", {{"max_latency_ms", 20}}}}},
+      {"train", {{"data", "synthetic:4"}, {"lr", 0.01}}}};
+  const SearchConfig c = SearchConfig::from_json(j, "s.toml");
+  EXPECT_EQ(c.strategy, "nsga2");
+  EXPECT_EQ(c.seed, 7u);
+  EXPECT_EQ(c.input_h, 128);
+  EXPECT_EQ(c.input_w, 96);
+  EXPECT_DOUBLE_EQ(c.time_budget_s, 5400);
+  EXPECT_FALSE(c.evaluation.inheritance);
+  EXPECT_DOUBLE_EQ(c.fitness.max_latency_ms, 20);
+  EXPECT_EQ(c.train.at("precision"), "fp16-aligned") << "defaults kept beside given keys";
+  EXPECT_EQ(c.train.at("lr"), 0.01);
+  const SearchConfig d = SearchConfig::from_json(c.to_json(), "again");
+  EXPECT_EQ(d.to_json(), c.to_json());
+  EXPECT_EQ(d.evaluation_identity(), c.evaluation_identity());
+}
+
+TEST(SearchConfig, BudgetsAndStrategyParametersAreNotPartOfTheEvaluationIdentity) {
+  SearchConfig a = SearchConfig::defaults(), b = a;
+  b.max_evaluations = 10;
+  b.time_budget_s = 60;
+  b.strategy_params["population"] = 20;
+  b.evaluation.final_epochs = 3;
+  EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity());
+  b.train["precision"] = "fp32";
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  b = a;
+  b.device = "fp16-ideal";
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  b = a;
+  b.evaluation.epochs = 9;
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+}
+
+TEST(SearchConfig, ErrorsNameTheTableAndKey) {
+  EXPECT_NE(error_of({{"serch", {}}}).find("s.toml.serch: unknown setting"), std::string::npos)
+      << error_of({{"serch", {}}});
+  EXPECT_NE(error_of({{"search", {{"strategy", "annealing"}}}}).find("search.strategy"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"search", {{"seed", -1}}}}).find("search.seed"), std::string::npos);
+  EXPECT_NE(error_of({{"search", {{"input_size", {0, 3}}}}}).find("search.input_size"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"search", {{"interface", "usb4"}}}}).find("search.interface"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"search", {{"time_budget", "ten minutes"}}}}).find("time_budget"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"evaluation", {{"epochs", 0}}}}).find("evaluation.epochs"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"evaluation", {{"epochs", 3}, {"low_epochs", 3}}}}).find("low_epochs"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"evaluation", {{"split", "holdout"}}}}).find("evaluation.split"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"strategy", {{"populaton", 5}}}}).find("populaton"), std::string::npos);
+  EXPECT_NE(error_of({{"fitness", {{"form", "x"}}}}).find("fitness.form"), std::string::npos);
+  EXPECT_NE(error_of({{"search_space", {{"widths", {0}}}}}).find("search_space.widths"),
+            std::string::npos)
+      << error_of({{"search_space", {{"widths", {0}}}}});
+}
+
+TEST(ParseDuration, ReadsUnitsAndRejectsOtherText) {
+  EXPECT_DOUBLE_EQ(parse_duration("90", "t"), 90);
+  EXPECT_DOUBLE_EQ(parse_duration("90s", "t"), 90);
+  EXPECT_DOUBLE_EQ(parse_duration("30m", "t"), 1800);
+  EXPECT_DOUBLE_EQ(parse_duration("2h", "t"), 7200);
+  EXPECT_DOUBLE_EQ(parse_duration("1h30m", "t"), 5400);
+  EXPECT_DOUBLE_EQ(parse_duration("1.5m", "t"), 90);
+  for (const char* bad : {"", "m", "10x", "1h30", "-5", "abc"}) {
+    try {
+      parse_duration(bad, "--time-budget");
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--time-budget: '", 0), 0u) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dalnas
