@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/csv.h"
 #include "core/error.h"
 #include "device/latency_table.h"
 #include "device/onnx_import.h"
@@ -14,26 +15,6 @@
 namespace dalnas {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t");
-  if (a == std::string::npos) return "";
-  return s.substr(a, s.find_last_not_of(" \t") - a + 1);
-}
-
-bool parse_double(const std::string& s, double& v) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  v = std::strtod(s.c_str(), &end);
-  return end != nullptr && *end == '\0' && std::isfinite(v);
-}
-
-bool parse_int(const std::string& s, int& v) {
-  double d;
-  if (!parse_double(s, d) || d != std::floor(d) || d < -1e9 || d > 1e9) return false;
-  v = static_cast<int>(d);
-  return true;
-}
 
 double* param_ref(CostParams& p, const std::string& name) {
   static const std::map<std::string, double CostParams::*> fields = {

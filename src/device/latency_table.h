@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "core/csv.h"  // split_csv_line, used with these tables
 #include "device/graph.h"
 
 namespace dalnas {
@@ -93,8 +94,6 @@ class LatencyTable {
   std::map<std::string, LatencyEntry> entries_;
 };
 
-// The fields of one CSV line (RFC 4180 quoting, no line breaks inside fields).
-std::vector<std::string> split_csv_line(const std::string& line);
 // "signature,op,input,output,kernel,stride,pad,groups,act,variant" of one signature.
 std::string signature_csv_fields(const OpSignature& s);
 
