@@ -225,18 +225,34 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
   const auto best = best_record(res.records);
   if (best && cfg.evaluation.final_epochs > 0 && !g_stop.load()) {
     const Genome g = Genome::parse(res.records[*best].genome);
-    if (talk)
-      std::fprintf(stderr, "\nretraining the best genome for %d epochs: %s\n",
-                   cfg.evaluation.final_epochs, g.str().c_str());
     const std::string dir = out + "/best";
-    pr.final = evaluator.train_final(g, dir, [&](int e, int total, double eta) {
-      if (talk && (e == total || e % 5 == 0))
-        std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total, format_seconds(eta).c_str());
-    });
-    pr.final["candidate_id"] = res.records[*best].candidate_id;
-    pr.final["search_metrics"] = res.records[*best].metrics;
-    write_file_atomic(dir + "/genome.txt", g.str() + "\n");
-    write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
+    // A resumed run whose winner was already retrained keeps that result.
+    bool done_before = false;
+    if (resume && fs::exists(dir + "/metrics.json") && fs::exists(dir + "/model.ckpt")) {
+      try {
+        const auto prev = nlohmann::json::parse(read_file(dir + "/metrics.json"));
+        done_before =
+            prev.value("genome", std::string()) == g.str() && prev.value("epochs", -1) > 0;
+        if (done_before) pr.final = prev;
+      } catch (const std::exception&) {
+        done_before = false;
+      }
+    }
+    if (done_before) {
+      if (talk) std::fprintf(stderr, "\nthe best genome was retrained before: %s\n", dir.c_str());
+    } else {
+      if (talk)
+        std::fprintf(stderr, "\nretraining the best genome for %d epochs: %s\n",
+                     cfg.evaluation.final_epochs, g.str().c_str());
+      pr.final = evaluator.train_final(g, dir, [&](int e, int total, double eta) {
+        if (talk && (e == total || e % 5 == 0))
+          std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total, format_seconds(eta).c_str());
+      });
+      pr.final["candidate_id"] = res.records[*best].candidate_id;
+      pr.final["search_metrics"] = res.records[*best].metrics;
+      write_file_atomic(dir + "/genome.txt", g.str() + "\n");
+      write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
+    }
     pr.genome = g.str();
     pr.ok = true;
     summary["best"] = pr.final;

@@ -113,10 +113,15 @@ TEST(SearchCli, TinySearchWritesEveryOutputAndResumesWithNothingToDo) {
   EXPECT_NE(r.err.find("best:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[ 10/10 g2]"), std::string::npos) << r.err;
 
-  // The written config is the whole search: resuming finds everything done.
-  const auto again = run_dalnas("search --resume " + out + " --threads 1 -q");
+  // The written config is the whole search: resuming finds everything done, the winner
+  // included (not retrained).
+  const auto ckpt_time = fs::last_write_time(out + "/best/model.ckpt");
+  const auto again = run_dalnas("search --resume " + out + " --threads 1");
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(journal_rows(out + "/journal.sqlite").size(), 10u);
+  EXPECT_NE(again.err.find("resumed: 10 evaluations"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("retrained before"), std::string::npos) << again.err;
+  EXPECT_EQ(fs::last_write_time(out + "/best/model.ckpt"), ckpt_time);
   // A second search into the same folder is refused.
   const auto twice = run_dalnas("search --config " + cfg + " --out " + out + " -q");
   EXPECT_EQ(twice.code, 1);
