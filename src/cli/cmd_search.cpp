@@ -54,6 +54,9 @@ SearchConfig resolve(const SearchArgs& a) {
   if (a.set.count("strategy") && j.contains("search") && j["search"].contains("strategy") &&
       j["search"]["strategy"] != a.set.at("strategy"))
     j.erase("strategy");
+  // The built-in default run (no config file) has a safety net so that it ends in under
+  // 10 minutes on 2 cores: no new candidate after 7 minutes.
+  if (a.config_file.empty()) j["search"]["time_budget_s"] = 420;
   for (const auto& [k, v] : a.set) {
     if (k == "strategy" || k == "device")
       j["search"][k] = v;

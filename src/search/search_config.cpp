@@ -64,9 +64,6 @@ nlohmann::json SearchConfig::default_strategy_params(const std::string& strategy
 SearchConfig SearchConfig::defaults() {
   SearchConfig c;
   c.strategy_params = default_strategy_params(c.strategy);
-  // A safety net for the built-in default ("under 10 minutes on 2 cores"): no new
-  // candidate starts after 7 minutes; the best is then retrained (about half a minute).
-  c.time_budget_s = 420;
   // Small networks on the small synthetic scenes: a candidate trains in seconds.
   c.space.widths = {8, 16, 24, 32};
   c.space.decoder_widths = {8, 16};

@@ -75,7 +75,8 @@ struct SearchConfig {
 
   // The built-in default: a small search on the synthetic default data that finishes in
   // minutes on 2 cores (ga, population 12, 4 generations, 6 epochs per candidate (2 at low
-  // fidelity, 3 when inherited), at most 7 minutes of search, the best retrained 30 epochs).
+  // fidelity, 3 when inherited), the best retrained 30 epochs). `dalnas search` without a
+  // config file adds a 7-minute time budget as a safety net.
   static SearchConfig defaults();
   // The built-in default's parameters of each strategy (about 45 evaluations); a
   // [strategy] table replaces them key by key.
