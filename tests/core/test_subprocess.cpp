@@ -10,22 +10,14 @@
 
 #include "core/error.h"
 #include "core/subprocess.h"
+#include "temp_dir.h"
 
 namespace dalnas {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("dalnas-subprocess-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test_util::TempDir;
 
 // Alive and not a zombie (an orphan is reaped by whatever adopts it, maybe later).
 bool running(pid_t pid) {
@@ -81,7 +73,7 @@ TEST(Subprocess, LargeOutputIsCompleteBelowTheCapAndCappedAbove) {
 }
 
 TEST(Subprocess, TimeoutKillsTheWholeGroupPromptly) {
-  TempDir d;
+  TempDir d("subprocess");
   const std::string pidfile = (d.path / "pid").string();
   // The shell starts a background sleep (same process group) and waits for it.
   const ProcessResult r =
@@ -113,7 +105,7 @@ TEST(Subprocess, NoTimeoutWhenNotPositive) {
 }
 
 TEST(Subprocess, ReturnsWhenTheShellExitsEvenIfABackgroundJobHoldsThePipe) {
-  TempDir d;
+  TempDir d("subprocess");
   const std::string pidfile = (d.path / "pid").string();
   const ProcessResult r = run_command("sleep 5 & echo $! > '" + pidfile + "'; echo bye", 10);
   EXPECT_EQ(r.exit_code, 0);
@@ -125,7 +117,7 @@ TEST(Subprocess, ReturnsWhenTheShellExitsEvenIfABackgroundJobHoldsThePipe) {
 }
 
 TEST(Subprocess, WorkingFolder) {
-  TempDir d;
+  TempDir d("subprocess");
   const ProcessResult r = run_command("pwd; echo hi > f.txt", 5, d.path.string());
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(fs::canonical(r.output.substr(0, r.output.size() - 1)), fs::canonical(d.path));

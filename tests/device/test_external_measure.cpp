@@ -12,35 +12,21 @@
 #include "core/error.h"
 #include "device/external_measure.h"
 #include "device/profile.h"
+#include "temp_dir.h"
 
 namespace dalnas {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("dalnas-measure-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text, bool exec = false) const {
-    const fs::path p = path / name;
-    std::ofstream(p) << text;
-    if (exec) ::chmod(p.c_str(), 0755);
-    return p.string();
-  }
-  int count_lines(const std::string& name) const {
-    std::ifstream in(path / name);
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) ++n;
-    return n;
-  }
-};
+using test_util::TempDir;
+int count_lines(const test_util::TempDir& d, const std::string& name) {
+  std::ifstream in(d.path / name);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
 
 MeasureConfig config(const nlohmann::json& t) {
   return parse_measure_config(t, "p: measure");
@@ -72,7 +58,7 @@ std::string fake_device(const TempDir& d) {
 }
 
 TEST(ExternalMeasure, ParsesTheLatencyByRegex) {
-  TempDir d;
+  TempDir d("measure");
   const std::string model = d.write("my model.onnx", "x");
   const MeasureConfig c = config({{"command", fake_device(d) + " -m {onnx} -d MYRIAD"},
                                   {"regex", R"(Median:\s+([0-9.]+)\s*ms)"}});
@@ -96,7 +82,7 @@ TEST(ExternalMeasure, ParsesTheLatencyByRegex) {
 }
 
 TEST(ExternalMeasure, ParsesTheLatencyByJsonPath) {
-  TempDir d;
+  TempDir d("measure");
   const std::string model = d.write("m.onnx", "x");
   const std::string cmd =
       "echo 'log line before'; echo '{\"runs\": [{\"latency\": {\"median_us\": 1500}}]}'";
@@ -123,7 +109,7 @@ TEST(ExternalMeasure, ParsesTheLatencyByJsonPath) {
 }
 
 TEST(ExternalMeasure, FailuresAreResultsNotExceptions) {
-  TempDir d;
+  TempDir d("measure");
   const std::string model = d.write("m.onnx", "x");
   const std::string re = R"(Median:\s+([0-9.]+))";
   // Timeout: a device that hangs is killed promptly.
@@ -165,7 +151,7 @@ TEST(ExternalMeasure, FailuresAreResultsNotExceptions) {
 }
 
 TEST(ExternalMeasure, CacheHitsSkipTheDevice) {
-  TempDir d;
+  TempDir d("measure");
   const std::string model = d.write("m.onnx", "x");
   const std::string cache = (d.path / "sub" / "cache.json").string();
   const MeasureConfig c = config({{"command", fake_device(d) + " -m {onnx} --tag {key}"},
@@ -176,15 +162,15 @@ TEST(ExternalMeasure, CacheHitsSkipTheDevice) {
   MeasureResult r = measure_latency(c, model, key);
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_FALSE(r.cached);
-  EXPECT_EQ(d.count_lines("calls.log"), 1);
+  EXPECT_EQ(count_lines(d, "calls.log"), 1);
   r = measure_latency(c, model, key);
   ASSERT_TRUE(r.ok);
   EXPECT_TRUE(r.cached);
   EXPECT_DOUBLE_EQ(r.latency_ms, 12.75);
-  EXPECT_EQ(d.count_lines("calls.log"), 1);  // the device was not asked again
+  EXPECT_EQ(count_lines(d, "calls.log"), 1);  // the device was not asked again
   // Another key is measured; the file holds both, as JSON.
   measure_latency(c, model, "other@1x8x8");
-  EXPECT_EQ(d.count_lines("calls.log"), 2);
+  EXPECT_EQ(count_lines(d, "calls.log"), 2);
   std::ifstream in(cache);
   const nlohmann::json j = nlohmann::json::parse(in);
   EXPECT_EQ(j.size(), 2u);
@@ -194,7 +180,7 @@ TEST(ExternalMeasure, CacheHitsSkipTheDevice) {
   c2.command += " -niter 10";
   r = measure_latency(c2, model, key);
   EXPECT_FALSE(r.cached);
-  EXPECT_EQ(d.count_lines("calls.log"), 3);
+  EXPECT_EQ(count_lines(d, "calls.log"), 3);
   // Failures are not cached.
   MeasureConfig bad = c;
   bad.command = "exit 1";
@@ -245,7 +231,7 @@ TEST(ExternalMeasure, ConfigurationErrorsNameTheKey) {
 }
 
 TEST(ExternalMeasure, ProfileTableAndCachePathRelativeToTheProfile) {
-  TempDir d;
+  TempDir d("measure");
   const std::string prof = d.write("dev.toml",
                                    "name = \"dev\"\n[measure]\ncommand = \"bench -m {onnx}\"\n"
                                    "regex = 'Median:\\s+([0-9.]+)'\ncache = \"c.json\"\n"

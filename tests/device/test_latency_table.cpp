@@ -15,26 +15,14 @@
 #include "device/latency_table.h"
 #include "device/lower.h"
 #include "device/profile.h"
+#include "temp_dir.h"
 
 namespace dalnas {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("dalnas-lut-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-};
+using test_util::TempDir;
 
 std::string error_of(const std::string& csv) {
   try {
@@ -270,7 +258,7 @@ TEST(LatencyTable, CpuModelMatchesHandComputedTimes) {
 }
 
 TEST(LatencyTable, ProfileSelectsTheModelAndTheTable) {
-  TempDir d;
+  TempDir d("lut");
   d.write("lut.csv",
           "op,input,output,kernel,stride,pad,groups,act,variant,mean_us\n"
           "conv,8x16x16,16x16x16,3,1,1,1,relu,,500\n");
