@@ -19,12 +19,16 @@ TileForward emulator_forward(const Emulator& emu, int threads) {
   };
 }
 
-DeviceGraph lower_for(Network& net, const Normalization& norm, const DeviceProfile& profile) {
+DeviceGraph lower_for(Network& net, const Normalization& norm, bool fold_normalization) {
   LowerOptions lo;
   lo.norm_mean = norm.mean;
   lo.norm_std = norm.std;
-  lo.fold_normalization = profile.fold_normalization;
+  lo.fold_normalization = fold_normalization;
   return lower(net, lo);
+}
+
+DeviceGraph lower_for(Network& net, const Normalization& norm, const DeviceProfile& profile) {
+  return lower_for(net, norm, profile.fold_normalization);
 }
 
 DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,

@@ -24,6 +24,8 @@ TileForward emulator_forward(const Emulator& emu, int threads = 0);
 
 // Lowers `net` with `norm` and the profile's normalisation placement.
 DeviceGraph lower_for(Network& net, const Normalization& norm, const DeviceProfile& profile);
+// The same with the normalisation placement given directly (external devices).
+DeviceGraph lower_for(Network& net, const Normalization& norm, bool fold_normalization);
 
 // Whole-scene metrics of the checkpoint on `device` (see is_host_device). For an emulated
 // device the result also counts pixels whose logit was NaN in `nan_pixels` (scored as

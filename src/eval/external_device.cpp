@@ -14,6 +14,7 @@
 #include "core/npy.h"
 #include "core/subprocess.h"
 #include "device/lower.h"
+#include "eval/device_eval.h"
 #include "export/onnx_export.h"
 
 namespace dalnas {
@@ -281,11 +282,7 @@ TileForward ExternalDevice::forward() {
 }
 
 DeviceGraph lower_for_external(Network& net, const Normalization& norm, const ExternalProfile& p) {
-  LowerOptions lo;
-  lo.norm_mean = norm.mean;
-  lo.norm_std = norm.std;
-  lo.fold_normalization = p.fold_normalization;
-  return lower(net, lo);
+  return lower_for(net, norm, p.fold_normalization);
 }
 
 DeviceMetrics evaluate_external(Checkpoint& ck, const ExternalProfile& p,
