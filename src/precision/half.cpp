@@ -146,19 +146,27 @@ uint16_t float_to_half(float f, HalfMode mode) {
   if (ax >= kOverflowBits) {
     return uint16_t(sign | (mode.overflow == Overflow::Saturate ? 0x7bffu : 0x7c00u));
   }
+  const bool away = mode.rounding == Rounding::NearestAway;
   uint32_t h;
-  if (ax >= kMinNormalBits) {
-    // Rebias the exponent and round the 13 dropped mantissa bits to nearest even; a
-    // mantissa carry moves into the exponent, which is the correct result.
-    h = (ax - kRebias + 0x0fffu + ((ax >> 13) & 1u)) >> 13;
-  } else if (ax > kHalfSubnormalTie) {
+  if (mode.subnormals == Subnormals::MinNormal && ax < kMinNormalBits) {
+    // Round to 11 significant bits (exponent unbounded), then compare with 2^-15 / 2^-14
+    // (OpenVINO's f32tof16 adds half an ULP and compares; truncating to the grid does not
+    // move a value across a power of two).
+    const uint32_t r =
+        away ? (ax + 0x1000u) & ~0x1fffu : (ax + 0x0fffu + ((ax >> 13) & 1u)) & ~0x1fffu;
+    h = r < 0x38000000u ? 0u : 0x400u;  // 0x38000000: 2^-15
+  } else if (ax >= kMinNormalBits) {
+    // Rebias the exponent and round the 13 dropped mantissa bits; a mantissa carry moves
+    // into the exponent, which is the correct result.
+    h = away ? (ax - kRebias + 0x1000u) >> 13 : (ax - kRebias + 0x0fffu + ((ax >> 13) & 1u)) >> 13;
+  } else if (ax > kHalfSubnormalTie || (away && ax == kHalfSubnormalTie)) {
     // Result is a half subnormal (or 2^-14 after rounding up): h = value / 2^-24.
     const uint32_t m = (ax & 0x7fffffu) | 0x800000u;
     const int shift = 126 - int(ax >> 23);  // 14 .. 24
     h = m >> shift;
     const uint32_t rem = m & ((1u << shift) - 1u);
     const uint32_t halfway = 1u << (shift - 1);
-    if (rem > halfway || (rem == halfway && (h & 1u))) ++h;
+    if (rem > halfway || (rem == halfway && (away || (h & 1u)))) ++h;
   } else {
     h = 0;  // |f| <= 2^-25 (2^-25 itself ties to the even 0)
   }
@@ -218,7 +226,7 @@ bool half_simd_enabled() {
 }
 
 void round_to_half(const float* src, float* dst, size_t n, HalfMode mode) {
-  if (half_simd_enabled()) {
+  if (half_simd_enabled() && mode.f16c_native()) {
     round_fast(src, dst, n, mode);
   } else {
     round_to_half_scalar(src, dst, n, mode);
@@ -226,7 +234,7 @@ void round_to_half(const float* src, float* dst, size_t n, HalfMode mode) {
 }
 
 void float_to_half(const float* src, uint16_t* dst, size_t n, HalfMode mode) {
-  if (half_simd_enabled()) {
+  if (half_simd_enabled() && mode.f16c_native()) {
     to_half_fast(src, dst, n, mode);
   } else {
     float_to_half_scalar(src, dst, n, mode);

@@ -1,10 +1,10 @@
 #pragma once
 // Bit-exact IEEE 754 binary16 ("half", FP16) conversions in plain C++.
 //
-// float -> half rounds to nearest, ties to even, with gradual underflow (subnormals)
-// unless flushing is requested. Values beyond the largest finite half (65504)
-// become ±inf (Overflow::Inf, IEEE behaviour) or ±65504 (Overflow::Saturate).
-// NaN stays NaN (quiet, sign kept). half -> float is exact.
+// float -> half rounds to nearest, ties to even (or away from zero, Rounding), with
+// gradual underflow (subnormals) unless flushing or MinNormal is requested. Values beyond the
+// largest finite half (65504) become ±inf (Overflow::Inf, IEEE behaviour) or ±65504
+// (Overflow::Saturate). NaN stays NaN (quiet, sign kept). half -> float is exact.
 //
 // Precise rules (identical to the x86 F16C instructions in the default mode):
 // - Overflow: a finite float rounds beyond the half range iff |f| >= 65520 (the tie
@@ -24,12 +24,39 @@
 namespace dalnas {
 
 enum class Overflow { Inf, Saturate };
-enum class Subnormals { Keep, Flush };
+// Keep: gradual underflow (IEEE). Flush: subnormal results become a signed zero.
+// MinNormal: OpenVINO's f32tof16 rule (no subnormals): a value whose magnitude, rounded
+// to 11 significant bits with the mode's rounding (exponent unbounded), is below 2^-15
+// becomes a signed zero, and one in [2^-15, 2^-14) becomes ±2^-14.
+enum class Subnormals { Keep, Flush, MinNormal };
+// Ties of the rounding to 11 significant bits: to even (IEEE, NumPy, F16C) or away from
+// zero (OpenVINO's InferenceEngine::PrecisionUtils::f32tof16: adds half an ULP and
+// truncates).
+enum class Rounding { NearestEven, NearestAway };
 
 struct HalfMode {
   Overflow overflow = Overflow::Inf;
   Subnormals subnormals = Subnormals::Keep;
+  Rounding rounding = Rounding::NearestEven;
+
+  // True for the modes F16C's conversion computes directly (ties to even, subnormals
+  // kept or flushed after the conversion).
+  bool f16c_native() const {
+    return rounding == Rounding::NearestEven && subnormals != Subnormals::MinNormal;
+  }
+  bool operator==(const HalfMode& o) const {
+    return overflow == o.overflow && subnormals == o.subnormals && rounding == o.rounding;
+  }
+  bool operator!=(const HalfMode& o) const { return !(*this == o); }
 };
+
+// The two FP32 -> FP16 conversions of an OpenVINO deployment:
+//   numpy: Model Optimizer's --data_type FP16 (NumPy astype: ties to even, overflow to
+//          infinity, subnormals kept);
+//   ie:    the plugin's InferenceEngine::PrecisionUtils::f32tof16 (ties away from zero,
+//          saturation at ±65504, MinNormal underflow).
+constexpr HalfMode kNumpyHalf{Overflow::Inf, Subnormals::Keep, Rounding::NearestEven};
+constexpr HalfMode kIeHalf{Overflow::Saturate, Subnormals::MinNormal, Rounding::NearestAway};
 
 constexpr float kHalfMax = 65504.0f;
 constexpr float kHalfMinNormal = 6.103515625e-05f;            // 2^-14
