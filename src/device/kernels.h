@@ -55,6 +55,10 @@ void conv_avx512(const ConvArgs& a);
 // and later) would make the fp16-accumulation modes several times faster; it needs a CPU
 // with AVX512-FP16 to be tested against the scalar reference and is not written yet.
 
+// True if the SIMD conv kernels (and finish()) implement `mode` bit for bit; the emulator
+// takes conv_scalar for modes they do not.
+inline bool simd_supports(const HalfMode& mode) { return mode.f16c_native(); }
+
 bool cpu_has_avx2_f16c();
 bool cpu_has_avx512();
 
