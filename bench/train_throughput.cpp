@@ -3,6 +3,7 @@
 // Prints images/s, achieved GFLOP/s (3 × forward MACs × 2 per image) and the ratio.
 //
 //   build/bench/train_throughput [--genome G] [--steps N] [--threads T] [--precision P]
+//                                [--device PROFILE]   (the profile --precision aligned follows)
 #include <torch/torch.h>
 
 #include <array>
@@ -16,6 +17,7 @@
 
 #include "core/allocator.h"
 #include "core/genome.h"
+#include "device/alignment.h"
 #include "nn/describe.h"
 #include "nn/network.h"
 #include "train/loss.h"
@@ -35,7 +37,7 @@ std::string run(const std::string& cmd) {
 
 int main(int argc, char** argv) {
   dalnas::tune_allocator();
-  std::string genome = "reference", precision = "fp32";
+  std::string genome = "reference", precision = "fp32", device = "myriadx";
   int steps = 20, warmup = 3, batch = 16, size = 128, bands = 4;
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
       threads = std::stoi(v);
     else if (k == "--precision")
       precision = v;
+    else if (k == "--device")
+      device = v;
     else if (k == "--batch")
       batch = std::stoi(v);
     else if (k == "--size")
@@ -57,6 +61,10 @@ int main(int argc, char** argv) {
   const Genome g = resolve_arch(genome, bands);
   auto policy = std::make_shared<PrecisionPolicy>();
   policy->mode = parse_precision(precision);
+  if (policy->mode == PrecisionMode::Aligned) {
+    policy->align = alignment_for(load_profile(device));
+    precision += " (" + device + ")";
+  }
   torch::manual_seed(0);
   Network net = build_network(g, bands, policy);
   net->train();

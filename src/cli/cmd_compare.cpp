@@ -1,5 +1,6 @@
 // dalnas compare: post-training FP16 conversion vs deployment-aligned fine-tuning, on the
 // device, for one architecture (the headline experiment; see eval/compare.h).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -7,8 +8,15 @@
 #include "cli/commands.h"
 #include "cli/train_options.h"
 #include "core/atomic_file.h"
+#include "core/config_file.h"
 #include "core/error.h"
+#include "core/genome.h"
+#include "core/rng.h"
+#include "data/dataset.h"
+#include "eval/census.h"
 #include "eval/compare.h"
+#include "search/search_config.h"
+#include "train/experiment.h"
 
 namespace dalnas::cli {
 
@@ -19,7 +27,98 @@ struct CompareArgs {
   double finetune_lr = 3e-4;
   std::string device = "myriadx";
   bool sweep = false;
+  // The census (eval/census.h).
+  int genomes = 0;
+  std::string space;
+  std::string arch_list;
+  std::string pipelines;
+  double raw_scale = 1.0;
+  bool no_reference = false, no_ablation = false;
+  uint64_t genome_seed = 1;
 };
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// Genomes of the census: --arch-list, `reference` (unless --no-reference), and N distinct
+// samples from the search space of --space (a search config) with --genome-seed.
+std::vector<std::string> census_genomes(const CompareArgs& c, int bands) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& g) {
+    if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  };
+  for (const std::string& a : split_commas(c.arch_list)) add(resolve_arch(a, bands).str());
+  if (!c.no_reference) add(resolve_arch("reference", bands).str());
+  if (c.genomes > 0) {
+    const SearchConfig sc = c.space.empty()
+                                ? SearchConfig::defaults()
+                                : SearchConfig::from_json(load_config_file(c.space), c.space);
+    Rng rng(c.genome_seed);
+    const size_t want = out.size() + static_cast<size_t>(c.genomes);
+    for (int tries = 0; out.size() < want && tries < 100 * c.genomes; ++tries) {
+      add(sc.space.sample(rng).str());
+    }
+    if (out.size() < want) {
+      throw Error("--genomes: the search space of " +
+                  (c.space.empty() ? std::string("the built-in default") : c.space) +
+                  " gave only " + std::to_string(out.size()) + " distinct genomes");
+    }
+  }
+  return out;
+}
+
+void run_census_command(const TrainArgs& a, const CompareArgs& c) {
+  CensusOptions opt;
+  opt.train = resolve_train_config(a);
+  if (opt.train.precision != PrecisionMode::FP32)
+    throw Error("--precision: the census trains (a) in fp32 itself; leave --precision out");
+  opt.finetune_epochs = c.finetune_epochs;
+  opt.finetune_lr = c.finetune_lr;
+  opt.device = c.device;
+  opt.ablate = !c.no_ablation;
+  opt.raw_scale = static_cast<float>(c.raw_scale);
+  if (!c.pipelines.empty()) opt.pipelines = split_commas(c.pipelines);
+  set_threads(opt.train.threads);
+  // Band count for named genomes: from the data (a cheap look at the first scene).
+  const int bands = load_dataset(opt.train.data, opt.train.synthetic).front().bands;
+  opt.genomes = census_genomes(c, bands);
+  const std::string out = a.out.empty() ? "runs/census-" + timestamp() : a.out;
+  std::filesystem::create_directories(out);
+  auto write = [&](const CensusResult& r) {
+    nlohmann::json j = r.to_json();
+    j["finetune_epochs"] = opt.finetune_epochs;
+    j["finetune_lr"] = opt.finetune_lr;
+    j["pipelines"] = opt.pipelines;
+    j["raw_scale"] = opt.raw_scale;
+    j["train_config"] = opt.train.to_json();
+    write_file_atomic(out + "/census.json", j.dump(2) + "\n");
+    write_file_atomic(out + "/census.csv", r.csv());
+    write_file_atomic(out + "/census.txt", r.table());
+  };
+  if (!a.quiet) {
+    std::fprintf(stderr, "census: %zu genomes x %zu pipelines on %s -> %s\n", opt.genomes.size(),
+                 opt.pipelines.size(), opt.device.c_str(), out.c_str());
+  }
+  const CensusResult r = run_census(
+      opt,
+      [&a](const std::string& line) {
+        if (!a.quiet) std::fprintf(stderr, "census: %s\n", line.c_str());
+      },
+      write);
+  write(r);
+  if (a.json) {
+    std::printf("%s\n", r.to_json().dump().c_str());
+  } else {
+    std::printf("%s\nwritten to %s/census.{csv,json,txt}\n", r.table().c_str(), out.c_str());
+  }
+}
 }  // namespace
 
 void add_compare(CLI::App& app) {
@@ -40,11 +139,31 @@ void add_compare(CLI::App& app) {
   cmd->add_flag("--sweep-numerics", c->sweep,
                 "Also evaluate the first seed's models across accumulation x normalisation "
                 "placement x pre-scaling");
+  cmd->add_option("--genomes", c->genomes,
+                  "Census: also sample N genomes from the search space of --space")
+      ->check(CLI::Range(0, 10000));
+  cmd->add_option("--space", c->space,
+                  "Census: a search config whose search space --genomes samples (default: the "
+                  "built-in search's)");
+  cmd->add_option("--genome-seed", c->genome_seed, "Census: seed of the genome sample (default 1)");
+  cmd->add_option("--arch-list", c->arch_list,
+                  "Census: comma-separated genomes (strings, names or pynas:codes)");
+  cmd->add_flag("--no-reference", c->no_reference, "Census: leave `reference` out");
+  cmd->add_option("--pipelines", c->pipelines,
+                  "Census: input pipelines, comma-separated: host, model, raw (default all)");
+  cmd->add_option("--raw-scale", c->raw_scale,
+                  "Census, raw pipeline: 1 (digital numbers, default) or 0.0001 (reflectance)");
+  cmd->add_flag("--no-ablation", c->no_ablation,
+                "Census: skip switching each device behaviour off");
   cmd->add_option("--out", a->out, "Output folder (default runs/compare-<timestamp>)");
   cmd->add_flag("--json", a->json, "Print compare.json on stdout");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");
 
   cmd->callback([a, c]() {
+    if (c->genomes > 0 || !c->arch_list.empty() || !c->pipelines.empty()) {
+      run_census_command(*a, *c);
+      return;
+    }
     CompareOptions opt;
     opt.train = resolve_train_config(*a);
     if (opt.train.precision != PrecisionMode::FP32)

@@ -298,7 +298,9 @@ void add_search(CLI::App& app) {
   opt("--strategy", "strategy", "ga (default), regularized-evolution, nsga2 or random");
   opt("--seed", "seed", "Seed of the strategy, the split and every candidate's training");
   opt("--device", "device", "Target device profile (default myriadx)");
-  opt("--precision", "precision", "fp16-aligned (default) or fp32 (convert after training)");
+  opt("--precision", "precision",
+      "aligned (default: the target profile's pipeline), fp16-aligned (plain FP16 "
+      "projection) or fp32 (convert after training)");
   opt("--data", "data", "Dataset: synthetic (default), synthetic:N, a COCO .json, or a folder");
   opt("--population", "population", "Population size (ga, nsga2, regularized-evolution)");
   opt("--generations", "generations", "Generations (ga, nsga2)");
@@ -317,7 +319,7 @@ void add_search(CLI::App& app) {
   cmd->add_flag("--quiet,-q", a->quiet, "No progress lines");
   cmd->add_flag("--json", a->json, "Progress and summary as JSON lines on stdout");
   cmd->add_flag("--compare-pipelines", a->compare_pipelines,
-                "Run the search with fp32 and with fp16-aligned training on the same seed and "
+                "Run the search with fp32 and with aligned training on the same seed and "
                 "compare the winners");
 
   cmd->callback([a]() {
@@ -349,7 +351,7 @@ void add_search(CLI::App& app) {
     if (a->set.count("precision"))
       throw Error("--compare-pipelines runs both precisions; drop --precision");
     std::vector<std::pair<std::string, PipelineResult>> results;
-    for (const char* p : {"fp32", "fp16-aligned"}) {
+    for (const char* p : {"fp32", "aligned"}) {
       SearchConfig c = cfg;
       c.train["precision"] = p;
       results.emplace_back(p, run_one(c, out + "/" + p, false, *a));

@@ -34,12 +34,18 @@ void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a network described by a genome");
   auto a = std::make_shared<TrainArgs>();
   add_train_options(cmd, a);
+  cmd->add_option_function<std::string>(
+      "--device", [a](const std::string& v) { a->set["align_device"] = v; },
+      "The deployment target that --precision aligned follows (a profile in devices/)");
   cmd->add_option("--out", a->out, "Output folder (default runs/train-<timestamp>)");
   cmd->add_flag("--json", a->json, "Print the final metrics as one JSON object on stdout");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");
 
   cmd->callback([a]() {
     const TrainConfig cfg = resolve_train_config(*a);
+    if (cfg.precision == PrecisionMode::Aligned && cfg.align_device.empty()) {
+      throw Error("--precision aligned: name the deployment target with --device PROFILE");
+    }
     set_threads(cfg.threads);
 
     const std::string out = a->out.empty() ? "runs/train-" + timestamp() : a->out;

@@ -5,6 +5,7 @@
 
 #include "core/config_file.h"
 #include "core/error.h"
+#include "device/alignment.h"
 
 namespace dalnas::cli {
 
@@ -28,7 +29,11 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
   opt("--data", "data",
       "Dataset: synthetic, synthetic:N, a COCO .json, or a folder (default synthetic)");
   opt("--arch", "arch", "Genome string, a named genome (reference, tiny, ...) or pynas:<code>");
-  opt("--precision", "precision", "fp32 or fp16-aligned (FP16 projections in the forward pass)");
+  opt("--precision", "precision",
+      "fp32, fp16-aligned (FP16 projections in the forward pass) or aligned (the device "
+      "profile's pipeline: conversions, range, pre-scaled accumulators, upsampling mode)");
+  opt("--normalization", "normalization",
+      "standard (per-band mean/std, default), none (raw values) or reflectance (DN / 10000)");
   opt("--epochs", "epochs", "Training epochs (default 40)");
   opt("--batch", "batch", "Batch size (default 16)");
   opt("--lr", "lr", "Adam learning rate (default 1e-3)");
@@ -68,7 +73,8 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
     }
   };
   for (const auto& [k, v] : a.set) {
-    if (k == "data" || k == "arch" || k == "precision" || k == "init")
+    if (k == "data" || k == "arch" || k == "precision" || k == "init" || k == "normalization" ||
+        k == "align_device")
       j[k] = v;
     else if (k == "epochs" || k == "batch" || k == "patience" || k == "threads")
       j[k] = static_cast<int>(num(k, v));
@@ -100,6 +106,9 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
       !(j.contains("tiling") && j["tiling"].contains("stride")))
     j["tiling"]["stride"] = std::max(1, j["tiling"]["size"].get<int>() * 3 / 4);
   TrainConfig cfg = TrainConfig::from_json(j, a.config_file.empty() ? "options" : a.config_file);
+  if (cfg.precision == PrecisionMode::Aligned && !cfg.align_device.empty()) {
+    cfg.align = alignment_for(load_profile(cfg.align_device));
+  }
   return cfg;
 }
 

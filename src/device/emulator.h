@@ -91,8 +91,15 @@ class Emulator {
   const DeviceGraph& graph() const { return graph_; }
   // The pre-scaling shift of node i (0 where none).
   int prescale_shift(int node) const { return shifts_.at(static_cast<size_t>(node)); }
+  // Number of hardware passes node i is split into over input channels (1: not split).
+  int hw_parts(int node) const;
+  // OpenVINO's "growing output" test for this graph and pipeline (precision/prescale.h).
+  bool growing_output() const;
 
  private:
+  void input_node(const float* input, const Shape& in, std::vector<float>& y) const;
+  void conv_node(size_t i, const std::vector<float>& x, const Shape& is, const Shape& os,
+                 std::vector<float>& y) const;
   void execute(const float* input, const Shape& in, bool keep_all,
                std::vector<std::vector<float>>& values) const;
 
@@ -100,6 +107,7 @@ class Emulator {
   EmulatorConfig config_;
   KernelIsa isa_ = KernelIsa::Scalar;
   std::vector<int> shifts_;
+  std::vector<std::vector<std::vector<float>>> parts_;  // per node: weights of each part
 };
 
 // Counts over one tensor, to find where a network breaks in low precision.

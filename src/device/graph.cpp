@@ -67,6 +67,24 @@ std::string to_string(ActType a) {
   return "?";
 }
 
+std::string to_string(ResizeCoord c) {
+  switch (c) {
+    case ResizeCoord::Asymmetric:
+      return "asymmetric";
+    case ResizeCoord::AlignCorners:
+      return "align_corners";
+    default:
+      return "half_pixel";
+  }
+}
+
+ResizeCoord parse_resize_coord(const std::string& s) {
+  if (s == "half_pixel" || s == "pytorch_half_pixel") return ResizeCoord::HalfPixel;
+  if (s == "asymmetric") return ResizeCoord::Asymmetric;
+  if (s == "align_corners") return ResizeCoord::AlignCorners;
+  throw Error("resize mode '" + s + "': expected half_pixel, asymmetric or align_corners");
+}
+
 namespace {
 
 std::string node_label(const Node& n, size_t i) {

@@ -33,6 +33,12 @@ enum class OpType {
 
 enum class ActType { None, ReLU, ReLU6, GELU, HardSwish, Sigmoid, Clip, HardSigmoid };
 
+// Bilinear resize: how an output coordinate maps to an input coordinate (ONNX's
+// coordinate_transformation_mode). HalfPixel: src = (dst + 0.5)·in/out - 0.5 (PyTorch's
+// align_corners = false); Asymmetric: src = dst·in/out; AlignCorners: src =
+// dst·(in - 1)/(out - 1).
+enum class ResizeCoord { HalfPixel, Asymmetric, AlignCorners };
+
 struct Shape {
   int c = 0, h = 0, w = 0;
   int64_t numel() const { return static_cast<int64_t>(c) * h * w; }
@@ -62,6 +68,7 @@ struct Node {
   // Resize
   float scale = 0.0f;
   bool nearest = false;  // nearest neighbour: src = min(floor(dst · in / out), in - 1)
+  ResizeCoord coord = ResizeCoord::HalfPixel;  // bilinear only
 
   Shape shape;  // output shape, filled by DeviceGraph::infer_shapes
 };
@@ -94,5 +101,9 @@ struct DeviceGraph {
 std::string to_string(const Shape& s);  // "C×H×W" as "16x128x128"
 std::string to_string(OpType op);       // "conv", "maxpool", ... "fc", "output"
 std::string to_string(ActType a);       // "none", "relu", "relu6", ... "hardsigmoid"
+// "half_pixel" / "asymmetric" / "align_corners" (ONNX's names); parse throws
+// dalnas::Error naming the allowed values.
+std::string to_string(ResizeCoord c);
+ResizeCoord parse_resize_coord(const std::string& s);
 
 }  // namespace dalnas

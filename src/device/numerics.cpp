@@ -1,5 +1,7 @@
 #include "device/numerics.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -19,6 +21,21 @@ bool on_neural_engine(const Node& n) {
   }
 }
 
+bool on_neural_engine(const Node& n, const EmulatorConfig& c) {
+  if (n.op == OpType::ConvTranspose) return c.deconv_on_nce;
+  return on_neural_engine(n);
+}
+
+int HwTiling::channels_per_block(int k) const {
+  const int kk = std::max(1, k * k);
+  return std::max(1, std::min(max_coeff_per_block / kk, max_channels));
+}
+
+int HwTiling::channels_per_pass(int k) const {
+  const int64_t n = static_cast<int64_t>(channels_per_block(k)) * std::max(1, max_blocks);
+  return static_cast<int>(std::min<int64_t>(n, max_channels));
+}
+
 Storage parse_storage(const std::string& s) {
   if (s == "fp32") return Storage::FP32;
   if (s == "fp16") return Storage::FP16;
@@ -30,6 +47,11 @@ Accumulation parse_accumulation(const std::string& s) {
   if (s == "fp32") return a;
   if (s == "fp16") {
     a.kind = Accumulation::FP16;
+    return a;
+  }
+  if (s == "fp16-blocked:hw") {
+    a.kind = Accumulation::FP16Blocked;
+    a.block = 0;
     return a;
   }
   const std::string prefix = "fp16-blocked:";
@@ -45,7 +67,8 @@ Accumulation parse_accumulation(const std::string& s) {
       return a;
     }
   }
-  throw Error("accumulation '" + s + "': expected fp32, fp16 or fp16-blocked:N (N >= 1)");
+  throw Error("accumulation '" + s +
+              "': expected fp32, fp16, fp16-blocked:N (N >= 1) or fp16-blocked:hw");
 }
 
 Overflow parse_overflow(const std::string& s) {
@@ -57,7 +80,48 @@ Overflow parse_overflow(const std::string& s) {
 Subnormals parse_subnormals(const std::string& s) {
   if (s == "keep") return Subnormals::Keep;
   if (s == "flush") return Subnormals::Flush;
-  throw Error("subnormals '" + s + "': expected keep or flush");
+  if (s == "min-normal") return Subnormals::MinNormal;
+  throw Error("subnormals '" + s + "': expected keep, flush or min-normal");
+}
+
+Rounding parse_rounding(const std::string& s) {
+  if (s == "even") return Rounding::NearestEven;
+  if (s == "away") return Rounding::NearestAway;
+  throw Error("rounding '" + s + "': expected even or away");
+}
+
+HalfMode parse_conversion(const std::string& s) {
+  if (s == "numpy") return kNumpyHalf;
+  if (s == "ie") return kIeHalf;
+  const size_t a = s.find('/'), b = a == std::string::npos ? a : s.find('/', a + 1);
+  if (b != std::string::npos && s.find('/', b + 1) == std::string::npos) {
+    try {
+      HalfMode m;
+      m.rounding = parse_rounding(s.substr(0, a));
+      m.overflow = parse_overflow(s.substr(a + 1, b - a - 1));
+      m.subnormals = parse_subnormals(s.substr(b + 1));
+      return m;
+    } catch (const Error&) {
+    }
+  }
+  throw Error("conversion '" + s +
+              "': expected numpy, ie or ROUNDING/OVERFLOW/SUBNORMALS (e.g. even/saturate/flush)");
+}
+
+InputPipeline parse_input_pipeline(const std::string& s) {
+  if (s == "host") return InputPipeline::Host;
+  if (s == "model") return InputPipeline::Model;
+  if (s == "folded") return InputPipeline::Folded;
+  throw Error("input '" + s + "': expected host, model or folded");
+}
+
+InputPrecision parse_input_precision(const std::string& s) {
+  if (s == "fp16") return InputPrecision::FP16;
+  if (s == "fp32") return InputPrecision::FP32;
+  if (s == "u8") return InputPrecision::U8;
+  throw Error("input precision '" + s +
+              "': expected fp16, fp32 or u8 (the MYRIAD plugin "
+              "rejects u16: cast on the host)");
 }
 
 KernelIsa parse_kernel_isa(const std::string& s) {
@@ -77,7 +141,7 @@ std::string to_string(const Accumulation& a) {
     case Accumulation::FP16:
       return "fp16";
     case Accumulation::FP16Blocked:
-      return "fp16-blocked:" + std::to_string(a.block);
+      return a.block == 0 ? "fp16-blocked:hw" : "fp16-blocked:" + std::to_string(a.block);
     default:
       return "fp32";
   }
@@ -87,7 +151,21 @@ std::string to_string(Overflow o) {
   return o == Overflow::Saturate ? "saturate" : "inf";
 }
 std::string to_string(Subnormals s) {
-  return s == Subnormals::Flush ? "flush" : "keep";
+  return s == Subnormals::Flush ? "flush" : s == Subnormals::MinNormal ? "min-normal" : "keep";
+}
+std::string to_string(Rounding r) {
+  return r == Rounding::NearestAway ? "away" : "even";
+}
+std::string conversion_name(const HalfMode& m) {
+  if (m == kNumpyHalf) return "numpy";
+  if (m == kIeHalf) return "ie";
+  return to_string(m.rounding) + "/" + to_string(m.overflow) + "/" + to_string(m.subnormals);
+}
+std::string to_string(InputPipeline p) {
+  return p == InputPipeline::Model ? "model" : p == InputPipeline::Folded ? "folded" : "host";
+}
+std::string to_string(InputPrecision p) {
+  return p == InputPrecision::FP32 ? "fp32" : p == InputPrecision::U8 ? "u8" : "fp16";
 }
 
 std::string to_string(KernelIsa i) {
@@ -104,15 +182,17 @@ std::string to_string(KernelIsa i) {
 }
 
 std::string to_string(const Numerics& n) {
-  std::string s = to_string(n.storage) + " storage, " + to_string(n.acc) +
-                  " accumulation, overflow " + to_string(n.half.overflow) + ", subnormals " +
-                  to_string(n.half.subnormals);
+  std::string s = to_string(n.storage) + " storage, " + to_string(n.acc) + " accumulation, " +
+                  (n.half.rounding == Rounding::NearestAway ? "ties away, " : "") + "overflow " +
+                  to_string(n.half.overflow) + ", subnormals " + to_string(n.half.subnormals);
   if (n.prescale) {
     s += ", prescale (cap " + std::to_string(n.prescale_cap) + " / fc " +
-         std::to_string(n.prescale_cap_fc) + ")";
+         std::to_string(n.prescale_cap_fc) + (n.prescale_growing_output ? ", growing output" : "") +
+         ")";
   } else {
     s += ", no prescale";
   }
+  if (n.fp16_activations) s += ", fp16 activations";
   return s;
 }
 

@@ -723,10 +723,13 @@ class Importer {
     r.inputs = {x.node};
     r.scale = static_cast<float>(scales[2]);
     if (mode == "linear") {
-      if (coord != "half_pixel" && coord != "pytorch_half_pixel") {
+      if (coord != "half_pixel" && coord != "pytorch_half_pixel" && coord != "asymmetric" &&
+          coord != "align_corners") {
         fail(n, "linear resize with coordinate_transformation_mode '" + coord +
-                    "' is not supported (the device graph's bilinear resize is half_pixel)");
+                    "' is not supported (half_pixel, pytorch_half_pixel, asymmetric, "
+                    "align_corners)");
       }
+      r.coord = parse_resize_coord(coord);
     } else if (mode == "nearest") {
       const double s = scales[2];
       if (std::fabs(s - std::round(s)) > 1e-6) fail(n, "nearest resize needs an integer scale");

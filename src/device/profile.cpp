@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
+#include <optional>
 
 #include "core/config_file.h"
 #include "core/error.h"
@@ -32,19 +34,65 @@ std::string get_string(const nlohmann::json& t, const char* key, const std::stri
   return v->get<std::string>();
 }
 
+bool get_bool(const nlohmann::json& t, const char* key, const std::string& where, bool fallback) {
+  const nlohmann::json* v = find(t, key);
+  if (v == nullptr) return fallback;
+  if (!v->is_boolean()) throw Error(where + "." + key + ": expected true or false");
+  return v->get<bool>();
+}
+
+int get_int(const nlohmann::json& t, const char* key, const std::string& where, int fallback,
+            int lo, int hi) {
+  const nlohmann::json* v = find(t, key);
+  if (v == nullptr) return fallback;
+  if (!v->is_number_integer() || v->get<int64_t>() < lo || v->get<int64_t>() > hi) {
+    throw Error(where + "." + key + ": expected an integer from " + std::to_string(lo) + " to " +
+                std::to_string(hi));
+  }
+  return static_cast<int>(v->get<int64_t>());
+}
+
+void check_keys(const nlohmann::json& t, const std::string& where,
+                std::initializer_list<const char*> keys) {
+  if (!t.is_object()) throw Error(where + ": expected a table");
+  for (auto it = t.begin(); it != t.end(); ++it) {
+    bool known = false;
+    std::string list;
+    for (const char* k : keys) {
+      known = known || it.key() == k;
+      list += (list.empty() ? "" : ", ") + std::string(k);
+    }
+    if (!known) throw Error(where + ": unknown key '" + it.key() + "' (allowed: " + list + ")");
+  }
+}
+
+// A conversion setting ("numpy", "ie" or ROUNDING/OVERFLOW/SUBNORMALS), or unset.
+std::optional<HalfMode> get_conversion(const nlohmann::json& t, const char* key,
+                                       const std::string& where) {
+  if (find(t, key) == nullptr) return std::nullopt;
+  try {
+    return parse_conversion(get_string(t, key, where, ""));
+  } catch (const Error& e) {
+    if (std::string(e.what()).find(where) == 0) throw;
+    throw Error(where + "." + key + ": " + e.what());
+  }
+}
+
 Numerics parse_numerics(const nlohmann::json& t, const std::string& path,
                         const std::string& table) {
   const std::string where = path + ": " + table;
   if (!t.is_object()) throw Error(where + ": expected a table");
-  static const char* const kKeys[] = {"storage",  "accumulation", "overflow",       "subnormals",
-                                      "prescale", "prescale_cap", "prescale_cap_fc"};
+  static const char* const kKeys[] = {"storage",      "accumulation",    "rounding",
+                                      "overflow",     "subnormals",      "prescale",
+                                      "prescale_cap", "prescale_cap_fc", "prescale_growing_output",
+                                      "activations"};
   for (auto it = t.begin(); it != t.end(); ++it) {
     bool known = false;
     for (const char* k : kKeys) known = known || it.key() == k;
     if (!known) {
       throw Error(where + ": unknown key '" + it.key() +
-                  "' (allowed: storage, accumulation, overflow, subnormals, prescale, "
-                  "prescale_cap, prescale_cap_fc)");
+                  "' (allowed: storage, accumulation, rounding, overflow, subnormals, prescale, "
+                  "prescale_cap, prescale_cap_fc, prescale_growing_output, activations)");
     }
   }
   Numerics n;
@@ -65,28 +113,31 @@ Numerics parse_numerics(const nlohmann::json& t, const std::string& path,
       with_key("overflow", [&] { return parse_overflow(get_string(t, "overflow", where, "inf")); });
   n.half.subnormals = with_key(
       "subnormals", [&] { return parse_subnormals(get_string(t, "subnormals", where, "keep")); });
-  if (const nlohmann::json* v = find(t, "prescale")) {
-    if (!v->is_boolean()) throw Error(where + ".prescale: expected true or false");
-    n.prescale = v->get<bool>();
+  n.half.rounding = with_key(
+      "rounding", [&] { return parse_rounding(get_string(t, "rounding", where, "even")); });
+  n.prescale = get_bool(t, "prescale", where, false);
+  n.prescale_growing_output = get_bool(t, "prescale_growing_output", where, false);
+  const std::string acts = get_string(t, "activations", where, "fp32");
+  if (acts != "fp32" && acts != "fp16") {
+    throw Error(where + ".activations: '" + acts + "': expected fp32 or fp16");
   }
-  for (const char* key : {"prescale_cap", "prescale_cap_fc"}) {
-    if (const nlohmann::json* v = find(t, key)) {
-      if (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > 30) {
-        throw Error(where + "." + key + ": expected an integer from 0 to 30");
-      }
-      (std::string(key) == "prescale_cap" ? n.prescale_cap : n.prescale_cap_fc) =
-          static_cast<int>(v->get<int64_t>());
-    }
-  }
+  n.fp16_activations = acts == "fp16";
+  n.prescale_cap = get_int(t, "prescale_cap", where, 8, 0, 30);
+  n.prescale_cap_fc = get_int(t, "prescale_cap_fc", where, 9, 0, 30);
   return n;
 }
 
 }  // namespace
 
 EmulatorConfig DeviceProfile::emulator_config() const {
-  EmulatorConfig c;
+  EmulatorConfig c = pipeline;
   c.nce = neural_engine;
   c.shave = shave;
+  if (fold_normalization) {
+    c.input = InputPipeline::Folded;
+  } else if (c.input == InputPipeline::Folded) {
+    c.input = InputPipeline::Host;
+  }
   return c;
 }
 
@@ -113,20 +164,72 @@ DeviceProfile parse_profile(const nlohmann::json& doc, const std::string& path) 
       if (!num.is_object()) throw Error(path + ": numerics: expected a table");
       for (auto jt = num.begin(); jt != num.end(); ++jt) {
         const std::string& k = jt.key();
-        if (k == "fold_normalization") {
-          if (!jt->is_boolean()) {
-            throw Error(path + ": numerics.fold_normalization: expected true or false");
+        const std::string where = path + ": numerics";
+        auto keyed = [&](auto parse) {
+          try {
+            return parse();
+          } catch (const Error& e) {
+            throw Error(where + "." + k + ": " + e.what());
           }
-          p.fold_normalization = jt->get<bool>();
+        };
+        EmulatorConfig& c = p.pipeline;
+        if (k == "fold_normalization") {
+          if (get_bool(num, "fold_normalization", where, false)) c.input = InputPipeline::Folded;
+        } else if (k == "input") {
+          c.input =
+              keyed([&] { return parse_input_pipeline(get_string(num, "input", where, "")); });
+        } else if (k == "input_precision") {
+          c.input_precision = keyed(
+              [&] { return parse_input_precision(get_string(num, "input_precision", where, "")); });
+        } else if (k == "resize_half_pixel_as") {
+          c.half_pixel_resize = keyed([&] {
+            return parse_resize_coord(get_string(num, "resize_half_pixel_as", where, ""));
+          });
+        } else if (k == "fused_activations") {
+          const std::string v = get_string(num, "fused_activations", where, "all");
+          if (v != "all" && v != "relu-clamp") {
+            throw Error(where + ".fused_activations: '" + v + "': expected all or relu-clamp");
+          }
+          c.nce_fuses_only_relu_clamp = v == "relu-clamp";
+        } else if (k == "hw_avgpool_borders") {
+          const std::string v = get_string(num, "hw_avgpool_borders", where, "exclude-padding");
+          if (v != "exclude-padding" && v != "count-padding") {
+            throw Error(where + ".hw_avgpool_borders: '" + v +
+                        "': expected exclude-padding or count-padding");
+          }
+          c.hw_avgpool_counts_padding = v == "count-padding";
+        } else if (k == "deconvolution") {
+          const std::string v = get_string(num, "deconvolution", where, "shave");
+          if (v != "shave" && v != "nce") {
+            throw Error(where + ".deconvolution: '" + v + "': expected shave or nce");
+          }
+          c.deconv_on_nce = v == "nce";
+        } else if (k == "conversions") {
+          const std::string w = where + ".conversions";
+          check_keys(*jt, w, {"host_cast", "device_convert", "ir_weights", "plugin_constants"});
+          c.host_cast = get_conversion(*jt, "host_cast", w);
+          c.device_convert = get_conversion(*jt, "device_convert", w);
+          c.ir_weights = get_conversion(*jt, "ir_weights", w);
+          c.plugin_constants = get_conversion(*jt, "plugin_constants", w);
+        } else if (k == "tiling") {
+          const std::string w = where + ".tiling";
+          check_keys(*jt, w, {"enabled", "max_coeff_per_block", "max_blocks", "max_channels"});
+          c.tiling.enabled = get_bool(*jt, "enabled", w, false);
+          c.tiling.max_coeff_per_block = get_int(*jt, "max_coeff_per_block", w, 256, 1, 1 << 20);
+          c.tiling.max_blocks = get_int(*jt, "max_blocks", w, 16, 1, 1 << 20);
+          c.tiling.max_channels = get_int(*jt, "max_channels", w, 2048, 1, 1 << 20);
         } else if (k == "neural_engine") {
           p.neural_engine = parse_numerics(*jt, path, "numerics.neural_engine");
         } else if (k == "shave") {
           p.shave = parse_numerics(*jt, path, "numerics.shave");
         } else {
           throw Error(path + ": numerics: unknown key '" + k +
-                      "' (allowed: fold_normalization, neural_engine, shave)");
+                      "' (allowed: input, fold_normalization, input_precision, conversions, "
+                      "tiling, resize_half_pixel_as, fused_activations, hw_avgpool_borders, "
+                      "deconvolution, neural_engine, shave)");
         }
       }
+      p.fold_normalization = p.pipeline.input == InputPipeline::Folded;
     } else {
       p.sections[key] = *it;
     }

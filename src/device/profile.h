@@ -3,16 +3,30 @@
 //
 //   name = "myriadx"
 //   description = "..."
-//   [numerics]
-//   fold_normalization = false        # true: normalisation folded into the first layer
+//   [numerics]                        (semantics: device/numerics.h, device/emulator.h)
+//   input = "host"                    # host | model | folded            (default host)
+//   fold_normalization = false        # old form of input = "folded"
+//   input_precision = "fp16"          # fp16 | fp32 | u8: what the host sends
+//   resize_half_pixel_as = "asymmetric"  # what a half_pixel resize runs as (default
+//                                     # half_pixel; also asymmetric, align_corners)
+//   fused_activations = "relu-clamp"  # all | relu-clamp: what the engine fuses (all)
+//   hw_avgpool_borders = "count-padding"  # exclude-padding | count-padding (exclude)
+//   deconvolution = "nce"             # shave | nce (pre-scaled HW conv)  (default shave)
+//   [numerics.conversions]            # numpy | ie | ROUNDING/OVERFLOW/SUBNORMALS
+//   host_cast, device_convert, ir_weights, plugin_constants   (default: unset, legacy)
+//   [numerics.tiling]                 # hardware tiling over input channels
+//   enabled = true; max_coeff_per_block = 256; max_blocks = 16; max_channels = 2048
 //   [numerics.neural_engine]          # and [numerics.shave], same keys:
 //   storage = "fp16"                  # fp32 | fp16                      (default fp32)
-//   accumulation = "fp32"             # fp32 | fp16 | fp16-blocked:N     (default fp32)
+//   accumulation = "fp32"             # fp32 | fp16 | fp16-blocked:N | fp16-blocked:hw
+//   rounding = "even"                 # even | away                      (default even)
 //   overflow = "inf"                  # inf | saturate                   (default inf)
-//   subnormals = "flush"              # keep | flush                     (default keep)
+//   subnormals = "flush"              # keep | flush | min-normal        (default keep)
 //   prescale = true                   # Myriad weight pre-scaling        (default false)
 //   prescale_cap = 8                  # largest shift, convolutions      (default 8)
 //   prescale_cap_fc = 9               # largest shift, fully connected   (default 9)
+//   prescale_growing_output = true    # OpenVINO's normalVal rule        (default false)
+//   activations = "fp16"              # fp32 | fp16 arithmetic of Sigmoid etc. (fp32)
 //
 // Unknown keys inside [numerics] are errors; other top-level sections (e.g. [cost]) are
 // kept, parsed, in `sections` for the parts of the program that own them.
@@ -29,7 +43,10 @@ struct DeviceProfile {
   std::string path;  // the file it was loaded from
   Numerics neural_engine;
   Numerics shave;
-  bool fold_normalization = false;
+  bool fold_normalization = false;  // input = "folded" (kept in step by parse_profile)
+  // The pipeline settings of [numerics] (input, conversions, tiling, operator modes);
+  // its nce / shave members are unused (neural_engine and shave above are the engines).
+  EmulatorConfig pipeline;
   nlohmann::json sections = nlohmann::json::object();  // other top-level tables
 
   // The emulator configuration of this profile (SIMD kernels on).

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "device/alignment.h"
 #include "device/cost_model.h"
 #include "device/external_measure.h"
 #include "device/profile.h"
@@ -60,6 +61,9 @@ struct CandidateEvaluator::Impl {
     p->mode = train.precision;
     p->half = train.half;
     p->zero_grad_on_overflow = train.zero_grad_on_overflow;
+    p->align = train.align;
+    p->norm_mean = data.norm.mean;
+    p->norm_std = data.norm.std;
     return p;
   }
 
@@ -89,6 +93,12 @@ CandidateEvaluator::CandidateEvaluator(const SearchConfig& cfg, std::string run_
   // external:NAME (or a profile of kind external): accuracy from the real device through
   // its command (eval/external_device.h); costs from the profile's [cost] table.
   m.profile = load_profile(external_profile_name(cfg.device));
+  if (m.train.precision == PrecisionMode::Aligned) {
+    // Candidates train aligned to the search's target profile (its conversions, range,
+    // pre-scaled accumulators and upsampling mode).
+    m.train.align = alignment_for(m.profile);
+    m.train.align_device = m.profile.name;
+  }
   m.cost_model = load_cost_model(m.profile);
   if (cfg.evaluation.measure_latency) {
     m.measure = measure_config(m.profile);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "device/alignment.h"
 #include "eval/device_eval.h"
 #include "train/experiment.h"
 
@@ -165,7 +166,7 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
   res.device = profile.name;
   res.device_numerics = "neural engine: " + to_string(profile.neural_engine) +
                         "; shave: " + to_string(profile.shave) + "; normalisation " +
-                        (profile.fold_normalization ? "on device" : "on host");
+                        to_string(profile.emulator_config().input);
   res.data = base.data;
   res.test_scenes = scene_names(data.scenes, data.split.test);
   TileOptions to;
@@ -198,7 +199,11 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     ft.patience = 0;
     ft.init.clear();
     TrainConfig ftc = ft;
-    ft.precision = PrecisionMode::FP16Aligned;
+    // Aligned to the target profile's pipeline (conversions, range, pre-scaled
+    // accumulators, upsampling mode), not just "round to FP16".
+    ft.precision = PrecisionMode::Aligned;
+    ft.align = alignment_for(profile);
+    ft.align_device = profile.name;
     say("seed " + std::to_string(cfg.seed) + ": (c) deployment-aligned fine-tuning, " +
         std::to_string(ft.epochs) + " epochs");
     TrainOutcome c = train_model(ft, data, {}, &a.ck);

@@ -5,7 +5,8 @@
 // Per seed:
 //   (a) fp32_host       train in FP32, metrics on the host in FP32
 //   (b) ptq_device      (a) converted after training, metrics on the device
-//   (c) aligned_device  (a) fine-tuned E epochs with FP16 projections, on the device
+//   (c) aligned_device  (a) fine-tuned E epochs aligned to the profile (--precision
+//                       aligned: its conversions, range, accumulators, upsampling)
 //   (d) control_device  (a) fine-tuned E epochs in FP32 (same schedule), on the device,
 //                       so that a gain of (c) cannot be just more training
 // All on the test scenes. gap_recovered = (c - b) / (a - b) on the seed means.

@@ -1,5 +1,7 @@
 #include "eval/device_eval.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -51,7 +53,8 @@ DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
   DeviceGraph g = lower_for(ck.net, ck.norm, *profile);
   g.infer_shapes(Shape{ck.bands, opt.tile, opt.tile});
   Emulator emu(g, profile->emulator_config());
-  const TileForward run = emulator_forward(emu);
+  // --threads (set_threads) reaches the emulator through libtorch's thread count.
+  const TileForward run = emulator_forward(emu, at::get_num_threads());
   for (int i : which) {
     const auto prob = predict_scene_with(run, scenes[static_cast<size_t>(i)], nullptr, opt);
     r.metrics.cm.add(prob.data(), scenes[static_cast<size_t>(i)].mask.data(), prob.size());

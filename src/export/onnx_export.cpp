@@ -402,7 +402,7 @@ class Exporter {
       attr(r, "nearest_mode", std::string("floor"));
     } else {
       attr(r, "mode", std::string("linear"));
-      attr(r, "coordinate_transformation_mode", std::string("half_pixel"));
+      attr(r, "coordinate_transformation_mode", to_string(n.coord));
     }
     return out;
   }

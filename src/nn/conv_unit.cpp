@@ -17,4 +17,25 @@ torch::Tensor conv_forward(torch::nn::Conv2dImpl& conv, const torch::Tensor& x,
                        conv.options.groups());
 }
 
+torch::Tensor conv_bn(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn,
+                      const torch::Tensor& x, const PrecisionPolicy& policy) {
+  torch::Tensor y = bn.forward(conv_forward(conv, x, policy));
+  if (!policy.needs_accumulator()) return y;
+  torch::Tensor folded;
+  {
+    torch::NoGradGuard ng;
+    const torch::Tensor g = bn.weight.defined() ? bn.weight : torch::ones_like(bn.running_var);
+    const torch::Tensor k = g / torch::sqrt(bn.running_var + bn.options.eps());
+    folded = conv.weight * k.view({-1, 1, 1, 1});
+  }
+  return policy.accumulator(y, folded, static_cast<int>(x.size(1)));
+}
+
+torch::Tensor conv_acc(torch::nn::Conv2dImpl& conv, const torch::Tensor& x,
+                       const PrecisionPolicy& policy) {
+  torch::Tensor y = conv_forward(conv, x, policy);
+  if (!policy.needs_accumulator()) return y;
+  return policy.accumulator(y, conv.weight, static_cast<int>(x.size(1)));
+}
+
 }  // namespace dalnas

@@ -15,4 +15,12 @@ torch::nn::Conv2d make_conv(int in, int out, int k, bool bias, int groups = 1);
 torch::Tensor conv_forward(torch::nn::Conv2dImpl& conv, const torch::Tensor& x,
                            const PrecisionPolicy& policy);
 
+// bn(conv(x)), then the policy's accumulator projection (the pre-scaled accumulator
+// range of the folded layer, PrecisionPolicy::accumulator).
+torch::Tensor conv_bn(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn,
+                      const torch::Tensor& x, const PrecisionPolicy& policy);
+// conv(x) (with its bias), then the accumulator projection.
+torch::Tensor conv_acc(torch::nn::Conv2dImpl& conv, const torch::Tensor& x,
+                       const PrecisionPolicy& policy);
+
 }  // namespace dalnas

@@ -14,7 +14,45 @@ std::string shape_str(const torch::Tensor& x) {
   return s;
 }
 
+// Source indices and weights of one axis of an asymmetric bilinear resize:
+// src = dst · in / out, clamped to in - 1 (device/emulator.h).
+void asymmetric_axis(int64_t in, int64_t out, std::vector<int64_t>& i0, std::vector<int64_t>& i1,
+                     std::vector<float>& l1) {
+  const float ratio = static_cast<float>(in) / static_cast<float>(out);
+  for (int64_t d = 0; d < out; ++d) {
+    float src = ratio * static_cast<float>(d);
+    if (src > static_cast<float>(in - 1)) src = static_cast<float>(in - 1);
+    const int64_t a = std::min<int64_t>(static_cast<int64_t>(src), in - 1);
+    i0.push_back(a);
+    i1.push_back(std::min<int64_t>(a + 1, in - 1));
+    l1.push_back(src - static_cast<float>(a));
+  }
+}
+
 }  // namespace
+
+torch::Tensor upsample_bilinear(const torch::Tensor& x, int64_t h, int64_t w, AlignResize mode) {
+  namespace F = torch::nn::functional;
+  if (mode != AlignResize::Asymmetric) {
+    return F::interpolate(x, F::InterpolateFuncOptions()
+                                 .size(std::vector<int64_t>{h, w})
+                                 .mode(torch::kBilinear)
+                                 .align_corners(mode == AlignResize::AlignCorners));
+  }
+  std::vector<int64_t> y0, y1, x0, x1;
+  std::vector<float> ly, lx;
+  asymmetric_axis(x.size(2), h, y0, y1, ly);
+  asymmetric_axis(x.size(3), w, x0, x1, lx);
+  const auto idx = torch::TensorOptions().dtype(torch::kLong).device(x.device());
+  const auto flt = x.options();
+  const torch::Tensor tlx = torch::tensor(lx, flt).view({1, 1, 1, w});
+  const torch::Tensor tly = torch::tensor(ly, flt).view({1, 1, h, 1});
+  // Horizontal first, then vertical (the emulator's order).
+  const torch::Tensor row = x.index_select(3, torch::tensor(x0, idx)) * (1 - tlx) +
+                            x.index_select(3, torch::tensor(x1, idx)) * tlx;
+  return row.index_select(2, torch::tensor(y0, idx)) * (1 - tly) +
+         row.index_select(2, torch::tensor(y1, idx)) * tly;
+}
 
 NetworkImpl::NetworkImpl(const Genome& g, int bands, PolicyPtr p)
     : genome(g), in_bands(bands), policy(p ? std::move(p) : std::make_shared<PrecisionPolicy>()) {
@@ -58,7 +96,7 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
                 std::to_string(min_side) + "x" + std::to_string(min_side) + ")");
   const PrecisionPolicy& p = *policy;
 
-  x = p.act(x, "input");
+  x = p.input(x);
   std::vector<torch::Tensor> skips;
   for (int i = 0; i < n; ++i) {
     if (i > 0) {
@@ -69,25 +107,21 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
     x = encoder[i]->forward(x);
     skips.push_back(x);
   }
-  namespace F = torch::nn::functional;
   for (int j = 0; j < n - 1; ++j) {
     const std::string level = "dec" + std::to_string(j);
     const torch::Tensor& skip = skips[n - 2 - j];
-    x = F::interpolate(x, F::InterpolateFuncOptions()
-                              .size(std::vector<int64_t>{skip.size(2), skip.size(3)})
-                              .mode(torch::kBilinear)
-                              .align_corners(false));
+    x = upsample_bilinear(x, skip.size(2), skip.size(3), p.resize());
     x = p.act(x, (level + ".up").c_str());
-    x = p.act(conv_forward(*up_proj[j]->as<torch::nn::Conv2d>(), x, p), (level + ".proj").c_str());
+    x = p.act(conv_acc(*up_proj[j]->as<torch::nn::Conv2d>(), x, p), (level + ".proj").c_str());
     x = p.act(torch::cat({x, skip}, 1), (level + ".concat").c_str());
-    x = torch::relu(dec_bn1[j]->as<torch::nn::BatchNorm2d>()->forward(
-        conv_forward(*dec_conv1[j]->as<torch::nn::Conv2d>(), x, p)));
+    x = torch::relu(conv_bn(*dec_conv1[j]->as<torch::nn::Conv2d>(),
+                            *dec_bn1[j]->as<torch::nn::BatchNorm2d>(), x, p));
     x = p.act(x, (level + ".conv1").c_str());
-    x = torch::relu(dec_bn2[j]->as<torch::nn::BatchNorm2d>()->forward(
-        conv_forward(*dec_conv2[j]->as<torch::nn::Conv2d>(), x, p)));
+    x = torch::relu(conv_bn(*dec_conv2[j]->as<torch::nn::Conv2d>(),
+                            *dec_bn2[j]->as<torch::nn::BatchNorm2d>(), x, p));
     x = p.act(x, (level + ".conv2").c_str());
   }
-  return p.act(conv_forward(*head, x, p), "head");
+  return p.act(conv_acc(*head, x, p), "head");
 }
 
 Network build_network(const Genome& genome, int in_bands, PolicyPtr policy) {

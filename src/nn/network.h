@@ -3,7 +3,8 @@
 //
 // Encoder: blocks[0] at full resolution; before each later block, the genome's 2×2 pooling.
 // Each block's output is a skip. Decoder (U-Net, as pynas): from the bottleneck, per level
-// upwards: bilinear upsample to the skip's size (align_corners=false), 1×1 conv to the
+// upwards: bilinear upsample to the skip's size (align_corners=false; an aligned
+// policy may run the device's mode instead), 1×1 conv to the
 // skip's width, concatenate with the skip, two 3×3 conv+BN+ReLU to the decoder width.
 // Head: 1×1 conv to one logit per pixel (vessel). Output: N×1×H×W logits.
 #include <torch/torch.h>
@@ -39,6 +40,10 @@ struct NetworkImpl : torch::nn::Module {
 TORCH_MODULE(Network);
 
 Network build_network(const Genome& genome, int in_bands, PolicyPtr policy = nullptr);
+
+// Bilinear resize of N×C×H×W to h×w with a coordinate mode (half_pixel and align_corners
+// through torch's interpolate; asymmetric as the device computes it, differentiable).
+torch::Tensor upsample_bilinear(const torch::Tensor& x, int64_t h, int64_t w, AlignResize mode);
 
 // Trainable parameter count of the libtorch module.
 int64_t count_parameters(torch::nn::Module& m);

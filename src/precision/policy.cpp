@@ -1,5 +1,7 @@
 #include "precision/policy.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace dalnas {
@@ -10,6 +12,8 @@ std::string to_string(PrecisionMode m) {
       return "fp32";
     case PrecisionMode::FP16Aligned:
       return "fp16-aligned";
+    case PrecisionMode::Aligned:
+      return "aligned";
   }
   return "unknown";
 }
@@ -17,18 +21,82 @@ std::string to_string(PrecisionMode m) {
 PrecisionMode parse_precision(const std::string& s) {
   if (s == "fp32") return PrecisionMode::FP32;
   if (s == "fp16-aligned") return PrecisionMode::FP16Aligned;
-  throw Error("precision: unknown value \"" + s + "\" (allowed: fp32, fp16-aligned)");
+  if (s == "aligned") return PrecisionMode::Aligned;
+  throw Error("precision: unknown value \"" + s + "\" (allowed: fp32, fp16-aligned, aligned)");
 }
 
 torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
   if (!enabled()) return w;
-  return project_fp16(w, half, zero_grad_on_overflow);
+  return project_fp16(w, device_aligned() ? align.weights : half, zero_grad_on_overflow);
 }
 
 torch::Tensor PrecisionPolicy::act(const torch::Tensor& x, const char* where) const {
-  torch::Tensor y = enabled() ? project_fp16(x, half, zero_grad_on_overflow) : x;
+  const bool project = enabled() && !(device_aligned() && align.fp32_storage);
+  torch::Tensor y = project ? project_fp16(x, act_mode(), zero_grad_on_overflow) : x;
   if (observer) observer(where ? where : "", y);
   return y;
+}
+
+torch::Tensor PrecisionPolicy::input(const torch::Tensor& x) const {
+  pass_ = PrescalePass{};
+  // OpenVINO's checkGrowingOutput: a ScaleShift at the input with a scale below 0.1
+  // (normalisation inside the model) means "not growing".
+  bool growing = align.prescale_growing_output;
+  if (align.input_in_model) {
+    for (float sd : norm_std)
+      growing = growing && !(round_to_half(1.0f / sd, align.scale_shift) < 0.1f);
+  }
+  pass_.growing_output = growing;
+  if (!device_aligned() || align.fp32_storage) return act(x, "input");
+  torch::Tensor y;
+  if (align.input_in_model && !norm_mean.empty()) {
+    const int64_t c = x.size(1);
+    if (static_cast<int64_t>(norm_mean.size()) != c || static_cast<int64_t>(norm_std.size()) != c) {
+      throw Error("aligned forward: normalisation has " + std::to_string(norm_mean.size()) +
+                  " bands, the input " + std::to_string(c));
+    }
+    // The raw values the host sends, converted, then the device's ScaleShift (constants
+    // converted by the plugin, one rounding of x·s + b). The raw values need no gradient.
+    std::vector<float> mean(norm_mean), sd(norm_std), s(c), b(c);
+    for (int64_t i = 0; i < c; ++i) {
+      s[i] = round_to_half(1.0f / sd[i], align.scale_shift);
+      b[i] = round_to_half(-mean[i] / sd[i], align.scale_shift);
+    }
+    auto col = [&](const std::vector<float>& v) {
+      return torch::tensor(v, x.options()).view({1, c, 1, 1});
+    };
+    torch::Tensor raw;
+    {
+      torch::NoGradGuard ng;
+      raw = project_fp16(x * col(sd) + col(mean), align.input);
+      y = project_fp16(raw * col(s) + col(b), align.storage);
+    }
+    // Straight through: the device's value in the forward, x's gradient in the backward.
+    y = x + (y - x).detach();
+  } else {
+    y = project_fp16(x, align.input, zero_grad_on_overflow);
+  }
+  if (observer) observer("input", y);
+  return y;
+}
+
+torch::Tensor PrecisionPolicy::accumulator(const torch::Tensor& y,
+                                           const torch::Tensor& folded_weight,
+                                           int in_channels) const {
+  if (!needs_accumulator()) return y;
+  int shift = 0;
+  {
+    torch::NoGradGuard ng;
+    const torch::Tensor w16 =
+        project_fp16(folded_weight.detach().to(torch::kFloat).contiguous(), align.weights);
+    shift = pass_.next(w16.data_ptr<float>(), static_cast<size_t>(w16.numel()), align.prescale_cap,
+                       in_channels);
+  }
+  if (shift == 0) return y;
+  const double scale = std::ldexp(1.0, shift);
+  HalfMode m = align.storage;
+  m.subnormals = Subnormals::Keep;  // the range is what matters here, not the underflow
+  return project_fp16(y * scale, m, zero_grad_on_overflow) * (1.0 / scale);
 }
 
 }  // namespace dalnas

@@ -6,6 +6,10 @@
 //                 wherever the device stores a tensor: the input after normalisation,
 //                 after each conv+BN+activation unit, pooling, upsampling,
 //                 concatenation and addition. Gradients pass straight through.
+//   aligned       the same points, projected as a device profile's pipeline does it
+//                 (`align`, precision/alignment.h): its conversions and range, the
+//                 input pipeline, the pre-scaled accumulator range and the upsampling
+//                 mode.
 //
 // Blocks in nn/ call weight() and act() at those points; act() also reports the
 // projected tensor to an optional observer (used by tests and diagnostics). The observer
@@ -17,33 +21,59 @@
 #include <functional>
 #include <string>
 
+#include "precision/alignment.h"
 #include "precision/half.h"
+#include "precision/prescale.h"
 #include "precision/projection.h"
 
 namespace dalnas {
 
-enum class PrecisionMode { FP32, FP16Aligned };
+enum class PrecisionMode { FP32, FP16Aligned, Aligned };
 
 std::string to_string(PrecisionMode m);
-// "fp32" / "fp16-aligned".
-// Parses "fp32" or "fp16-aligned" (exactly); throws dalnas::Error naming the value and
-// listing the allowed ones otherwise.
+// "fp32" / "fp16-aligned" / "aligned".
+// Parses those (exactly); throws dalnas::Error naming the value and listing the allowed
+// ones otherwise.
 PrecisionMode parse_precision(const std::string& s);
 
 struct PrecisionPolicy {
   PrecisionMode mode = PrecisionMode::FP32;
   HalfMode half;                       // rounding options used by the projection
   bool zero_grad_on_overflow = false;  // backward: zero the gradient where forward overflowed
+  DeviceAlignment align;               // mode aligned: what the device does
+  // Mode aligned with align.input_in_model: the data's normalisation (the network's
+  // input is normalised; the device normalises raw values itself).
+  std::vector<float> norm_mean, norm_std;
 
-  bool enabled() const { return mode == PrecisionMode::FP16Aligned; }
+  bool enabled() const { return mode != PrecisionMode::FP32; }
+  bool device_aligned() const { return mode == PrecisionMode::Aligned; }
   // Projected weight (straight-through) when enabled, else w unchanged.
   torch::Tensor weight(const torch::Tensor& w) const;
   // Projected activation when enabled, else x unchanged. `where` names the point
   // (e.g. "enc2.out", "dec1.concat") for the observer, which (when set) is called in
   // both modes with the tensor act() returns.
   torch::Tensor act(const torch::Tensor& x, const char* where) const;
+  // The network's (normalised) input as the device receives it; starts a forward pass
+  // (resets the pre-scaling pass). Reports "input" to the observer.
+  torch::Tensor input(const torch::Tensor& x) const;
+  // A convolution's pre-activation y (BatchNorm applied) and its folded fp32 weights:
+  // in aligned mode with pre-scaling and FP16 accumulation, y projected at 2^shift times
+  // its size (overflow as the device's storage mode says), shift from OpenVINO's rule in
+  // forward order; otherwise y. `in_channels` as the layer's weights hold them.
+  torch::Tensor accumulator(const torch::Tensor& y, const torch::Tensor& folded_weight,
+                            int in_channels) const;
+  bool needs_accumulator() const {
+    return device_aligned() && align.prescale && align.fp16_accumulator && !align.fp32_storage;
+  }
+  // The bilinear coordinate mode of upsampling (half_pixel unless aligned to a device
+  // that runs another).
+  AlignResize resize() const { return device_aligned() ? align.resize : AlignResize::HalfPixel; }
 
   std::function<void(const std::string& where, const torch::Tensor& projected)> observer;
+
+ private:
+  HalfMode act_mode() const { return device_aligned() ? align.storage : half; }
+  mutable PrescalePass pass_;  // the forward pass's pre-scaling state
 };
 
 }  // namespace dalnas

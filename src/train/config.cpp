@@ -25,6 +25,8 @@ nlohmann::json TrainConfig::to_json() const {
         {"max_vessels", synthetic.max_vessels}}},
       {"arch", arch},
       {"precision", to_string(precision)},
+      {"align_device", align_device},
+      {"normalization", normalization},
       {"overflow", overflow_name(half.overflow)},
       {"subnormals", subnormal_name(half.subnormals)},
       {"zero_grad_on_overflow", zero_grad_on_overflow},
@@ -84,30 +86,15 @@ void check_keys(const nlohmann::json& j, std::initializer_list<const char*> keys
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& ctx) {
   TrainConfig c;
-  check_keys(j,
-             {"data",
-              "synthetic",
-              "arch",
-              "precision",
-              "overflow",
-              "subnormals",
-              "zero_grad_on_overflow",
-              "epochs",
-              "batch",
-              "lr",
-              "weight_decay",
-              "cosine",
-              "loss",
-              "patience",
-              "min_delta",
-              "seed",
-              "threads",
-              "tiling",
-              "split",
-              "augment",
-              "eval_tile",
-              "eval_overlap",
-              "init"},
+  check_keys(j, {"data",         "synthetic",    "arch",
+                 "precision",    "align_device", "normalization",
+                 "overflow",     "subnormals",   "zero_grad_on_overflow",
+                 "epochs",       "batch",        "lr",
+                 "weight_decay", "cosine",       "loss",
+                 "patience",     "min_delta",    "seed",
+                 "threads",      "tiling",       "split",
+                 "augment",      "eval_tile",    "eval_overlap",
+                 "init"},
              ctx, "");
   read(j, "data", c.data, ctx);
   if (j.contains("synthetic")) {
@@ -126,6 +113,13 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& c
   if (j.contains("precision")) {
     read(j, "precision", s, ctx);
     c.precision = parse_precision(s);
+  }
+  read(j, "align_device", c.align_device, ctx);
+  read(j, "normalization", c.normalization, ctx);
+  if (c.normalization != "standard" && c.normalization != "none" &&
+      c.normalization != "reflectance") {
+    throw Error(ctx + ": field 'normalization' must be standard, none or reflectance, not '" +
+                c.normalization + "'");
   }
   if (j.contains("overflow")) {
     read(j, "overflow", s, ctx);

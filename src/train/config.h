@@ -18,7 +18,14 @@ struct TrainConfig {
   SyntheticOptions synthetic;
   std::string arch = "reference";
   PrecisionMode precision = PrecisionMode::FP32;
-  HalfMode half;                      // projection rounding (fp16-aligned)
+  HalfMode half;  // projection rounding (fp16-aligned)
+  // precision aligned: the device profile the forward pass follows (its name is saved;
+  // the CLI resolves it into `align`, device/alignment.h).
+  std::string align_device;
+  DeviceAlignment align;
+  // Input normalisation of the data: standard (per-band mean / std of the train scenes),
+  // none (raw values, e.g. digital numbers) or reflectance (DN / 10000).
+  std::string normalization = "standard";
   bool zero_grad_on_overflow = true;  // see precision/policy.h
   int epochs = 30;
   int batch = 16;

@@ -20,7 +20,15 @@ PreparedData prepare_data(const TrainConfig& cfg, const Normalization* norm) {
   SplitOptions so = cfg.split;
   so.seed = cfg.seed;
   d.split = split_scenes(d.scenes, so);
-  d.norm = norm ? *norm : Normalization::compute(d.scenes, d.split.train);
+  if (norm) {
+    d.norm = *norm;
+  } else if (cfg.normalization == "none" || cfg.normalization == "reflectance") {
+    // Raw values (or DN / 10000), as on-board pipelines without normalisation feed them.
+    d.norm.mean.assign(static_cast<size_t>(d.bands), 0.0f);
+    d.norm.std.assign(static_cast<size_t>(d.bands), cfg.normalization == "none" ? 1.0f : 10000.0f);
+  } else {
+    d.norm = Normalization::compute(d.scenes, d.split.train);
+  }
   if (static_cast<int>(d.norm.mean.size()) != d.bands)
     throw Error(cfg.data + ": dataset has " + std::to_string(d.bands) +
                 " bands but the model's normalisation has " + std::to_string(d.norm.mean.size()));
@@ -55,6 +63,9 @@ TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data, const Epoch
   policy->mode = cfg.precision;
   policy->half = cfg.half;
   policy->zero_grad_on_overflow = cfg.zero_grad_on_overflow;
+  policy->align = cfg.align;
+  policy->norm_mean = data.norm.mean;
+  policy->norm_std = data.norm.std;
 
   torch::manual_seed(cfg.seed);
   if (init) {

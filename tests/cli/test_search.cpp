@@ -228,14 +228,14 @@ TEST(SearchCli, ComparePipelinesRunsBothPrecisionsAndComparesTheWinners) {
   const auto r = run_dalnas("search --config " + write_config(d) + " --out " + out +
                             " --threads 1 --strategy random --evaluations 2 --compare-pipelines");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* p : {"fp32", "fp16-aligned"}) {
+  for (const char* p : {"fp32", "aligned"}) {
     EXPECT_EQ(journal_rows(out + "/" + p + "/journal.sqlite").size(), 2u) << p;
     EXPECT_NE(slurp(out + "/" + p + "/config.toml").find("precision = '" + std::string(p) + "'"),
               std::string::npos)
         << slurp(out + "/" + p + "/config.toml");
   }
   const auto j = nlohmann::json::parse(slurp(out + "/compare-pipelines.json"));
-  for (const char* p : {"fp32", "fp16-aligned"}) {
+  for (const char* p : {"fp32", "aligned"}) {
     ASSERT_TRUE(j.contains(p));
     EXPECT_TRUE(j[p].contains("host_test"));
     EXPECT_TRUE(j[p].contains("device_test"));

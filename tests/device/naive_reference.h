@@ -93,7 +93,7 @@ inline int shift_of(const std::vector<float>& w16, int cap, bool first) {
   int s = 15 - mx < -mean ? 15 - mx : -mean;
   if (first && s > 10) s -= 8;
   if (s > cap) s = cap;
-  if (s <= 1) s = 0;
+  if (s < 1) s = 0;  // OpenVINO scales from shift 1 (scaleThreshold)
   return s;
 }
 

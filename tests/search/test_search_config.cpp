@@ -19,7 +19,7 @@ TEST(SearchConfig, DefaultsAreASmallValidSearch) {
   const SearchConfig c = SearchConfig::defaults();
   EXPECT_EQ(c.strategy, "ga");
   EXPECT_EQ(c.device, "myriadx");
-  EXPECT_EQ(c.train.at("precision"), "fp16-aligned");
+  EXPECT_EQ(c.train.at("precision"), "aligned");
   EXPECT_LT(c.evaluation.low_epochs, c.evaluation.epochs);
   EXPECT_NO_THROW(c.space.check());
 }
@@ -40,7 +40,7 @@ TEST(SearchConfig, RoundTripsThroughJson) {
   EXPECT_DOUBLE_EQ(c.time_budget_s, 5400);
   EXPECT_FALSE(c.evaluation.inheritance);
   EXPECT_DOUBLE_EQ(c.fitness.max_latency_ms, 20);
-  EXPECT_EQ(c.train.at("precision"), "fp16-aligned") << "defaults kept beside given keys";
+  EXPECT_EQ(c.train.at("precision"), "aligned") << "defaults kept beside given keys";
   EXPECT_EQ(c.train.at("lr"), 0.01);
   const SearchConfig d = SearchConfig::from_json(c.to_json(), "again");
   EXPECT_EQ(d.to_json(), c.to_json());

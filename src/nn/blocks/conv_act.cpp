@@ -11,7 +11,7 @@ ConvActImpl::ConvActImpl(const BlockGene& g, int in_channels, PolicyPtr p, const
 }
 
 torch::Tensor ConvActImpl::forward(torch::Tensor x) {
-  x = apply_activation(conv_forward(*conv, x, *policy), gene.act);
+  x = apply_activation(conv_acc(*conv, x, *policy), gene.act);
   return policy->act(x, p_conv.c_str());
 }
 

@@ -13,7 +13,7 @@ ConvBnActImpl::ConvBnActImpl(const BlockGene& g, int in_channels, PolicyPtr p,
 }
 
 torch::Tensor ConvBnActImpl::forward(torch::Tensor x) {
-  x = apply_activation(bn->forward(conv_forward(*conv, x, *policy)), gene.act);
+  x = apply_activation(conv_bn(*conv, *bn, x, *policy), gene.act);
   return policy->act(x, p_conv.c_str());
 }
 

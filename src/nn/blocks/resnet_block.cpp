@@ -25,11 +25,10 @@ ResNetBlockImpl::ResNetBlockImpl(const BlockGene& g, int in_channels, PolicyPtr 
 
 torch::Tensor ResNetBlockImpl::forward(torch::Tensor x) {
   const PrecisionPolicy& p = *policy;
-  torch::Tensor y =
-      p.act(apply_activation(bn1->forward(conv_forward(*conv1, x, p)), gene.act), p_conv1.c_str());
-  y = p.act(bn2->forward(conv_forward(*conv2, y, p)), p_conv2.c_str());
+  torch::Tensor y = p.act(apply_activation(conv_bn(*conv1, *bn1, x, p), gene.act), p_conv1.c_str());
+  y = p.act(conv_bn(*conv2, *bn2, y, p), p_conv2.c_str());
   torch::Tensor s = x;
-  if (shortcut) s = p.act(shortcut_bn->forward(conv_forward(*shortcut, x, p)), p_shortcut.c_str());
+  if (shortcut) s = p.act(conv_bn(*shortcut, *shortcut_bn, x, p), p_shortcut.c_str());
   return p.act(apply_activation(y + s, gene.act), p_add.c_str());
 }
 

@@ -1,0 +1,323 @@
+#include "eval/census.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "core/error.h"
+#include "device/alignment.h"
+#include "eval/device_eval.h"
+#include "train/experiment.h"
+
+namespace dalnas {
+
+namespace {
+
+std::string signed4(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.4f", v);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<Behaviour> device_behaviours() {
+  std::vector<Behaviour> b;
+  b.push_back({"conversions", "every FP32->FP16 conversion as NumPy's (no f32tof16 rule)",
+               [](DeviceProfile& p) {
+                 p.pipeline.host_cast = p.pipeline.device_convert = kNumpyHalf;
+                 p.pipeline.ir_weights = p.pipeline.plugin_constants = kNumpyHalf;
+               }});
+  b.push_back({"prescale", "no weight pre-scaling",
+               [](DeviceProfile& p) { p.neural_engine.prescale = false; }});
+  b.push_back({"growing-output", "pre-scaling without the growing-output rule",
+               [](DeviceProfile& p) { p.neural_engine.prescale_growing_output = false; }});
+  b.push_back({"tiling", "no hardware tiling over input channels",
+               [](DeviceProfile& p) { p.pipeline.tiling.enabled = false; }});
+  b.push_back({"accumulation", "fp32 accumulation on both engines", [](DeviceProfile& p) {
+                 p.neural_engine.acc = parse_accumulation("fp32");
+                 p.shave.acc = parse_accumulation("fp32");
+               }});
+  b.push_back({"interpolation", "half_pixel upsampling runs as half_pixel",
+               [](DeviceProfile& p) { p.pipeline.half_pixel_resize = ResizeCoord::HalfPixel; }});
+  b.push_back({"avgpool-borders", "hardware average pooling excludes padding",
+               [](DeviceProfile& p) { p.pipeline.hw_avgpool_counts_padding = false; }});
+  b.push_back({"shave-activations", "activations fused and in fp32", [](DeviceProfile& p) {
+                 p.shave.fp16_activations = false;
+                 p.neural_engine.fp16_activations = false;
+                 p.pipeline.nce_fuses_only_relu_clamp = false;
+               }});
+  b.push_back({"flush", "subnormals kept on both engines", [](DeviceProfile& p) {
+                 p.neural_engine.half.subnormals = Subnormals::Keep;
+                 p.shave.half.subnormals = Subnormals::Keep;
+               }});
+  b.push_back({"overflow", "saturation at ±65504 instead of infinity", [](DeviceProfile& p) {
+                 p.neural_engine.half.overflow = Overflow::Saturate;
+                 p.shave.half.overflow = Overflow::Saturate;
+                 p.pipeline.host_cast =
+                     HalfMode{Overflow::Saturate, Subnormals::Keep, Rounding::NearestEven};
+               }});
+  std::vector<Behaviour> each = b;
+  b.push_back(
+      {"all", "every behaviour above off (an ideal FP16 machine)", [each](DeviceProfile& p) {
+         for (const Behaviour& x : each) x.switch_off(p);
+       }});
+  return b;
+}
+
+DeviceProfile profile_for_pipeline(const DeviceProfile& base, const std::string& pipeline) {
+  DeviceProfile p = base;
+  if (pipeline == "host" || pipeline == "raw") {
+    p.pipeline.input = InputPipeline::Host;
+    p.fold_normalization = false;
+  } else if (pipeline == "model") {
+    p.pipeline.input = InputPipeline::Model;
+    p.fold_normalization = false;
+  } else {
+    throw Error("--pipelines: unknown pipeline '" + pipeline + "' (host, model, raw)");
+  }
+  return p;
+}
+
+nlohmann::json CensusResult::to_json() const {
+  nlohmann::json j = {{"device", device},
+                      {"data", data},
+                      {"test_scenes", test_scenes},
+                      {"seconds", seconds},
+                      {"cells", nlohmann::json::array()}};
+  for (const CensusCell& c : cells) {
+    nlohmann::json cj = {{"genome", c.genome},
+                         {"pipeline", c.pipeline},
+                         {"params", c.params},
+                         {"fp32_host", c.fp32_host.to_json()},
+                         {"ptq_device", c.ptq_device.to_json()},
+                         {"aligned_device", c.aligned_device.to_json()},
+                         {"control_device", c.control_device.to_json()},
+                         {"ptq_nan_pixels", c.ptq_nan_pixels},
+                         {"aligned_nan_pixels", c.aligned_nan_pixels},
+                         {"gap", c.gap()},
+                         {"seconds", c.seconds},
+                         {"ablations", nlohmann::json::array()}};
+    for (const Ablation& a : c.ablations) {
+      cj["ablations"].push_back({{"behaviour", a.behaviour},
+                                 {"ptq_miou", a.ptq_miou},
+                                 {"aligned_miou", a.aligned_miou},
+                                 {"ptq_nan_pixels", a.ptq_nan_pixels},
+                                 {"gap_given_back", c.attributed(a)}});
+    }
+    j["cells"].push_back(cj);
+  }
+  return j;
+}
+
+std::string CensusResult::csv() const {
+  std::ostringstream o;
+  o << "genome,pipeline,params,behaviour_off,fp32_host_miou,ptq_device_miou,aligned_device_miou,"
+       "control_device_miou,ptq_nan_pixels,gap,gap_given_back\n";
+  for (const CensusCell& c : cells) {
+    auto row = [&](const std::string& off, double ptq, double aligned, int64_t nan, double back) {
+      o << c.genome << ',' << c.pipeline << ',' << c.params << ',' << off << ','
+        << c.fp32_host.cm.miou() << ',' << ptq << ',' << aligned << ','
+        << c.control_device.cm.miou() << ',' << nan << ',' << c.gap() << ',' << back << '\n';
+    };
+    row("none", c.ptq_device.cm.miou(), c.aligned_device.cm.miou(), c.ptq_nan_pixels, 0.0);
+    for (const Ablation& a : c.ablations) {
+      row(a.behaviour, a.ptq_miou, a.aligned_miou, a.ptq_nan_pixels, c.attributed(a));
+    }
+  }
+  return o.str();
+}
+
+std::string CensusResult::table() const {
+  std::ostringstream o;
+  o << "census on " << device << ", data " << data << ", test scenes:";
+  for (const auto& s : test_scenes) o << ' ' << s;
+  o << "\n\n";
+  o << "mIoU per genome and input pipeline: (a) FP32 host, (b) post-conversion on the device,\n"
+       "(c) aligned fine-tuning on the device, (d) FP32 fine-tuning control on the device\n\n";
+  o << "pipeline  params   (a)     (b)     (c)     (d)     gap(a-b)  (c)-(d)  NaN px(b)  genome\n";
+  for (const CensusCell& c : cells) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf, "%-8s %7lld  %.4f  %.4f  %.4f  %.4f  %+.4f   %+.4f  %9lld  %s\n",
+                  c.pipeline.c_str(), static_cast<long long>(c.params), c.fp32_host.cm.miou(),
+                  c.ptq_device.cm.miou(), c.aligned_device.cm.miou(), c.control_device.cm.miou(),
+                  c.gap(), c.aligned_device.cm.miou() - c.control_device.cm.miou(),
+                  static_cast<long long>(c.ptq_nan_pixels), c.genome.c_str());
+    o << buf;
+  }
+  // Attribution: mean gap given back by switching each behaviour off, per pipeline.
+  std::vector<std::string> names;
+  for (const CensusCell& c : cells) {
+    for (const Ablation& a : c.ablations) {
+      if (std::find(names.begin(), names.end(), a.behaviour) == names.end()) {
+        names.push_back(a.behaviour);
+      }
+    }
+  }
+  if (!names.empty()) {
+    o << "\npost-conversion mIoU given back by switching one behaviour off (mean over genomes;\n"
+         "max in brackets), per pipeline:\n\n";
+    std::vector<std::string> pipes;
+    for (const CensusCell& c : cells) {
+      if (std::find(pipes.begin(), pipes.end(), c.pipeline) == pipes.end()) {
+        pipes.push_back(c.pipeline);
+      }
+    }
+    o << "behaviour off        ";
+    for (const auto& p : pipes) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%-20s", p.c_str());
+      o << buf;
+    }
+    o << "\n";
+    for (const std::string& b : names) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%-20s ", b.c_str());
+      o << buf;
+      for (const auto& p : pipes) {
+        double sum = 0, mx = -1e9;
+        int n = 0;
+        for (const CensusCell& c : cells) {
+          if (c.pipeline != p) continue;
+          for (const Ablation& a : c.ablations) {
+            if (a.behaviour != b) continue;
+            const double v = c.attributed(a);
+            sum += v;
+            mx = std::max(mx, v);
+            ++n;
+          }
+        }
+        std::snprintf(buf, sizeof buf, "%-20s",
+                      n ? (signed4(sum / n) + " [" + signed4(mx) + "]").c_str() : "-");
+        o << buf;
+      }
+      o << "\n";
+    }
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "\n%zu cells in %.1f min\n", cells.size(), seconds / 60.0);
+  o << buf;
+  return o.str();
+}
+
+CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress,
+                        const std::function<void(const CensusResult&)>& on_cell) {
+  using Clock = std::chrono::steady_clock;
+  const auto t_start = Clock::now();
+  auto say = [&](const std::string& s) {
+    if (progress) progress(s);
+  };
+  if (opt.genomes.empty()) throw Error("census: no genomes");
+  if (opt.pipelines.empty()) throw Error("census: no pipelines");
+  const DeviceProfile base = load_profile(opt.device);
+  for (const std::string& p : opt.pipelines) profile_for_pipeline(base, p);  // validate names
+  const std::vector<Behaviour> behaviours = device_behaviours();
+
+  // Data per normalisation: standard (host, model) and none / reflectance (raw).
+  std::map<std::string, PreparedData> data;
+  auto data_for = [&](const std::string& normalization) -> PreparedData& {
+    auto it = data.find(normalization);
+    if (it != data.end()) return it->second;
+    TrainConfig c = opt.train;
+    c.precision = PrecisionMode::FP32;
+    c.normalization = normalization;
+    return data.emplace(normalization, prepare_data(c)).first->second;
+  };
+  const std::string raw_norm = opt.raw_scale == 1.0f ? "none" : "reflectance";
+  if (opt.raw_scale != 1.0f && std::fabs(opt.raw_scale - 1e-4f) > 1e-9f) {
+    throw Error("census: raw_scale must be 1 (digital numbers) or 0.0001 (reflectance)");
+  }
+
+  CensusResult res;
+  res.device = base.name;
+  res.data = opt.train.data;
+  TileOptions to;
+  to.tile = opt.train.eval_tile;
+  to.overlap = opt.train.eval_overlap;
+
+  for (const std::string& genome : opt.genomes) {
+    // (a) and (d) depend only on the normalisation: shared by host and model.
+    struct Trained {
+      TrainOutcome a, d;
+    };
+    std::map<std::string, Trained> trained;
+    for (const std::string& pipeline : opt.pipelines) {
+      const auto t0 = Clock::now();
+      const std::string norm = pipeline == "raw" ? raw_norm : "standard";
+      PreparedData& d = data_for(norm);
+      if (res.test_scenes.empty()) res.test_scenes = scene_names(d.scenes, d.split.test);
+      const auto& evalset = d.split.test.empty() ? d.split.val : d.split.test;
+      TrainConfig cfg = opt.train;
+      cfg.arch = genome;
+      cfg.precision = PrecisionMode::FP32;
+      cfg.normalization = norm;
+      TrainConfig ft = cfg;
+      ft.epochs = opt.finetune_epochs;
+      ft.lr = opt.finetune_lr;
+      ft.patience = 0;
+      ft.init.clear();
+      const std::string tag = genome + " [" + pipeline + "]";
+      if (!trained.count(norm)) {
+        Trained t;
+        say(tag + ": (a) FP32 training, " + std::to_string(cfg.epochs) + " epochs");
+        t.a = train_model(cfg, d);
+        say(tag + ": (d) FP32 fine-tuning control, " + std::to_string(ft.epochs) + " epochs");
+        t.d = train_model(ft, d, {}, &t.a.ck);
+        trained.emplace(norm, std::move(t));
+      }
+      Trained& t = trained.at(norm);
+      const DeviceProfile profile = profile_for_pipeline(base, pipeline);
+      CensusCell cell;
+      cell.genome = t.a.ck.genome.str();
+      cell.pipeline = pipeline;
+      cell.params = count_parameters(*t.a.ck.net);
+      cell.fp32_host = t.a.test.cm.total() ? t.a.test : t.a.val;
+      say(tag + ": (b) post-conversion on " + profile.name);
+      const auto b = evaluate_on_device(t.a.ck, profile.name, d.scenes, evalset, to, &profile);
+      cell.ptq_device = b.metrics;
+      cell.ptq_nan_pixels = b.nan_pixels;
+      TrainConfig al = ft;
+      al.precision = PrecisionMode::Aligned;
+      al.align = alignment_for(profile);
+      al.align_device = profile.name;
+      say(tag + ": (c) aligned fine-tuning, " + std::to_string(al.epochs) + " epochs");
+      TrainOutcome c = train_model(al, d, {}, &t.a.ck);
+      c.ck.net->policy->mode = PrecisionMode::FP32;
+      const auto cm = evaluate_on_device(c.ck, profile.name, d.scenes, evalset, to, &profile);
+      cell.aligned_device = cm.metrics;
+      cell.aligned_nan_pixels = cm.nan_pixels;
+      const auto dm = evaluate_on_device(t.d.ck, profile.name, d.scenes, evalset, to, &profile);
+      cell.control_device = dm.metrics;
+      if (opt.ablate) {
+        for (const Behaviour& beh : behaviours) {
+          DeviceProfile p = profile;
+          beh.switch_off(p);
+          Ablation ab;
+          ab.behaviour = beh.name;
+          const auto pb = evaluate_on_device(t.a.ck, p.name, d.scenes, evalset, to, &p);
+          const auto pc = evaluate_on_device(c.ck, p.name, d.scenes, evalset, to, &p);
+          ab.ptq_miou = pb.metrics.cm.miou();
+          ab.aligned_miou = pc.metrics.cm.miou();
+          ab.ptq_nan_pixels = pb.nan_pixels;
+          cell.ablations.push_back(ab);
+        }
+      }
+      cell.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      char buf[300];
+      std::snprintf(buf, sizeof buf, "%s: mIoU (a) %.4f (b) %.4f (c) %.4f (d) %.4f [%.0f s]",
+                    tag.c_str(), cell.fp32_host.cm.miou(), cell.ptq_device.cm.miou(),
+                    cell.aligned_device.cm.miou(), cell.control_device.cm.miou(), cell.seconds);
+      say(buf);
+      res.cells.push_back(std::move(cell));
+      res.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+      if (on_cell) on_cell(res);
+    }
+  }
+  res.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+  return res;
+}
+
+}  // namespace dalnas

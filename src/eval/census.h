@@ -1,0 +1,84 @@
+#pragma once
+// The census: where does the deployment gap come from? For every genome × input pipeline,
+// the four arms of the headline experiment (eval/compare.h) on the target profile, then
+// an ablation that switches each device behaviour off one at a time (the trained networks
+// are reused; only the device evaluation is repeated), so that a gap is attributed to
+// the behaviours that cause it.
+//
+// Input pipelines (how the network sees its input and where normalisation runs):
+//   host   per-band standardisation on the host in fp32, FP16 sent to the device;
+//   model  the same statistics applied on the device (Model Optimizer --mean_values /
+//          --scale_values: a ScaleShift after the input conversion);
+//   raw    no normalisation: the network is trained on the raw values (`raw_scale`: 1
+//          for digital numbers, 1e-4 for reflectance), which the host casts and sends.
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "device/profile.h"
+#include "train/config.h"
+#include "train/metrics.h"
+
+namespace dalnas {
+
+// One device behaviour of the profile and how to switch it off.
+struct Behaviour {
+  std::string name;         // e.g. "prescale"
+  std::string description;  // one line
+  std::function<void(DeviceProfile&)> switch_off;
+};
+// The behaviours of the Myriad pipeline (device/numerics.h), each switched off toward
+// the ideal FP16 machine: conversions, prescale, growing-output, tiling, accumulation,
+// interpolation, avgpool-borders, shave-activations, flush (subnormals kept), overflow
+// (saturation instead of inf), and "all" (every one of them off at once).
+std::vector<Behaviour> device_behaviours();
+// The profile for one pipeline (host / model / raw): the input placement set on `base`.
+DeviceProfile profile_for_pipeline(const DeviceProfile& base, const std::string& pipeline);
+
+struct CensusOptions {
+  TrainConfig train;                 // training of arm (a); seed = the census seed
+  std::vector<std::string> genomes;  // genome strings (named genomes resolved by the caller)
+  std::vector<std::string> pipelines{"host", "model", "raw"};
+  float raw_scale = 1.0f;  // raw pipeline: value = DN · raw_scale
+  int finetune_epochs = 2;
+  double finetune_lr = 3e-4;
+  std::string device = "myriadx";
+  bool ablate = true;
+};
+
+struct Ablation {
+  std::string behaviour;
+  double ptq_miou = 0, aligned_miou = 0;
+  int64_t ptq_nan_pixels = 0;
+};
+
+struct CensusCell {
+  std::string genome, pipeline;
+  int64_t params = 0;
+  Metrics fp32_host, ptq_device, aligned_device, control_device;
+  int64_t ptq_nan_pixels = 0, aligned_nan_pixels = 0;
+  std::vector<Ablation> ablations;
+  double seconds = 0;
+
+  double gap() const { return fp32_host.cm.miou() - ptq_device.cm.miou(); }
+  // What switching `behaviour` off gives back of the post-conversion gap (mIoU).
+  double attributed(const Ablation& a) const { return a.ptq_miou - ptq_device.cm.miou(); }
+};
+
+struct CensusResult {
+  std::string device, data;
+  std::vector<std::string> test_scenes;
+  std::vector<CensusCell> cells;
+  double seconds = 0;
+  nlohmann::json to_json() const;
+  std::string csv() const;    // one row per cell × (none + behaviour)
+  std::string table() const;  // the text table with what it found
+};
+
+using CensusProgress = std::function<void(const std::string& line)>;
+// `on_cell` is called after each finished cell (e.g. to write partial results).
+CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress = {},
+                        const std::function<void(const CensusResult&)>& on_cell = {});
+
+}  // namespace dalnas

@@ -1,0 +1,49 @@
+#pragma once
+// DeviceAlignment: what deployment-aligned training projects, derived from a device
+// profile (device/alignment.h builds it; plain C++, no libtorch). The training forward
+// pass follows the device where it rounds or clips:
+//   - the input: converted to FP16 with the device pipeline's conversion; with the
+//     normalisation inside the model (input_in_model), the raw values are converted and
+//     the normalisation is then applied as the device's FP16 ScaleShift;
+//   - weights: the IR's conversion (Model Optimizer: nearest even, subnormals kept);
+//   - every stored activation: the neural engine's storage rounding (range included);
+//   - the pre-scaled accumulator: with FP16 accumulation and weight pre-scaling, a
+//     layer's pre-activation is held at 2^shift times its size, so values beyond
+//     65504 / 2^shift overflow (or saturate) as on the device; the shift follows
+//     OpenVINO's rule on the BatchNorm-folded weights (precision/prescale.h);
+//   - bilinear upsampling: the coordinate mode the device runs.
+// Gradients pass straight through every projection (precision/projection.h); where the
+// forward overflowed they are zeroed when the policy says so (zero_grad_on_overflow).
+#include <string>
+
+#include "precision/half.h"
+
+namespace dalnas {
+
+// Bilinear coordinate modes the aligned forward can run (device/graph.h ResizeCoord).
+enum class AlignResize { HalfPixel, Asymmetric, AlignCorners };
+
+struct DeviceAlignment {
+  std::string device;                 // the profile's name (recorded in checkpoints)
+  HalfMode input = kNumpyHalf;        // conversion of the input to FP16
+  bool input_in_model = false;        // normalisation runs on the device (ScaleShift)
+  HalfMode scale_shift = kNumpyHalf;  // conversion of the ScaleShift constants
+  HalfMode weights = kNumpyHalf;      // IR weights
+  HalfMode storage;                   // stored activations (neural engine)
+  bool fp32_storage = false;          // the device stores fp32: no activation rounding
+  bool prescale = false;              // weight pre-scaling on the neural engine
+  int prescale_cap = 8;
+  bool prescale_growing_output = false;  // apply OpenVINO's growing-output rule (the
+                                         // policy decides "growing" from the pipeline)
+  bool fp16_accumulator = false;         // accumulation in FP16 (any blocking)
+  AlignResize resize = AlignResize::HalfPixel;
+};
+
+// "half_pixel", "asymmetric", "align_corners".
+inline std::string to_string(AlignResize r) {
+  return r == AlignResize::Asymmetric     ? "asymmetric"
+         : r == AlignResize::AlignCorners ? "align_corners"
+                                          : "half_pixel";
+}
+
+}  // namespace dalnas
