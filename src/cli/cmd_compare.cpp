@@ -33,7 +33,7 @@ struct CompareArgs {
   std::string arch_list;
   std::string pipelines;
   double raw_scale = 1.0;
-  bool no_reference = false, no_ablation = false;
+  bool no_reference = false, no_ablation = false, ablate_aligned = false;
   uint64_t genome_seed = 1;
 };
 
@@ -83,6 +83,7 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c) {
   opt.finetune_lr = c.finetune_lr;
   opt.device = c.device;
   opt.ablate = !c.no_ablation;
+  opt.ablate_aligned = c.ablate_aligned;
   opt.raw_scale = static_cast<float>(c.raw_scale);
   if (!c.pipelines.empty()) opt.pipelines = split_commas(c.pipelines);
   set_threads(opt.train.threads);
@@ -155,6 +156,8 @@ void add_compare(CLI::App& app) {
                   "Census, raw pipeline: 1 (digital numbers, default) or 0.0001 (reflectance)");
   cmd->add_flag("--no-ablation", c->no_ablation,
                 "Census: skip switching each device behaviour off");
+  cmd->add_flag("--ablate-aligned", c->ablate_aligned,
+                "Census: also evaluate the aligned networks under each ablation");
   cmd->add_option("--out", a->out, "Output folder (default runs/compare-<timestamp>)");
   cmd->add_flag("--json", a->json, "Print compare.json on stdout");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");

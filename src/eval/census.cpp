@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -98,15 +99,19 @@ nlohmann::json CensusResult::to_json() const {
                          {"control_device", c.control_device.to_json()},
                          {"ptq_nan_pixels", c.ptq_nan_pixels},
                          {"aligned_nan_pixels", c.aligned_nan_pixels},
+                         {"aligned_failure", c.aligned_failure},
+                         {"failure", c.failure},
                          {"gap", c.gap()},
                          {"seconds", c.seconds},
                          {"ablations", nlohmann::json::array()}};
     for (const Ablation& a : c.ablations) {
-      cj["ablations"].push_back({{"behaviour", a.behaviour},
-                                 {"ptq_miou", a.ptq_miou},
-                                 {"aligned_miou", a.aligned_miou},
-                                 {"ptq_nan_pixels", a.ptq_nan_pixels},
-                                 {"gap_given_back", c.attributed(a)}});
+      cj["ablations"].push_back(
+          {{"behaviour", a.behaviour},
+           {"ptq_miou", a.ptq_miou},
+           {"aligned_miou", std::isfinite(a.aligned_miou) ? nlohmann::json(a.aligned_miou)
+                                                          : nlohmann::json(nullptr)},
+           {"ptq_nan_pixels", a.ptq_nan_pixels},
+           {"gap_given_back", c.attributed(a)}});
     }
     j["cells"].push_back(cj);
   }
@@ -141,6 +146,12 @@ std::string CensusResult::table() const {
   o << "pipeline  params   (a)     (b)     (c)     (d)     gap(a-b)  (c)-(d)  NaN px(b)  genome\n";
   for (const CensusCell& c : cells) {
     char buf[400];
+    if (!c.failure.empty()) {
+      std::snprintf(buf, sizeof buf, "%-8s failed: %s  %s\n", c.pipeline.c_str(), c.failure.c_str(),
+                    c.genome.c_str());
+      o << buf;
+      continue;
+    }
     std::snprintf(buf, sizeof buf, "%-8s %7lld  %.4f  %.4f  %.4f  %.4f  %+.4f   %+.4f  %9lld  %s\n",
                   c.pipeline.c_str(), static_cast<long long>(c.params), c.fp32_host.cm.miou(),
                   c.ptq_device.cm.miou(), c.aligned_device.cm.miou(), c.control_device.cm.miou(),
@@ -262,10 +273,22 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
       const std::string tag = genome + " [" + pipeline + "]";
       if (!trained.count(norm)) {
         Trained t;
-        say(tag + ": (a) FP32 training, " + std::to_string(cfg.epochs) + " epochs");
-        t.a = train_model(cfg, d);
-        say(tag + ": (d) FP32 fine-tuning control, " + std::to_string(ft.epochs) + " epochs");
-        t.d = train_model(ft, d, {}, &t.a.ck);
+        try {
+          say(tag + ": (a) FP32 training, " + std::to_string(cfg.epochs) + " epochs");
+          t.a = train_model(cfg, d);
+          say(tag + ": (d) FP32 fine-tuning control, " + std::to_string(ft.epochs) + " epochs");
+          t.d = train_model(ft, d, {}, &t.a.ck);
+        } catch (const Error& e) {
+          // E.g. FP32 training that diverges on raw values: the cell records why.
+          CensusCell failed;
+          failed.genome = genome;
+          failed.pipeline = pipeline;
+          failed.failure = e.what();
+          say(tag + ": failed: " + failed.failure);
+          res.cells.push_back(std::move(failed));
+          if (on_cell) on_cell(res);
+          continue;
+        }
         trained.emplace(norm, std::move(t));
       }
       Trained& t = trained.at(norm);
@@ -284,7 +307,16 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
       al.align = alignment_for(profile);
       al.align_device = profile.name;
       say(tag + ": (c) aligned fine-tuning, " + std::to_string(al.epochs) + " epochs");
-      TrainOutcome c = train_model(al, d, {}, &t.a.ck);
+      // Aligned training can diverge where the device's forward overflows (e.g. raw values
+      // beyond FP16 reach the network as infinity): recorded, and (c) falls back to (a).
+      TrainOutcome c;
+      try {
+        c = train_model(al, d, {}, &t.a.ck);
+      } catch (const Error& e) {
+        cell.aligned_failure = e.what();
+        say(tag + ": (c) failed: " + cell.aligned_failure + " - (c) scored with (a)'s weights");
+        c.ck = t.a.ck;
+      }
       c.ck.net->policy->mode = PrecisionMode::FP32;
       const auto cm = evaluate_on_device(c.ck, profile.name, d.scenes, evalset, to, &profile);
       cell.aligned_device = cm.metrics;
@@ -298,9 +330,12 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
           Ablation ab;
           ab.behaviour = beh.name;
           const auto pb = evaluate_on_device(t.a.ck, p.name, d.scenes, evalset, to, &p);
-          const auto pc = evaluate_on_device(c.ck, p.name, d.scenes, evalset, to, &p);
           ab.ptq_miou = pb.metrics.cm.miou();
-          ab.aligned_miou = pc.metrics.cm.miou();
+          ab.aligned_miou = std::numeric_limits<double>::quiet_NaN();
+          if (opt.ablate_aligned) {
+            ab.aligned_miou =
+                evaluate_on_device(c.ck, p.name, d.scenes, evalset, to, &p).metrics.cm.miou();
+          }
           ab.ptq_nan_pixels = pb.nan_pixels;
           cell.ablations.push_back(ab);
         }

@@ -45,6 +45,9 @@ struct CensusOptions {
   double finetune_lr = 3e-4;
   std::string device = "myriadx";
   bool ablate = true;
+  // Also evaluate (c) under each ablation (doubles the ablation's cost); otherwise the
+  // ablation rows hold (b) only and aligned_miou is NaN.
+  bool ablate_aligned = false;
 };
 
 struct Ablation {
@@ -58,6 +61,8 @@ struct CensusCell {
   int64_t params = 0;
   Metrics fp32_host, ptq_device, aligned_device, control_device;
   int64_t ptq_nan_pixels = 0, aligned_nan_pixels = 0;
+  std::string aligned_failure;  // why aligned fine-tuning failed (empty: it did not)
+  std::string failure;          // why the cell failed as a whole (training of (a) or (d))
   std::vector<Ablation> ablations;
   double seconds = 0;
 

@@ -120,14 +120,13 @@ TEST(AccumulationEvidence, IntelToleranceAdmitsTheDefault) {
     }
     std::printf("\n");
   }
-  // The verdicts devices/README.md states: every blocked setting and fp32 pass Intel's
-  // tolerance with room; per-product FP16 accumulation comes closest to it (the
-  // tolerance scales like its error bound, Cin·K² unit roundoffs).
-  EXPECT_LT(worst[0], 1.0);  // fp32
-  EXPECT_LT(worst[1], 1.0);  // fp16-blocked:hw, the default
-  EXPECT_LT(worst[2], 1.0);
-  EXPECT_GT(worst[4], worst[1]);  // per-product rounding is the least accurate
-  EXPECT_GT(worst[1], worst[0]);  // and the default is less accurate than fp32
+  // The verdicts devices/README.md states: Intel's tolerance admits every setting, even
+  // FP16 rounding after every product (it is sized like that setting's error bound,
+  // Cin·K² unit roundoffs), so the tests cannot single one out; per-product rounding uses
+  // the most of it, the hardware-block default less, fp32 the least.
+  for (size_t i = 0; i < std::size(settings); ++i) EXPECT_LT(worst[i], 1.0) << settings[i];
+  EXPECT_GT(worst[4], 2.0 * worst[1]);  // fp16 per product vs fp16-blocked:hw
+  EXPECT_GE(worst[1], worst[0]);        // fp16-blocked:hw vs fp32
 }
 
 }  // namespace

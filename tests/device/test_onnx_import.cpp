@@ -396,18 +396,34 @@ TEST(OnnxImport, ResizeAndUpsampleModesAndScales) {
     EXPECT_TRUE(g.nodes[1].nearest);
     EXPECT_EQ(g.nodes[1].shape, (Shape{2, 6, 10}));
   }
-  {  // linear with align_corners: not expressible
+  {  // linear with align_corners and asymmetric: kept as the node's coordinate mode
+    for (const char* mode : {"align_corners", "asymmetric", "pytorch_half_pixel"}) {
+      Model m(11);
+      m.input("x", {1, 2, 3, 5});
+      m.init("roi", {0}, {});
+      m.init("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
+      auto* r = m.node("Resize", {"x", "roi", "scales"}, {"y"}, "up");
+      Model::s(r, "mode", "linear");
+      Model::s(r, "coordinate_transformation_mode", mode);
+      m.output("y");
+      const DeviceGraph g = m.import(std::string("resize_") + mode + ".onnx");
+      EXPECT_EQ(to_string(g.nodes[1].coord),
+                std::string(mode) == "pytorch_half_pixel" ? "half_pixel" : mode);
+      EXPECT_FALSE(g.nodes[1].nearest);
+    }
+  }
+  {  // tf_crop_and_resize: not expressible
     Model m(11);
     m.input("x", {1, 2, 3, 5});
     m.init("roi", {0}, {});
     m.init("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
-    auto* r = m.node("Resize", {"x", "roi", "scales"}, {"y"}, "up_ac");
+    auto* r = m.node("Resize", {"x", "roi", "scales"}, {"y"}, "up_tf");
     Model::s(r, "mode", "linear");
-    Model::s(r, "coordinate_transformation_mode", "align_corners");
+    Model::s(r, "coordinate_transformation_mode", "tf_crop_and_resize");
     m.output("y");
-    const std::string e = m.error("resize_ac.onnx");
-    EXPECT_NE(e.find("node 'up_ac' (Resize)"), std::string::npos) << e;
-    EXPECT_NE(e.find("align_corners"), std::string::npos) << e;
+    const std::string e = m.error("resize_tf.onnx");
+    EXPECT_NE(e.find("node 'up_tf' (Resize)"), std::string::npos) << e;
+    EXPECT_NE(e.find("tf_crop_and_resize"), std::string::npos) << e;
   }
 }
 

@@ -115,7 +115,7 @@ TEST(Pipeline, RescaledConstantsUseThePluginConversion) {
   EXPECT_EQ(e.graph().nodes[1].bias[0], 65504.0f);
   EXPECT_EQ(e.run(x.data(), {2, 1, 1})[0], h((65504.0f + 2.0f) / 256.0f));
   c.plugin_constants = kNumpyHalf;
-  EXPECT_EQ(Emulator(c, g).graph().nodes[1].bias[0], kInf);
+  EXPECT_EQ(Emulator(g, c).graph().nodes[1].bias[0], kInf);
 }
 
 // --- pre-scaling ---------------------------------------------------------------------
