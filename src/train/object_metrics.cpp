@@ -34,10 +34,6 @@ std::string opt_str(const std::optional<double>& v) {
   return buf;
 }
 
-}  // namespace
-
-namespace {
-
 // A mask by rows as runs of foreground pixels: row y holds spans[row[y] .. row[y + 1]), each
 // the columns [x0, x1), sorted and disjoint. Everything below works on runs, so its cost is
 // one pass over the mask (eight background pixels at a time) plus the number of runs.
