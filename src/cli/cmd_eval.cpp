@@ -92,6 +92,7 @@ void add_eval(CLI::App& app) {
       std::printf("data    %s, split %s (%zu scenes), device %s\n", data.c_str(), a->split.c_str(),
                   which.size(), a->device.c_str());
       std::printf("%s\n", m.summary().c_str());
+      std::printf("%s\n", m.objects_summary().c_str());
       if (dm.device_ms_per_tile >= 0)
         std::printf("device  %.3f ms per %dx%d tile (as the device reported)\n",
                     dm.device_ms_per_tile, to.tile, to.tile);

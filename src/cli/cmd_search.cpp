@@ -14,6 +14,7 @@
 #include "search/driver.h"
 #include "search/results.h"
 #include "train/config.h"
+#include "train/object_metrics.h"
 
 namespace dalnas::cli {
 
@@ -269,6 +270,12 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
                    g.str().c_str(), pr.final.value("params", 0LL),
                    pr.final.value("latency_ms", 0.0), pr.final.value("fps", 0.0),
                    t("host_test").c_str(), cfg.device.c_str(), t("device_test").c_str());
+      // Vessel-level metrics (train/object_metrics.h) of the test scenes on the device; a run
+      // retrained before they existed has none.
+      if (pr.final.contains("device_test") && pr.final["device_test"].contains("objects"))
+        std::fprintf(
+            stderr, "  test on %s: %s\n", cfg.device.c_str(),
+            ObjectMetrics::from_json(pr.final["device_test"]["objects"]).summary().c_str());
     }
   } else if (best) {
     pr.genome = res.records[*best].genome;

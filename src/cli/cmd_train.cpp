@@ -103,8 +103,12 @@ void add_train(CLI::App& app) {
       std::printf("trained     %zu epochs (best %d) in %s, %s\n", res.history.epochs.size(),
                   res.history.best_epoch, format_seconds(res.history.seconds).c_str(),
                   to_string(cfg.precision).c_str());
-      if (!data.split.val.empty()) std::printf("val  (host) %s\n", res.val.summary().c_str());
-      if (!data.split.test.empty()) std::printf("test (host) %s\n", res.test.summary().c_str());
+      const auto show = [](const char* name, const Metrics& m) {
+        std::printf("%s (host) %s\n", name, m.summary().c_str());
+        std::printf("            %s\n", m.objects_summary().c_str());
+      };
+      if (!data.split.val.empty()) show("val ", res.val);
+      if (!data.split.test.empty()) show("test", res.test);
       std::printf("saved       %s/model.ckpt\n", out.c_str());
     }
   });

@@ -311,6 +311,12 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
     m.say(c.genome.str() + ": " + std::to_string(trained) + " epochs (" + fidelity + ")");
     o.metrics["miou"] = dm.metrics.cm.miou();
     o.metrics["vessel_iou"] = dm.metrics.cm.iou_vessel();
+    // Vessel-level metrics on the same whole scenes (train/object_metrics.h); null = undefined.
+    const nlohmann::json objects = dm.metrics.objects.to_json();
+    o.metrics["object_recall"] = objects["recall"];
+    o.metrics["object_precision"] = objects["precision"];
+    o.metrics["fragmentation"] = objects["fragmentation"];
+    o.metrics["boundary_f1"] = objects["boundary_f1"];
     o.metrics["nan_pixels"] = dm.nan_pixels;
     o.metrics["epochs"] = trained;
     o.metrics["fidelity"] = fidelity;

@@ -57,7 +57,8 @@ DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
   const TileForward run = emulator_forward(emu, at::get_num_threads());
   for (int i : which) {
     const auto prob = predict_scene_with(run, scenes[static_cast<size_t>(i)], nullptr, opt);
-    r.metrics.cm.add(prob.data(), scenes[static_cast<size_t>(i)].mask.data(), prob.size());
+    const Scene& s = scenes[static_cast<size_t>(i)];
+    r.metrics.add_scene(prob.data(), s.mask.data(), s.height, s.width);
     r.nan_pixels += std::count_if(prob.begin(), prob.end(), [](float p) { return std::isnan(p); });
   }
   r.metrics.params = count_parameters(*ck.net);

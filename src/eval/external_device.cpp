@@ -296,7 +296,7 @@ DeviceMetrics evaluate_external(Checkpoint& ck, const ExternalProfile& p,
   for (int i : which) {
     const Scene& s = scenes[static_cast<size_t>(i)];
     const auto prob = predict_scene_with(run, s, nullptr, opt);
-    r.metrics.cm.add(prob.data(), s.mask.data(), prob.size());
+    r.metrics.add_scene(prob.data(), s.mask.data(), s.height, s.width);
     r.nan_pixels += std::count_if(prob.begin(), prob.end(), [](float v) { return std::isnan(v); });
   }
   r.metrics.params = count_parameters(*ck.net);

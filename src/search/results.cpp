@@ -85,7 +85,7 @@ std::string candidates_csv(const std::vector<EvaluationRecord>& records,
   std::ostringstream ss;
   ss << "candidate_id,generation,origin,parents,genome,status,fitness,feasible,miou,vessel_iou,"
         "latency_ms,fps,params,peak_memory_bytes,energy_mj,epochs,fidelity,inherited_from,"
-        "reused_from,seconds,reason\n";
+        "reused_from,seconds,reason,object_recall,object_precision,fragmentation,boundary_f1\n";
   for (size_t i : which) {
     const auto& r = records[i];
     std::string parents;
@@ -98,7 +98,9 @@ std::string candidates_csv(const std::vector<EvaluationRecord>& records,
        << cell(m, "latency_ms") << ',' << cell(m, "fps") << ',' << cell(m, "params") << ','
        << cell(m, "peak_memory_bytes") << ',' << cell(m, "energy_mj") << ',' << cell(m, "epochs")
        << ',' << cell(m, "fidelity") << ',' << cell(m, "inherited_from") << ','
-       << cell(m, "reused_from") << ',' << number(r.seconds) << ',' << quoted(r.reason) << '\n';
+       << cell(m, "reused_from") << ',' << number(r.seconds) << ',' << quoted(r.reason) << ','
+       << cell(m, "object_recall") << ',' << cell(m, "object_precision") << ','
+       << cell(m, "fragmentation") << ',' << cell(m, "boundary_f1") << '\n';
   }
   return ss.str();
 }

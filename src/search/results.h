@@ -23,7 +23,9 @@ std::optional<size_t> best_record(const std::vector<EvaluationRecord>& records);
 // CSV text, one header row then one row per record (RFC 4180 quoting):
 // candidate_id, generation, origin, parents, genome, status, fitness, feasible, miou,
 // vessel_iou, latency_ms, fps, params, peak_memory_bytes, energy_mj, epochs, fidelity,
-// inherited_from, reused_from, seconds, reason. Missing numbers are empty cells.
+// inherited_from, reused_from, seconds, reason, object_recall, object_precision,
+// fragmentation, boundary_f1 (vessel-level, train/object_metrics.h). Missing or undefined
+// (null) numbers are empty cells.
 std::string candidates_csv(const std::vector<EvaluationRecord>& records,
                            const std::vector<size_t>& which);
 std::string candidates_csv(const std::vector<EvaluationRecord>& records);

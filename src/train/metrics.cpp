@@ -47,19 +47,28 @@ double ConfusionMatrix::accuracy() const {
   return ratio(tp + tn, total());
 }
 
+void Metrics::add_scene(const float* prob, const uint8_t* mask, int height, int width,
+                        float threshold) {
+  const size_t n = static_cast<size_t>(height) * static_cast<size_t>(width);
+  cm.add(prob, mask, n, threshold);
+  objects.add(prob, mask, height, width, threshold);
+}
+
 nlohmann::json Metrics::to_json() const {
-  return {{"miou", cm.miou()},
-          {"iou_background", cm.iou_background()},
-          {"iou_vessel", cm.iou_vessel()},
-          {"precision", cm.precision()},
-          {"recall", cm.recall()},
-          {"f1", cm.f1()},
-          {"accuracy", cm.accuracy()},
-          {"params", params},
-          {"tp", cm.tp},
-          {"fp", cm.fp},
-          {"fn", cm.fn},
-          {"tn", cm.tn}};
+  nlohmann::json j = {{"miou", cm.miou()},
+                      {"iou_background", cm.iou_background()},
+                      {"iou_vessel", cm.iou_vessel()},
+                      {"precision", cm.precision()},
+                      {"recall", cm.recall()},
+                      {"f1", cm.f1()},
+                      {"accuracy", cm.accuracy()},
+                      {"params", params},
+                      {"tp", cm.tp},
+                      {"fp", cm.fp},
+                      {"fn", cm.fn},
+                      {"tn", cm.tn}};
+  if (objects.scenes > 0) j["objects"] = objects.to_json();
+  return j;
 }
 
 std::string Metrics::summary() const {
@@ -70,6 +79,10 @@ std::string Metrics::summary() const {
                 cm.miou(), cm.iou_vessel(), cm.iou_background(), cm.precision(), cm.recall(),
                 cm.f1());
   return buf;
+}
+
+std::string Metrics::objects_summary() const {
+  return objects.scenes > 0 ? objects.summary() : std::string();
 }
 
 }  // namespace dalnas

@@ -1,9 +1,12 @@
 #pragma once
 // Segmentation metrics from a dataset-level confusion matrix (pixels summed over every
-// image before any ratio is taken, as the paper reports mIoU).
+// image before any ratio is taken, as the paper reports mIoU), and, for whole scenes,
+// vessel-level metrics (train/object_metrics.h).
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+
+#include "train/object_metrics.h"
 
 namespace dalnas {
 
@@ -32,11 +35,19 @@ struct ConfusionMatrix {
 
 struct Metrics {
   ConfusionMatrix cm;
+  ObjectMetrics objects;  // whole scenes only (add_scene); empty for chip-level metrics
   int64_t params = 0;
   double loss = 0.0;  // mean loss where known (validation), else 0
-  // {miou, iou_background, iou_vessel, precision, recall, f1, accuracy, params, tp, fp, fn, tn}
+
+  // One whole scene (height × width): the confusion matrix and the vessel-level metrics.
+  void add_scene(const float* prob, const uint8_t* mask, int height, int width,
+                 float threshold = 0.5f);
+
+  // {miou, iou_background, iou_vessel, precision, recall, f1, accuracy, params, tp, fp, fn, tn},
+  // and "objects" (ObjectMetrics::to_json) when whole scenes were added.
   nlohmann::json to_json() const;
-  std::string summary() const;  // one line
+  std::string summary() const;          // one line, pixel metrics
+  std::string objects_summary() const;  // one line, vessel-level metrics ("" without scenes)
 };
 
 }  // namespace dalnas

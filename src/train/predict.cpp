@@ -89,7 +89,7 @@ Metrics evaluate_scenes_with(const TileForward& forward, const std::vector<Scene
   Metrics m;
   for (int i : which) {
     const auto prob = predict_scene_with(forward, scenes[i], norm, opt);
-    m.cm.add(prob.data(), scenes[i].mask.data(), prob.size());
+    m.add_scene(prob.data(), scenes[i].mask.data(), scenes[i].height, scenes[i].width);
   }
   return m;
 }

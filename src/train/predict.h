@@ -30,6 +30,8 @@ using TileForward = std::function<void(const float* in, int n, int bands, int t,
 // A non-finite logit makes its pixel NaN (counted as background by the metrics).
 std::vector<float> predict_scene_with(const TileForward& forward, const Scene& s,
                                       const Normalization* norm, const TileOptions& opt);
+// Dataset-level metrics over whole scenes: the confusion matrix and, on each whole-scene
+// mask (never per tile, so no vessel is cut at a tile border), the vessel-level metrics.
 Metrics evaluate_scenes_with(const TileForward& forward, const std::vector<Scene>& scenes,
                              const std::vector<int>& which, const Normalization* norm,
                              const TileOptions& opt);

@@ -110,6 +110,8 @@ TEST(SearchCli, TinySearchWritesEveryOutputAndResumesWithNothingToDo) {
   const auto best = nlohmann::json::parse(slurp(out + "/best/metrics.json"));
   for (const char* k : {"host_test", "device_test", "latency_ms", "params", "genome"})
     EXPECT_TRUE(best.contains(k)) << k;
+  EXPECT_TRUE(best["device_test"].contains("objects"));
+  EXPECT_NE(r.err.find("vessels recall "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("best:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[ 10/10 g2]"), std::string::npos) << r.err;
 

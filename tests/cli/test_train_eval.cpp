@@ -21,6 +21,9 @@ TEST(CliTrainEval, TrainThenEvalGivesTheSameTestMetrics) {
        {"miou", "iou_background", "iou_vessel", "precision", "recall", "f1", "params"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_GT(j["params"].get<int>(), 1000);
+  ASSERT_TRUE(j.contains("objects"));  // vessel-level metrics of the whole test scenes
+  EXPECT_GT(j["objects"]["vessels"].get<int>(), 0);
+  EXPECT_TRUE(j["val"].contains("objects"));
   for (const char* f : {"model.ckpt", "metrics.json", "config.json", "history.csv"})
     EXPECT_TRUE(fs::exists(d.path / "run" / f)) << f;
 
@@ -30,6 +33,13 @@ TEST(CliTrainEval, TrainThenEvalGivesTheSameTestMetrics) {
   EXPECT_EQ(je["tp"], j["tp"]);
   EXPECT_EQ(je["fp"], j["fp"]);
   EXPECT_DOUBLE_EQ(je["miou"].get<double>(), j["miou"].get<double>());
+  EXPECT_EQ(je["objects"], j["objects"]);
+  const auto saved = nlohmann::json::parse(slurp(d.str() + "/run/metrics.json"));
+  EXPECT_EQ(saved["objects"], j["objects"]);
+  auto text = run_dalnas("eval --model " + d.str() + "/run/model.ckpt --split test");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("vessels recall "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("boundary F1 "), std::string::npos) << text.out;
 
   auto all = run_dalnas("eval --model " + d.str() + "/run/model.ckpt --split all --json");
   ASSERT_EQ(all.code, 0) << all.err;
@@ -71,6 +81,7 @@ TEST(CliTrainEval, EvalOnEmulatedDevicesAndCompare) {
   const auto j = nlohmann::json::parse(e.out);
   EXPECT_EQ(j["device"], "myriadx");
   EXPECT_TRUE(j.contains("nan_pixels"));
+  EXPECT_TRUE(j.contains("objects"));
   auto bad = run_dalnas("eval --model " + d.str() + "/run/model.ckpt --device nosuchchip");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.err.find("nosuchchip"), std::string::npos) << bad.err;

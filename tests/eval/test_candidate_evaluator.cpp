@@ -98,6 +98,8 @@ TEST_F(CandidateEvaluatorTest, TrainsEvaluatesOnTheDeviceAndIsDeterministic) {
   EXPECT_LE(miou, 1.0);
   EXPECT_EQ(a.metrics.at("epochs"), 2);
   EXPECT_EQ(a.metrics.at("fidelity"), "full");
+  for (const char* k : {"object_recall", "object_precision", "fragmentation", "boundary_f1"})
+    EXPECT_TRUE(a.metrics.contains(k)) << k;  // a number, or null where undefined
   EXPECT_EQ(a.seed, candidate_seed(cfg.seed, c.genome));
   ASSERT_TRUE(std::filesystem::exists(ev.checkpoint_path(c.genome)));
   const Checkpoint ck = load_checkpoint(ev.checkpoint_path(c.genome));
@@ -254,8 +256,16 @@ TEST_F(CandidateEvaluatorTest, TrainFinalWritesTheCheckpointAndHostAndDeviceTest
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/best/model-fp32.onnx"));
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/best/model-fp16.onnx"));
   EXPECT_EQ(m.at("onnx"), nlohmann::json({"model-fp32.onnx", "model-fp16.onnx"}));
-  for (const char* k : {"host_val", "device_val", "host_test", "device_test"})
+  for (const char* k : {"host_val", "device_val", "host_test", "device_test"}) {
     ASSERT_TRUE(m.contains(k)) << k;
+    // Vessel-level metrics beside the pixel metrics, counted on every scene of the split.
+    ASSERT_TRUE(m.at(k).contains("objects")) << k;
+    EXPECT_GE(m.at(k).at("objects").at("scenes").get<int>(), 1) << k;
+    EXPECT_TRUE(m.at(k).at("objects").contains("boundary_f1")) << k;
+  }
+  // Host and device see the same ground truth.
+  EXPECT_EQ(m.at("host_test").at("objects").at("vessels"),
+            m.at("device_test").at("objects").at("vessels"));
   EXPECT_EQ(m.at("epochs"), 1);
   EXPECT_GT(m.at("latency_ms").get<double>(), 0.0);
   const Checkpoint ck = load_checkpoint(dir_ + "/best/model.ckpt");

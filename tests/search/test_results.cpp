@@ -81,6 +81,8 @@ TEST(CandidatesCsv, HasOneRowPerRecordAndQuotesText) {
   rs[1].reason = "latency_ms 12 > max_latency_ms 10; \"too slow\"";
   rs[1].parents = {1, 7};
   rs[0].metrics["fidelity"] = "low";
+  rs[0].metrics["object_recall"] = 0.75;
+  rs[0].metrics["boundary_f1"] = nullptr;  // undefined: an empty cell
   const std::string csv = candidates_csv(rs);
   std::istringstream in(csv);
   std::string header, l1, l2, extra;
@@ -90,6 +92,10 @@ TEST(CandidatesCsv, HasOneRowPerRecordAndQuotesText) {
   EXPECT_FALSE(std::getline(in, extra));
   EXPECT_EQ(header.rfind("candidate_id,generation,origin,parents,genome,status,fitness", 0), 0u);
   EXPECT_NE(l1.find(",low,"), std::string::npos) << l1;
+  EXPECT_NE(header.find(",reason,object_recall,object_precision,fragmentation,boundary_f1"),
+            std::string::npos)
+      << header;
+  EXPECT_EQ(l1.substr(l1.size() - 8), ",0.75,,,") << l1;
   EXPECT_NE(l2.find(",1 7,"), std::string::npos) << l2;
   EXPECT_NE(l2.find("\"latency_ms 12 > max_latency_ms 10; \"\"too slow\"\"\""), std::string::npos)
       << l2;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "train/predict.h"
@@ -91,4 +92,42 @@ TEST(Predict, EvaluateScenesCountsEveryPixel) {
   o.overlap = 4;
   Metrics m = evaluate_scenes(net, scenes, {0, 1}, norm4(), o);
   EXPECT_EQ(m.cm.total(), 40u * 50 + 70 * 33);
+}
+
+TEST(Predict, ObjectMetricsSeeWholeScenesNotTiles) {
+  // A tile runner that predicts band 0 (1 on the vessel, 0 elsewhere) as a certain logit: the
+  // prediction equals the truth, so every vessel, however many tiles it crosses, is one
+  // component found in one piece.
+  Scene s;
+  s.name = "s";
+  s.bands = 1;
+  s.height = 100;
+  s.width = 90;
+  s.mask.assign(s.pixels(), 0);
+  for (int x = 5; x < 85; ++x)
+    for (int y = 40; y < 43; ++y) s.mask[static_cast<size_t>(y) * s.width + x] = 1;  // 240 px
+  for (int y = 10; y < 90; ++y) s.mask[static_cast<size_t>(y) * s.width + 20] = 1;   // crosses it
+  s.mask[static_cast<size_t>(95) * s.width + 80] = 1;  // a 1-px vessel
+  s.image.assign(s.mask.begin(), s.mask.end());
+  const TileForward truth = [](const float* in, int n, int bands, int t, float* logits) {
+    for (size_t i = 0; i < static_cast<size_t>(n) * t * t; ++i)
+      logits[i] = in[(i / (static_cast<size_t>(t) * t)) * bands * t * t +
+                     i % (static_cast<size_t>(t) * t)] > 0.5f
+                      ? 20.0f
+                      : -20.0f;
+  };
+  TileOptions o;
+  o.tile = 32;
+  o.overlap = 8;
+  const Metrics m = evaluate_scenes_with(truth, {s}, {0}, nullptr, o);
+  EXPECT_EQ(m.cm.fp + m.cm.fn, 0u);
+  EXPECT_EQ(m.objects.scenes, 1);
+  EXPECT_EQ(m.objects.vessels, 2);
+  EXPECT_EQ(m.objects.predicted, 2);
+  EXPECT_EQ(m.objects.found, 2);
+  EXPECT_DOUBLE_EQ(*m.objects.fragmentation(), 1.0);
+  EXPECT_DOUBLE_EQ(*m.objects.boundary_f1(), 1.0);
+  EXPECT_EQ(m.objects.vessels_by_size[0], 1);
+  EXPECT_EQ(m.objects.vessels_by_size[2], 1);
+  EXPECT_TRUE(m.to_json().contains("objects"));
 }
