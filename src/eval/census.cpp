@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "device/alignment.h"
+#include "device/emulator.h"
 #include "eval/device_eval.h"
 #include "train/experiment.h"
 
@@ -27,45 +28,71 @@ std::string signed4(double v) {
 
 std::vector<Behaviour> device_behaviours() {
   std::vector<Behaviour> b;
-  b.push_back({"conversions", "every FP32->FP16 conversion as NumPy's (no f32tof16 rule)",
-               [](DeviceProfile& p) {
-                 p.pipeline.host_cast = p.pipeline.device_convert = kNumpyHalf;
-                 p.pipeline.ir_weights = p.pipeline.plugin_constants = kNumpyHalf;
-               }});
-  b.push_back({"prescale", "no weight pre-scaling",
-               [](DeviceProfile& p) { p.neural_engine.prescale = false; }});
-  b.push_back({"growing-output", "pre-scaling without the growing-output rule",
-               [](DeviceProfile& p) { p.neural_engine.prescale_growing_output = false; }});
-  b.push_back({"tiling", "no hardware tiling over input channels",
-               [](DeviceProfile& p) { p.pipeline.tiling.enabled = false; }});
-  b.push_back({"accumulation", "fp32 accumulation on both engines", [](DeviceProfile& p) {
-                 p.neural_engine.acc = parse_accumulation("fp32");
-                 p.shave.acc = parse_accumulation("fp32");
-               }});
-  b.push_back({"interpolation", "half_pixel upsampling runs as half_pixel",
-               [](DeviceProfile& p) { p.pipeline.half_pixel_resize = ResizeCoord::HalfPixel; }});
-  b.push_back({"avgpool-borders", "hardware average pooling excludes padding",
-               [](DeviceProfile& p) { p.pipeline.hw_avgpool_counts_padding = false; }});
-  b.push_back({"shave-activations", "activations fused and in fp32", [](DeviceProfile& p) {
-                 p.shave.fp16_activations = false;
-                 p.neural_engine.fp16_activations = false;
-                 p.pipeline.nce_fuses_only_relu_clamp = false;
-               }});
-  b.push_back({"flush", "subnormals kept on both engines", [](DeviceProfile& p) {
-                 p.neural_engine.half.subnormals = Subnormals::Keep;
-                 p.shave.half.subnormals = Subnormals::Keep;
-               }});
-  b.push_back({"overflow", "saturation at ±65504 instead of infinity", [](DeviceProfile& p) {
-                 p.neural_engine.half.overflow = Overflow::Saturate;
-                 p.shave.half.overflow = Overflow::Saturate;
-                 p.pipeline.host_cast =
-                     HalfMode{Overflow::Saturate, Subnormals::Keep, Rounding::NearestEven};
-               }});
+  auto add = [&b](std::string name, std::string description,
+                  std::function<void(DeviceProfile&)> off,
+                  std::function<bool(const DeviceGraph&, const DeviceProfile&)> applies = {}) {
+    Behaviour x;
+    x.name = std::move(name);
+    x.description = std::move(description);
+    x.switch_off = std::move(off);
+    x.applies = std::move(applies);
+    b.push_back(std::move(x));
+  };
+  add("conversions", "every FP32->FP16 conversion as NumPy's (no f32tof16 rule)",
+      [](DeviceProfile& p) {
+        p.pipeline.host_cast = p.pipeline.device_convert = kNumpyHalf;
+        p.pipeline.ir_weights = p.pipeline.plugin_constants = kNumpyHalf;
+      });
+  add("prescale", "no weight pre-scaling",
+      [](DeviceProfile& p) { p.neural_engine.prescale = false; });
+  add("growing-output", "pre-scaling without the growing-output rule",
+      [](DeviceProfile& p) { p.neural_engine.prescale_growing_output = false; });
+  add(
+      "tiling", "no hardware tiling over input channels",
+      [](DeviceProfile& p) { p.pipeline.tiling.enabled = false; },
+      [](const DeviceGraph& g, const DeviceProfile& p) {
+        const Emulator emu(g, p.emulator_config());
+        for (size_t i = 0; i < g.nodes.size(); ++i) {
+          if (g.nodes[i].op == OpType::Conv && emu.hw_parts(static_cast<int>(i)) > 1) {
+            return true;
+          }
+        }
+        return false;
+      });
+  add("accumulation", "fp32 accumulation on both engines", [](DeviceProfile& p) {
+    p.neural_engine.acc = parse_accumulation("fp32");
+    p.shave.acc = parse_accumulation("fp32");
+  });
+  add("interpolation", "half_pixel upsampling runs as half_pixel",
+      [](DeviceProfile& p) { p.pipeline.half_pixel_resize = ResizeCoord::HalfPixel; });
+  add(
+      "avgpool-borders", "hardware average pooling excludes padding",
+      [](DeviceProfile& p) { p.pipeline.hw_avgpool_counts_padding = false; },
+      [](const DeviceGraph& g, const DeviceProfile& p) {
+        const EmulatorConfig c = p.emulator_config();
+        for (const Node& n : g.nodes) {
+          if (n.op == OpType::AvgPool && n.pad > 0 && on_neural_engine(n, c)) return true;
+        }
+        return false;
+      });
+  add("shave-activations", "activations fused and in fp32", [](DeviceProfile& p) {
+    p.shave.fp16_activations = false;
+    p.neural_engine.fp16_activations = false;
+    p.pipeline.nce_fuses_only_relu_clamp = false;
+  });
+  add("flush", "subnormals kept on both engines", [](DeviceProfile& p) {
+    p.neural_engine.half.subnormals = Subnormals::Keep;
+    p.shave.half.subnormals = Subnormals::Keep;
+  });
+  add("overflow", "saturation at ±65504 instead of infinity", [](DeviceProfile& p) {
+    p.neural_engine.half.overflow = Overflow::Saturate;
+    p.shave.half.overflow = Overflow::Saturate;
+    p.pipeline.host_cast = HalfMode{Overflow::Saturate, Subnormals::Keep, Rounding::NearestEven};
+  });
   std::vector<Behaviour> each = b;
-  b.push_back(
-      {"all", "every behaviour above off (an ideal FP16 machine)", [each](DeviceProfile& p) {
-         for (const Behaviour& x : each) x.switch_off(p);
-       }});
+  add("all", "every behaviour above off (an ideal FP16 machine)", [each](DeviceProfile& p) {
+    for (const Behaviour& x : each) x.switch_off(p);
+  });
   return b;
 }
 
@@ -324,11 +351,20 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
       const auto dm = evaluate_on_device(t.d.ck, profile.name, d.scenes, evalset, to, &profile);
       cell.control_device = dm.metrics;
       if (opt.ablate) {
+        const DeviceGraph lowered = lower_for(t.a.ck.net, t.a.ck.norm, profile);
         for (const Behaviour& beh : behaviours) {
           DeviceProfile p = profile;
           beh.switch_off(p);
           Ablation ab;
           ab.behaviour = beh.name;
+          if (beh.applies && !beh.applies(lowered, profile)) {
+            ab.applies = false;
+            ab.ptq_miou = cell.ptq_device.cm.miou();
+            ab.aligned_miou = cell.aligned_device.cm.miou();
+            ab.ptq_nan_pixels = cell.ptq_nan_pixels;
+            cell.ablations.push_back(ab);
+            continue;
+          }
           const auto pb = evaluate_on_device(t.a.ck, p.name, d.scenes, evalset, to, &p);
           ab.ptq_miou = pb.metrics.cm.miou();
           ab.aligned_miou = std::numeric_limits<double>::quiet_NaN();

@@ -27,6 +27,11 @@ struct Behaviour {
   std::string name;         // e.g. "prescale"
   std::string description;  // one line
   std::function<void(DeviceProfile&)> switch_off;
+  // Whether the behaviour can touch this lowered graph at all (structural behaviours:
+  // tiling needs a convolution split over input channels, the pooling quirk a padded
+  // average pooling on the engine). Unset: always. Where it cannot, switching it off
+  // changes nothing and the census records (b) without evaluating again.
+  std::function<bool(const DeviceGraph&, const DeviceProfile&)> applies;
 };
 // The behaviours of the Myriad pipeline (device/numerics.h), each switched off toward
 // the ideal FP16 machine: conversions, prescale, growing-output, tiling, accumulation,
@@ -52,6 +57,7 @@ struct CensusOptions {
 
 struct Ablation {
   std::string behaviour;
+  bool applies = true;  // false: no layer of the network has the behaviour
   double ptq_miou = 0, aligned_miou = 0;
   int64_t ptq_nan_pixels = 0;
 };
