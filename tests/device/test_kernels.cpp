@@ -119,7 +119,13 @@ Data make(const ConvCase& c, int act_index, std::mt19937& rng) {
   d.bias.resize(static_cast<size_t>(c.cout));
   for (float& v : d.bias) v = value(rng, false);
   // Stored values (FP16) as the emulator prepares them; infinities included.
-  if (act_index % 3 != 2) round_to_half_scalar(d.in.data(), d.in.data(), d.in.size());
+  if (act_index % 3 != 2) {
+    round_to_half_scalar(d.in.data(), d.in.data(), d.in.size());
+  } else {
+    // Full 24-bit significands: products with FP16 weights are not exact in fp32.
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (float& v : d.in) v *= 1.0f + 0.01f * u(rng);
+  }
   if (act_index % 5 == 4) d.in[d.in.size() / 2] = std::numeric_limits<float>::quiet_NaN();
   round_to_half_scalar(d.weight.data(), d.weight.data(), d.weight.size());
   round_to_half_scalar(d.bias.data(), d.bias.data(), d.bias.size());
