@@ -84,7 +84,8 @@ struct Ops {
 };
 
 // fp32: 12 accumulators + 3 input vectors + 1 weight = 16 ymm registers (with FMA, 12
-// independent chains keep both FMA ports busy at latency 4); cout = 2 (mod 4) takes 2 × 4.
+// independent chains keep both FMA ports busy at latency 4); 2 or 3 channels left over
+// after the blocks of 4 take 2 channels × 4 vectors.
 constexpr int kFp32R1 = 4, kFp32T1 = 3;
 constexpr int kFp32R2 = 2, kFp32T2 = 4;
 constexpr int kBlkR1 = 4, kBlkT1 = 2;  // 8 block sums in registers (accumulators in memory)
