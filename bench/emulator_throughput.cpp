@@ -1,19 +1,27 @@
 // Emulator throughput: the `reference` genome, 4 bands, S×S inputs (default 256), images/s
-// of the device emulator per numerics mode, beside libtorch's FP32 forward of the same
-// network in the same run. Targets (issue): fp16 storage + fp32 accumulation ≥ 1.0×
-// libtorch FP32; fp16 accumulation ≥ 0.25×.
+// of the device emulator per numerics mode and kernel ISA, beside libtorch's FP32 forward
+// of the same network in the same run, at the same thread count. Targets (issue): fp16
+// storage + fp32 accumulation ≥ 1.0× libtorch FP32 with the AVX2 kernels as well as the
+// AVX-512 ones; fp16 accumulation ≥ 0.25×.
 //
 //   build/bench/emulator_throughput [--threads T] [--images N] [--reps R] [--size S]
-//                                   [--scalar-images M]
+//                                   [--scalar-images M] [--isa all|avx2|avx512]
+//                                   [--cpu-time on]
 //
-// Every mode runs one warm-up batch, then R timed batches of N images; the median is
-// reported. The scalar path (slow) runs M images (default 1).
+// --isa all (default) runs every mode with each SIMD ISA this CPU has (AVX2 forced through
+// EmulatorConfig.isa on an AVX-512 CPU). Every mode runs one warm-up batch, then R timed
+// batches of N images; the median is reported. The scalar path (slow) runs M images
+// (default 1). libtorch picks its own kernels (oneDNN, ATen); to compare with libtorch as
+// on an AVX2-only machine, run with ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
+// (printed in the header when set).
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <thread>
@@ -28,19 +36,34 @@
 #include "device/numerics.h"
 #include "device/profile.h"
 #include "nn/network.h"
+#include "precision/half.h"
 
 using namespace dalnas;
 
 namespace {
 
-// Median wall time (seconds) of `reps` calls of f, after one warm-up call.
+// Wall time, or with --cpu-time the CPU time of the process (all its threads): on a
+// shared, busy machine, single-threaded runs (--threads 1) then measure the work done
+// rather than the time slices the scheduler granted.
+bool g_cpu_time = false;
+
+double now_seconds() {
+  if (g_cpu_time) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Median time (seconds) of `reps` calls of f, after one warm-up call.
 double median_seconds(int reps, const std::function<void()>& f) {
   f();
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now_seconds();
     f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    t.push_back(now_seconds() - t0);
   }
   std::sort(t.begin(), t.end());
   const size_t n = t.size();
@@ -73,7 +96,13 @@ struct Mode {
   EmulatorConfig config;
   int images;     // per timed batch
   double target;  // minimum ratio to libtorch FP32; 0 = none
+  bool per_isa;   // run once per SIMD ISA (else once, as configured)
 };
+
+const char* env_or(const char* name, const char* otherwise) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : otherwise;
+}
 
 int parse_int(const std::string& key, const std::string& v, int lo) {
   int x = 0;
@@ -91,6 +120,7 @@ int parse_int(const std::string& key, const std::string& v, int lo) {
 int run_bench(int argc, char** argv) {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int images = 8, reps = 3, size = 256, scalar_images = 1;
+  std::string isa_opt = "all";
   const int bands = 4;
   for (int i = 1; i < argc; i += 2) {
     const std::string k = argv[i];
@@ -106,9 +136,32 @@ int run_bench(int argc, char** argv) {
       size = parse_int(k, v, 16);
     else if (k == "--scalar-images")
       scalar_images = parse_int(k, v, 1);
+    else if (k == "--isa")
+      isa_opt = v;
+    else if (k == "--cpu-time")
+      g_cpu_time = v == "1" || v == "on";
     else
-      throw Error(k + ": unknown option (--threads, --images, --reps, --size, --scalar-images)");
+      throw Error(k +
+                  ": unknown option (--threads, --images, --reps, --size, --scalar-images, --isa, "
+                  "--cpu-time)");
   }
+  std::vector<KernelIsa> isas;
+  if (isa_opt == "all" || isa_opt == "avx512") {
+    if (cpu_has_avx512()) {
+      isas.push_back(KernelIsa::AVX512);
+    } else if (isa_opt == "avx512") {
+      throw Error("--isa avx512: this CPU lacks AVX-512 F/DQ/BW/VL");
+    }
+  }
+  if (isa_opt == "all" || isa_opt == "avx2") {
+    if (cpu_has_avx2_f16c()) {
+      isas.push_back(KernelIsa::AVX2);
+    } else if (isa_opt == "avx2") {
+      throw Error("--isa avx2: this CPU lacks AVX2 + F16C");
+    }
+  }
+  if (isa_opt != "all" && isa_opt != "avx2" && isa_opt != "avx512")
+    throw Error("--isa: '" + isa_opt + "' is not all, avx2 or avx512");
   torch::set_num_threads(threads);
 
   // The network, eval mode, with BatchNorm statistics perturbed like a trained network's.
@@ -150,55 +203,92 @@ int run_bench(int argc, char** argv) {
   EmulatorConfig scalar = uniform(numerics(Storage::FP16, acc(Accumulation::FP32)));
   scalar.simd = false;
   scalar.isa = KernelIsa::Scalar;
+  Numerics ie = numerics(Storage::FP16, acc(Accumulation::FP32));
+  ie.half = kIeHalf;
+  Numerics ie252 = numerics(Storage::FP16, acc(Accumulation::FP16Blocked, 252));
+  ie252.half = kIeHalf;
   const std::vector<Mode> modes = {
       {"fp32 storage, fp32 acc", uniform(numerics(Storage::FP32, acc(Accumulation::FP32))), images,
-       0.0},
+       0.0, true},
       {"fp16 storage, fp32 acc", uniform(numerics(Storage::FP16, acc(Accumulation::FP32))), images,
-       1.0},
+       1.0, true},
+      {"fp16 storage, fp16-blocked:252",
+       uniform(numerics(Storage::FP16, acc(Accumulation::FP16Blocked, 252))), images, 0.0, true},
       {"fp16 storage, fp16-blocked:32",
-       uniform(numerics(Storage::FP16, acc(Accumulation::FP16Blocked, 32))), images, 0.0},
+       uniform(numerics(Storage::FP16, acc(Accumulation::FP16Blocked, 32))), images, 0.0, true},
       {"fp16 storage, fp16-blocked:8",
-       uniform(numerics(Storage::FP16, acc(Accumulation::FP16Blocked, 8))), images, 0.0},
+       uniform(numerics(Storage::FP16, acc(Accumulation::FP16Blocked, 8))), images, 0.0, true},
       {"fp16 storage, fp16 acc", uniform(numerics(Storage::FP16, acc(Accumulation::FP16))), images,
-       0.25},
-      {"profile myriadx", myriad.emulator_config(), images, 0.0},
-      {"scalar: fp16 storage, fp32 acc", scalar, scalar_images, 0.0},
+       0.25, true},
+      {"ie half, fp32 acc", uniform(ie), images, 0.0, true},
+      {"ie half, fp16-blocked:252", uniform(ie252), images, 0.0, true},
+      {"profile myriadx", myriad.emulator_config(), images, 0.0, true},
+      {"scalar: fp16 storage, fp32 acc", scalar, scalar_images, 0.0, false},
   };
 
   std::printf(
       "emulator_throughput: genome reference (%s), %dx%dx%d, %d images x %d reps (median), "
-      "%d threads, %u CPU cores, %.1f MMAC/image\n",
+      "%d threads, %u CPU cores, %.1f MMAC/image, %s time\n",
       g.str().c_str(), bands, size, size, images, reps, threads,
-      std::thread::hardware_concurrency(), graph.macs() / 1e6);
-  std::printf("%-32s %10s %8s  %s\n", "mode", "images/s", "ratio", "target");
-  std::printf("%-32s %10.2f %8.2f\n", "libtorch FP32 forward", ips_torch, 1.0);
+      std::thread::hardware_concurrency(), graph.macs() / 1e6, g_cpu_time ? "CPU" : "wall");
+  __builtin_cpu_init();
+  std::printf(
+      "CPU: avx2 %d, fma %d, f16c %d, avx512f/dq/bw/vl %d, avx512fp16 %d (not used); "
+      "emulator kernels run: %s\n",
+      __builtin_cpu_supports("avx2") != 0, __builtin_cpu_supports("fma") != 0,
+      __builtin_cpu_supports("f16c") != 0, cpu_has_avx512() ? 1 : 0,
+      __builtin_cpu_supports("avx512fp16") != 0, isa_opt.c_str());
+  std::printf("libtorch: ONEDNN_MAX_CPU_ISA=%s ATEN_CPU_CAPABILITY=%s (unset: its best ISA)\n",
+              env_or("ONEDNN_MAX_CPU_ISA", env_or("DNNL_MAX_CPU_ISA", "unset")),
+              env_or("ATEN_CPU_CAPABILITY", "unset"));
+  std::printf("%-32s %-7s %10s %8s  %s\n", "mode", "isa", "images/s", "ratio", "target");
+  std::printf("%-32s %-7s %10.2f %8.2f\n", "libtorch FP32 forward", "-", ips_torch, 1.0);
 
+  struct Row {
+    std::string mode;
+    KernelIsa isa;
+    double ratio;
+  };
+  std::vector<Row> rows;
   for (const Mode& m : modes) {
-    const Emulator emu(graph, m.config);
-    std::vector<float> out;
-    const double t = median_seconds(m.images == 1 ? 1 : reps,
-                                    [&] { out = emu.run_batch(xp, m.images, in, threads); });
-    const double ips = m.images / t;
-    const double ratio = ips / ips_torch;
-    char target[48] = "";
-    if (m.target > 0)
-      std::snprintf(target, sizeof target, "target >= %.2f  %s", m.target,
-                    ratio >= m.target ? "PASS" : "below");
-    std::string note = "isa " + to_string(emu.isa());
-    if (m.name == "fp32 storage, fp32 acc") {
-      // Sanity check: FP32 emulation against libtorch on the same images.
-      const torch::Tensor e =
-          torch::from_blob(out.data(), ref.sizes(), torch::kFloat).narrow(0, 0, images);
-      const double d = (e - ref).abs().max().item<double>();
-      const double s = ref.abs().max().item<double>();
-      char buf[96];
-      std::snprintf(buf, sizeof buf, ", max |emu - torch| %.2e (|torch| max %.2f)", d, s);
-      note += buf;
+    std::vector<KernelIsa> run_isas = m.per_isa ? isas : std::vector<KernelIsa>{m.config.isa};
+    for (KernelIsa isa : run_isas) {
+      EmulatorConfig cfg = m.config;
+      cfg.isa = isa;
+      const Emulator emu(graph, cfg);
+      std::vector<float> out;
+      const double t = median_seconds(m.images == 1 ? 1 : reps,
+                                      [&] { out = emu.run_batch(xp, m.images, in, threads); });
+      const double ips = m.images / t;
+      const double ratio = ips / ips_torch;
+      rows.push_back({m.name, emu.isa(), ratio});
+      char target[48] = "";
+      if (m.target > 0)
+        std::snprintf(target, sizeof target, "target >= %.2f  %s", m.target,
+                      ratio >= m.target ? "PASS" : "below");
+      std::string note;
+      if (m.name == "fp32 storage, fp32 acc") {
+        // Sanity check: FP32 emulation against libtorch on the same images.
+        const torch::Tensor e =
+            torch::from_blob(out.data(), ref.sizes(), torch::kFloat).narrow(0, 0, images);
+        const double d = (e - ref).abs().max().item<double>();
+        const double s = ref.abs().max().item<double>();
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "; max |emu - torch| %.2e (|torch| max %.2f)", d, s);
+        note += buf;
+      }
+      std::printf("%-32s %-7s %10.2f %8.2f  %-20s [%d img%s]\n", m.name.c_str(),
+                  to_string(emu.isa()).c_str(), ips, ratio, target, m.images, note.c_str());
+      std::fflush(stdout);
     }
-    std::printf("%-32s %10.2f %8.2f  %-20s [%d img; %s]\n", m.name.c_str(), ips, ratio, target,
-                m.images, note.c_str());
-    std::fflush(stdout);
   }
+  std::printf("summary (ratio to libtorch FP32):");
+  for (const Row& r : rows) {
+    if (r.mode == "fp16 storage, fp32 acc" || r.mode == "fp16 storage, fp16-blocked:252") {
+      std::printf("  %s [%s] %.2f;", r.mode.c_str(), to_string(r.isa).c_str(), r.ratio);
+    }
+  }
+  std::printf("\n");
   return 0;
 }
 

@@ -56,11 +56,20 @@ void conv_avx512(const ConvArgs& a);
 // with AVX512-FP16 to be tested against the scalar reference and is not written yet.
 
 // True if the SIMD conv kernels (and finish()) implement `mode` bit for bit; the emulator
-// takes conv_scalar for modes they do not.
-inline bool simd_supports(const HalfMode& mode) { return mode.f16c_native(); }
+// takes conv_scalar for modes they do not. They implement every HalfMode (overflow ×
+// subnormals × rounding): the F16C-native ones with the conversion instructions, the
+// others in integer arithmetic (precision/half_simd.h).
+inline bool simd_supports(const HalfMode&) {
+  return true;
+}
 
-bool cpu_has_avx2_f16c();
-bool cpu_has_avx512();
+// The CPU checks of precision/half.h (one definition for both modules).
+inline bool cpu_has_avx2_f16c() {
+  return dalnas::cpu_has_avx2_f16c();
+}
+inline bool cpu_has_avx512() {
+  return dalnas::cpu_has_avx512();
+}
 
 // Zero-padded copy of `in` for the kernels: C × (H + 2·pad) × wp rows; columns beyond
 // W + 2·pad are zero too. Returns the row length wp >= W + 2·pad, at least `min_wp`.

@@ -1,16 +1,20 @@
-// AVX2 + F16C convolution kernel: 8 output pixels per vector. Compiled for AVX2 through
-// `#pragma GCC target` (the library itself is built without -m flags); called only when
-// kernels::cpu_has_avx2_f16c() says yes. FMA is deliberately not enabled.
+// AVX2 + F16C convolution kernel: 8 output pixels per vector. Compiled for AVX2 (and FMA,
+// used only where the CPU has it and only where it is exact: see kernels_simd.inc)
+// through `#pragma GCC target` (the library itself is built without -m flags, and with
+// -ffp-contract=off, so no mul + add is contracted); called only when
+// kernels::cpu_has_avx2_f16c() says yes.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "device/kernels.h"
+#include "precision/half_simd.h"
 
 #pragma GCC push_options
-#pragma GCC target("avx2,avx,f16c")
+#pragma GCC target("avx2,avx,f16c,fma")
 
 namespace dalnas {
 namespace kernels {
@@ -36,6 +40,28 @@ struct Ops {
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static bool has_fma() {
+    static const bool has = [] {
+      __builtin_cpu_init();
+      return __builtin_cpu_supports("fma") != 0;
+    }();
+    return has;
+  }
+  // True if all n values are FP16 values (round_to_half(x) == x: finite halves and ±inf;
+  // not NaN).
+  static bool half_values(const float* p, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 x = _mm256_loadu_ps(p + i);
+      const __m256 r = _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+      if (_mm256_movemask_ps(_mm256_cmp_ps(r, x, _CMP_EQ_OQ)) != 0xff) return false;
+    }
+    for (; i < n; ++i) {
+      if (!(round_to_half(p[i]) == p[i])) return false;
+    }
+    return true;
+  }
   static V abs(V x) { return _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
   static V sign(V x) {
     return _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(int32_t(0x80000000u))));
@@ -49,28 +75,21 @@ struct Ops {
     const V r = _mm256_blendv_ps(x, hi, _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
     return _mm256_blendv_ps(r, lo, _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
   }
-  template <bool kSat, bool kFlush>
+  // Round to FP16 and back, as precision/half.h's round_to_half in the mode M (a
+  // half_simd::Mode).
+  template <class M>
   static V round(V x) {
-    if (kSat) {
-      const V ax = abs(x);
-      const V big = _mm256_and_ps(
-          _mm256_cmp_ps(ax, _mm256_set1_ps(kHalfMax), _CMP_GT_OQ),
-          _mm256_cmp_ps(ax, _mm256_castsi256_ps(_mm256_set1_epi32(0x7f800000)), _CMP_LT_OQ));
-      x = _mm256_blendv_ps(x, _mm256_or_ps(sign(x), _mm256_set1_ps(kHalfMax)), big);
-    }
-    V r = _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
-    if (kFlush) {
-      const V tiny = _mm256_cmp_ps(abs(r), _mm256_set1_ps(kHalfMinNormal), _CMP_LT_OQ);
-      r = _mm256_blendv_ps(r, sign(r), tiny);
-    }
-    return r;
+    return half_simd::round8<M>(x);
   }
 };
 
-constexpr int kFp32R1 = 4, kFp32T1 = 2;  // 8 accumulators (16 ymm registers)
-constexpr int kFp32R2 = 2, kFp32T2 = 2;
-constexpr int kBlkR1 = 2, kBlkT1 = 2;  // 4 accumulators + 4 block sums
-constexpr int kOneT = 2;
+// fp32: 12 accumulators + 3 input vectors + 1 weight = 16 ymm registers (with FMA, 12
+// independent chains keep both FMA ports busy at latency 4); 2 or 3 channels left over
+// after the blocks of 4 take 2 channels × 4 vectors.
+constexpr int kFp32R1 = 4, kFp32T1 = 3;
+constexpr int kFp32R2 = 2, kFp32T2 = 4;
+constexpr int kBlkR1 = 4, kBlkT1 = 2;  // 8 block sums in registers (accumulators in memory)
+constexpr int kOneT = 4;               // single channels (depthwise, fp16 accumulation)
 
 }  // namespace
 

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "device/kernels.h"
+#include "precision/half_simd.h"
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,avx,f16c")
@@ -36,6 +38,22 @@ struct Ops {
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  // (FMA is part of every AVX-512 CPU; used only where exact: see kernels_simd.inc.)
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static bool has_fma() { return true; }
+  // True if all n values are FP16 values (round_to_half(x) == x: finite halves and ±inf;
+  // not NaN).
+  static bool half_values(const float* p, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 k =
+          n - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1u);
+      const __m512 x = _mm512_maskz_loadu_ps(k, p + i);
+      const __m512 r =
+          _mm512_maskz_cvtph_ps(k, _mm512_maskz_cvtps_ph(k, x, _MM_FROUND_TO_NEAREST_INT));
+      if (_mm512_mask_cmp_ps_mask(k, r, x, _CMP_EQ_OQ) != k) return false;
+    }
+    return true;
+  }
   static V abs(V x) {
     return _mm512_castsi512_ps(
         _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
@@ -55,38 +73,17 @@ struct Ops {
     V r = _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), hi);
     return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), lo);
   }
-  // Round to FP16 and back, as precision/half.h's round_to_half in the given mode.
-  // Each mode costs as few instructions as possible: the fp16 accumulation modes spend
-  // most of their time here.
-  template <bool kSat, bool kFlush>
+  // Round to FP16 and back, as precision/half.h's round_to_half in the mode M (a
+  // half_simd::Mode).
+  template <class M>
   static V round(V x) {
-    const __mmask16 all = 0xffff;
-    if (kSat) {
-      // Finite x -> sign(x) · min(|x|, 65504) (vrangeps: min of magnitudes, sign of x;
-      // exact for |x| <= 65504); ±inf and NaN (fpclass 0x99: QNaN, ±inf, SNaN) unchanged.
-      const __mmask16 special = _mm512_fpclass_ps_mask(x, 0x99);
-      x = _mm512_mask_range_ps(x, static_cast<__mmask16>(~special), x, _mm512_set1_ps(kHalfMax),
-                               0x02);
-    }
-    // (The maskz forms with a full mask avoid GCC 12's -Wmaybe-uninitialized on the
-    // plain intrinsics; they compile to the same conversions.)
-    const __m256i h = _mm512_maskz_cvtps_ph(all, x, _MM_FROUND_TO_NEAREST_INT);
-    if (kFlush) {
-      // Halves with a zero exponent field (zeros, subnormals) become zero; OR-ing x's sign
-      // back gives a zero of the right sign and leaves the other lanes unchanged.
-      const __mmask16 normal = _mm256_test_epi16_mask(h, _mm256_set1_epi16(0x7c00));
-      const V r = _mm512_maskz_cvtph_ps(normal, h);
-      return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-          _mm512_castps_si512(r), _mm512_castps_si512(x), _mm512_set1_epi32(int32_t(0x80000000u)),
-          0xF8));  // r | (x & sign)
-    }
-    return _mm512_maskz_cvtph_ps(all, h);
+    return half_simd::round16<M>(x);
   }
 };
 
-constexpr int kFp32R1 = 8, kFp32T1 = 2;  // 16 accumulators
+constexpr int kFp32R1 = 8, kFp32T1 = 2;  // 16 accumulators (32 zmm registers)
 constexpr int kFp32R2 = 4, kFp32T2 = 2;
-constexpr int kBlkR1 = 4, kBlkT1 = 2;  // 8 accumulators + 8 block sums
+constexpr int kBlkR1 = 4, kBlkT1 = 3;  // 12 block sums in registers (accumulators in memory)
 constexpr int kOneT = 4;
 
 }  // namespace

@@ -4,6 +4,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "precision/half_simd.h"
 
 namespace dalnas {
 namespace {
@@ -27,59 +31,33 @@ constexpr uint32_t kHalfSubnormalTie = 0x33000000u;  // 2^-25: ties to 0
 constexpr uint32_t kRebias = (127u - 15u) << 23;     // float exponent -> half exponent
 
 // ---------------------------------------------------------------------------------------
-// F16C path. Only these functions are compiled for AVX + F16C; they run only after
-// cpu_has_f16c() said yes.
-#define DALNAS_F16C __attribute__((target("avx,f16c")))
+// SIMD loops (precision/half_simd.h). Each is compiled for its ISA only and runs only
+// after the CPU check said yes.
 
-// 8 floats -> 8 halves, per mode. Saturate: finite |x| > 65504 is replaced by ±65504
-// before the conversion (exact: such values round to 65504 or overflow). Flush: half
-// results with |h| < 0x400 become a zero of the same sign.
-template <bool kSaturate, bool kFlush>
-DALNAS_F16C inline __m128i to_half8(__m256 x) {
-  if (kSaturate) {
-    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 sign_mask = _mm256_castsi256_ps(_mm256_set1_epi32(int32_t(0x80000000u)));
-    const __m256 max_half = _mm256_set1_ps(kHalfMax);
-    const __m256 inf = _mm256_castsi256_ps(_mm256_set1_epi32(int32_t(kExpMask)));
-    const __m256 ax = _mm256_and_ps(x, abs_mask);
-    const __m256 big =
-        _mm256_and_ps(_mm256_cmp_ps(ax, max_half, _CMP_GT_OQ), _mm256_cmp_ps(ax, inf, _CMP_LT_OQ));
-    const __m256 clamped = _mm256_or_ps(_mm256_and_ps(x, sign_mask), max_half);
-    x = _mm256_blendv_ps(x, clamped, big);
-  }
-  __m128i h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT);
-  if (kFlush) {
-    const __m128i abs_h = _mm_and_si128(h, _mm_set1_epi16(0x7fff));
-    const __m128i tiny = _mm_cmplt_epi16(abs_h, _mm_set1_epi16(0x0400));
-    const __m128i sign_only = _mm_and_si128(h, _mm_set1_epi16(int16_t(0x8000)));
-    h = _mm_or_si128(_mm_and_si128(tiny, sign_only), _mm_andnot_si128(tiny, h));
-  }
-  return h;
-}
-
-template <bool kSaturate, bool kFlush>
-DALNAS_F16C void round_f16c(const float* src, float* dst, size_t n) {
+// 8 at a time, native modes: AVX + F16C suffice.
+template <class M>
+DALNAS_HALF_F16C void round_f16c(const float* src, float* dst, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 x = _mm256_loadu_ps(src + i);
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(to_half8<kSaturate, kFlush>(x)));
+    _mm256_storeu_ps(dst + i, half_simd::round8_native<M::kSat, M::kFlush>(x));
   }
   if (i < n) {
     alignas(32) float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     const size_t rest = n - i;
     std::memcpy(buf, src + i, rest * sizeof(float));
-    const __m256 x = _mm256_load_ps(buf);
-    _mm256_store_ps(buf, _mm256_cvtph_ps(to_half8<kSaturate, kFlush>(x)));
+    _mm256_store_ps(buf, half_simd::round8_native<M::kSat, M::kFlush>(_mm256_load_ps(buf)));
     std::memcpy(dst + i, buf, rest * sizeof(float));
   }
 }
 
-template <bool kSaturate, bool kFlush>
-DALNAS_F16C void to_half_f16c(const float* src, uint16_t* dst, size_t n) {
+template <class M>
+DALNAS_HALF_F16C void to_half_f16c(const float* src, uint16_t* dst, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 x = _mm256_loadu_ps(src + i);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), to_half8<kSaturate, kFlush>(x));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     half_simd::to_half8_native<M::kSat, M::kFlush>(x));
   }
   if (i < n) {
     alignas(32) float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -87,12 +65,79 @@ DALNAS_F16C void to_half_f16c(const float* src, uint16_t* dst, size_t n) {
     const size_t rest = n - i;
     std::memcpy(buf, src + i, rest * sizeof(float));
     _mm_store_si128(reinterpret_cast<__m128i*>(out),
-                    to_half8<kSaturate, kFlush>(_mm256_load_ps(buf)));
+                    half_simd::to_half8_native<M::kSat, M::kFlush>(_mm256_load_ps(buf)));
     std::memcpy(dst + i, out, rest * sizeof(uint16_t));
   }
 }
 
-DALNAS_F16C void from_half_f16c(const uint16_t* src, float* dst, size_t n) {
+// 8 at a time, every mode (the integer arithmetic needs AVX2).
+template <class M>
+DALNAS_HALF_AVX2 void round_avx2(const float* src, float* dst, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 x0 = _mm256_loadu_ps(src + i);
+    const __m256 x1 = _mm256_loadu_ps(src + i + 8);
+    _mm256_storeu_ps(dst + i, half_simd::round8<M>(x0));
+    _mm256_storeu_ps(dst + i + 8, half_simd::round8<M>(x1));
+  }
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(dst + i, half_simd::round8<M>(_mm256_loadu_ps(src + i)));
+  }
+  if (i < n) {
+    alignas(32) float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const size_t rest = n - i;
+    std::memcpy(buf, src + i, rest * sizeof(float));
+    _mm256_store_ps(buf, half_simd::round8<M>(_mm256_load_ps(buf)));
+    std::memcpy(dst + i, buf, rest * sizeof(float));
+  }
+}
+
+template <class M>
+DALNAS_HALF_AVX2 void to_half_avx2(const float* src, uint16_t* dst, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     half_simd::to_half8<M>(_mm256_loadu_ps(src + i)));
+  }
+  if (i < n) {
+    alignas(32) float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    alignas(16) uint16_t out[8];
+    const size_t rest = n - i;
+    std::memcpy(buf, src + i, rest * sizeof(float));
+    _mm_store_si128(reinterpret_cast<__m128i*>(out), half_simd::to_half8<M>(_mm256_load_ps(buf)));
+    std::memcpy(dst + i, out, rest * sizeof(uint16_t));
+  }
+}
+
+// 16 at a time (AVX-512), masked tail.
+template <class M>
+DALNAS_HALF_AVX512 void round_avx512(const float* src, float* dst, size_t n) {
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 x0 = _mm512_loadu_ps(src + i);
+    const __m512 x1 = _mm512_loadu_ps(src + i + 16);
+    _mm512_storeu_ps(dst + i, half_simd::round16<M>(x0));
+    _mm512_storeu_ps(dst + i + 16, half_simd::round16<M>(x1));
+  }
+  for (; i < n; i += 16) {
+    const size_t rest = n - i < 16 ? n - i : 16;
+    const __mmask16 k = static_cast<__mmask16>((1u << rest) - 1u);
+    _mm512_mask_storeu_ps(dst + i, k, half_simd::round16<M>(_mm512_maskz_loadu_ps(k, src + i)));
+  }
+}
+
+template <class M>
+DALNAS_HALF_AVX512 void to_half_avx512(const float* src, uint16_t* dst, size_t n) {
+  size_t i = 0;
+  for (; i < n; i += 16) {
+    const size_t rest = n - i < 16 ? n - i : 16;
+    const __mmask16 k = static_cast<__mmask16>((1u << rest) - 1u);
+    _mm256_mask_storeu_epi16(dst + i, k,
+                             half_simd::to_half16<M>(_mm512_maskz_loadu_ps(k, src + i)));
+  }
+}
+
+DALNAS_HALF_F16C void from_half_f16c(const uint16_t* src, float* dst, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
@@ -108,26 +153,30 @@ DALNAS_F16C void from_half_f16c(const uint16_t* src, float* dst, size_t n) {
   }
 }
 
-#undef DALNAS_F16C
-
-void round_fast(const float* src, float* dst, size_t n, HalfMode mode) {
-  const bool sat = mode.overflow == Overflow::Saturate;
-  const bool flush = mode.subnormals == Subnormals::Flush;
-  if (sat) {
-    flush ? round_f16c<true, true>(src, dst, n) : round_f16c<true, false>(src, dst, n);
-  } else {
-    flush ? round_f16c<false, true>(src, dst, n) : round_f16c<false, false>(src, dst, n);
-  }
+void round_simd(HalfIsa isa, const float* src, float* dst, size_t n, HalfMode mode) {
+  half_simd::with_mode(mode, [&](auto m) {
+    using M = decltype(m);
+    if (isa == HalfIsa::AVX512) {
+      round_avx512<M>(src, dst, n);
+    } else if constexpr (M::kNative) {
+      round_f16c<M>(src, dst, n);  // also where the CPU has F16C but not AVX2
+    } else {
+      round_avx2<M>(src, dst, n);
+    }
+  });
 }
 
-void to_half_fast(const float* src, uint16_t* dst, size_t n, HalfMode mode) {
-  const bool sat = mode.overflow == Overflow::Saturate;
-  const bool flush = mode.subnormals == Subnormals::Flush;
-  if (sat) {
-    flush ? to_half_f16c<true, true>(src, dst, n) : to_half_f16c<true, false>(src, dst, n);
-  } else {
-    flush ? to_half_f16c<false, true>(src, dst, n) : to_half_f16c<false, false>(src, dst, n);
-  }
+void to_half_simd(HalfIsa isa, const float* src, uint16_t* dst, size_t n, HalfMode mode) {
+  half_simd::with_mode(mode, [&](auto m) {
+    using M = decltype(m);
+    if (isa == HalfIsa::AVX512) {
+      to_half_avx512<M>(src, dst, n);
+    } else if constexpr (M::kNative) {
+      to_half_f16c<M>(src, dst, n);
+    } else {
+      to_half_avx2<M>(src, dst, n);
+    }
+  });
 }
 
 }  // namespace
@@ -216,6 +265,24 @@ bool cpu_has_f16c() {
   return has;
 }
 
+bool cpu_has_avx2_f16c() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  }();
+  return has;
+}
+
+bool cpu_has_avx512() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  }();
+  return has;
+}
+
 bool half_simd_enabled() {
   static const bool enabled = [] {
     const char* env = std::getenv("DALNAS_NO_SIMD");
@@ -225,19 +292,76 @@ bool half_simd_enabled() {
   return enabled;
 }
 
-void round_to_half(const float* src, float* dst, size_t n, HalfMode mode) {
-  if (half_simd_enabled() && mode.f16c_native()) {
-    round_fast(src, dst, n, mode);
-  } else {
+const char* to_string(HalfIsa isa) {
+  switch (isa) {
+    case HalfIsa::Scalar:
+      return "scalar";
+    case HalfIsa::AVX2:
+      return "avx2";
+    case HalfIsa::AVX512:
+      return "avx512";
+  }
+  return "?";
+}
+
+bool half_isa_supported(HalfIsa isa, HalfMode mode) {
+  switch (isa) {
+    case HalfIsa::Scalar:
+      return true;
+    case HalfIsa::AVX2:
+      return mode.f16c_native() ? cpu_has_f16c() : cpu_has_avx2_f16c();
+    case HalfIsa::AVX512:
+      return cpu_has_avx512();
+  }
+  return false;
+}
+
+HalfIsa half_isa(HalfMode mode) {
+  if (!half_simd_enabled()) return HalfIsa::Scalar;
+  if (half_isa_supported(HalfIsa::AVX512, mode)) return HalfIsa::AVX512;
+  if (half_isa_supported(HalfIsa::AVX2, mode)) return HalfIsa::AVX2;
+  return HalfIsa::Scalar;
+}
+
+void round_to_half_isa(HalfIsa isa, const float* src, float* dst, size_t n, HalfMode mode) {
+  if (!half_isa_supported(isa, mode)) {
+    throw std::invalid_argument(std::string("round_to_half: the ") + to_string(isa) +
+                " path is not supported by this CPU");
+  }
+  if (isa == HalfIsa::Scalar) {
     round_to_half_scalar(src, dst, n, mode);
+  } else {
+    round_simd(isa, src, dst, n, mode);
+  }
+}
+
+void float_to_half_isa(HalfIsa isa, const float* src, uint16_t* dst, size_t n, HalfMode mode) {
+  if (!half_isa_supported(isa, mode)) {
+    throw std::invalid_argument(std::string("float_to_half: the ") + to_string(isa) +
+                " path is not supported by this CPU");
+  }
+  if (isa == HalfIsa::Scalar) {
+    float_to_half_scalar(src, dst, n, mode);
+  } else {
+    to_half_simd(isa, src, dst, n, mode);
+  }
+}
+
+void round_to_half(const float* src, float* dst, size_t n, HalfMode mode) {
+  const HalfIsa isa = half_isa(mode);
+  if (isa == HalfIsa::Scalar) {
+    round_to_half_scalar(src, dst, n, mode);
+  } else {
+    round_simd(isa, src, dst, n, mode);
   }
 }
 
 void float_to_half(const float* src, uint16_t* dst, size_t n, HalfMode mode) {
-  if (half_simd_enabled() && mode.f16c_native()) {
-    to_half_fast(src, dst, n, mode);
-  } else {
+  const HalfIsa isa = half_isa(mode);
+  if (isa == HalfIsa::Scalar) {
     float_to_half_scalar(src, dst, n, mode);
+  } else {
+    to_half_simd(isa, src, dst, n, mode);
   }
 }
 

@@ -69,10 +69,13 @@ float half_to_float(uint16_t h);
 // float -> half -> float in one step.
 float round_to_half(float f, HalfMode mode = {});
 
-// Rounds n floats src -> dst through half (src == dst, in place, is allowed). Uses F16C
-// (8 floats at a time, run-time dispatch) when the CPU has it, with Saturate / Flush
-// applied by vector masks; otherwise the scalar path. Results are bit-identical either
-// way, in every mode. DALNAS_NO_SIMD=1 in the environment forces the scalar path.
+// Rounds n floats src -> dst through half (src == dst, in place, is allowed). Uses SIMD
+// (run-time dispatch, half_isa()) when the CPU has it: AVX-512 16 floats at a time, else
+// AVX2 + F16C 8 at a time (the F16C-native modes need only AVX + F16C); the native modes
+// use the F16C conversion with Saturate / Flush applied by vector masks, the others
+// integer arithmetic on the float bits (precision/half_simd.h). Otherwise the scalar path.
+// Results are bit-identical either way, in every mode. DALNAS_NO_SIMD=1 in the
+// environment forces the scalar path.
 void round_to_half(const float* src, float* dst, size_t n, HalfMode mode = {});
 // Forces the scalar reference path (for tests and debugging).
 void round_to_half_scalar(const float* src, float* dst, size_t n, HalfMode mode = {});
@@ -83,9 +86,27 @@ void half_to_float(const uint16_t* src, float* dst, size_t n);
 void float_to_half_scalar(const float* src, uint16_t* dst, size_t n, HalfMode mode = {});
 void half_to_float_scalar(const uint16_t* src, float* dst, size_t n);
 
+// The code paths of the array conversions float -> half.
+enum class HalfIsa { Scalar, AVX2, AVX512 };
+const char* to_string(HalfIsa isa);  // "scalar", "avx2", "avx512"
+// True if this CPU runs `isa` for `mode`: Scalar always; AVX2: F16C (native modes) or
+// AVX2 + F16C (the others); AVX512: AVX-512 F/DQ/BW/VL with AVX2 and F16C.
+bool half_isa_supported(HalfIsa isa, HalfMode mode);
+// The path round_to_half / float_to_half (arrays) take for `mode`: the widest supported
+// one, Scalar when half_simd_enabled() is false.
+HalfIsa half_isa(HalfMode mode);
+// The array conversions on a given path (tests, benchmarks); throw std::invalid_argument if
+// !half_isa_supported(isa, mode). DALNAS_NO_SIMD does not apply.
+void round_to_half_isa(HalfIsa isa, const float* src, float* dst, size_t n, HalfMode mode = {});
+void float_to_half_isa(HalfIsa isa, const float* src, uint16_t* dst, size_t n, HalfMode mode = {});
+
 // True if the running CPU supports F16C (and AVX, with OS support).
 bool cpu_has_f16c();
-// True if the array functions above use the F16C path: the CPU has it and the
+// AVX2 and F16C.
+bool cpu_has_avx2_f16c();
+// AVX-512 F, DQ, BW and VL, with AVX2 and F16C.
+bool cpu_has_avx512();
+// True if the array functions above use a SIMD path: the CPU has F16C and the
 // environment variable DALNAS_NO_SIMD is not "1" (read once, at first use).
 bool half_simd_enabled();
 

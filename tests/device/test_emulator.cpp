@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "device/emulator.h"
 #include "device/kernels.h"
+#include "isa_paths.h"
 #include "naive_reference.h"
 
 namespace dalnas {
@@ -53,13 +54,20 @@ std::vector<Mode> all_modes() {
   return modes;
 }
 
-// The kernel paths this CPU runs (only the scalar one under DALNAS_NO_SIMD=1).
+// The kernel paths this CPU runs (only the scalar one under DALNAS_NO_SIMD=1), recorded in
+// the test's isa_paths::Report (tests/isa_paths.h): a missing one makes the test skipped,
+// or failed when DALNAS_REQUIRE_ISA names it.
 std::vector<KernelIsa> isas() {
   std::vector<KernelIsa> v{KernelIsa::Scalar};
+  isa_paths::ran("scalar");
   const char* env = std::getenv("DALNAS_NO_SIMD");
-  if (env != nullptr && std::string(env) == "1") return v;
-  if (kernels::cpu_has_avx2_f16c()) v.push_back(KernelIsa::AVX2);
-  if (kernels::cpu_has_avx512()) v.push_back(KernelIsa::AVX512);
+  if (env != nullptr && std::string(env) == "1") {
+    isa_paths::missing("avx2", "DALNAS_NO_SIMD=1");
+    isa_paths::missing("avx512", "DALNAS_NO_SIMD=1");
+    return v;
+  }
+  if (isa_paths::use("avx2")) v.push_back(KernelIsa::AVX2);
+  if (isa_paths::use("avx512")) v.push_back(KernelIsa::AVX512);
   return v;
 }
 
@@ -202,6 +210,7 @@ const ActType kActs[] = {ActType::None, ActType::ReLU,       ActType::ReLU6,
                          ActType::Clip, ActType::HardSigmoid};
 
 TEST(Emulator, ConvMatchesNaiveInEveryMode) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   const std::vector<Mode> modes = all_modes();
   int case_index = 0;
   for (const ConvCase& cc : kConvCases) {
@@ -222,6 +231,7 @@ TEST(Emulator, ConvMatchesNaiveInEveryMode) {
 }
 
 TEST(Emulator, EveryActivationInEveryMode) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   const std::vector<Mode> modes = all_modes();
   std::mt19937 rng(7);
   DeviceGraph g;
@@ -247,6 +257,7 @@ TEST(Emulator, EveryActivationInEveryMode) {
 }
 
 TEST(Emulator, PoolResizeConcatAddMulFcInEveryMode) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   const std::vector<Mode> modes = all_modes();
   std::mt19937 rng(11);
   DeviceGraph g;
@@ -334,6 +345,7 @@ TEST(Emulator, RunBatchAndRunAgreeWithRunAll) {
 }
 
 TEST(Emulator, RoundingEdgesMatchRoundToHalfOnEveryPath) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   // Values around every FP16 boundary, through a 1×1 conv with weight 1 and fp16
   // accumulation (storage fp32 on the input, so the raw values reach the products):
   // y = h(h(0 + h(x)) + 0) = h(x) + 0 on every kernel path.
@@ -428,6 +440,7 @@ EmulatorConfig fp16_config(Overflow ov = Overflow::Inf, Subnormals sub = Subnorm
 }
 
 TEST(EmulatorModes, OverflowOnEntryAndInProducts) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   DeviceGraph g;
   g.add(simple(OpType::Input, "in", {}));
   add_output(g, 0);
@@ -453,6 +466,7 @@ TEST(EmulatorModes, OverflowOnEntryAndInProducts) {
 }
 
 TEST(EmulatorModes, SubnormalProductsFlushedOrKept) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   // 2^-10 · 2^-10 = 2^-20: an FP16 subnormal.
   const DeviceGraph c = one_conv(1, std::ldexp(1.0f, -10), 0.0f);
   const float x = std::ldexp(1.0f, -10);
@@ -476,6 +490,7 @@ TEST(EmulatorModes, SubnormalProductsFlushedOrKept) {
 }
 
 TEST(EmulatorModes, PrescaleSavesTinyWeightsFromFlushing) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   // Weights 2^-20 (FP16 subnormal) flush to zero; pre-scaling lifts them first. Shift:
   // no normal weight -> min(15 + 15, 15) = 15; first layer > 10 -> 7; cap 8 -> 7.
   const DeviceGraph c = one_conv(4, std::ldexp(1.0f, -20), 0.0f);
@@ -494,6 +509,7 @@ TEST(EmulatorModes, PrescaleSavesTinyWeightsFromFlushing) {
 }
 
 TEST(EmulatorModes, PrescaleCanOverflowInTheScaledDomain) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   // Weights 2^-8 (mean exponent -8, max -8): shift min(23, 8) = 8; the first-layer rule
   // does not apply (8 <= 10). With fp16 accumulation the scaled partial sums overflow:
   // 300 · 2^-8 · 2^8 · 300 channels > 65504, while unscaled they stay below.
@@ -519,6 +535,7 @@ TEST(EmulatorModes, PrescaleCanOverflowInTheScaledDomain) {
 }
 
 TEST(EmulatorModes, Fp16AccumulationLosesSmallTermsOnLongReductions) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   // 2048 first, then 1000 ones: in FP16 2048 + 1 rounds back to 2048 (ulp 2, ties to
   // even); fp32 accumulation keeps every one; blocks of 16 add 16 at a time.
   const int cin = 1001;
@@ -637,6 +654,7 @@ Node conv_transpose(const std::string& name, int in, int cin, int out_c, int k, 
 }
 
 TEST(Emulator, ConvTransposePaddedPoolNearestSoftmaxInEveryMode) {
+  const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
   const std::vector<Mode> modes = all_modes();
   std::mt19937 rng(21);
   DeviceGraph g;
