@@ -20,6 +20,9 @@ SearchOutcome run_search_mpi(MpiSession& session, const SearchConfig& cfg, const
                             {"max_in_flight", stats.max_in_flight},
                             {"commit_us_mean", per(stats.commit_us, stats.committed)},
                             {"commit_us_max", stats.max_commit_us},
+                            {"observe_us_mean", per(stats.observe_us, stats.committed)},
+                            {"state_us_mean", per(stats.state_us, stats.committed)},
+                            {"journal_us_mean", per(stats.journal_us, stats.committed)},
                             {"submit_us_mean", per(stats.submit_us, stats.submitted)},
                             {"last_job_bytes", evaluator.last_job_bytes()},
                             {"elapsed_s", out.elapsed_s}};

@@ -143,14 +143,19 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     const double tc = now_s();
     strategy->observe({obs});
     ++step;
+    const double ts = now_s();
     const nlohmann::json state = {
         {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
+    const double tj = now_s();
     rec.row = journal.record_evaluation(rec, step, state);
     if (stats) {
-      const double us = (now_s() - tc) * 1e6;
+      const double end = now_s(), us = (end - tc) * 1e6;
       ++stats->committed;
       stats->commit_us += us;
       stats->max_commit_us = std::max(stats->max_commit_us, us);
+      stats->observe_us += (ts - tc) * 1e6;
+      stats->state_us += (tj - ts) * 1e6;
+      stats->journal_us += (end - tj) * 1e6;
     }
     if (!reused) {
       eval_seconds += rec.seconds;

@@ -39,6 +39,9 @@ struct AsyncStats {
   int64_t committed = 0;     // results committed (evaluated and reused)
   double commit_us = 0;      // all commits: Strategy::observe + state() + journal write
   double max_commit_us = 0;  // the slowest commit
+  double observe_us = 0;     // of commit_us: Strategy::observe,
+  double state_us = 0;       //   the strategy's state as JSON (grows with the run),
+  double journal_us = 0;     //   Journal::record_evaluation (SQLite transaction, fsync)
   int64_t submitted = 0;     // candidates submitted to workers
   double submit_us = 0;      // all submissions: propose + journal lookup + submit()
   int max_in_flight = 0;     // most candidates in flight at once
