@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/error.h"
 #include "dist/mpi_transport.h"
 
 namespace dalnas::dist {
@@ -19,6 +20,12 @@ MpiSession::MpiSession() {
   if (!initialised) MPI_Init(nullptr, nullptr);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (size_ < 2) {
+    MPI_Finalize();
+    throw Error(
+        "--evaluator mpi: needs at least 2 ranks (rank 0 searches, the others "
+        "evaluate); start it with mpirun -np N, N >= 2");
+  }
   // Ranks on this node; rank 0 does not train, so it does not count.
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);

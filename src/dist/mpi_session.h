@@ -3,6 +3,7 @@
 // destructor rank 0 tells every worker to stop (dist/mpi_worker.h), then every rank calls
 // MPI_Finalize. One per process, created only for `--evaluator mpi`.
 //
+// Fewer than 2 ranks (no workers) throw dalnas::Error before anything is written.
 // When dalnas was built without MPI (CMake found none), the constructor throws
 // dalnas::Error "--evaluator mpi: this dalnas was built without MPI ...".
 //

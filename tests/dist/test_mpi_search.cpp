@@ -147,6 +147,16 @@ TEST(MpiSearch, AnInjectedWorkerFailureIsRecordedAndTheSearchGoesOn) {
   EXPECT_EQ(summary["stop_reason"], "finished");
 }
 
+TEST(MpiSearch, OneRankAloneSaysItNeedsWorkers) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const auto r = run_dalnas("search --evaluator mpi --config " + write_config(d) + " --out " +
+                            d.str() + "/run -q");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("--evaluator mpi: needs at least 2 ranks"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d.str() + "/run/journal.sqlite"));
+}
+
 // The pid of the process of MPI rank `rank` among the children of `parent` (mpirun), or 0.
 pid_t rank_pid(pid_t parent, int rank) {
   const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
