@@ -17,6 +17,7 @@ PACKAGES=(
   libprotobuf-dev         # protobuf, which libonnx's types are built on
   libopencv-dev           # tests only: OpenCV DNN checks the ONNX exports independently
   zlib1g-dev              # gzip-compressed ONNX files
+  libopenmpi-dev openmpi-bin  # dalnas search --evaluator mpi (optional: builds without it)
   libgtest-dev            # tests
   libbenchmark-dev        # benchmarks
   python3-torch           # the PyTorch reference in bench/

@@ -9,6 +9,8 @@
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
+#include "dist/mpi_search.h"
+#include "dist/mpi_worker.h"
 #include "eval/candidate_evaluator.h"
 #include "nn/describe.h"
 #include "search/driver.h"
@@ -32,6 +34,8 @@ struct SearchArgs {
   std::map<std::string, std::string> set;  // flag -> value as typed
   bool quiet = false, json = false, compare_pipelines = false;
   int threads = 0;
+  std::string evaluator = "local";  // local | mpi
+  dist::MpiSession* mpi = nullptr;  // --evaluator mpi, on rank 0
 };
 
 int64_t to_int(const std::string& flag, const std::string& v) {
@@ -152,6 +156,9 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
                  cfg.strategy.c_str(), cfg.device.c_str(),
                  cfg.train.value("precision", std::string("fp32")).c_str(),
                  static_cast<unsigned long long>(cfg.seed), out.c_str());
+  if (talk && a.mpi)
+    std::fprintf(stderr, "candidates evaluated by %d MPI workers (ranks 1..%d)\n", a.mpi->workers(),
+                 a.mpi->workers());
   CandidateEvaluator evaluator(cfg, out);
   // The resolved training configuration is part of the record (and of the resume check).
   nlohmann::json resolved_train = evaluator.train_config();
@@ -170,7 +177,8 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
   DriverOptions opt;
   opt.stop = &g_stop;
   if (!a.quiet) opt.on_progress = [&](const SearchProgress& p) { print_progress(p, a.json); };
-  const SearchOutcome res = run_search(cfg, space, evaluator, journal, opt);
+  const SearchOutcome res = a.mpi ? dist::run_search_mpi(*a.mpi, cfg, space, out, journal, opt)
+                                  : run_search(cfg, space, evaluator, journal, opt);
   if (talk && res.resumed_from > 0)
     std::fprintf(stderr, "resumed: %lld evaluations were in the journal\n",
                  static_cast<long long>(res.resumed_from));
@@ -323,6 +331,10 @@ void add_search(CLI::App& app) {
       "--no-multi-fidelity", [a](int64_t) { a->set["multi-fidelity"] = "false"; },
       "Train every candidate for the full epochs");
   cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
+  cmd->add_option("--evaluator", a->evaluator,
+                  "local (default) or mpi: under mpirun rank 0 searches and ranks 1..N-1 "
+                  "evaluate, each with --threads threads (default: the node's cores shared)")
+      ->check(CLI::IsMember({"local", "mpi"}));
   cmd->add_flag("--quiet,-q", a->quiet, "No progress lines");
   cmd->add_flag("--json", a->json, "Progress and summary as JSON lines on stdout");
   cmd->add_flag("--compare-pipelines", a->compare_pipelines,
@@ -330,7 +342,17 @@ void add_search(CLI::App& app) {
                 "compare the winners");
 
   cmd->callback([a]() {
+    std::unique_ptr<dist::MpiSession> mpi;  // docs/scale.md
+    if (a->evaluator == "mpi") {
+      mpi = std::make_unique<dist::MpiSession>();
+      if (!mpi->root() && a->threads == 0) a->threads = mpi->default_threads();
+      if (mpi->root()) a->mpi = mpi.get();
+    }
     set_threads(a->threads);
+    if (mpi && !mpi->root()) {
+      dist::run_worker(*mpi);
+      return;
+    }
     std::signal(SIGINT, on_sigint);
     std::signal(SIGTERM, on_sigint);
     if (!a->resume.empty()) {

@@ -1,0 +1,87 @@
+#include "dist/job_runner.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "dist/messages.h"
+#include "eval/candidate_evaluator.h"
+#include "search/search_config.h"
+
+namespace dalnas::dist {
+
+namespace {
+
+double now_s() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string first_line(const std::string& s) {
+  const auto p = s.find('\n');
+  return p == std::string::npos ? s : s.substr(0, p);
+}
+
+// The candidate id of a job message that does not decode, if it can be found (0: none).
+uint64_t candidate_id_of(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text).at("candidate").at("id").get<uint64_t>();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+void maybe_inject_failure(uint64_t id) {
+  const char* v = std::getenv("DALNAS_TEST_FAIL_CANDIDATE");
+  if (v && *v && std::strtoull(v, nullptr, 10) == id)
+    throw std::runtime_error("injected failure of candidate " + std::to_string(id) +
+                             " (DALNAS_TEST_FAIL_CANDIDATE)");
+}
+
+}  // namespace
+
+struct JobRunner::Impl {
+  int worker = 0;
+  std::string key;  // the cached evaluator's configuration and run folder
+  std::unique_ptr<CandidateEvaluator> evaluator;
+
+  CandidateEvaluator& evaluator_for(const Job& job) {
+    const std::string k = job.config.dump() + "\n" + job.run_dir;
+    if (!evaluator || k != key) {
+      evaluator.reset();
+      key.clear();
+      const SearchConfig cfg = SearchConfig::from_json(job.config, "job config");
+      evaluator = std::make_unique<CandidateEvaluator>(cfg, job.run_dir);
+      key = k;
+    }
+    return *evaluator;
+  }
+};
+
+JobRunner::JobRunner(int worker) : impl_(std::make_unique<Impl>()) {
+  impl_->worker = worker;
+}
+
+JobRunner::~JobRunner() = default;
+
+std::string JobRunner::run(const std::string& job_message) {
+  const double t0 = now_s();
+  JobResult r;
+  r.worker = impl_->worker;
+  try {
+    r.candidate_id = candidate_id_of(job_message);
+    const Job job = decode_job(job_message);
+    r.candidate_id = job.candidate.id;
+    CandidateEvaluator& ev = impl_->evaluator_for(job);
+    maybe_inject_failure(job.candidate.id);
+    r.outcome = ev.evaluate(job.candidate, job.history);
+  } catch (const std::exception& e) {
+    r.outcome = EvalOutcome();
+    r.outcome.status = EvalStatus::Failed;
+    r.outcome.reason = "worker " + std::to_string(impl_->worker) + ": " + first_line(e.what());
+  }
+  r.seconds = now_s() - t0;
+  return encode_result(r);
+}
+
+}  // namespace dalnas::dist

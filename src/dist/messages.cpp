@@ -1,0 +1,131 @@
+#include "dist/messages.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace dalnas::dist {
+
+namespace {
+
+nlohmann::json record_to_json(const EvaluationRecord& r) {
+  nlohmann::json j = {
+      {"candidate_id", r.candidate_id}, {"status", to_string(r.status)}, {"metrics", r.metrics}};
+  if (!r.genome.empty()) j["genome"] = r.genome;
+  return j;
+}
+
+EvaluationRecord record_from_json(const nlohmann::json& j) {
+  EvaluationRecord r;
+  r.candidate_id = j.at("candidate_id").get<uint64_t>();
+  r.status = parse_eval_status(j.at("status").get<std::string>());
+  r.metrics = j.at("metrics");
+  r.genome = j.value("genome", std::string());
+  return r;
+}
+
+nlohmann::json outcome_to_json(const EvalOutcome& o) {
+  return {{"status", to_string(o.status)},
+          {"reason", o.reason},
+          {"metrics", o.metrics},
+          {"costs", o.costs},
+          {"seed", o.seed}};
+}
+
+EvalOutcome outcome_from_json(const nlohmann::json& j) {
+  EvalOutcome o;
+  o.status = parse_eval_status(j.at("status").get<std::string>());
+  o.reason = j.at("reason").get<std::string>();
+  o.metrics = j.at("metrics");
+  o.costs = j.at("costs");
+  o.seed = j.at("seed").get<uint64_t>();
+  return o;
+}
+
+nlohmann::json parse(const std::string& text, const char* what) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    if (!j.is_object()) throw Error(std::string(what) + ": not a JSON object");
+    return j;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string(what) + ": not JSON (" + e.what() + ")");
+  }
+}
+
+}  // namespace
+
+std::string encode_job(const Job& job) {
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& r : job.history) history.push_back(record_to_json(r));
+  return nlohmann::json({{"kind", "candidate"},
+                         {"config", job.config},
+                         {"run_dir", job.run_dir},
+                         {"candidate", to_json(job.candidate)},
+                         {"history", history}})
+      .dump();
+}
+
+Job decode_job(const std::string& text) {
+  const nlohmann::json j = parse(text, "job message");
+  if (!j.contains("kind") || j.at("kind") != "candidate")
+    throw Error("job message: kind " + j.value("kind", nlohmann::json()).dump() +
+                " (expected \"candidate\")");
+  try {
+    Job job;
+    job.config = j.at("config");
+    job.run_dir = j.at("run_dir").get<std::string>();
+    job.candidate = candidate_from_json(j.at("candidate"));
+    for (const auto& r : j.at("history")) job.history.push_back(record_from_json(r));
+    return job;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("job message: ") + e.what());
+  } catch (const Error& e) {
+    throw Error(std::string("job message: ") + e.what());
+  }
+}
+
+std::string encode_result(const JobResult& r) {
+  return nlohmann::json({{"candidate_id", r.candidate_id},
+                         {"outcome", outcome_to_json(r.outcome)},
+                         {"worker", r.worker},
+                         {"seconds", r.seconds}})
+      .dump();
+}
+
+JobResult decode_result(const std::string& text) {
+  const nlohmann::json j = parse(text, "result message");
+  try {
+    JobResult r;
+    r.candidate_id = j.at("candidate_id").get<uint64_t>();
+    r.outcome = outcome_from_json(j.at("outcome"));
+    r.worker = j.at("worker").get<int>();
+    r.seconds = j.at("seconds").get<double>();
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("result message: ") + e.what());
+  } catch (const Error& e) {
+    throw Error(std::string("result message: ") + e.what());
+  }
+}
+
+std::vector<EvaluationRecord> compact_history(const Candidate& c,
+                                              const std::vector<EvaluationRecord>& history) {
+  std::vector<EvaluationRecord> out;
+  for (const auto& r : history) {
+    const bool parent =
+        std::find(c.parents.begin(), c.parents.end(), r.candidate_id) != c.parents.end();
+    const bool low = r.metrics.contains("fitness_low");
+    if (!parent && !low) continue;
+    EvaluationRecord k;
+    k.candidate_id = r.candidate_id;
+    k.status = r.status;
+    if (parent) k.genome = r.genome;
+    k.metrics = nlohmann::json::object();
+    for (const char* key : {"fitness_low", "reused_from"})
+      if (r.metrics.contains(key)) k.metrics[key] = r.metrics.at(key);
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+}  // namespace dalnas::dist

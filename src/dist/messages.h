@@ -1,0 +1,48 @@
+#pragma once
+// The messages between rank 0 and the workers of a distributed search, as JSON text (the
+// transport, dist/mpi_transport.h, only moves strings; no tensors travel: every worker
+// loads the data itself from the path in the configuration).
+//
+// A job carries everything a worker needs to evaluate one candidate: the search's whole
+// configuration (SearchConfig::to_json(), so a worker needs no config file and can serve
+// successive searches), the run folder (candidates' checkpoints, for inheritance: a shared
+// file system), the candidate and the slice of the run's history the evaluator reads.
+// A result carries the candidate id and its EvalOutcome, failures included.
+//
+// Malformed messages throw dalnas::Error "job message: ..." / "result message: ...".
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "search/evaluator.h"
+
+namespace dalnas::dist {
+
+struct Job {
+  nlohmann::json config;  // SearchConfig::to_json()
+  std::string run_dir;
+  Candidate candidate;
+  std::vector<EvaluationRecord> history;  // compact_history()
+};
+
+struct JobResult {
+  uint64_t candidate_id = 0;
+  EvalOutcome outcome;
+  int worker = 0;      // the rank that evaluated it
+  double seconds = 0;  // the worker's wall time for the job
+};
+
+std::string encode_job(const Job& job);
+Job decode_job(const std::string& text);
+std::string encode_result(const JobResult& result);
+JobResult decode_result(const std::string& text);
+
+// The part of `history` that CandidateEvaluator::evaluate reads: the records of `c`'s
+// parents (weight inheritance: id, genome, status) and, of every record, the
+// low-fidelity fitness and the reuse mark (multi-fidelity promotion). Records without
+// either are left out; metrics are trimmed to those keys.
+std::vector<EvaluationRecord> compact_history(const Candidate& c,
+                                              const std::vector<EvaluationRecord>& history);
+
+}  // namespace dalnas::dist

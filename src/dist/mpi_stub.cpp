@@ -1,0 +1,56 @@
+// Built instead of mpi_session.cpp, mpi_worker.cpp, mpi_evaluator.cpp and mpi_transport.cpp
+// when CMake found no MPI: `--evaluator mpi` then says so, and everything else works.
+#include <stdexcept>
+
+#include "core/error.h"
+#include "dist/mpi_evaluator.h"
+#include "dist/mpi_session.h"
+#include "dist/mpi_worker.h"
+
+namespace dalnas::dist {
+
+namespace {
+
+[[noreturn]] void not_built() {
+  throw Error(
+      "--evaluator mpi: this dalnas was built without MPI (install libopenmpi-dev and "
+      "openmpi-bin, then configure and build again)");
+}
+
+}  // namespace
+
+bool mpi_available() {
+  return false;
+}
+
+MpiSession::MpiSession() {
+  not_built();
+}
+MpiSession::~MpiSession() = default;
+int MpiSession::default_threads() const {
+  return 1;
+}
+
+void run_worker(MpiSession&) {
+  not_built();
+}
+
+MpiEvaluator::MpiEvaluator(MpiSession& session, const SearchConfig&, const std::string&)
+    : session_(session) {
+  not_built();
+}
+MpiEvaluator::~MpiEvaluator() = default;
+int MpiEvaluator::workers() const {
+  return 0;
+}
+int MpiEvaluator::idle() const {
+  return 0;
+}
+void MpiEvaluator::submit(const Candidate&, const std::vector<EvaluationRecord>&) {
+  not_built();
+}
+std::pair<uint64_t, EvalOutcome> MpiEvaluator::wait() {
+  not_built();
+}
+
+}  // namespace dalnas::dist

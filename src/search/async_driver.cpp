@@ -1,0 +1,279 @@
+#include "search/async_driver.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <stdexcept>
+
+#include "core/error.h"
+
+namespace dalnas {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double now_s() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// What a resumed run must share with the journal's run. The same as run_search's
+// (search/driver.cpp), so that a journal moves between the two drivers; a test resumes a
+// journal of each under the other.
+nlohmann::json resume_identity(const SearchConfig& cfg) {
+  nlohmann::json j = cfg.evaluation_identity();
+  j["strategy"] = cfg.to_json()["strategy"];
+  j["search_space"] = cfg.space.to_json();
+  j["strategy_name"] = cfg.strategy;
+  return j;
+}
+
+struct InFlight {
+  Candidate candidate;
+  double started = 0;
+};
+
+}  // namespace
+
+SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space,
+                               AsyncEvaluator& evaluator, Journal& journal,
+                               const DriverOptions& options, AsyncStats* stats) {
+  const double t0 = now_s();
+  SearchOutcome out;
+  const int workers = evaluator.workers();
+  if (workers < 1) throw Error("search: the evaluator has no workers");
+  const nlohmann::json identity = resume_identity(cfg);
+  const std::string eval_hash = config_hash(cfg.evaluation_identity());
+
+  // The run: new, or the journal's (which must be this configuration's).
+  const auto runs = journal.runs();
+  int64_t run_id = 0;
+  if (runs.empty()) {
+    nlohmann::json rec = cfg.to_json();
+    rec["identity"] = identity;
+    run_id = journal.start_run(rec, cfg.seed);
+  } else {
+    const RunInfo& run = runs.back();
+    if (!run.config.contains("identity") || run.config.at("identity") != identity)
+      throw Error(journal.path() +
+                  ": this journal belongs to a search with another configuration (strategy, "
+                  "search space, training, device or seed differ); use a new --out folder");
+    run_id = run.id;
+  }
+
+  auto strategy = make_strategy(cfg.strategy, cfg.strategy_params, space, cfg.seed);
+  const int64_t planned = planned_evaluations(cfg, strategy->params());
+  int64_t step = 0;
+  double elapsed_before = 0;
+  if (auto saved = journal.load_latest_state()) {
+    step = saved->first;
+    const nlohmann::json& s = saved->second;
+    if (!s.contains("strategy"))
+      throw Error(journal.path() + ": saved search state has no strategy state");
+    strategy->restore(s.at("strategy"));
+    elapsed_before = s.value("elapsed_s", 0.0);
+  }
+  for (auto& r : journal.all_evaluations())
+    if (r.run_id == run_id) out.records.push_back(std::move(r));
+  out.resumed_from = static_cast<int64_t>(out.records.size());
+  if (static_cast<int64_t>(out.records.size()) != step)
+    throw Error(journal.path() + ": " + std::to_string(out.records.size()) +
+                " evaluations but the saved state is at step " + std::to_string(step) +
+                " (the journal was edited?)");
+
+  std::map<int, double> gen_best;
+  double best = kNaN;
+  const auto note_best = [&](const EvaluationRecord& r) {
+    if (!r.feasible || r.status != EvalStatus::Ok || std::isnan(r.fitness)) return;
+    auto it = gen_best.find(r.generation);
+    if (it == gen_best.end() || r.fitness > it->second) gen_best[r.generation] = r.fitness;
+    if (std::isnan(best) || r.fitness > best) best = r.fitness;
+  };
+  for (const auto& r : out.records) note_best(r);
+
+  double eval_seconds = 0;  // this invocation's, for the ETA
+  int64_t evaluated_here = 0;
+  const auto elapsed = [&]() { return elapsed_before + (now_s() - t0); };
+
+  // Observes one result and commits it with the strategy's state. `outcome`: a worker's
+  // result; `prev`: an earlier evaluation of the same genome (a duplicate).
+  const auto commit = [&](const Candidate& c, const EvalOutcome* outcome,
+                          const EvaluationRecord* prev, double seconds) {
+    EvaluationRecord rec;
+    rec.run_id = run_id;
+    rec.candidate_id = c.id;
+    rec.genome = c.genome.str();
+    rec.config_hash = eval_hash;
+    rec.generation = c.generation;
+    rec.origin = c.origin;
+    rec.parents = c.parents;
+    const bool reused = prev != nullptr;
+    if (reused) {
+      rec.status = prev->status;
+      rec.reason = prev->reason;
+      rec.metrics = prev->metrics;
+      rec.metrics["reused_from"] = prev->metrics.value("reused_from", prev->candidate_id);
+      rec.costs = prev->costs;
+      rec.seed = prev->seed;
+      ++out.reused;
+    } else {
+      rec.status = outcome->status;
+      rec.reason = outcome->reason;
+      rec.metrics = outcome->metrics;
+      rec.costs = outcome->costs;
+      rec.seed = outcome->seed;
+    }
+    Observation obs;
+    try {
+      obs = observation_of(rec, cfg.fitness);
+    } catch (const Error& e) {  // a metric the fitness needs is missing
+      rec.status = EvalStatus::Failed;
+      rec.reason = e.what();
+      obs = failed_observation(c.id);
+    }
+    rec.feasible = rec.status == EvalStatus::Ok && obs.feasible;
+    rec.fitness = rec.status == EvalStatus::Ok ? obs.fitness : kNaN;
+    if (rec.status == EvalStatus::Ok && !obs.feasible)
+      rec.reason = compute_fitness(cfg.fitness, EvalMetrics::from_json(rec.metrics)).reason();
+    rec.seconds = reused ? 0.0 : seconds;
+
+    const double tc = now_s();
+    strategy->observe({obs});
+    ++step;
+    const double ts = now_s();
+    const nlohmann::json state = {
+        {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
+    const double tj = now_s();
+    rec.row = journal.record_evaluation(rec, step, state);
+    if (stats) {
+      const double end = now_s(), us = (end - tc) * 1e6;
+      ++stats->committed;
+      stats->commit_us += us;
+      stats->max_commit_us = std::max(stats->max_commit_us, us);
+      stats->observe_us += (ts - tc) * 1e6;
+      stats->state_us += (tj - ts) * 1e6;
+      stats->journal_us += (end - tj) * 1e6;
+    }
+    if (!reused) {
+      eval_seconds += rec.seconds;
+      ++evaluated_here;
+    }
+    out.records.push_back(rec);
+    note_best(rec);
+
+    if (options.on_progress) {
+      SearchProgress p;
+      p.record = &out.records.back();
+      p.reused = reused;
+      p.done = static_cast<int64_t>(out.records.size());
+      p.planned = std::max(planned, p.done);
+      p.elapsed_s = elapsed();
+      // Results arrive `workers` at a time: the remaining ones take mean / workers each.
+      const double mean = evaluated_here ? eval_seconds / evaluated_here : 0.0;
+      p.eta_s = mean * static_cast<double>(p.planned - p.done) / workers;
+      if (cfg.time_budget_s > 0) p.eta_s = std::min(p.eta_s, cfg.time_budget_s - p.elapsed_s);
+      p.eta_s = std::max(0.0, p.eta_s);
+      auto it = gen_best.find(rec.generation);
+      p.generation_best = it == gen_best.end() ? kNaN : it->second;
+      p.best = best;
+      options.on_progress(p);
+    }
+  };
+
+  std::vector<Candidate> redo = strategy->outstanding();  // in flight when it was killed
+  std::map<uint64_t, InFlight> flying;                    // by candidate id
+  std::map<std::string, uint64_t> flying_genomes;         // genome -> candidate id
+  std::map<std::string, std::vector<Candidate>> waiting;  // duplicates of genomes in flight
+  int64_t waiting_n = 0;
+  bool stopping = false;
+  out.stop_reason = "finished";
+
+  while (true) {
+    // 1. Every idle worker gets a candidate, until a budget or the strategy says no.
+    while (!stopping && evaluator.idle() > 0) {
+      if (options.stop && options.stop->load()) {
+        stopping = true;
+        out.stop_reason = "interrupted";
+        break;
+      }
+      const int64_t committed_or_running =
+          static_cast<int64_t>(out.records.size() + flying.size()) + waiting_n;
+      if (cfg.max_evaluations > 0 && committed_or_running >= cfg.max_evaluations) {
+        stopping = true;
+        out.stop_reason = "max_evaluations";
+        break;
+      }
+      if (cfg.time_budget_s > 0 && elapsed() >= cfg.time_budget_s) {
+        stopping = true;
+        out.stop_reason = "time budget";
+        break;
+      }
+      const double ts = now_s();
+      Candidate c;
+      if (!redo.empty()) {
+        c = redo.front();
+        redo.erase(redo.begin());
+      } else {
+        auto proposed = strategy->propose(1);
+        if (proposed.empty()) break;  // a generation still in flight, or the budget spent
+        c = proposed.front();
+      }
+      if (auto prev = journal.find(c.genome, eval_hash)) {
+        commit(c, nullptr, &*prev, 0.0);
+        continue;
+      }
+      const std::string g = c.genome.str();
+      if (flying_genomes.count(g)) {
+        waiting[g].push_back(c);
+        ++waiting_n;
+        continue;
+      }
+      evaluator.submit(c, out.records);
+      flying[c.id] = InFlight{c, now_s()};
+      flying_genomes[g] = c.id;
+      if (stats) {
+        ++stats->submitted;
+        stats->submit_us += (now_s() - ts) * 1e6;
+        stats->max_in_flight = std::max(stats->max_in_flight, static_cast<int>(flying.size()));
+      }
+    }
+
+    // 2. Nothing in flight: finished, stopped, or a strategy that waits for nothing.
+    if (flying.empty()) {
+      if (strategy->done() && redo.empty()) {
+        out.finished = true;
+        out.stop_reason = "finished";
+        break;
+      }
+      if (stopping) break;
+      throw std::logic_error("search: the strategy proposes nothing and waits for nothing");
+    }
+
+    // 3. The next result, in whatever order the workers finish.
+    auto [id, outcome] = evaluator.wait();
+    auto it = flying.find(id);
+    if (it == flying.end())
+      throw Error("search: the evaluator returned candidate " + std::to_string(id) +
+                  ", which is not in flight");
+    const Candidate c = it->second.candidate;
+    const double seconds = now_s() - it->second.started;
+    flying.erase(it);
+    const std::string g = c.genome.str();
+    flying_genomes.erase(g);
+    commit(c, &outcome, nullptr, seconds);
+    auto w = waiting.find(g);
+    if (w != waiting.end()) {
+      const auto prev = journal.find(c.genome, eval_hash);
+      for (const Candidate& dup : w->second) commit(dup, nullptr, &*prev, 0.0);
+      waiting_n -= static_cast<int64_t>(w->second.size());
+      waiting.erase(w);
+    }
+  }
+  out.elapsed_s = elapsed();
+  return out;
+}
+
+}  // namespace dalnas

@@ -1,0 +1,267 @@
+// dalnas search --evaluator mpi under mpirun (3 ranks: rank 0 and two workers) on the tiny
+// configuration: the same evaluations as the local evaluator, an injected worker failure
+// recorded and survived, a worker killed with SIGKILL and the job resumed. Skipped when
+// this dalnas was built without MPI or mpirun is missing.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "cli/cli_util.h"
+#include "tiny_search.h"
+
+namespace dalnas::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kMpirun = "mpirun --oversubscribe --allow-run-as-root -np 3 ";
+
+bool mpi_usable() {
+  return DALNAS_HAVE_MPI && std::system("mpirun --version >/dev/null 2>&1") == 0;
+}
+
+#define SKIP_WITHOUT_MPI() \
+  if (!mpi_usable()) GTEST_SKIP() << "built without MPI, or no mpirun"
+
+RunResult run_shell(const std::string& cmd) {
+  static int counter = 0;
+  const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  const std::string out = (fs::temp_directory_path() / ("dalnas-mpi-out-" + tag)).string();
+  const std::string err = (fs::temp_directory_path() / ("dalnas-mpi-err-" + tag)).string();
+  const int status = std::system((cmd + " >" + out + " 2>" + err).c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+std::string write_config(const TempDir& d, const std::string& text = kTinySearch) {
+  const std::string path = d.str() + "/tiny.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// "candidate id, genome, status, fitness, device mIoU" of every journal row, sorted; the
+// injected reason for failures.
+std::vector<std::string> journal_set(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> rows;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return rows;
+  }
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT candidate_id, genome, status, quote(fitness), "
+                     "quote(json_extract(metrics, '$.miou')), reason FROM evaluations",
+                     -1, &st, nullptr);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    std::string r;
+    for (int c = 0; c < 6; ++c) {
+      const unsigned char* t = sqlite3_column_text(st, c);
+      r += std::string(t ? reinterpret_cast<const char*>(t) : "NULL") + (c < 5 ? " " : "");
+    }
+    rows.push_back(r);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+std::set<std::string> workers_in(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::set<std::string> out;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT json_extract(metrics, '$.worker') FROM evaluations", -1, &st,
+                     nullptr);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(st, 0);
+    out.insert(t ? reinterpret_cast<const char*>(t) : "NULL");
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+const std::string kFlags = " --threads 1 --final-epochs 0 --no-multi-fidelity -q";
+
+TEST(MpiSearch, GaOnTwoWorkersCommitsTheLocalEvaluatorsEvaluations) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const std::string cfg = write_config(d);
+  const auto local = run_dalnas("search --config " + cfg + " --out " + d.str() + "/local" + kFlags);
+  ASSERT_EQ(local.code, 0) << local.err;
+  const auto mpi =
+      run_shell(std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --config " + cfg +
+                " --out " + d.str() + "/mpi" + kFlags);
+  ASSERT_EQ(mpi.code, 0) << mpi.err;
+  const auto expected = journal_set(d.str() + "/local/journal.sqlite");
+  ASSERT_EQ(expected.size(), 10u);
+  EXPECT_EQ(journal_set(d.str() + "/mpi/journal.sqlite"), expected);
+  // Both workers evaluated, two candidates at a time; rank 0 measured its own cost.
+  EXPECT_EQ(workers_in(d.str() + "/mpi/journal.sqlite"), (std::set<std::string>{"1", "2"}));
+  const auto stats = nlohmann::json::parse(slurp(d.str() + "/mpi/mpi-stats.json"));
+  EXPECT_EQ(stats["workers"], 2);
+  EXPECT_EQ(stats["max_in_flight"], 2);
+  EXPECT_EQ(stats["committed"], 10);
+  EXPECT_GT(stats["commit_us_mean"].get<double>(), 0.0);
+  EXPECT_TRUE(fs::exists(d.str() + "/mpi/candidates.csv"));
+  EXPECT_TRUE(fs::exists(d.str() + "/mpi/summary.json"));
+}
+
+TEST(MpiSearch, AnInjectedWorkerFailureIsRecordedAndTheSearchGoesOn) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const auto r = run_shell("DALNAS_TEST_FAIL_CANDIDATE=2 " + std::string(kMpirun) + DALNAS_BINARY +
+                           " search --evaluator mpi --config " + write_config(d) + " --out " +
+                           d.str() + "/run" + kFlags);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rows = journal_set(d.str() + "/run/journal.sqlite");
+  ASSERT_EQ(rows.size(), 10u);
+  int failed = 0;
+  for (const auto& row : rows) {
+    if (row.find(" failed ") == std::string::npos) continue;
+    ++failed;
+    EXPECT_EQ(row.rfind("2 ", 0), 0u) << row;
+    EXPECT_NE(row.find("injected failure of candidate 2"), std::string::npos) << row;
+    EXPECT_NE(row.find(" worker 1: ") + row.find(" worker 2: "), 2 * std::string::npos) << row;
+  }
+  EXPECT_EQ(failed, 1);
+  const auto summary = nlohmann::json::parse(slurp(d.str() + "/run/summary.json"));
+  EXPECT_EQ(summary["failed"], 1);
+  EXPECT_EQ(summary["stop_reason"], "finished");
+}
+
+TEST(MpiSearch, OneRankAloneSaysItNeedsWorkers) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const auto r = run_dalnas("search --evaluator mpi --config " + write_config(d) + " --out " +
+                            d.str() + "/run -q");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("--evaluator mpi: needs at least 2 ranks"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d.str() + "/run/journal.sqlite"));
+}
+
+// The pid of the process of MPI rank `rank` among the children of `parent` (mpirun), or 0.
+pid_t rank_pid(pid_t parent, int rank) {
+  const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != parent) continue;
+    const std::string env = slurp((e.path() / "environ").string());
+    size_t p = 0;
+    while (p < env.size()) {
+      const size_t end = env.find('\0', p);
+      if (env.compare(p, (end == std::string::npos ? env.size() : end) - p, want) == 0)
+        return static_cast<pid_t>(std::stoi(name));
+      if (end == std::string::npos) break;
+      p = end + 1;
+    }
+  }
+  return 0;
+}
+
+TEST(MpiSearch, AWorkerKilledMidRunEndsTheJobAndResumeLosesNoCandidate) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  // 19 evaluations (4 + 5 generations of 3).
+  std::string text = kTinySearch;
+  text.replace(text.find("generations = 3"), 15, "generations = 6");
+  const std::string cfg = write_config(d, text);
+  const std::string run = d.str() + "/run", journal = run + "/journal.sqlite";
+  const std::string args = " search --evaluator mpi --config " + cfg + " --out " + run + kFlags;
+
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl("/bin/sh", "sh", "-c", ("exec " + std::string(kMpirun) + DALNAS_BINARY + args).c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Kill worker rank 1 once a few results are committed.
+  size_t before = 0;
+  pid_t victim = 0;
+  int status = 0;
+  bool exited = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    if (fs::exists(journal)) before = journal_set(journal).size();
+    if (before >= 3) {
+      victim = rank_pid(pid, 1);
+      if (victim) {
+        kill(victim, SIGKILL);
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!exited) {
+    // The job ends by itself (mpirun takes the other ranks down); a safety net after 30 s.
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+      if (std::chrono::steady_clock::now() > end) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        ADD_FAILURE() << "mpirun did not end after its worker was killed";
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ASSERT_NE(victim, 0) << "the search ended (or stalled) before a worker could be killed";
+  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the job should fail";
+  const auto partial = journal_set(journal);
+  ASSERT_GE(partial.size(), 3u);
+  ASSERT_LT(partial.size(), 19u) << "killed too late to test anything";
+
+  // --resume (under mpirun again) finishes the search: every candidate once, and the
+  // committed ones unchanged.
+  const auto resumed = run_shell(std::string(kMpirun) + DALNAS_BINARY +
+                                 " search --evaluator mpi --resume " + run + " --threads 1 -q");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const auto rows = journal_set(journal);
+  ASSERT_EQ(rows.size(), 19u);
+  std::set<uint64_t> ids;
+  for (const auto& r : rows) ids.insert(std::stoull(r.substr(0, r.find(' '))));
+  EXPECT_EQ(ids.size(), 19u) << "no candidate twice";
+  EXPECT_EQ(*ids.rbegin(), 19u) << "ids 1..19: none lost";
+  for (const auto& p : partial)
+    EXPECT_NE(std::find(rows.begin(), rows.end(), p), rows.end()) << "changed: " << p;
+  const auto summary = nlohmann::json::parse(slurp(run + "/summary.json"));
+  EXPECT_EQ(summary["stop_reason"], "finished");
+}
+
+}  // namespace
+}  // namespace dalnas::test

@@ -1,0 +1,295 @@
+// run_search_async: several workers finishing out of order, against run_search.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "core/error.h"
+#include "search/async_driver.h"
+#include "search/driver.h"
+
+namespace dalnas {
+namespace {
+
+// Metrics from the genome alone; a few genomes fail. The same numbers as either evaluator.
+EvalOutcome genome_outcome(const Genome& g) {
+  double width = g.decoder_width, params = 0;
+  for (const auto& b : g.blocks) {
+    width += b.width;
+    params += b.width * b.width * b.kernel * b.kernel;
+  }
+  EvalOutcome o;
+  o.seed = g.hash() >> 1;
+  o.metrics = {{"params", params},
+               {"latency_ms", 1.0 + width / 20.0},
+               {"peak_memory_bytes", width * 1000},
+               {"energy_mj", width / 10}};
+  if (g.hash() % 11 == 0) {
+    o.status = EvalStatus::Failed;
+    o.reason = "training diverged";
+    return o;
+  }
+  o.metrics["miou"] = std::min(0.99, 0.4 + std::log1p(width) / 20.0);
+  return o;
+}
+
+class SerialEvaluator : public Evaluator {
+ public:
+  EvalOutcome evaluate(const Candidate& c, const std::vector<EvaluationRecord>&) override {
+    return genome_outcome(c.genome);
+  }
+};
+
+// `n` workers; wait() finishes the in-flight candidate with the largest genome hash (not
+// the submission order). Records what was in flight together and how often each genome
+// was evaluated; `break_after` > 0 makes wait() throw after that many results (a lost
+// worker ending the job).
+class FakeWorkers : public AsyncEvaluator {
+ public:
+  explicit FakeWorkers(int n) : n_(n) {}
+  int workers() const override { return n_; }
+  int idle() const override { return n_ - static_cast<int>(flying_.size()); }
+  void submit(const Candidate& c, const std::vector<EvaluationRecord>& history) override {
+    if (idle() <= 0) throw std::logic_error("submit without an idle worker");
+    flying_.push_back(c);
+    ++calls[c.genome.str()];
+    max_in_flight = std::max(max_in_flight, static_cast<int>(flying_.size()));
+    std::set<int> gens;
+    for (const auto& f : flying_) gens.insert(f.generation);
+    max_generations_in_flight = std::max(max_generations_in_flight, static_cast<int>(gens.size()));
+    history_sizes.push_back(history.size());
+    ++submitted;
+  }
+  std::pair<uint64_t, EvalOutcome> wait() override {
+    if (break_after > 0 && results == break_after) throw Error("worker lost");
+    at_wait.push_back({results, submitted, idle()});
+    auto it = std::max_element(flying_.begin(), flying_.end(), [](const auto& a, const auto& b) {
+      return a.genome.hash() < b.genome.hash();
+    });
+    const Candidate c = *it;
+    flying_.erase(it);
+    ++results;
+    if (c.id != smallest_in_flight_id(c.id)) ++out_of_order;
+    return {c.id, genome_outcome(c.genome)};
+  }
+
+  std::map<std::string, int> calls;
+  std::vector<size_t> history_sizes;
+  std::vector<std::tuple<int, int, int>> at_wait;  // results, submitted, idle at each wait()
+  int max_in_flight = 0, max_generations_in_flight = 0, results = 0, out_of_order = 0;
+  int submitted = 0;
+  int break_after = 0;
+
+ private:
+  uint64_t smallest_in_flight_id(uint64_t finished) const {
+    uint64_t m = finished;
+    for (const auto& f : flying_) m = std::min(m, f.id);
+    return m;
+  }
+  int n_;
+  std::vector<Candidate> flying_;
+};
+
+SearchConfig small_config(const std::string& strategy) {
+  SearchConfig c = SearchConfig::defaults();
+  c.strategy = strategy;
+  if (strategy == "ga")
+    c.strategy_params = {{"population", 6}, {"generations", 3}, {"newcomers", 1}};
+  else if (strategy == "nsga2")
+    c.strategy_params = {{"population", 4}, {"generations", 3}};
+  else if (strategy == "regularized-evolution")
+    c.strategy_params = {{"population", 4}, {"sample", 2}, {"budget", 14}};
+  else
+    c.strategy_params = {{"budget", 12}};
+  c.space.max_params = 0;
+  return c;
+}
+
+// (id, genome, status, fitness, generation), sorted: the set of evaluations.
+std::vector<std::string> as_set(const std::vector<EvaluationRecord>& rs) {
+  std::vector<std::string> out;
+  for (const auto& r : rs) {
+    char f[64];
+    std::snprintf(f, sizeof f, "%.12g", r.fitness);
+    out.push_back(std::to_string(r.candidate_id) + " " + r.genome + " " + to_string(r.status) +
+                  " " + f + " g" + std::to_string(r.generation));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class AsyncDriverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/dalnas-async-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string journal(const std::string& name) { return dir_ + "/" + name + ".sqlite"; }
+  std::vector<EvaluationRecord> serial(const SearchConfig& cfg, const std::string& name) {
+    SerialEvaluator ev;
+    Journal j(journal(name));
+    return run_search(cfg, cfg.space, ev, j).records;
+  }
+  std::string dir_;
+};
+
+TEST_F(AsyncDriverTest, GenerationalStrategiesCommitTheSerialDriversEvaluations) {
+  for (const char* strategy : {"ga", "nsga2"}) {
+    const SearchConfig cfg = small_config(strategy);
+    const auto expected = serial(cfg, std::string("serial-") + strategy);
+    FakeWorkers w(4);
+    AsyncStats stats;
+    Journal j(journal(std::string("async-") + strategy));
+    const SearchOutcome out = run_search_async(cfg, cfg.space, w, j, {}, &stats);
+    EXPECT_TRUE(out.finished) << strategy;
+    EXPECT_EQ(out.stop_reason, "finished");
+    EXPECT_EQ(as_set(out.records), as_set(expected)) << strategy;
+    EXPECT_EQ(as_set(j.all_evaluations()), as_set(expected)) << strategy;
+    EXPECT_EQ(w.max_in_flight, 4) << strategy;
+    EXPECT_GT(w.out_of_order, 0) << strategy << ": results should arrive out of order";
+    EXPECT_EQ(w.max_generations_in_flight, 1) << strategy << ": generation-synchronous";
+    for (const auto& [g, n] : w.calls) EXPECT_EQ(n, 1) << g;
+    EXPECT_EQ(stats.committed, static_cast<int64_t>(expected.size()));
+    EXPECT_GT(stats.commit_us, 0.0);
+  }
+}
+
+TEST_F(AsyncDriverTest, AsynchronousStrategiesKeepEveryWorkerBusy) {
+  for (const char* strategy : {"regularized-evolution", "random"}) {
+    const SearchConfig cfg = small_config(strategy);
+    FakeWorkers w(3);
+    Journal j(journal(std::string("busy-") + strategy));
+    const SearchOutcome out = run_search_async(cfg, cfg.space, w, j);
+    EXPECT_TRUE(out.finished);
+    const int64_t budget = cfg.strategy_params.at("budget").get<int64_t>();
+    EXPECT_EQ(static_cast<int64_t>(out.records.size()), budget) << strategy;
+    std::set<uint64_t> ids;
+    for (const auto& r : out.records) ids.insert(r.candidate_id);
+    EXPECT_EQ(ids.size(), out.records.size()) << "each candidate once";
+    EXPECT_EQ(w.max_in_flight, 3) << strategy;
+    // Once the first population (4) is in, no worker waits idle while the budget lasts:
+    // a freed worker gets the next candidate while the others are still busy.
+    int checked = 0;
+    for (const auto& [results, submitted, idle] : w.at_wait) {
+      if (results < 4 || submitted >= budget) continue;
+      EXPECT_EQ(idle, 0) << strategy << " after " << results << " results";
+      ++checked;
+    }
+    EXPECT_GE(checked, 5) << strategy;
+  }
+}
+
+TEST_F(AsyncDriverTest, AJournalMovesBetweenTheSerialAndTheAsyncDriver) {
+  const SearchConfig full = small_config("ga");
+  const auto expected = serial(full, "ref");
+  SearchConfig part = full;
+  part.max_evaluations = 7;  // stops within the second generation
+  {
+    FakeWorkers w(4);
+    Journal j(journal("moves"));
+    const SearchOutcome out = run_search_async(part, part.space, w, j);
+    EXPECT_EQ(out.stop_reason, "max_evaluations");
+    EXPECT_EQ(out.records.size(), 7u);
+  }
+  {
+    SerialEvaluator ev;
+    Journal j(journal("moves"));
+    part.max_evaluations = 12;
+    const SearchOutcome out = run_search(part, part.space, ev, j);
+    EXPECT_EQ(out.resumed_from, 7);
+    EXPECT_EQ(out.records.size(), 12u);
+  }
+  {
+    FakeWorkers w(2);
+    Journal j(journal("moves"));
+    const SearchOutcome out = run_search_async(full, full.space, w, j);
+    EXPECT_TRUE(out.finished);
+    EXPECT_EQ(out.resumed_from, 12);
+    EXPECT_EQ(as_set(out.records), as_set(expected));
+  }
+}
+
+TEST_F(AsyncDriverTest, AJobEndedByALostWorkerResumesWithoutLosingACandidate) {
+  for (const char* strategy : {"ga", "regularized-evolution"}) {
+    const SearchConfig cfg = small_config(strategy);
+    const std::string path = journal(std::string("lost-") + strategy);
+    size_t committed = 0;
+    {
+      FakeWorkers w(4);
+      w.break_after = 5;  // the 6th wait() finds the job ended
+      Journal j(path);
+      EXPECT_THROW(run_search_async(cfg, cfg.space, w, j), Error);
+      committed = j.all_evaluations().size();
+      EXPECT_EQ(committed, 5u);
+      const auto state = j.load_latest_state();
+      ASSERT_TRUE(state);
+      EXPECT_FALSE(state->second.at("strategy").at("outstanding").empty())
+          << "the candidates in flight are saved as outstanding";
+    }
+    FakeWorkers w(4);
+    Journal j(path);
+    const SearchOutcome out = run_search_async(cfg, cfg.space, w, j);
+    EXPECT_TRUE(out.finished) << strategy;
+    EXPECT_EQ(out.resumed_from, static_cast<int64_t>(committed));
+    std::set<uint64_t> ids;
+    for (const auto& r : out.records) ids.insert(r.candidate_id);
+    EXPECT_EQ(ids.size(), out.records.size()) << strategy << ": no candidate twice";
+    EXPECT_EQ(*ids.rbegin(), ids.size()) << strategy << ": ids 1..n, none lost";
+    if (std::string(strategy) == "ga")
+      EXPECT_EQ(as_set(out.records), as_set(serial(cfg, "lost-ref")));
+    else
+      EXPECT_EQ(static_cast<int64_t>(ids.size()), cfg.strategy_params.at("budget").get<int64_t>());
+  }
+}
+
+TEST_F(AsyncDriverTest, AGenomeProposedWhileInFlightWaitsAndIsReused) {
+  // A space of one genome: every proposal after the first repeats it.
+  SearchConfig cfg = small_config("random");
+  cfg.strategy_params = {{"budget", 5}, {"max_retries", 2}};
+  cfg.space.block_types = {BlockType::ConvBnAct};
+  cfg.space.widths = {16};
+  cfg.space.kernels = {3};
+  cfg.space.activations = {Activation::ReLU};
+  cfg.space.poolings = {Pooling::Max};
+  cfg.space.min_stages = cfg.space.max_stages = 3;
+  cfg.space.decoder_widths = {8};
+  FakeWorkers w(3);
+  Journal j(journal("dup"));
+  const SearchOutcome out = run_search_async(cfg, cfg.space, w, j);
+  ASSERT_EQ(out.records.size(), 5u);
+  ASSERT_EQ(w.calls.size(), 1u);
+  EXPECT_EQ(w.calls.begin()->second, 1) << "evaluated once, although 3 workers were free";
+  EXPECT_EQ(out.reused, 4);
+  for (size_t i = 1; i < out.records.size(); ++i)
+    EXPECT_EQ(out.records[i].metrics.at("reused_from"), 1);
+}
+
+TEST_F(AsyncDriverTest, AStopFinishesTheCandidatesInFlight) {
+  const SearchConfig cfg = small_config("random");
+  FakeWorkers w(3);
+  std::atomic<bool> stop{false};
+  DriverOptions opt;
+  opt.stop = &stop;
+  opt.on_progress = [&](const SearchProgress& p) {
+    if (p.done == 2) stop.store(true);
+  };
+  Journal j(journal("stop"));
+  const SearchOutcome out = run_search_async(cfg, cfg.space, w, j, opt);
+  EXPECT_EQ(out.stop_reason, "interrupted");
+  EXPECT_FALSE(out.finished);
+  // 3 submitted at first, one more after the first result; the stop comes at the second:
+  // the two still in flight are finished and committed, nothing new is submitted.
+  EXPECT_EQ(out.records.size(), 4u);
+  EXPECT_EQ(j.all_evaluations().size(), 4u);
+  EXPECT_EQ(w.results, 4);
+}
+
+}  // namespace
+}  // namespace dalnas
