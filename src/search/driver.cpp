@@ -12,6 +12,7 @@
 #include <typeinfo>
 
 #include "core/error.h"
+#include "core/transient_error.h"
 
 namespace dalnas {
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/transient_error.h"
 #include "search/driver.h"
 
 namespace dalnas {
