@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output_folder.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
@@ -118,17 +119,18 @@ MeasureResult measure_model(const ProfileArgs& a, const DeviceProfile& p, const 
     return r;
   }
   if (is_onnx(a.model)) {
-    return measure_latency(*mc, a.model, measure_cache_key(fnv1a(read_file(a.model)), in));
+    // The file's bytes decide its precision: keyed by their hash, "as-is".
+    return measure_latency(*mc, a.model, measure_cache_key(fnv1a(read_file(a.model)), in, "as-is"));
   }
   const Genome genome = resolve_arch(a.model, in.c);
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("dalnas-measure-" + std::to_string(::getpid()));
-  const std::string key = measure_cache_key(genome.hash(), in);
+  ExportOptions eo;
+  eo.metadata = {{"genome", genome.str()}};
+  const std::string key = measure_cache_key(genome.hash(), in, eo.fp16 ? "fp16" : "fp32");
   const std::string onnx = (dir / (key.substr(0, 16) + ".onnx")).string();
   MeasureResult r;
   try {
-    ExportOptions eo;
-    eo.metadata = {{"genome", genome.str()}};
     write_onnx(g, onnx, eo);
     r = measure_latency(*mc, onnx, key);
   } catch (...) {
@@ -537,18 +539,20 @@ void add_profile(CLI::App& app) {
     o.seed = pl->seed;
     const LutPlan p = plan_lut(space_of(pl->space), o);
     int models = 0;
-    if (pl->no_models) {
-      std::string csv =
-          "signature,op,input,output,kernel,stride,pad,groups,act,variant,model,"
-          "mean_us,std_us,runs\n";
-      for (const OpSignature& s : p.signatures) csv += signature_csv_fields(s) + ",,,,\n";
-      write_file_atomic(pl->out + "/signatures.csv", csv);
-    } else {
-      LutPlanWriteOptions w;
-      w.fp16 = pl->fp16;
-      w.opset = pl->opset;
-      models = write_lut_plan(p, pl->out, w);
-    }
+    write_into(pl->out, "profile lut-plan", [&]() {
+      if (pl->no_models) {
+        std::string csv =
+            "signature,op,input,output,kernel,stride,pad,groups,act,variant,model,"
+            "mean_us,std_us,runs\n";
+        for (const OpSignature& s : p.signatures) csv += signature_csv_fields(s) + ",,,,\n";
+        write_file_atomic(pl->out + "/signatures.csv", csv);
+      } else {
+        LutPlanWriteOptions w;
+        w.fp16 = pl->fp16;
+        w.opset = pl->opset;
+        models = write_lut_plan(p, pl->out, w);
+      }
+    });
     std::map<std::string, int> per_op;
     for (const OpSignature& s : p.signatures) ++per_op[to_string(s.op)];
     std::string ops;

@@ -6,9 +6,11 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output_folder.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
+#include "core/run_lock.h"
 #include "dist/mpi_search.h"
 #include "dist/mpi_worker.h"
 #include "eval/candidate_evaluator.h"
@@ -111,11 +113,20 @@ double metric(const EvaluationRecord& r, const char* key) {
 void print_progress(const SearchProgress& p, bool json) {
   const EvaluationRecord& r = *p.record;
   if (json) {
-    nlohmann::json j = {
-        {"event", "evaluation"}, {"candidate_id", r.candidate_id}, {"generation", r.generation},
-        {"genome", r.genome},    {"status", to_string(r.status)},  {"reason", r.reason},
-        {"reused", p.reused},    {"metrics", r.metrics},           {"seconds", r.seconds},
-        {"done", p.done},        {"planned", p.planned},           {"eta_s", p.eta_s}};
+    nlohmann::json j = {{"event", "evaluation"},
+                        {"candidate_id", r.candidate_id},
+                        {"generation", r.generation},
+                        {"genome", r.genome},
+                        {"status", to_string(r.status)},
+                        {"reason", r.reason},
+                        {"reused", p.reused},
+                        {"metrics", r.metrics},
+                        {"seconds", r.seconds},
+                        {"transient", r.transient},
+                        {"retry", p.retry},
+                        {"done", p.done},
+                        {"planned", p.planned},
+                        {"eta_s", p.eta_s}};
     j["fitness"] = std::isfinite(r.fitness) ? nlohmann::json(r.fitness) : nlohmann::json();
     j["generation_best"] =
         std::isfinite(p.generation_best) ? nlohmann::json(p.generation_best) : nlohmann::json();
@@ -128,10 +139,11 @@ void print_progress(const SearchProgress& p, bool json) {
     what = "mIoU " + fmt(metric(r, "miou")) + "  lat " + fmt(metric(r, "latency_ms"), 2) +
            " ms  fit " + fmt(r.fitness) + (r.feasible ? "" : " (infeasible)");
   else
-    what = to_string(r.status) + ": " + r.reason;
+    what = to_string(r.status) + (r.transient ? " (transient)" : "") + ": " + r.reason;
   if (r.metrics.contains("fidelity") && r.metrics.at("fidelity").is_string())
     what += "  [" + r.metrics.at("fidelity").get<std::string>() + "]";
   if (p.reused) what += "  [seen: candidate " + r.metrics.at("reused_from").dump() + "]";
+  if (p.retry) what += "  [evaluated again: a transient failure before]";
   std::fprintf(stderr, "[%3lld/%lld g%d] %-48s %s  %.1fs | gen best %s | ETA %s\n",
                static_cast<long long>(p.done), static_cast<long long>(p.planned), r.generation,
                r.genome.c_str(), what.c_str(), r.seconds, fmt(p.generation_best).c_str(),
@@ -144,12 +156,46 @@ struct PipelineResult {
   bool ok = false;
 };
 
+// The body of run_one once the run folder exists and is locked.
+PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
+                          const SearchArgs& a, CandidateEvaluator& evaluator);
+
+// Everything that can be checked (configuration, device profile, data) is checked before
+// the run folder is created: a command that fails there leaves no folder behind. Once the
+// folder exists a failure leaves FAILED.txt in it saying why (removed by a later success).
 PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, const SearchArgs& a) {
-  fs::create_directories(out);
   const std::string journal_path = out + "/journal.sqlite";
   if (!resume && fs::exists(journal_path))
     throw Error(out + ": already holds a search (journal.sqlite); use --resume " + out +
                 " or another --out");
+  if (fs::exists(out) && !fs::is_directory(out)) throw Error(out + ": is a file, not a run folder");
+  CandidateEvaluator evaluator(cfg, out);  // loads the profile and the data; writes nothing
+
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) throw Error(out + ": cannot create the run folder (" + ec.message() + ")");
+  const RunLock lock(out, "search");        // one process at a time in a run folder
+  if (!resume && fs::exists(journal_path))  // written meanwhile by another process
+    throw Error(out + ": already holds a search (journal.sqlite); use --resume " + out +
+                " or another --out");
+  try {
+    remove_stale_temp_files(out);  // of a process killed mid-write; the folder is ours now
+    PipelineResult pr = run_locked(std::move(cfg), out, resume, a, evaluator);
+    fs::remove(fs::path(out) / kFailedNote, ec);
+    return pr;
+  } catch (const std::exception& e) {
+    // The journal is worth keeping (every finished evaluation): the folder stays and says so.
+    write_failure_note(out, "search", e.what(),
+                       "The journal keeps every finished evaluation: fix the cause, then "
+                       "dalnas search --resume " +
+                           out);
+    throw;
+  }
+}
+
+PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
+                          const SearchArgs& a, CandidateEvaluator& evaluator) {
+  const std::string journal_path = out + "/journal.sqlite";
   const bool talk = !a.quiet && !a.json;
   if (talk)
     std::fprintf(stderr, "dalnas search: %s, device %s, precision %s, seed %llu -> %s\n",
@@ -159,7 +205,6 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
   if (talk && a.mpi)
     std::fprintf(stderr, "candidates evaluated by %d MPI workers (ranks 1..%d)\n", a.mpi->workers(),
                  a.mpi->workers());
-  CandidateEvaluator evaluator(cfg, out);
   // The resolved training configuration is part of the record (and of the resume check).
   nlohmann::json resolved_train = evaluator.train_config();
   resolved_train.erase("seed");
@@ -182,6 +227,9 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
   if (talk && res.resumed_from > 0)
     std::fprintf(stderr, "resumed: %lld evaluations were in the journal\n",
                  static_cast<long long>(res.resumed_from));
+  if (talk && res.retried > 0)
+    std::fprintf(stderr, "evaluated again: %lld transient failures of the earlier run\n",
+                 static_cast<long long>(res.retried));
 
   write_file_atomic(out + "/candidates.csv", candidates_csv(res.records));
   write_file_atomic(out + "/pareto.csv",
@@ -193,12 +241,15 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
                             {"evaluations", res.records.size()},
                             {"reused", res.reused},
                             {"elapsed_s", res.elapsed_s}};
-  int64_t failed = 0, rejected = 0;
+  int64_t failed = 0, rejected = 0, transient = 0;
   for (const auto& r : res.records) {
     failed += r.status == EvalStatus::Failed;
     rejected += r.status == EvalStatus::Rejected;
+    transient += r.transient;
   }
   summary["failed"] = failed;
+  summary["transient"] = transient;
+  summary["retried"] = res.retried;
   summary["rejected"] = rejected;
 
   // The best candidates, then the winner retrained into best/.
@@ -235,6 +286,16 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
   summary["top"] = top;
 
   const auto best = best_record(res.records);
+  if (!best && !g_stop.load()) {
+    // Nothing to retrain or deploy: say why and fail (FAILED.txt repeats it).
+    const std::string why = no_winner_message(res.records);
+    summary["no_winner"] = why;
+    write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
+    if (a.json)
+      std::printf("%s\n",
+                  nlohmann::json({{"event", "summary"}, {"summary", summary}}).dump().c_str());
+    throw Error(out + ": " + why);
+  }
   if (best && cfg.evaluation.final_epochs > 0 && !g_stop.load()) {
     const Genome g = Genome::parse(res.records[*best].genome);
     const std::string dir = out + "/best";

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output_folder.h"
 #include "cli/train_options.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
@@ -79,21 +80,24 @@ void add_train(CLI::App& app) {
       };
     TrainOutcome res = train_model(cfg, data, cb);
 
-    std::filesystem::create_directories(out);
-    save_checkpoint(out + "/model.ckpt", res.ck);
-    nlohmann::json result = res.test.to_json();
-    result["genome"] = res.ck.genome.str();
-    result["precision"] = to_string(cfg.precision);
-    result["split"] = "test";
-    result["test_scenes"] = scene_names(data.scenes, data.split.test);
-    result["val"] = res.val.to_json();
-    result["epochs_run"] = res.history.epochs.size();
-    result["best_epoch"] = res.history.best_epoch;
-    result["train_seconds"] = res.history.seconds;
-    result["checkpoint"] = out + "/model.ckpt";
-    write_file_atomic(out + "/metrics.json", result.dump(2) + "\n");
-    write_file_atomic(out + "/config.json", res.ck.config.dump(2) + "\n");
-    write_history_csv(out + "/history.csv", res.history);
+    nlohmann::json result;
+    // Trained and evaluated: only now the folder (gone again if writing fails).
+    write_into(out, "train", [&]() {
+      save_checkpoint(out + "/model.ckpt", res.ck);
+      result = res.test.to_json();
+      result["genome"] = res.ck.genome.str();
+      result["precision"] = to_string(cfg.precision);
+      result["split"] = "test";
+      result["test_scenes"] = scene_names(data.scenes, data.split.test);
+      result["val"] = res.val.to_json();
+      result["epochs_run"] = res.history.epochs.size();
+      result["best_epoch"] = res.history.best_epoch;
+      result["train_seconds"] = res.history.seconds;
+      result["checkpoint"] = out + "/model.ckpt";
+      write_file_atomic(out + "/metrics.json", result.dump(2) + "\n");
+      write_file_atomic(out + "/config.json", res.ck.config.dump(2) + "\n");
+      write_history_csv(out + "/history.csv", res.history);
+    });
 
     if (a->json) {
       std::printf("%s\n", result.dump().c_str());

@@ -59,8 +59,21 @@ float from_half(uint16_t h) {
 
 int64_t NpyArray::numel() const {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) n *= d;  // checked when read (shape_numel) or written
   return n;
+}
+
+bool shape_numel(const std::vector<int64_t>& shape, size_t item_size, int64_t& numel,
+                 size_t& bytes) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return false;
+  }
+  size_t b = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(n), item_size, &b)) return false;
+  numel = n;
+  bytes = b;
+  return true;
 }
 
 std::string shape_string(const std::vector<int64_t>& shape) {
@@ -71,13 +84,15 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 
 std::string npy_bytes(const std::vector<int64_t>& shape, const float* data, NpyDtype dtype) {
   if (dtype == NpyDtype::Float64) throw Error("npy: writing float64 is not supported");
-  int64_t n = 1;
   std::string dims;
   for (int64_t d : shape) {
     if (d < 0) throw Error("npy: negative dimension in shape " + shape_string(shape));
-    n *= d;
     dims += std::to_string(d) + ", ";
   }
+  int64_t n = 0;
+  size_t body = 0;
+  if (!shape_numel(shape, dtype == NpyDtype::Float16 ? 2 : 4, n, body))
+    throw Error("npy: shape " + shape_string(shape) + " overflows 64-bit sizes");
   // Python's tuple syntax: "(2, 3)", "(5,)", "()".
   if (!dims.empty()) dims.resize(dims.size() - (shape.size() > 1 ? 2 : 1));
   std::string header = "{'descr': '" + std::string(dtype == NpyDtype::Float16 ? "<f2" : "<f4") +
@@ -91,7 +106,6 @@ std::string npy_bytes(const std::vector<int64_t>& shape, const float* data, NpyD
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
-  const size_t body = static_cast<size_t>(n) * (dtype == NpyDtype::Float16 ? 2 : 4);
   const size_t at = out.size();
   out.resize(at + body);
   if (dtype == NpyDtype::Float16) {
@@ -203,11 +217,16 @@ NpyArray parse_npy(const std::string& bytes, const std::string& path) {
       throw Error(path + ": npy shape '" + sh + "' is malformed");
     }
   }
-  const int64_t n = a.numel();
+  int64_t n = 0;
+  size_t need = 0;
+  if (!shape_numel(a.shape, item, n, need)) {
+    throw Error(path + ": npy shape " + shape_string(a.shape) +
+                " is too large (its size overflows 64 bits)");
+  }
   const size_t body = bytes.size() - at;
-  if (body != static_cast<size_t>(n) * item) {
+  if (body != need) {
     throw Error(path + ": npy data has " + std::to_string(body) + " bytes, shape " +
-                shape_string(a.shape) + " needs " + std::to_string(static_cast<size_t>(n) * item));
+                shape_string(a.shape) + " needs " + std::to_string(need));
   }
   a.data.resize(static_cast<size_t>(n));
   const char* p = bytes.data() + at;

@@ -28,9 +28,15 @@ void write_npy(const std::string& path, const std::vector<int64_t>& shape, const
 
 // Reads '<f4', '<f2' and '<f8' ('=' and '|' byte orders count as little-endian) in C order.
 // Throws dalnas::Error "<path>: <problem>" for a missing file, a bad magic or header, big-endian
-// or Fortran-ordered data, another dtype, or a data size that does not match the shape.
+// or Fortran-ordered data, another dtype, a shape whose size overflows 64 bits, or a data size
+// that does not match the shape.
 NpyArray read_npy(const std::string& path);
 NpyArray parse_npy(const std::string& bytes, const std::string& path);
+
+// The number of values of `shape` and its size in bytes at `item_size` bytes a value; false
+// when a dimension is negative or either product overflows (a crafted header).
+bool shape_numel(const std::vector<int64_t>& shape, size_t item_size, int64_t& numel,
+                 size_t& bytes);
 
 // "[2, 1, 32, 32]"
 std::string shape_string(const std::vector<int64_t>& shape);

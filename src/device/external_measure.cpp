@@ -162,10 +162,11 @@ std::optional<MeasureConfig> measure_config(const DeviceProfile& profile) {
   return parse_measure_config(*it, profile.path + ": measure", dir.string());
 }
 
-std::string measure_cache_key(uint64_t genome_hash, const Shape& input) {
+std::string measure_cache_key(uint64_t genome_hash, const Shape& input,
+                              const std::string& precision) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%016llx@", static_cast<unsigned long long>(genome_hash));
-  return buf + to_string(input);
+  return buf + to_string(input) + "@" + precision;
 }
 
 bool parse_latency(const MeasureConfig& c, const std::string& output, double& ms,

@@ -27,7 +27,7 @@
 // measurements only; an entry counts when its command is the configured one. Read before
 // every measurement and rewritten atomically (merged with what another process may have
 // added in between) after each new one. The key is the caller's: e.g. measure_cache_key
-// (genome hash and input shape).
+// (genome hash, input shape and export precision).
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -73,8 +73,12 @@ struct MeasureResult {
 MeasureResult measure_latency(const MeasureConfig& config, const std::string& onnx_path,
                               const std::string& cache_key);
 
-// "<16 hex digits of the genome hash>@<C>x<H>x<W>".
-std::string measure_cache_key(uint64_t genome_hash, const Shape& input);
+// "<16 hex digits of the genome hash>@<C>x<H>x<W>@<precision>", the precision being the
+// exported model's ("fp16", "fp32"): the same genome exported in FP16 and in FP32 is two
+// models with two latencies. Cache entries written before the precision was part of the key
+// ("<hash>@<C>x<H>x<W>") no longer match and are measured again.
+std::string measure_cache_key(uint64_t genome_hash, const Shape& input,
+                              const std::string& precision);
 
 // The latency (ms) in a command's output by the config's regex or JSON path and unit; false
 // with `reason` set when there is none.

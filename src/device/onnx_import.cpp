@@ -17,7 +17,21 @@
 
 namespace dalnas {
 
-std::string gunzip(const std::string& bytes, const std::string& path) {
+namespace {
+
+// "2 GiB", "64 KiB", "1000 bytes".
+std::string byte_size_text(size_t n) {
+  if (n >= (size_t(1) << 30) && n % (size_t(1) << 30) == 0) return std::to_string(n >> 30) + " GiB";
+  if (n >= (size_t(1) << 20) && n % (size_t(1) << 20) == 0) return std::to_string(n >> 20) + " MiB";
+  if (n >= 1024 && n % 1024 == 0) return std::to_string(n >> 10) + " KiB";
+  return std::to_string(n) + " bytes";
+}
+
+}  // namespace
+
+std::string gunzip(const std::string& bytes, const std::string& path, size_t max_bytes) {
+  if (bytes.size() > std::numeric_limits<uInt>::max())
+    throw Error(path + ": compressed file is larger than 4 GiB; not a model dalnas reads");
   z_stream z{};
   // 15 + 32: a zlib or gzip header, detected automatically.
   if (inflateInit2(&z, 15 + 32) != Z_OK) throw Error(path + ": cannot start gzip decompression");
@@ -35,7 +49,13 @@ std::string gunzip(const std::string& bytes, const std::string& path) {
       inflateEnd(&z);
       throw Error(path + ": not a valid gzip file (" + msg + ")");
     }
-    out.append(buf, sizeof(buf) - z.avail_out);
+    const size_t got = sizeof(buf) - z.avail_out;
+    if (got > max_bytes - out.size()) {
+      inflateEnd(&z);
+      throw Error(path + ": decompresses to more than " + byte_size_text(max_bytes) +
+                  " (the limit for a .onnx.gz); not a model dalnas reads");
+    }
+    out.append(buf, got);
     if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
       inflateEnd(&z);
       throw Error(path + ": not a valid gzip file (truncated)");
@@ -140,6 +160,20 @@ class Importer {
   }
 
   // ---- constants -----------------------------------------------------------------------
+  // A tensor of more values cannot be a weight of an edge device's model (2^31: 8 GiB of
+  // float32); the limit keeps every size product below in range.
+  static constexpr int64_t kMaxTensorValues = int64_t(1) << 31;
+  // A dimension (channels, height, width, kernel, groups) must fit an int, with room for
+  // the products of shape rules.
+  static constexpr int64_t kMaxDim = int64_t(1) << 24;
+  int checked_dim(const onnx::NodeProto& n, int64_t v, const std::string& what) const {
+    if (v < 0 || v > kMaxDim) {
+      fail(n, what + " " + std::to_string(v) + " is out of range (0 to " + std::to_string(kMaxDim) +
+                  ")");
+    }
+    return static_cast<int>(v);
+  }
+
   bool is_const(const std::string& name) const { return consts_.count(name) != 0; }
 
   const onnx::TensorProto& const_tensor(const onnx::NodeProto& n, int input) const {
@@ -158,7 +192,13 @@ class Importer {
       fail(n, "tensor '" + t.name() + "' is stored in an external file, which is not supported");
     }
     int64_t count = 1;
-    for (int64_t d : t.dims()) count *= d;
+    for (int64_t d : t.dims()) {
+      if (d < 0) fail(n, "tensor '" + t.name() + "' has a negative dimension");
+      if (__builtin_mul_overflow(count, d, &count) || count > kMaxTensorValues) {
+        fail(n, "tensor '" + t.name() + "' has more than " + std::to_string(kMaxTensorValues) +
+                    " values (its dims multiply past what a device graph holds)");
+      }
+    }
     std::vector<double> v;
     const bool raw = t.has_raw_data();
     const std::string& r = t.raw_data();
@@ -351,6 +391,11 @@ class Importer {
           throw Error(where + " has a symbolic dimension " + std::to_string(i) + " ('" +
                       dim.dim_param() + "'); give the input shape explicitly");
         }
+        if (dim.dim_value() < 0 || dim.dim_value() > kMaxDim) {
+          throw Error(where + " has dimension " + std::to_string(i) + " = " +
+                      std::to_string(dim.dim_value()) + ", out of range (0 to " +
+                      std::to_string(kMaxDim) + ")");
+        }
         d[i] = static_cast<int>(dim.dim_value());
       }
       if (d[0] != 1) throw Error(where + " has batch " + std::to_string(d[0]) + ", expected 1");
@@ -358,6 +403,9 @@ class Importer {
     }
     if (s.c <= 0 || s.h <= 0 || s.w <= 0)
       throw Error(where + ": shape " + to_string(s) + " is empty");
+    if (int64_t(s.c) * s.h * s.w > kMaxTensorValues)
+      throw Error(where + ": shape " + to_string(s) + " has more than " +
+                  std::to_string(kMaxTensorValues) + " values");
     graph_.input = s;
     Node n;
     n.op = OpType::Input;
@@ -379,7 +427,7 @@ class Importer {
       fail(n, name + " (" + std::to_string(v[0]) + ", " + std::to_string(v[1]) +
                   ") differ on H and W; the device graph needs them equal");
     }
-    return static_cast<int>(v[0]);
+    return checked_dim(n, v[0], name);
   }
   // Symmetric padding from `pads` / auto_pad; `in` is the input size (H = W assumed checked).
   int padding(const onnx::NodeProto& n, int kernel, int stride, const Shape& in) const {
@@ -408,7 +456,7 @@ class Importer {
                   std::to_string(p[2]) + ", " + std::to_string(p[3]) +
                   ") are not symmetric; the device graph needs equal padding on all sides");
     }
-    return static_cast<int>(p[0]);
+    return checked_dim(n, p[0], "pads");
   }
   void no_dilation(const onnx::NodeProto& n) const {
     for (int64_t d : attr_ints(n, "dilations")) {
@@ -472,17 +520,20 @@ class Importer {
       fail(n, "kernel " + std::to_string(wd[2]) + "x" + std::to_string(wd[3]) +
                   " is not square; the device graph needs square kernels");
     }
+    for (int i = 0; i < 4; ++i) checked_dim(n, wd[i], "weight dimension " + std::to_string(i));
     const Shape in = shape(x.node);
     Node c;
     c.op = transposed ? OpType::ConvTranspose : OpType::Conv;
     c.name = node_name(n);
     c.inputs = {x.node};
-    c.kernel = square(n, "kernel_shape", static_cast<int>(wd[2]));
+    c.kernel = square(n, "kernel_shape", checked_dim(n, wd[2], "kernel"));
     if (c.kernel != wd[2]) fail(n, "kernel_shape does not match the weight's shape");
     c.stride = square(n, "strides", 1);
     no_dilation(n);
-    c.groups = static_cast<int>(attr_int(n, "group", 1));
-    if (c.groups < 1) fail(n, "group must be >= 1");
+    const int64_t groups = attr_int(n, "group", 1);
+    if (groups < 1 || groups > kMaxDim)
+      fail(n, "group must be within 1.." + std::to_string(kMaxDim));
+    c.groups = static_cast<int>(groups);
     if (transposed) {
       if (attr(n, "output_shape") != nullptr) fail(n, "output_shape is not supported; give pads");
       const std::string autopad = attr_string(n, "auto_pad", "NOTSET");
@@ -495,7 +546,7 @@ class Importer {
         fail(n, "weight has " + std::to_string(wd[0]) + " input channels, the input has " +
                     std::to_string(in.c));
       }
-      c.out_c = static_cast<int>(wd[1]) * c.groups;
+      c.out_c = checked_dim(n, wd[1] * c.groups, "output channels");
     } else {
       c.pad = padding(n, c.kernel, c.stride, in) + x.pad;
       if (wd[1] * c.groups != in.c) {
@@ -711,6 +762,10 @@ class Importer {
     if (std::fabs(scales[2] - scales[3]) > 1e-6 || scales[2] <= 0.0) {
       fail(n, "scales on H and W must be equal and positive");
     }
+    if (!(scales[2] * double(std::max(in.h, in.w)) <= double(kMaxDim))) {
+      fail(n, "scale " + std::to_string(scales[2]) + " makes the output larger than " +
+                  std::to_string(kMaxDim) + " pixels a side");
+    }
     std::string mode = attr_string(n, "mode", "nearest");
     if (mode == "bilinear") mode = "linear";
     const std::string coord =
@@ -852,7 +907,7 @@ class Importer {
     f.op = OpType::FullyConnected;
     f.name = node_name(n);
     f.inputs = {x.node};
-    f.out_c = static_cast<int>(cols);
+    f.out_c = checked_dim(n, cols, "output size");
     f.weight.resize(w.size());
     for (int64_t o = 0; o < cols; ++o) {
       for (int64_t i = 0; i < rows; ++i) {
@@ -896,12 +951,17 @@ class Importer {
         if (infer >= 0) fail(n, "shape has more than one -1");
         infer = static_cast<int>(i);
       } else {
-        known *= out[i];
+        if (out[i] < 0) fail(n, "shape has a negative dimension " + std::to_string(out[i]));
+        if (__builtin_mul_overflow(known, out[i], &known))
+          fail(n, "shape's dimensions multiply past 64 bits");
       }
     }
     if (infer >= 0) out[static_cast<size_t>(infer)] = known > 0 ? s.numel() / known : 0;
     int64_t total = 1;
-    for (int64_t v : out) total *= v;
+    for (int64_t v : out) {
+      if (__builtin_mul_overflow(total, v, &total))
+        fail(n, "shape's dimensions multiply past 64 bits");
+    }
     if (total != s.numel()) fail(n, "shape does not keep the number of values");
     Value v = x;
     if (out.size() == 2 && out[0] == 1) {
@@ -937,7 +997,7 @@ class Importer {
       fail(n, "only equal padding of H and W on all sides is supported");
     }
     Value v = x;
-    v.pad += static_cast<int>(p[2]);
+    v.pad += checked_dim(n, p[2], "padding");
     --node_uses_[static_cast<size_t>(x.node)];
     define(n, v);
   }

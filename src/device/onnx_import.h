@@ -34,6 +34,11 @@
 // "<file>: node '<name>' (<op>): <what>". The graph's input is the one graph input that is
 // not an initializer, [1, C, H, W]; `input_override` replaces its C×H×W (needed when the
 // model's dimensions are symbolic). The model must have one output.
+//
+// Untrusted files: dimensions are checked before any size arithmetic (a tensor holds at
+// most 2^31 values, a dimension at most 2^24, products are overflow-checked), and a
+// compressed model may inflate to at most kMaxInflatedBytes; beyond, a dalnas::Error
+// naming the file.
 #include <string>
 
 #include "device/graph.h"
@@ -45,7 +50,12 @@ DeviceGraph import_onnx(const std::string& path, const Shape* input_override = n
 DeviceGraph import_onnx_bytes(const std::string& bytes, const std::string& path,
                               const Shape* input_override = nullptr);
 
-// gzip (or zlib) decompression; throws dalnas::Error naming `path` on a corrupt stream.
-std::string gunzip(const std::string& bytes, const std::string& path);
+// The most a .onnx.gz may decompress to (2 GiB, protobuf's own limit for a message).
+constexpr size_t kMaxInflatedBytes = size_t(2) << 30;
+
+// gzip (or zlib) decompression; throws dalnas::Error naming `path` on a corrupt stream or
+// when the output would exceed `max_bytes` (a "zip bomb" stops there, not at memory's end).
+std::string gunzip(const std::string& bytes, const std::string& path,
+                   size_t max_bytes = kMaxInflatedBytes);
 
 }  // namespace dalnas

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/transient_error.h"
 #include "core/rng.h"
 #include "device/alignment.h"
 #include "device/cost_model.h"
@@ -121,8 +122,8 @@ CandidateEvaluator::CandidateEvaluator(const SearchConfig& cfg, std::string run_
     throw Error("evaluation.split: the " + split + " split of " + m.train.data + " is empty (" +
                 std::to_string(m.data.scenes.size()) +
                 " scenes); add scenes or choose the split in [train.split]");
-  if (cfg.evaluation.keep_checkpoints)
-    std::filesystem::create_directories(std::filesystem::path(m.run_dir) / "checkpoints");
+  // Nothing is written here (checkpoints/ appears with the first checkpoint): a search
+  // builds its evaluator before it creates the run folder.
 }
 
 CandidateEvaluator::~CandidateEvaluator() = default;
@@ -193,7 +194,8 @@ bool CandidateEvaluator::measure(const Genome& g, double& ms, std::string& why) 
   std::snprintf(name, sizeof name, "%016llx.onnx", static_cast<unsigned long long>(g.hash()));
   const std::string path = (dir / name).string();
   write_onnx(graph, path, eo);
-  const MeasureResult r = measure_latency(*m.measure, path, measure_cache_key(g.hash(), in));
+  const MeasureResult r =
+      measure_latency(*m.measure, path, measure_cache_key(g.hash(), in, eo.fp16 ? "fp16" : "fp32"));
   std::filesystem::remove(path);
   ms = r.latency_ms;
   why = r.reason;
@@ -222,6 +224,7 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
       if (!measure(c.genome, ms, why)) {
         o.status = EvalStatus::Failed;
         o.reason = "unmeasured: " + why;
+        o.transient = true;  // the device may answer next time
         return o;
       }
       o.metrics["latency_est_ms"] = o.metrics["latency_ms"];
@@ -256,7 +259,16 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
         if (it == history.end()) continue;
         const std::string path = checkpoint_path(Genome::parse(it->genome));
         if (!std::filesystem::exists(path)) continue;
-        Checkpoint parent = load_checkpoint(path);
+        Checkpoint parent;
+        try {
+          parent = load_checkpoint(path);
+        } catch (const Error& e) {
+          // A damaged parent (truncated, corrupted): no inheritance from it, recorded.
+          o.metrics["inheritance_skipped"] = first_line(e.what());
+          m.say(c.genome.str() + ": parent " + std::to_string(pid) +
+                " unusable: " + first_line(e.what()));
+          continue;
+        }
         const InheritStats s = inherit_weights(ck.net, parent.net);
         if (s.share() >= ev.inherit_min_share && s.copied > 0) {
           epochs = ev.inherit_epochs;
@@ -327,13 +339,33 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
       ck.metrics = {{"device_" + ev.split, dm.metrics.to_json()}};
       save_checkpoint(checkpoint_path(c.genome), ck);
     }
-  } catch (const c10::Error& e) {
+  } catch (const c10::OutOfMemoryError& e) {
     o.status = EvalStatus::Failed;
-    o.reason = "libtorch: " + first_line(e.what_without_backtrace());
-  } catch (const std::exception& e) {
+    o.reason = "out of memory (libtorch: " + first_line(e.what_without_backtrace()) + ")";
+    o.transient = true;
+  } catch (const c10::Error& e) {
+    // libtorch's refusal of this network (shapes, sizes): a failed candidate. Its CPU
+    // allocator reports exhaustion as a plain c10::Error: transient like std::bad_alloc.
+    const std::string what = first_line(e.what_without_backtrace());
+    o.status = EvalStatus::Failed;
+    o.reason = "libtorch: " + what;
+    o.transient = what.find("not enough memory") != std::string::npos ||
+                  what.find("can't allocate memory") != std::string::npos ||
+                  what.find("out of memory") != std::string::npos;
+  } catch (const TransientError& e) {
     o.status = EvalStatus::Failed;
     o.reason = first_line(e.what());
+    o.transient = true;
+  } catch (const Error& e) {
+    o.status = EvalStatus::Failed;
+    o.reason = first_line(e.what());
+  } catch (const std::bad_alloc&) {
+    o.status = EvalStatus::Failed;
+    o.reason = "out of memory (std::bad_alloc)";
+    o.transient = true;
   }
+  // Anything else is a programming error: it reaches the driver, which stops the search
+  // naming this candidate (search/evaluator.h).
   return o;
 }
 

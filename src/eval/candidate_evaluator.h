@@ -20,7 +20,12 @@
 //   3. lowering and emulation of the device on whole scenes of the evaluation split: the
 //      mIoU that enters the fitness is the device's, for fp32 and fp16-aligned alike.
 // Every candidate's weights are saved to <run>/checkpoints/<genome hash>.ck (parents for
-// inheritance). Divergence and errors return status failed with the reason.
+// inheritance). A parent whose checkpoint cannot be read (truncated, corrupted) is skipped:
+// the child trains from scratch (or from the next parent) and its metrics say why
+// (inheritance_skipped). Divergence and dalnas::Error return status failed with the
+// reason; an unmeasured latency, a device timeout (dalnas::TransientError) and running out
+// of memory return a transient failure (evaluated again on resume); other exceptions
+// (programming errors) propagate to the driver, which stops the search.
 //
 // Seeds: a candidate trains with a seed derived from the search seed and its genome, so a
 // genome's result does not depend on when it was proposed.

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/transient_error.h"
 #include "core/npy.h"
 #include "core/subprocess.h"
 #include "device/lower.h"
@@ -162,8 +163,10 @@ ExternalDevice::~ExternalDevice() {
   }
 }
 
-void ExternalDevice::fail(const std::string& what) const {
-  throw Error("device '" + profile_.name + "' (" + profile_.path + "): " + what);
+void ExternalDevice::fail(const std::string& what, bool transient) const {
+  const std::string msg = "device '" + profile_.name + "' (" + profile_.path + "): " + what;
+  if (transient) throw TransientError(msg);
+  throw Error(msg);
 }
 
 const std::string& ExternalDevice::model_for(const Shape& s) {
@@ -223,7 +226,8 @@ void ExternalDevice::run(const float* in, int n, const Shape& s, float* out) {
     stats_.command_seconds += r.seconds;
     if (r.timed_out) {
       fail("the command timed out after " + seconds_text(profile_.timeout_s) +
-           " s (external.timeout_s)");
+               " s (external.timeout_s)",
+           /*transient=*/true);
     }
     if (r.exit_code != 0) {
       const std::string tail = last_line(r.output);

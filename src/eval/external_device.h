@@ -77,7 +77,8 @@ class ExternalDevice {
   // n images of C × H × W raw values (normalised here, in fp32, unless the graph folded the
   // normalisation) -> n outputs of the graph's output shape, one after the other. Runs the
   // command once per `batch` images. Throws dalnas::Error "device '<name>' (<file>): <what>"
-  // on a timeout, a non-zero exit, a missing or malformed outputs file or a wrong shape.
+  // on a timeout (dalnas::TransientError: a search evaluates the candidate again on resume),
+  // a non-zero exit, a missing or malformed outputs file or a wrong shape.
   void run(const float* in, int n, const Shape& shape, float* out);
   // Tile runner for predict_scene_with (raw values in; one output channel).
   TileForward forward();
@@ -87,7 +88,8 @@ class ExternalDevice {
   const ExternalProfile& profile() const { return profile_; }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const;
+  // Throws dalnas::Error naming the device (TransientError when `transient`).
+  [[noreturn]] void fail(const std::string& what, bool transient = false) const;
   const std::string& model_for(const Shape& s);
 
   DeviceGraph graph_;

@@ -1,12 +1,18 @@
 #include "search/driver.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
+#include <new>
+#include <typeinfo>
 
 #include "core/error.h"
+#include "core/transient_error.h"
 
 namespace dalnas {
 
@@ -21,6 +27,53 @@ double now_s() {
 
 int param_int(const nlohmann::json& p, const char* key, int def) {
   return p.contains(key) && p.at(key).is_number() ? p.at(key).get<int>() : def;
+}
+
+std::string type_name(const std::exception& e) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
+  std::string n = status == 0 && d ? d : typeid(e).name();
+  std::free(d);
+  return n;
+}
+
+std::string first_line(const std::string& s) {
+  const auto p = s.find('\n');
+  return p == std::string::npos ? s : s.substr(0, p);
+}
+
+// One evaluation with what it throws classified (search/evaluator.h), transient failures
+// repeated up to `retries` times.
+EvalOutcome evaluate_classified(Evaluator& evaluator, const Candidate& c,
+                                const std::vector<EvaluationRecord>& history, int retries,
+                                size_t journal_rows) {
+  EvalOutcome o;
+  for (int attempt = 0;; ++attempt) {
+    o = EvalOutcome{};
+    try {
+      o = evaluator.evaluate(c, history);
+    } catch (const TransientError& e) {
+      o.status = EvalStatus::Failed;
+      o.reason = first_line(e.what());
+      o.transient = true;
+    } catch (const Error& e) {
+      o.status = EvalStatus::Failed;
+      o.reason = first_line(e.what());
+    } catch (const std::bad_alloc&) {
+      o.status = EvalStatus::Failed;
+      o.reason = "out of memory (std::bad_alloc)";
+      o.transient = true;
+    } catch (const std::exception& e) {
+      throw std::logic_error("search: candidate " + std::to_string(c.id) + " (" + c.genome.str() +
+                             "): internal error " + type_name(e) + ": " + first_line(e.what()) +
+                             "; this is a bug in dalnas, please report it (the journal keeps the " +
+                             std::to_string(journal_rows) +
+                             " evaluations before it; --resume continues from there)");
+    }
+    if (o.status != EvalStatus::Failed || !o.transient || attempt >= retries) break;
+  }
+  if (o.status != EvalStatus::Failed) o.transient = false;
+  return o;
 }
 
 // What a resumed run must share with the journal's run.
@@ -104,8 +157,22 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
     strategy->restore(s.at("strategy"));
     elapsed_before = s.value("elapsed_s", 0.0);
   }
-  for (auto& r : journal.all_evaluations())
-    if (r.run_id == run_id) out.records.push_back(std::move(r));
+  // A row with metrics.retry_of replaces the row it evaluated again (same step).
+  for (auto& r : journal.all_evaluations()) {
+    if (r.run_id != run_id) continue;
+    if (r.metrics.contains("retry_of") && r.metrics.at("retry_of").is_number_integer()) {
+      const int64_t of = r.metrics.at("retry_of").get<int64_t>();
+      auto it = std::find_if(out.records.begin(), out.records.end(),
+                             [&](const EvaluationRecord& x) { return x.row == of; });
+      if (it == out.records.end())
+        throw Error(journal.path() + ": evaluation " + std::to_string(r.row) +
+                    " retries evaluation " + std::to_string(of) +
+                    ", which is not in this run (the journal was edited?)");
+      *it = std::move(r);
+      continue;
+    }
+    out.records.push_back(std::move(r));
+  }
   out.resumed_from = static_cast<int64_t>(out.records.size());
   if (static_cast<int64_t>(out.records.size()) != step)
     throw Error(journal.path() + ": " + std::to_string(out.records.size()) +
@@ -125,6 +192,103 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
   double eval_seconds = 0;  // this invocation's, for the ETA
   int64_t evaluated_here = 0;
   const auto elapsed = [&]() { return elapsed_before + (now_s() - t0); };
+
+  // Evaluates (or answers from the journal) candidate `c` into `rec` and the strategy's
+  // observation `obs`; true when answered from the journal.
+  const auto settle = [&](const Candidate& c, EvaluationRecord& rec, Observation& obs) {
+    const double te = now_s();
+    rec.run_id = run_id;
+    rec.candidate_id = c.id;
+    rec.genome = c.genome.str();
+    rec.config_hash = eval_hash;
+    rec.generation = c.generation;
+    rec.origin = c.origin;
+    rec.parents = c.parents;
+    bool reused = false;
+    if (auto prev = journal.find(c.genome, eval_hash)) {  // transient failures do not answer
+      reused = true;
+      rec.status = prev->status;
+      rec.reason = prev->reason;
+      rec.metrics = prev->metrics;
+      rec.metrics.erase("retry_of");
+      rec.metrics["reused_from"] = prev->metrics.value("reused_from", prev->candidate_id);
+      rec.costs = prev->costs;
+      rec.seed = prev->seed;
+      ++out.reused;
+    } else {
+      const EvalOutcome o =
+          evaluate_classified(evaluator, c, out.records, cfg.transient_retries, out.records.size());
+      rec.status = o.status;
+      rec.reason = o.reason;
+      rec.transient = o.transient;
+      rec.metrics = o.metrics;
+      rec.costs = o.costs;
+      rec.seed = o.seed;
+    }
+    try {
+      obs = observation_of(rec, cfg.fitness);
+    } catch (const Error& e) {  // a metric the fitness needs is missing
+      rec.status = EvalStatus::Failed;
+      rec.reason = e.what();
+      rec.transient = false;
+      obs = failed_observation(c.id);
+    }
+    rec.feasible = rec.status == EvalStatus::Ok && obs.feasible;
+    rec.fitness = rec.status == EvalStatus::Ok ? obs.fitness : kNaN;
+    if (rec.status == EvalStatus::Ok && !obs.feasible)
+      rec.reason = compute_fitness(cfg.fitness, EvalMetrics::from_json(rec.metrics)).reason();
+    rec.seconds = reused ? 0.0 : now_s() - te;
+    if (!reused) {
+      eval_seconds += rec.seconds;
+      ++evaluated_here;
+    }
+    return reused;
+  };
+  const auto report = [&](const EvaluationRecord& rec, bool reused, bool retry) {
+    if (!options.on_progress) return;
+    SearchProgress p;
+    p.record = &rec;
+    p.reused = reused;
+    p.retry = retry;
+    p.done = static_cast<int64_t>(out.records.size());
+    p.planned = std::max(planned, p.done);
+    p.elapsed_s = elapsed();
+    const double mean = evaluated_here ? eval_seconds / evaluated_here : 0.0;
+    p.eta_s = mean * static_cast<double>(p.planned - p.done);
+    if (cfg.time_budget_s > 0) p.eta_s = std::min(p.eta_s, cfg.time_budget_s - p.elapsed_s);
+    p.eta_s = std::max(0.0, p.eta_s);
+    auto it = gen_best.find(rec.generation);
+    p.generation_best = it == gen_best.end() ? kNaN : it->second;
+    p.best = best;
+    options.on_progress(p);
+  };
+
+  // Transient failures of an earlier invocation are evaluated again first. The strategy
+  // observed them as failures and has moved on (its state is not rewound); the new result
+  // replaces the old one in the records (best, Pareto front, candidates.csv) and answers
+  // later duplicates.
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    if (!out.records[i].transient) continue;
+    if ((options.stop && options.stop->load()) ||
+        (cfg.time_budget_s > 0 && elapsed() >= cfg.time_budget_s))
+      break;
+    const EvaluationRecord old = out.records[i];
+    Candidate c;
+    c.id = old.candidate_id;
+    c.genome = Genome::parse(old.genome);
+    c.generation = old.generation;
+    c.origin = old.origin;
+    c.parents = old.parents;
+    EvaluationRecord rec;
+    Observation obs;
+    const bool reused = settle(c, rec, obs);
+    rec.metrics["retry_of"] = old.row;
+    rec.row = journal.record_evaluation(rec);
+    ++out.retried;
+    out.records[i] = rec;
+    note_best(rec);
+    report(out.records[i], reused, true);
+  }
 
   std::vector<Candidate> redo = strategy->outstanding();  // proposed before the kill
   out.stop_reason = "finished";
@@ -157,81 +321,18 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
       c = proposed.front();
     }
 
-    const double te = now_s();
     EvaluationRecord rec;
-    rec.run_id = run_id;
-    rec.candidate_id = c.id;
-    rec.genome = c.genome.str();
-    rec.config_hash = eval_hash;
-    rec.generation = c.generation;
-    rec.origin = c.origin;
-    rec.parents = c.parents;
-    bool reused = false;
-    if (auto prev = journal.find(c.genome, eval_hash)) {
-      reused = true;
-      rec.status = prev->status;
-      rec.reason = prev->reason;
-      rec.metrics = prev->metrics;
-      rec.metrics["reused_from"] = prev->metrics.value("reused_from", prev->candidate_id);
-      rec.costs = prev->costs;
-      rec.seed = prev->seed;
-      ++out.reused;
-    } else {
-      EvalOutcome o;
-      try {
-        o = evaluator.evaluate(c, out.records);
-      } catch (const std::exception& e) {
-        o.status = EvalStatus::Failed;
-        o.reason = e.what();
-      }
-      rec.status = o.status;
-      rec.reason = o.reason;
-      rec.metrics = o.metrics;
-      rec.costs = o.costs;
-      rec.seed = o.seed;
-    }
     Observation obs;
-    try {
-      obs = observation_of(rec, cfg.fitness);
-    } catch (const Error& e) {  // a metric the fitness needs is missing
-      rec.status = EvalStatus::Failed;
-      rec.reason = e.what();
-      obs = failed_observation(c.id);
-    }
-    rec.feasible = rec.status == EvalStatus::Ok && obs.feasible;
-    rec.fitness = rec.status == EvalStatus::Ok ? obs.fitness : kNaN;
-    if (rec.status == EvalStatus::Ok && !obs.feasible)
-      rec.reason = compute_fitness(cfg.fitness, EvalMetrics::from_json(rec.metrics)).reason();
-    rec.seconds = reused ? 0.0 : now_s() - te;
-
+    const bool reused = settle(c, rec, obs);
     strategy->observe({obs});
     ++step;
-    if (!reused) {
-      eval_seconds += rec.seconds;
-      ++evaluated_here;
-    }
     const nlohmann::json state = {
         {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
     rec.row = journal.record_evaluation(rec, step, state);
     out.records.push_back(rec);
     note_best(rec);
 
-    if (options.on_progress) {
-      SearchProgress p;
-      p.record = &out.records.back();
-      p.reused = reused;
-      p.done = static_cast<int64_t>(out.records.size());
-      p.planned = std::max(planned, p.done);
-      p.elapsed_s = elapsed();
-      const double mean = evaluated_here ? eval_seconds / evaluated_here : 0.0;
-      p.eta_s = mean * static_cast<double>(p.planned - p.done);
-      if (cfg.time_budget_s > 0) p.eta_s = std::min(p.eta_s, cfg.time_budget_s - p.elapsed_s);
-      p.eta_s = std::max(0.0, p.eta_s);
-      auto it = gen_best.find(rec.generation);
-      p.generation_best = it == gen_best.end() ? kNaN : it->second;
-      p.best = best;
-      options.on_progress(p);
-    }
+    report(out.records.back(), reused, false);
   }
   out.elapsed_s = elapsed();
   return out;

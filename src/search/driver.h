@@ -14,6 +14,20 @@
 // Duplicates: a genome already in the journal under the same evaluation identity
 // (SearchConfig::evaluation_identity()) is not evaluated again; its earlier result is
 // recorded for the new candidate (metrics.reused_from = the earlier candidate's id).
+// A transient failure (device timeout, unmeasured latency, out of memory; see
+// search/evaluator.h) is not such a result: it is evaluated again when proposed again.
+//
+// Failures: what the evaluator throws is classified (search/evaluator.h): dalnas::Error is
+// a failed candidate; dalnas::TransientError and std::bad_alloc a transient failure (tried
+// again at once up to SearchConfig::transient_retries times); anything else is a
+// programming error: run_search throws std::logic_error naming the candidate, with every
+// evaluation before it committed.
+//
+// Resume and transient failures: a resumed search first evaluates again every transient
+// failure of this run (in commit order; a new journal row with metrics.retry_of = the old
+// row, which it replaces in `records`); the strategy is not rewound (it observed a failure
+// and went on), so a resumed run with transient failures may differ from an uninterrupted
+// one in its results, not in the candidates the strategy proposes.
 //
 // Budgets: the strategy's own (generations, budget), `max_evaluations` (evaluations
 // recorded in this run, resumed ones included) and `time_budget_s` (wall time of every
@@ -34,12 +48,13 @@ namespace dalnas {
 struct SearchProgress {
   const EvaluationRecord* record = nullptr;  // the evaluation just committed
   bool reused = false;                       // answered from the journal
-  int64_t done = 0;                          // evaluations recorded in this run
-  int64_t planned = 0;                       // expected in all (budgets applied)
-  double elapsed_s = 0;                      // all invocations together
-  double eta_s = 0;                          // from the mean time per evaluation
-  double generation_best = 0;                // best fitness in the record's generation
-  double best = 0;                           // best feasible fitness so far (NaN: none)
+  bool retry = false;          // a transient failure of an earlier invocation, evaluated again
+  int64_t done = 0;            // evaluations recorded in this run
+  int64_t planned = 0;         // expected in all (budgets applied)
+  double elapsed_s = 0;        // all invocations together
+  double eta_s = 0;            // from the mean time per evaluation
+  double generation_best = 0;  // best fitness in the record's generation
+  double best = 0;             // best feasible fitness so far (NaN: none)
 };
 
 struct DriverOptions {
@@ -54,6 +69,7 @@ struct SearchOutcome {
   double elapsed_s = 0;
   int64_t resumed_from = 0;  // evaluations found in the journal at start
   int64_t reused = 0;        // duplicates answered from the journal in this invocation
+  int64_t retried = 0;       // transient failures of earlier invocations evaluated again
 };
 
 // Evaluations a strategy plans (ga: population + (generations - 1) * (population -

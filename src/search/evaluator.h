@@ -18,6 +18,9 @@ struct EvalOutcome {
   // was measured, e.g. params and latency). Failed: an error or divergence (`reason`).
   EvalStatus status = EvalStatus::Ok;
   std::string reason;
+  // With Failed: the failure may not recur (device timeout, unmeasured latency, out of
+  // memory); the driver records it as transient, so that it is evaluated again.
+  bool transient = false;
   // EvalMetrics' keys (miou, latency_ms, params, peak_memory_bytes, energy_mj) and any
   // other numbers or strings worth keeping (fidelity, epochs, inherited_from, ...).
   nlohmann::json metrics = nlohmann::json::object();
@@ -29,7 +32,10 @@ class Evaluator {
  public:
   virtual ~Evaluator() = default;
   // `history`: this run's finished evaluations in commit order (for weight inheritance and
-  // multi-fidelity decisions). Must not throw for a bad candidate: return Failed instead.
+  // multi-fidelity decisions). A bad candidate returns Failed (transient when worth
+  // repeating). The driver turns what is thrown into: dalnas::TransientError and
+  // std::bad_alloc -> a transient failure; dalnas::Error -> a failure; anything else (a
+  // programming error: std::logic_error, std::out_of_range, ...) stops the search.
   virtual EvalOutcome evaluate(const Candidate& c,
                                const std::vector<EvaluationRecord>& history) = 0;
 };

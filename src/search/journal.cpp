@@ -16,7 +16,10 @@ namespace dalnas {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: the first schema. 2: evaluations.transient (a failure worth evaluating again: device
+// timeout, unmeasured latency, out of memory); a version-1 journal opened for writing gains
+// the column (0 for its rows), one opened read-only reads as if it had it.
+constexpr int kSchemaVersion = 2;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS runs (
@@ -44,7 +47,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
   feasible INTEGER NOT NULL,
   seconds REAL NOT NULL,
   seed INTEGER NOT NULL,
-  created TEXT NOT NULL
+  created TEXT NOT NULL,
+  transient INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS evaluations_by_genome ON evaluations (genome_hash, config_hash);
 CREATE TABLE IF NOT EXISTS strategy_state (
@@ -54,9 +58,12 @@ CREATE TABLE IF NOT EXISTS strategy_state (
 );
 )sql";
 
+const char* kEvalColumnsV1 =
+    "id, run_id, candidate_id, genome, genome_hash, config_hash, status, reason, generation, "
+    "origin, parents, metrics, costs, fitness, feasible, seconds, seed, created, 0";
 const char* kEvalColumns =
     "id, run_id, candidate_id, genome, genome_hash, config_hash, status, reason, generation, "
-    "origin, parents, metrics, costs, fitness, feasible, seconds, seed, created";
+    "origin, parents, metrics, costs, fitness, feasible, seconds, seed, created, transient";
 
 std::string now_utc() {
   const std::time_t t = std::time(nullptr);
@@ -207,22 +214,26 @@ Journal::Journal(const std::string& path, bool read_only) : path_(path), read_on
     if (version > kSchemaVersion)
       throw Error(path + ": journal schema version " + std::to_string(version) +
                   " is newer than this dalnas reads (" + std::to_string(kSchemaVersion) + ")");
+    version_ = version;
     if (read_only) {
       if (version == 0) throw Error(path + ": not a dalnas journal (empty database)");
       return;
     }
     exec("PRAGMA journal_mode = WAL");
     exec("PRAGMA synchronous = FULL");
-    if (version == 0) {
+    if (version < kSchemaVersion) {
       exec("BEGIN IMMEDIATE");
       try {
-        exec(kSchema);
+        if (version == 0) exec(kSchema);
+        if (version == 1)
+          exec("ALTER TABLE evaluations ADD COLUMN transient INTEGER NOT NULL DEFAULT 0");
         exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
         exec("COMMIT");
       } catch (...) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
       }
+      version_ = kSchemaVersion;
     }
   } catch (...) {
     sqlite3_close(db_);
@@ -236,7 +247,7 @@ Journal::~Journal() {
 }
 
 Journal::Journal(Journal&& o) noexcept
-    : path_(std::move(o.path_)), read_only_(o.read_only_), db_(o.db_) {
+    : path_(std::move(o.path_)), read_only_(o.read_only_), version_(o.version_), db_(o.db_) {
   o.db_ = nullptr;
 }
 
@@ -245,6 +256,7 @@ Journal& Journal::operator=(Journal&& o) noexcept {
     if (db_) sqlite3_close(db_);
     path_ = std::move(o.path_);
     read_only_ = o.read_only_;
+    version_ = o.version_;
     db_ = o.db_;
     o.db_ = nullptr;
   }
@@ -294,7 +306,8 @@ int64_t Journal::insert_evaluation(const EvaluationRecord& r) {
   Stmt s(db_,
          "INSERT INTO evaluations (run_id, candidate_id, genome, genome_hash, config_hash, "
          "status, reason, generation, origin, parents, metrics, costs, fitness, feasible, "
-         "seconds, seed, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         "seconds, seed, created, transient) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
          [this](const std::string& w) { fail(w); });
   s.bind(1, r.run_id);
   s.bind(2, static_cast<int64_t>(r.candidate_id));
@@ -313,6 +326,7 @@ int64_t Journal::insert_evaluation(const EvaluationRecord& r) {
   s.bind(15, r.seconds);
   s.bind(16, static_cast<int64_t>(r.seed));
   s.bind(17, now_utc());
+  s.bind(18, static_cast<int64_t>(r.transient && r.status == EvalStatus::Failed ? 1 : 0));
   s.step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -397,27 +411,35 @@ EvaluationRecord read_record(const Stmt& s, const std::string& path) {
   r.seconds = s.real(15);
   r.seed = static_cast<uint64_t>(s.i64(16));
   r.created = s.text(17);
+  r.transient = s.i64(18) != 0;
   return r;
 }
 
 }  // namespace
 
-std::optional<EvaluationRecord> Journal::find(const std::string& genome,
-                                              const std::string& hash) const {
+const char* Journal::columns() const {
+  return version_ >= 2 ? kEvalColumns : kEvalColumnsV1;
+}
+
+std::optional<EvaluationRecord> Journal::find(const std::string& genome, const std::string& hash,
+                                              bool include_transient) const {
   Genome g;
   try {
     g = Genome::parse(genome);
   } catch (const Error&) {
     return std::nullopt;  // never recorded: record_evaluation() only takes valid genomes
   }
-  return find(g, hash);
+  return find(g, hash, include_transient);
 }
 
-std::optional<EvaluationRecord> Journal::find(const Genome& g, const std::string& hash) const {
+std::optional<EvaluationRecord> Journal::find(const Genome& g, const std::string& hash,
+                                              bool include_transient) const {
   const std::string text = g.str();
+  const bool has_column = version_ >= 2;
   Stmt s(db_,
-         std::string("SELECT ") + kEvalColumns +
-             " FROM evaluations WHERE genome_hash = ? AND config_hash = ? AND genome = ? "
+         std::string("SELECT ") + columns() +
+             " FROM evaluations WHERE genome_hash = ? AND config_hash = ? AND genome = ? " +
+             (include_transient || !has_column ? "" : "AND transient = 0 ") +
              "ORDER BY id DESC LIMIT 1",
          [this](const std::string& w) { fail(w); });
   s.bind(1, hex64(g.hash()));
@@ -428,7 +450,7 @@ std::optional<EvaluationRecord> Journal::find(const Genome& g, const std::string
 }
 
 std::vector<EvaluationRecord> Journal::all_evaluations() const {
-  Stmt s(db_, std::string("SELECT ") + kEvalColumns + " FROM evaluations ORDER BY id",
+  Stmt s(db_, std::string("SELECT ") + columns() + " FROM evaluations ORDER BY id",
          [this](const std::string& w) { fail(w); });
   std::vector<EvaluationRecord> out;
   while (s.step()) out.push_back(read_record(s, path_));

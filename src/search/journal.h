@@ -8,15 +8,18 @@
 // `--resume` restores the strategy exactly where the last commit left it; only the latest
 // few states (kKeptStates) are kept.
 //
-// Tables (schema version 1, PRAGMA user_version):
+// Tables (schema version 2, PRAGMA user_version):
 //   runs(id, config TEXT json, config_hash TEXT, seed INTEGER, created TEXT)
 //   evaluations(id, run_id, candidate_id, genome, genome_hash TEXT (16 hex digits),
 //               config_hash, status 'ok'|'failed'|'rejected', reason, generation, origin,
 //               parents TEXT json, metrics TEXT json, costs TEXT json, fitness REAL (NULL
-//               for NaN), feasible INTEGER, seconds REAL, seed INTEGER, created TEXT)
+//               for NaN), feasible INTEGER, seconds REAL, seed INTEGER, created TEXT,
+//               transient INTEGER (1: a failure worth evaluating again; version 2))
 //   strategy_state(step INTEGER PRIMARY KEY, state TEXT json, created TEXT)
 // 64-bit unsigned values (candidate ids, seeds) are stored as SQLite's signed 64-bit
 // integers with the same bits; times are UTC, ISO 8601 ("2024-05-01T12:00:00Z").
+// Version 1 journals (no `transient` column) are read as if every row had transient = 0, and
+// gain the column when opened for writing; a journal newer than this dalnas is refused.
 //
 // Errors throw dalnas::Error "<path>: <problem> (<sqlite message>)".
 #include <cstdint>
@@ -62,6 +65,10 @@ struct EvaluationRecord {
   double seconds = 0;   // wall time of the evaluation
   uint64_t seed = 0;    // the training seed
   std::string created;  // set by the journal
+  // A failure that may not happen again (device timeout, unmeasured latency, out of
+  // memory): duplicates do not reuse it and a resumed search evaluates it again. Only
+  // meaningful with status Failed (stored as 0 otherwise).
+  bool transient = false;
 };
 
 struct RunInfo {
@@ -96,11 +103,13 @@ class Journal {
   int64_t record_evaluation(const EvaluationRecord& r);
   // The same, and the strategy state after observing it, in one transaction.
   int64_t record_evaluation(const EvaluationRecord& r, int64_t step, const nlohmann::json& state);
-  // The latest evaluation of this genome under this training configuration (any status;
-  // the caller decides whether a failure is worth repeating), or nothing.
-  std::optional<EvaluationRecord> find(const Genome& genome, const std::string& config_hash) const;
-  std::optional<EvaluationRecord> find(const std::string& genome,
-                                       const std::string& config_hash) const;
+  // The latest evaluation of this genome under this training configuration (any status),
+  // or nothing. Transient failures count only with `include_transient`: by default an
+  // earlier transient failure is not an answer (the genome is worth evaluating again).
+  std::optional<EvaluationRecord> find(const Genome& genome, const std::string& config_hash,
+                                       bool include_transient = false) const;
+  std::optional<EvaluationRecord> find(const std::string& genome, const std::string& config_hash,
+                                       bool include_transient = false) const;
   // Every evaluation, in commit order.
   std::vector<EvaluationRecord> all_evaluations() const;
 
@@ -112,6 +121,7 @@ class Journal {
 
  private:
   void exec(const char* sql) const;
+  const char* columns() const;  // of an evaluation row, for this journal's schema version
   void fail(const std::string& what) const;
   int64_t insert_evaluation(const EvaluationRecord& r);
   void insert_state(int64_t step, const nlohmann::json& state);
@@ -120,6 +130,7 @@ class Journal {
 
   std::string path_;
   bool read_only_ = false;
+  int version_ = 0;  // the file's schema version
   sqlite3* db_ = nullptr;
 };
 

@@ -1,6 +1,8 @@
 #include "search/results.h"
 
+#include <cctype>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "search/nsga2.h"
@@ -40,7 +42,90 @@ std::string cell(const nlohmann::json& m, const char* key) {
   return quoted(v.dump());
 }
 
+// A reason with its numbers replaced by '#', for counting alike reasons together.
+std::string reason_kind(const std::string& reason) {
+  std::string k;
+  for (size_t i = 0; i < reason.size(); ++i) {
+    const char c = reason[i];
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      if (k.empty() || k.back() != '#') k += '#';
+      continue;
+    }
+    if (c == '.' && !k.empty() && k.back() == '#' && i + 1 < reason.size() &&
+        std::isdigit(static_cast<unsigned char>(reason[i + 1])))
+      continue;
+    k += c;
+  }
+  return k;
+}
+
 }  // namespace
+
+std::string no_winner_message(const std::vector<EvaluationRecord>& records) {
+  for (const auto& r : records)
+    if (usable(r)) return "";
+  if (records.empty()) return "no candidate was evaluated; raise --evaluations or --time-budget";
+  int64_t failed = 0, transient = 0, rejected = 0, infeasible = 0;
+  struct Kind {
+    int64_t count = 0;
+    std::string example;
+    const EvaluationRecord* first = nullptr;
+  };
+  std::map<std::string, Kind> kinds;
+  std::vector<std::string> order;  // first occurrence, for ties
+  for (const auto& r : records) {
+    if (r.status == EvalStatus::Failed) {
+      ++failed;
+      transient += r.transient;
+    } else if (r.status == EvalStatus::Rejected) {
+      ++rejected;
+    } else {
+      ++infeasible;
+    }
+    const std::string reason = r.reason.empty() ? "(no reason recorded)" : r.reason;
+    const std::string k = to_string(r.status) + "|" + reason_kind(reason);
+    Kind& kind = kinds[k];
+    if (kind.count++ == 0) {
+      kind.example = reason;
+      kind.first = &r;
+      order.push_back(k);
+    }
+  }
+  const Kind* top = nullptr;
+  for (const auto& k : order)
+    if (!top || kinds[k].count > top->count) top = &kinds[k];
+  const EvaluationRecord& r = *top->first;
+  std::string advice;
+  if (r.status == EvalStatus::Rejected || r.status == EvalStatus::Ok) {
+    advice =
+        "loosen the hard limits of [fitness.constraints] (max_params, max_latency_ms, "
+        "max_peak_memory_bytes, max_energy_mj) or restrict [search_space] to smaller "
+        "networks";
+  } else if (r.reason.rfind("unmeasured", 0) == 0) {
+    advice =
+        "check the profile's [measure] command (dalnas profile GENOME --device PROFILE "
+        "--measure), then --resume the run: transient failures are evaluated again";
+  } else if (r.transient) {
+    advice =
+        "fix the device or free memory, then --resume the run: transient failures are "
+        "evaluated again";
+  } else {
+    advice =
+        "see the reasons in candidates.csv (a diverging training: lower [train] lr; a "
+        "device or data error: check --device and --data)";
+  }
+  const auto n = [](int64_t v) { return std::to_string(v); };
+  std::string msg = "no usable candidate: all " + n(static_cast<int64_t>(records.size())) +
+                    " evaluations failed or were rejected (" + n(failed) + " failed";
+  if (transient > 0) msg += ", " + n(transient) + " of them transient";
+  msg += ", " + n(rejected) + " rejected before training, " + n(infeasible) +
+         " trained but infeasible); most common reason (" + n(top->count) + " of " +
+         n(static_cast<int64_t>(records.size())) + "): " + to_string(r.status) + ": " +
+         top->example + "; " + advice;
+  for (char& c : msg)
+    if (c == '\n' || c == '\r') c = ' ';
+  return msg;
+}
 
 std::vector<size_t> pareto_front(const std::vector<EvaluationRecord>& records,
                                  const std::vector<std::string>& objectives) {

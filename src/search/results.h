@@ -20,6 +20,13 @@ std::vector<size_t> pareto_front(const std::vector<EvaluationRecord>& records,
 // tie), or nothing when none is feasible.
 std::optional<size_t> best_record(const std::vector<EvaluationRecord>& records);
 
+// Why a search has no winner, as one line for the user when best_record() finds nothing:
+// how many evaluations failed (transient ones apart), were rejected before training or were
+// trained but infeasible, the most common reason (numbers ignored when counting: "latency
+// 12.1 ms > 10" and "latency 14.0 ms > 10" are one reason) with how often it occurred, and
+// what to change for that reason. Empty when some record is usable.
+std::string no_winner_message(const std::vector<EvaluationRecord>& records);
+
 // CSV text, one header row then one row per record (RFC 4180 quoting):
 // candidate_id, generation, origin, parents, genome, status, fitness, feasible, miou,
 // vessel_iou, latency_ms, fps, params, peak_memory_bytes, energy_mj, epochs, fidelity,

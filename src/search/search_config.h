@@ -67,6 +67,9 @@ struct SearchConfig {
   int requests = 1;
   int64_t max_evaluations = 0;
   double time_budget_s = 0;
+  // A transient failure (search/evaluator.h) is evaluated again at once up to this many
+  // times before it is recorded; a resumed search evaluates recorded ones again anyway.
+  int transient_retries = 0;
   nlohmann::json strategy_params = nlohmann::json::object();
   SearchSpace space;
   FitnessConfig fitness;

@@ -19,7 +19,7 @@ TEST(CliErrors, MissingDataPath) {
   TempDir d;
   auto r = run_dalnas("train --data /nonexistent/ships.json --epochs 1 --out " + d.str() + "/o");
   expect_one_line_error(r, "/nonexistent/ships.json");
-  EXPECT_FALSE(fs::exists(d.path / "o" / "model.ckpt"));
+  EXPECT_FALSE(fs::exists(d.path / "o")) << "a failed command leaves no output folder behind";
 }
 
 TEST(CliErrors, BadGenomeNamesTheToken) {

@@ -269,5 +269,158 @@ TEST(SearchCli, BadInputGetsOneLineNamingTheProblem) {
   }
 }
 
+// ---- reliability (docs/reliability.md) ---------------------------------------------------
+
+TEST(SearchCli, WhatCanBeCheckedIsCheckedBeforeTheRunFolderIsCreated) {
+  TempDir d;
+  const std::string cfg = write_config(d);
+  const struct {
+    std::string args, expect;
+  } cases[] = {
+      {"--device nowhere", "nowhere"},
+      {"--data /nonexistent/ships.json", "/nonexistent/ships.json"},
+      {"--strategy annealing", "annealing"},
+      {"--precision fp8", "fp8"},
+  };
+  int k = 0;
+  for (const auto& c : cases) {
+    const std::string out = d.str() + "/run" + std::to_string(k++);
+    const auto r =
+        run_dalnas("search --config " + cfg + " " + c.args + " --out " + out + " --threads 1 -q");
+    EXPECT_EQ(r.code, 1) << c.args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << c.args << ": a run folder was left behind";
+  }
+}
+
+TEST(SearchCli, ASearchWithNoUsableCandidateFailsAndSaysWhyAndWhatToChange) {
+  TempDir d;
+  const std::string cfg =
+      write_config(d, std::string(kTiny) + "\n[fitness]\nconstraints = {max_params = 10}\n");
+  const std::string out = d.str() + "/run";
+  const auto r = run_dalnas("search --config " + cfg + " --out " + out + " --threads 1 -q");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  for (const char* needle :
+       {"no usable candidate: all 10 evaluations failed or were rejected (0 failed, 10 rejected",
+        "most common reason (10 of 10): rejected: rejected before training", "max_params 10",
+        "loosen the hard limits of [fitness.constraints]"})
+    EXPECT_NE(r.err.find(needle), std::string::npos) << needle << "\n" << r.err;
+  EXPECT_FALSE(fs::exists(out + "/best"));
+  const std::string note = slurp(out + "/FAILED.txt");
+  EXPECT_EQ(note.rfind("dalnas search failed at ", 0), 0u) << note;
+  EXPECT_NE(note.find("no usable candidate"), std::string::npos) << note;
+  const auto summary = nlohmann::json::parse(slurp(out + "/summary.json"));
+  EXPECT_EQ(summary["rejected"], 10);
+  EXPECT_NE(summary["no_winner"].get<std::string>().find("most common reason"), std::string::npos);
+  EXPECT_EQ(lines_of(out + "/candidates.csv"), 11) << "the evaluations are all recorded";
+}
+
+TEST(SearchCli, AFailedResumeLeavesFailedTxtAndASuccessfulOneRemovesIt) {
+  TempDir d;
+  const std::string out = d.str() + "/run";
+  ASSERT_EQ(run_dalnas("search --config " + write_config(d) + " --out " + out +
+                       " --threads 1 -q --final-epochs 0 --evaluations 2")
+                .code,
+            0);
+  EXPECT_FALSE(fs::exists(out + "/FAILED.txt"));
+  const std::string journal = slurp(out + "/journal.sqlite");
+  fs::remove(out + "/journal.sqlite-wal");
+  fs::remove(out + "/journal.sqlite-shm");
+  std::ofstream(out + "/journal.sqlite") << std::string(4096, 'x');  // a damaged journal
+  const auto bad = run_dalnas("search --resume " + out + " --threads 1 -q");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("not a dalnas journal"), std::string::npos) << bad.err;
+  const std::string note = slurp(out + "/FAILED.txt");
+  EXPECT_NE(note.find("not a dalnas journal"), std::string::npos) << note;
+  EXPECT_NE(note.find("dalnas search --resume " + out), std::string::npos) << note;
+  fs::remove(out + "/journal.sqlite-wal");
+  fs::remove(out + "/journal.sqlite-shm");
+  std::ofstream(out + "/journal.sqlite", std::ios::binary | std::ios::trunc) << journal;
+  const auto good = run_dalnas("search --resume " + out + " --threads 1 -q --evaluations 3");
+  EXPECT_EQ(good.code, 0) << good.err;
+  EXPECT_FALSE(fs::exists(out + "/FAILED.txt"));
+}
+
+TEST(SearchCli, StaleTemporaryFilesAreRemovedOnResume) {
+  TempDir d;
+  const std::string out = d.str() + "/run";
+  ASSERT_EQ(run_dalnas("search --config " + write_config(d) + " --out " + out +
+                       " --threads 1 -q --final-epochs 0 --evaluations 2")
+                .code,
+            0);
+  // Leftovers of a writer killed between write and rename (pid 2^22 + 1 is above Linux's
+  // default pid_max and running nowhere), and a user's file that only looks alike.
+  const std::string dead = std::to_string((1 << 22) + 1);
+  std::ofstream(out + "/summary.json.tmp-" + dead) << "{half";
+  fs::create_directories(out + "/checkpoints");
+  std::ofstream(out + "/checkpoints/00000000deadbeef.ck.tmp-" + dead) << "half";
+  std::ofstream(out + "/notes.tmp-draft") << "mine";
+  const auto r = run_dalnas("search --resume " + out + " --threads 1 -q");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(out + "/summary.json.tmp-" + dead));
+  EXPECT_FALSE(fs::exists(out + "/checkpoints/00000000deadbeef.ck.tmp-" + dead));
+  EXPECT_TRUE(fs::exists(out + "/notes.tmp-draft"));
+}
+
+// Starts dalnas with `args` in the background (output to /dev/null); returns its pid.
+pid_t start_dalnas(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(DALNAS_BINARY));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execv(DALNAS_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST(SearchCli, TwoProcessesInOneRunFolderAreRefusedNotInterleaved) {
+  TempDir d;
+  // A long search (a few hundred evaluations): it is still running when the second comes.
+  std::string text = kTiny;
+  text.replace(text.find("generations = 3"), 15, "generations = 200");
+  const std::string cfg = write_config(d, text);
+  const std::string out = d.str() + "/run";
+  const pid_t first = start_dalnas(
+      {"search", "--config", cfg, "--out", out, "--threads", "1", "--final-epochs", "0", "-q"});
+  ASSERT_GT(first, 0);
+  // Wait until it holds the folder and has written its configuration.
+  const std::string holder = "search (pid " + std::to_string(first) + ")";
+  for (int i = 0; i < 600; ++i) {
+    if (slurp(out + "/.dalnas.lock").find(holder) != std::string::npos &&
+        fs::exists(out + "/journal.sqlite"))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(slurp(out + "/.dalnas.lock").find(holder), std::string::npos);
+  const auto second = run_dalnas("search --resume " + out + " --threads 1 -q");
+  const auto third = run_dalnas("search --config " + cfg + " --out " + out + " --threads 1 -q");
+  int status = 0;
+  const bool still_running = waitpid(first, &status, WNOHANG) == 0;
+  kill(first, SIGKILL);
+  waitpid(first, &status, 0);
+  ASSERT_TRUE(still_running) << "the first search ended before the check";
+  EXPECT_EQ(second.code, 1);
+  EXPECT_EQ(count_lines(second.err), 1) << second.err;
+  EXPECT_NE(second.err.find(out + ": in use by another dalnas " + holder), std::string::npos)
+      << second.err;
+  EXPECT_EQ(third.code, 1);
+  EXPECT_NE(third.err.find("already holds a search"), std::string::npos) << third.err;
+  EXPECT_FALSE(fs::exists(out + "/FAILED.txt")) << "the refused process wrote nothing there";
+  // The kill released the lock: a resume now runs (and has work left).
+  const auto rows = journal_rows(out + "/journal.sqlite").size();
+  const auto resumed = run_dalnas("search --resume " + out + " --threads 1 -q --evaluations " +
+                                  std::to_string(rows + 1));
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(journal_rows(out + "/journal.sqlite").size(), rows + 1);
+}
+
 }  // namespace
 }  // namespace dalnas::test

@@ -129,5 +129,35 @@ TEST(Npy, RejectsWhatItCannotRead) {
   EXPECT_THROW(read_npy("/nonexistent/dir/x.npy"), Error);
 }
 
+// Crafted headers whose shape products overflow: before the check, (2^31, 2^31) float32 needed
+// 2^64 bytes, which wrapped to 0 and matched an empty body, and the reader then tried to
+// allocate 2^62 floats.
+TEST(Npy, ShapesWhoseSizeOverflowsAreErrorsNotAllocations) {
+  const std::string wrap =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2147483648, "
+      "2147483648), }";
+  expect_error(with_header(wrap, 0), "overflows 64 bits");
+  // The number of values itself overflows int64.
+  expect_error(with_header("{'descr': '<f2', 'fortran_order': False, 'shape': "
+                           "(999999999999999, 999999999999999), }",
+                           0),
+               "overflows 64 bits");
+  // The values fit, their bytes do not (4.7e18 float32 values).
+  expect_error(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': "
+                           "(999999999999999, 4700), }",
+                           0),
+               "overflows 64 bits");
+  int64_t n = 0;
+  size_t bytes = 0;
+  EXPECT_TRUE(shape_numel({2, 3, 4}, 8, n, bytes));
+  EXPECT_EQ(n, 24);
+  EXPECT_EQ(bytes, 192u);
+  EXPECT_FALSE(shape_numel({2, -3}, 4, n, bytes));
+  EXPECT_FALSE(shape_numel({int64_t(1) << 40, int64_t(1) << 40}, 4, n, bytes));
+  // The writer refuses such a shape instead of writing a wrong header.
+  const float one = 1;
+  EXPECT_THROW(npy_bytes({int64_t(1) << 31, int64_t(1) << 31}, &one), Error);
+}
+
 }  // namespace
 }  // namespace dalnas

@@ -157,8 +157,11 @@ TEST(ExternalMeasure, CacheHitsSkipTheDevice) {
   const MeasureConfig c = config({{"command", fake_device(d) + " -m {onnx} --tag {key}"},
                                   {"regex", R"(Median:\s+([0-9.]+))"},
                                   {"cache", cache}});
-  const std::string key = measure_cache_key(0x1234abcdULL, Shape{4, 128, 128});
-  EXPECT_EQ(key, "000000001234abcd@4x128x128");
+  const std::string key = measure_cache_key(0x1234abcdULL, Shape{4, 128, 128}, "fp16");
+  EXPECT_EQ(key, "000000001234abcd@4x128x128@fp16");
+  // The export precision is part of the key: the FP32 model of the same genome is another
+  // model with another latency.
+  EXPECT_NE(measure_cache_key(0x1234abcdULL, Shape{4, 128, 128}, "fp32"), key);
   MeasureResult r = measure_latency(c, model, key);
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_FALSE(r.cached);

@@ -657,6 +657,95 @@ TEST(OnnxImport, MalformedFilesNameTheFile) {
   EXPECT_THROW(import_onnx(temp_path("missing.onnx")), Error);
 }
 
+// Crafted files: sizes that overflow 64-bit arithmetic, dimensions that do not fit an int,
+// a compressed file that inflates without end. Each is one error naming the file.
+TEST(OnnxImport, CraftedSizesAreErrorsNotOverflows) {
+  const int64_t huge = int64_t(1) << 32;
+  {  // A constant of 2^32 x 2^32 values (2^64 wraps to 0, which matched its empty data).
+    Model m;
+    m.input("x", {1, 2, 4, 4});
+    m.init("k", {huge, huge}, {});
+    m.node("Mul", {"x", "k"}, {"y"}, "scale");
+    m.output("y");
+    const std::string e = m.error("bigconst.onnx");
+    EXPECT_NE(e.find("bigconst.onnx: node 'scale' (Mul): tensor 'k' has more than"),
+              std::string::npos)
+        << e;
+  }
+  {  // An input dimension beyond an int.
+    Model m;
+    m.input("x", {1, 3, int64_t(1) << 40, 8});
+    m.node("Relu", {"x"}, {"y"});
+    m.output("y");
+    const std::string e = m.error("bigin.onnx");
+    EXPECT_NE(e.find("bigin.onnx: input 'x' has dimension 2 = 1099511627776, out of range"),
+              std::string::npos)
+        << e;
+  }
+  {  // A group count beyond an int (it multiplied the weight's channels).
+    Model m;
+    m.input("x", {1, 2, 4, 4});
+    m.init("w", {2, 1, 1, 1}, {1, 1});
+    Model::i(m.node("Conv", {"x", "w"}, {"y"}, "grouped"), "group", int64_t(1) << 40);
+    m.output("y");
+    const std::string e = m.error("groups.onnx");
+    EXPECT_NE(e.find("groups.onnx: node 'grouped' (Conv): group must be within"), std::string::npos)
+        << e;
+  }
+  {  // A weight whose channel count does not fit an int.
+    Model m;
+    m.input("x", {1, 2, 4, 4});
+    m.init("w", {huge, 2, 1, 1}, {});
+    m.node("Conv", {"x", "w"}, {"y"}, "wide");
+    m.output("y");
+    const std::string e = m.error("wide.onnx");
+    EXPECT_NE(
+        e.find("wide.onnx: node 'wide' (Conv): weight dimension 0 4294967296 is out of range"),
+        std::string::npos)
+        << e;
+  }
+  {  // A reshape target whose product overflows.
+    Model m;
+    m.input("x", {1, 2, 4, 4});
+    m.init_i64("shape", {huge, huge, -1});
+    m.node("Reshape", {"x", "shape"}, {"y"}, "flat");
+    m.output("y");
+    const std::string e = m.error("reshape.onnx");
+    EXPECT_NE(
+        e.find("reshape.onnx: node 'flat' (Reshape): shape's dimensions multiply past 64 bits"),
+        std::string::npos)
+        << e;
+  }
+  {  // An upscale whose output does not fit an int.
+    Model m(13);
+    m.input("x", {1, 2, 4, 4});
+    m.init("roi", {0}, {});
+    m.init("scales", {4}, {1, 1, 1e9f, 1e9f});
+    m.node("Resize", {"x", "roi", "scales"}, {"y"}, "up");
+    m.output("y");
+    const std::string e = m.error("resize.onnx");
+    EXPECT_NE(e.find("resize.onnx: node 'up' (Resize): scale"), std::string::npos) << e;
+    EXPECT_NE(e.find("pixels a side"), std::string::npos) << e;
+  }
+}
+
+TEST(OnnxImport, ACompressedFileMayNotInflatePastTheCap) {
+  EXPECT_EQ(kMaxInflatedBytes, size_t(2) << 30);
+  const std::string zeros(3 << 20, '\0');  // 3 MiB of zeros: a few KiB compressed
+  const std::string gz = gzip(zeros);
+  ASSERT_LT(gz.size(), 64u << 10);
+  try {
+    gunzip(gz, "bomb.onnx.gz", size_t(1) << 20);
+    ADD_FAILURE() << "inflated past the cap";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "bomb.onnx.gz: decompresses to more than 1 MiB (the limit for a .onnx.gz); not a "
+              "model dalnas reads");
+  }
+  EXPECT_EQ(gunzip(gz, "ok.onnx.gz", size_t(3) << 20).size(), zeros.size()) << "exactly the cap";
+  EXPECT_EQ(gunzip(gz, "ok.onnx.gz").size(), zeros.size());
+}
+
 // ---- the shared measured models ---------------------------------------------------------
 
 const std::string kModels = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-measured/models";

@@ -146,6 +146,35 @@ TEST_F(CandidateEvaluatorTest, AChildInheritsItsParentsWeightsAndTrainsShorter) 
   EXPECT_EQ(orphan.metrics.at("epochs"), 3);
 }
 
+TEST_F(CandidateEvaluatorTest, ATruncatedParentCheckpointMakesTheChildTrainFromScratchAndSaySo) {
+  SearchConfig cfg = tiny();
+  cfg.evaluation.multi_fidelity = false;
+  cfg.evaluation.epochs = 3;
+  cfg.evaluation.inherit_epochs = 1;
+  cfg.evaluation.inherit_min_share = 0.1;
+  CandidateEvaluator ev(cfg, dir_);
+  const Candidate p = candidate(1, kGenome);
+  const EvalOutcome po = ev.evaluate(p, {});
+  ASSERT_EQ(po.status, EvalStatus::Ok) << po.reason;
+  // Cut the parent's checkpoint in half (a crash mid-copy, a full disk).
+  const std::string ckpt = ev.checkpoint_path(p.genome);
+  const auto size = std::filesystem::file_size(ckpt);
+  std::filesystem::resize_file(ckpt, size / 2);
+  const Candidate c = candidate(2, kChild, {1});
+  const EvalOutcome co = ev.evaluate(c, {as_record(p, po)});
+  ASSERT_EQ(co.status, EvalStatus::Ok) << co.reason;
+  EXPECT_FALSE(co.metrics.contains("inherited_from"));
+  EXPECT_EQ(co.metrics.at("fidelity"), "full");
+  EXPECT_EQ(co.metrics.at("epochs"), 3) << "the from-scratch epochs, not inherit_epochs";
+  ASSERT_TRUE(co.metrics.contains("inheritance_skipped"));
+  const std::string why = co.metrics.at("inheritance_skipped").get<std::string>();
+  EXPECT_NE(why.find(ckpt), std::string::npos) << why;
+  EXPECT_NE(why.find("truncated"), std::string::npos) << why;
+  // The same as a child without any parent: from scratch with its own seed.
+  const EvalOutcome scratch = ev.evaluate(candidate(3, kChild), {});
+  EXPECT_EQ(co.metrics.at("miou"), scratch.metrics.at("miou"));
+}
+
 TEST_F(CandidateEvaluatorTest, MultiFidelityPromotesOnlyPromisingCandidates) {
   SearchConfig cfg = tiny();
   cfg.evaluation.epochs = 3;
@@ -242,6 +271,7 @@ TEST_F(CandidateEvaluatorTest, AFailedMeasurementLeavesTheCandidateUnmeasured) {
   const EvalOutcome o = ev.evaluate(candidate(1, kGenome), {});
   EXPECT_EQ(o.status, EvalStatus::Failed);
   EXPECT_EQ(o.reason.rfind("unmeasured: ", 0), 0u) << o.reason;
+  EXPECT_TRUE(o.transient) << "the device may answer next time: evaluated again on resume";
   // A profile without a [measure] table cannot measure.
   cfg.device = "myriadx";
   EXPECT_THROW(CandidateEvaluator(cfg, dir_), Error);

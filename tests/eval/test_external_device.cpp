@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/transient_error.h"
 #include "data/synthetic.h"
 #include "device/lower.h"
 #include "eval/external_device.h"
@@ -239,6 +240,26 @@ TEST(ExternalDevice, FailingDevicesGiveOneClearLine) {
     EXPECT_NE(m.find(c.message), std::string::npos) << m;
     EXPECT_EQ(m.find('\n'), std::string::npos) << m;
     EXPECT_FALSE(workdir.empty() || fs::exists(workdir)) << c.name;  // cleaned up anyway
+  }
+  // A timeout may not happen again: a TransientError (a search evaluates the candidate
+  // again on resume); a device that answers wrongly is a lasting Error.
+  {
+    const ExternalProfile slow = load_external_profile(
+        write_profile(d, "slow2", "command = \"sleep 5\"\ntimeout_s = 0.3\n"));
+    ExternalDevice dev(lower_for_external(ck.net, ck.norm, slow), slow);
+    EXPECT_THROW(dev.run(x.data(), 2, s, out.data()), TransientError);
+    const ExternalProfile crash =
+        load_external_profile(write_profile(d, "crash2", "command = \"exit 3\"\n"));
+    ExternalDevice dev2(lower_for_external(ck.net, ck.norm, crash), crash);
+    bool lasting = false;
+    try {
+      dev2.run(x.data(), 2, s, out.data());
+    } catch (const TransientError&) {
+      lasting = false;
+    } catch (const Error&) {
+      lasting = true;
+    }
+    EXPECT_TRUE(lasting) << "a non-zero exit is not transient";
   }
   // A timing file that is not JSON.
   const std::string path =

@@ -1,13 +1,17 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <new>
+#include <stdexcept>
 #include <thread>
 
 #include "core/error.h"
+#include "core/transient_error.h"
 #include "search/driver.h"
 
 namespace dalnas {
@@ -21,6 +25,12 @@ class GenomeEvaluator : public Evaluator {
   int sleep_ms = 0;
   bool throw_some = false;
   int64_t reject_above_params = 0;
+  // Genomes with hash % 11 == 0 fail transiently while the "device" is down: by throwing
+  // TransientError, or by returning a transient outcome, or by running out of memory.
+  enum class Down { No, Throws, Returns, BadAlloc } device_down = Down::No;
+  int transient_calls_left = -1;  // >= 0: the device comes back after this many failures
+  bool lasting_failures = true;   // false: those genomes succeed once the device is back
+  uint64_t logic_error_at = 0;    // candidate id whose evaluation hits a bug
 
   EvalOutcome evaluate(const Candidate& c, const std::vector<EvaluationRecord>&) override {
     ++calls[c.genome.str()];
@@ -41,7 +51,18 @@ class GenomeEvaluator : public Evaluator {
       o.reason = "rejected before training";
       return o;
     }
-    if (c.genome.hash() % 11 == 0) {
+    if (c.id == logic_error_at) throw std::out_of_range("vector::_M_range_check: __n is 7");
+    if (c.genome.hash() % 11 == 0 && device_down != Down::No && transient_calls_left != 0) {
+      if (transient_calls_left > 0) --transient_calls_left;
+      if (device_down == Down::Throws)
+        throw TransientError("device 'stick': the command timed out after 5 s");
+      if (device_down == Down::BadAlloc) throw std::bad_alloc();
+      o.status = EvalStatus::Failed;
+      o.transient = true;
+      o.reason = "unmeasured: the measure command timed out after 5 s";
+      return o;
+    }
+    if (c.genome.hash() % 11 == 0 && device_down == Down::No && lasting_failures) {
       if (throw_some) throw Error("evaluator exploded");
       o.status = EvalStatus::Failed;
       o.reason = "training diverged";
@@ -278,6 +299,139 @@ TEST_F(DriverTest, StopFlagEndsAfterTheCurrentEvaluation) {
   const auto out = run_search(cfg, cfg.space, ev, j, opt);
   EXPECT_EQ(out.stop_reason, "interrupted");
   EXPECT_EQ(out.records.size(), 3u);
+}
+
+int count_transient(const std::vector<EvaluationRecord>& rs) {
+  int n = 0;
+  for (const auto& r : rs) n += r.transient;
+  return n;
+}
+
+TEST_F(DriverTest, TransientFailuresAreRecordedAsSuchAndEvaluatedAgainOnResume) {
+  for (auto down : {GenomeEvaluator::Down::Throws, GenomeEvaluator::Down::Returns,
+                    GenomeEvaluator::Down::BadAlloc}) {
+    SearchConfig cfg = small_config("random");
+    cfg.strategy_params = {{"budget", 40}};
+    GenomeEvaluator ev;
+    ev.device_down = down;
+    ev.lasting_failures = false;
+    const std::string path = journal("transient-" + std::to_string(static_cast<int>(down)));
+    std::vector<EvaluationRecord> first;
+    {
+      Journal j(path);
+      first = run_search(cfg, cfg.space, ev, j).records;
+    }
+    const int transient = count_transient(first);
+    ASSERT_GT(transient, 0) << "the fixture should include genomes that fail transiently";
+    for (const auto& r : first) {
+      if (!r.transient) continue;
+      EXPECT_EQ(r.status, EvalStatus::Failed);
+      EXPECT_FALSE(r.reason.empty());
+      if (down == GenomeEvaluator::Down::BadAlloc) {
+        EXPECT_EQ(r.reason, "out of memory (std::bad_alloc)");
+      }
+    }
+    // The device is back: the resumed search (nothing left for the strategy) evaluates every
+    // transient failure again, once, and the results replace them.
+    ev.device_down = GenomeEvaluator::Down::No;
+    SearchOutcome again;
+    {
+      Journal j(path);
+      again = run_search(cfg, cfg.space, ev, j);
+      EXPECT_EQ(j.all_evaluations().size(), first.size() + static_cast<size_t>(transient))
+          << "the retries are new rows; nothing is overwritten";
+    }
+    EXPECT_EQ(again.retried, transient);
+    ASSERT_EQ(again.records.size(), first.size());
+    EXPECT_EQ(count_transient(again.records), 0);
+    for (size_t i = 0; i < first.size(); ++i) {
+      EXPECT_EQ(again.records[i].candidate_id, first[i].candidate_id);
+      if (first[i].transient) {
+        EXPECT_EQ(again.records[i].status, EvalStatus::Ok) << again.records[i].reason;
+        EXPECT_TRUE(std::isfinite(again.records[i].fitness));
+        EXPECT_EQ(again.records[i].metrics.at("retry_of"), first[i].row);
+        EXPECT_EQ(ev.calls[first[i].genome], 2) << first[i].genome;
+      }
+    }
+    // A further resume finds nothing to retry and reads the same records back.
+    Journal j(path);
+    const auto third = run_search(cfg, cfg.space, ev, j);
+    EXPECT_EQ(third.retried, 0);
+    EXPECT_EQ(summary(third.records), summary(again.records));
+  }
+}
+
+TEST_F(DriverTest, ATransientFailureIsNotReusedForALaterDuplicate) {
+  // A space of one genome (hash % 11 == 0 is not needed: every call is "down").
+  SearchConfig cfg = small_config("random");
+  cfg.strategy_params = {{"budget", 4}, {"max_retries", 2}};
+  cfg.space.block_types = {BlockType::ConvBnAct};
+  cfg.space.widths = {16};
+  cfg.space.kernels = {3};
+  cfg.space.activations = {Activation::ReLU};
+  cfg.space.poolings = {Pooling::Max};
+  cfg.space.min_stages = cfg.space.max_stages = 3;
+  cfg.space.decoder_widths = {8};
+  struct Flaky : Evaluator {
+    int calls = 0;
+    EvalOutcome evaluate(const Candidate&, const std::vector<EvaluationRecord>&) override {
+      if (++calls <= 2) throw TransientError("device 'stick': the command timed out");
+      EvalOutcome o;
+      o.metrics = {{"params", 1000}, {"latency_ms", 2.0}, {"miou", 0.5}};
+      return o;
+    }
+  } ev;
+  Journal j(journal("dup-transient"));
+  const auto out = run_search(cfg, cfg.space, ev, j);
+  ASSERT_EQ(out.records.size(), 4u);
+  EXPECT_EQ(ev.calls, 3) << "two transient failures, one success, then reuse";
+  EXPECT_TRUE(out.records[0].transient);
+  EXPECT_TRUE(out.records[1].transient);
+  EXPECT_EQ(out.records[2].status, EvalStatus::Ok);
+  EXPECT_EQ(out.records[3].metrics.at("reused_from"), out.records[2].candidate_id);
+}
+
+TEST_F(DriverTest, TransientRetriesSettingRepeatsAtOnce) {
+  SearchConfig cfg = small_config("random");
+  cfg.strategy_params = {{"budget", 40}};
+  cfg.transient_retries = 2;
+  GenomeEvaluator ev;
+  ev.device_down = GenomeEvaluator::Down::Throws;
+  ev.lasting_failures = false;
+  ev.transient_calls_left = 2;  // the first failing genome fails twice, then works
+  Journal j(journal("retries"));
+  const auto out = run_search(cfg, cfg.space, ev, j);
+  const auto it =
+      std::find_if(out.records.begin(), out.records.end(), [](const EvaluationRecord& r) {
+        return r.genome.size() && Genome::parse(r.genome).hash() % 11 == 0;
+      });
+  ASSERT_NE(it, out.records.end());
+  EXPECT_EQ(it->status, EvalStatus::Ok);
+  EXPECT_EQ(ev.calls[it->genome], 3) << "evaluated, then retried twice";
+  EXPECT_EQ(count_transient(out.records), 0);
+}
+
+TEST_F(DriverTest, AProgrammingErrorStopsTheSearchNamingTheCandidate) {
+  SearchConfig cfg = small_config("random");
+  GenomeEvaluator ev;
+  ev.logic_error_at = 4;
+  Journal j(journal("bug"));
+  try {
+    run_search(cfg, cfg.space, ev, j);
+    FAIL() << "expected the search to stop";
+  } catch (const std::logic_error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("candidate 4 ("), std::string::npos) << m;
+    EXPECT_NE(m.find("std::out_of_range"), std::string::npos) << m;
+    EXPECT_NE(m.find("_M_range_check"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+  EXPECT_EQ(j.all_evaluations().size(), 3u) << "everything before it is committed";
+  // Fixed, the search resumes from there.
+  ev.logic_error_at = 0;
+  const auto out = run_search(cfg, cfg.space, ev, j);
+  EXPECT_TRUE(out.finished);
+  EXPECT_EQ(out.resumed_from, 3);
 }
 
 TEST(PlannedEvaluations, FollowTheStrategyAndTheCap) {

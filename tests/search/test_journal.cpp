@@ -135,9 +135,9 @@ TEST_F(JournalTest, RecordsAndReadsBackEverything) {
   EXPECT_FALSE(all[1].feasible);
   EXPECT_EQ(all[2].status, EvalStatus::Rejected);
   EXPECT_EQ(all[2].fitness, -std::numeric_limits<double>::infinity());
-  // The file itself: WAL mode, schema version 1, status strings as documented.
+  // The file itself: WAL mode, schema version 2, status strings as documented.
   EXPECT_EQ(query_one(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(query_one(path_, "PRAGMA user_version"), "1");
+  EXPECT_EQ(query_one(path_, "PRAGMA user_version"), "2");
   EXPECT_EQ(query_one(path_, "SELECT group_concat(status) FROM evaluations"), "ok,failed,rejected");
 }
 
@@ -314,6 +314,91 @@ TEST_F(JournalTest, ErrorsNameTheFile) {
             }).rfind(path_ + ": cannot record an evaluation of an invalid genome: ", 0),
             0u);
   EXPECT_THROW(parse_eval_status("done"), Error);
+}
+
+TEST_F(JournalTest, TransientFailuresAreKeptButDoNotAnswerDuplicates) {
+  Journal j(path_);
+  EvaluationRecord t = record(1, kGenome, "h");
+  t.status = EvalStatus::Failed;
+  t.reason = "unmeasured: the measure command timed out after 5 s";
+  t.transient = true;
+  t.feasible = false;
+  j.record_evaluation(t);
+  EXPECT_FALSE(j.find(kGenome, "h").has_value()) << "a transient failure is no answer";
+  ASSERT_TRUE(j.find(kGenome, "h", /*include_transient=*/true).has_value());
+  EXPECT_TRUE(j.find(kGenome, "h", true)->transient);
+  EXPECT_TRUE(j.all_evaluations().at(0).transient);
+  // A lasting failure answers, and so does a later success.
+  EvaluationRecord f = record(2, kOther, "h");
+  f.status = EvalStatus::Failed;
+  f.reason = "training diverged";
+  j.record_evaluation(f);
+  ASSERT_TRUE(j.find(kOther, "h").has_value());
+  EXPECT_FALSE(j.find(kOther, "h")->transient);
+  j.record_evaluation(record(3, kGenome, "h"));
+  ASSERT_TRUE(j.find(kGenome, "h").has_value());
+  EXPECT_EQ(j.find(kGenome, "h")->candidate_id, 3u);
+  // Only failures are transient.
+  EvaluationRecord ok = record(4, kOther, "h2");
+  ok.transient = true;
+  j.record_evaluation(ok);
+  EXPECT_FALSE(j.find(kOther, "h2")->transient);
+  EXPECT_EQ(query_one(path_, "PRAGMA user_version"), "2");
+}
+
+// A journal written by the previous schema (version 1, no `transient` column) stays
+// readable read-only, and gains the column when opened for writing.
+TEST_F(JournalTest, VersionOneJournalsAreReadAndUpgraded) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const char* v1 = R"sql(
+CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, config TEXT NOT NULL,
+  config_hash TEXT NOT NULL, seed INTEGER NOT NULL, created TEXT NOT NULL);
+CREATE TABLE evaluations (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL,
+  candidate_id INTEGER NOT NULL, genome TEXT NOT NULL, genome_hash TEXT NOT NULL,
+  config_hash TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'rejected')), reason TEXT NOT NULL,
+  generation INTEGER NOT NULL, origin TEXT NOT NULL, parents TEXT NOT NULL,
+  metrics TEXT NOT NULL, costs TEXT NOT NULL, fitness REAL, feasible INTEGER NOT NULL,
+  seconds REAL NOT NULL, seed INTEGER NOT NULL, created TEXT NOT NULL);
+CREATE INDEX evaluations_by_genome ON evaluations (genome_hash, config_hash);
+CREATE TABLE strategy_state (step INTEGER PRIMARY KEY, state TEXT NOT NULL,
+  created TEXT NOT NULL);
+PRAGMA user_version = 1;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    const std::string hash = hex64(Genome::parse(kGenome).hash());
+    const std::string row =
+        "INSERT INTO evaluations (run_id, candidate_id, genome, genome_hash, config_hash, "
+        "status, reason, generation, origin, parents, metrics, costs, fitness, feasible, "
+        "seconds, seed, created) VALUES (1, 7, '" +
+        std::string(kGenome) + "', '" + hash +
+        "', 'h', 'failed', 'unmeasured: timeout', 0, 'random', '[]', '{}', '{}', NULL, 0, 1.0, "
+        "5, '2026-01-01T00:00:00Z')";
+    ASSERT_EQ(sqlite3_exec(db, row.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    Journal ro(path_, /*read_only=*/true);
+    const auto all = ro.all_evaluations();
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].candidate_id, 7u);
+    EXPECT_FALSE(all[0].transient) << "version 1 had no transient failures";
+    ASSERT_TRUE(ro.find(kGenome, "h").has_value()) << "its failures answer as they did";
+  }
+  EXPECT_EQ(query_one(path_, "PRAGMA user_version"), "1") << "read-only changes nothing";
+  {
+    Journal rw(path_);
+    EXPECT_EQ(rw.all_evaluations().size(), 1u);
+    EvaluationRecord t = record(8, kOther, "h");
+    t.status = EvalStatus::Failed;
+    t.transient = true;
+    rw.record_evaluation(t);
+    EXPECT_TRUE(rw.all_evaluations().at(1).transient);
+  }
+  EXPECT_EQ(query_one(path_, "PRAGMA user_version"), "2");
+  EXPECT_EQ(query_one(path_, "SELECT transient FROM evaluations WHERE candidate_id = 7"), "0");
 }
 
 }  // namespace

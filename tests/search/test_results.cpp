@@ -113,5 +113,52 @@ TEST(CandidatesCsv, HasOneRowPerRecordAndQuotesText) {
   EXPECT_EQ(columns(l2), columns(header));
 }
 
+EvaluationRecord failed(uint64_t id, EvalStatus st, const std::string& reason,
+                        bool transient = false) {
+  EvaluationRecord r = record(id, 0, 0, 0, false, st);
+  r.reason = reason;
+  r.transient = transient;
+  return r;
+}
+
+TEST(NoWinnerMessage, CountsTheOutcomesAndNamesTheMostCommonReasonAndTheRemedy) {
+  // Three rejections that differ only in their numbers outnumber two distinct failures.
+  const std::vector<EvaluationRecord> rs = {
+      failed(1, EvalStatus::Failed, "training diverged (loss nan at epoch 2)"),
+      failed(2, EvalStatus::Rejected, "rejected before training: latency 12.5 ms > 10"),
+      failed(3, EvalStatus::Rejected, "rejected before training: latency 31.25 ms > 10"),
+      failed(4, EvalStatus::Failed, "unmeasured: the measure command timed out after 5 s", true),
+      failed(5, EvalStatus::Rejected, "rejected before training: latency 14 ms > 10"),
+      record(6, 0.5, 20, 100, false)};  // trained, infeasible
+  const std::string m = no_winner_message(rs);
+  EXPECT_EQ(m.rfind("no usable candidate: all 6 evaluations failed or were rejected (2 failed, "
+                    "1 of them transient, 3 rejected before training, 1 trained but infeasible)",
+                    0),
+            0u)
+      << m;
+  EXPECT_NE(m.find("most common reason (3 of 6): rejected: rejected before training: latency "
+                   "12.5 ms > 10"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("loosen the hard limits of [fitness.constraints]"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos);
+
+  // Unmeasured candidates point at the [measure] command and --resume.
+  const std::string u =
+      no_winner_message({failed(1, EvalStatus::Failed, "unmeasured: exit 1", true),
+                         failed(2, EvalStatus::Failed, "unmeasured: exit 2", true)});
+  EXPECT_NE(u.find("(2 of 2): failed: unmeasured: exit 1"), std::string::npos) << u;
+  EXPECT_NE(u.find("[measure] command"), std::string::npos) << u;
+  EXPECT_NE(u.find("--resume"), std::string::npos) << u;
+  // Other failures point at candidates.csv.
+  const std::string f =
+      no_winner_message({failed(1, EvalStatus::Failed, "libtorch: shape mismatch\nat line 3")});
+  EXPECT_NE(f.find("candidates.csv"), std::string::npos) << f;
+  EXPECT_EQ(f.find('\n'), std::string::npos) << f;
+  // Nothing evaluated, and a usable record: no message / another message.
+  EXPECT_NE(no_winner_message({}).find("no candidate was evaluated"), std::string::npos);
+  EXPECT_EQ(no_winner_message({failed(1, EvalStatus::Failed, "x"), record(2, 0.5, 1, 1)}), "");
+}
+
 }  // namespace
 }  // namespace dalnas
