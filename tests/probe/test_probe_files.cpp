@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "device/onnx_import.h"
 #include "device/profile.h"
 #include "temp_dir.h"
 
@@ -80,5 +81,26 @@ TEST(ProbeFiles, MissingOrMisshapenOutputNamesTheFile) {
     EXPECT_NE(m.find(tiling), std::string::npos) << m;
     EXPECT_NE(m.find("[1, 1, 2, 3]"), std::string::npos) << m;
     EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+}
+
+// The exported FP16 ONNX files mean what the probes' graphs mean: imported back and
+// emulated under myriadx, every probe gives the output of its graph.
+TEST(ProbeFiles, ExportedModelsImportToTheSameComputation) {
+  TempDir dir("probe-onnx");
+  const std::vector<Probe> probes = make_probes();
+  export_probes(dir.path.string(), probes);
+  for (const char* profile : {"myriadx", "fp16-ideal"}) {
+    const EmulatorConfig cfg = load_profile(profile).emulator_config();
+    for (const Probe& p : probes) {
+      Probe imported = p;
+      imported.graph = import_onnx((dir.path / (p.name + ".onnx")).string(), &p.graph.input);
+      const std::vector<float> a = emulate_probe(p, cfg), b = emulate_probe(imported, cfg);
+      ASSERT_EQ(a.size(), b.size()) << p.name;
+      for (size_t i = 0; i < a.size(); ++i) {
+        ASSERT_TRUE(a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]))
+            << profile << " " << p.name << " value " << i << ": " << a[i] << " vs " << b[i];
+      }
+    }
   }
 }
