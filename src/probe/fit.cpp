@@ -233,7 +233,23 @@ std::vector<ProbeStep> probe_steps() {
                  return c;
                },
                no_reason});
-  // 7. OpenVINO's growing-output rule (normalVal).
+  // 7. The cap of a convolution's shift: 0 .. 14 (the probe's layer has a raw shift of 14,
+  //    so a cap of 14 or more fits as 14).
+  s.push_back({"prescale_cap",
+               {"neural_engine.prescale_cap"},
+               {"prescale_cap"},
+               [](const DeviceProfile&) {
+                 std::vector<int> caps;
+                 for (int c = 0; c <= 14; ++c) caps.push_back(c);
+                 return one_key<int>(
+                     "neural_engine.prescale_cap", caps,
+                     [](const int& c) { return std::to_string(c); },
+                     [](DeviceProfile& p, const int& c) { p.neural_engine.prescale_cap = c; });
+               },
+               [](const DeviceProfile& p) {
+                 return p.neural_engine.prescale ? std::string() : std::string("no pre-scaling");
+               }});
+  // 8. OpenVINO's growing-output rule (normalVal).
   s.push_back({"growing_output",
                {"neural_engine.prescale_growing_output"},
                {"growing_output"},
@@ -246,7 +262,7 @@ std::vector<ProbeStep> probe_steps() {
                [](const DeviceProfile& p) {
                  return p.neural_engine.prescale ? std::string() : std::string("no pre-scaling");
                }});
-  // 8. SHAVE's accumulation (fp16-blocked:hw is fp16-blocked:256 on these probes).
+  // 9. SHAVE's accumulation (fp16-blocked:hw is fp16-blocked:256 on these probes).
   s.push_back({"shave_accumulation",
                {"shave.accumulation"},
                {"shave_accumulation"},
@@ -257,7 +273,7 @@ std::vector<ProbeStep> probe_steps() {
                      [](DeviceProfile& p, const Accumulation& a) { p.shave.acc = a; });
                },
                no_reason});
-  // 9. SHAVE's activation arithmetic.
+  // 10. SHAVE's activation arithmetic.
   s.push_back({"activations",
                {"shave.activations"},
                {"sigmoid"},
@@ -268,7 +284,7 @@ std::vector<ProbeStep> probe_steps() {
                      [](DeviceProfile& p, const bool& b) { p.shave.fp16_activations = b; });
                },
                no_reason});
-  // 10. Which activations the neural engine fuses.
+  // 11. Which activations the neural engine fuses.
   s.push_back({"fused_activations",
                {"fused_activations"},
                {"fused_activation"},
@@ -281,7 +297,7 @@ std::vector<ProbeStep> probe_steps() {
                      });
                },
                no_reason});
-  // 11. What a half_pixel bilinear resize runs as.
+  // 12. What a half_pixel bilinear resize runs as.
   s.push_back({"resize",
                {"resize_half_pixel_as"},
                {"resize"},
@@ -295,7 +311,7 @@ std::vector<ProbeStep> probe_steps() {
                      });
                },
                no_reason});
-  // 12. Hardware average pooling borders.
+  // 13. Hardware average pooling borders.
   s.push_back({"avgpool",
                {"hw_avgpool_borders"},
                {"avgpool"},
@@ -336,6 +352,7 @@ std::string probe_setting(const DeviceProfile& p, const std::string& key) {
       if (field == "subnormals") return to_string(n.half.subnormals);
       if (field == "accumulation") return to_string(n.acc);
       if (field == "prescale") return bool_string(n.prescale);
+      if (field == "prescale_cap") return std::to_string(n.prescale_cap);
       if (field == "prescale_growing_output") return bool_string(n.prescale_growing_output);
       if (field == "activations") return n.fp16_activations ? "fp16" : "fp32";
     }
@@ -499,6 +516,8 @@ nlohmann::json fitted_profile_doc(const nlohmann::json& base_doc, const FitResul
     if (head == "shave" || head == "neural_engine") {
       if (field == "prescale" || field == "prescale_growing_output") {
         table(head)[field] = r.value == "true";
+      } else if (field == "prescale_cap") {
+        table(head)[field] = std::stoi(r.value);
       } else {
         table(head)[field] = r.value;
       }

@@ -16,7 +16,7 @@
 // SHAVE stores fp32), determines nothing: its keys keep the base profile's values.
 //
 // Keys (under [numerics] of a profile, device/profile.h) and what cannot be fitted: the
-// caps of the pre-scaling, ir_weights and host_cast (the probes' weights and inputs are
+// pre-scaling cap of fully connected layers (and a convolution cap above 14), ir_weights and host_cast (the probes' weights and inputs are
 // exact FP16 values; the host cast is the user's own NumPy), plugin_constants' rounding and
 // subnormals (pre-scaling by a power of two is exact), the tiling sizes (max_blocks,
 // max_coeff_per_block, max_channels), input / input_precision (deployment choices) and

@@ -208,10 +208,10 @@ Probe tiling() {
                 {"tiling.enabled"}, std::move(g), std::move(x));
 }
 
-// 6. Pre-scaling: a first 1×1 convolution with weights 2^-8 (shift 8, the growing-output
-//    rule cannot apply): channel 0 sums two large inputs (the scaled accumulator exceeds
-//    65504 only when scaled), channel 1 adds a bias of 1000 (scaled beyond 65504: the
-//    plugin's conversion saturates or overflows).
+// 6. Pre-scaling: a first 1×1 convolution with weights 2^-4 (shift 4 under any cap >= 4;
+//    the growing-output rule cannot apply): channel 0 sums two large inputs (the scaled
+//    accumulator exceeds 65504 only when scaled), channel 1 adds a bias of 5000 (scaled
+//    beyond 65504: the plugin's conversion saturates or overflows).
 Probe prescale() {
   const std::vector<std::pair<float, float>> pairs = {
       {1.0f, 1.0f}, {100.0f, 200.0f}, {60000.0f, 60000.0f}, {30000.0f, 40000.0f},
@@ -222,18 +222,36 @@ Probe prescale() {
     x[i] = pairs[i].first;
     x[pairs.size() + i] = pairs[i].second;
   }
-  const float w = std::ldexp(1.0f, -8);
+  const float w = std::ldexp(1.0f, -4);
   DeviceGraph g = start(in);
-  const int c = g.add(conv("conv", 0, 2, 1, 1, {w, w, w, w}, {0.0f, 1000.0f}));
+  const int c = g.add(conv("conv", 0, 2, 1, 1, {w, w, w, w}, {0.0f, 5000.0f}));
   add_output(g, c);
   return finish("prescale",
-                "1x1 convolution with weights 2^-8 (pre-scaling shift 8): a sum that overflows "
+                "1x1 convolution with weights 2^-4 (pre-scaling shift 4): a sum that overflows "
                 "only in the scaled accumulator, and a bias that overflows only when scaled",
                 {"neural_engine.prescale", "conversions.plugin_constants.overflow"},
                 std::move(g), std::move(x));
 }
 
-// 7. The growing-output rule: layer 1 (two input channels, weights 1: shift 0 < 4) sets
+// 7. The cap of a convolution's pre-scaling shift: layer 1 (one input channel, weight 1:
+//    shift 0, no normalVal) feeds layer 2, weights 2^-14 (shift min(14, cap)) with biases
+//    2^1 .. 2^15: scaled by 2^s, the biases 2^k with k + s >= 16 overflow, s of them.
+Probe prescale_cap() {
+  const Shape in{1, 1, 4};
+  const std::vector<float> x = {1.0f, -2.0f, 0.5f, 0.0f};
+  std::vector<float> w(15, std::ldexp(1.0f, -14)), b;
+  for (int k = 1; k <= 15; ++k) b.push_back(std::ldexp(1.0f, k));
+  DeviceGraph g = start(in);
+  const int c1 = g.add(conv("conv1", 0, 1, 1, 1, {1.0f}, {0.0f}));
+  const int c2 = g.add(conv("conv2", c1, 15, 1, 1, w, b));
+  add_output(g, c2);
+  return finish("prescale_cap",
+                "two 1x1 convolutions: the second (weights 2^-14) is shifted by min(14, cap), "
+                "which shows in how many of its biases 2^1 .. 2^15 overflow when scaled",
+                {"neural_engine.prescale_cap"}, std::move(g), x);
+}
+
+// 8. The growing-output rule: layer 1 (two input channels, weights 1: shift 0 < 4) sets
 //    normalVal = 5 when the rule applies; layer 2 (weights 2^-8: shift 8, or 3 with
 //    normalVal) has biases 100, 1000, 10000: scaled by 2^8 the last two overflow, by 2^3
 //    only the last.
@@ -251,7 +269,7 @@ Probe growing_output() {
                 {"neural_engine.prescale_growing_output"}, std::move(g), x);
 }
 
-// 8. SHAVE accumulation: GlobalAvgPool over 32×32 values, one channel per pattern row.
+// 9. SHAVE accumulation: GlobalAvgPool over 32×32 values, one channel per pattern row.
 Probe shave_accumulation() {
   const std::vector<std::vector<float>> rows = accumulation_patterns();
   const Shape in{static_cast<int>(rows.size()), 32, 32};
@@ -271,7 +289,7 @@ Probe shave_accumulation() {
                 {"shave.accumulation"}, std::move(g), std::move(x));
 }
 
-// 9. SHAVE activations: Sigmoid over a ramp of FP16 values in [-8, 8].
+// 10. SHAVE activations: Sigmoid over a ramp of FP16 values in [-8, 8].
 Probe sigmoid() {
   std::vector<float> v;
   for (int i = -256; i <= 256; ++i) v.push_back(static_cast<float>(i) / 32.0f);
@@ -287,7 +305,7 @@ Probe sigmoid() {
                 {"shave.activations"}, std::move(g), std::move(v));
 }
 
-// 10. Fused activations: a 1×1 convolution (weight 1.5) with a Sigmoid: fused into the
+// 11. Fused activations: a 1×1 convolution (weight 1.5) with a Sigmoid: fused into the
 //     engine (fp32 on the unrounded sum) or a SHAVE stage on the stored FP16 output.
 Probe fused_activation() {
   // Inputs with full FP16 mantissas, so that 1.5·x needs rounding; at negative inputs
@@ -304,7 +322,7 @@ Probe fused_activation() {
                 {"fused_activations"}, std::move(g), std::move(v));
 }
 
-// 11. Interpolation: a half-pixel ×2 bilinear Resize of a 4×6 ramp.
+// 12. Interpolation: a half-pixel ×2 bilinear Resize of a 4×6 ramp.
 Probe resize() {
   const Shape in{1, 4, 6};
   std::vector<float> x;
@@ -325,7 +343,7 @@ Probe resize() {
                 {"resize_half_pixel_as"}, std::move(g), std::move(x));
 }
 
-// 12. Hardware average pooling with padding: AvgPool 2×2 stride 2 pad 1 (on the engine,
+// 13. Hardware average pooling with padding: AvgPool 2×2 stride 2 pad 1 (on the engine,
 //     output 7×7 > 5×5), padding excluded in the model.
 Probe avgpool() {
   const Shape in{1, 12, 12};
@@ -371,6 +389,7 @@ std::vector<Probe> make_probes() {
   p.push_back(accumulation(3));
   p.push_back(tiling());
   p.push_back(prescale());
+  p.push_back(prescale_cap());
   p.push_back(growing_output());
   p.push_back(shave_accumulation());
   p.push_back(sigmoid());

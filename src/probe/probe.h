@@ -11,8 +11,8 @@
 // FP16 values (so that Model Optimizer's conversion and the ONNX export change nothing),
 // inputs of the probes after the first are normal FP16 values (so that the input
 // conversion changes nothing), and weights of 1 or more keep the pre-scaling shift at 0
-// except in the two pre-scaling probes. The list and what each reveals: probe_table() or
-// docs/devices.md ("Finding a device's numerics with probes").
+// except in the pre-scaling probes. The list and what each reveals: make_probes()
+// (description, reveals) or docs/devices.md ("Finding a device's numerics with probes").
 //
 // A probe runs with an FP32 input (the device's Convert stage converts it:
 // EmulatorConfig::device_convert), so the emulation forces input_precision = fp32 and

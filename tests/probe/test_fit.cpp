@@ -43,6 +43,7 @@ bool same_values(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 const std::set<std::string> kNoPrescale = {"conversions.plugin_constants.overflow",
+                                           "neural_engine.prescale_cap",
                                            "neural_engine.prescale_growing_output"};
 
 std::vector<Case> cases() {
@@ -51,8 +52,8 @@ std::vector<Case> cases() {
                {"conversions.device_convert", "shave.rounding", "shave.overflow",
                 "shave.subnormals", "neural_engine.rounding", "neural_engine.overflow",
                 "neural_engine.subnormals", "tiling.enabled", "neural_engine.prescale",
-                "conversions.plugin_constants.overflow", "neural_engine.prescale_growing_output",
-                "shave.activations", "fused_activations"}});
+                "conversions.plugin_constants.overflow", "neural_engine.prescale_cap",
+                "neural_engine.prescale_growing_output", "shave.activations", "fused_activations"}});
   c.push_back({"fp16-ideal", load_profile("fp16-ideal"), "myriadx", kNoPrescale});
   c.push_back({"myriadx", load_profile("myriadx"), "fp16-ideal", {}});
   for (int n : {2, 8, 57, 300, 512}) {
@@ -116,6 +117,9 @@ std::vector<Case> cases() {
                          p.pipeline.plugin_constants = kNumpyHalf;
                        }),
                "fp16-ideal", {}});
+  c.push_back({"myriadx prescale cap 5",
+               variant("myriadx", [](DeviceProfile& p) { p.neural_engine.prescale_cap = 5; }),
+               "fp16-ideal", {}});
   c.push_back({"myriadx tiling off",
                variant("myriadx", [](DeviceProfile& p) { p.pipeline.tiling.enabled = false; }),
                "fp16-ideal", {}});
@@ -143,8 +147,8 @@ std::vector<Case> cases() {
                          p.neural_engine.acc.kind = Accumulation::FP16;
                        }),
                "myriadx",
-               {"conversions.plugin_constants.overflow", "neural_engine.prescale_growing_output",
-                "fused_activations"}});
+               {"conversions.plugin_constants.overflow", "neural_engine.prescale_cap",
+                "neural_engine.prescale_growing_output", "fused_activations"}});
   return c;
 }
 
