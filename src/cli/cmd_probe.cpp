@@ -52,8 +52,9 @@ struct EmulateArgs {
 
 void add_export_cmd(CLI::App& probe) {
   auto* cmd = probe.add_subcommand(
-      "export", "Write the probe networks (FP16 ONNX), their inputs (.npy), probes.json, "
-                "run_probes.py (OpenVINO 2022.3) and README.txt");
+      "export",
+      "Write the probe networks (FP16 ONNX), their inputs (.npy), probes.json, "
+      "run_probes.py (OpenVINO 2022.3) and README.txt");
   auto a = std::make_shared<ExportArgs>();
   cmd->add_option("--out", a->out, "Folder to write into (created if missing)")->required();
   cmd->add_flag("--fp32", a->fp32, "Also write each probe as FP32 ONNX (<name>.fp32.onnx)");
@@ -64,8 +65,8 @@ void add_export_cmd(CLI::App& probe) {
     opt.fp32 = a->fp32;
     opt.opset = a->opset;
     export_probes(a->out, probes, opt);
-    std::printf("wrote %zu probes to %s (README.txt: how to run them on a device)\n",
-                probes.size(), a->out.c_str());
+    std::printf("wrote %zu probes to %s (README.txt: how to run them on a device)\n", probes.size(),
+                a->out.c_str());
     for (const Probe& p : probes) {
       std::string reveals;
       for (const std::string& r : p.reveals) reveals += (reveals.empty() ? "" : ", ") + r;
@@ -78,14 +79,12 @@ void add_fit_cmd(CLI::App& probe) {
   auto* cmd = probe.add_subcommand(
       "fit", "Fit a device profile to the outputs a device produced on the probes");
   auto a = std::make_shared<FitArgs>();
-  cmd->add_option("--device-outputs", a->outputs,
-                  "Folder with <name>.output.npy for every probe")
+  cmd->add_option("--device-outputs", a->outputs, "Folder with <name>.output.npy for every probe")
       ->required();
   cmd->add_option("--base", a->base,
                   "Profile the fit starts from and keeps what the probes cannot settle "
                   "(name or path; default myriadx)");
-  cmd->add_option("--out", a->out,
-                  "Fitted profile to write (.toml; default DIR/fitted.toml)");
+  cmd->add_option("--out", a->out, "Fitted profile to write (.toml; default DIR/fitted.toml)");
   cmd->add_option("--name", a->name, "Name of the fitted profile (default: the file's stem)");
   cmd->add_option("--threads", a->threads, "Candidates emulated in parallel (0: all cores)")
       ->check(CLI::NonNegativeNumber);
@@ -97,12 +96,11 @@ void add_fit_cmd(CLI::App& probe) {
     const FitResult fit = fit_probes(probes, outputs, base, a->threads);
     const std::string out =
         a->out.empty() ? (std::filesystem::path(a->outputs) / "fitted.toml").string() : a->out;
-    const std::string name =
-        a->name.empty() ? std::filesystem::path(out).stem().string() : a->name;
-    const nlohmann::json doc = fitted_profile_doc(
-        load_config_file(base.path), fit, name,
-        "Fitted by `dalnas probe fit` to the probe outputs in " + a->outputs + " (base profile " +
-            base.name + ")");
+    const std::string name = a->name.empty() ? std::filesystem::path(out).stem().string() : a->name;
+    const nlohmann::json doc =
+        fitted_profile_doc(load_config_file(base.path), fit, name,
+                           "Fitted by `dalnas probe fit` to the probe outputs in " + a->outputs +
+                               " (base profile " + base.name + ")");
     const std::string toml = to_toml(doc);
     parse_profile(doc, out);  // the written profile loads
     write_file_atomic(out, toml);
@@ -127,13 +125,15 @@ void add_fit_cmd(CLI::App& probe) {
       return;
     }
     std::printf("%s", format_fit(fit).c_str());
-    std::printf("\nwrote %s (base %s; values in parentheses are not determined by the probes "
-                "and keep the base's)\n",
-                out.c_str(), base.name.c_str());
+    std::printf(
+        "\nwrote %s (base %s; values in parentheses are not determined by the probes "
+        "and keep the base's)\n",
+        out.c_str(), base.name.c_str());
     if (inexact > 0) {
-      std::printf("%d setting(s) matched no candidate exactly: the device does something the "
-                  "emulator has no setting for (closest shown)\n",
-                  inexact);
+      std::printf(
+          "%d setting(s) matched no candidate exactly: the device does something the "
+          "emulator has no setting for (closest shown)\n",
+          inexact);
     }
   });
 }
@@ -148,15 +148,16 @@ void add_emulate_cmd(CLI::App& probe) {
     const DeviceProfile p = load_profile(a->device);
     const std::vector<Probe> probes = make_probes();
     write_probe_outputs(a->out, probes, p.emulator_config());
-    std::printf("wrote the outputs of %zu probes under %s to %s\n", probes.size(),
-                p.name.c_str(), a->out.c_str());
+    std::printf("wrote the outputs of %zu probes under %s to %s\n", probes.size(), p.name.c_str(),
+                a->out.c_str());
   });
 }
 
 void add_run_cmd(CLI::App& probe) {
   auto* cmd = probe.add_subcommand(
-      "run", "Run the probes on an external device (kind \"external\", docs/devices.md) and "
-             "write their outputs (<name>.output.npy)");
+      "run",
+      "Run the probes on an external device (kind \"external\", docs/devices.md) and "
+      "write their outputs (<name>.output.npy)");
   auto a = std::make_shared<RunArgs>();
   cmd->add_option("--device", a->device, "external:PROFILE (a name or path)")->required();
   cmd->add_option("--out", a->out, "Folder to write into (created if missing)")->required();

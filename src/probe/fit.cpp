@@ -13,7 +13,9 @@ namespace dalnas {
 
 namespace {
 
-std::string bool_string(bool b) { return b ? "true" : "false"; }
+std::string bool_string(bool b) {
+  return b ? "true" : "false";
+}
 
 std::vector<HalfMode> all_modes() {
   std::vector<HalfMode> m;
@@ -80,7 +82,9 @@ std::vector<ProbeCandidate> storage_candidates(const std::string& engine) {
   return c;
 }
 
-std::string no_reason(const DeviceProfile&) { return ""; }
+std::string no_reason(const DeviceProfile&) {
+  return "";
+}
 
 struct Score {
   int64_t mismatches = 0, values = 0;
@@ -285,47 +289,42 @@ std::vector<ProbeStep> probe_steps() {
                },
                no_reason});
   // 11. Which activations the neural engine fuses.
-  s.push_back({"fused_activations",
-               {"fused_activations"},
-               {"fused_activation"},
-               [](const DeviceProfile&) {
-                 return one_key<bool>(
-                     "fused_activations", {false, true},
-                     [](const bool& b) { return std::string(b ? "relu-clamp" : "all"); },
-                     [](DeviceProfile& p, const bool& b) {
-                       p.pipeline.nce_fuses_only_relu_clamp = b;
-                     });
-               },
-               no_reason});
+  s.push_back(
+      {"fused_activations",
+       {"fused_activations"},
+       {"fused_activation"},
+       [](const DeviceProfile&) {
+         return one_key<bool>(
+             "fused_activations", {false, true},
+             [](const bool& b) { return std::string(b ? "relu-clamp" : "all"); },
+             [](DeviceProfile& p, const bool& b) { p.pipeline.nce_fuses_only_relu_clamp = b; });
+       },
+       no_reason});
   // 12. What a half_pixel bilinear resize runs as.
-  s.push_back({"resize",
-               {"resize_half_pixel_as"},
-               {"resize"},
-               [](const DeviceProfile&) {
-                 return one_key<ResizeCoord>(
-                     "resize_half_pixel_as",
-                     {ResizeCoord::HalfPixel, ResizeCoord::Asymmetric, ResizeCoord::AlignCorners},
-                     [](const ResizeCoord& c) { return to_string(c); },
-                     [](DeviceProfile& p, const ResizeCoord& c) {
-                       p.pipeline.half_pixel_resize = c;
-                     });
-               },
-               no_reason});
+  s.push_back(
+      {"resize",
+       {"resize_half_pixel_as"},
+       {"resize"},
+       [](const DeviceProfile&) {
+         return one_key<ResizeCoord>(
+             "resize_half_pixel_as",
+             {ResizeCoord::HalfPixel, ResizeCoord::Asymmetric, ResizeCoord::AlignCorners},
+             [](const ResizeCoord& c) { return to_string(c); },
+             [](DeviceProfile& p, const ResizeCoord& c) { p.pipeline.half_pixel_resize = c; });
+       },
+       no_reason});
   // 13. Hardware average pooling borders.
-  s.push_back({"avgpool",
-               {"hw_avgpool_borders"},
-               {"avgpool"},
-               [](const DeviceProfile&) {
-                 return one_key<bool>(
-                     "hw_avgpool_borders", {false, true},
-                     [](const bool& b) {
-                       return std::string(b ? "count-padding" : "exclude-padding");
-                     },
-                     [](DeviceProfile& p, const bool& b) {
-                       p.pipeline.hw_avgpool_counts_padding = b;
-                     });
-               },
-               no_reason});
+  s.push_back(
+      {"avgpool",
+       {"hw_avgpool_borders"},
+       {"avgpool"},
+       [](const DeviceProfile&) {
+         return one_key<bool>(
+             "hw_avgpool_borders", {false, true},
+             [](const bool& b) { return std::string(b ? "count-padding" : "exclude-padding"); },
+             [](DeviceProfile& p, const bool& b) { p.pipeline.hw_avgpool_counts_padding = b; });
+       },
+       no_reason});
   return s;
 }
 
@@ -541,8 +540,8 @@ nlohmann::json fitted_profile_doc(const nlohmann::json& base_doc, const FitResul
 std::string format_fit(const FitResult& fit) {
   std::vector<std::vector<std::string>> rows = {{"setting", "fitted", "base", "evidence"}};
   for (const FitRow& r : fit.rows) {
-    rows.push_back({r.key, r.determined ? r.value : "(" + r.value + ")", r.base_value,
-                    r.evidence()});
+    rows.push_back(
+        {r.key, r.determined ? r.value : "(" + r.value + ")", r.base_value, r.evidence()});
   }
   std::vector<size_t> width(3, 0);
   for (const auto& row : rows) {

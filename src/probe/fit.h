@@ -16,11 +16,11 @@
 // SHAVE stores fp32), determines nothing: its keys keep the base profile's values.
 //
 // Keys (under [numerics] of a profile, device/profile.h) and what cannot be fitted: the
-// pre-scaling cap of fully connected layers (and a convolution cap above 14), ir_weights and host_cast (the probes' weights and inputs are
-// exact FP16 values; the host cast is the user's own NumPy), plugin_constants' rounding and
-// subnormals (pre-scaling by a power of two is exact), the tiling sizes (max_blocks,
-// max_coeff_per_block, max_channels), input / input_precision (deployment choices) and
-// deconvolution are kept from the base profile.
+// pre-scaling cap of fully connected layers (and a convolution cap above 14), ir_weights and
+// host_cast (the probes' weights and inputs are exact FP16 values; the host cast is the user's own
+// NumPy), plugin_constants' rounding and subnormals (pre-scaling by a power of two is exact), the
+// tiling sizes (max_blocks, max_coeff_per_block, max_channels), input / input_precision (deployment
+// choices) and deconvolution are kept from the base profile.
 #include <functional>
 #include <map>
 #include <string>
@@ -64,10 +64,10 @@ struct FitRow {
   std::string step;        // the step (and its probes)
   std::string probes;      // "accumulation_1x1, accumulation_3x3"
   bool determined = false;
-  bool exact = false;          // a candidate matched every value
-  int64_t mismatches = 0;      // values that differ under the fitted candidate
-  int64_t values = 0;          // values compared
-  double max_diff = 0;         // largest |difference| (inf where one side is not finite)
+  bool exact = false;             // a candidate matched every value
+  int64_t mismatches = 0;         // values that differ under the fitted candidate
+  int64_t values = 0;             // values compared
+  double max_diff = 0;            // largest |difference| (inf where one side is not finite)
   std::vector<std::string> also;  // other candidates that matched exactly (ambiguity)
   std::string note;               // why not determined, if so
   std::string evidence() const;   // "accumulation_1x1, accumulation_3x3: exact"

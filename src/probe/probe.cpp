@@ -63,22 +63,46 @@ Probe finish(std::string name, std::string description, std::vector<std::string>
 }
 
 // A row of `n` values as a 1 × 1 × n input padded with `fill`.
-Shape row_shape(size_t n) { return {1, 1, static_cast<int>(n)}; }
+Shape row_shape(size_t n) {
+  return {1, 1, static_cast<int>(n)};
+}
 
 // 1. The device's conversion of an FP32 input (and whether SHAVE stores FP16 at all):
 //    Input -> Concat(x, x) -> Output copies the converted input.
 Probe input_convert() {
   const float e = std::ldexp(1.0f, -11);
-  std::vector<float> v = {
-      1.0f + e,  -(1.0f + e), 1.0f + 3 * e, 1.0f + e + std::ldexp(1.0f, -20),  // ties
-      2.0f + 2 * e, 1024.5f, 2049.0f, -2051.0f,                                // ties
-      1.0f / 3.0f, 0.1f, 1000.3f, -7.77f,        // not FP16: any rounding shows
-      65519.0f, 65520.0f, 70000.0f, 1.0e6f, -1.0e6f, -65520.0f,  // overflow
-      1.5f * std::ldexp(1.0f, -15), std::ldexp(1.0f, -16), std::ldexp(1.0f, -24),
-      std::ldexp(1.0f, -25), 3.0f * std::ldexp(1.0f, -26), -1.5f * std::ldexp(1.0f, -15),
-      std::ldexp(1.0f, -14) * (1.0f - std::ldexp(1.0f, -12)), 0.75f * std::ldexp(1.0f, -14),
-      std::ldexp(1.0f, -15), std::ldexp(1.0f, -15) * 1.00048828125f,  // underflow
-      1.0e-10f, -1.0e-10f, 0.0f, 1.0f};
+  std::vector<float> v = {1.0f + e,
+                          -(1.0f + e),
+                          1.0f + 3 * e,
+                          1.0f + e + std::ldexp(1.0f, -20),  // ties
+                          2.0f + 2 * e,
+                          1024.5f,
+                          2049.0f,
+                          -2051.0f,  // ties
+                          1.0f / 3.0f,
+                          0.1f,
+                          1000.3f,
+                          -7.77f,  // not FP16: any rounding shows
+                          65519.0f,
+                          65520.0f,
+                          70000.0f,
+                          1.0e6f,
+                          -1.0e6f,
+                          -65520.0f,  // overflow
+                          1.5f * std::ldexp(1.0f, -15),
+                          std::ldexp(1.0f, -16),
+                          std::ldexp(1.0f, -24),
+                          std::ldexp(1.0f, -25),
+                          3.0f * std::ldexp(1.0f, -26),
+                          -1.5f * std::ldexp(1.0f, -15),
+                          std::ldexp(1.0f, -14) * (1.0f - std::ldexp(1.0f, -12)),
+                          0.75f * std::ldexp(1.0f, -14),
+                          std::ldexp(1.0f, -15),
+                          std::ldexp(1.0f, -15) * 1.00048828125f,  // underflow
+                          1.0e-10f,
+                          -1.0e-10f,
+                          0.0f,
+                          1.0f};
   DeviceGraph g = start(row_shape(v.size()));
   Node cat;
   cat.op = OpType::Concat;
@@ -107,10 +131,20 @@ Probe shave_storage() {
     if (discriminating_tie(x * x)) v.push_back(x);
   }
   const float s8 = std::ldexp(1.0f, -8);
-  const std::vector<float> more = {255.875f, 256.0f, 300.0f, -300.0f, 1000.0f,  // overflow
-                                   s8, 1.25f * s8, 1.5f * s8, -1.5f * s8, std::ldexp(1.0f, -12),
-                                   1.5f * std::ldexp(1.0f, -13), std::ldexp(1.0f, -7),
-                                   3.0f, 0.0f};
+  const std::vector<float> more = {255.875f,
+                                   256.0f,
+                                   300.0f,
+                                   -300.0f,
+                                   1000.0f,  // overflow
+                                   s8,
+                                   1.25f * s8,
+                                   1.5f * s8,
+                                   -1.5f * s8,
+                                   std::ldexp(1.0f, -12),
+                                   1.5f * std::ldexp(1.0f, -13),
+                                   std::ldexp(1.0f, -7),
+                                   3.0f,
+                                   0.0f};
   v.insert(v.end(), more.begin(), more.end());
   DeviceGraph g = start(row_shape(v.size()));
   Node mul;
@@ -136,9 +170,9 @@ Probe nce_storage() {
     }
   }
   const float m = std::ldexp(1.0f, -14);
-  const std::vector<float> more = {43680.0f, 49984.0f, -49984.0f, 43648.0f,  // 1.5x overflows
-                                   1.5f * m, 1.25f * m, 1.75f * m, 1.125f * m, m, 2.0f * m,
-                                   0.0f, 3.0f};
+  const std::vector<float> more = {43680.0f, 49984.0f,  -49984.0f, 43648.0f,  // 1.5x overflows
+                                   1.5f * m, 1.25f * m, 1.75f * m, 1.125f * m,
+                                   m,        2.0f * m,  0.0f,      3.0f};
   v.insert(v.end(), more.begin(), more.end());
   DeviceGraph g = start(row_shape(v.size()));
   const int c = g.add(conv("conv", 0, 2, 1, 1, {1.5f, 1.0f}, {0.0f, -m}));
@@ -198,9 +232,8 @@ Probe tiling() {
   at(0, 0, 2, 0) = 2.0f;  // pixel 2: small exact sums (a sanity row)
   at(500, 1, 2, 1) = 3.0f;
   DeviceGraph g = start(in);
-  const int c = g.add(conv("conv", 0, 1, k, k,
-                           std::vector<float>(static_cast<size_t>(channels) * k * k, 1.0f),
-                           {0.0f}));
+  const int c = g.add(conv(
+      "conv", 0, 1, k, k, std::vector<float>(static_cast<size_t>(channels) * k * k, 1.0f), {0.0f}));
   add_output(g, c);
   return finish("tiling",
                 "3x3 convolution over 688 channels (more than one hardware pass): FP16 partial "
@@ -213,9 +246,9 @@ Probe tiling() {
 //    accumulator exceeds 65504 only when scaled), channel 1 adds a bias of 5000 (scaled
 //    beyond 65504: the plugin's conversion saturates or overflows).
 Probe prescale() {
-  const std::vector<std::pair<float, float>> pairs = {
-      {1.0f, 1.0f}, {100.0f, 200.0f}, {60000.0f, 60000.0f}, {30000.0f, 40000.0f},
-      {-60000.0f, -6000.0f}, {0.5f, 0.25f}};
+  const std::vector<std::pair<float, float>> pairs = {{1.0f, 1.0f},          {100.0f, 200.0f},
+                                                      {60000.0f, 60000.0f},  {30000.0f, 40000.0f},
+                                                      {-60000.0f, -6000.0f}, {0.5f, 0.25f}};
   const Shape in{2, 1, static_cast<int>(pairs.size())};
   std::vector<float> x(static_cast<size_t>(in.numel()));
   for (size_t i = 0; i < pairs.size(); ++i) {
@@ -229,8 +262,8 @@ Probe prescale() {
   return finish("prescale",
                 "1x1 convolution with weights 2^-4 (pre-scaling shift 4): a sum that overflows "
                 "only in the scaled accumulator, and a bias that overflows only when scaled",
-                {"neural_engine.prescale", "conversions.plugin_constants.overflow"},
-                std::move(g), std::move(x));
+                {"neural_engine.prescale", "conversions.plugin_constants.overflow"}, std::move(g),
+                std::move(x));
 }
 
 // 7. The cap of a convolution's pre-scaling shift: layer 1 (one input channel, weight 1:
@@ -311,7 +344,8 @@ Probe fused_activation() {
   // Inputs with full FP16 mantissas, so that 1.5·x needs rounding; at negative inputs
   // sigmoid is small and its FP16 output fine enough to show that rounding.
   std::vector<float> v;
-  for (int i = 0; i <= 512; ++i) v.push_back(round_to_half(-7.0f + 0.0234567f * static_cast<float>(i)));
+  for (int i = 0; i <= 512; ++i)
+    v.push_back(round_to_half(-7.0f + 0.0234567f * static_cast<float>(i)));
   DeviceGraph g = start(row_shape(v.size()));
   Node n = conv("conv", 0, 1, 1, 1, {1.5f}, {0.0f});
   n.act = ActType::Sigmoid;

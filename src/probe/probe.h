@@ -26,8 +26,8 @@
 namespace dalnas {
 
 struct Probe {
-  std::string name;         // file stem: <name>.onnx, <name>.input.npy, <name>.output.npy
-  std::string description;  // what it computes
+  std::string name;                  // file stem: <name>.onnx, <name>.input.npy, <name>.output.npy
+  std::string description;           // what it computes
   std::vector<std::string> reveals;  // profile keys under [numerics] it determines
   DeviceGraph graph;                 // input shape set, shapes inferred
   std::vector<float> input;          // graph.input.numel() values, C × H × W

@@ -17,7 +17,9 @@ std::string join_path(const std::string& dir, const std::string& file) {
   return (std::filesystem::path(dir) / file).string();
 }
 
-std::vector<int64_t> batch_shape(const Shape& s) { return {1, s.c, s.h, s.w}; }
+std::vector<int64_t> batch_shape(const Shape& s) {
+  return {1, s.c, s.h, s.w};
+}
 
 const Shape& output_shape(const Probe& p) {
   return p.graph.nodes[static_cast<size_t>(p.graph.output)].shape;
@@ -207,8 +209,8 @@ std::map<std::string, std::vector<float>> read_probe_outputs(const std::string& 
     const std::vector<int64_t> want = batch_shape(s);
     const std::vector<int64_t> unbatched(want.begin() + 1, want.end());
     if (a.shape != want && a.shape != unbatched) {
-      throw Error(path + ": shape " + shape_string(a.shape) + ", expected " +
-                  shape_string(want) + " (the output of probe '" + p.name + "')");
+      throw Error(path + ": shape " + shape_string(a.shape) + ", expected " + shape_string(want) +
+                  " (the output of probe '" + p.name + "')");
     }
     out[p.name] = std::move(a.data);
   }

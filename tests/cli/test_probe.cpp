@@ -83,8 +83,7 @@ TEST(CliProbeSlow, RunOnAnExternalDeviceAndFit) {
     if (!row.at("determined").get<bool>()) continue;
     ++determined;
     EXPECT_TRUE(row.at("exact").get<bool>()) << row.dump();
-    EXPECT_EQ(row.at("value"), dalnas::probe_setting(truth, row.at("setting")))
-        << row.dump();
+    EXPECT_EQ(row.at("value"), dalnas::probe_setting(truth, row.at("setting"))) << row.dump();
   }
   EXPECT_GE(determined, 15);
 }

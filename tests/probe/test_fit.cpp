@@ -1,8 +1,6 @@
 // The round trip: a device emulated with a profile, its probe outputs written as .npy,
 // read back and fitted, gives that profile's settings back (those the probes determine),
 // from a base profile that differs; the written profile reproduces every probe output.
-#include "probe/fit.h"
-
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -12,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
+#include "probe/fit.h"
 #include "probe/probe_files.h"
 #include "temp_dir.h"
 
@@ -23,8 +22,8 @@ namespace {
 struct Case {
   std::string name;
   DeviceProfile truth;
-  std::string base;                      // the profile the fit starts from
-  std::set<std::string> undetermined;    // keys the probes cannot settle for this device
+  std::string base;                    // the profile the fit starts from
+  std::set<std::string> undetermined;  // keys the probes cannot settle for this device
 };
 
 DeviceProfile variant(const std::string& profile, const std::function<void(DeviceProfile&)>& f) {
@@ -48,12 +47,15 @@ const std::set<std::string> kNoPrescale = {"conversions.plugin_constants.overflo
 
 std::vector<Case> cases() {
   std::vector<Case> c;
-  c.push_back({"fp32", load_profile("fp32"), "myriadx",
-               {"conversions.device_convert", "shave.rounding", "shave.overflow",
-                "shave.subnormals", "neural_engine.rounding", "neural_engine.overflow",
-                "neural_engine.subnormals", "tiling.enabled", "neural_engine.prescale",
-                "conversions.plugin_constants.overflow", "neural_engine.prescale_cap",
-                "neural_engine.prescale_growing_output", "shave.activations", "fused_activations"}});
+  c.push_back(
+      {"fp32",
+       load_profile("fp32"),
+       "myriadx",
+       {"conversions.device_convert", "shave.rounding", "shave.overflow", "shave.subnormals",
+        "neural_engine.rounding", "neural_engine.overflow", "neural_engine.subnormals",
+        "tiling.enabled", "neural_engine.prescale", "conversions.plugin_constants.overflow",
+        "neural_engine.prescale_cap", "neural_engine.prescale_growing_output", "shave.activations",
+        "fused_activations"}});
   c.push_back({"fp16-ideal", load_profile("fp16-ideal"), "myriadx", kNoPrescale});
   c.push_back({"myriadx", load_profile("myriadx"), "fp16-ideal", {}});
   for (int n : {2, 8, 57, 300, 512}) {
@@ -65,30 +67,35 @@ std::vector<Case> cases() {
                  "fp16-ideal",
                  {}});
   }
-  c.push_back({"myriadx acc fp16",
-               variant("myriadx", [](DeviceProfile& p) { p.neural_engine.acc.kind = Accumulation::FP16; }),
-               "fp16-ideal", {}});
+  c.push_back(
+      {"myriadx acc fp16",
+       variant("myriadx", [](DeviceProfile& p) { p.neural_engine.acc.kind = Accumulation::FP16; }),
+       "fp16-ideal",
+       {}});
   c.push_back({"myriadx acc fp32 + shave fp16-blocked:16",
                variant("myriadx",
                        [](DeviceProfile& p) {
                          p.neural_engine.acc = {Accumulation::FP32, 0};
                          p.shave.acc = {Accumulation::FP16Blocked, 16};
                        }),
-               "fp16-ideal", {}});
+               "fp16-ideal",
+               {}});
   c.push_back({"myriadx overflow saturate",
                variant("myriadx",
                        [](DeviceProfile& p) {
                          p.neural_engine.half.overflow = Overflow::Saturate;
                          p.shave.half.overflow = Overflow::Saturate;
                        }),
-               "fp16-ideal", {}});
+               "fp16-ideal",
+               {}});
   c.push_back({"myriadx subnormals keep / min-normal",
                variant("myriadx",
                        [](DeviceProfile& p) {
                          p.neural_engine.half.subnormals = Subnormals::Keep;
                          p.shave.half.subnormals = Subnormals::MinNormal;
                        }),
-               "fp16-ideal", {}});
+               "fp16-ideal",
+               {}});
   c.push_back({"myriadx rounding away, device_convert ie",
                variant("myriadx",
                        [](DeviceProfile& p) {
@@ -96,17 +103,20 @@ std::vector<Case> cases() {
                          p.shave.half.rounding = Rounding::NearestAway;
                          p.pipeline.device_convert = kIeHalf;
                        }),
-               "fp16-ideal", {}});
-  c.push_back({"myriadx interpolation half_pixel",
-               variant("myriadx",
-                       [](DeviceProfile& p) { p.pipeline.half_pixel_resize = ResizeCoord::HalfPixel; }),
-               "fp16-ideal", {}});
-  c.push_back({"myriadx interpolation align_corners",
-               variant("myriadx",
-                       [](DeviceProfile& p) {
-                         p.pipeline.half_pixel_resize = ResizeCoord::AlignCorners;
-                       }),
-               "fp16-ideal", {}});
+               "fp16-ideal",
+               {}});
+  c.push_back(
+      {"myriadx interpolation half_pixel",
+       variant("myriadx",
+               [](DeviceProfile& p) { p.pipeline.half_pixel_resize = ResizeCoord::HalfPixel; }),
+       "fp16-ideal",
+       {}});
+  c.push_back(
+      {"myriadx interpolation align_corners",
+       variant("myriadx",
+               [](DeviceProfile& p) { p.pipeline.half_pixel_resize = ResizeCoord::AlignCorners; }),
+       "fp16-ideal",
+       {}});
   c.push_back({"myriadx prescale off",
                variant("myriadx", [](DeviceProfile& p) { p.neural_engine.prescale = false; }),
                "fp16-ideal", kNoPrescale});
@@ -116,13 +126,16 @@ std::vector<Case> cases() {
                          p.neural_engine.prescale_growing_output = false;
                          p.pipeline.plugin_constants = kNumpyHalf;
                        }),
-               "fp16-ideal", {}});
+               "fp16-ideal",
+               {}});
   c.push_back({"myriadx prescale cap 5",
                variant("myriadx", [](DeviceProfile& p) { p.neural_engine.prescale_cap = 5; }),
-               "fp16-ideal", {}});
+               "fp16-ideal",
+               {}});
   c.push_back({"myriadx tiling off",
                variant("myriadx", [](DeviceProfile& p) { p.pipeline.tiling.enabled = false; }),
-               "fp16-ideal", {}});
+               "fp16-ideal",
+               {}});
   // With a rounding accumulator and fp32 SHAVE activations, a fused activation and a
   // SHAVE one see the same FP16 value: the emulator computes the same either way.
   c.push_back({"myriadx fp32 activations, all fused, borders excluded",
@@ -132,14 +145,16 @@ std::vector<Case> cases() {
                          p.pipeline.nce_fuses_only_relu_clamp = false;
                          p.pipeline.hw_avgpool_counts_padding = false;
                        }),
-               "fp16-ideal", {"fused_activations"}});
+               "fp16-ideal",
+               {"fused_activations"}});
   c.push_back({"myriadx fp32 accumulation, all fused",
                variant("myriadx",
                        [](DeviceProfile& p) {
                          p.neural_engine.acc = Accumulation{};
                          p.pipeline.nce_fuses_only_relu_clamp = false;
                        }),
-               "fp16-ideal", {}});
+               "fp16-ideal",
+               {}});
   c.push_back({"fp16-ideal with tiling, fp16 accumulation",
                variant("fp16-ideal",
                        [](DeviceProfile& p) {
@@ -214,7 +229,8 @@ TEST(ProbeFit, ReportsTheClosestWhereNothingMatches) {
 TEST(ProbeFit, WrongSizeNamesTheProbe) {
   const std::vector<Probe> probes = make_probes();
   std::map<std::string, std::vector<float>> outputs;
-  for (const Probe& p : probes) outputs[p.name] = emulate_probe(p, load_profile("fp32").emulator_config());
+  for (const Probe& p : probes)
+    outputs[p.name] = emulate_probe(p, load_profile("fp32").emulator_config());
   outputs["resize"].pop_back();
   try {
     fit_probes(probes, outputs, load_profile("myriadx"));

@@ -1,7 +1,5 @@
 // The probes: well formed, exact FP16 weights and inputs, and each fitting step's
 // candidates give different outputs (otherwise the fit could not tell them apart).
-#include "probe/probe.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,12 +10,15 @@
 #include "device/profile.h"
 #include "precision/half.h"
 #include "probe/fit.h"
+#include "probe/probe.h"
 
 using namespace dalnas;
 
 namespace {
 
-bool exact_half(float v) { return std::isnan(v) || round_to_half(v) == v; }
+bool exact_half(float v) {
+  return std::isnan(v) || round_to_half(v) == v;
+}
 
 // Each candidate's outputs on the step's probes, concatenated.
 std::vector<std::vector<float>> candidate_outputs(const ProbeStep& step,

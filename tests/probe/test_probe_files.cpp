@@ -1,6 +1,4 @@
 // The probe files: what `dalnas probe export` writes and `probe fit` reads.
-#include "probe/probe_files.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +9,7 @@
 #include "core/npy.h"
 #include "device/onnx_import.h"
 #include "device/profile.h"
+#include "probe/probe_files.h"
 #include "temp_dir.h"
 
 using namespace dalnas;
@@ -33,7 +32,8 @@ TEST(ProbeFiles, ExportWritesModelsInputsManifestAndScript) {
     EXPECT_TRUE(fs::exists(dir.path / (p.name + ".onnx"))) << p.name;
     EXPECT_TRUE(fs::exists(dir.path / (p.name + ".fp32.onnx"))) << p.name;
     const NpyArray x = read_npy((dir.path / (p.name + ".input.npy")).string());
-    EXPECT_EQ(x.shape, (std::vector<int64_t>{1, p.graph.input.c, p.graph.input.h, p.graph.input.w}));
+    EXPECT_EQ(x.shape,
+              (std::vector<int64_t>{1, p.graph.input.c, p.graph.input.h, p.graph.input.w}));
     EXPECT_EQ(x.data, p.input) << p.name;
     EXPECT_EQ(j.at("input_shape").get<std::vector<int64_t>>(), x.shape);
   }
@@ -53,7 +53,8 @@ TEST(ProbeFiles, ReadsBackEmulatedOutputsBatchedOrNot) {
   const Probe& r = *find_probe(probes, "resize");
   const std::vector<float> y = emulate_probe(r, cfg);
   const Shape s = r.graph.nodes[static_cast<size_t>(r.graph.output)].shape;
-  write_npy((dir.path / "resize.output.npy").string(), {s.c, s.h, s.w}, y.data(), NpyDtype::Float16);
+  write_npy((dir.path / "resize.output.npy").string(), {s.c, s.h, s.w}, y.data(),
+            NpyDtype::Float16);
   const auto out = read_probe_outputs(dir.path.string(), probes);
   EXPECT_EQ(out.at("resize"), y);
   EXPECT_EQ(out.at("sigmoid"), emulate_probe(*find_probe(probes, "sigmoid"), cfg));
