@@ -11,6 +11,7 @@ void add_export(CLI::App& app);
 void add_arch(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_profile(CLI::App& app);
+void add_probe(CLI::App& app);
 
 // Applies --threads (0 = all cores) to libtorch's intra-op pool.
 void set_threads(int threads);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   dalnas::cli::add_arch(app);
   dalnas::cli::add_compare(app);
   dalnas::cli::add_profile(app);
+  dalnas::cli::add_probe(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
