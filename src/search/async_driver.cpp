@@ -20,17 +20,6 @@ double now_s() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-// What a resumed run must share with the journal's run. The same as run_search's
-// (search/driver.cpp), so that a journal moves between the two drivers; a test resumes a
-// journal of each under the other.
-nlohmann::json resume_identity(const SearchConfig& cfg) {
-  nlohmann::json j = cfg.evaluation_identity();
-  j["strategy"] = cfg.to_json()["strategy"];
-  j["search_space"] = cfg.space.to_json();
-  j["strategy_name"] = cfg.strategy;
-  return j;
-}
-
 struct InFlight {
   Candidate candidate;
   double started = 0;
@@ -45,37 +34,13 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   SearchOutcome out;
   const int workers = evaluator.workers();
   if (workers < 1) throw Error("search: the evaluator has no workers");
-  const nlohmann::json identity = resume_identity(cfg);
   const std::string eval_hash = config_hash(cfg.evaluation_identity());
-
-  // The run: new, or the journal's (which must be this configuration's).
-  const auto runs = journal.runs();
-  int64_t run_id = 0;
-  if (runs.empty()) {
-    nlohmann::json rec = cfg.to_json();
-    rec["identity"] = identity;
-    run_id = journal.start_run(rec, cfg.seed);
-  } else {
-    const RunInfo& run = runs.back();
-    if (!run.config.contains("identity") || run.config.at("identity") != identity)
-      throw Error(journal.path() +
-                  ": this journal belongs to a search with another configuration (strategy, "
-                  "search space, training, device or seed differ); use a new --out folder");
-    run_id = run.id;
-  }
-
-  auto strategy = make_strategy(cfg.strategy, cfg.strategy_params, space, cfg.seed);
+  OpenedRun opened = open_run(cfg, space, journal);
+  const int64_t run_id = opened.run_id;
+  auto strategy = std::move(opened.strategy);
   const int64_t planned = planned_evaluations(cfg, strategy->params());
-  int64_t step = 0;
-  double elapsed_before = 0;
-  if (auto saved = journal.load_latest_state()) {
-    step = saved->first;
-    const nlohmann::json& s = saved->second;
-    if (!s.contains("strategy"))
-      throw Error(journal.path() + ": saved search state has no strategy state");
-    strategy->restore(s.at("strategy"));
-    elapsed_before = s.value("elapsed_s", 0.0);
-  }
+  int64_t step = opened.step;
+  const double elapsed_before = opened.elapsed_before;
   for (auto& r : journal.all_evaluations())
     if (r.run_id == run_id) out.records.push_back(std::move(r));
   out.resumed_from = static_cast<int64_t>(out.records.size());

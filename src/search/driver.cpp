@@ -122,41 +122,46 @@ Observation observation_of(const EvaluationRecord& r, const FitnessConfig& fitne
   return failed_observation(r.candidate_id);
 }
 
-SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Evaluator& evaluator,
-                         Journal& journal, const DriverOptions& options) {
-  const double t0 = now_s();
-  SearchOutcome out;
+OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal) {
   const nlohmann::json identity = resume_identity(cfg);
-  const std::string eval_hash = config_hash(cfg.evaluation_identity());
-
+  OpenedRun o;
   // The run: new, or the journal's (which must be this configuration's).
   const auto runs = journal.runs();
-  int64_t run_id = 0;
   if (runs.empty()) {
     nlohmann::json rec = cfg.to_json();
     rec["identity"] = identity;
-    run_id = journal.start_run(rec, cfg.seed);
+    o.run_id = journal.start_run(rec, cfg.seed);
   } else {
     const RunInfo& run = runs.back();
     if (!run.config.contains("identity") || run.config.at("identity") != identity)
       throw Error(journal.path() +
                   ": this journal belongs to a search with another configuration (strategy, "
                   "search space, training, device or seed differ); use a new --out folder");
-    run_id = run.id;
+    o.run_id = run.id;
   }
-
-  auto strategy = make_strategy(cfg.strategy, cfg.strategy_params, space, cfg.seed);
-  const int64_t planned = planned_evaluations(cfg, strategy->params());
-  int64_t step = 0;
-  double elapsed_before = 0;
+  o.strategy = make_strategy(cfg.strategy, cfg.strategy_params, space, cfg.seed);
   if (auto saved = journal.load_latest_state()) {
-    step = saved->first;
+    o.step = saved->first;
     const nlohmann::json& s = saved->second;
     if (!s.contains("strategy"))
       throw Error(journal.path() + ": saved search state has no strategy state");
-    strategy->restore(s.at("strategy"));
-    elapsed_before = s.value("elapsed_s", 0.0);
+    o.strategy->restore(s.at("strategy"));
+    o.elapsed_before = s.value("elapsed_s", 0.0);
   }
+  return o;
+}
+
+SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Evaluator& evaluator,
+                         Journal& journal, const DriverOptions& options) {
+  const double t0 = now_s();
+  SearchOutcome out;
+  const std::string eval_hash = config_hash(cfg.evaluation_identity());
+  OpenedRun opened = open_run(cfg, space, journal);
+  const int64_t run_id = opened.run_id;
+  auto strategy = std::move(opened.strategy);
+  const int64_t planned = planned_evaluations(cfg, strategy->params());
+  int64_t step = opened.step;
+  const double elapsed_before = opened.elapsed_before;
   // A row with metrics.retry_of replaces the row it evaluated again (same step).
   for (auto& r : journal.all_evaluations()) {
     if (r.run_id != run_id) continue;

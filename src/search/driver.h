@@ -42,6 +42,7 @@
 #include "search/evaluator.h"
 #include "search/journal.h"
 #include "search/search_config.h"
+#include "search/strategy.h"
 
 namespace dalnas {
 
@@ -75,6 +76,18 @@ struct SearchOutcome {
 // Evaluations a strategy plans (ga: population + (generations - 1) * (population -
 // elites); nsga2: population * generations; others: budget), capped by max_evaluations.
 int64_t planned_evaluations(const SearchConfig& cfg, const nlohmann::json& strategy_params);
+
+// The journal's run of this configuration (started when the journal has none) and its
+// strategy, restored to the journal's latest committed state. Shared by run_search and
+// run_search_async, so that a journal moves between them. Throws dalnas::Error when the
+// journal belongs to another configuration or its saved state has no strategy.
+struct OpenedRun {
+  int64_t run_id = 0;
+  std::unique_ptr<Strategy> strategy;
+  int64_t step = 0;             // steps committed before
+  double elapsed_before = 0.0;  // seconds spent by earlier invocations
+};
+OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal);
 
 // The journal's run must match `cfg` (evaluation identity, strategy, space, seed) when it
 // has one: resuming with another configuration throws dalnas::Error naming the journal.
