@@ -68,6 +68,12 @@ void add_train(CLI::App& app) {
     EpochCallback cb;
     if (!a->quiet)
       cb = [](const EpochStats& e, int total, double eta) {
+        if (e.dropped_chips || e.skipped_steps)
+          std::fprintf(stderr,
+                       "epoch %3d/%d  %lld chips left out (input non-finite on the device), "
+                       "%lld steps skipped (non-finite loss on the device)\n",
+                       e.epoch, total, static_cast<long long>(e.dropped_chips),
+                       static_cast<long long>(e.skipped_steps));
         if (e.has_val)
           std::fprintf(stderr,
                        "epoch %3d/%d  loss %.4f  val loss %.4f  val mIoU %.4f  IoU vessel %.4f  "

@@ -127,6 +127,8 @@ nlohmann::json CensusResult::to_json() const {
                          {"ptq_nan_pixels", c.ptq_nan_pixels},
                          {"aligned_nan_pixels", c.aligned_nan_pixels},
                          {"aligned_failure", c.aligned_failure},
+                         {"aligned_dropped_chips", c.aligned_dropped_chips},
+                         {"aligned_skipped_steps", c.aligned_skipped_steps},
                          {"failure", c.failure},
                          {"gap", c.gap()},
                          {"seconds", c.seconds},
@@ -334,11 +336,21 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
       al.align = alignment_for(profile);
       al.align_device = profile.name;
       say(tag + ": (c) aligned fine-tuning, " + std::to_string(al.epochs) + " epochs");
-      // Aligned training can diverge where the device's forward overflows (e.g. raw values
-      // beyond FP16 reach the network as infinity): recorded, and (c) falls back to (a).
+      // Chips the device reads as non-finite (raw values beyond FP16 reach the network as
+      // infinity) are left out of aligned training (train/trainer.h); should it diverge
+      // all the same, that is recorded and (c) falls back to (a).
       TrainOutcome c;
       try {
         c = train_model(al, d, {}, &t.a.ck);
+        for (const EpochStats& e : c.history.epochs) {
+          cell.aligned_dropped_chips += e.dropped_chips;
+          cell.aligned_skipped_steps += e.skipped_steps;
+        }
+        if (cell.aligned_dropped_chips || cell.aligned_skipped_steps) {
+          say(tag + ": (c) " + std::to_string(cell.aligned_dropped_chips) +
+              " chip-epochs left out (input non-finite on the device), " +
+              std::to_string(cell.aligned_skipped_steps) + " steps skipped");
+        }
       } catch (const Error& e) {
         cell.aligned_failure = e.what();
         say(tag + ": (c) failed: " + cell.aligned_failure + " - (c) scored with (a)'s weights");

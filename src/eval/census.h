@@ -68,7 +68,10 @@ struct CensusCell {
   Metrics fp32_host, ptq_device, aligned_device, control_device;
   int64_t ptq_nan_pixels = 0, aligned_nan_pixels = 0;
   std::string aligned_failure;  // why aligned fine-tuning failed (empty: it did not)
-  std::string failure;          // why the cell failed as a whole (training of (a) or (d))
+  // Aligned fine-tuning: training chips left out because the device reads their input as
+  // non-finite, and steps skipped for a non-finite loss, summed over epochs (train/trainer.h).
+  int64_t aligned_dropped_chips = 0, aligned_skipped_steps = 0;
+  std::string failure;  // why the cell failed as a whole (training of (a) or (d))
   std::vector<Ablation> ablations;
   double seconds = 0;
 

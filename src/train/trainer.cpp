@@ -24,23 +24,48 @@ Metrics evaluate_chips(Network& net, const ChipSet& set, const LossOptions& loss
   const bool was_training = net->is_training();
   net->eval();
   double loss_sum = 0;
+  int64_t loss_n = 0;
   for (int64_t b = 0; b < set.size(); b += batch) {
     const int64_t e = std::min<int64_t>(set.size(), b + batch);
     auto x = set.images.slice(0, b, e);
     auto y = set.masks.slice(0, b, e);
     auto logits = net->forward(x);
-    loss_sum += compute_loss(logits, y, loss).item<double>() * static_cast<double>(e - b);
+    // Precision aligned: chips whose device forward is non-finite (see fit()) count in the
+    // confusion matrix as the device would score them, not in the loss.
+    const torch::Tensor finite = torch::isfinite(logits).flatten(1).all(1);
+    const int64_t n_finite = finite.sum().item<int64_t>();
+    if (n_finite == e - b) {
+      loss_sum += compute_loss(logits, y, loss).item<double>() * static_cast<double>(e - b);
+      loss_n += e - b;
+    } else if (n_finite > 0) {
+      loss_sum += compute_loss(logits.index({finite}), y.index({finite}), loss).item<double>() *
+                  static_cast<double>(n_finite);
+      loss_n += n_finite;
+    }
     auto prob = torch::sigmoid(logits).contiguous();
     auto mask = y.to(torch::kUInt8).contiguous();
     m.cm.add(prob.data_ptr<float>(), mask.data_ptr<uint8_t>(), static_cast<size_t>(prob.numel()));
   }
-  m.loss = loss_sum / static_cast<double>(set.size());
+  m.loss = loss_n ? loss_sum / static_cast<double>(loss_n) : NAN;
   if (was_training) net->train();
   return m;
 }
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// Per chip: whether the device receives a finite input (precision aligned only; all true
+// otherwise). Uses a copy of the policy so that observers see only real forward passes.
+torch::Tensor finite_on_device(const Network& net, const torch::Tensor& x) {
+  if (!net->policy || !net->policy->device_aligned()) {
+    return torch::ones({x.size(0)}, torch::kBool);
+  }
+  torch::NoGradGuard ng;
+  PrecisionPolicy p = *net->policy;
+  p.observer = nullptr;
+  return torch::isfinite(p.input(x)).flatten(1).all(1);
+}
+
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -74,6 +99,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
   std::iota(order.begin(), order.end(), 0);
 
   const bool has_val = val.size() > 0;
+  const bool aligned = net->policy && net->policy->device_aligned();
   double best_loss = INFINITY;
   std::vector<torch::Tensor> best_weights;
   int since_best = 0;
@@ -89,29 +115,50 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     net->train();
     std::shuffle(order.begin(), order.end(), rng);
     double loss_sum = 0;
-    int64_t seen = 0;
+    int64_t seen = 0, dropped = 0, skipped = 0;
     for (size_t b = 0; b < order.size(); b += static_cast<size_t>(cfg.batch)) {
       const size_t e = std::min(order.size(), b + static_cast<size_t>(cfg.batch));
       if (e - b < 2 && seen > 0) break;  // a batch of one breaks BatchNorm statistics
       std::vector<int64_t> idx(order.begin() + static_cast<long>(b),
                                order.begin() + static_cast<long>(e));
       auto [x, y] = make_batch(train, idx, cfg.augment ? &rng : nullptr);
+      if (aligned) {
+        const torch::Tensor keep = finite_on_device(net, x);
+        const int64_t kept = keep.sum().item<int64_t>();
+        if (kept < x.size(0)) {
+          dropped += x.size(0) - kept;
+          if (kept < 2) continue;  // nothing (or one chip: BatchNorm) left to learn from
+          x = x.index({keep});
+          y = y.index({keep});
+        }
+      }
       opt.zero_grad();
       auto loss = compute_loss(net->forward(x), y, cfg.loss);
       const double lv = loss.item<double>();
-      if (!std::isfinite(lv))
-        throw Error("training diverged (loss is " + std::to_string(lv) + ") at epoch " +
-                    std::to_string(epoch));
+      if (!std::isfinite(lv)) {
+        if (!aligned)
+          throw Error("training diverged (loss is " + std::to_string(lv) + ") at epoch " +
+                      std::to_string(epoch));
+        ++skipped;  // the device's forward overflowed inside the network: no update
+        continue;
+      }
       loss.backward();
       opt.step();
-      loss_sum += lv * static_cast<double>(idx.size());
-      seen += static_cast<int64_t>(idx.size());
+      loss_sum += lv * static_cast<double>(x.size(0));
+      seen += static_cast<int64_t>(x.size(0));
     }
+    if (aligned && seen == 0 && (skipped > 0 || dropped > 0))
+      throw Error("training diverged (nothing finite on the device to learn from: " +
+                  std::to_string(dropped) + " chips with non-finite input, " +
+                  std::to_string(skipped) + " steps with non-finite loss) at epoch " +
+                  std::to_string(epoch));
     EpochStats st;
     st.epoch = epoch;
     st.lr = lr;
     st.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0;
     st.images_per_s = static_cast<double>(seen) / std::max(1e-9, seconds_since(t0));
+    st.dropped_chips = dropped;
+    st.skipped_steps = skipped;
     if (has_val) {
       st.has_val = true;
       st.val = evaluate_chips(net, val, cfg.loss, std::max(cfg.batch, 16));

@@ -20,6 +20,11 @@ struct EpochStats {
   Metrics val;  // val.loss = mean validation loss
   double images_per_s = 0;
   double seconds = 0;
+  // Precision aligned: training chips left out because the device reads their input as
+  // non-finite (e.g. raw values beyond FP16's range become infinity), and steps skipped
+  // because the device's forward overflowed to a non-finite loss. See fit().
+  int64_t dropped_chips = 0;
+  int64_t skipped_steps = 0;
 };
 
 struct TrainHistory {
@@ -43,6 +48,18 @@ struct EpochRange {
 // Trains `net` in place with the network's current precision policy. Throws dalnas::Error
 // if the loss becomes non-finite ("training diverged ..."). Early stopping and best-weight
 // restoring apply within the range.
+//
+// Non-finite values under precision aligned. The forward computes what the device computes,
+// so where the device overflows the forward holds infinities too, and one infinite chip
+// poisons a whole batch (BatchNorm statistics, the weight gradients' sums). What the device
+// outputs there is NaN whatever the weights are, so nothing can be learnt from it:
+//   - a chip whose input the device reads as non-finite (checked per chip with the profile's
+//     input pipeline before the forward) is left out of the batch (EpochStats.dropped_chips);
+//   - a step whose loss is still non-finite (an overflow inside the network) is skipped
+//     without an update (EpochStats.skipped_steps);
+//   - an epoch in which every step is skipped is "training diverged".
+// Gradients through saturated (finite) values pass straight through as documented in
+// precision/policy.h. Under fp32 and fp16-aligned, any non-finite loss is divergence.
 TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const TrainConfig& cfg,
                  const EpochCallback& on_epoch = {}, const EpochRange& range = {});
 

@@ -87,3 +87,37 @@ TEST(Trainer, DivergenceIsAnErrorNotACrash) {
     EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos);
   }
 }
+
+// Precision aligned: chips the device reads as non-finite are left out (the device's output
+// there is NaN whatever the weights), and training goes on with the others.
+TEST(Trainer, AlignedTrainingLeavesOutChipsTheDeviceReadsAsNonFinite) {
+  TrainConfig c = tiny_config();
+  c.epochs = 2;
+  PreparedData d = prepare_data(c);
+  ASSERT_GT(d.train.size(), 4);
+  d.train.images.index_put_({0, 0, 3, 3}, NAN);
+  d.train.images.index_put_({1, 1, 5, 5}, 1e6f);  // beyond FP16: infinity or 65504 on device
+  c.batch = static_cast<int>(d.train.size());
+  auto policy = std::make_shared<PrecisionPolicy>();
+  policy->mode = PrecisionMode::Aligned;
+  policy->align.input = kNumpyHalf;  // NumPy rule: overflow to infinity
+  Network net = build_network(resolve_arch(c.arch, 4), 4, policy);
+  TrainHistory h = fit(net, d.train, d.val, c);
+  ASSERT_EQ(h.epochs.size(), 2u);
+  for (const EpochStats& e : h.epochs) {
+    EXPECT_EQ(e.dropped_chips, 2);
+    EXPECT_EQ(e.skipped_steps, 0);
+    EXPECT_TRUE(std::isfinite(e.train_loss));
+  }
+  for (const auto& p : net->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+
+  // Every chip non-finite: nothing to learn from is divergence, not a silent no-op.
+  d.train.images.index_put_({torch::indexing::Slice(), 0, 0, 0}, NAN);
+  Network net2 = build_network(resolve_arch(c.arch, 4), 4, policy);
+  try {
+    fit(net2, d.train, d.val, c);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+  }
+}
