@@ -18,9 +18,16 @@ void check_keys(const nlohmann::json& j, const std::string& where,
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool ok = false;
     for (const auto& a : allowed) ok = ok || a == it.key();
-    if (!ok)
-      throw Error(where + "." + it.key() + ": unknown setting (allowed: " + join(allowed, ", ") +
-                  ")");
+    if (!ok) {
+      // At the top level `where` is the file itself: "f.toml: key", not "f.toml.key".
+      auto ends = [&](const char* ext) {
+        const std::string e(ext);
+        return where.size() > e.size() && where.compare(where.size() - e.size(), e.size(), e) == 0;
+      };
+      const bool top = ends(".toml") || ends(".json");
+      throw Error(where + (top ? ": " : ".") + it.key() +
+                  ": unknown setting (allowed: " + join(allowed, ", ") + ")");
+    }
   }
 }
 

@@ -230,8 +230,11 @@ DeviceProfile parse_profile(const nlohmann::json& doc, const std::string& path) 
         }
       }
       p.fold_normalization = p.pipeline.input == InputPipeline::Folded;
+    } else if (key == "kind" || key == "cost" || key == "measure" || key == "external") {
+      p.sections[key] = *it;  // read by their modules (cost model, measurement, external)
     } else {
-      p.sections[key] = *it;
+      throw Error(path + ": unknown key '" + key +
+                  "' (allowed: name, description, kind, numerics, cost, measure, external)");
     }
   }
   if (p.name.empty()) throw Error(path + ": name: missing");
