@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output_folder.h"
 #include "cli/train_options.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
@@ -91,8 +92,13 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c) {
   const int bands = load_dataset(opt.train.data, opt.train.synthetic).front().bands;
   opt.genomes = census_genomes(c, bands);
   const std::string out = a.out.empty() ? "runs/census-" + timestamp() : a.out;
+  const bool existed = std::filesystem::exists(out);
+  if (existed && !std::filesystem::is_directory(out))
+    throw Error(out + ": is a file, not a folder for the outputs");
   std::filesystem::create_directories(out);
+  size_t cells_written = 0;
   auto write = [&](const CensusResult& r) {
+    cells_written = r.cells.size();
     nlohmann::json j = r.to_json();
     j["finetune_epochs"] = opt.finetune_epochs;
     j["finetune_lr"] = opt.finetune_lr;
@@ -107,13 +113,29 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c) {
     std::fprintf(stderr, "census: %zu genomes x %zu pipelines on %s -> %s\n", opt.genomes.size(),
                  opt.pipelines.size(), opt.device.c_str(), out.c_str());
   }
-  const CensusResult r = run_census(
-      opt,
-      [&a](const std::string& line) {
-        if (!a.quiet) std::fprintf(stderr, "census: %s\n", line.c_str());
-      },
-      write);
-  write(r);
+  CensusResult r;
+  try {
+    r = run_census(
+        opt,
+        [&a](const std::string& line) {
+          if (!a.quiet) std::fprintf(stderr, "census: %s\n", line.c_str());
+        },
+        write);
+    write(r);
+  } catch (const std::exception& e) {
+    // The cells that finished are kept (census.json is rewritten after every cell); a folder
+    // with none is removed if this run made it.
+    if (cells_written > 0 || existed) {
+      write_failure_note(out, "compare", e.what(),
+                         std::to_string(cells_written) + " cells finished (census.json)");
+    } else {
+      std::error_code ec;
+      std::filesystem::remove_all(out, ec);
+    }
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::remove(std::filesystem::path(out) / kFailedNote, ec);
   if (a.json) {
     std::printf("%s\n", r.to_json().dump().c_str());
   } else {
@@ -211,10 +233,11 @@ void add_compare(CLI::App& app) {
       table += st.str();
       j["sweep"] = sj;
     }
-    std::filesystem::create_directories(out);
-    write_file_atomic(out + "/compare.json", j.dump(2) + "\n");
-    write_file_atomic(out + "/compare.csv", r.csv());
-    write_file_atomic(out + "/compare.txt", table);
+    write_into(out, "compare", [&] {
+      write_file_atomic(out + "/compare.json", j.dump(2) + "\n");
+      write_file_atomic(out + "/compare.csv", r.csv());
+      write_file_atomic(out + "/compare.txt", table);
+    });
     if (a->json)
       std::printf("%s\n", j.dump().c_str());
     else
