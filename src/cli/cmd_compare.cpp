@@ -36,6 +36,7 @@ struct CompareArgs {
   double raw_scale = 1.0;
   bool no_reference = false, no_ablation = false, ablate_aligned = false;
   uint64_t genome_seed = 1;
+  std::string merge;  // census folders to merge into --out
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -184,7 +185,34 @@ void add_compare(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Print compare.json on stdout");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");
 
+  cmd->add_option("--merge-census", c->merge,
+                  "Merge the census.json of these comma-separated census folders (parts of one "
+                  "census run apart) into --out");
   cmd->callback([a, c]() {
+    if (!c->merge.empty()) {
+      if (a->out.empty()) throw Error("--merge-census: name the merged census's folder with --out");
+      std::vector<CensusResult> parts;
+      for (const std::string& dir : split_commas(c->merge)) {
+        const std::string path = dir + "/census.json";
+        nlohmann::json j;
+        try {
+          j = nlohmann::json::parse(read_file(path));
+        } catch (const nlohmann::json::exception& e) {
+          throw Error(path + ": invalid JSON (" + e.what() + ")");
+        }
+        parts.push_back(CensusResult::from_json(j, path));
+      }
+      const CensusResult r = CensusResult::merge(parts);
+      write_into(a->out, "compare", [&] {
+        nlohmann::json j = r.to_json();
+        j["merged_from"] = split_commas(c->merge);
+        write_file_atomic(a->out + "/census.json", j.dump(2) + "\n");
+        write_file_atomic(a->out + "/census.csv", r.csv());
+        write_file_atomic(a->out + "/census.txt", r.table());
+      });
+      std::printf("%s\nwritten to %s/census.{csv,json,txt}\n", r.table().c_str(), a->out.c_str());
+      return;
+    }
     if (c->genomes > 0 || !c->arch_list.empty() || !c->pipelines.empty()) {
       run_census_command(*a, *c);
       return;
