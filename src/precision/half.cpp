@@ -334,7 +334,7 @@ HalfIsa half_isa(HalfMode mode) {
 void round_to_half_isa(HalfIsa isa, const float* src, float* dst, size_t n, HalfMode mode) {
   if (!half_isa_supported(isa, mode)) {
     throw std::invalid_argument(std::string("round_to_half: the ") + to_string(isa) +
-                " path is not supported by this CPU");
+                                " path is not supported by this CPU");
   }
   if (isa == HalfIsa::Scalar) {
     round_to_half_scalar(src, dst, n, mode);
@@ -346,7 +346,7 @@ void round_to_half_isa(HalfIsa isa, const float* src, float* dst, size_t n, Half
 void float_to_half_isa(HalfIsa isa, const float* src, uint16_t* dst, size_t n, HalfMode mode) {
   if (!half_isa_supported(isa, mode)) {
     throw std::invalid_argument(std::string("float_to_half: the ") + to_string(isa) +
-                " path is not supported by this CPU");
+                                " path is not supported by this CPU");
   }
   if (isa == HalfIsa::Scalar) {
     float_to_half_scalar(src, dst, n, mode);
