@@ -230,11 +230,13 @@ DeviceProfile parse_profile(const nlohmann::json& doc, const std::string& path) 
         }
       }
       p.fold_normalization = p.pipeline.input == InputPipeline::Folded;
-    } else if (key == "kind" || key == "cost" || key == "measure" || key == "external") {
+    } else if (key == "kind" || key == "cost" || key == "measure" || key == "external" ||
+               key == "fitted_on") {
       p.sections[key] = *it;  // read by their modules (cost model, measurement, external)
     } else {
       throw Error(path + ": unknown key '" + key +
-                  "' (allowed: name, description, kind, numerics, cost, measure, external)");
+                  "' (allowed: name, description, kind, numerics, cost, measure, external, "
+                  "fitted_on)");
     }
   }
   if (p.name.empty()) throw Error(path + ": name: missing");
