@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "core/genome.h"
 #include "core/search_space.h"
+#include "core/strings.h"
 #include "device/calibrate.h"
 #include "device/cost_model.h"
 #include "device/external_measure.h"
@@ -82,10 +83,6 @@ struct PlanArgs {
   int opset = 11;
   bool no_models = false;
 };
-
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
 
 bool is_onnx(const std::string& s) {
   return ends_with(s, ".onnx") || ends_with(s, ".onnx.gz");

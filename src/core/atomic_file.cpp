@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace dalnas {
 
@@ -64,11 +65,7 @@ void maybe_die(const std::string& path, const char* stage) {
   const std::string s(spec);
   const auto colon = s.rfind(':');
   if (colon == std::string::npos || s.substr(colon + 1) != stage) return;
-  const std::string suffix = s.substr(0, colon);
-  if (path.size() >= suffix.size() &&
-      path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    ::kill(::getpid(), SIGKILL);
-  }
+  if (ends_with(path, s.substr(0, colon))) ::kill(::getpid(), SIGKILL);
 }
 
 }  // namespace

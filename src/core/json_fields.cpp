@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace dalnas {
 
@@ -20,11 +21,7 @@ void check_keys(const nlohmann::json& j, const std::string& where,
     for (const auto& a : allowed) ok = ok || a == it.key();
     if (!ok) {
       // At the top level `where` is the file itself: "f.toml: key", not "f.toml.key".
-      auto ends = [&](const char* ext) {
-        const std::string e(ext);
-        return where.size() > e.size() && where.compare(where.size() - e.size(), e.size(), e) == 0;
-      };
-      const bool top = ends(".toml") || ends(".json");
+      const bool top = ends_with(where, ".toml") || ends_with(where, ".json");
       throw Error(where + (top ? ": " : ".") + it.key() +
                   ": unknown setting (allowed: " + join(allowed, ", ") + ")");
     }

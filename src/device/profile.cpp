@@ -7,6 +7,7 @@
 
 #include "core/config_file.h"
 #include "core/error.h"
+#include "core/strings.h"
 
 #ifndef DALNAS_DEVICES_DIR
 #define DALNAS_DEVICES_DIR "devices"
@@ -15,11 +16,6 @@
 namespace dalnas {
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 const nlohmann::json* find(const nlohmann::json& t, const char* key) {
   auto it = t.find(key);
