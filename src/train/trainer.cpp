@@ -97,6 +97,17 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
   std::mt19937_64 rng(cfg.seed * 0x9E3779B97F4A7C15ULL + 17 + static_cast<uint64_t>(first - 1));
   std::vector<int64_t> order(static_cast<size_t>(train.size()));
   std::iota(order.begin(), order.end(), 0);
+  if (!(range.chip_fraction > 0 && range.chip_fraction <= 1))
+    throw Error("training: chip fraction " + std::to_string(range.chip_fraction) +
+                " is not within (0, 1]");
+  // The chips each epoch trains on: a prefix of the epoch's shuffled order.
+  const size_t used =
+      range.chip_fraction >= 1
+          ? order.size()
+          : std::min(
+                order.size(),
+                std::max<size_t>(2, static_cast<size_t>(std::ceil(
+                                        range.chip_fraction * static_cast<double>(order.size())))));
 
   const bool has_val = val.size() > 0;
   const bool aligned = net->policy && net->policy->device_aligned();
@@ -116,8 +127,8 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     std::shuffle(order.begin(), order.end(), rng);
     double loss_sum = 0;
     int64_t seen = 0, dropped = 0, skipped = 0;
-    for (size_t b = 0; b < order.size(); b += static_cast<size_t>(cfg.batch)) {
-      const size_t e = std::min(order.size(), b + static_cast<size_t>(cfg.batch));
+    for (size_t b = 0; b < used; b += static_cast<size_t>(cfg.batch)) {
+      const size_t e = std::min(used, b + static_cast<size_t>(cfg.batch));
       if (e - b < 2 && seen > 0) break;  // a batch of one breaks BatchNorm statistics
       std::vector<int64_t> idx(order.begin() + static_cast<long>(b),
                                order.begin() + static_cast<long>(e));
@@ -158,6 +169,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     st.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0;
     st.images_per_s = static_cast<double>(seen) / std::max(1e-9, seconds_since(t0));
     st.dropped_chips = dropped;
+    st.chips = static_cast<int64_t>(used);
     st.skipped_steps = skipped;
     if (has_val) {
       st.has_val = true;

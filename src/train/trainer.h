@@ -25,6 +25,7 @@ struct EpochStats {
   // because the device's forward overflowed to a non-finite loss. See fit().
   int64_t dropped_chips = 0;
   int64_t skipped_steps = 0;
+  int64_t chips = 0;  // training chips the epoch drew (all, or EpochRange::chip_fraction's share)
 };
 
 struct TrainHistory {
@@ -40,9 +41,13 @@ using EpochCallback = std::function<void(const EpochStats&, int total_epochs, do
 // Epochs first..last (1-based, inclusive; last 0 = cfg.epochs) of a cfg.epochs-long
 // schedule: training in stages (multi-fidelity) follows the same learning-rate curve as
 // one run. The optimiser state starts afresh in each stage.
+// chip_fraction < 1: each epoch trains on that share of the training chips (at least two),
+// the first ceil(fraction * N) of the epoch's shuffled order, so the subset is drawn from
+// the same seeded stream and changes from epoch to epoch (cheaper low-fidelity epochs).
 struct EpochRange {
   int first = 1;
   int last = 0;
+  double chip_fraction = 1.0;
 };
 
 // Trains `net` in place with the network's current precision policy. Throws dalnas::Error

@@ -50,6 +50,31 @@ TEST(Trainer, LossDecreasesAndBestWeightsAreKept) {
   EXPECT_EQ(r.test.cm.total(), static_cast<uint64_t>(d.split.test.size()) * 96 * 96);
 }
 
+TEST(Trainer, AChipFractionTrainsEachEpochOnASeededShareOfTheChips) {
+  torch::set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 2;
+  PreparedData d = prepare_data(c);
+  const int64_t n = d.train.size();
+  ASSERT_GE(n, 4);
+  const auto run = [&](double fraction, std::vector<int64_t>& chips) {
+    torch::manual_seed(5);
+    Network net = build_network(Genome::parse(c.arch), d.bands);
+    const TrainHistory h = fit(net, d.train, d.val, c, {}, EpochRange{1, 0, fraction});
+    for (const auto& e : h.epochs) chips.push_back(e.chips);
+    return h.epochs.back().train_loss;
+  };
+  std::vector<int64_t> all, half, half2;
+  const double l_all = run(1.0, all), l_half = run(0.5, half), l_half2 = run(0.5, half2);
+  EXPECT_EQ(all, (std::vector<int64_t>{n, n}));
+  const int64_t want = (n + 1) / 2;  // ceil(0.5 n)
+  EXPECT_EQ(half, (std::vector<int64_t>{want, want}));
+  EXPECT_NE(l_all, l_half) << "another share of chips trains differently";
+  EXPECT_EQ(l_half, l_half2) << "the share is seeded";
+  Network net = build_network(Genome::parse(c.arch), d.bands);
+  EXPECT_THROW(fit(net, d.train, d.val, c, {}, EpochRange{1, 0, 0.0}), Error);
+}
+
 TEST(Trainer, SameSeedSameResult) {
   torch::set_num_threads(1);
   TrainConfig c = tiny_config();
