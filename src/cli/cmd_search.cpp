@@ -85,6 +85,8 @@ SearchConfig resolve(const SearchArgs& a) {
       j["evaluation"][k == "inheritance" ? "inheritance" : "multi_fidelity"] = false;
     else if (k == "data" || k == "precision")
       j["train"][k] = v;
+    else if (k == "schedule")
+      j["evaluation"]["schedule"] = v;
   }
   // A few epochs per candidate: low_epochs and inherit_epochs follow --epochs when the
   // config does not set them.
@@ -93,7 +95,27 @@ SearchConfig resolve(const SearchArgs& a) {
     const int64_t ep = e["epochs"].get<int64_t>();
     if (!e.contains("low_epochs")) e["low_epochs"] = std::max<int64_t>(1, ep / 2);
     if (!e.contains("inherit_epochs")) e["inherit_epochs"] = std::max<int64_t>(1, ep / 2);
-    if (ep < 2) e["multi_fidelity"] = false;
+    const bool rungs = e.contains("schedule") && e["schedule"] == "rungs";
+    if (ep < 2 && !rungs) e["multi_fidelity"] = false;
+    if (rungs && !e.contains("rungs")) e["rungs"] = SearchConfig::defaults().evaluation.rungs;
+    if (rungs && e["rungs"].is_array()) {
+      // The config's rungs up to --epochs, which becomes the last rung (their chip shares
+      // follow).
+      nlohmann::json r = nlohmann::json::array(), f = nlohmann::json::array();
+      const bool fractions = e.contains("rung_chip_fraction") &&
+                             e["rung_chip_fraction"].is_array() &&
+                             e["rung_chip_fraction"].size() == e["rungs"].size();
+      for (size_t i = 0; i < e["rungs"].size(); ++i) {
+        const auto& x = e["rungs"][i];
+        if (!x.is_number_integer() || x.get<int64_t>() >= ep) continue;
+        r.push_back(x);
+        if (fractions) f.push_back(e["rung_chip_fraction"][i]);
+      }
+      r.push_back(ep);
+      if (fractions) f.push_back(e["rung_chip_fraction"].back());
+      e["rungs"] = r;
+      if (fractions) e["rung_chip_fraction"] = f;
+    }
   }
   return SearchConfig::from_json(j, a.config_file.empty() ? "options" : a.config_file);
 }
@@ -382,7 +404,10 @@ void add_search(CLI::App& app) {
   opt("--generations", "generations", "Generations (ga, nsga2)");
   opt("--evaluations", "evaluations", "Stop after this many evaluations");
   opt("--time-budget", "time-budget", "Stop starting evaluations after this long (90s, 30m, 2h)");
-  opt("--epochs", "epochs", "Training epochs per candidate");
+  opt("--epochs", "epochs", "Training epochs per candidate (with rungs: the last rung)");
+  opt("--schedule", "schedule",
+      "two-stage (default: low_epochs, then the rest when promising) or rungs (successive "
+      "halving over [evaluation] rungs)");
   opt("--final-epochs", "final-epochs", "Epochs to retrain the best genome (0: no retraining)");
   opt("--input-size", "input-size", "Inference input S or HxW for the cost model (default 256)");
   cmd->add_flag_function(

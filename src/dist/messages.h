@@ -40,8 +40,8 @@ JobResult decode_result(const std::string& text);
 
 // The part of `history` that CandidateEvaluator::evaluate reads: the records of `c`'s
 // parents (weight inheritance: id, genome, status) and, of every record, the
-// low-fidelity fitness and the reuse mark (multi-fidelity promotion). Records without
-// either are left out; metrics are trimmed to those keys.
+// low-fidelity fitness, the rung scores (rung_fitness) and the reuse mark (promotion in
+// either schedule). Records with none of these are left out; metrics are trimmed to them.
 std::vector<EvaluationRecord> compact_history(const Candidate& c,
                                               const std::vector<EvaluationRecord>& history);
 

@@ -21,6 +21,7 @@
 #include "export/onnx_export.h"
 #include "nn/inherit.h"
 #include "search/fitness.h"
+#include "search/rungs.h"
 #include "train/experiment.h"
 #include "train/predict.h"
 
@@ -38,7 +39,24 @@ std::string first_line(const std::string& s) {
   return p == std::string::npos ? s : s.substr(0, p);
 }
 
+std::string rung_state_file(const std::string& run_dir, const Genome& g) {
+  char name[40];
+  std::snprintf(name, sizeof name, "%016llx.rung.ck", static_cast<unsigned long long>(g.hash()));
+  return (std::filesystem::path(run_dir) / "checkpoints" / name).string();
+}
+
+// Beside the rung state: the training state (optimiser, last weights, early stopping) that
+// lets the next rung continue exactly where the last one stopped (train/train_state.h).
+std::string rung_train_state_file(const std::string& rung_state) {
+  return rung_state.substr(0, rung_state.size() - 3) + ".train";
+}
+
 }  // namespace
+
+struct SearchData {
+  std::string key;  // the data settings it was prepared for
+  PreparedData data;
+};
 
 uint64_t candidate_seed(uint64_t search_seed, const Genome& g) {
   Rng r(search_seed ^ g.hash());
@@ -50,7 +68,8 @@ struct CandidateEvaluator::Impl {
   std::string run_dir;
   std::function<void(const std::string&)> log;
   TrainConfig train;
-  PreparedData data;
+  std::shared_ptr<const SearchData> shared;  // the data, possibly shared with other evaluators
+  const PreparedData& data_() const { return shared->data; }
   DeviceProfile profile;
   CostModel cost_model;
   CostOptions cost_options;
@@ -64,8 +83,8 @@ struct CandidateEvaluator::Impl {
     p->half = train.half;
     p->zero_grad_on_overflow = train.zero_grad_on_overflow;
     p->align = train.align;
-    p->norm_mean = data.norm.mean;
-    p->norm_std = data.norm.std;
+    p->norm_mean = data_().norm.mean;
+    p->norm_std = data_().norm.std;
     return p;
   }
 
@@ -74,12 +93,54 @@ struct CandidateEvaluator::Impl {
   }
 
   DeviceMetrics device_metrics(Checkpoint& ck, const std::vector<int>& which) {
-    return evaluate_on_device(ck, cfg.device, data.scenes, which, tiles, &profile);
+    return evaluate_on_device(ck, cfg.device, data_().scenes, which, tiles, &profile);
   }
+
+  void climb_rungs(const Candidate& c, const std::vector<EvaluationRecord>& history,
+                   const TrainConfig& t, const PolicyPtr& policy, Checkpoint& ck, EvalOutcome& o,
+                   DeviceMetrics& dm, int& trained, double& train_s, double& eval_s,
+                   const std::function<void(int)>& on_rung);
 };
 
+namespace {
+
+// The candidates' training configuration of a search (before device alignment).
+TrainConfig search_train_config(const SearchConfig& cfg) {
+  nlohmann::json tj = cfg.train;
+  tj["seed"] = cfg.seed;
+  tj["epochs"] = cfg.evaluation.epochs;
+  TrainConfig t = TrainConfig::from_json(tj, "train");
+  t.validate();
+  return t;
+}
+
+// What the prepared data depends on: the data, split, tiling and normalisation settings
+// and the seed (not epochs, precision or the learning rate).
+std::string data_key(const TrainConfig& t) {
+  nlohmann::json j = t.to_json();
+  nlohmann::json k;
+  for (const char* key : {"data", "synthetic", "split", "tiling", "normalization", "seed"})
+    if (j.contains(key)) k[key] = j.at(key);
+  return k.dump();
+}
+
+}  // namespace
+
+const PreparedData& prepared_data(const SearchData& d) {
+  return d.data;
+}
+
+std::shared_ptr<const SearchData> prepare_search_data(const SearchConfig& cfg) {
+  const TrainConfig t = search_train_config(cfg);
+  auto d = std::make_shared<SearchData>();
+  d->key = data_key(t);
+  d->data = prepare_data(t);
+  return d;
+}
+
 CandidateEvaluator::CandidateEvaluator(const SearchConfig& cfg, std::string run_dir,
-                                       std::function<void(const std::string&)> log)
+                                       std::function<void(const std::string&)> log,
+                                       std::shared_ptr<const SearchData> data)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.cfg = cfg;
@@ -87,11 +148,7 @@ CandidateEvaluator::CandidateEvaluator(const SearchConfig& cfg, std::string run_
   m.log = std::move(log);
   if (is_host_device(cfg.device))
     throw Error("search.device: 'host' has no cost model; name a device profile (e.g. myriadx)");
-  nlohmann::json tj = cfg.train;
-  tj["seed"] = cfg.seed;
-  tj["epochs"] = cfg.evaluation.epochs;
-  m.train = TrainConfig::from_json(tj, "train");
-  m.train.validate();
+  m.train = search_train_config(cfg);
   // external:NAME (or a profile of kind external): accuracy from the real device through
   // its command (eval/external_device.h); costs from the profile's [cost] table.
   m.profile = load_profile(external_profile_name(cfg.device));
@@ -117,14 +174,24 @@ CandidateEvaluator::CandidateEvaluator(const SearchConfig& cfg, std::string run_
   m.cost_options.layers = false;
   m.tiles.tile = m.train.eval_tile;
   m.tiles.overlap = m.train.eval_overlap;
-  m.data = prepare_data(m.train);
+  if (data) {
+    if (data->key != data_key(m.train))
+      throw Error(
+          "search data: prepared for other data settings than this search's [train] "
+          "table (data, split, tiling, normalisation or seed differ)");
+    m.shared = std::move(data);
+  } else {
+    auto d = std::make_shared<SearchData>();
+    d->key = data_key(m.train);
+    d->data = prepare_data(m.train);
+    m.shared = std::move(d);
+  }
+  const PreparedData& pd = m.data_();
   const std::string& split = cfg.evaluation.split;
-  m.eval_scenes = split == "val"    ? m.data.split.val
-                  : split == "test" ? m.data.split.test
-                                    : m.data.split.train;
+  m.eval_scenes = split == "val" ? pd.split.val : split == "test" ? pd.split.test : pd.split.train;
   if (m.eval_scenes.empty())
     throw Error("evaluation.split: the " + split + " split of " + m.train.data + " is empty (" +
-                std::to_string(m.data.scenes.size()) +
+                std::to_string(pd.scenes.size()) +
                 " scenes); add scenes or choose the split in [train.split]");
   // Nothing is written here (checkpoints/ appears with the first checkpoint): a search
   // builds its evaluator before it creates the run folder.
@@ -137,7 +204,15 @@ nlohmann::json CandidateEvaluator::train_config() const {
 }
 
 int CandidateEvaluator::bands() const {
-  return impl_->data.bands;
+  return impl_->data_().bands;
+}
+
+std::shared_ptr<const SearchData> CandidateEvaluator::data() const {
+  return impl_->shared;
+}
+
+std::string CandidateEvaluator::rung_state_path(const Genome& g) const {
+  return rung_state_file(impl_->run_dir, g);
 }
 
 std::string CandidateEvaluator::checkpoint_path(const Genome& g) const {
@@ -149,10 +224,10 @@ std::string CandidateEvaluator::checkpoint_path(const Genome& g) const {
 nlohmann::json CandidateEvaluator::cost(const Genome& g) const {
   const Impl& m = *impl_;
   torch::manual_seed(0);  // costs do not depend on the weights
-  Network net = build_network(g, m.data.bands);
+  Network net = build_network(g, m.data_().bands);
   net->eval();
-  DeviceGraph graph = lower_for(net, m.data.norm, m.profile);
-  graph.infer_shapes(Shape{m.data.bands, m.cfg.input_h, m.cfg.input_w});
+  DeviceGraph graph = lower_for(net, m.data_().norm, m.profile);
+  graph.infer_shapes(Shape{m.data_().bands, m.cfg.input_h, m.cfg.input_w});
   const double t0 = now_s();
   const CostEstimate e = m.cost_model.estimate(graph, m.cost_options);
   const double us = (now_s() - t0) * 1e6;
@@ -171,7 +246,7 @@ bool CandidateEvaluator::measure(const Genome& g, double& ms, std::string& why) 
     why = "no [measure] table";
     return false;
   }
-  const Shape in{m.data.bands, m.cfg.input_h, m.cfg.input_w};
+  const Shape in{m.data_().bands, m.cfg.input_h, m.cfg.input_w};
   if (m.measure->method == MeasureConfig::Method::Host) {
     HostTimingOptions ho;
     ho.threads = m.measure->threads;
@@ -186,9 +261,9 @@ bool CandidateEvaluator::measure(const Genome& g, double& ms, std::string& why) 
   }
   // An external command times the exported model (FP16 when the device stores FP16).
   torch::manual_seed(0);
-  Network net = build_network(g, m.data.bands);
+  Network net = build_network(g, m.data_().bands);
   net->eval();
-  DeviceGraph graph = lower_for(net, m.data.norm, m.profile);
+  DeviceGraph graph = lower_for(net, m.data_().norm, m.profile);
   graph.infer_shapes(in);
   ExportOptions eo;
   eo.fp16 = m.profile.neural_engine.storage == Storage::FP16;
@@ -204,6 +279,130 @@ bool CandidateEvaluator::measure(const Genome& g, double& ms, std::string& why) 
   ms = r.latency_ms;
   why = r.reason;
   return r.ok;
+}
+
+// Schedule "rungs": trains `ck` up the rungs (search/rungs.h), resuming from a rung state
+// file, and leaves the last rung's device metrics in `dm` and the rung metrics in `o`.
+void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
+                                           const std::vector<EvaluationRecord>& history,
+                                           const TrainConfig& t_in, const PolicyPtr& policy,
+                                           Checkpoint& ck, EvalOutcome& o, DeviceMetrics& dm,
+                                           int& trained, double& train_s, double& eval_s,
+                                           const std::function<void(int)>& on_rung) {
+  Impl& m = *this;
+  const EvaluationConfig& ev = m.cfg.evaluation;
+  const int rungs = static_cast<int>(ev.rungs.size());
+  TrainConfig t = t_in;
+  t.epochs = ev.rungs.back();  // one learning-rate schedule over every rung
+  const std::string state_path = rung_state_file(m.run_dir, c.genome);
+  const std::string identity = config_hash(m.cfg.evaluation_identity());
+  nlohmann::json fit_at = nlohmann::json::array(), miou_at = nlohmann::json::array();
+  nlohmann::json seconds_at = nlohmann::json::array();  // training + device time to each rung
+  int next = 0;                                         // the rung to train next
+  TrainState state;  // carried from rung to rung: the rungs are one uninterrupted run
+  if (std::filesystem::exists(state_path)) {
+    // A killed evaluation of this genome left its state after rung `rung`: continue there.
+    try {
+      Checkpoint saved = load_checkpoint(state_path, policy);
+      const nlohmann::json& s = saved.metrics;
+      if (saved.genome.str() == c.genome.str() && s.value("identity", std::string()) == identity &&
+          s.value("seed", uint64_t{0}) == o.seed) {
+        TrainState loaded = TrainState::load(rung_train_state_file(state_path));
+        if (loaded.epochs_done != s.at("epochs").get<int>())
+          throw Error(rung_train_state_file(state_path) + ": trained to epoch " +
+                      std::to_string(loaded.epochs_done) + ", the rung state to epoch " +
+                      std::to_string(s.at("epochs").get<int>()));
+        state = std::move(loaded);
+        next = s.at("rung").get<int>() + 1;
+        fit_at = s.at("rung_fitness");
+        miou_at = s.at("rung_miou");
+        seconds_at = s.at("rung_s");
+        trained = s.at("epochs").get<int>();
+        train_s = s.at("train_s").get<double>();
+        eval_s = s.at("eval_s").get<double>();
+        ck.net = saved.net;
+        o.metrics["resumed_at_rung"] = next;
+        m.say(c.genome.str() + ": continues at rung " + std::to_string(next + 1) + " of " +
+              std::to_string(rungs));
+      }
+    } catch (const Error& e) {
+      o.metrics["rung_state_skipped"] = first_line(e.what());
+      m.say(c.genome.str() + ": rung state unusable: " + first_line(e.what()));
+    } catch (const nlohmann::json::exception& e) {
+      o.metrics["rung_state_skipped"] = std::string("malformed rung state: ") + e.what();
+    }
+  }
+  const auto fitness_with = [&](double miou) {
+    nlohmann::json j = o.metrics;
+    j["miou"] = miou;
+    return compute_fitness(m.cfg.fitness, EvalMetrics::from_json(j)).value;
+  };
+  bool measured = false;
+  int reached = next - 1;
+  for (int k = next; k < rungs; ++k) {
+    if (ev.early_stop && k > 0) {
+      // Fitness grows with mIoU: at mIoU 1 it is the most this candidate can score.
+      const double cutoff = rung_cutoff(rung_scores(history, static_cast<size_t>(k)), ev.eta);
+      const double most = fitness_with(1.0);
+      if (most < cutoff) {
+        o.metrics["early_stopped"] = true;
+        o.metrics["early_stop_reason"] = "fitness " + std::to_string(most) +
+                                         " at mIoU 1 is below rung " + std::to_string(k + 1) +
+                                         "'s cutoff " + std::to_string(cutoff);
+        break;
+      }
+    }
+    const double t1 = now_s();
+    const EpochRange range{k == 0 ? 1 : ev.rungs[static_cast<size_t>(k - 1)] + 1,
+                           ev.rungs[static_cast<size_t>(k)],
+                           ev.rung_chip_fraction[static_cast<size_t>(k)]};
+    const TrainHistory h = fit(ck.net, m.data_().train, m.data_().val, t, {}, range, &state);
+    trained += static_cast<int>(h.epochs.size());
+    train_s += now_s() - t1;
+    const double t2 = now_s();
+    dm = m.device_metrics(ck, m.eval_scenes);
+    eval_s += now_s() - t2;
+    measured = true;
+    reached = k;
+    const double f = fitness_with(dm.metrics.cm.miou());
+    fit_at.push_back(f);
+    miou_at.push_back(dm.metrics.cm.miou());
+    seconds_at.push_back(train_s + eval_s);
+    if (k + 1 == rungs) break;
+    if (!rung_promotes(f, rung_scores(history, static_cast<size_t>(k)), ev.eta)) break;
+    // Promoted: keep where it stands, so that a killed search continues from here.
+    Checkpoint st;
+    st.genome = ck.genome;
+    st.bands = ck.bands;
+    st.norm = ck.norm;
+    st.net = ck.net;
+    st.config = t.to_json();
+    st.metrics = {{"rung", k},
+                  {"rung_fitness", fit_at},
+                  {"rung_miou", miou_at},
+                  {"rung_s", seconds_at},
+                  {"epochs", trained},
+                  {"train_s", train_s},
+                  {"eval_s", eval_s},
+                  {"seed", o.seed},
+                  {"identity", identity}};
+    state.save(rung_train_state_file(state_path));  // first: the checkpoint names its epoch
+    save_checkpoint(state_path, st);
+    if (on_rung) on_rung(k);
+  }
+  if (!measured) {  // stopped right after a resume: the weights of the rung it reached
+    const double t2 = now_s();
+    dm = m.device_metrics(ck, m.eval_scenes);
+    eval_s += now_s() - t2;
+  }
+  o.metrics["rung_fitness"] = fit_at;
+  o.metrics["rung_miou"] = miou_at;
+  o.metrics["rung_s"] = seconds_at;
+  o.metrics["rung"] = reached;
+  o.metrics["promoted"] = reached + 1 == rungs;
+  o.metrics["fidelity"] = reached + 1 == rungs
+                              ? std::string("full")
+                              : "rung " + std::to_string(reached + 1) + "/" + std::to_string(rungs);
 }
 
 EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
@@ -250,9 +449,9 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
     torch::manual_seed(o.seed);
     Checkpoint ck;
     ck.genome = c.genome;
-    ck.bands = m.data.bands;
-    ck.norm = m.data.norm;
-    ck.net = build_network(c.genome, m.data.bands, policy);
+    ck.bands = m.data_().bands;
+    ck.norm = m.data_().norm;
+    ck.net = build_network(c.genome, m.data_().bands, policy);
     int epochs = ev.epochs;
     std::string fidelity = "full";
     if (ev.inheritance) {
@@ -282,46 +481,59 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
           break;
         }
         torch::manual_seed(o.seed);  // too little matched: start afresh
-        ck.net = build_network(c.genome, m.data.bands, policy);
+        ck.net = build_network(c.genome, m.data_().bands, policy);
       }
     }
     t.epochs = epochs;
-    const bool staged = ev.multi_fidelity && fidelity != "inherited" && ev.low_epochs < epochs;
-    const int first_stage = staged ? ev.low_epochs : epochs;
-    const double t_train = now_s();
-    TrainHistory h = fit(ck.net, m.data.train, m.data.val, t, {}, EpochRange{1, first_stage});
-    double train_s = now_s() - t_train;
-    int trained = static_cast<int>(h.epochs.size());
+    const bool climbs = ev.uses_rungs() && fidelity != "inherited";
+    const bool staged =
+        !climbs && ev.multi_fidelity && fidelity != "inherited" && ev.low_epochs < epochs;
+    TrainHistory h;
+    double train_s = 0, eval_s = 0, t_eval = 0;
+    int trained = 0;
+    DeviceMetrics dm;
+    if (climbs) {
+      m.climb_rungs(c, history, t, policy, ck, o, dm, trained, train_s, eval_s, on_rung);
+      fidelity = o.metrics.at("fidelity").get<std::string>();
+    } else {
+      const int first_stage = staged ? ev.low_epochs : epochs;
+      const double t_train = now_s();
+      TrainState state;  // the second stage continues the first as one run
+      h = fit(ck.net, m.data_().train, m.data_().val, t, {}, EpochRange{1, first_stage}, &state);
+      train_s = now_s() - t_train;
+      trained = static_cast<int>(h.epochs.size());
 
-    // 3. The device's metrics on the evaluation split.
-    double t_eval = now_s();
-    DeviceMetrics dm = m.device_metrics(ck, m.eval_scenes);
-    double eval_s = now_s() - t_eval;
-    if (staged) {
-      nlohmann::json low = o.metrics;
-      low["miou"] = dm.metrics.cm.miou();
-      const double f_low = compute_fitness(m.cfg.fitness, EvalMetrics::from_json(low)).value;
-      int64_t previous = 0, better = 0;
-      for (const auto& r : history) {
-        if (r.metrics.contains("reused_from") || !r.metrics.contains("fitness_low")) continue;
-        ++previous;
-        if (r.metrics.at("fitness_low").get<double>() > f_low) ++better;
-      }
-      const bool promoted =
-          static_cast<double>(better) < ev.promote_fraction * static_cast<double>(previous + 1);
-      o.metrics["fitness_low"] = f_low;
-      o.metrics["miou_low"] = dm.metrics.cm.miou();
-      o.metrics["promoted"] = promoted;
-      fidelity = "low";
-      if (promoted) {
-        const double t2 = now_s();
-        h = fit(ck.net, m.data.train, m.data.val, t, {}, EpochRange{first_stage + 1, epochs});
-        trained += static_cast<int>(h.epochs.size());
-        train_s += now_s() - t2;
-        t_eval = now_s();
-        dm = m.device_metrics(ck, m.eval_scenes);
-        eval_s += now_s() - t_eval;
-        fidelity = "full";
+      // 3. The device's metrics on the evaluation split.
+      t_eval = now_s();
+      dm = m.device_metrics(ck, m.eval_scenes);
+      eval_s = now_s() - t_eval;
+      if (staged) {
+        nlohmann::json low = o.metrics;
+        low["miou"] = dm.metrics.cm.miou();
+        const double f_low = compute_fitness(m.cfg.fitness, EvalMetrics::from_json(low)).value;
+        int64_t previous = 0, better = 0;
+        for (const auto& r : history) {
+          if (r.metrics.contains("reused_from") || !r.metrics.contains("fitness_low")) continue;
+          ++previous;
+          if (r.metrics.at("fitness_low").get<double>() > f_low) ++better;
+        }
+        const bool promoted =
+            static_cast<double>(better) < ev.promote_fraction * static_cast<double>(previous + 1);
+        o.metrics["fitness_low"] = f_low;
+        o.metrics["miou_low"] = dm.metrics.cm.miou();
+        o.metrics["promoted"] = promoted;
+        fidelity = "low";
+        if (promoted) {
+          const double t2 = now_s();
+          h = fit(ck.net, m.data_().train, m.data_().val, t, {},
+                  EpochRange{first_stage + 1, epochs}, &state);
+          trained += static_cast<int>(h.epochs.size());
+          train_s += now_s() - t2;
+          t_eval = now_s();
+          dm = m.device_metrics(ck, m.eval_scenes);
+          eval_s += now_s() - t_eval;
+          fidelity = "full";
+        }
       }
     }
     m.say(c.genome.str() + ": " + std::to_string(trained) + " epochs (" + fidelity + ")");
@@ -370,6 +582,13 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
   }
   // Anything else is a programming error: it reaches the driver, which stops the search
   // naming this candidate (search/evaluator.h).
+  if (ev.uses_rungs() && !(o.status == EvalStatus::Failed && o.transient)) {
+    // The evaluation ended: its rung state is of no further use (a transient failure keeps
+    // it, so that the evaluation again continues from the last rung).
+    std::error_code ec;
+    std::filesystem::remove(rung_state_path(c.genome), ec);
+    std::filesystem::remove(rung_train_state_file(rung_state_path(c.genome)), ec);
+  }
   return o;
 }
 
@@ -383,14 +602,14 @@ nlohmann::json CandidateEvaluator::train_final(
   torch::manual_seed(t.seed);
   Checkpoint ck;
   ck.genome = g;
-  ck.bands = m.data.bands;
-  ck.norm = m.data.norm;
-  ck.net = build_network(g, m.data.bands, m.policy());
+  ck.bands = m.data_().bands;
+  ck.norm = m.data_().norm;
+  ck.net = build_network(g, m.data_().bands, m.policy());
   const double t0 = now_s();
-  const TrainHistory h =
-      fit(ck.net, m.data.train, m.data.val, t, [&](const EpochStats& s, int total, double eta) {
-        if (on_epoch) on_epoch(s.epoch, total, eta);
-      });
+  const TrainHistory h = fit(ck.net, m.data_().train, m.data_().val, t,
+                             [&](const EpochStats& s, int total, double eta) {
+                               if (on_epoch) on_epoch(s.epoch, total, eta);
+                             });
   const double train_s = now_s() - t0;
   nlohmann::json out = cost(g);
   out["genome"] = g.str();
@@ -399,21 +618,21 @@ nlohmann::json CandidateEvaluator::train_final(
   out["epochs"] = static_cast<int>(h.epochs.size());
   out["train_s"] = train_s;
   const auto host = [&](const std::vector<int>& which) {
-    return evaluate_scenes(ck.net, m.data.scenes, which, m.data.norm, m.tiles).to_json();
+    return evaluate_scenes(ck.net, m.data_().scenes, which, m.data_().norm, m.tiles).to_json();
   };
-  out["host_val"] = host(m.data.split.val);
-  out["device_val"] = m.device_metrics(ck, m.data.split.val).metrics.to_json();
-  if (!m.data.split.test.empty()) {
-    out["host_test"] = host(m.data.split.test);
-    const DeviceMetrics dt = m.device_metrics(ck, m.data.split.test);
+  out["host_val"] = host(m.data_().split.val);
+  out["device_val"] = m.device_metrics(ck, m.data_().split.val).metrics.to_json();
+  if (!m.data_().split.test.empty()) {
+    out["host_test"] = host(m.data_().split.test);
+    const DeviceMetrics dt = m.device_metrics(ck, m.data_().split.test);
     out["device_test"] = dt.metrics.to_json();
     out["device_test_nan_pixels"] = dt.nan_pixels;
   }
   std::filesystem::create_directories(dir);
   ck.config = t.to_json();
-  ck.config["split_scenes"] = {{"train", scene_names(m.data.scenes, m.data.split.train)},
-                               {"val", scene_names(m.data.scenes, m.data.split.val)},
-                               {"test", scene_names(m.data.scenes, m.data.split.test)}};
+  ck.config["split_scenes"] = {{"train", scene_names(m.data_().scenes, m.data_().split.train)},
+                               {"val", scene_names(m.data_().scenes, m.data_().split.val)},
+                               {"test", scene_names(m.data_().scenes, m.data_().split.test)}};
   ck.metrics = out;
   save_checkpoint((std::filesystem::path(dir) / "model.ckpt").string(), ck);
   // The deployable files: FP32 and FP16 ONNX at the search's inference size.

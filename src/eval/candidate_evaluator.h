@@ -17,6 +17,17 @@
 //      multi-fidelity a from-scratch candidate trains low_epochs first; only when its
 //      fitness at that point ranks in the top promote_fraction of the low-fidelity results
 //      so far does it train the remaining epochs (successive halving, asynchronous form).
+//      With schedule "rungs" a from-scratch candidate climbs evaluation.rungs instead
+//      (search/rungs.h): trained to each rung's epochs (continuing from where it stopped,
+//      one learning-rate schedule of the last rung's length, rung_chip_fraction of the
+//      chips per epoch), scored on the device, and promoted while that fitness is in the top
+//      1/eta of the rung's scores in `history`. Metrics: rung_fitness, rung_miou, rung_s (seconds
+//      of training and device evaluation up to it; one per rung reached), rung (the last rung
+//      reached, 0-based), promoted, early_stopped. Between rungs the weights and rung state are
+//      saved to <run>/checkpoints/<genome hash>.rung.ck (atomically); an evaluation of the same
+//      genome that finds that file (a search killed mid-candidate and resumed) continues from the
+//      rung it records, and ends with the same result as an uninterrupted one
+//      (metrics.resumed_at_rung says so). The file is removed when the candidate's evaluation ends.
 //   3. lowering and emulation of the device on whole scenes of the evaluation split: the
 //      mIoU that enters the fitness is the device's, for fp32 and fp16-aligned alike.
 // Every candidate's weights are saved to <run>/checkpoints/<genome hash>.ck (parents for
@@ -40,13 +51,26 @@
 
 namespace dalnas {
 
+// A search's prepared data (scenes, split, normalisation, the chip tensors: train/
+// experiment.h's PreparedData), built once and shared read-only by every candidate of an
+// evaluator and by evaluators of the same data settings.
+struct SearchData;
+struct PreparedData;
+// The prepared data inside (e.g. the training chips for zero-cost scores).
+const PreparedData& prepared_data(const SearchData& d);
+// Prepares the data of `cfg`'s [train] table and seed (what the evaluator would build).
+std::shared_ptr<const SearchData> prepare_search_data(const SearchConfig& cfg);
+
 class CandidateEvaluator : public Evaluator {
  public:
   // Loads and prepares the data once (split and normalisation from the search seed) and
   // loads the device profile. Throws dalnas::Error for a bad [train] table, data or device.
-  // `log` receives one line per training stage (may be empty).
+  // `log` receives one line per training stage (may be empty). `data`: the prepared data to
+  // share (prepare_search_data() or another evaluator's data()); it must be of the same data
+  // settings (dalnas::Error otherwise); null: prepared here.
   CandidateEvaluator(const SearchConfig& cfg, std::string run_dir,
-                     std::function<void(const std::string&)> log = {});
+                     std::function<void(const std::string&)> log = {},
+                     std::shared_ptr<const SearchData> data = nullptr);
   ~CandidateEvaluator() override;
 
   EvalOutcome evaluate(const Candidate& c, const std::vector<EvaluationRecord>& history) override;
@@ -54,6 +78,11 @@ class CandidateEvaluator : public Evaluator {
   // The resolved training configuration (TrainConfig JSON) the candidates use.
   nlohmann::json train_config() const;
   int bands() const;
+  // The prepared data every candidate trains on (shareable).
+  std::shared_ptr<const SearchData> data() const;
+  // Called after each rung of schedule "rungs" (rung index, 0-based) once its state file is
+  // written; what it throws leaves the evaluation (tests simulate a kill with it).
+  std::function<void(int rung)> on_rung;
   // Latency / memory / energy / params of `g` on the target (step 1 alone), as metrics.
   nlohmann::json cost(const Genome& g) const;
 
@@ -71,6 +100,8 @@ class CandidateEvaluator : public Evaluator {
 
   // Where candidate `g`'s weights are kept.
   std::string checkpoint_path(const Genome& g) const;
+  // Where candidate `g`'s rung state is kept between rungs (schedule "rungs").
+  std::string rung_state_path(const Genome& g) const;
 
  private:
   struct Impl;

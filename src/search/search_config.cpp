@@ -86,12 +86,77 @@ SearchConfig SearchConfig::defaults() {
 
 namespace {
 
+// rungs, eta, rung_chip_fraction and early_stop, and `epochs` from the last rung when the
+// table does not give it.
+void read_rungs(const nlohmann::json& j, const std::string& w, EvaluationConfig& e) {
+  if (j.contains("rungs")) {
+    const auto& v = j.at("rungs");
+    if (!v.is_array() || v.empty())
+      throw Error(w + ".rungs: expected a list of epoch counts, e.g. [1, 2, 4, 8], found " +
+                  v.dump());
+    std::vector<int> r;
+    for (const auto& x : v) {
+      if (!x.is_number_integer() || x.get<int64_t>() < 1 || x.get<int64_t>() > 100000)
+        throw Error(w + ".rungs: " + x.dump() + " is not an epoch count (an integer 1..100000)");
+      const int n = x.get<int>();
+      if (!r.empty() && n <= r.back())
+        throw Error(w + ".rungs: must be strictly increasing (" + std::to_string(n) + " follows " +
+                    std::to_string(r.back()) + ")");
+      r.push_back(n);
+    }
+    e.rungs = r;
+    if (!j.contains("rung_chip_fraction")) e.rung_chip_fraction.assign(r.size(), 1.0);
+  }
+  if (j.contains("rung_chip_fraction")) {
+    const auto& v = j.at("rung_chip_fraction");
+    if (!v.is_array())
+      throw Error(w + ".rung_chip_fraction: expected a list (one share per rung), found " +
+                  v.dump());
+    std::vector<double> f;
+    for (const auto& x : v) {
+      if (!x.is_number() || !(x.get<double>() > 0 && x.get<double>() <= 1))
+        throw Error(w + ".rung_chip_fraction: " + x.dump() + " is not a share within (0, 1]");
+      f.push_back(x.get<double>());
+    }
+    e.rung_chip_fraction = f;
+  }
+  read_number(j, "eta", w, e.eta, false);
+  if (!(e.eta > 1) || e.eta > 1000)
+    throw Error(w + ".eta: must be above 1 (keep the top 1/eta at each rung), found " +
+                nlohmann::json(e.eta).dump());
+  read_bool(j, "early_stop", w, e.early_stop);
+  if (e.uses_rungs()) {
+    if (!j.contains("rungs") && j.contains("epochs")) {
+      // Epochs without rungs: the default rungs below it, then `epochs` itself.
+      std::vector<int> r;
+      for (int x : e.rungs)
+        if (x < e.epochs) r.push_back(x);
+      r.push_back(e.epochs);
+      e.rungs = r;
+      if (!j.contains("rung_chip_fraction")) e.rung_chip_fraction.assign(r.size(), 1.0);
+    }
+    if (!j.contains("epochs")) e.epochs = e.rungs.back();
+    if (e.rungs.back() != e.epochs)
+      throw Error(w + ".rungs: the last rung (" + std::to_string(e.rungs.back()) +
+                  " epochs) must equal epochs (" + std::to_string(e.epochs) + ")");
+  }
+  if (e.rung_chip_fraction.size() != e.rungs.size())
+    throw Error(w + ".rung_chip_fraction: " + std::to_string(e.rung_chip_fraction.size()) +
+                " shares for " + std::to_string(e.rungs.size()) + " rungs (one per rung)");
+}
+
 void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationConfig& e) {
   check_keys(
       j, w,
-      {"epochs", "split", "inheritance", "inherit_min_share", "inherit_epochs", "multi_fidelity",
-       "low_epochs", "promote_fraction", "final_epochs", "keep_checkpoints", "measure_latency"});
+      {"epochs", "split", "inheritance", "inherit_min_share", "inherit_epochs", "schedule",
+       "multi_fidelity", "low_epochs", "promote_fraction", "rungs", "eta", "rung_chip_fraction",
+       "early_stop", "final_epochs", "keep_checkpoints", "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
+  read_string(j, "schedule", w, e.schedule);
+  if (e.schedule != "two-stage" && e.schedule != "rungs")
+    throw Error(w + ".schedule: '" + e.schedule +
+                "' is not a schedule (allowed: two-stage, rungs)");
+  read_rungs(j, w, e);
   read_string(j, "split", w, e.split);
   if (e.split != "val" && e.split != "test" && e.split != "train")
     throw Error(w + ".split: '" + e.split + "' is not a split (allowed: val, test, train)");
@@ -106,7 +171,10 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
   read_int(j, "final_epochs", w, e.final_epochs, 0, 100000);
   read_bool(j, "keep_checkpoints", w, e.keep_checkpoints);
   read_bool(j, "measure_latency", w, e.measure_latency);
-  if (e.multi_fidelity && e.low_epochs >= e.epochs)
+  if (e.uses_rungs() && j.contains("multi_fidelity") && !e.multi_fidelity)
+    throw Error(w + ".multi_fidelity: false contradicts schedule = \"rungs\" (use rungs = [" +
+                std::to_string(e.epochs) + "] for one stage)");
+  if (!e.uses_rungs() && e.multi_fidelity && e.low_epochs >= e.epochs)
     throw Error(w + ".low_epochs: must be below epochs (" + std::to_string(e.epochs) +
                 ") with multi_fidelity on");
   if (e.inheritance && !e.keep_checkpoints)
@@ -213,9 +281,14 @@ nlohmann::json SearchConfig::to_json() const {
                      {"inheritance", e.inheritance},
                      {"inherit_min_share", e.inherit_min_share},
                      {"inherit_epochs", e.inherit_epochs},
+                     {"schedule", e.schedule},
                      {"multi_fidelity", e.multi_fidelity},
                      {"low_epochs", e.low_epochs},
                      {"promote_fraction", e.promote_fraction},
+                     {"rungs", e.rungs},
+                     {"eta", e.eta},
+                     {"rung_chip_fraction", e.rung_chip_fraction},
+                     {"early_stop", e.early_stop},
                      {"final_epochs", e.final_epochs},
                      {"keep_checkpoints", e.keep_checkpoints},
                      {"measure_latency", e.measure_latency}};
@@ -232,6 +305,15 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   j["search"].erase("transient_retries");
   j["evaluation"].erase("final_epochs");
   j["evaluation"].erase("keep_checkpoints");
+  // Each schedule's settings enter only when it is the one in use, so that adding the rung
+  // settings left the identity of two-stage runs (and their journals) unchanged.
+  auto& e = j["evaluation"];
+  if (evaluation.uses_rungs()) {
+    for (const char* k : {"multi_fidelity", "low_epochs", "promote_fraction"}) e.erase(k);
+  } else {
+    for (const char* k : {"schedule", "rungs", "eta", "rung_chip_fraction", "early_stop"})
+      e.erase(k);
+  }
   j.erase("search_space");
   return j;
 }

@@ -23,9 +23,28 @@
 //   inheritance = true         # start from the parent's weights where layers match
 //   inherit_min_share = 0.5    #   when at least this share of parameters is inherited
 //   inherit_epochs = 3         #   and then train this many epochs instead of `epochs`
-//   multi_fidelity = true      # train `low_epochs` first, the rest only when promising
-//   low_epochs = 2
-//   promote_fraction = 0.5     # promoted: low-fidelity fitness in the top share so far
+//   schedule = "two-stage"     # two-stage | rungs: how a from-scratch candidate spends epochs
+//   multi_fidelity = true      # two-stage: train `low_epochs` first, the rest only when
+//   low_epochs = 2             #   promising (multi_fidelity = false: `epochs` at once)
+//   promote_fraction = 0.5     #   promoted: low-fidelity fitness in the top share so far
+//   rungs = [1, 2, 4, 6]       # rungs: successive halving (search/rungs.h). A candidate
+//                              #   trains to each rung's epoch count in turn, continuing
+//                              #   from where it stopped on one learning-rate schedule of
+//                              #   the last rung's length, and goes on only while its
+//                              #   fitness is in the top 1/eta of the rung so far. Strictly
+//                              #   increasing; the last rung is `epochs` (`epochs` may be
+//                              #   left out: it is then the last rung; `rungs` may be
+//                              #   left out: the default rungs below `epochs`, then it).
+//   eta = 2                    #   keep the top 1/eta at each rung (> 1)
+//   rung_chip_fraction = [1, 1, 1, 1]  # share of the training chips each epoch of a rung
+//                              #   draws (seeded, different every epoch); one per rung,
+//                              #   within (0, 1]; e.g. [0.25, 0.5, 1, 1] (left out with
+//                              #   `rungs` given: 1 at every rung)
+//   early_stop = false         #   stop before a rung when even mIoU 1 could not reach the
+//                              #   rung's cutoff (the cost terms alone rule it out)
+//                              # (inherited candidates train inherit_epochs at once in
+//                              # either schedule; the settings of the schedule not in use
+//                              # are not part of evaluation_identity())
 //   final_epochs = 30          # the best genome is retrained this long into best/
 //   keep_checkpoints = true    # candidates' weights in checkpoints/ (needed to inherit)
 //   measure_latency = false    # latency from the profile's [measure] table (a real device
@@ -37,6 +56,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/search_space.h"
 #include "search/fitness.h"
@@ -49,9 +69,15 @@ struct EvaluationConfig {
   bool inheritance = true;
   double inherit_min_share = 0.5;
   int inherit_epochs = 3;
+  std::string schedule = "two-stage";  // "two-stage" | "rungs"
   bool multi_fidelity = true;
   int low_epochs = 2;
   double promote_fraction = 0.5;
+  std::vector<int> rungs = {1, 2, 4, 6};  // schedule "rungs": epochs at each rung
+  double eta = 2.0;
+  std::vector<double> rung_chip_fraction = {1, 1, 1, 1};  // one per rung
+  bool early_stop = false;
+  bool uses_rungs() const { return schedule == "rungs"; }
   int final_epochs = 30;
   bool keep_checkpoints = true;
   bool measure_latency = false;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -86,23 +87,52 @@ void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
 }  // namespace
 
 TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const TrainConfig& cfg,
-                 const EpochCallback& on_epoch, const EpochRange& range) {
+                 const EpochCallback& on_epoch, const EpochRange& range, TrainState* state) {
   TrainHistory hist;
   const auto t_start = Clock::now();
   const int first = std::max(1, range.first);
   const int last = range.last > 0 ? std::min(range.last, cfg.epochs) : cfg.epochs;
   if (cfg.epochs == 0 || train.size() == 0 || first > last) return hist;
+  if (state && state->stopped) {  // early stopping ended the schedule in an earlier range
+    hist.early_stopped = true;
+    hist.best_epoch = state->best_epoch;
+    return hist;
+  }
   torch::optim::Adam opt(net->parameters(),
                          torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
-  std::mt19937_64 rng(cfg.seed * 0x9E3779B97F4A7C15ULL + 17 + static_cast<uint64_t>(first - 1));
+  if (state && !state->last.empty()) {
+    if (state->last.size() != net->parameters().size() + net->buffers().size())
+      throw Error("training state: " + std::to_string(state->last.size()) +
+                  " tensors, the network has " +
+                  std::to_string(net->parameters().size() + net->buffers().size()));
+    restore(*net, state->last);  // continue where the last range stopped, not from its best
+  }
+  if (state && !state->optimizer.empty()) {
+    std::istringstream in(state->optimizer);
+    torch::serialize::InputArchive a;
+    a.load_from(in);
+    opt.load(a);
+  }
+  std::mt19937_64 rng;
   std::vector<int64_t> order(static_cast<size_t>(train.size()));
-  std::iota(order.begin(), order.end(), 0);
+  if (!(range.chip_fraction > 0 && range.chip_fraction <= 1))
+    throw Error("training: chip fraction " + std::to_string(range.chip_fraction) +
+                " is not within (0, 1]");
+  // The chips each epoch trains on: a prefix of the epoch's shuffled order.
+  const size_t used =
+      range.chip_fraction >= 1
+          ? order.size()
+          : std::min(
+                order.size(),
+                std::max<size_t>(2, static_cast<size_t>(std::ceil(
+                                        range.chip_fraction * static_cast<double>(order.size())))));
 
   const bool has_val = val.size() > 0;
   const bool aligned = net->policy && net->policy->device_aligned();
-  double best_loss = INFINITY;
-  std::vector<torch::Tensor> best_weights;
-  int since_best = 0;
+  double best_loss = state ? state->best_loss : INFINITY;
+  std::vector<torch::Tensor> best_weights = state ? state->best : std::vector<torch::Tensor>{};
+  int since_best = state ? state->since_best : 0;
+  hist.best_epoch = state ? state->best_epoch : 0;
   const double lr_min = cfg.lr / 20;
 
   for (int epoch = first; epoch <= last; ++epoch) {
@@ -113,11 +143,14 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
 
     net->train();
+    // The epoch's own stream: the same shuffle and augmentation in whichever range it runs.
+    rng.seed(cfg.seed * 0x9E3779B97F4A7C15ULL + 17 + static_cast<uint64_t>(epoch - 1));
+    std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), rng);
     double loss_sum = 0;
     int64_t seen = 0, dropped = 0, skipped = 0;
-    for (size_t b = 0; b < order.size(); b += static_cast<size_t>(cfg.batch)) {
-      const size_t e = std::min(order.size(), b + static_cast<size_t>(cfg.batch));
+    for (size_t b = 0; b < used; b += static_cast<size_t>(cfg.batch)) {
+      const size_t e = std::min(used, b + static_cast<size_t>(cfg.batch));
       if (e - b < 2 && seen > 0) break;  // a batch of one breaks BatchNorm statistics
       std::vector<int64_t> idx(order.begin() + static_cast<long>(b),
                                order.begin() + static_cast<long>(e));
@@ -158,6 +191,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     st.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0;
     st.images_per_s = static_cast<double>(seen) / std::max(1e-9, seconds_since(t0));
     st.dropped_chips = dropped;
+    st.chips = static_cast<int64_t>(used);
     st.skipped_steps = skipped;
     if (has_val) {
       st.has_val = true;
@@ -181,6 +215,20 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
       hist.early_stopped = true;
       break;
     }
+  }
+  if (state) {
+    state->epochs_done = hist.epochs.empty() ? state->epochs_done : hist.epochs.back().epoch;
+    state->last = snapshot(*net);
+    state->best = best_weights;
+    state->best_loss = best_loss;
+    state->best_epoch = hist.best_epoch;
+    state->since_best = since_best;
+    state->stopped = hist.early_stopped;
+    std::ostringstream out;
+    torch::serialize::OutputArchive a;
+    opt.save(a);
+    a.save_to(out);
+    state->optimizer = out.str();
   }
   if (!best_weights.empty()) restore(*net, best_weights);
   net->eval();

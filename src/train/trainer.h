@@ -9,6 +9,7 @@
 #include "train/chips.h"
 #include "train/config.h"
 #include "train/metrics.h"
+#include "train/train_state.h"
 
 namespace dalnas {
 
@@ -25,6 +26,7 @@ struct EpochStats {
   // because the device's forward overflowed to a non-finite loss. See fit().
   int64_t dropped_chips = 0;
   int64_t skipped_steps = 0;
+  int64_t chips = 0;  // training chips the epoch drew (all, or EpochRange::chip_fraction's share)
 };
 
 struct TrainHistory {
@@ -38,11 +40,19 @@ struct TrainHistory {
 using EpochCallback = std::function<void(const EpochStats&, int total_epochs, double eta_s)>;
 
 // Epochs first..last (1-based, inclusive; last 0 = cfg.epochs) of a cfg.epochs-long
-// schedule: training in stages (multi-fidelity) follows the same learning-rate curve as
-// one run. The optimiser state starts afresh in each stage.
+// schedule: training in stages (rungs, multi-fidelity) follows the same learning-rate curve
+// as one run. Passed a TrainState (train_state.h), consecutive ranges compute exactly what
+// one uninterrupted run computes (the optimiser's state, the last weights and early stopping
+// carry over); without one, the optimiser starts afresh and early stopping and best-weight
+// restoring apply within the range. An epoch's shuffle and augmentation are seeded by
+// (cfg.seed, epoch), whatever range it is in.
+// chip_fraction < 1: each epoch trains on that share of the training chips (at least two),
+// the first ceil(fraction * N) of the epoch's shuffled order, so the subset is drawn from
+// the same seeded stream and changes from epoch to epoch (cheaper low-fidelity epochs).
 struct EpochRange {
   int first = 1;
   int last = 0;
+  double chip_fraction = 1.0;
 };
 
 // Trains `net` in place with the network's current precision policy. Throws dalnas::Error
@@ -61,7 +71,8 @@ struct EpochRange {
 // Gradients through saturated (finite) values pass straight through as documented in
 // precision/policy.h. Under fp32 and fp16-aligned, any non-finite loss is divergence.
 TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const TrainConfig& cfg,
-                 const EpochCallback& on_epoch = {}, const EpochRange& range = {});
+                 const EpochCallback& on_epoch = {}, const EpochRange& range = {},
+                 TrainState* state = nullptr);
 
 // Loss and confusion matrix over a chip set (eval mode, no gradients).
 Metrics evaluate_chips(Network& net, const ChipSet& set, const LossOptions& loss, int batch);

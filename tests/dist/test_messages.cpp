@@ -84,6 +84,17 @@ TEST(Messages, TheHistorySliceHoldsParentsAndLowFidelityResultsOnly) {
   EXPECT_EQ(h[2].metrics, (nlohmann::json{{"fitness_low", 0.4}, {"reused_from", 1}}));
 }
 
+TEST(Messages, TheHistorySliceCarriesRungScores) {
+  const std::vector<EvaluationRecord> history = {
+      record(1, {{"miou", 0.5}, {"rung_fitness", {0.2, 0.3}}, {"rung_miou", {0.1, 0.2}}}),
+      record(2, {{"miou", 0.6}}),
+  };
+  const auto h = compact_history(candidate(9, {}), history);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].metrics, (nlohmann::json{{"rung_fitness", {0.2, 0.3}}}))
+      << "what rung promotion reads (search/rungs.h), nothing else";
+}
+
 TEST(Messages, MalformedMessagesThrowNamingTheMessage) {
   for (const std::string bad : {"", "[1,2]", "{\"kind\":\"cell\"}", "{\"kind\":\"candidate\"}"}) {
     try {

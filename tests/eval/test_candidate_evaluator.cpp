@@ -12,6 +12,8 @@
 #include "device/profile.h"
 #include "eval/candidate_evaluator.h"
 #include "nn/network.h"
+#include "search/driver.h"
+#include "search/journal.h"
 #include "train/checkpoint.h"
 
 namespace dalnas {
@@ -300,6 +302,266 @@ TEST_F(CandidateEvaluatorTest, TrainFinalWritesTheCheckpointAndHostAndDeviceTest
   EXPECT_GT(m.at("latency_ms").get<double>(), 0.0);
   const Checkpoint ck = load_checkpoint(dir_ + "/best/model.ckpt");
   EXPECT_EQ(ck.genome.str(), Genome::parse(kGenome).str());
+}
+
+// Schedule "rungs" over three rungs of 1, 2 and 3 epochs.
+SearchConfig rung_config() {
+  SearchConfig cfg = tiny();
+  cfg.evaluation.schedule = "rungs";
+  cfg.evaluation.epochs = 3;
+  cfg.evaluation.rungs = {1, 2, 3};
+  cfg.evaluation.rung_chip_fraction = {1, 1, 1};
+  cfg.evaluation.eta = 2;
+  return cfg;
+}
+
+EvaluationRecord rung_record(uint64_t id, nlohmann::json rung_fitness) {
+  EvaluationRecord r;
+  r.candidate_id = id;
+  r.genome = kGenome;
+  r.metrics = {{"rung_fitness", std::move(rung_fitness)}};
+  return r;
+}
+
+// The metrics that make up a result (not its timings).
+nlohmann::json result_of(const EvalOutcome& o) {
+  nlohmann::json j;
+  for (const char* k : {"miou", "vessel_iou", "epochs", "fidelity", "rung", "rung_fitness",
+                        "rung_miou", "promoted", "latency_ms", "params"})
+    if (o.metrics.contains(k)) j[k] = o.metrics.at(k);
+  return j;
+}
+
+TEST_F(CandidateEvaluatorTest, RungsClimbWhileTheCandidateRanksInTheTopOfEachRung) {
+  const SearchConfig cfg = rung_config();
+  CandidateEvaluator ev(cfg, dir_);
+  // Nobody to lose to: every rung, 3 epochs, one score per rung.
+  const EvalOutcome first = ev.evaluate(candidate(1, kGenome), {});
+  ASSERT_EQ(first.status, EvalStatus::Ok) << first.reason;
+  EXPECT_EQ(first.metrics.at("epochs"), 3);
+  EXPECT_EQ(first.metrics.at("rung"), 2);
+  EXPECT_EQ(first.metrics.at("fidelity"), "full");
+  EXPECT_EQ(first.metrics.at("promoted"), true);
+  ASSERT_EQ(first.metrics.at("rung_fitness").size(), 3u);
+  EXPECT_EQ(first.metrics.at("rung_miou").back(), first.metrics.at("miou"));
+  EXPECT_FALSE(std::filesystem::exists(ev.rung_state_path(Genome::parse(kGenome))))
+      << "the rung state goes when the evaluation ends";
+  // Better than everyone at rung 0, behind everyone at rung 1: stops after rung 1 (2 epochs).
+  const std::vector<EvaluationRecord> history = {rung_record(10, {-1.0, 100.0}),
+                                                 rung_record(11, {-1.0, 100.0})};
+  const EvalOutcome second = ev.evaluate(candidate(2, kChild), history);
+  ASSERT_EQ(second.status, EvalStatus::Ok) << second.reason;
+  EXPECT_EQ(second.metrics.at("epochs"), 2);
+  EXPECT_EQ(second.metrics.at("rung"), 1);
+  EXPECT_EQ(second.metrics.at("fidelity"), "rung 2/3");
+  EXPECT_EQ(second.metrics.at("promoted"), false);
+  EXPECT_EQ(second.metrics.at("rung_fitness").size(), 2u);
+  EXPECT_EQ(second.metrics.at("miou"), second.metrics.at("rung_miou").back());
+  // A rung's score is the fitness at that point of one schedule: rung 0 of both candidates
+  // trained the same first epoch, so the first candidate's rung-0 score comes back for a
+  // third candidate of the first genome that stops there.
+  const EvalOutcome third =
+      ev.evaluate(candidate(3, kGenome), {rung_record(12, {100.0}), rung_record(13, {100.0})});
+  EXPECT_EQ(third.metrics.at("epochs"), 1);
+  EXPECT_EQ(third.metrics.at("rung_fitness").at(0), first.metrics.at("rung_fitness").at(0));
+}
+
+// A candidate that climbs every rung trained one uninterrupted run: the optimiser's state,
+// the last weights and the epochs' shuffles carry over from rung to rung, so its score is
+// what a single-stage evaluation of the same epochs scores.
+TEST_F(CandidateEvaluatorTest, ClimbingEveryRungEqualsOneUninterruptedRun) {
+  torch::set_num_threads(1);
+  const SearchConfig rungs = rung_config();
+  SearchConfig single = tiny();
+  single.evaluation.schedule = "two-stage";
+  single.evaluation.multi_fidelity = false;
+  single.evaluation.epochs = 3;
+  CandidateEvaluator a(rungs, dir_ + "/rungs"), b(single, dir_ + "/single");
+  const EvalOutcome climbed = a.evaluate(candidate(1, kGenome), {});
+  const EvalOutcome whole = b.evaluate(candidate(1, kGenome), {});
+  ASSERT_EQ(climbed.status, EvalStatus::Ok) << climbed.reason;
+  ASSERT_EQ(whole.status, EvalStatus::Ok) << whole.reason;
+  EXPECT_EQ(climbed.metrics.at("epochs"), 3);
+  EXPECT_EQ(climbed.metrics.at("miou"), whole.metrics.at("miou"));
+  EXPECT_EQ(climbed.metrics.at("vessel_iou"), whole.metrics.at("vessel_iou"));
+  // The same holds for the two-stage schedule's promoted candidates.
+  SearchConfig staged = single;
+  staged.evaluation.multi_fidelity = true;
+  staged.evaluation.low_epochs = 1;
+  CandidateEvaluator c(staged, dir_ + "/staged");
+  const EvalOutcome promoted = c.evaluate(candidate(1, kGenome), {});
+  ASSERT_EQ(promoted.metrics.at("fidelity"), "full");
+  EXPECT_EQ(promoted.metrics.at("miou"), whole.metrics.at("miou"));
+  torch::set_num_threads(2);
+}
+
+TEST_F(CandidateEvaluatorTest, AKilledRungEvaluationResumesToTheUninterruptedResult) {
+  const SearchConfig cfg = rung_config();
+  const Candidate c = candidate(1, kGenome);
+  EvalOutcome whole;
+  {
+    CandidateEvaluator ev(cfg, dir_ + "/whole");
+    whole = ev.evaluate(c, {});
+    ASSERT_EQ(whole.status, EvalStatus::Ok) << whole.reason;
+  }
+  {
+    // Killed after rung 1 (0-based) was reached and saved.
+    CandidateEvaluator ev(cfg, dir_ + "/killed");
+    ev.on_rung = [](int rung) {
+      if (rung == 1) throw std::runtime_error("killed");
+    };
+    EXPECT_THROW(ev.evaluate(c, {}), std::runtime_error);
+    ASSERT_TRUE(std::filesystem::exists(ev.rung_state_path(c.genome)));
+    const Checkpoint st = load_checkpoint(ev.rung_state_path(c.genome));
+    EXPECT_EQ(st.metrics.at("rung"), 1);
+    EXPECT_EQ(st.metrics.at("epochs"), 2);
+  }
+  CandidateEvaluator ev(cfg, dir_ + "/killed");  // a new process on the same run folder
+  const EvalOutcome resumed = ev.evaluate(c, {});
+  ASSERT_EQ(resumed.status, EvalStatus::Ok) << resumed.reason;
+  EXPECT_EQ(resumed.metrics.at("resumed_at_rung"), 2);
+  EXPECT_EQ(result_of(resumed), result_of(whole));
+  EXPECT_FALSE(std::filesystem::exists(ev.rung_state_path(c.genome)));
+  // A rung state whose training state (optimiser, last weights) is missing is not used.
+  {
+    CandidateEvaluator k(cfg, dir_ + "/lost");
+    k.on_rung = [](int) { throw std::runtime_error("killed"); };
+    EXPECT_THROW(k.evaluate(c, {}), std::runtime_error);
+    const std::string path = k.rung_state_path(c.genome);
+    ASSERT_TRUE(std::filesystem::remove(path.substr(0, path.size() - 3) + ".train"));
+  }
+  CandidateEvaluator lost(cfg, dir_ + "/lost");
+  const EvalOutcome restarted = lost.evaluate(c, {});
+  EXPECT_TRUE(restarted.metrics.contains("rung_state_skipped"));
+  EXPECT_EQ(result_of(restarted), result_of(whole));
+  // A damaged rung state is not trusted: from scratch, the same result, and said so.
+  {
+    CandidateEvaluator k(cfg, dir_ + "/damaged");
+    k.on_rung = [](int) { throw std::runtime_error("killed"); };
+    EXPECT_THROW(k.evaluate(c, {}), std::runtime_error);
+    const std::string path = k.rung_state_path(c.genome);
+    std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  }
+  CandidateEvaluator again(cfg, dir_ + "/damaged");
+  const EvalOutcome fresh = again.evaluate(c, {});
+  EXPECT_TRUE(fresh.metrics.contains("rung_state_skipped"));
+  EXPECT_FALSE(fresh.metrics.contains("resumed_at_rung"));
+  EXPECT_EQ(result_of(fresh), result_of(whole));
+}
+
+TEST_F(CandidateEvaluatorTest, ASearchKilledMidRungResumesToTheSameJournal) {
+  SearchConfig cfg = rung_config();
+  cfg.strategy = "random";
+  cfg.strategy_params = {{"budget", 4}};
+  cfg.space.max_stages = 3;
+  cfg.space.widths = {8, 16};
+  cfg.space.decoder_widths = {8};
+  cfg.space.max_params = 0;
+  const auto runs = [&](const std::string& dir, int kill_at_rung_call) {
+    std::filesystem::create_directories(dir);
+    int calls = 0;
+    bool killed = false;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      Journal journal(dir + "/journal.sqlite");
+      CandidateEvaluator ev(cfg, dir);
+      if (!killed)
+        ev.on_rung = [&](int) {
+          if (++calls == kill_at_rung_call) {
+            killed = true;
+            throw std::runtime_error("killed mid-candidate");
+          }
+        };
+      try {
+        run_search(cfg, cfg.space, ev, journal);
+        break;
+      } catch (const std::logic_error&) {
+        EXPECT_TRUE(killed);
+      }
+    }
+    Journal journal(dir + "/journal.sqlite", true);
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : journal.all_evaluations()) {
+      nlohmann::json row = {{"genome", r.genome},
+                            {"status", to_string(r.status)},
+                            {"fitness", r.fitness},
+                            {"candidate", r.candidate_id}};
+      for (const char* k : {"miou", "epochs", "rung_fitness", "rung"})
+        if (r.metrics.contains(k)) row[k] = r.metrics.at(k);
+      rows.push_back(row);
+    }
+    return std::make_pair(rows, killed);
+  };
+  const auto whole = runs(dir_ + "/whole", 0);
+  const auto killed = runs(dir_ + "/killed", 2);
+  EXPECT_FALSE(whole.second);
+  ASSERT_TRUE(killed.second) << "a candidate reached a second promotion to kill it at";
+  EXPECT_EQ(killed.first, whole.first);
+  EXPECT_EQ(whole.first.size(), 4u);
+}
+
+TEST_F(CandidateEvaluatorTest, ChipFractionsMakeLowRungsCheaperAndAreSeeded) {
+  SearchConfig cfg = rung_config();
+  cfg.evaluation.rung_chip_fraction = {0.5, 1, 1};
+  CandidateEvaluator a(cfg, dir_ + "/a"), b(cfg, dir_ + "/b");
+  const EvalOutcome x = a.evaluate(candidate(1, kGenome), {});
+  const EvalOutcome y = b.evaluate(candidate(1, kGenome), {});
+  ASSERT_EQ(x.status, EvalStatus::Ok) << x.reason;
+  EXPECT_EQ(result_of(x), result_of(y));
+  CandidateEvaluator full(rung_config(), dir_ + "/full");
+  const EvalOutcome z = full.evaluate(candidate(1, kGenome), {});
+  EXPECT_NE(x.metrics.at("rung_fitness").at(0), z.metrics.at("rung_fitness").at(0))
+      << "half the chips at rung 0 trains another first epoch";
+}
+
+TEST_F(CandidateEvaluatorTest, EarlyStopEndsACandidateThatCannotReachTheRungsCutoff) {
+  SearchConfig cfg = rung_config();
+  cfg.evaluation.early_stop = true;
+  CandidateEvaluator ev(cfg, dir_);
+  // Rung 0 is easy to pass, rung 1's cutoff is beyond any fitness (mIoU 1 included).
+  const std::vector<EvaluationRecord> history = {rung_record(10, {-1.0, 1e9}),
+                                                 rung_record(11, {-1.0, 1e9})};
+  const EvalOutcome o = ev.evaluate(candidate(1, kGenome), history);
+  ASSERT_EQ(o.status, EvalStatus::Ok) << o.reason;
+  EXPECT_EQ(o.metrics.at("early_stopped"), true);
+  EXPECT_EQ(o.metrics.at("epochs"), 1) << "rung 1 was not trained";
+  EXPECT_EQ(o.metrics.at("rung"), 0);
+  EXPECT_NE(o.metrics.at("early_stop_reason").get<std::string>().find("cutoff"), std::string::npos);
+  // Without early stopping it trains rung 1 and then stops.
+  cfg.evaluation.early_stop = false;
+  CandidateEvaluator plain(cfg, dir_ + "/plain");
+  const EvalOutcome p = plain.evaluate(candidate(1, kGenome), history);
+  EXPECT_EQ(p.metrics.at("epochs"), 2);
+  EXPECT_FALSE(p.metrics.contains("early_stopped"));
+}
+
+TEST_F(CandidateEvaluatorTest, SharedPreparedDataGivesIdenticalResults) {
+  const SearchConfig cfg = tiny();
+  CandidateEvaluator owner(cfg, dir_ + "/owner");
+  // Candidates train on the evaluator's one copy of the chips; training one must not
+  // change what the next sees.
+  const EvalOutcome before = owner.evaluate(candidate(1, kChild), {});
+  const EvalOutcome a = owner.evaluate(candidate(2, kGenome), {});
+  CandidateEvaluator sharing(cfg, dir_ + "/sharing", {}, owner.data());
+  EXPECT_EQ(sharing.data().get(), owner.data().get()) << "the same tensors, not a copy";
+  const EvalOutcome b = sharing.evaluate(candidate(2, kGenome), {});
+  CandidateEvaluator own(cfg, dir_ + "/own", {}, prepare_search_data(cfg));
+  const EvalOutcome c = own.evaluate(candidate(2, kGenome), {});
+  CandidateEvaluator fresh(cfg, dir_ + "/fresh");
+  const EvalOutcome d = fresh.evaluate(candidate(2, kGenome), {});
+  ASSERT_EQ(a.status, EvalStatus::Ok) << a.reason;
+  EXPECT_EQ(result_of(a), result_of(d));
+  EXPECT_EQ(result_of(b), result_of(d));
+  EXPECT_EQ(result_of(c), result_of(d));
+  // Data of other settings is refused, naming what differs.
+  SearchConfig other = tiny();
+  other.train["tiling"]["size"] = 16;
+  other.train["tiling"]["stride"] = 16;
+  try {
+    CandidateEvaluator wrong(other, dir_ + "/wrong", {}, owner.data());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("search data"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -89,6 +89,87 @@ TEST(SearchConfig, ErrorsNameTheTableAndKey) {
       << error_of({{"search_space", {{"widths", {0}}}}});
 }
 
+TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
+  const nlohmann::json j = {{"evaluation",
+                             {{"schedule", "rungs"},
+                              {"rungs", {1, 2, 4, 8}},
+                              {"eta", 3},
+                              {"rung_chip_fraction", {0.25, 0.5, 1, 1}},
+                              {"early_stop", true}}}};
+  const SearchConfig c = SearchConfig::from_json(j, "s.toml");
+  EXPECT_TRUE(c.evaluation.uses_rungs());
+  EXPECT_EQ(c.evaluation.rungs, (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(c.evaluation.epochs, 8) << "epochs left out: the last rung";
+  EXPECT_DOUBLE_EQ(c.evaluation.eta, 3);
+  EXPECT_EQ(c.evaluation.rung_chip_fraction, (std::vector<double>{0.25, 0.5, 1, 1}));
+  EXPECT_TRUE(c.evaluation.early_stop);
+  const SearchConfig d = SearchConfig::from_json(c.to_json(), "again");
+  EXPECT_EQ(d.to_json(), c.to_json());
+  // Rungs alone: every chip at every rung.
+  const SearchConfig e =
+      SearchConfig::from_json({{"evaluation", {{"schedule", "rungs"}, {"rungs", {2, 3}}}}}, "e");
+  EXPECT_EQ(e.evaluation.rung_chip_fraction, (std::vector<double>{1, 1}));
+  EXPECT_EQ(e.evaluation.epochs, 3);
+  // Epochs alone: the default rungs below them, then the epochs.
+  const SearchConfig f =
+      SearchConfig::from_json({{"evaluation", {{"schedule", "rungs"}, {"epochs", 4}}}}, "f");
+  EXPECT_EQ(f.evaluation.rungs, (std::vector<int>{1, 2, 4}));
+  EXPECT_EQ(f.evaluation.rung_chip_fraction, (std::vector<double>{1, 1, 1}));
+}
+
+TEST(SearchConfig, RungSettingsAreInTheIdentityOnlyWhenRungsAreTheSchedule) {
+  SearchConfig a = SearchConfig::defaults(), b = a;
+  EXPECT_FALSE(a.evaluation_identity()["evaluation"].contains("rungs"))
+      << "two-stage identities are as before the rung settings existed";
+  b.evaluation.eta = 3;
+  EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity()) << "unused under two-stage";
+  a.evaluation.schedule = b.evaluation.schedule = "rungs";
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  b = a;
+  b.evaluation.rung_chip_fraction = {0.5, 1, 1, 1};
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  b = a;
+  b.evaluation.early_stop = true;
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  b = a;
+  b.evaluation.low_epochs = 1;
+  EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity()) << "unused under rungs";
+  SearchConfig two = SearchConfig::defaults();
+  EXPECT_NE(two.evaluation_identity(), a.evaluation_identity()) << "the schedule itself";
+}
+
+TEST(SearchConfig, BadRungSettingsAreOneLineErrors) {
+  const auto ev = [](nlohmann::json e) { return error_of({{"evaluation", std::move(e)}}); };
+  const auto has = [](const std::string& msg, const char* part) {
+    return msg.find(part) != std::string::npos;
+  };
+  std::string m = ev({{"schedule", "rungs"}, {"rungs", {1, 4, 2}}});
+  EXPECT_TRUE(has(m, "evaluation.rungs: must be strictly increasing (2 follows 4)")) << m;
+  m = ev({{"schedule", "rungs"}, {"rungs", {1, 1}}});
+  EXPECT_TRUE(has(m, "strictly increasing")) << m;
+  m = ev({{"schedule", "rungs"}, {"rungs", nlohmann::json::array()}});
+  EXPECT_TRUE(has(m, "evaluation.rungs: expected a list")) << m;
+  m = ev({{"schedule", "rungs"}, {"rungs", {0, 2}}});
+  EXPECT_TRUE(has(m, "evaluation.rungs: 0 is not an epoch count")) << m;
+  m = ev({{"schedule", "rungs"}, {"rungs", {1, 2.5}}});
+  EXPECT_TRUE(has(m, "evaluation.rungs: 2.5 is not an epoch count")) << m;
+  m = ev({{"schedule", "rungs"}, {"rungs", {1, 2, 4}}, {"epochs", 6}});
+  EXPECT_TRUE(has(m, "the last rung (4 epochs) must equal epochs (6)")) << m;
+  m = ev({{"schedule", "rungs"}, {"rungs", {1, 2}}, {"rung_chip_fraction", {0.5}}});
+  EXPECT_TRUE(has(m, "evaluation.rung_chip_fraction: 1 shares for 2 rungs")) << m;
+  m = ev({{"schedule", "rungs"}, {"rungs", {1, 2}}, {"rung_chip_fraction", {0, 1}}});
+  EXPECT_TRUE(has(m, "evaluation.rung_chip_fraction: 0 is not a share")) << m;
+  m = ev({{"schedule", "rungs"}, {"eta", 1}});
+  EXPECT_TRUE(has(m, "evaluation.eta: must be above 1")) << m;
+  m = ev({{"schedule", "halving"}});
+  EXPECT_TRUE(has(m, "evaluation.schedule: 'halving' is not a schedule")) << m;
+  m = ev({{"schedule", "rungs"}, {"multi_fidelity", false}});
+  EXPECT_TRUE(has(m, "evaluation.multi_fidelity: false contradicts schedule")) << m;
+  for (const auto& msg : {ev({{"schedule", "rungs"}, {"rungs", {1, 4, 2}}}),
+                          ev({{"schedule", "rungs"}, {"eta", 0.5}})})
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line: " << msg;
+}
+
 TEST(ParseDuration, ReadsUnitsAndRejectsOtherText) {
   EXPECT_DOUBLE_EQ(parse_duration("90", "t"), 90);
   EXPECT_DOUBLE_EQ(parse_duration("90s", "t"), 90);

@@ -50,6 +50,31 @@ TEST(Trainer, LossDecreasesAndBestWeightsAreKept) {
   EXPECT_EQ(r.test.cm.total(), static_cast<uint64_t>(d.split.test.size()) * 96 * 96);
 }
 
+TEST(Trainer, AChipFractionTrainsEachEpochOnASeededShareOfTheChips) {
+  torch::set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 2;
+  PreparedData d = prepare_data(c);
+  const int64_t n = d.train.size();
+  ASSERT_GE(n, 4);
+  const auto run = [&](double fraction, std::vector<int64_t>& chips) {
+    torch::manual_seed(5);
+    Network net = build_network(Genome::parse(c.arch), d.bands);
+    const TrainHistory h = fit(net, d.train, d.val, c, {}, EpochRange{1, 0, fraction});
+    for (const auto& e : h.epochs) chips.push_back(e.chips);
+    return h.epochs.back().train_loss;
+  };
+  std::vector<int64_t> all, half, half2;
+  const double l_all = run(1.0, all), l_half = run(0.5, half), l_half2 = run(0.5, half2);
+  EXPECT_EQ(all, (std::vector<int64_t>{n, n}));
+  const int64_t want = (n + 1) / 2;  // ceil(0.5 n)
+  EXPECT_EQ(half, (std::vector<int64_t>{want, want}));
+  EXPECT_NE(l_all, l_half) << "another share of chips trains differently";
+  EXPECT_EQ(l_half, l_half2) << "the share is seeded";
+  Network net = build_network(Genome::parse(c.arch), d.bands);
+  EXPECT_THROW(fit(net, d.train, d.val, c, {}, EpochRange{1, 0, 0.0}), Error);
+}
+
 TEST(Trainer, SameSeedSameResult) {
   torch::set_num_threads(1);
   TrainConfig c = tiny_config();
@@ -120,4 +145,86 @@ TEST(Trainer, AlignedTrainingLeavesOutChipsTheDeviceReadsAsNonFinite) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
   }
+}
+
+// Rungs and the two-stage schedule train a network in ranges of epochs of one schedule; with
+// a TrainState the ranges compute what one uninterrupted run computes, bit for bit.
+TEST(Trainer, RangesWithAStateEqualOneUninterruptedRun) {
+  torch::set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 4;
+  c.lr = 3e-3;
+  c.augment = true;
+  PreparedData d = prepare_data(c);
+  ASSERT_GT(d.val.size(), 0) << "best-weight restoring between ranges is part of the check";
+  const auto weights = [](Network& n) {
+    std::vector<torch::Tensor> w;
+    for (const auto& p : n->parameters()) w.push_back(p.detach().clone());
+    for (const auto& b : n->buffers()) w.push_back(b.detach().clone());
+    return w;
+  };
+  const auto same = [](const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!torch::equal(a[i], b[i])) return false;
+    return true;
+  };
+  const auto fresh = [&] {
+    torch::manual_seed(11);
+    return build_network(Genome::parse(c.arch), d.bands);
+  };
+  Network whole = fresh();
+  const TrainHistory hw = fit(whole, d.train, d.val, c);
+  ASSERT_EQ(hw.epochs.size(), 4u);
+
+  Network parts = fresh();
+  TrainState state;
+  std::vector<EpochStats> epochs;
+  for (const EpochRange r : {EpochRange{1, 1}, EpochRange{2, 3}, EpochRange{4, 4}}) {
+    const TrainHistory h = fit(parts, d.train, d.val, c, {}, r, &state);
+    epochs.insert(epochs.end(), h.epochs.begin(), h.epochs.end());
+    EXPECT_EQ(state.epochs_done, r.last);
+    EXPECT_FALSE(state.optimizer.empty());
+  }
+  ASSERT_EQ(epochs.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(epochs[i].train_loss, hw.epochs[i].train_loss) << i;
+  EXPECT_EQ(state.best_epoch, hw.best_epoch);
+  EXPECT_TRUE(same(weights(parts), weights(whole))) << "the kept (best) weights";
+
+  // Through a file (a search killed between rungs continues from it): the same again.
+  Network resumed = fresh();
+  TrainState first;
+  fit(resumed, d.train, d.val, c, {}, EpochRange{1, 2}, &first);
+  const std::string path = ::testing::TempDir() + "/ranges.train";
+  first.save(path);
+  TrainState loaded = TrainState::load(path);
+  Network other = fresh();  // another object: the state carries the weights where it stopped
+  fit(other, d.train, d.val, c, {}, EpochRange{3, 4}, &loaded);
+  EXPECT_TRUE(same(weights(other), weights(whole)));
+
+  // Without the state the optimiser starts afresh: a different network (the test can fail).
+  Network stateless = fresh();
+  fit(stateless, d.train, d.val, c, {}, EpochRange{1, 2});
+  fit(stateless, d.train, d.val, c, {}, EpochRange{3, 4});
+  EXPECT_FALSE(same(weights(stateless), weights(whole)));
+  torch::set_num_threads(2);
+}
+
+TEST(Trainer, AStateStoppedEarlyTrainsNoFurther) {
+  TrainConfig c = tiny_config();
+  c.epochs = 30;
+  c.lr = 1e-9;
+  c.min_delta = 1.0;
+  c.patience = 2;
+  PreparedData d = prepare_data(c);
+  ASSERT_GT(d.val.size(), 0);
+  Network net = build_network(Genome::parse(c.arch), d.bands);
+  TrainState state;
+  const TrainHistory a = fit(net, d.train, d.val, c, {}, EpochRange{1, 10}, &state);
+  EXPECT_EQ(a.epochs.size(), 3u);
+  EXPECT_TRUE(state.stopped);
+  const TrainHistory b = fit(net, d.train, d.val, c, {}, EpochRange{11, 20}, &state);
+  EXPECT_TRUE(b.epochs.empty()) << "an uninterrupted run would have stopped at epoch 3";
+  EXPECT_TRUE(b.early_stopped);
+  EXPECT_EQ(b.best_epoch, 1);
 }

@@ -1,0 +1,39 @@
+#pragma once
+// TrainState: what carries over from one range of epochs to the next of the same
+// learning-rate schedule (the search's rungs and two-stage schedule), so that training in
+// ranges computes exactly what one uninterrupted run computes:
+//   - the optimiser's state (Adam's moments and step counts);
+//   - the weights where the last range stopped (after a range the network holds the best
+//     weights so far, as a finished run would; the next range continues from the last);
+//   - the early-stopping bookkeeping (best loss, epochs since, the best weights, stopped).
+// The shuffling and augmentation of an epoch are seeded by (seed, epoch) in fit(), so they
+// need no state.
+//
+// Saved to a file (a search killed mid-rung continues from it): "DALNASTS" | u32 version |
+// u64 size | libtorch archive | u64 FNV-1a checksum of everything before it; written
+// atomically.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace dalnas {
+
+struct TrainState {
+  int epochs_done = 0;              // the last epoch trained (0: none)
+  std::vector<torch::Tensor> last;  // parameters then buffers where training stopped
+  std::vector<torch::Tensor> best;  // the best weights so far (empty: none)
+  double best_loss = INFINITY;
+  int best_epoch = 0;
+  int since_best = 0;
+  bool stopped = false;   // early stopping ended the schedule: later ranges train nothing
+  std::string optimizer;  // the optimiser's libtorch archive (empty: a fresh optimiser)
+
+  // Writes atomically. Reads throw dalnas::Error naming the file (missing, bad magic,
+  // unsupported version, checksum mismatch, unreadable archive).
+  void save(const std::string& path) const;
+  static TrainState load(const std::string& path);
+};
+
+}  // namespace dalnas
