@@ -231,6 +231,9 @@ int main(int argc, char** argv) {
     std::printf(", data %s, device %s\n", full.train_config().at("data").dump().c_str(),
                 base.device.c_str());
 
+    // With the last level equal to the full epochs, the rungs' last score is the full score
+    // (one schedule, continued exactly: train/train_state.h), so it is not trained twice.
+    const bool full_is_last_rung = o.levels.back() == o.full_epochs;
     std::vector<Level> levels;
     const auto level = [&](const std::string& name) -> Level& {
       for (auto& l : levels)
@@ -246,27 +249,37 @@ int main(int argc, char** argv) {
       const auto& miou = out.metrics.at("rung_miou");
       const auto& secs = out.metrics.at("rung_s");
       for (size_t k = 0; k < miou.size(); ++k) {
+        if (full_is_last_rung && prefix == "rung " && k + 1 == o.levels.size()) continue;
         Level& l = level(prefix + std::to_string(o.levels[k]) + " ep");
         l.score[i] = miou[k].is_number() ? miou[k].get<double>() : std::nan("");
         l.seconds[i] = secs[k].get<double>();
       }
     };
-    for (size_t i = 0; i < n; ++i) {
+    const auto evaluate_genome = [&](size_t i) {
       const auto t0 = std::chrono::steady_clock::now();
       Candidate c;
       c.id = i + 1;
       c.genome = genomes[i];
       nlohmann::json row = {{"genome", c.genome.str()}};
-      const EvalOutcome f = full.evaluate(c, {});
-      row["full"] = {{"status", to_string(f.status)}, {"reason", f.reason}, {"metrics", f.metrics}};
-      if (f.status == EvalStatus::Ok) {
-        full_score[i] = f.metrics.at("miou").get<double>();
-        full_seconds[i] =
-            f.metrics.at("train_s").get<double>() + f.metrics.at("eval_s").get<double>();
+      if (!full_is_last_rung) {
+        const EvalOutcome f = full.evaluate(c, {});
+        row["full"] = {
+            {"status", to_string(f.status)}, {"reason", f.reason}, {"metrics", f.metrics}};
+        if (f.status == EvalStatus::Ok) {
+          full_score[i] = f.metrics.at("miou").get<double>();
+          full_seconds[i] =
+              f.metrics.at("train_s").get<double>() + f.metrics.at("eval_s").get<double>();
+        }
       }
       const EvalOutcome r = rungs.evaluate(c, {});
       row["rungs"] = r.metrics;
       record_rungs(r, "rung ", i);
+      if (full_is_last_rung && r.status == EvalStatus::Ok) {
+        full_score[i] = r.metrics.at("miou").get<double>();
+        full_seconds[i] = r.metrics.at("rung_s").back().get<double>();
+      } else if (full_is_last_rung) {
+        row["full"] = {{"status", to_string(r.status)}, {"reason", r.reason}};
+      }
       if (fewer) {
         const EvalOutcome x = fewer.get()->evaluate(c, {});
         row["fewer_chips"] = x.metrics;
@@ -304,40 +317,51 @@ int main(int argc, char** argv) {
       std::printf("  %2zu/%zu %-70s full mIoU %.4f  (%.0f s)\n", i + 1, n, c.genome.str().c_str(),
                   full_score[i], s);
       std::fflush(stdout);
-    }
+    };
 
-    std::printf("\n%-34s %8s %8s %10s %6s\n", "level", "tau", "rho", "s/genome", "pairs");
-    std::printf("%-34s %8s %8s %10.1f %6zu\n",
-                ("full (" + std::to_string(o.full_epochs) + " ep)").c_str(), "1", "1",
-                mean_finite(full_seconds), n);
-    nlohmann::json table = nlohmann::json::array();
-    for (const Level& l : levels) {
-      std::vector<double> a, b;
-      for (size_t i = 0; i < n; ++i)
-        if (std::isfinite(l.score[i]) && std::isfinite(full_score[i])) {
-          a.push_back(l.score[i]);
-          b.push_back(full_score[i]);
-        }
-      const double tau = a.size() >= 2 ? kendall_tau(a, b) : std::nan("");
-      const double rho = a.size() >= 2 ? spearman_rho(a, b) : std::nan("");
-      const double secs = mean_finite(l.seconds);
-      std::printf("%-34s %8.3f %8.3f %10.2f %6zu\n", l.name.c_str(), tau, rho, secs, a.size());
-      table.push_back({{"level", l.name},
-                       {"kendall_tau", std::isfinite(tau) ? nlohmann::json(tau) : nullptr},
-                       {"spearman_rho", std::isfinite(rho) ? nlohmann::json(rho) : nullptr},
-                       {"seconds_per_genome", secs},
-                       {"pairs", a.size()}});
-    }
-    if (!o.json.empty()) {
-      const nlohmann::json out = {{"genomes", raw},
-                                  {"table", table},
-                                  {"full_epochs", o.full_epochs},
-                                  {"levels", o.levels},
-                                  {"seed", o.seed},
-                                  {"config", o.config.empty() ? "built-in default" : o.config}};
-      write_file_atomic(o.json, out.dump(2) + "\n");
-      std::printf("\nraw results: %s\n", o.json.c_str());
-    }
+    // The table of every level against the full scores so far; printed at the end, and
+    // written with the raw results after every genome (a long run stopped early keeps them).
+    const auto report = [&](bool print, size_t done) {
+      if (print) {
+        std::printf("\n%-34s %8s %8s %10s %6s\n", "level", "tau", "rho", "s/genome", "pairs");
+        std::printf("%-34s %8s %8s %10.1f %6zu\n",
+                    ("full (" + std::to_string(o.full_epochs) + " ep)").c_str(), "1", "1",
+                    mean_finite(full_seconds), done);
+      }
+      nlohmann::json table = nlohmann::json::array();
+      for (const Level& l : levels) {
+        std::vector<double> a, b;
+        for (size_t i = 0; i < done; ++i)
+          if (std::isfinite(l.score[i]) && std::isfinite(full_score[i])) {
+            a.push_back(l.score[i]);
+            b.push_back(full_score[i]);
+          }
+        const double tau = a.size() >= 2 ? kendall_tau(a, b) : std::nan("");
+        const double rho = a.size() >= 2 ? spearman_rho(a, b) : std::nan("");
+        const double secs = mean_finite(l.seconds);
+        if (print)
+          std::printf("%-34s %8.3f %8.3f %10.2f %6zu\n", l.name.c_str(), tau, rho, secs, a.size());
+        table.push_back({{"level", l.name},
+                         {"kendall_tau", std::isfinite(tau) ? nlohmann::json(tau) : nullptr},
+                         {"spearman_rho", std::isfinite(rho) ? nlohmann::json(rho) : nullptr},
+                         {"seconds_per_genome", secs},
+                         {"pairs", a.size()}});
+      }
+      if (!o.json.empty()) {
+        const nlohmann::json out = {{"genomes", raw},
+                                    {"done", done},
+                                    {"table", table},
+                                    {"full_epochs", o.full_epochs},
+                                    {"full_is_last_rung", full_is_last_rung},
+                                    {"levels", o.levels},
+                                    {"seed", o.seed},
+                                    {"config", o.config.empty() ? "built-in default" : o.config}};
+        write_file_atomic(o.json, out.dump(2) + "\n");
+        if (print) std::printf("\nraw results: %s\n", o.json.c_str());
+      }
+    };
+    for (size_t i = 0; i < n; ++i) evaluate_genome(i), report(false, i + 1);
+    report(true, n);
     fs::remove_all(dir);
   } catch (const Error& e) {
     std::fprintf(stderr, "proxy_fidelity: error: %s\n", e.what());
