@@ -2,7 +2,9 @@
 // device, for one architecture (the headline experiment; see eval/compare.h).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -14,6 +16,9 @@
 #include "core/genome.h"
 #include "core/rng.h"
 #include "data/dataset.h"
+#include "dist/mpi_census.h"
+#include "dist/mpi_session.h"
+#include "dist/mpi_worker.h"
 #include "eval/census.h"
 #include "eval/compare.h"
 #include "search/search_config.h"
@@ -36,7 +41,8 @@ struct CompareArgs {
   double raw_scale = 1.0;
   bool no_reference = false, no_ablation = false, ablate_aligned = false;
   uint64_t genome_seed = 1;
-  std::string merge;  // census folders to merge into --out
+  std::string merge;                // census folders to merge into --out
+  std::string evaluator = "local";  // local | mpi (the census's units over MPI workers)
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -76,7 +82,7 @@ std::vector<std::string> census_genomes(const CompareArgs& c, int bands) {
   return out;
 }
 
-void run_census_command(const TrainArgs& a, const CompareArgs& c) {
+void run_census_command(const TrainArgs& a, const CompareArgs& c, dist::MpiSession* mpi) {
   CensusOptions opt;
   opt.train = resolve_train_config(a);
   if (opt.train.precision != PrecisionMode::FP32)
@@ -111,17 +117,16 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c) {
     write_file_atomic(out + "/census.txt", r.table());
   };
   if (!a.quiet) {
-    std::fprintf(stderr, "census: %zu genomes x %zu pipelines on %s -> %s\n", opt.genomes.size(),
-                 opt.pipelines.size(), opt.device.c_str(), out.c_str());
+    std::fprintf(stderr, "census: %zu genomes x %zu pipelines on %s -> %s%s\n", opt.genomes.size(),
+                 opt.pipelines.size(), opt.device.c_str(), out.c_str(),
+                 mpi ? (" (" + std::to_string(mpi->workers()) + " MPI workers)").c_str() : "");
   }
   CensusResult r;
   try {
-    r = run_census(
-        opt,
-        [&a](const std::string& line) {
-          if (!a.quiet) std::fprintf(stderr, "census: %s\n", line.c_str());
-        },
-        write);
+    const auto progress = [&a](const std::string& line) {
+      if (!a.quiet) std::fprintf(stderr, "census: %s\n", line.c_str());
+    };
+    r = mpi ? dist::run_census_mpi(*mpi, opt, progress, write) : run_census(opt, progress, write);
     write(r);
   } catch (const std::exception& e) {
     // The cells that finished are kept (census.json is rewritten after every cell); a folder
@@ -185,10 +190,29 @@ void add_compare(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Print compare.json on stdout");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");
 
+  cmd->add_option("--evaluator", c->evaluator,
+                  "Census: local (default) or mpi: under mpirun rank 0 hands the census's "
+                  "genomes to ranks 1..N-1, each with --threads threads (docs/scale.md)")
+      ->check(CLI::IsMember({"local", "mpi"}));
   cmd->add_option("--merge-census", c->merge,
                   "Merge the census.json of these comma-separated census folders (parts of one "
                   "census run apart) into --out");
   cmd->callback([a, c]() {
+    const bool census = c->genomes > 0 || !c->arch_list.empty() || !c->pipelines.empty();
+    std::unique_ptr<dist::MpiSession> mpi;
+    if (c->evaluator == "mpi") {
+      if (!census || !c->merge.empty())
+        throw Error(
+            "--evaluator mpi: spreads a census (--genomes, --arch-list or --pipelines); a "
+            "comparison's seeds and --merge-census run locally");
+      mpi = std::make_unique<dist::MpiSession>();
+      if (!mpi->root()) {
+        const auto t = a->set.find("threads");
+        set_threads(t != a->set.end() ? std::atoi(t->second.c_str()) : mpi->default_threads());
+        dist::run_worker(*mpi);
+        return;
+      }
+    }
     if (!c->merge.empty()) {
       if (a->out.empty()) throw Error("--merge-census: name the merged census's folder with --out");
       std::vector<CensusResult> parts;
@@ -213,8 +237,8 @@ void add_compare(CLI::App& app) {
       std::printf("%s\nwritten to %s/census.{csv,json,txt}\n", r.table().c_str(), a->out.c_str());
       return;
     }
-    if (c->genomes > 0 || !c->arch_list.empty() || !c->pipelines.empty()) {
-      run_census_command(*a, *c);
+    if (census) {
+      run_census_command(*a, *c, mpi.get());
       return;
     }
     CompareOptions opt;

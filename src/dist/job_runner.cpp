@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "dist/census_jobs.h"
 #include "dist/messages.h"
 #include "eval/candidate_evaluator.h"
 #include "search/search_config.h"
@@ -38,6 +39,13 @@ void maybe_inject_failure(uint64_t id) {
                              " (DALNAS_TEST_FAIL_CANDIDATE)");
 }
 
+void maybe_inject_census_failure(const CensusJob& job) {
+  const char* v = std::getenv("DALNAS_TEST_FAIL_GENOME");
+  if (v && *v && job.unit.genome == v)
+    throw std::runtime_error("injected failure of genome " + job.unit.genome +
+                             " (DALNAS_TEST_FAIL_GENOME)");
+}
+
 }  // namespace
 
 struct JobRunner::Impl {
@@ -66,6 +74,22 @@ JobRunner::~JobRunner() = default;
 
 std::string JobRunner::run(const std::string& job_message) {
   const double t0 = now_s();
+  if (is_census_job(job_message)) {
+    CensusJobResult c;
+    c.worker = impl_->worker;
+    try {
+      const CensusJob job = decode_census_job(job_message);
+      maybe_inject_census_failure(job);
+      const CensusResult r = run_census_unit(job);
+      c.cells = r.cells;
+      c.test_scenes = r.test_scenes;
+    } catch (const std::exception& e) {
+      c.cells.clear();
+      c.error = first_line(e.what());
+    }
+    c.seconds = now_s() - t0;
+    return encode_census_result(c);
+  }
   JobResult r;
   r.worker = impl_->worker;
   try {

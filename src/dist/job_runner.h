@@ -5,10 +5,13 @@
 // configuration), and answers every job with a result message: an evaluation that throws,
 // a configuration or data set the worker cannot load, or a malformed job all come back as
 // a result with status failed and the reason ("worker N: ..."), never as an exception.
+// A census job (dist/census_jobs.h) is answered with its unit's cells, or the reason the
+// unit failed.
 //
 // Testing hook: when the environment variable DALNAS_TEST_FAIL_CANDIDATE holds a candidate
 // id, the job of that candidate throws on the worker (as a crashing evaluation would), so
-// that tests can check that such a failure is recorded and survived.
+// that tests can check that such a failure is recorded and survived. Likewise
+// DALNAS_TEST_FAIL_GENOME (a genome string) for the census jobs of that genome.
 #include <memory>
 #include <string>
 

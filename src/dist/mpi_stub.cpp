@@ -1,8 +1,10 @@
-// Built instead of mpi_session.cpp, mpi_worker.cpp, mpi_evaluator.cpp and mpi_transport.cpp
+// Built instead of mpi_session.cpp, mpi_worker.cpp, mpi_evaluator.cpp, mpi_transport.cpp and
+// mpi_census.cpp
 // when CMake found no MPI: `--evaluator mpi` then says so, and everything else works.
 #include <stdexcept>
 
 #include "core/error.h"
+#include "dist/mpi_census.h"
 #include "dist/mpi_evaluator.h"
 #include "dist/mpi_session.h"
 #include "dist/mpi_worker.h"
@@ -50,6 +52,11 @@ void MpiEvaluator::submit(const Candidate&, const std::vector<EvaluationRecord>&
   not_built();
 }
 std::pair<uint64_t, EvalOutcome> MpiEvaluator::wait() {
+  not_built();
+}
+
+CensusResult run_census_mpi(MpiSession&, const CensusOptions&, const CensusProgress&,
+                            const std::function<void(const CensusResult&)>&) {
   not_built();
 }
 

@@ -110,40 +110,43 @@ DeviceProfile profile_for_pipeline(const DeviceProfile& base, const std::string&
   return p;
 }
 
+nlohmann::json CensusCell::to_json() const {
+  nlohmann::json cj = {{"genome", genome},
+                       {"pipeline", pipeline},
+                       {"params", params},
+                       {"fp32_host", fp32_host.to_json()},
+                       {"ptq_device", ptq_device.to_json()},
+                       {"aligned_device", aligned_device.to_json()},
+                       {"control_device", control_device.to_json()},
+                       {"ptq_nan_pixels", ptq_nan_pixels},
+                       {"aligned_nan_pixels", aligned_nan_pixels},
+                       {"aligned_failure", aligned_failure},
+                       {"aligned_dropped_chips", aligned_dropped_chips},
+                       {"aligned_skipped_steps", aligned_skipped_steps},
+                       {"failure", failure},
+                       {"gap", gap()},
+                       {"seconds", seconds},
+                       {"ablations", nlohmann::json::array()}};
+  for (const Ablation& a : ablations) {
+    cj["ablations"].push_back(
+        {{"behaviour", a.behaviour},
+         {"applies", a.applies},
+         {"ptq_miou", a.ptq_miou},
+         {"aligned_miou",
+          std::isfinite(a.aligned_miou) ? nlohmann::json(a.aligned_miou) : nlohmann::json(nullptr)},
+         {"ptq_nan_pixels", a.ptq_nan_pixels},
+         {"gap_given_back", attributed(a)}});
+  }
+  return cj;
+}
+
 nlohmann::json CensusResult::to_json() const {
   nlohmann::json j = {{"device", device},
                       {"data", data},
                       {"test_scenes", test_scenes},
                       {"seconds", seconds},
                       {"cells", nlohmann::json::array()}};
-  for (const CensusCell& c : cells) {
-    nlohmann::json cj = {{"genome", c.genome},
-                         {"pipeline", c.pipeline},
-                         {"params", c.params},
-                         {"fp32_host", c.fp32_host.to_json()},
-                         {"ptq_device", c.ptq_device.to_json()},
-                         {"aligned_device", c.aligned_device.to_json()},
-                         {"control_device", c.control_device.to_json()},
-                         {"ptq_nan_pixels", c.ptq_nan_pixels},
-                         {"aligned_nan_pixels", c.aligned_nan_pixels},
-                         {"aligned_failure", c.aligned_failure},
-                         {"aligned_dropped_chips", c.aligned_dropped_chips},
-                         {"aligned_skipped_steps", c.aligned_skipped_steps},
-                         {"failure", c.failure},
-                         {"gap", c.gap()},
-                         {"seconds", c.seconds},
-                         {"ablations", nlohmann::json::array()}};
-    for (const Ablation& a : c.ablations) {
-      cj["ablations"].push_back(
-          {{"behaviour", a.behaviour},
-           {"ptq_miou", a.ptq_miou},
-           {"aligned_miou", std::isfinite(a.aligned_miou) ? nlohmann::json(a.aligned_miou)
-                                                          : nlohmann::json(nullptr)},
-           {"ptq_nan_pixels", a.ptq_nan_pixels},
-           {"gap_given_back", c.attributed(a)}});
-    }
-    j["cells"].push_back(cj);
-  }
+  for (const CensusCell& c : cells) j["cells"].push_back(c.to_json());
   return j;
 }
 
@@ -166,6 +169,40 @@ Metrics metrics_from_json(const nlohmann::json& j, const std::string& where) {
 
 }  // namespace
 
+CensusCell CensusCell::from_json(const nlohmann::json& cj, const std::string& w) {
+  CensusCell c;
+  try {
+    c.genome = cj.at("genome").get<std::string>();
+    c.pipeline = cj.at("pipeline").get<std::string>();
+    c.failure = cj.value("failure", "");
+    c.seconds = cj.value("seconds", 0.0);
+    if (!c.failure.empty()) return c;
+    c.params = cj.at("params").get<int64_t>();
+    c.fp32_host = metrics_from_json(cj.at("fp32_host"), w + ".fp32_host");
+    c.ptq_device = metrics_from_json(cj.at("ptq_device"), w + ".ptq_device");
+    c.aligned_device = metrics_from_json(cj.at("aligned_device"), w + ".aligned_device");
+    c.control_device = metrics_from_json(cj.at("control_device"), w + ".control_device");
+    c.ptq_nan_pixels = cj.value("ptq_nan_pixels", int64_t{0});
+    c.aligned_nan_pixels = cj.value("aligned_nan_pixels", int64_t{0});
+    c.aligned_failure = cj.value("aligned_failure", "");
+    c.aligned_dropped_chips = cj.value("aligned_dropped_chips", int64_t{0});
+    c.aligned_skipped_steps = cj.value("aligned_skipped_steps", int64_t{0});
+    for (const nlohmann::json& aj : cj.at("ablations")) {
+      Ablation a;
+      a.behaviour = aj.at("behaviour").get<std::string>();
+      a.applies = aj.value("applies", true);
+      a.ptq_miou = aj.at("ptq_miou").get<double>();
+      a.aligned_miou = aj.at("aligned_miou").is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                                       : aj.at("aligned_miou").get<double>();
+      a.ptq_nan_pixels = aj.value("ptq_nan_pixels", int64_t{0});
+      c.ablations.push_back(std::move(a));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(w + ": not a census cell (" + e.what() + ")");
+  }
+  return c;
+}
+
 CensusResult CensusResult::from_json(const nlohmann::json& j, const std::string& where) {
   CensusResult r;
   try {
@@ -174,43 +211,65 @@ CensusResult CensusResult::from_json(const nlohmann::json& j, const std::string&
     r.test_scenes = j.at("test_scenes").get<std::vector<std::string>>();
     r.seconds = j.at("seconds").get<double>();
     const nlohmann::json& cells = j.at("cells");
-    for (size_t i = 0; i < cells.size(); ++i) {
-      const nlohmann::json& cj = cells.at(i);
-      const std::string w = where + ": cells[" + std::to_string(i) + "]";
-      CensusCell c;
-      c.genome = cj.at("genome").get<std::string>();
-      c.pipeline = cj.at("pipeline").get<std::string>();
-      c.failure = cj.value("failure", "");
-      c.seconds = cj.value("seconds", 0.0);
-      if (!c.failure.empty()) {
-        r.cells.push_back(std::move(c));
-        continue;
-      }
-      c.params = cj.at("params").get<int64_t>();
-      c.fp32_host = metrics_from_json(cj.at("fp32_host"), w + ".fp32_host");
-      c.ptq_device = metrics_from_json(cj.at("ptq_device"), w + ".ptq_device");
-      c.aligned_device = metrics_from_json(cj.at("aligned_device"), w + ".aligned_device");
-      c.control_device = metrics_from_json(cj.at("control_device"), w + ".control_device");
-      c.ptq_nan_pixels = cj.value("ptq_nan_pixels", int64_t{0});
-      c.aligned_nan_pixels = cj.value("aligned_nan_pixels", int64_t{0});
-      c.aligned_failure = cj.value("aligned_failure", "");
-      c.aligned_dropped_chips = cj.value("aligned_dropped_chips", int64_t{0});
-      c.aligned_skipped_steps = cj.value("aligned_skipped_steps", int64_t{0});
-      for (const nlohmann::json& aj : cj.at("ablations")) {
-        Ablation a;
-        a.behaviour = aj.at("behaviour").get<std::string>();
-        a.ptq_miou = aj.at("ptq_miou").get<double>();
-        a.aligned_miou = aj.at("aligned_miou").is_null() ? std::numeric_limits<double>::quiet_NaN()
-                                                         : aj.at("aligned_miou").get<double>();
-        a.ptq_nan_pixels = aj.value("ptq_nan_pixels", int64_t{0});
-        c.ablations.push_back(std::move(a));
-      }
-      r.cells.push_back(std::move(c));
-    }
+    for (size_t i = 0; i < cells.size(); ++i)
+      r.cells.push_back(
+          CensusCell::from_json(cells.at(i), where + ": cells[" + std::to_string(i) + "]"));
   } catch (const nlohmann::json::exception& e) {
     throw Error(where + ": not a census.json (" + e.what() + ")");
   }
   return r;
+}
+
+nlohmann::json CensusOptions::to_json() const {
+  return {{"train", train.to_json()},
+          {"genomes", genomes},
+          {"pipelines", pipelines},
+          {"raw_scale", raw_scale},
+          {"finetune_epochs", finetune_epochs},
+          {"finetune_lr", finetune_lr},
+          {"device", device},
+          {"ablate", ablate},
+          {"ablate_aligned", ablate_aligned}};
+}
+
+CensusOptions CensusOptions::from_json(const nlohmann::json& j, const std::string& where) {
+  CensusOptions o;
+  try {
+    o.train = TrainConfig::from_json(j.at("train"), where + ".train");
+    o.genomes = j.at("genomes").get<std::vector<std::string>>();
+    o.pipelines = j.at("pipelines").get<std::vector<std::string>>();
+    o.raw_scale = j.at("raw_scale").get<float>();
+    o.finetune_epochs = j.at("finetune_epochs").get<int>();
+    o.finetune_lr = j.at("finetune_lr").get<double>();
+    o.device = j.at("device").get<std::string>();
+    o.ablate = j.at("ablate").get<bool>();
+    o.ablate_aligned = j.at("ablate_aligned").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": census options: " + e.what());
+  }
+  return o;
+}
+
+std::vector<CensusUnit> census_units(const CensusOptions& opt) {
+  std::vector<CensusUnit> units;
+  for (const std::string& g : opt.genomes) {
+    CensusUnit standard{g, {}}, raw{g, {}};
+    for (const std::string& p : opt.pipelines) (p == "raw" ? raw : standard).pipelines.push_back(p);
+    for (CensusUnit* u : {&standard, &raw})
+      if (!u->pipelines.empty()) units.push_back(*u);
+  }
+  return units;
+}
+
+void order_cells(std::vector<CensusCell>& cells, const CensusOptions& opt) {
+  const auto index = [](const std::vector<std::string>& v, const std::string& x) {
+    return static_cast<size_t>(std::find(v.begin(), v.end(), x) - v.begin());
+  };
+  std::stable_sort(cells.begin(), cells.end(), [&](const CensusCell& a, const CensusCell& b) {
+    const size_t ga = index(opt.genomes, a.genome), gb = index(opt.genomes, b.genome);
+    if (ga != gb) return ga < gb;
+    return index(opt.pipelines, a.pipeline) < index(opt.pipelines, b.pipeline);
+  });
 }
 
 CensusResult CensusResult::merge(const std::vector<CensusResult>& parts) {

@@ -53,7 +53,23 @@ struct CensusOptions {
   // Also evaluate (c) under each ablation (doubles the ablation's cost); otherwise the
   // ablation rows hold (b) only and aligned_miou is NaN.
   bool ablate_aligned = false;
+
+  // The whole options (for a census spread over MPI workers, dist/census_jobs.h); from_json
+  // throws dalnas::Error naming `where` and the field.
+  nlohmann::json to_json() const;
+  static CensusOptions from_json(const nlohmann::json& j, const std::string& where);
 };
+
+// The census's independent units of work: per genome, the pipelines that share trained
+// networks ((a) and (d) depend only on the normalisation: host and model share them, raw
+// trains its own), in the order run_census() runs them. A census spread over workers hands
+// out units; order_cells() puts the cells back in run_census()'s order (genomes, then
+// pipelines, as in the options).
+struct CensusUnit {
+  std::string genome;
+  std::vector<std::string> pipelines;
+};
+std::vector<CensusUnit> census_units(const CensusOptions& opt);
 
 struct Ablation {
   std::string behaviour;
@@ -76,6 +92,9 @@ struct CensusCell {
   double seconds = 0;
 
   double gap() const { return fp32_host.cm.miou() - ptq_device.cm.miou(); }
+  nlohmann::json to_json() const;
+  // Throws dalnas::Error naming `where` on a malformed cell.
+  static CensusCell from_json(const nlohmann::json& j, const std::string& where);
   // What switching `behaviour` off gives back of the post-conversion gap (mIoU).
   double attributed(const Ablation& a) const { return a.ptq_miou - ptq_device.cm.miou(); }
 };
@@ -95,6 +114,8 @@ struct CensusResult {
   // order, seconds summed. Throws dalnas::Error if device, data or test scenes differ.
   static CensusResult merge(const std::vector<CensusResult>& parts);
 };
+
+void order_cells(std::vector<CensusCell>& cells, const CensusOptions& opt);
 
 using CensusProgress = std::function<void(const std::string& line)>;
 // `on_cell` is called after each finished cell (e.g. to write partial results).

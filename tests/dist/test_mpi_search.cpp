@@ -17,36 +17,13 @@
 #include <thread>
 
 #include "cli/cli_util.h"
+#include "mpi_util.h"
 #include "tiny_search.h"
 
 namespace dalnas::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-const char* kMpirun = "mpirun --oversubscribe --allow-run-as-root -np 3 ";
-
-bool mpi_usable() {
-  return DALNAS_HAVE_MPI && std::system("mpirun --version >/dev/null 2>&1") == 0;
-}
-
-#define SKIP_WITHOUT_MPI() \
-  if (!mpi_usable()) GTEST_SKIP() << "built without MPI, or no mpirun"
-
-RunResult run_shell(const std::string& cmd) {
-  static int counter = 0;
-  const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  const std::string out = (fs::temp_directory_path() / ("dalnas-mpi-out-" + tag)).string();
-  const std::string err = (fs::temp_directory_path() / ("dalnas-mpi-err-" + tag)).string();
-  const int status = std::system((cmd + " >" + out + " 2>" + err).c_str());
-  RunResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  fs::remove(out);
-  fs::remove(err);
-  return r;
-}
 
 std::string write_config(const TempDir& d, const std::string& text = kTinySearch) {
   const std::string path = d.str() + "/tiny.toml";

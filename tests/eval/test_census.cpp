@@ -124,3 +124,50 @@ TEST(Census, MalformedCensusJsonNamesTheFileAndField) {
     EXPECT_NE(std::string(e.what()).find("fp32_host"), std::string::npos) << e.what();
   }
 }
+
+TEST(Census, UnitsGroupThePipelinesThatShareTrainedNetworksAndCellsGoBackInOrder) {
+  CensusOptions o;
+  o.genomes = {"g1", "g2"};
+  o.pipelines = {"raw", "host", "model"};
+  const std::vector<CensusUnit> units = census_units(o);
+  ASSERT_EQ(units.size(), 4u);
+  EXPECT_EQ(units[0].genome, "g1");
+  EXPECT_EQ(units[0].pipelines, (std::vector<std::string>{"host", "model"}));
+  EXPECT_EQ(units[1].pipelines, (std::vector<std::string>{"raw"}));
+  EXPECT_EQ(units[3].genome, "g2");
+  o.pipelines = {"model"};
+  ASSERT_EQ(census_units(o).size(), 2u);
+
+  // Cells in the order they came back from workers, put back in the census's order.
+  o.pipelines = {"raw", "host", "model"};
+  std::vector<CensusCell> cells;
+  for (const auto& [g, p] : std::vector<std::pair<std::string, std::string>>{
+           {"g2", "model"}, {"g1", "host"}, {"g2", "raw"}, {"g1", "raw"}, {"g1", "model"}}) {
+    CensusCell c;
+    c.genome = g;
+    c.pipeline = p;
+    cells.push_back(c);
+  }
+  order_cells(cells, o);
+  std::vector<std::string> got;
+  for (const auto& c : cells) got.push_back(c.genome + "/" + c.pipeline);
+  EXPECT_EQ(got, (std::vector<std::string>{"g1/raw", "g1/host", "g1/model", "g2/raw", "g2/model"}));
+}
+
+TEST(Census, OptionsRoundTripThroughJson) {
+  CensusOptions o = tiny_census();
+  o.pipelines = {"model", "raw"};
+  o.raw_scale = 1e-4f;
+  o.finetune_epochs = 3;
+  o.ablate_aligned = true;
+  const CensusOptions back = CensusOptions::from_json(o.to_json(), "job");
+  EXPECT_EQ(back.to_json().dump(), o.to_json().dump());
+  nlohmann::json bad = o.to_json();
+  bad.erase("device");
+  try {
+    CensusOptions::from_json(bad, "job");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("device"), std::string::npos) << e.what();
+  }
+}
