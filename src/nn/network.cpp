@@ -1,6 +1,7 @@
 #include "nn/network.h"
 
 #include "core/error.h"
+#include "nn/asymmetric_resize.h"
 #include "nn/blocks/make_block.h"
 #include "nn/conv_unit.h"
 
@@ -14,21 +15,6 @@ std::string shape_str(const torch::Tensor& x) {
   return s;
 }
 
-// Source indices and weights of one axis of an asymmetric bilinear resize:
-// src = dst · in / out, clamped to in - 1 (device/emulator.h).
-void asymmetric_axis(int64_t in, int64_t out, std::vector<int64_t>& i0, std::vector<int64_t>& i1,
-                     std::vector<float>& l1) {
-  const float ratio = static_cast<float>(in) / static_cast<float>(out);
-  for (int64_t d = 0; d < out; ++d) {
-    float src = ratio * static_cast<float>(d);
-    if (src > static_cast<float>(in - 1)) src = static_cast<float>(in - 1);
-    const int64_t a = std::min<int64_t>(static_cast<int64_t>(src), in - 1);
-    i0.push_back(a);
-    i1.push_back(std::min<int64_t>(a + 1, in - 1));
-    l1.push_back(src - static_cast<float>(a));
-  }
-}
-
 }  // namespace
 
 torch::Tensor upsample_bilinear(const torch::Tensor& x, int64_t h, int64_t w, AlignResize mode) {
@@ -39,19 +25,7 @@ torch::Tensor upsample_bilinear(const torch::Tensor& x, int64_t h, int64_t w, Al
                                  .mode(torch::kBilinear)
                                  .align_corners(mode == AlignResize::AlignCorners));
   }
-  std::vector<int64_t> y0, y1, x0, x1;
-  std::vector<float> ly, lx;
-  asymmetric_axis(x.size(2), h, y0, y1, ly);
-  asymmetric_axis(x.size(3), w, x0, x1, lx);
-  const auto idx = torch::TensorOptions().dtype(torch::kLong).device(x.device());
-  const auto flt = x.options();
-  const torch::Tensor tlx = torch::tensor(lx, flt).view({1, 1, 1, w});
-  const torch::Tensor tly = torch::tensor(ly, flt).view({1, 1, h, 1});
-  // Horizontal first, then vertical (the emulator's order).
-  const torch::Tensor row = x.index_select(3, torch::tensor(x0, idx)) * (1 - tlx) +
-                            x.index_select(3, torch::tensor(x1, idx)) * tlx;
-  return row.index_select(2, torch::tensor(y0, idx)) * (1 - tly) +
-         row.index_select(2, torch::tensor(y1, idx)) * tly;
+  return asymmetric_resize(x, h, w);  // nn/asymmetric_resize.h
 }
 
 NetworkImpl::NetworkImpl(const Genome& g, int bands, PolicyPtr p)
