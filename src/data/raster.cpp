@@ -57,6 +57,12 @@ struct DatasetCloser {
 };
 using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
 
+double physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page)
+                               : 64.0 * (1ull << 30);
+}
+
 DatasetPtr open_raster(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path + ": no such file");
@@ -68,6 +74,19 @@ DatasetPtr open_raster(const std::string& path) {
   if (ds->GetRasterCount() <= 0) throw Error(path + ": raster has no bands");
   if (ds->GetRasterXSize() <= 0 || ds->GetRasterYSize() <= 0)
     throw Error(path + ": raster is empty (0 pixels)");
+  // A header can declare any size (a corrupt or hostile file declares terabytes): refuse
+  // what cannot be held as float32 in memory before allocating it.
+  const double bytes = 4.0 * ds->GetRasterXSize() * ds->GetRasterYSize() * ds->GetRasterCount();
+  const double limit = 0.5 * physical_memory_bytes();
+  if (bytes > limit) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  ": declares %d x %d pixels x %d bands (%.1f GiB as float32), more than half "
+                  "this machine's memory (%.1f GiB); crop or tile it first",
+                  ds->GetRasterXSize(), ds->GetRasterYSize(), ds->GetRasterCount(),
+                  bytes / (1 << 30), 2 * limit / (1 << 30));
+    throw Error(path + buf);
+  }
   return ds;
 }
 

@@ -214,3 +214,28 @@ TEST(Raster, WriteIntoMissingFolderIsAnError) {
   expect_error([&] { write_geotiff(dir / "no/such/dir/x.tif", make_raster(1, 2, 2, true)); },
                {"x.tif", "cannot write"});
 }
+
+// A header may declare any size; a raster too large for memory is refused before anything
+// is allocated (a 1,000,000 x 1,000,000 float32 band: 3.6 TiB).
+TEST(Raster, ADeclaredSizeBeyondMemoryIsAnErrorBeforeAllocation) {
+  TempDir dir("dalnas-raster");
+  const std::string path = (dir / "huge.vrt");
+  std::ofstream(path) << "<VRTDataset rasterXSize=\"1000000\" rasterYSize=\"1000000\">\n"
+                         "  <VRTRasterBand dataType=\"Float32\" band=\"1\"/>\n"
+                         "</VRTDataset>\n";
+  for (const bool mask : {false, true}) {
+    try {
+      if (mask) {
+        int h = 0, w = 0;
+        read_mask(path, h, w);
+      } else {
+        read_raster(path);
+      }
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_EQ(m.rfind(path + ": declares 1000000 x 1000000 pixels x 1 bands", 0), 0u) << m;
+      EXPECT_NE(m.find("crop or tile it first"), std::string::npos) << m;
+    }
+  }
+}
