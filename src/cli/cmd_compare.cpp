@@ -17,6 +17,7 @@
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "dist/mpi_census.h"
+#include "dist/mpi_compare.h"
 #include "dist/mpi_session.h"
 #include "dist/mpi_worker.h"
 #include "eval/census.h"
@@ -191,8 +192,8 @@ void add_compare(CLI::App& app) {
   cmd->add_flag("--quiet", a->quiet, "No progress lines");
 
   cmd->add_option("--evaluator", c->evaluator,
-                  "Census: local (default) or mpi: under mpirun rank 0 hands the census's "
-                  "genomes to ranks 1..N-1, each with --threads threads (docs/scale.md)")
+                  "local (default) or mpi: under mpirun rank 0 hands the seeds (or the census's "
+                  "genomes) to ranks 1..N-1, each with --threads threads (docs/scale.md)")
       ->check(CLI::IsMember({"local", "mpi"}));
   cmd->add_option("--merge-census", c->merge,
                   "Merge the census.json of these comma-separated census folders (parts of one "
@@ -201,10 +202,11 @@ void add_compare(CLI::App& app) {
     const bool census = c->genomes > 0 || !c->arch_list.empty() || !c->pipelines.empty();
     std::unique_ptr<dist::MpiSession> mpi;
     if (c->evaluator == "mpi") {
-      if (!census || !c->merge.empty())
+      if (!c->merge.empty()) throw Error("--evaluator mpi: --merge-census runs locally");
+      if (!census && c->sweep)
         throw Error(
-            "--evaluator mpi: spreads a census (--genomes, --arch-list or --pipelines); a "
-            "comparison's seeds and --merge-census run locally");
+            "--evaluator mpi: --sweep-numerics runs locally (it reuses the first seed's "
+            "networks in one process)");
       mpi = std::make_unique<dist::MpiSession>();
       if (!mpi->root()) {
         const auto t = a->set.find("threads");
@@ -252,12 +254,11 @@ void add_compare(CLI::App& app) {
     set_threads(opt.train.threads);
     const std::string out = a->out.empty() ? "runs/compare-" + timestamp() : a->out;
     std::vector<SweepRow> sweep;
-    const CompareResult r = run_compare(
-        opt,
-        [a](const std::string& line) {
-          if (!a->quiet) std::fprintf(stderr, "compare: %s\n", line.c_str());
-        },
-        c->sweep ? &sweep : nullptr);
+    const auto progress = [a](const std::string& line) {
+      if (!a->quiet) std::fprintf(stderr, "compare: %s\n", line.c_str());
+    };
+    const CompareResult r = mpi ? dist::run_compare_mpi(*mpi, opt, progress)
+                                : run_compare(opt, progress, c->sweep ? &sweep : nullptr);
 
     nlohmann::json j = r.to_json();
     j["finetune_epochs"] = opt.finetune_epochs;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "dist/census_jobs.h"
+#include "dist/compare_jobs.h"
 #include "dist/messages.h"
 #include "eval/candidate_evaluator.h"
 #include "search/search_config.h"
@@ -74,6 +75,18 @@ JobRunner::~JobRunner() = default;
 
 std::string JobRunner::run(const std::string& job_message) {
   const double t0 = now_s();
+  if (is_compare_job(job_message)) {
+    CompareJobResult c;
+    c.worker = impl_->worker;
+    try {
+      c.result = run_compare(decode_compare_job(job_message)).to_json();
+    } catch (const std::exception& e) {
+      c.result = nullptr;
+      c.error = first_line(e.what());
+    }
+    c.seconds = now_s() - t0;
+    return encode_compare_result(c);
+  }
   if (is_census_job(job_message)) {
     CensusJobResult c;
     c.worker = impl_->worker;

@@ -5,8 +5,8 @@
 // configuration), and answers every job with a result message: an evaluation that throws,
 // a configuration or data set the worker cannot load, or a malformed job all come back as
 // a result with status failed and the reason ("worker N: ..."), never as an exception.
-// A census job (dist/census_jobs.h) is answered with its unit's cells, or the reason the
-// unit failed.
+// A census job (dist/census_jobs.h) is answered with its unit's cells, a compare job
+// (dist/compare_jobs.h) with its seed's result, or the reason either failed.
 //
 // Testing hook: when the environment variable DALNAS_TEST_FAIL_CANDIDATE holds a candidate
 // id, the job of that candidate throws on the worker (as a crashing evaluation would), so

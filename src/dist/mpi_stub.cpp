@@ -1,10 +1,11 @@
-// Built instead of mpi_session.cpp, mpi_worker.cpp, mpi_evaluator.cpp, mpi_transport.cpp and
-// mpi_census.cpp
+// Built instead of mpi_session.cpp, mpi_worker.cpp, mpi_evaluator.cpp, mpi_transport.cpp,
+// mpi_farm.cpp, mpi_census.cpp and mpi_compare.cpp
 // when CMake found no MPI: `--evaluator mpi` then says so, and everything else works.
 #include <stdexcept>
 
 #include "core/error.h"
 #include "dist/mpi_census.h"
+#include "dist/mpi_compare.h"
 #include "dist/mpi_evaluator.h"
 #include "dist/mpi_session.h"
 #include "dist/mpi_worker.h"
@@ -52,6 +53,10 @@ void MpiEvaluator::submit(const Candidate&, const std::vector<EvaluationRecord>&
   not_built();
 }
 std::pair<uint64_t, EvalOutcome> MpiEvaluator::wait() {
+  not_built();
+}
+
+CompareResult run_compare_mpi(MpiSession&, const CompareOptions&, const CompareProgress&) {
   not_built();
 }
 

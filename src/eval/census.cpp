@@ -150,25 +150,6 @@ nlohmann::json CensusResult::to_json() const {
   return j;
 }
 
-namespace {
-
-Metrics metrics_from_json(const nlohmann::json& j, const std::string& where) {
-  Metrics m;
-  try {
-    m.cm.tp = j.at("tp").get<uint64_t>();
-    m.cm.fp = j.at("fp").get<uint64_t>();
-    m.cm.fn = j.at("fn").get<uint64_t>();
-    m.cm.tn = j.at("tn").get<uint64_t>();
-    if (j.contains("params")) m.params = j.at("params").get<int64_t>();
-    if (j.contains("objects")) m.objects = ObjectMetrics::from_json(j.at("objects"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where + ": " + e.what());
-  }
-  return m;
-}
-
-}  // namespace
-
 CensusCell CensusCell::from_json(const nlohmann::json& cj, const std::string& w) {
   CensusCell c;
   try {
@@ -178,10 +159,10 @@ CensusCell CensusCell::from_json(const nlohmann::json& cj, const std::string& w)
     c.seconds = cj.value("seconds", 0.0);
     if (!c.failure.empty()) return c;
     c.params = cj.at("params").get<int64_t>();
-    c.fp32_host = metrics_from_json(cj.at("fp32_host"), w + ".fp32_host");
-    c.ptq_device = metrics_from_json(cj.at("ptq_device"), w + ".ptq_device");
-    c.aligned_device = metrics_from_json(cj.at("aligned_device"), w + ".aligned_device");
-    c.control_device = metrics_from_json(cj.at("control_device"), w + ".control_device");
+    c.fp32_host = Metrics::from_json(cj.at("fp32_host"), w + ".fp32_host");
+    c.ptq_device = Metrics::from_json(cj.at("ptq_device"), w + ".ptq_device");
+    c.aligned_device = Metrics::from_json(cj.at("aligned_device"), w + ".aligned_device");
+    c.control_device = Metrics::from_json(cj.at("control_device"), w + ".control_device");
     c.ptq_nan_pixels = cj.value("ptq_nan_pixels", int64_t{0});
     c.aligned_nan_pixels = cj.value("aligned_nan_pixels", int64_t{0});
     c.aligned_failure = cj.value("aligned_failure", "");

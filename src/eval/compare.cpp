@@ -1,10 +1,12 @@
 #include "eval/compare.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
+#include "core/error.h"
 #include "device/alignment.h"
 #include "eval/device_eval.h"
 #include "train/experiment.h"
@@ -76,9 +78,85 @@ nlohmann::json CompareResult::to_json() const {
                       {"aligned_device", r.aligned_nan_pixels},
                       {"control_device", r.control_nan_pixels}});
   j["nan_pixels"] = nan_px;
+  nlohmann::json secs = nlohmann::json::array();
+  for (const auto& r : runs) secs.push_back(r.seconds);
+  j["seconds_per_seed"] = secs;
   const double g = gap_recovered();
   j["gap_recovered"] = std::isfinite(g) ? nlohmann::json(g) : nlohmann::json(nullptr);
   return j;
+}
+
+CompareResult CompareResult::from_json(const nlohmann::json& j, const std::string& where) {
+  CompareResult r;
+  try {
+    r.genome = j.at("genome").get<std::string>();
+    r.params = j.at("params").get<int64_t>();
+    r.device = j.at("device").get<std::string>();
+    r.device_numerics = j.at("device_numerics").get<std::string>();
+    r.data = j.at("data").get<std::string>();
+    r.test_scenes = j.at("test_scenes").get<std::vector<std::string>>();
+    const auto seeds = j.at("seeds").get<std::vector<uint64_t>>();
+    const nlohmann::json& nan_px = j.at("nan_pixels");
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      CompareRun run;
+      run.seed = seeds[i];
+      const std::string w = where + ": seed " + std::to_string(seeds[i]);
+      run.fp32_host = Metrics::from_json(j.at("fp32_host").at("per_seed").at(i), w + " fp32_host");
+      run.ptq_device =
+          Metrics::from_json(j.at("ptq_device").at("per_seed").at(i), w + " ptq_device");
+      run.aligned_device =
+          Metrics::from_json(j.at("aligned_device").at("per_seed").at(i), w + " aligned_device");
+      run.control_device =
+          Metrics::from_json(j.at("control_device").at("per_seed").at(i), w + " control_device");
+      run.ptq_nan_pixels = nan_px.at(i).at("ptq_device").get<int64_t>();
+      run.aligned_nan_pixels = nan_px.at(i).at("aligned_device").get<int64_t>();
+      run.control_nan_pixels = nan_px.at(i).at("control_device").get<int64_t>();
+      if (j.contains("seconds_per_seed"))
+        run.seconds = j.at("seconds_per_seed").at(i).get<double>();
+      r.runs.push_back(std::move(run));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": not a compare.json (" + e.what() + ")");
+  }
+  return r;
+}
+
+CompareResult CompareResult::merge(const std::vector<CompareResult>& parts) {
+  if (parts.empty()) throw Error("compare: nothing to merge");
+  CompareResult r = parts.front();
+  r.runs.clear();
+  for (const CompareResult& p : parts) {
+    if (p.genome != r.genome || p.device != r.device || p.data != r.data ||
+        p.test_scenes != r.test_scenes)
+      throw Error(
+          "compare: parts of different comparisons (genome, device, data or test scenes "
+          "differ)");
+    r.runs.insert(r.runs.end(), p.runs.begin(), p.runs.end());
+  }
+  std::stable_sort(r.runs.begin(), r.runs.end(),
+                   [](const CompareRun& a, const CompareRun& b) { return a.seed < b.seed; });
+  return r;
+}
+
+nlohmann::json CompareOptions::to_json() const {
+  return {{"train", train.to_json()},   {"seeds", seeds},
+          {"first_seed", first_seed},   {"finetune_epochs", finetune_epochs},
+          {"finetune_lr", finetune_lr}, {"device", device}};
+}
+
+CompareOptions CompareOptions::from_json(const nlohmann::json& j, const std::string& where) {
+  CompareOptions o;
+  try {
+    o.train = TrainConfig::from_json(j.at("train"), where + ".train");
+    o.seeds = j.at("seeds").get<int>();
+    o.first_seed = j.at("first_seed").get<int>();
+    o.finetune_epochs = j.at("finetune_epochs").get<int>();
+    o.finetune_lr = j.at("finetune_lr").get<double>();
+    o.device = j.at("device").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": compare options: " + e.what());
+  }
+  return o;
 }
 
 std::string CompareResult::csv() const {
@@ -175,7 +253,7 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
   const auto& test = data.split.test;
   const auto& evalset = test.empty() ? data.split.val : test;
 
-  for (int i = 0; i < opt.seeds; ++i) {
+  for (int i = opt.first_seed; i < opt.first_seed + opt.seeds; ++i) {
     const auto t0 = Clock::now();
     CompareRun run;
     TrainConfig cfg = base;

@@ -24,9 +24,17 @@ namespace dalnas {
 struct CompareOptions {
   TrainConfig train;  // (a)'s configuration; its seed is the first seed
   int seeds = 3;
+  // Runs seeds first_seed .. first_seed + seeds - 1 (offsets from train.seed): one seed of a
+  // comparison spread over MPI workers (dist/compare_jobs.h) computes what the whole
+  // comparison computes for it. The numerics sweep belongs to offset 0.
+  int first_seed = 0;
   int finetune_epochs = 5;
   double finetune_lr = 3e-4;  // fine-tuning learning rate for (c) and (d)
   std::string device = "myriadx";
+
+  // Throws dalnas::Error naming `where` and the field.
+  nlohmann::json to_json() const;
+  static CompareOptions from_json(const nlohmann::json& j, const std::string& where);
 };
 
 struct CompareRun {
@@ -47,6 +55,12 @@ struct CompareResult {
   std::vector<double> column(const std::string& which) const;  // fp32_host, ptq_device, ...
   double gap_recovered() const;                                // NaN when (a) - (b) is zero
   nlohmann::json to_json() const;
+  // Reads what to_json() wrote (seconds per run included); throws dalnas::Error naming
+  // `where` and the field.
+  static CompareResult from_json(const nlohmann::json& j, const std::string& where);
+  // One comparison of several parts (e.g. seeds run on different workers): runs ordered by
+  // seed. Throws dalnas::Error if genome, device or data differ.
+  static CompareResult merge(const std::vector<CompareResult>& parts);
   std::string csv() const;
   std::string table() const;
 };

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+
 namespace dalnas {
 
 void ConfusionMatrix::add(const float* prob, const uint8_t* mask, size_t n, float threshold) {
@@ -52,6 +54,21 @@ void Metrics::add_scene(const float* prob, const uint8_t* mask, int height, int 
   const size_t n = static_cast<size_t>(height) * static_cast<size_t>(width);
   cm.add(prob, mask, n, threshold);
   objects.add(prob, mask, height, width, threshold);
+}
+
+Metrics Metrics::from_json(const nlohmann::json& j, const std::string& where) {
+  Metrics m;
+  try {
+    m.cm.tp = j.at("tp").get<uint64_t>();
+    m.cm.fp = j.at("fp").get<uint64_t>();
+    m.cm.fn = j.at("fn").get<uint64_t>();
+    m.cm.tn = j.at("tn").get<uint64_t>();
+    if (j.contains("params")) m.params = j.at("params").get<int64_t>();
+    if (j.contains("objects")) m.objects = ObjectMetrics::from_json(j.at("objects"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": " + e.what());
+  }
+  return m;
 }
 
 nlohmann::json Metrics::to_json() const {

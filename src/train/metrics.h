@@ -46,6 +46,9 @@ struct Metrics {
   // {miou, iou_background, iou_vessel, precision, recall, f1, accuracy, params, tp, fp, fn, tn},
   // and "objects" (ObjectMetrics::to_json) when whole scenes were added.
   nlohmann::json to_json() const;
+  // Reads what to_json() wrote (the confusion matrix, params and objects; the rest is derived
+  // from them); throws dalnas::Error naming `where` and the field.
+  static Metrics from_json(const nlohmann::json& j, const std::string& where);
   std::string summary() const;          // one line, pixel metrics
   std::string objects_summary() const;  // one line, vessel-level metrics ("" without scenes)
 };

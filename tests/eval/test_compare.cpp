@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/error.h"
 #include "core/genome.h"
 #include "eval/compare.h"
 
@@ -79,4 +80,43 @@ TEST(Compare, RunsAllFourPipelinesPerSeed) {
   EXPECT_EQ(r.genome, resolve_arch("tiny", 4).str());
   EXPECT_EQ(r.device, "myriadx");
   EXPECT_FALSE(lines.empty());
+
+  // compare.json read back; two parts of one seed each merge into the whole (in seed order).
+  const CompareResult back = CompareResult::from_json(r.to_json(), "compare.json");
+  EXPECT_EQ(back.to_json().dump(), r.to_json().dump());
+  EXPECT_EQ(back.csv(), r.csv());
+  CompareResult first = back, second = back;
+  first.runs.resize(1);
+  second.runs.erase(second.runs.begin());
+  EXPECT_EQ(CompareResult::merge({second, first}).to_json().dump(), r.to_json().dump());
+  second.device = "fp16-ideal";
+  EXPECT_THROW(CompareResult::merge({first, second}), Error);
+  // The options travel as JSON (one seed per MPI worker).
+  EXPECT_EQ(CompareOptions::from_json(o.to_json(), "job").to_json().dump(), o.to_json().dump());
+
+  // One seed alone (first_seed = 1) computes what the whole comparison computed for it.
+  CompareOptions one = o;
+  one.first_seed = 1;
+  one.seeds = 1;
+  const CompareResult alone = run_compare(one);
+  ASSERT_EQ(alone.runs.size(), 1u);
+  EXPECT_EQ(alone.runs[0].seed, 2u);
+  EXPECT_EQ(alone.runs[0].aligned_device.to_json().dump(),
+            r.runs[1].aligned_device.to_json().dump());
+  EXPECT_EQ(alone.runs[0].control_device.to_json().dump(),
+            r.runs[1].control_device.to_json().dump());
+}
+
+TEST(Compare, MalformedCompareJsonNamesTheFileAndField) {
+  nlohmann::json j = {{"genome", "g"},       {"params", 1},
+                      {"device", "myriadx"}, {"device_numerics", ""},
+                      {"data", "synthetic"}, {"test_scenes", {"s"}},
+                      {"seeds", {1}},        {"nan_pixels", {{{"ptq_device", 0}}}}};
+  try {
+    CompareResult::from_json(j, "x/compare.json");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x/compare.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("fp32_host"), std::string::npos) << e.what();
+  }
 }

@@ -1,7 +1,7 @@
-// The census over MPI (`dalnas compare --genomes N --evaluator mpi` under mpirun, 3 ranks):
-// the same cells as the local census, and a unit that fails on a worker recorded as failed
-// cells while the census goes on. Skipped when this dalnas was built without MPI or mpirun
-// is missing.
+// dalnas compare over MPI (under mpirun, 3 ranks): a comparison's seeds equal to the local
+// comparison's; the census (`--genomes N --evaluator mpi`) with the same cells as the local
+// census, and a unit that fails on a worker recorded as failed cells while the census goes on.
+// Skipped when this dalnas was built without MPI or mpirun is missing.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -69,11 +69,32 @@ TEST(MpiCensus, AUnitThatFailsOnAWorkerBecomesFailedCellsAndTheCensusGoesOn) {
   EXPECT_EQ(failed, 3);
 }
 
-TEST(MpiCensus, AComparisonOfSeedsSaysItRunsLocally) {
+TEST(MpiCompare, SeedsOnTwoWorkersGiveTheLocalComparison) {
+  SKIP_WITHOUT_MPI();
   TempDir d;
-  const auto r = run_dalnas("compare --arch tiny --evaluator mpi --out " + d.str() + "/c");
+  const std::string cmd =
+      "compare --arch tiny --epochs 1 --seeds 3 --finetune-epochs 1 --chip-size 64 --threads 1 "
+      "--data synthetic:6 --quiet --out ";
+  const auto local = run_dalnas(cmd + d.str() + "/local");
+  ASSERT_EQ(local.code, 0) << local.err;
+  const auto mpi = run_shell(std::string(kMpirun) + DALNAS_BINARY + " " + cmd + d.str() +
+                             "/mpi --evaluator mpi");
+  ASSERT_EQ(mpi.code, 0) << mpi.err;
+  nlohmann::json a = nlohmann::json::parse(slurp(d.str() + "/local/compare.json"));
+  nlohmann::json b = nlohmann::json::parse(slurp(d.str() + "/mpi/compare.json"));
+  ASSERT_EQ(a.at("seeds").size(), 3u);
+  a.erase("seconds_per_seed");
+  b.erase("seconds_per_seed");
+  EXPECT_EQ(b, a);
+}
+
+TEST(MpiCompare, WhatRunsOnlyLocallySaysSo) {
+  TempDir d;
+  const auto r =
+      run_dalnas("compare --arch tiny --sweep-numerics --evaluator mpi --out " + d.str() + "/c");
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("--evaluator mpi: spreads a census"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--sweep-numerics runs locally"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(d.str() + "/c"));
 }
 
 }  // namespace
