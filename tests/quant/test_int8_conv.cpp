@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +20,11 @@ const Int8Isa kSimd[] = {Int8Isa::AVX2, Int8Isa::AVX512VNNI};
 
 // Runs `isa` if this CPU has it, recording it in the current isa_paths::Report.
 bool use(Int8Isa isa) {
+  const char* off = std::getenv("DALNAS_NO_SIMD");
+  if (off != nullptr && std::string(off) == "1") {
+    isa_paths::missing(to_string(isa), "DALNAS_NO_SIMD=1");
+    return false;
+  }
   if (int8_isa_supported(isa)) {
     isa_paths::ran(to_string(isa));
     return true;
