@@ -97,9 +97,36 @@ inline void store8(int8_t* p, __m256i v, int n) {
   }
 }
 
+struct Ops {
+  using V = __m256i;
+  static constexpr int L = 8;
+  static V zero() { return _mm256_setzero_si256(); }
+  static V load(const int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static V mul_add(V acc, V x, int32_t w) {
+    return _mm256_add_epi32(acc, _mm256_mullo_epi32(x, _mm256_set1_epi32(w)));
+  }
+  // Bias, requantization, output zero point, clamp; the first n of the 8 lanes to out.
+  static void finish(int8_t* out, V v, int n, const Int8ConvArgs& a, int oc) {
+    if (a.bias != nullptr) v = _mm256_add_epi32(v, _mm256_set1_epi32(a.bias[oc]));
+    v = mbqm(v, a.multiplier[oc], a.shift[oc], a.rounding);
+    v = _mm256_add_epi32(v, _mm256_set1_epi32(a.out_zero_point));
+    v = _mm256_max_epi32(v, _mm256_set1_epi32(a.act_min));
+    v = _mm256_min_epi32(v, _mm256_set1_epi32(a.act_max));
+    store8(out, v, n);
+  }
+};
+
+#include "quant/int8_conv_depthwise.inc"
+
 }  // namespace
 
 void int8_conv_avx2(const Int8ConvArgs& a) {
+  if (a.c_in == a.groups) {  // one input channel per group: the direct depthwise path
+    depthwise<Ops>(a);
+    return;
+  }
   const int ho = a.out_h(), wo = a.out_w();
   const int64_t npix = static_cast<int64_t>(ho) * wo;
   const int cig = a.c_in / a.groups, cog = a.c_out / a.groups;
@@ -172,14 +199,8 @@ void int8_conv_avx2(const Int8ConvArgs& a) {
             }
             for (int b = 0; b < nb; ++b) {
               const int oc = g * cog + ob + b;
-              __m256i v = acc[b];
-              if (a.bias != nullptr) v = _mm256_add_epi32(v, _mm256_set1_epi32(a.bias[oc]));
-              v = mbqm(v, a.multiplier[oc], a.shift[oc], a.rounding);
-              v = _mm256_add_epi32(v, _mm256_set1_epi32(a.out_zero_point));
-              v = _mm256_max_epi32(v, _mm256_set1_epi32(a.act_min));
-              v = _mm256_min_epi32(v, _mm256_set1_epi32(a.act_max));
               int8_t* out = a.out + (static_cast<int64_t>(n) * a.c_out + oc) * npix + p0 + p;
-              store8(out, v, std::min(8, tp - p));
+              Ops::finish(out, acc[b], std::min(8, tp - p), a, oc);
             }
           }
         }

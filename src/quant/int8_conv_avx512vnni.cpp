@@ -106,9 +106,34 @@ inline __m512i mbqm(__m512i x, int32_t m, int shift, RequantRounding rounding) {
   return rdbpot(srdhm(x, m), right);
 }
 
+struct Ops {
+  using V = __m512i;
+  static constexpr int L = 16;
+  static V zero() { return _mm512_setzero_si512(); }
+  static V load(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static V mul_add(V acc, V x, int32_t w) {
+    return _mm512_add_epi32(acc, _mm512_mullo_epi32(x, _mm512_set1_epi32(w)));
+  }
+  // Bias, requantization, output zero point, clamp; the first n of the 16 lanes to out.
+  static void finish(int8_t* out, V v, int n, const Int8ConvArgs& a, int oc) {
+    if (a.bias != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(a.bias[oc]));
+    v = mbqm(v, a.multiplier[oc], a.shift[oc], a.rounding);
+    v = _mm512_add_epi32(v, _mm512_set1_epi32(a.out_zero_point));
+    v = max_epi32(v, _mm512_set1_epi32(a.act_min));
+    v = min_epi32(v, _mm512_set1_epi32(a.act_max));
+    _mm_mask_storeu_epi8(out, static_cast<__mmask16>((1u << n) - 1u), cvtepi32_epi8(v));
+  }
+};
+
+#include "quant/int8_conv_depthwise.inc"
+
 }  // namespace
 
 void int8_conv_avx512vnni(const Int8ConvArgs& a) {
+  if (a.c_in == a.groups) {  // one input channel per group: the direct depthwise path
+    depthwise<Ops>(a);
+    return;
+  }
   const int ho = a.out_h(), wo = a.out_w();
   const int64_t npix = static_cast<int64_t>(ho) * wo;
   const int cig = a.c_in / a.groups, cog = a.c_out / a.groups;
@@ -184,19 +209,12 @@ void int8_conv_avx512vnni(const Int8ConvArgs& a) {
                 }
               }
             }
-            const int np = std::min(16, tp - p);
-            const __mmask16 store_mask = static_cast<__mmask16>((1u << np) - 1u);
             for (int b = 0; b < nb; ++b) {
               const int oc = g * cog + ob + b;
-              __m512i v =
+              const __m512i v =
                   _mm512_sub_epi32(acc[b], _mm512_set1_epi32(correction[static_cast<size_t>(oc)]));
-              if (a.bias != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(a.bias[oc]));
-              v = mbqm(v, a.multiplier[oc], a.shift[oc], a.rounding);
-              v = _mm512_add_epi32(v, _mm512_set1_epi32(a.out_zero_point));
-              v = max_epi32(v, _mm512_set1_epi32(a.act_min));
-              v = min_epi32(v, _mm512_set1_epi32(a.act_max));
               int8_t* out = a.out + (static_cast<int64_t>(n) * a.c_out + oc) * npix + p0 + p;
-              _mm_mask_storeu_epi8(out, store_mask, cvtepi32_epi8(v));
+              Ops::finish(out, v, std::min(16, tp - p), a, oc);
             }
           }
         }

@@ -199,6 +199,10 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
       {1, 67, 1, 7, 7, 5, 2, 2, 1},    {1, 1, 67, 8, 9, 5, 1, 2, 1},
       {1, 33, 65, 17, 19, 1, 2, 0, 1}, {3, 6, 9, 5, 5, 5, 2, 0, 3},
       {1, 64, 64, 23, 3, 3, 1, 1, 1},  {1, 2, 2, 40, 37, 3, 2, 1, 2},
+      {2, 8, 16, 10, 13, 3, 1, 1, 8},   // depthwise, multiplier 2
+      {1, 5, 15, 19, 17, 5, 2, 2, 5},   // depthwise, k5 s2, multiplier 3
+      {1, 67, 67, 3, 35, 1, 1, 0, 67},  // depthwise 1×1
+      {1, 3, 3, 33, 2, 5, 1, 2, 3},     // depthwise, narrower than the kernel
   };
   std::mt19937 rng(20261129);
   int compared = 0;
