@@ -13,7 +13,9 @@
 //     paths that ran were still checked (a failure among them still fails the test).
 //
 // Names: "scalar", "f16c" (precision/half.h's 8-wide path in the F16C-native modes),
-// "avx2" (AVX2 + F16C), "avx512" (AVX-512 F/DQ/BW/VL).
+// "avx2" (AVX2 + F16C), "avx512" (AVX-512 F/DQ/BW/VL), "avx512vnni" (AVX-512 F/BW/VL +
+// VNNI: quant/int8_conv.h's int8 path).
+#include <cpuid.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -31,7 +33,7 @@ namespace isa_paths {
 
 // The names DALNAS_REQUIRE_ISA accepts.
 inline const std::vector<std::string>& known_names() {
-  static const std::vector<std::string> names{"f16c", "avx2", "avx512"};
+  static const std::vector<std::string> names{"f16c", "avx2", "avx512", "avx512vnni"};
   return names;
 }
 
@@ -64,6 +66,10 @@ inline bool cpu_has(const std::string& name) {
   if (name == "f16c") return cpu_has_f16c();
   if (name == "avx2") return cpu_has_avx2_f16c();
   if (name == "avx512") return cpu_has_avx512();
+  if (name == "avx512vnni") {
+    unsigned a = 0, b = 0, c = 0, d = 0;  // CPUID leaf 7 ECX bit 11: AVX512_VNNI
+    return cpu_has_avx512() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11)) != 0;
+  }
   return false;
 }
 
@@ -71,6 +77,7 @@ inline std::string lack_reason(const std::string& name) {
   if (name == "f16c") return "this CPU lacks AVX + F16C";
   if (name == "avx2") return "this CPU lacks AVX2 + F16C";
   if (name == "avx512") return "this CPU lacks AVX-512 F/DQ/BW/VL";
+  if (name == "avx512vnni") return "this CPU lacks AVX-512 VNNI";
   return "unknown ISA '" + name + "'";
 }
 
@@ -119,7 +126,8 @@ class Report {
     std::printf("[ ISA      ] %s ran: %s\n", test.c_str(), ran.c_str());
     for (const std::string& r : required()) {
       if (std::find(known_names().begin(), known_names().end(), r) == known_names().end()) {
-        ADD_FAILURE() << "DALNAS_REQUIRE_ISA names '" << r << "'; known: f16c, avx2, avx512";
+        ADD_FAILURE() << "DALNAS_REQUIRE_ISA names '" << r
+                      << "'; known: f16c, avx2, avx512, avx512vnni";
       }
     }
     if (missing_.empty()) return;

@@ -1,0 +1,97 @@
+#include "quant/quant_params.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+
+namespace dalnas {
+
+QuantParams asymmetric_int8_params(float min, float max) {
+  if (!std::isfinite(min) || !std::isfinite(max)) {
+    throw Error("asymmetric_int8_params: range [" + std::to_string(min) + ", " +
+                std::to_string(max) + "] is not finite");
+  }
+  if (min > max) {
+    throw Error("asymmetric_int8_params: min " + std::to_string(min) + " > max " +
+                std::to_string(max));
+  }
+  const float quant_min = -128.0f, quant_max = 127.0f;
+  // `min = std::min(static_cast<float>(min), 0.0f); max = std::max(..., 0.0f);`
+  min = std::min(min, 0.0f);
+  max = std::max(max, 0.0f);
+  // `const float scale = (max - min) / (quant_max_float - quant_min_float);`
+  const float scale = (max - min) / (quant_max - quant_min);
+  // `float zero_point_from_min = quant_min_float; if (scale != 0) { zero_point_from_min =
+  //  quant_min_float - min / scale; }`
+  float zero_point_from_min = quant_min;
+  if (scale != 0) zero_point_from_min = quant_min - min / scale;
+  int32_t zp = 0;
+  if (zero_point_from_min < quant_min) {
+    zp = -128;
+  } else if (zero_point_from_min > quant_max) {
+    zp = 127;
+  } else {
+    zp = static_cast<int32_t>(std::round(zero_point_from_min));
+  }
+  return {scale, zp};
+}
+
+PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel) {
+  if (channels < 0 || per_channel < 0) {
+    throw Error("quantize_weights_per_channel: negative size (" + std::to_string(channels) +
+                " channels × " + std::to_string(per_channel) + ")");
+  }
+  PerChannelWeights out;
+  out.values.resize(static_cast<size_t>(channels) * static_cast<size_t>(per_channel));
+  out.scales.resize(static_cast<size_t>(channels));
+  const float half_scale = 127.0f;  // kMaxQuantizedValue
+  for (int c = 0; c < channels; ++c) {
+    const float* wc = w + static_cast<int64_t>(c) * per_channel;
+    // FillPerChannelMinMax, then half_range = max(|min|, |max|).
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < per_channel; ++i) {
+      if (!std::isfinite(wc[i])) {
+        throw Error("quantize_weights_per_channel: channel " + std::to_string(c) + " value " +
+                    std::to_string(i) + " is not finite");
+      }
+      if (i == 0 || wc[i] < lo) lo = wc[i];
+      if (i == 0 || wc[i] > hi) hi = wc[i];
+    }
+    const float half_range = std::max(std::abs(lo), std::abs(hi));
+    out.scales[static_cast<size_t>(c)] = half_range / half_scale;
+    const float scale_inv = half_range == 0 ? 0.0f : half_scale / half_range;
+    int8_t* qc = out.values.data() + static_cast<int64_t>(c) * per_channel;
+    for (int64_t i = 0; i < per_channel; ++i) {
+      // `static_cast<int32_t>(TfLiteRound(val * scales_inv[channel_idx]))`, clamped to
+      // [kMinQuantizedValue, kMaxQuantizedValue] = [−127, 127].
+      const int32_t q = static_cast<int32_t>(std::round(wc[i] * scale_inv));
+      qc[i] = static_cast<int8_t>(std::clamp(q, -127, 127));
+    }
+  }
+  return out;
+}
+
+int8_t quantize_int8(float x, const QuantParams& p) {
+  // `static_cast<double>(TfLiteRound(val / static_cast<float>(scale))) + zero_point`,
+  // clamped in double to [−128, 127].
+  const float r = std::round(x / p.scale);
+  if (r != r) return static_cast<int8_t>(std::clamp(p.zero_point, -128, 127));
+  const double unclamped = static_cast<double>(r) + static_cast<double>(p.zero_point);
+  return static_cast<int8_t>(std::min(std::max(unclamped, -128.0), 127.0));
+}
+
+void quantize_int8(const float* x, int64_t n, const QuantParams& p, int8_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = quantize_int8(x[i], p);
+}
+
+float dequantize_int8(int8_t q, const QuantParams& p) {
+  return static_cast<float>(static_cast<double>(p.scale) * (int32_t{q} - p.zero_point));
+}
+
+void dequantize_int8(const int8_t* q, int64_t n, const QuantParams& p, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = dequantize_int8(q[i], p);
+}
+
+}  // namespace dalnas

@@ -1,0 +1,56 @@
+#pragma once
+// TFLite int8 quantization parameters and the float <-> int8 conversions, as TFLite's
+// converter and reference kernels compute them (real = scale · (q − zero_point)):
+//   activations: asymmetric, per tensor, int8 [−128, 127], zero point in [−128, 127]
+//   weights:     symmetric, per output channel, int8 [−127, 127], zero point 0
+// (tensorflow/lite/g3doc/performance/quantization_spec.md). Sources per function below.
+#include <cstdint>
+#include <vector>
+
+namespace dalnas {
+
+struct QuantParams {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+
+// TFLite GetAsymmetricQuantizationParams (tools/optimize/quantization_utils.cc) with
+// quant_min = −128, quant_max = 127, all in float as there:
+//   min = min(min, 0); max = max(max, 0)            (0 is always representable)
+//   scale = (max − min) / 255
+//   zp_from_min = scale != 0 ? −128 − min / scale : −128
+//   zp = zp_from_min < −128 ? −128 : zp_from_min > 127 ? 127 : std::round(zp_from_min)
+// (std::round: ties away from zero). min > max or a non-finite bound throws dalnas::Error.
+QuantParams asymmetric_int8_params(float min, float max);
+
+// Symmetric per-channel int8 weights (TFLite SymmetricPerChannelQuantization and
+// SymmetricPerChannelQuantizeValues, tools/optimize/quantization_utils.cc):
+//   half_range = max(|min_c|, |max_c|) = max |w| over the channel
+//   scale_c = half_range / 127                      (float)
+//   scale_inv_c = half_range == 0 ? 0 : 127 / half_range   (float)
+//   q = clamp((int32) std::round(w · scale_inv_c), −127, 127)
+// An all-zero channel gets scale 0 and all-zero values (as TFLite; such a channel's
+// requantization multiplier is 0 and its outputs are the bias term alone).
+struct PerChannelWeights {
+  std::vector<int8_t> values;  // same layout as the float weights
+  std::vector<float> scales;   // one per channel
+};
+// `w` holds `channels` consecutive blocks of `per_channel` values (channel = the outer
+// dimension: dim 0 of an OIHW convolution weight). Non-finite weights throw dalnas::Error.
+PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel);
+
+// TFLite reference AffineQuantize (kernels/internal/reference/quantize.h) for int8:
+//   unclamped = double(TfLiteRound(x / float(scale))) + zero_point
+//   q = (int8) clamp(unclamped, −128, 127)
+// TfLiteRound is std::round (kernels/internal/cppmath.h): round half AWAY from zero
+// (2.5 → 3, −2.5 → −3), on the float quotient x / scale (float division). NaN input is
+// out of TFLite's contract (its cast is undefined); here NaN gives the zero point.
+int8_t quantize_int8(float x, const QuantParams& p);
+void quantize_int8(const float* x, int64_t n, const QuantParams& p, int8_t* out);
+
+// TFLite reference Dequantize (kernels/internal/reference/dequantize.h):
+//   real = (float)(double(scale) · (q − zero_point))
+float dequantize_int8(int8_t q, const QuantParams& p);
+void dequantize_int8(const int8_t* q, int64_t n, const QuantParams& p, float* out);
+
+}  // namespace dalnas

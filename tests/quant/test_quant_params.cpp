@@ -1,0 +1,105 @@
+// TFLite int8 quantization parameters and conversions (quant/quant_params.h), hand-computed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "quant/quant_params.h"
+
+namespace dalnas {
+namespace {
+
+TEST(AsymmetricInt8Params, HandComputed) {
+  // [-1, 3]: scale 4/255; zp = -128 + 1/(4/255) = -128 + 63.75 = -64.25 -> -64.
+  QuantParams p = asymmetric_int8_params(-1.0f, 3.0f);
+  EXPECT_FLOAT_EQ(p.scale, 4.0f / 255.0f);
+  EXPECT_EQ(p.zero_point, -64);
+}
+
+TEST(AsymmetricInt8Params, NudgesZeroIntoTheRange) {
+  // min > 0 -> min = 0: zero point -128.
+  QuantParams p = asymmetric_int8_params(0.5f, 2.0f);
+  EXPECT_FLOAT_EQ(p.scale, 2.0f / 255.0f);
+  EXPECT_EQ(p.zero_point, -128);
+  // max < 0 -> max = 0: zero point 127.
+  p = asymmetric_int8_params(-3.0f, -1.0f);
+  EXPECT_FLOAT_EQ(p.scale, 3.0f / 255.0f);
+  EXPECT_EQ(p.zero_point, 127);
+  // [0, 0]: scale 0, zero point from min = -128.
+  p = asymmetric_int8_params(0.0f, 0.0f);
+  EXPECT_EQ(p.scale, 0.0f);
+  EXPECT_EQ(p.zero_point, -128);
+}
+
+TEST(AsymmetricInt8Params, ZeroPointTiesRoundAwayFromZero) {
+  // scale = 15.9375 / 255 = 1/16 exactly; -min/scale = 11.5 exactly; zp_from_min = -116.5:
+  // std::round -> -117 (round half to even would give -116).
+  const QuantParams p = asymmetric_int8_params(-0.71875f, 15.21875f);
+  EXPECT_EQ(p.scale, 0.0625f);
+  EXPECT_EQ(p.zero_point, -117);
+  // And 10.5 -> -117.5 -> -118.
+  EXPECT_EQ(asymmetric_int8_params(-0.65625f, 15.28125f).zero_point, -118);
+}
+
+TEST(AsymmetricInt8Params, RejectsBadRanges) {
+  EXPECT_THROW(asymmetric_int8_params(1.0f, -1.0f), Error);
+  EXPECT_THROW(asymmetric_int8_params(NAN, 1.0f), Error);
+  EXPECT_THROW(asymmetric_int8_params(-1.0f, INFINITY), Error);
+}
+
+TEST(QuantizeInt8, RoundsHalfAwayFromZeroAndClamps) {
+  const QuantParams p{0.5f, 3};
+  EXPECT_EQ(quantize_int8(1.25f, p), 6);   // 2.5 -> 3, + 3
+  EXPECT_EQ(quantize_int8(-1.25f, p), 0);  // -2.5 -> -3, + 3
+  EXPECT_EQ(quantize_int8(0.75f, p), 5);   // 1.5 -> 2
+  EXPECT_EQ(quantize_int8(-0.75f, p), 1);  // -1.5 -> -2
+  EXPECT_EQ(quantize_int8(0.2f, p), 3);    // 0.4 -> 0
+  EXPECT_EQ(quantize_int8(100.0f, p), 127);
+  EXPECT_EQ(quantize_int8(-100.0f, p), -128);
+  EXPECT_EQ(quantize_int8(INFINITY, p), 127);
+  EXPECT_EQ(quantize_int8(-INFINITY, p), -128);
+  std::vector<float> x{1.25f, -1.25f, 62.0f};
+  std::vector<int8_t> q(3);
+  quantize_int8(x.data(), 3, p, q.data());
+  EXPECT_EQ(q, (std::vector<int8_t>{6, 0, 127}));
+}
+
+TEST(DequantizeInt8, ScaleTimesOffset) {
+  const QuantParams p{0.5f, 3};
+  EXPECT_EQ(dequantize_int8(6, p), 1.5f);
+  EXPECT_EQ(dequantize_int8(-128, p), -65.5f);
+  std::vector<int8_t> q{3, 127};
+  std::vector<float> x(2);
+  dequantize_int8(q.data(), 2, p, x.data());
+  EXPECT_EQ(x, (std::vector<float>{0.0f, 62.0f}));
+  // A round trip through the grid is exact for grid values.
+  const QuantParams r = asymmetric_int8_params(-1.0f, 3.0f);
+  for (int v = -128; v <= 127; ++v) {
+    EXPECT_EQ(quantize_int8(dequantize_int8(static_cast<int8_t>(v), r), r), v);
+  }
+}
+
+TEST(QuantizeWeightsPerChannel, SymmetricNarrowRange) {
+  // Channel 0: max|w| = 127 -> scale 1; ties 2.5 -> 3, -2.5 -> -3, -0.5 -> -1.
+  // Channel 1: all zero -> scale 0, values 0.
+  // Channel 2: max|w| = 2.54 -> scale 0.02; -2.54 -> -127 (never -128),
+  // 1.111 -> 55.55 -> 56, 0.013 -> 0.65 -> 1, 2 -> 100.
+  const std::vector<float> w{127.0f, 2.5f,   -2.5f,  -0.5f,  //
+                             0.0f,   0.0f,   0.0f,   0.0f,   //
+                             -2.54f, 1.111f, 0.013f, 2.0f};
+  const PerChannelWeights q = quantize_weights_per_channel(w.data(), 3, 4);
+  ASSERT_EQ(q.scales.size(), 3u);
+  EXPECT_EQ(q.scales[0], 1.0f);
+  EXPECT_EQ(q.scales[1], 0.0f);
+  EXPECT_FLOAT_EQ(q.scales[2], 0.02f);
+  EXPECT_EQ(q.values, (std::vector<int8_t>{127, 3, -3, -1, 0, 0, 0, 0, -127, 56, 1, 100}));
+}
+
+TEST(QuantizeWeightsPerChannel, RejectsNonFinite) {
+  const std::vector<float> w{1.0f, NAN};
+  EXPECT_THROW(quantize_weights_per_channel(w.data(), 1, 2), Error);
+}
+
+}  // namespace
+}  // namespace dalnas
