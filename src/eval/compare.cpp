@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "device/alignment.h"
@@ -211,6 +212,11 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     auto cm = evaluate_on_device(c.ck, opt.device, data.scenes, evalset, to, &profile);
     run.aligned_device = cm.metrics;
     run.aligned_nan_pixels = cm.nan_pixels;
+    if (i == 0 && !opt.checkpoint_dir.empty()) {
+      std::filesystem::create_directories(opt.checkpoint_dir);
+      save_checkpoint(opt.checkpoint_dir + "/fp32.ckpt", a.ck);
+      save_checkpoint(opt.checkpoint_dir + "/aligned.ckpt", c.ck);
+    }
 
     say("seed " + std::to_string(cfg.seed) + ": (d) control: FP32 fine-tuning, " +
         std::to_string(ftc.epochs) + " epochs");

@@ -27,6 +27,9 @@ struct CompareOptions {
   int finetune_epochs = 5;
   double finetune_lr = 3e-4;  // fine-tuning learning rate for (c) and (d)
   std::string device = "myriadx";
+  // When set, the first seed's networks (a) and (c) are saved there as fp32.ckpt and
+  // aligned.ckpt (the report's image panels run them).
+  std::string checkpoint_dir;
 };
 
 struct CompareRun {
