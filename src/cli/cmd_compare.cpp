@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output_folder.h"
+#include "cli/run_record.h"
 #include "cli/train_options.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
@@ -92,6 +94,7 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c) {
   opt.genomes = census_genomes(c, bands);
   const std::string out = a.out.empty() ? "runs/census-" + timestamp() : a.out;
   std::filesystem::create_directories(out);
+  write_command_file(out);
   auto write = [&](const CensusResult& r) {
     nlohmann::json j = r.to_json();
     j["finetune_epochs"] = opt.finetune_epochs;
@@ -119,6 +122,7 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c) {
   } else {
     std::printf("%s\nwritten to %s/census.{csv,json,txt}\n", r.table().c_str(), out.c_str());
   }
+  write_report_after_run(out, a.quiet);
 }
 }  // namespace
 
@@ -177,13 +181,28 @@ void add_compare(CLI::App& app) {
     opt.device = c->device;
     set_threads(opt.train.threads);
     const std::string out = a->out.empty() ? "runs/compare-" + timestamp() : a->out;
+    // The first seed's networks (a) and (c), for the report's image panels.
+    opt.checkpoint_dir = out;
     std::vector<SweepRow> sweep;
-    const CompareResult r = run_compare(
-        opt,
-        [a](const std::string& line) {
-          if (!a->quiet) std::fprintf(stderr, "compare: %s\n", line.c_str());
-        },
-        c->sweep ? &sweep : nullptr);
+    // The checkpoints are written while the comparison runs: a comparison that fails later
+    // removes a folder it created, or marks one that existed (cli/output_folder.h).
+    const bool existed = std::filesystem::exists(out);
+    CompareResult r;
+    try {
+      r = run_compare(
+          opt,
+          [a](const std::string& line) {
+            if (!a->quiet) std::fprintf(stderr, "compare: %s\n", line.c_str());
+          },
+          c->sweep ? &sweep : nullptr);
+    } catch (const std::exception& e) {
+      std::error_code ec;
+      if (!existed)
+        std::filesystem::remove_all(out, ec);
+      else if (std::filesystem::exists(out + "/fp32.ckpt"))
+        write_failure_note(out, "compare", e.what());
+      throw;
+    }
 
     nlohmann::json j = r.to_json();
     j["finetune_epochs"] = opt.finetune_epochs;
@@ -215,10 +234,12 @@ void add_compare(CLI::App& app) {
     write_file_atomic(out + "/compare.json", j.dump(2) + "\n");
     write_file_atomic(out + "/compare.csv", r.csv());
     write_file_atomic(out + "/compare.txt", table);
+    write_command_file(out);
     if (a->json)
       std::printf("%s\n", j.dump().c_str());
     else
       std::printf("%s\nwritten to %s/compare.{csv,json,txt}\n", table.c_str(), out.c_str());
+    write_report_after_run(out, a->quiet || a->json);
   });
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/run_record.h"
 #include "core/allocator.h"
 #include "core/error.h"
 
@@ -18,6 +19,7 @@ std::string first_line(const std::string& s) {
 
 int main(int argc, char** argv) {
   dalnas::tune_allocator();
+  dalnas::cli::set_command_line(argc, argv);
   CLI::App app{"dalnas: search, train and evaluate segmentation networks for FP16 edge devices"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("dalnas ") + DALNAS_VERSION);
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
   dalnas::cli::add_compare(app);
   dalnas::cli::add_profile(app);
   dalnas::cli::add_probe(app);
+  dalnas::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
