@@ -87,6 +87,7 @@ Chart pareto_chart(const std::string& id, const std::vector<Point>& candidates,
            {{"display", true},
             {"text", "device mIoU against estimated latency (marker area: parameters)"}}}}}}}};
   c.config["options"]["scales"]["x"]["type"] = "linear";
+  for (const char* a : {"x", "y"}) c.config["options"]["scales"][a]["grace"] = "5%";
   return c;
 }
 
@@ -327,7 +328,7 @@ std::string page_script(const std::vector<Chart>& charts) {
       const chart = new Chart(document.getElementById(spec.id), cfg);
       chart.data.datasets.forEach(function (ds, i) {
         chart.getDatasetMeta(i).data.forEach(function (el) {
-          if (el && isFinite(el.x) && isFinite(el.y)) drawn++;
+          if (el && !el.skip && isFinite(el.x) && isFinite(el.y)) drawn++;
         });
       });
       status[spec.id] = {expected: spec.expected, drawn: drawn,
