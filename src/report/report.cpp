@@ -321,7 +321,8 @@ struct Builder {
       double bestf = -INFINITY;
       for (size_t r = 0; r < cand->rows.size(); ++r) {
         const double fit = cand->number(r, "fitness");
-        if (cand->get(r, "status") == "ok" && cand->get(r, "feasible") == "1" && fit > bestf) {
+        if (cand->get(r, "status") == "ok" &&
+            (cand->column("feasible") < 0 || cand->get(r, "feasible") == "1") && fit > bestf) {
           bestf = fit;
           winner = cand->get(r, "genome");
           winner_id = cand->number(r, "candidate_id");
