@@ -152,7 +152,7 @@ struct Builder {
           bars_chart("chart-layer-bytes", names, {kib}, "memory traffic per layer (KiB)", true));
       body +=
           html_table({"layer", "op", "engine", "MACs", "KiB", "DRAM", "µs", "share %", "source"},
-                     rows, true, "layers");
+                     rows, true, "layers-table");
     } catch (const std::exception& ex) {
       body += missing(title_cost, std::string("cost model: ") + ex.what());
     }
@@ -471,7 +471,7 @@ struct Builder {
         body = "<p>Click a column header to sort.</p>\n" +
                html_table({"id", "generation", "genome", "device mIoU", "latency (ms)", "params",
                            "fitness", "status", "feasible", "reason"},
-                          rows, true, "candidates");
+                          rows, true, "candidates-table");
       }
       section("candidates", title, body);
     }
@@ -729,7 +729,7 @@ struct Builder {
       else
         body +=
             add_chart(heatmap_chart("chart-census-heatmap", xs, ys, hc, "gap given back (mIoU)"));
-      body += html_table(header, rows, true, "census");
+      body += html_table(header, rows, true, "census-table");
       section("heatmap", title, body);
     }
     {

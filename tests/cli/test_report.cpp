@@ -180,7 +180,7 @@ TEST(ReportCli, TinySearchWritesAReportThatChromiumDrawsCompletely) {
   const auto rows = count_lines(slurp(out + "/candidates.csv")) - 1;
   EXPECT_GE(page.status["chart-pareto"]["expected"].get<int>(), 1);
   size_t trs = 0;
-  const auto table = page.dom.find("id=\"candidates\"");
+  const auto table = page.dom.find("id=\"candidates-table\"");
   ASSERT_NE(table, std::string::npos);
   const auto end = page.dom.find("</table>", table);
   for (size_t p = table; (p = page.dom.find("<tr>", p + 1)) < end;) ++trs;
