@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config clang-format
+  clang libclang-rt-14-dev  # libFuzzer, AddressSanitizer, UBSan: the fuzz targets (scripts/fuzz.sh)
   libtorch-dev            # PyTorch C++ 1.13 (CPU): training
   libopenblas0-openmp     # optimised BLAS matching libtorch's OpenMP (replaces the reference BLAS)
   libgdal-dev gdal-bin    # GeoTIFF and other rasters

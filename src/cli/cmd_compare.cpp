@@ -37,6 +37,7 @@ struct CompareArgs {
   double raw_scale = 1.0;
   bool no_reference = false, no_ablation = false, ablate_aligned = false;
   uint64_t genome_seed = 1;
+  std::string merge;  // census folders to merge into --out
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -93,9 +94,14 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c) {
   const int bands = load_dataset(opt.train.data, opt.train.synthetic).front().bands;
   opt.genomes = census_genomes(c, bands);
   const std::string out = a.out.empty() ? "runs/census-" + timestamp() : a.out;
+  const bool existed = std::filesystem::exists(out);
+  if (existed && !std::filesystem::is_directory(out))
+    throw Error(out + ": is a file, not a folder for the outputs");
   std::filesystem::create_directories(out);
   write_command_file(out);
+  size_t cells_written = 0;
   auto write = [&](const CensusResult& r) {
+    cells_written = r.cells.size();
     nlohmann::json j = r.to_json();
     j["finetune_epochs"] = opt.finetune_epochs;
     j["finetune_lr"] = opt.finetune_lr;
@@ -110,13 +116,29 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c) {
     std::fprintf(stderr, "census: %zu genomes x %zu pipelines on %s -> %s\n", opt.genomes.size(),
                  opt.pipelines.size(), opt.device.c_str(), out.c_str());
   }
-  const CensusResult r = run_census(
-      opt,
-      [&a](const std::string& line) {
-        if (!a.quiet) std::fprintf(stderr, "census: %s\n", line.c_str());
-      },
-      write);
-  write(r);
+  CensusResult r;
+  try {
+    r = run_census(
+        opt,
+        [&a](const std::string& line) {
+          if (!a.quiet) std::fprintf(stderr, "census: %s\n", line.c_str());
+        },
+        write);
+    write(r);
+  } catch (const std::exception& e) {
+    // The cells that finished are kept (census.json is rewritten after every cell); a folder
+    // with none is removed if this run made it.
+    if (cells_written > 0 || existed) {
+      write_failure_note(out, "compare", e.what(),
+                         std::to_string(cells_written) + " cells finished (census.json)");
+    } else {
+      std::error_code ec;
+      std::filesystem::remove_all(out, ec);
+    }
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::remove(std::filesystem::path(out) / kFailedNote, ec);
   if (a.json) {
     std::printf("%s\n", r.to_json().dump().c_str());
   } else {
@@ -166,7 +188,34 @@ void add_compare(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Print compare.json on stdout");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");
 
+  cmd->add_option("--merge-census", c->merge,
+                  "Merge the census.json of these comma-separated census folders (parts of one "
+                  "census run apart) into --out");
   cmd->callback([a, c]() {
+    if (!c->merge.empty()) {
+      if (a->out.empty()) throw Error("--merge-census: name the merged census's folder with --out");
+      std::vector<CensusResult> parts;
+      for (const std::string& dir : split_commas(c->merge)) {
+        const std::string path = dir + "/census.json";
+        nlohmann::json j;
+        try {
+          j = nlohmann::json::parse(read_file(path));
+        } catch (const nlohmann::json::exception& e) {
+          throw Error(path + ": invalid JSON (" + e.what() + ")");
+        }
+        parts.push_back(CensusResult::from_json(j, path));
+      }
+      const CensusResult r = CensusResult::merge(parts);
+      write_into(a->out, "compare", [&] {
+        nlohmann::json j = r.to_json();
+        j["merged_from"] = split_commas(c->merge);
+        write_file_atomic(a->out + "/census.json", j.dump(2) + "\n");
+        write_file_atomic(a->out + "/census.csv", r.csv());
+        write_file_atomic(a->out + "/census.txt", r.table());
+      });
+      std::printf("%s\nwritten to %s/census.{csv,json,txt}\n", r.table().c_str(), a->out.c_str());
+      return;
+    }
     if (c->genomes > 0 || !c->arch_list.empty() || !c->pipelines.empty()) {
       run_census_command(*a, *c);
       return;
@@ -187,6 +236,8 @@ void add_compare(CLI::App& app) {
     // The checkpoints are written while the comparison runs: a comparison that fails later
     // removes a folder it created, or marks one that existed (cli/output_folder.h).
     const bool existed = std::filesystem::exists(out);
+    if (existed && !std::filesystem::is_directory(out))
+      throw Error(out + ": is a file, not a folder for the outputs");
     CompareResult r;
     try {
       r = run_compare(
@@ -230,11 +281,12 @@ void add_compare(CLI::App& app) {
       table += st.str();
       j["sweep"] = sj;
     }
-    std::filesystem::create_directories(out);
-    write_file_atomic(out + "/compare.json", j.dump(2) + "\n");
-    write_file_atomic(out + "/compare.csv", r.csv());
-    write_file_atomic(out + "/compare.txt", table);
-    write_command_file(out);
+    write_into(out, "compare", [&] {
+      write_file_atomic(out + "/compare.json", j.dump(2) + "\n");
+      write_file_atomic(out + "/compare.csv", r.csv());
+      write_file_atomic(out + "/compare.txt", table);
+      write_command_file(out);
+    });
     if (a->json)
       std::printf("%s\n", j.dump().c_str());
     else

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "eval/export_model.h"
 #include "train/checkpoint.h"
@@ -59,6 +60,11 @@ void add_export(CLI::App& app) {
     o.opset = a->opset;
     o.dynamic_spatial = a->dynamic;
     const bool fp16 = a->precision == "fp16";
+    {
+      // A temporary file of an export killed mid-write sits beside the output: clear it.
+      const std::filesystem::path parent = std::filesystem::path(a->out).parent_path();
+      remove_stale_temp_files(parent.empty() ? "." : parent.string(), false);
+    }
     export_checkpoint_onnx(ck, a->out, fp16, o);
     int h = 0, w = 0;
     export_tile(ck, o, h, w);

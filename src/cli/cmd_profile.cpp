@@ -2,7 +2,8 @@
 // from the profile's cost model (device/cost_model.h: analytic Myriad-shaped or cpu, with an
 // optional table of measured per-op times), and optionally measured by an external command
 // (device/external_measure.h). Subcommands:
-//   calibrate       fit the analytic model to measured timings, leave-one-out figures
+//   calibrate       fit the analytic model to measured timings; in-sample, leave-one-out
+//                   and leave-one-source-out figures
 //                   (--learning-curve: how they move as rows are added)
 //   calibrate-host  time random genomes on this CPU, fit the cpu model, cross-validate,
 //                   optionally write the profile (devices/host-cpu.toml)
@@ -19,9 +20,11 @@
 #include "cli/output_folder.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
+#include "core/cpu_info.h"
 #include "core/error.h"
 #include "core/genome.h"
 #include "core/search_space.h"
+#include "core/strings.h"
 #include "device/calibrate.h"
 #include "device/cost_model.h"
 #include "device/external_measure.h"
@@ -45,7 +48,7 @@ struct ProfileArgs {
   int requests = 1;
   bool json = false;
   std::string lut;
-  std::string table = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-measured/measured.csv";
+  std::string table = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-published/measured.csv";
   bool measure = false;
   bool learning_curve = false;
   int max_subsets = 200;
@@ -63,7 +66,7 @@ struct HostArgs {
   int repeats = 5;
   int rounds = 3;
   std::string space;
-  std::string timings_in, timings_out, write;
+  std::string timings_in, timings_out, write, check;
   bool wall = false;
   int align = 16;
   bool json = false;
@@ -80,10 +83,6 @@ struct PlanArgs {
   int opset = 11;
   bool no_models = false;
 };
-
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
 
 bool is_onnx(const std::string& s) {
   return ends_with(s, ".onnx") || ends_with(s, ".onnx.gz");
@@ -293,7 +292,17 @@ std::string host_profile_toml(const HostCalibration& c, const std::string& comma
   s << "power_w = 0  # UNKNOWN: energy is reported as 0\n\n"
        "# `dalnas profile GENOME --device host-cpu --measure` times the genome here.\n"
        "[measure]\nmethod = \"host\"\nthreads = "
-    << threads << "\n";
+    << threads << "\n\n";
+  // The CPU it was fitted on: dalnas warns when the profile is used on another.
+  const CpuIdentity cpu = this_cpu();
+  std::string refit = command;
+  for (char& ch : refit) {
+    if (ch == '"') ch = '\'';
+  }
+  s << "# The CPU these values were fitted on (core/cpu_info.h); on another CPU dalnas says so.\n"
+       "[fitted_on]\nmodel = \""
+    << cpu.model << "\"\nisa = \"" << cpu.isa << "\"\ncores = " << cpu.cores << "\nrefit = \""
+    << refit << "\"\n";
   return s.str();
 }
 
@@ -344,6 +353,32 @@ void run_calibrate_host(const HostArgs& a, const std::string& command) {
   for (const Genome& g : genomes) {
     graphs.push_back(genome_graph(g, bands, h, w));
     names.push_back(g.str());
+  }
+  if (!a.check.empty()) {
+    // Held out: the genomes timed here predicted by a profile fitted before (no fit).
+    const CostModel model = load_cost_model(load_profile(a.check));
+    if (!model.cpu_warning.empty())
+      std::fprintf(stderr, "warning: %s\n", model.cpu_warning.c_str());
+    CostOptions o;
+    o.layers = false;
+    std::vector<double> predicted;
+    for (const DeviceGraph& g : graphs) predicted.push_back(model.estimate(g, o).latency_ms);
+    const FitStats st = fit_stats(predicted, ms);
+    if (a.json) {
+      std::printf("%s\n", nlohmann::json{{"profile", a.check},
+                                         {"genomes", genomes.size()},
+                                         {"mape", st.mape},
+                                         {"within10", st.within10},
+                                         {"spearman", st.spearman}}
+                              .dump()
+                              .c_str());
+    } else {
+      std::printf(
+          "%zu genomes predicted by %s (not fitted to them): MAPE %.1f%%, within +-10%% "
+          "%.0f%%, Spearman %.3f\n",
+          genomes.size(), a.check.c_str(), 100 * st.mape, 100 * st.within10, st.spearman);
+    }
+    return;
   }
   const HostCalibration c = calibrate_cpu(graphs, ms, names, a.folds, a.align);
   std::vector<double> sp = spread;
@@ -413,8 +448,10 @@ void add_profile(CLI::App& app) {
   cmd->add_flag("--json", a->json,
                 "One JSON object: latency_ms, fps, peak_memory_bytes, energy_mj, layers");
 
-  auto* cal = cmd->add_subcommand("calibrate",
-                                  "Fit the cost model to measured timings; leave-one-out figures");
+  auto* cal =
+      cmd->add_subcommand("calibrate",
+                          "Fit the cost model to measured timings; in-sample, leave-one-out "
+                          "and leave-one-source-out figures");
   cal->add_option("--table", a->table, "Measured timings CSV (default: the shared Myriad X table)");
   cal->add_option("--device", a->device, "Device profile whose [cost] table is the start point");
   cal->add_flag("--learning-curve", a->learning_curve,
@@ -423,7 +460,7 @@ void add_profile(CLI::App& app) {
                   "Learning curve: at most this many subsets per k (default 200)")
       ->check(CLI::Range(1, 100000));
   cal->add_option("--prior-weight", a->prior_weight,
-                  "Weight of the pull towards the start values (default 0.01)")
+                  "Weight of the pull towards the start values (default 0.003)")
       ->check(CLI::Range(0.0, 1e6));
   cal->add_flag("--json", a->json, "Print the figures as JSON");
   cal->callback([a]() {
@@ -459,13 +496,18 @@ void add_profile(CLI::App& app) {
       rows.push_back({{"model", r.model_file},
                       {"measured_ms", r.measured_ms},
                       {"fitted_ms", r.fitted_ms},
-                      {"loo_ms", r.loo_ms}});
+                      {"loo_ms", r.loo_ms},
+                      {"source", r.source},
+                      {"loso_ms", r.loso_ms}});
     auto stats = [](const FitStats& s) {
       return nlohmann::json{{"mape", s.mape}, {"within10", s.within10}, {"spearman", s.spearman}};
     };
     std::printf("%s\n", nlohmann::json{{"rows", rows},
                                        {"in_sample", stats(c.in_sample)},
                                        {"leave_one_out", stats(c.loo)},
+                                       {"leave_one_source_out",
+                                        c.has_loso() ? stats(c.loso) : nlohmann::json()},
+                                       {"sources", c.sources},
                                        {"free", c.free},
                                        {"fitted", to_json(c.fitted)}}
                             .dump()
@@ -498,6 +540,9 @@ void add_profile(CLI::App& app) {
                    "Fit timings measured before (CSV of --timings-out) instead of timing");
   host->add_option("--write", h->write,
                    "Write the fitted profile here (e.g. devices/host-cpu.toml)");
+  host->add_option("--check", h->check,
+                   "Instead of fitting: predict the timed genomes with this fitted profile and "
+                   "report its held-out figures (genomes it never saw: use another --seed)");
   host->add_flag("--wall", h->wall,
                  "Time wall clock (default at 1 thread: the thread's CPU time, robust to load)");
   host->add_option("--align", h->align, "SIMD width in FP32 values (default 16: AVX-512)")
@@ -572,6 +617,8 @@ void add_profile(CLI::App& app) {
           "profile: give an ONNX model or a genome (or calibrate, calibrate-host, lut-plan)");
     const DeviceProfile p = load_profile(a->device);
     const CostModel model = load_cost_model(p);
+    if (!model.cpu_warning.empty())
+      std::fprintf(stderr, "warning: %s\n", model.cpu_warning.c_str());
     std::shared_ptr<const LatencyTable> lut = model.lut;
     if (!a->lut.empty()) lut = std::make_shared<const LatencyTable>(LatencyTable::read_csv(a->lut));
     const DeviceGraph g = graph_of(*a);
@@ -598,20 +645,22 @@ void add_profile(CLI::App& app) {
                           {"us", l.us},
                           {"source", l.measured ? "lut" : "estimate"},
                           {"share", l.share}});
-      nlohmann::json j = {{"model", a->model},
-                          {"device", p.name},
-                          {"cost_model", to_string(model.kind)},
-                          {"latency_ms", e.latency_ms},
-                          {"fps", e.fps},
-                          {"device_ms", e.device_ms},
-                          {"transfer_ms", e.transfer_ms},
-                          {"peak_memory_bytes", e.peak_memory_bytes},
-                          {"weight_bytes", e.weight_bytes},
-                          {"energy_mj", e.energy_mj},
-                          {"measured_layers", e.measured_layers},
-                          {"macs", g.macs()},
-                          {"params", g.params()},
-                          {"layers", layers}};
+      nlohmann::json j = {
+          {"model", a->model},
+          {"device", p.name},
+          {"cost_model", to_string(model.kind)},
+          {"latency_ms", e.latency_ms},
+          {"fps", e.fps},
+          {"device_ms", e.device_ms},
+          {"transfer_ms", e.transfer_ms},
+          {"peak_memory_bytes", e.peak_memory_bytes},
+          {"weight_bytes", e.weight_bytes},
+          {"energy_mj", e.energy_mj},
+          {"measured_layers", e.measured_layers},
+          {"macs", g.macs()},
+          {"params", g.params()},
+          {"params_counted", "device graph: BatchNorm folded into the convolutions"},
+          {"layers", layers}};
       if (measured) {
         j["measured"] = {{"ok", measured->ok},
                          {"latency_ms", measured->ok ? nlohmann::json(measured->latency_ms)
@@ -647,7 +696,10 @@ void add_profile(CLI::App& app) {
                 e.device_ms, e.transfer_ms, e.fps);
     std::printf("peak memory %.2f MiB (weights %.2f MiB), energy %.2f mJ per inference\n",
                 e.peak_memory_bytes / 1048576.0, e.weight_bytes / 1048576.0, e.energy_mj);
-    std::printf("%.1f MMAC, %lld parameters\n", g.macs() / 1e6, static_cast<long long>(g.params()));
+    std::printf(
+        "%.1f MMAC, %lld parameters (device graph: BatchNorm folded into the convolutions; "
+        "`dalnas arch describe` counts the training network's, BatchNorm unfolded)\n",
+        g.macs() / 1e6, static_cast<long long>(g.params()));
     if (measured && measured->ok) {
       std::printf("measured %.2f ms%s, estimated %.2f ms (%+.1f%%)\n", measured->latency_ms,
                   measured->cached ? " (cached)" : "", e.latency_ms,

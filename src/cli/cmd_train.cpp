@@ -53,8 +53,22 @@ void add_train(CLI::App& app) {
     Normalization init_norm;
     const Normalization* norm = nullptr;
     if (!cfg.init.empty()) {
-      init_norm = load_checkpoint(cfg.init).norm;
+      const Checkpoint init = load_checkpoint(cfg.init);
+      init_norm = init.norm;
       norm = &init_norm;
+      // Fine-tuning trains the checkpoint's network; an --arch that names another is a
+      // mistake, not something to ignore.
+      const bool arch_given =
+          a->set.count("arch") ||
+          (!a->config_file.empty() && load_config_file(a->config_file).contains("arch"));
+      if (arch_given) {
+        const std::string want = resolve_arch(cfg.arch, init.bands).str();
+        if (want != init.genome.str()) {
+          throw Error("--init " + cfg.init + ": the checkpoint holds " + init.genome.str() +
+                      ", but --arch asks for " + want +
+                      " (leave --arch out to fine-tune the checkpoint's network)");
+        }
+      }
     }
     PreparedData data = prepare_data(cfg, norm);
     if (!a->quiet)

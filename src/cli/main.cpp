@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -20,6 +21,9 @@ std::string first_line(const std::string& s) {
 int main(int argc, char** argv) {
   dalnas::tune_allocator();
   dalnas::cli::set_command_line(argc, argv);
+  // A file that outgrows the file-size limit (a quota, RLIMIT_FSIZE) must be a write error
+  // naming the file, not a kill: the atomic writers then remove their temporary file.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"dalnas: search, train and evaluate segmentation networks for FP16 edge devices"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("dalnas ") + DALNAS_VERSION);

@@ -34,6 +34,8 @@ void write_into(const std::string& dir, const std::string& command,
   if (!existed) {
     fs::create_directories(dir, ec);
     if (ec) throw Error(dir + ": cannot create the folder (" + ec.message() + ")");
+  } else {
+    remove_stale_temp_files(dir, false);  // of an earlier run killed while writing here
   }
   try {
     write();

@@ -7,12 +7,14 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace dalnas {
 
@@ -52,6 +54,20 @@ bool process_running(long pid) {
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
+// Fault injection for the crash-safety tests (tests/cli/test_kill_writes.cpp): with
+// DALNAS_KILL_DURING_WRITE="<path suffix>:<stage>" the process kills itself with SIGKILL
+// while writing a file whose path ends with the suffix, at `stage`: "partial" (half the
+// bytes in the temporary file), "written" (the temporary file complete and synced, not
+// renamed) or "renamed" (renamed, the folder not yet synced). Unset: nothing happens.
+void maybe_die(const std::string& path, const char* stage) {
+  const char* spec = std::getenv("DALNAS_KILL_DURING_WRITE");
+  if (spec == nullptr) return;
+  const std::string s(spec);
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || s.substr(colon + 1) != stage) return;
+  if (ends_with(path, s.substr(0, colon))) ::kill(::getpid(), SIGKILL);
+}
+
 }  // namespace
 
 void fsync_folder(const std::string& dir) {
@@ -76,6 +92,13 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(path + ": cannot write (" + std::strerror(errno) + ")");
+  if (std::getenv("DALNAS_KILL_DURING_WRITE")) {
+    write_all(fd, bytes.substr(0, bytes.size() / 2));
+    maybe_die(path, "partial");
+    if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+      throw Error(path + ": cannot write (" + std::strerror(errno) + ")");
+    }
+  }
   if (!write_all(fd, bytes) || ::fsync(fd) != 0) {
     const std::string why = std::strerror(errno);
     ::close(fd);
@@ -87,11 +110,13 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     std::remove(tmp.c_str());
     throw Error(path + ": cannot write (" + why + ")");
   }
+  maybe_die(path, "written");
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
     throw Error(path + ": cannot write (" + why + ")");
   }
+  maybe_die(path, "renamed");
   try {
     fsync_folder(target.has_parent_path() ? target.parent_path().string() : ".");
   } catch (const Error& e) {

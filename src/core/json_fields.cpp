@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace dalnas {
 
@@ -18,9 +19,12 @@ void check_keys(const nlohmann::json& j, const std::string& where,
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool ok = false;
     for (const auto& a : allowed) ok = ok || a == it.key();
-    if (!ok)
-      throw Error(where + "." + it.key() + ": unknown setting (allowed: " + join(allowed, ", ") +
-                  ")");
+    if (!ok) {
+      // At the top level `where` is the file itself: "f.toml: key", not "f.toml.key".
+      const bool top = ends_with(where, ".toml") || ends_with(where, ".json");
+      throw Error(where + (top ? ": " : ".") + it.key() +
+                  ": unknown setting (allowed: " + join(allowed, ", ") + ")");
+    }
   }
 }
 

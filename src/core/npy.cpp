@@ -231,7 +231,7 @@ NpyArray parse_npy(const std::string& bytes, const std::string& path) {
   a.data.resize(static_cast<size_t>(n));
   const char* p = bytes.data() + at;
   if (a.dtype == NpyDtype::Float32) {
-    std::memcpy(a.data.data(), p, body);
+    if (body > 0) std::memcpy(a.data.data(), p, body);  // an empty array's data() may be null
   } else if (a.dtype == NpyDtype::Float16) {
     for (int64_t i = 0; i < n; ++i) {
       uint16_t h;

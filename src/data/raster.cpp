@@ -152,6 +152,19 @@ Raster read_raster(const std::string& path) {
   const size_t plane = static_cast<size_t>(r.width) * r.height;
   r.data.resize(plane * r.bands);
   for (int b = 0; b < r.bands; ++b) read_band(*ds, b + 1, r.data.data() + plane * b, path);
+  // NaN or infinity in an image (float no-data, a broken product) would only surface later
+  // as a training that diverges: name the file and the first place here instead.
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < r.data.size(); ++i) {
+    if (!std::isfinite(r.data[i]) && bad++ == 0) first = i;
+  }
+  if (bad) {
+    const size_t b = first / plane, px = first % plane;
+    throw Error(path + ": " + std::to_string(bad) +
+                " non-finite values (NaN or infinity), the first in band " + std::to_string(b + 1) +
+                " at row " + std::to_string(px / r.width) + ", column " +
+                std::to_string(px % r.width) + " (fill no-data with a finite value first)");
+  }
   return r;
 }
 

@@ -123,6 +123,7 @@ std::vector<Measurement> read_measurements(const std::string& csv_path) {
   std::vector<std::string> header;
   std::map<std::string, size_t> col;
   std::vector<Measurement> out;
+  std::string last_source;
   int line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
@@ -183,6 +184,22 @@ std::vector<Measurement> read_measurements(const std::string& csv_path) {
     if (!lat.empty() && (!parse_double(lat, m.latency_ms) || m.latency_ms <= 0.0)) {
       throw Error(where + ": latency_ms: '" + lat + "' is not a positive number");
     }
+    m.source = get("source");
+    if (m.source == "same") {
+      if (last_source.empty()) throw Error(where + ": source: 'same' with no row above");
+      m.source = last_source;
+    }
+    last_source = m.source;
+    const std::string ip = get("input_precision");
+    if (ip.empty() || ip == "fp32") {
+      m.input_bytes = 4;
+    } else if (ip == "fp16") {
+      m.input_bytes = 2;
+    } else if (ip == "u8") {
+      m.input_bytes = 1;
+    } else {
+      throw Error(where + ": input_precision: '" + ip + "' is not fp32, fp16 or u8");
+    }
     out.push_back(m);
   }
   if (out.empty()) throw Error(csv_path + ": no measurements");
@@ -194,6 +211,7 @@ double predict_ms(const DeviceGraph& graph, const Measurement& m, const CostPara
   o.link = m.link;
   o.shaves = m.shaves;
   o.requests = m.requests;
+  o.input_bytes = m.input_bytes;
   o.layers = false;
   const CostEstimate e = estimate(graph, params, o);
   return 1000.0 / e.fps;
@@ -268,7 +286,37 @@ Calibration calibrate(const std::vector<Measurement>& rows, const std::vector<De
   }
   c.in_sample = fit_stats(fitted, measured);
   c.loo = fit_stats(loo, measured);
+  for (const Measurement& m : rows) {
+    if (std::find(c.sources.begin(), c.sources.end(), m.source) == c.sources.end()) {
+      c.sources.push_back(m.source);
+    }
+  }
+  if (c.has_loso()) {
+    std::vector<double> loso(rows.size(), 0.0);
+    for (const std::string& src : c.sources) {
+      c.loso_fits.push_back(fit(pr, rows_without_source(rows, src)));
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i].source == src) loso[i] = predict_ms(graphs[i], rows[i], c.loso_fits.back());
+      }
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      c.rows[i].source = rows[i].source;
+      c.rows[i].loso_ms = loso[i];
+    }
+    c.loso = fit_stats(loso, measured);
+  } else {
+    for (size_t i = 0; i < rows.size(); ++i) c.rows[i].source = rows[i].source;
+  }
   return c;
+}
+
+std::vector<size_t> rows_without_source(const std::vector<Measurement>& rows,
+                                        const std::string& held_out) {
+  std::vector<size_t> use;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].source != held_out) use.push_back(i);
+  }
+  return use;
 }
 
 Calibration calibrate(const std::string& csv_path, const CostParams& start,
@@ -286,11 +334,25 @@ std::string format_report(const Calibration& c) {
     ss << "  " << name << ": " << fmt("%.4g", param(c.start, name)) << " -> "
        << fmt("%.4g", param(c.fitted, name)) << "\n";
   }
-  ss << "target ms per row: measured, in-sample fit, leave-one-out (error)\n";
+  ss << "target ms per row: measured, in-sample fit, leave-one-out (error)"
+     << (c.has_loso() ? ", leave-one-source-out (error)" : "") << "\n";
   for (const CalibrationRow& r : c.rows) {
     ss << "  " << r.model_file << ": " << fmt("%.2f", r.measured_ms) << ", "
        << fmt("%.2f", r.fitted_ms) << ", " << fmt("%.2f", r.loo_ms) << " ("
-       << fmt("%+.1f%%", 100.0 * (r.loo_ms / r.measured_ms - 1.0)) << ")\n";
+       << fmt("%+.1f%%", 100.0 * (r.loo_ms / r.measured_ms - 1.0)) << ")";
+    if (c.has_loso()) {
+      ss << ", " << fmt("%.2f", r.loso_ms) << " ("
+         << fmt("%+.1f%%", 100.0 * (r.loso_ms / r.measured_ms - 1.0)) << ")";
+    }
+    ss << "\n";
+  }
+  if (c.has_loso()) {
+    ss << "sources (leave-one-source-out folds):\n";
+    for (size_t k = 0; k < c.sources.size(); ++k) {
+      int n = 0;
+      for (const CalibrationRow& r : c.rows) n += r.source == c.sources[k];
+      ss << "  [" << k + 1 << "] " << n << " rows: " << c.sources[k] << "\n";
+    }
   }
   auto line = [&](const char* label, const FitStats& s) {
     ss << label << ": MAPE " << fmt("%.1f%%", 100.0 * s.mape) << ", within +-10% "
@@ -298,6 +360,12 @@ std::string format_report(const Calibration& c) {
   };
   line("in-sample (fitted on every row; not a test of prediction)", c.in_sample);
   line("leave-one-out (each row predicted by a fit without it)", c.loo);
+  if (c.has_loso()) {
+    line("leave-one-source-out (each row predicted by a fit without any row of its source)",
+         c.loso);
+  } else {
+    ss << "leave-one-source-out: not computed (the table names fewer than 2 sources)\n";
+  }
   return ss.str();
 }
 

@@ -3,7 +3,10 @@
 //
 // The table is a CSV with a header naming at least: model_file (an ONNX file, relative
 // paths against the CSV's folder), input_nchw ("1x3x224x224"), interface (USB2 / USB3),
-// shaves (a count or "all"), requests_in_flight, fps; latency_ms may be blank.
+// shaves (a count or "all"), requests_in_flight, fps; latency_ms may be blank. Optional:
+// source (who published the row; "same" repeats the row above), input_precision (fp32 /
+// fp16 / u8: what the host sends; fp32 when absent, the OpenVINO default for an FP32
+// model's input).
 // The target of a row is 1000 / fps: with one request in flight that is the latency of a
 // synchronous inference; with two or more it is the device time per frame of the
 // pipeline, compared with the model's 1000 / fps.
@@ -13,6 +16,9 @@
 // (the prior keeps parameters that the rows barely constrain near their public-figure
 // start values). The optimiser is deterministic: coordinate search in log space with
 // halving steps. Leave-one-out: every row is predicted by a fit that did not see it.
+// Leave-one-source-out: every row is predicted by a fit that saw no row of its source
+// (sources differ in method, host and network family; this is the test of a network and
+// a setup the fit never saw).
 #include <limits>
 #include <string>
 #include <vector>
@@ -31,6 +37,8 @@ struct Measurement {
   int requests = 1;
   double fps = 0.0;
   double latency_ms = std::numeric_limits<double>::quiet_NaN();  // NaN where blank
+  std::string source;   // "" where the table has no source column
+  int input_bytes = 4;  // per input value sent by the host (fp32 4, fp16 2, u8 1)
   double target_ms() const { return 1000.0 / fps; }
 };
 
@@ -49,8 +57,10 @@ FitStats fit_stats(const std::vector<double>& predicted, const std::vector<doubl
 double spearman(const std::vector<double>& a, const std::vector<double>& b);
 
 struct CalibrationOptions {
-  std::vector<std::string> free = {"nce_gmacs", "shave_gmacs", "usb2_mbps"};
-  double prior_weight = 0.01;
+  std::vector<std::string> free = {"nce_gmacs", "shave_gmacs",       "usb2_mbps",
+                                   "usb3_mbps", "layer_overhead_us", "inference_overhead_ms",
+                                   "dram_gbps"};
+  double prior_weight = 0.003;
 };
 
 struct CalibrationRow {
@@ -58,6 +68,8 @@ struct CalibrationRow {
   double measured_ms = 0.0;
   double fitted_ms = 0.0;  // by the fit on all rows (in-sample)
   double loo_ms = 0.0;     // by the fit without this row
+  std::string source;
+  double loso_ms = 0.0;  // by the fit without any row of this row's source (0: one source)
 };
 
 struct Calibration {
@@ -66,7 +78,17 @@ struct Calibration {
   std::vector<CalibrationRow> rows;
   FitStats in_sample, loo;
   std::vector<CostParams> loo_fits;  // one per row
+  // Leave-one-source-out (only with two or more sources): per source, in order of first
+  // appearance, the fit on the rows of the other sources.
+  std::vector<std::string> sources;
+  std::vector<CostParams> loso_fits;
+  FitStats loso;
+  bool has_loso() const { return sources.size() >= 2; }
 };
+
+// The rows a leave-one-source-out fit for `held_out` trains on: those of other sources.
+std::vector<size_t> rows_without_source(const std::vector<Measurement>& rows,
+                                        const std::string& held_out);
 
 // The free parameters must be positive floating-point fields of CostParams (e.g.
 // nce_gmacs, shave_gmacs, usb2_mbps, usb3_mbps, dram_gbps, layer_overhead_us,
@@ -78,7 +100,7 @@ Calibration calibrate(const std::string& csv_path, const CostParams& start,
                       const CalibrationOptions& options = {});
 
 // A plain-text report: the fitted parameters, one line per row (measured, in-sample,
-// leave-one-out) and both sets of figures, each labelled.
+// leave-one-out, leave-one-source-out) and the three sets of figures, each labelled.
 std::string format_report(const Calibration& c);
 
 // How the leave-one-out figures move as rows are added: for every subset size k (from

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "core/cpu_info.h"
 #include "core/error.h"
 #include "device/latency_table.h"
 #include "device/numerics.h"
@@ -86,12 +87,18 @@ CostParams parse_cost_params(const nlohmann::json& table, const std::string& whe
 
 CostParams cost_params(const DeviceProfile& profile) {
   auto it = profile.sections.find("cost");
-  if (it == profile.sections.end()) return {};
+  if (it == profile.sections.end()) {
+    CostParams p;
+    p.tiling = profile.pipeline.tiling;
+    return p;
+  }
   if (it->contains("model") && (*it)["model"] != "analytic") {
     throw Error(profile.path + ": cost.model: this needs the analytic model's parameters, but " +
                 "the profile's model is " + (*it)["model"].dump());
   }
-  return parse_cost_params(*it, profile.path + ": cost");
+  CostParams p = parse_cost_params(*it, profile.path + ": cost");
+  p.tiling = profile.pipeline.tiling;
+  return p;
 }
 
 nlohmann::json to_json(const CostParams& p) {
@@ -199,6 +206,7 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
   if (o.layers) e.layers.resize(count);
   std::vector<double> node_times(count, 0.0);
   std::vector<Engine> placement(count, Engine::None);
+  std::vector<double> shave_extra(count, 0.0);  // µs of SHAVE stages a node adds (tiling)
   const double nce_rate = p.nce_gmacs * 1e9;
   const double shave_rate = p.shave_gmacs * 1e9 * shaves;
   for (size_t i = 0; i < count; ++i) {
@@ -209,6 +217,7 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
     int64_t in_n = 0;
     for (int x : n.inputs) in_n += shapes[static_cast<size_t>(x)].numel();
     Engine where = on_neural_engine(n) ? Engine::NeuralEngine : Engine::Shave;
+    int parts = 1;
     double ops = 0.0;  // at the engine's full rate
     int64_t work = 0;  // reported MACs / operations
     switch (n.op) {
@@ -218,15 +227,29 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
         work = static_cast<int64_t>(n.weight.size()) * pixels;
         const int cin_g = n.op == OpType::Conv ? is.c / n.groups : static_cast<int>(is.numel());
         ops = work / (lane_use(cin_g, p.nce_channel_align) * lane_use(os.c, p.nce_channel_align));
+        parts = n.op == OpType::Conv ? p.tiling.parts(n, is.c) : 1;
+        if (parts > 1) {
+          // P - 1 Sum stages (dense) and the activation after them, on SHAVE.
+          const int sums = n.groups == 1 ? parts - 1 : 0;
+          const double shave_ops = double(sums) * out_n + (n.act != ActType::None ? out_n : 0);
+          shave_extra[i] = shave_ops / shave_rate * 1e6 + sums * p.layer_overhead_us;
+          e.sum_stages += sums;
+        }
         break;
       }
-      case OpType::ConvTranspose:
+      case OpType::ConvTranspose: {
         work = static_cast<int64_t>(n.weight.size()) * is.h * is.w;
         ops = work / (lane_use(is.c / n.groups, p.shave_lanes) * lane_use(os.c, p.shave_lanes));
         break;
+      }
+      case OpType::Slice:
+      case OpType::Shuffle:  // a copy on SHAVE
+        work = out_n;
+        ops = static_cast<double>(work);
+        break;
       case OpType::MaxPool:
       case OpType::AvgPool:
-        work = out_n * n.kernel * n.kernel;
+        work = out_n * n.kernel * n.kw();
         ops = static_cast<double>(work);
         break;
       case OpType::Resize:
@@ -255,11 +278,13 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
     }
     const int64_t params = static_cast<int64_t>(n.weight.size() + n.bias.size());
     const int64_t bytes = where == Engine::None ? 0 : 2 * (in_n + out_n + params);
-    const bool dram = static_cast<double>(bytes) > p.cmx_bytes;
+    const int64_t wbytes = 2 * params;
+    const bool dram = static_cast<double>(bytes - wbytes) > p.cmx_bytes;
     if (where != Engine::None) {
       const double compute = ops / (where == Engine::NeuralEngine ? nce_rate : shave_rate);
-      const double memory = bytes / ((dram ? p.dram_gbps : p.cmx_gbps) * 1e9);
-      node_times[i] = std::max(compute, memory) * 1e6 + p.layer_overhead_us;
+      const double cmx = dram ? 0.0 : (bytes - wbytes) / (p.cmx_gbps * 1e9);
+      const double dram_s = ((dram ? bytes - wbytes : 0) + wbytes) / (p.dram_gbps * 1e9);
+      node_times[i] = (std::max(compute, cmx) + dram_s) * 1e6 + p.layer_overhead_us;
     }
     placement[i] = where;
     e.weight_bytes += 2 * params;
@@ -271,11 +296,18 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
       l.macs = work;
       l.bytes = bytes;
       l.dram = dram;
+      l.parts = parts;
     }
   }
+  // A node's SHAVE stages of tiling belong to its time (a measured time replaces both).
+  for (size_t i = 0; i < count; ++i) node_times[i] += shave_extra[i];
   const double node_us = finish_nodes(graph, shapes, o, 2, node_times, e);
   for (size_t i = 0; i < count; ++i) {
-    if (placement[i] == Engine::NeuralEngine) e.nce_ms += node_times[i] * 1e-3;
+    const double engine_us = node_times[i] - shave_extra[i];
+    if (placement[i] == Engine::NeuralEngine) {
+      e.nce_ms += engine_us * 1e-3;
+      e.shave_ms += shave_extra[i] * 1e-3;
+    }
     if (placement[i] == Engine::Shave) e.shave_ms += node_times[i] * 1e-3;
   }
 
@@ -284,13 +316,14 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
       static_cast<double>(in.numel()) * o.input_bytes +
       static_cast<double>(shapes[static_cast<size_t>(graph.output)].numel()) * o.output_bytes;
   e.transfer_ms = io_bytes / (link_mbps * 1e6) * 1e3;
-  e.device_ms = node_us * 1e-3 + p.inference_overhead_ms;
+  e.node_ms = node_us * 1e-3;
+  e.device_ms = e.node_ms + p.inference_overhead_ms;
   const double single = e.device_ms + e.transfer_ms;
   double frame = single;
   if (o.requests == 1) {
     e.latency_ms = single;
   } else {
-    frame = std::max(e.device_ms, e.transfer_ms);
+    frame = std::max(e.node_ms, p.inference_overhead_ms + e.transfer_ms);
     e.latency_ms = std::max(single, o.requests * frame);
   }
   e.fps = 1000.0 / frame;
@@ -383,11 +416,11 @@ void node_cpu_features(const DeviceGraph& graph, const std::vector<Shape>& shape
       f[kPost] += static_cast<double>(out_n);
       break;
     case OpType::MaxPool:
-      work = out_n * n.kernel * n.kernel;
+      work = out_n * n.kernel * n.kw();
       f[kMaxPool] += static_cast<double>(in_n);
       break;
     case OpType::AvgPool:
-      work = out_n * n.kernel * n.kernel;
+      work = out_n * n.kernel * n.kw();
       f[kAvgPool] += static_cast<double>(in_n);
       break;
     case OpType::GlobalAvgPool:
@@ -579,8 +612,11 @@ CostModel load_cost_model(const DeviceProfile& profile) {
   }
   if (m.kind == CostModel::Kind::Cpu) {
     m.cpu = parse_cpu_cost_params(*it, where);
+    auto f = profile.sections.find("fitted_on");
+    if (f != profile.sections.end()) m.cpu_warning = cpu_mismatch(*f, this_cpu(), profile.path);
   } else {
     m.params = parse_cost_params(*it, where);
+    m.params.tiling = profile.pipeline.tiling;
   }
   if (it->contains("lut")) {
     const nlohmann::json& l = (*it)["lut"];

@@ -13,15 +13,27 @@
 //     pooling out × k², global pooling / softmax (×3) / element-wise ops one per value,
 //     bilinear resize 4 per output value (nearest 1), the input / output conversion one
 //     per value. Concat is free (written in place).
-//   memory = bytes / bandwidth, bytes = FP16 inputs + output + weights + bias; the
-//     bandwidth is cmx_gbps when these fit in the on-chip CMX (cmx_bytes), else dram_gbps
-//     (tiles streamed from DRAM).
-//   time = max(compute, memory) + layer_overhead_us.
-// Per inference: device_ms = Σ node times + inference_overhead_ms; transfer_ms = (input
-// values · input_bytes + output values · output_bytes) / link bandwidth (USB 2 or USB 3).
-//   requests == 1 (synchronous): latency = device + transfer, fps = 1000 / latency.
-//   requests >= 2 (pipelined): frame = max(device, transfer), fps = 1000 / frame, latency
-//     = max(device + transfer, requests · frame) (the queue holds `requests` frames).
+//   hardware tiling (CostParams::tiling, the profile's [numerics.tiling], the same
+//     HwTiling::parts the emulator splits by): a convolution on the engine split into P > 1
+//     passes over its input channels adds P - 1 SHAVE Sum stages (one FP16 add per output
+//     value each, plus layer_overhead_us each) and its activation moves to SHAVE (one
+//     operation per output value); a depthwise one split over its groups moves only the
+//     activation.
+//   memory: weights and biases (FP16) live in DRAM and every stage reads its own once per
+//     inference; activations (FP16 inputs + output) stay in the on-chip CMX when they fit
+//     (cmx_bytes): cmx time = activation bytes / cmx_gbps, overlapped with compute; when
+//     they do not, they go through DRAM too. dram time = (weights + spilled activations) /
+//     dram_gbps, added to the compute (not overlapped; an ASSUMPTION, devices/README.md).
+//   time = max(compute, cmx time) + dram time + layer_overhead_us.
+// Per inference: node_ms = Σ node times (the device computing); transfer_ms = (input
+// values · input_bytes + output values · output_bytes) / link bandwidth (USB 2 or USB 3);
+// inference_overhead_ms: the fixed cost of one inference outside the compute (host
+// runtime, USB round trips; QuTiBench's end-to-end minus compute-only latency).
+//   requests == 1 (synchronous): latency = node + overhead + transfer, fps = 1000 / latency.
+//   requests >= 2 (pipelined): the host side of one request (overhead + transfer) overlaps
+//     the device compute of another: frame = max(node, overhead + transfer), fps =
+//     1000 / frame, latency = max(node + overhead + transfer, requests · frame).
+//   device_ms = node_ms + inference_overhead_ms.
 // Peak memory: FP16 weights and biases + the largest sum of live activations (a value lives
 // from its node to its last reader; a Concat counts as a copy). Energy: static_w · frame or latency
 // time + nce_w · neural-engine busy time + shave_w · (shaves / shave_cores) · SHAVE busy time.
@@ -43,6 +55,7 @@
 #include <vector>
 
 #include "device/graph.h"
+#include "device/numerics.h"
 
 namespace dalnas {
 
@@ -63,15 +76,21 @@ struct CostParams {
   double cmx_gbps = 450.0;     // CMX bandwidth, GB/s (public)
   double dram_gbps = 8.0;      // effective DRAM bandwidth, GB/s (UNKNOWN)
   // Overheads.
-  double layer_overhead_us = 20.0;     // per node that runs (UNKNOWN)
+  double layer_overhead_us = 100.0;    // per node that runs (ASSUMPTION; fitted)
   double inference_overhead_ms = 2.0;  // per inference: runtime, USB round trips (UNKNOWN)
   // Host link, effective MB/s (1e6 bytes).
-  double usb2_mbps = 20.0;   // fitted (USB 2 high speed: 480 Mb/s nominal)
+  double usb2_mbps = 26.0;   // fitted; start from the SSD-MobileNet USB 2 / USB 3 reference
   double usb3_mbps = 300.0;  // UNKNOWN (USB 3 SuperSpeed: 5 Gb/s nominal)
   // Power, W.
   double static_w = 0.6;  // whole device while an inference is in flight (UNKNOWN)
   double nce_w = 0.8;     // neural engine while busy (UNKNOWN)
   double shave_w = 0.5;   // all SHAVE cores while busy (UNKNOWN)
+
+  // Not a [cost] key: the profile's [numerics.tiling], which cost_params / load_cost_model
+  // copy here so that the cost model splits convolutions as the emulator does. (Placement
+  // is on_neural_engine(node), device/numerics.h: ConvTranspose stays a SHAVE stage here
+  // whatever [numerics] deconvolution says; devices/README.md, "Cost model".)
+  HwTiling tiling;  // off by default
 };
 
 // The [cost] table of a profile (keys as the field names above; missing keys keep their
@@ -108,7 +127,8 @@ struct LayerCost {
   Engine placement = Engine::None;
   int64_t macs = 0;       // multiply-accumulates (conv-like) or operations (others)
   int64_t bytes = 0;      // FP16 bytes read and written
-  bool dram = false;      // working set larger than the CMX
+  bool dram = false;      // activations larger than the CMX (weights always come from DRAM)
+  int parts = 1;          // hardware passes (tiling over input channels or groups)
   double us = 0.0;        // time on the device
   double share = 0.0;     // of the summed node times
   bool measured = false;  // `us` is the measured time of CostOptions::lut, not the estimate
@@ -119,6 +139,8 @@ struct CostEstimate {
   double fps = 0.0;                     // inferences per second at the given requests in flight
   double device_ms = 0.0;               // node times + inference overhead
   double transfer_ms = 0.0;             // host link, input and output
+  double node_ms = 0.0;                 // summed node times (device compute)
+  int sum_stages = 0;                   // SHAVE Sum stages of split convolutions
   double nce_ms = 0.0, shave_ms = 0.0;  // busy time per engine
   int64_t weight_bytes = 0;             // FP16 weights and biases
   int64_t peak_memory_bytes = 0;        // weights + largest live activations (FP16)
@@ -201,6 +223,9 @@ struct CostModel {
   CpuCostParams cpu;                        // Kind::Cpu
   std::shared_ptr<const LatencyTable> lut;  // null: none
   std::string lut_path;
+  // Kind::Cpu: "" when the profile's [fitted_on] CPU (core/cpu_info.h) is this one (or
+  // unrecorded); else one line saying so and how to refit, for the caller to print.
+  std::string cpu_warning;
 
   // CostOptions::lut, when set, takes precedence over `lut`.
   CostEstimate estimate(const DeviceGraph& graph, const CostOptions& options = {}) const;
@@ -208,7 +233,8 @@ struct CostModel {
 std::string to_string(CostModel::Kind k);  // "analytic", "cpu"
 
 // Reads the [cost] table (and the table named by `lut`); throws dalnas::Error naming the
-// profile file and key, or the table's file:line.
+// profile file and key, or the table's file:line. A cpu model's [fitted_on] table is
+// compared with this CPU (CostModel::cpu_warning).
 CostModel load_cost_model(const DeviceProfile& profile);
 
 }  // namespace dalnas

@@ -383,6 +383,14 @@ void resize(const std::vector<float>& x, const Shape& is, const Node& n, const S
 Emulator::Emulator(const DeviceGraph& graph, const EmulatorConfig& config)
     : graph_(graph), config_(config), isa_(resolve_isa(config)) {
   if (graph_.input.numel() > 0) graph_.compute_shapes(graph_.input);  // fail early
+  for (const Node& n : graph_.nodes) {
+    if (n.extended()) {
+      throw Error("emulator: node '" + n.name + "' (" + to_string(n.op) +
+                  "): rectangular kernels, unequal or bottom/right padding, dilation and "
+                  "count_include_pad come from imported graphs; the emulator does not run them "
+                  "(the cost model does)");
+    }
+  }
   shifts_.assign(graph_.nodes.size(), 0);
   PrescalePass pass;
   pass.growing_output = config_.nce.prescale_growing_output && growing_output();
@@ -448,7 +456,7 @@ Emulator::Emulator(const DeviceGraph& graph, const EmulatorConfig& config)
       const int cin =
           n.out_c > 0 ? static_cast<int>(n.weight.size() / (static_cast<size_t>(n.out_c) * k2)) : 0;
       const int cp = config_.tiling.channels_per_pass(n.kernel);
-      if (cin <= cp) continue;
+      if (config_.tiling.parts(n, cin) <= 1) continue;
       for (int c0 = 0; c0 < cin; c0 += cp) {
         const int nc = std::min(cp, cin - c0);
         std::vector<float> w(static_cast<size_t>(n.out_c) * nc * k2);
@@ -578,6 +586,21 @@ void Emulator::execute(const float* input, const Shape& in, bool keep_all,
       case OpType::Output:
         std::copy(x0->begin(), x0->end(), y.begin());
         break;
+      case OpType::Slice: {
+        const int64_t hw = static_cast<int64_t>(is.h) * is.w;
+        std::copy(x0->begin() + n.c_begin * hw, x0->begin() + (n.c_begin + n.out_c) * hw,
+                  y.begin());
+        break;
+      }
+      case OpType::Shuffle: {
+        const int64_t hw = static_cast<int64_t>(is.h) * is.w;
+        const int per = is.c / n.groups;
+        for (int j = 0; j < is.c; ++j) {
+          const int64_t src = static_cast<int64_t>(j % n.groups) * per + j / n.groups;
+          std::copy(x0->begin() + src * hw, x0->begin() + (src + 1) * hw, y.begin() + j * hw);
+        }
+        break;
+      }
     }
     if (!keep_all) {
       for (int x : n.inputs) {
@@ -650,10 +673,8 @@ int Emulator::hw_parts(int node) const {
   if (!parts_[static_cast<size_t>(node)].empty()) {
     return static_cast<int>(parts_[static_cast<size_t>(node)].size());
   }
-  if (config_.tiling.enabled && n.op == OpType::Conv && n.groups > 1 && n.groups == n.out_c &&
-      on_neural_engine(n, config_)) {
-    const int cp = config_.tiling.channels_per_pass(n.kernel);
-    return (n.groups + cp - 1) / cp;  // depthwise as block-diagonal dense
+  if (n.op == OpType::Conv && n.groups > 1 && n.groups == n.out_c && on_neural_engine(n, config_)) {
+    return config_.tiling.parts(n, n.groups);  // depthwise as block-diagonal dense
   }
   return 1;
 }

@@ -9,7 +9,7 @@
 //   # or: json_path = "latency.median"   # the output parsed as JSON (keys and array indices)
 //   unit = "ms"                          # ms | us | s | fps (latency = 1000 / fps ms)
 //   timeout_s = 300                      # the command is killed after this (default 600)
-//   cache = "myriadx-measured.json"      # optional; relative to the profile's folder
+//   cache = "myriadx-timings.json"      # optional; relative to the profile's folder
 //
 // Placeholders in the command ({onnx}: the model's path, {key}: the cache key) are replaced
 // by shell-quoted values (core/subprocess.h); an unknown placeholder is a configuration

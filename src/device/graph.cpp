@@ -41,6 +41,10 @@ std::string to_string(OpType op) {
       return "convtranspose";
     case OpType::Softmax:
       return "softmax";
+    case OpType::Slice:
+      return "slice";
+    case OpType::Shuffle:
+      return "shuffle";
   }
   return "?";
 }
@@ -147,49 +151,60 @@ std::vector<Shape> DeviceGraph::compute_shapes(const Shape& in) const {
       case OpType::Conv: {
         expect_inputs(n, i, 1);
         const Shape& x = shapes[n.inputs[0]];
-        if (n.kernel < 1 || n.stride < 1 || n.pad < 0 || n.groups < 1 || n.out_c < 1) {
-          fail(n, i, "needs kernel >= 1, stride >= 1, pad >= 0, groups >= 1, out_c >= 1");
+        if (n.kernel < 1 || n.kw() < 1 || n.stride < 1 || n.pad < 0 || n.pw() < 0 ||
+            n.pad_end < 0 || n.dilation < 1 || n.groups < 1 || n.out_c < 1) {
+          fail(n, i,
+               "needs kernel >= 1, stride >= 1, pad >= 0, dilation >= 1, groups >= 1, "
+               "out_c >= 1");
         }
         if (x.c % n.groups != 0 || n.out_c % n.groups != 0) {
           fail(n, i,
                "groups " + std::to_string(n.groups) + " do not divide in channels " +
                    std::to_string(x.c) + " and out channels " + std::to_string(n.out_c));
         }
-        const int64_t expect = int64_t(n.out_c) * (x.c / n.groups) * n.kernel * n.kernel;
+        const int64_t expect = int64_t(n.out_c) * (x.c / n.groups) * n.kernel * n.kw();
         if (static_cast<int64_t>(n.weight.size()) != expect) {
           fail(n, i,
                "weight has " + std::to_string(n.weight.size()) + " values, expected " +
                    std::to_string(expect) + " (" + std::to_string(n.out_c) + "x" +
                    std::to_string(x.c / n.groups) + "x" + std::to_string(n.kernel) + "x" +
-                   std::to_string(n.kernel) + ")");
+                   std::to_string(n.kw()) + ")");
         }
         if (!n.bias.empty() && static_cast<int>(n.bias.size()) != n.out_c) {
           fail(n, i,
                "bias has " + std::to_string(n.bias.size()) + " values, expected " +
                    std::to_string(n.out_c));
         }
-        if (x.h + 2 * n.pad < n.kernel || x.w + 2 * n.pad < n.kernel) {
+        const int64_t eh = int64_t(n.dilation) * (n.kernel - 1) + 1;
+        const int64_t ew = int64_t(n.dilation) * (n.kw() - 1) + 1;
+        const int64_t ph = int64_t(x.h) + 2 * n.pad + n.pad_end;
+        const int64_t pw = int64_t(x.w) + 2 * n.pw() + n.pad_end;
+        if (ph < eh || pw < ew) {
           fail(n, i,
                "input " + to_string(x) + " is smaller than the kernel " + std::to_string(n.kernel) +
                    " with padding " + std::to_string(n.pad));
         }
-        s = {n.out_c, (x.h + 2 * n.pad - n.kernel) / n.stride + 1,
-             (x.w + 2 * n.pad - n.kernel) / n.stride + 1};
+        s = {n.out_c, static_cast<int>((ph - eh) / n.stride + 1),
+             static_cast<int>((pw - ew) / n.stride + 1)};
         break;
       }
       case OpType::MaxPool:
       case OpType::AvgPool: {
         expect_inputs(n, i, 1);
         const Shape& x = shapes[n.inputs[0]];
-        if (n.kernel < 1 || n.stride < 1) fail(n, i, "needs kernel >= 1 and stride >= 1");
-        if (n.pad < 0 || n.pad >= n.kernel) fail(n, i, "needs 0 <= pad < kernel");
-        if (x.h + 2 * n.pad < n.kernel || x.w + 2 * n.pad < n.kernel) {
+        if (n.kernel < 1 || n.kw() < 1 || n.stride < 1) {
+          fail(n, i, "needs kernel >= 1 and stride >= 1");
+        }
+        if (n.pad < 0 || n.pad >= n.kernel || n.pw() < 0 || n.pw() >= n.kw() || n.pad_end < 0) {
+          fail(n, i, "needs 0 <= pad < kernel");
+        }
+        const int ph = x.h + 2 * n.pad + n.pad_end, pw = x.w + 2 * n.pw() + n.pad_end;
+        if (ph < n.kernel || pw < n.kw()) {
           fail(n, i,
                "input " + to_string(x) + " is smaller than the kernel " + std::to_string(n.kernel) +
                    " with padding " + std::to_string(n.pad));
         }
-        s = {x.c, (x.h + 2 * n.pad - n.kernel) / n.stride + 1,
-             (x.w + 2 * n.pad - n.kernel) / n.stride + 1};
+        s = {x.c, (ph - n.kernel) / n.stride + 1, (pw - n.kw()) / n.stride + 1};
         break;
       }
       case OpType::GlobalAvgPool:
@@ -279,6 +294,28 @@ std::vector<Shape> DeviceGraph::compute_shapes(const Shape& in) const {
         expect_inputs(n, i, 1);
         s = shapes[n.inputs[0]];
         break;
+      case OpType::Slice: {
+        expect_inputs(n, i, 1);
+        const Shape& x = shapes[n.inputs[0]];
+        if (n.c_begin < 0 || n.out_c < 1 || int64_t(n.c_begin) + n.out_c > x.c) {
+          fail(n, i,
+               "channels " + std::to_string(n.c_begin) + " + " + std::to_string(n.out_c) +
+                   " are not within the input's " + std::to_string(x.c));
+        }
+        s = {n.out_c, x.h, x.w};
+        break;
+      }
+      case OpType::Shuffle: {
+        expect_inputs(n, i, 1);
+        const Shape& x = shapes[n.inputs[0]];
+        if (n.groups < 1 || x.c % n.groups != 0) {
+          fail(n, i,
+               "groups " + std::to_string(n.groups) + " do not divide " + std::to_string(x.c) +
+                   " channels");
+        }
+        s = x;
+        break;
+      }
       case OpType::ConvTranspose: {
         expect_inputs(n, i, 1);
         const Shape& x = shapes[n.inputs[0]];
@@ -350,7 +387,11 @@ std::string DeviceGraph::summary() const {
     ss << i << " " << to_string(n.op) << " '" << n.name << "' " << to_string(n.shape);
     switch (n.op) {
       case OpType::Conv:
-        ss << " k" << n.kernel << " s" << n.stride << " p" << n.pad;
+        ss << " k" << n.kernel;
+        if (n.kw() != n.kernel) ss << "x" << n.kw();
+        ss << " s" << n.stride << " p" << n.pad;
+        if (n.pw() != n.pad) ss << "x" << n.pw();
+        if (n.dilation != 1) ss << " d" << n.dilation;
         if (n.groups != 1) ss << " g" << n.groups;
         break;
       case OpType::ConvTranspose:
@@ -360,8 +401,19 @@ std::string DeviceGraph::summary() const {
         break;
       case OpType::MaxPool:
       case OpType::AvgPool:
-        ss << " k" << n.kernel << " s" << n.stride;
-        if (n.pad != 0) ss << " p" << n.pad;
+        ss << " k" << n.kernel;
+        if (n.kw() != n.kernel) ss << "x" << n.kw();
+        ss << " s" << n.stride;
+        if (n.pad != 0 || n.pw() != 0) ss << " p" << n.pad;
+        if (n.pw() != n.pad) ss << "x" << n.pw();
+        if (n.pad_end != 0) ss << " +" << n.pad_end;
+        if (n.count_pad) ss << " count-pad";
+        break;
+      case OpType::Slice:
+        ss << " c" << n.c_begin << ".." << n.c_begin + n.out_c;
+        break;
+      case OpType::Shuffle:
+        ss << " g" << n.groups;
         break;
       case OpType::Resize:
         if (n.scale > 0.0f) ss << " x" << n.scale;

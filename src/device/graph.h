@@ -29,6 +29,10 @@ enum class OpType {
   ConvTranspose,   // transposed 2-D convolution: weight in_c × (out_c/groups) × k × k, stride,
                    // pad (symmetric, cropped), output_pad (extra bottom/right), bias, act
   Softmax,         // softmax over channels at every pixel
+  Slice,           // channels [c_begin, c_begin + out_c) of the input (ONNX Split / Slice)
+  Shuffle,         // channel shuffle over `groups` groups: output channel j is input channel
+                   // (j % groups) · (C / groups) + j / groups (ShuffleNet's Reshape,
+                   // Transpose, Reshape)
 };
 
 enum class ActType { None, ReLU, ReLU6, GELU, HardSwish, Sigmoid, Clip, HardSigmoid };
@@ -57,6 +61,23 @@ struct Node {
   int pad = 0;         // symmetric padding (Conv, pooling; ConvTranspose: output cropping)
   int output_pad = 0;  // ConvTranspose: extra output rows / columns at the bottom / right
   int groups = 1;
+  // Imported graphs only (ONNX import; lower() never sets them, the emulator and the ONNX
+  // export reject nodes that use them): Conv / pooling kernels whose width differs from
+  // their height (`kernel` is then the height), padding of W that differs from H's, extra
+  // padding at the bottom and right (asymmetric pads, pooling's ceil_mode), dilated
+  // convolutions, average pooling that counts the padding (count_include_pad).
+  int kernel_w = 0;        // 0: = kernel
+  int pad_w = -1;          // -1: = pad
+  int pad_end = 0;         // extra rows / columns at the bottom / right
+  int dilation = 1;        // Conv
+  bool count_pad = false;  // AvgPool: the divisor is kernel² wherever the window lies
+  int c_begin = 0;         // Slice: first input channel
+  int kw() const { return kernel_w > 0 ? kernel_w : kernel; }
+  int pw() const { return pad_w >= 0 ? pad_w : pad; }
+  // Uses a field that only imported graphs carry (see above).
+  bool extended() const {
+    return kernel_w > 0 || pad_w >= 0 || pad_end != 0 || dilation != 1 || count_pad;
+  }
   // Conv: out_c × (in_c/groups) × k × k; ConvTranspose: in_c × (out_c/groups) × k × k;
   // FC: out_c × in_c
   std::vector<float> weight;

@@ -16,7 +16,7 @@ const OpType kOps[] = {
     OpType::Input,         OpType::Conv,       OpType::MaxPool,        OpType::AvgPool,
     OpType::GlobalAvgPool, OpType::Resize,     OpType::Concat,         OpType::Add,
     OpType::Mul,           OpType::Activation, OpType::FullyConnected, OpType::Output,
-    OpType::ConvTranspose, OpType::Softmax};
+    OpType::ConvTranspose, OpType::Softmax,    OpType::Slice,          OpType::Shuffle};
 const ActType kActs[] = {ActType::None, ActType::ReLU,       ActType::ReLU6,
                          ActType::GELU, ActType::HardSwish,  ActType::Sigmoid,
                          ActType::Clip, ActType::HardSigmoid};
@@ -94,7 +94,8 @@ OpSignature normalized(OpSignature s) {
   }
   if (!act) s.act = ActType::None;
   const bool has_variant = s.op == OpType::Resize || s.op == OpType::ConvTranspose ||
-                           s.op == OpType::Mul || s.op == OpType::Concat;
+                           s.op == OpType::Mul || s.op == OpType::Concat ||
+                           s.variant.find("kw") != std::string::npos;  // imported geometry
   if (!has_variant) s.variant.clear();
   return s;
 }
@@ -144,6 +145,11 @@ OpSignature signature_of(const DeviceGraph& g, size_t i, const std::vector<Shape
       break;
     default:
       break;
+  }
+  if (n.extended()) {  // never the same signature as a square, symmetric node
+    s.variant += (s.variant.empty() ? "" : "-") + std::string("kw") + std::to_string(n.kw()) +
+                 "-pw" + std::to_string(n.pw()) + "-pe" + std::to_string(n.pad_end) + "-d" +
+                 std::to_string(n.dilation) + (n.count_pad ? "-cp" : "");
   }
   return normalized(s);
 }

@@ -36,6 +36,14 @@ int HwTiling::channels_per_pass(int k) const {
   return static_cast<int>(std::min<int64_t>(n, max_channels));
 }
 
+int HwTiling::parts(const Node& n, int in_c) const {
+  if (!enabled || n.op != OpType::Conv) return 1;
+  const int cp = channels_per_pass(n.kernel);
+  if (n.groups == 1) return in_c > cp ? (in_c + cp - 1) / cp : 1;
+  if (n.groups == n.out_c) return (n.groups + cp - 1) / cp;  // block-diagonal dense
+  return 1;
+}
+
 Storage parse_storage(const std::string& s) {
   if (s == "fp32") return Storage::FP32;
   if (s == "fp16") return Storage::FP16;

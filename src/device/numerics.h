@@ -68,6 +68,11 @@ struct HwTiling {
 
   int channels_per_block(int k) const;  // max(1, max_coeff_per_block / k²), <= max_channels
   int channels_per_pass(int k) const;   // channels_per_block(k) · max_blocks, <= max_channels
+  // Hardware passes of Conv node `n` on the engine reading `in_c` input channels: a dense
+  // one (groups 1) split over input channels, a depthwise one (groups == out_c) over its
+  // groups; 1 for others and when tiling is off. The emulator (Emulator::hw_parts) and the
+  // cost model (SHAVE Sum stages) both count passes with this.
+  int parts(const Node& n, int in_c) const;
 };
 
 // Where the input normalisation (x - mean) / std runs.

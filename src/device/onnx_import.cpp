@@ -67,13 +67,22 @@ std::string gunzip(const std::string& bytes, const std::string& path, size_t max
 
 namespace {
 
+// Zero padding of H (top, bottom) and W (left, right).
+struct Pads {
+  int t = 0, l = 0, b = 0, r = 0;
+  bool any() const { return t != 0 || l != 0 || b != 0 || r != 0; }
+};
+
 // A tensor value of the ONNX graph: the device-graph node that holds it, its ONNX rank
-// (4: [1, C, H, W]; 2: flattened [1, K]) and zero padding of a Pad node still to be
-// absorbed by the next convolution.
+// (4: [1, C, H, W]; 2: flattened [1, K]; 5: the [1, G, C/G, H, W] view of a channel
+// shuffle, `swapped` once its two group axes are transposed) and zero padding of a Pad
+// node still to be absorbed by the next convolution or average pooling.
 struct Value {
   int node = -1;
   int rank = 4;
-  int pad = 0;
+  Pads pad;
+  int g5 = 0;  // rank 5: G
+  bool swapped = false;
 };
 
 class Importer {
@@ -102,7 +111,9 @@ class Importer {
     auto it = values_.find(out);
     if (it == values_.end())
       throw Error(path_ + ": output '" + out + "' is not computed by a node");
-    if (it->second.pad != 0) throw Error(path_ + ": output '" + out + "' comes from a Pad node");
+    if (it->second.pad.any()) {
+      throw Error(path_ + ": output '" + out + "' comes from a Pad node");
+    }
     Node o;
     o.op = OpType::Output;
     o.name = out;
@@ -307,8 +318,9 @@ class Importer {
       }
       fail(n, "input '" + name + "' is not computed before this node");
     }
-    if (it->second.pad != 0 && !allow_pad) {
-      fail(n, "input '" + name + "' comes from a Pad node, which only a following Conv can absorb");
+    if (it->second.pad.any() && !allow_pad) {
+      fail(n, "input '" + name +
+                  "' comes from a Pad node, which only a following Conv or AveragePool can absorb");
     }
     return it->second;
   }
@@ -376,12 +388,12 @@ class Importer {
         throw Error(where + " has no shape; give the input shape explicitly");
       }
       const onnx::TensorShapeProto& sh = input->type().tensor_type().shape();
-      if (sh.dim_size() != 4) {
+      if (sh.dim_size() != 4 && sh.dim_size() != 2) {
         throw Error(where + " has rank " + std::to_string(sh.dim_size()) +
-                    ", expected 4 (1 x C x H x W)");
+                    ", expected 4 (1 x C x H x W) or 2 (1 x K)");
       }
-      int d[4];
-      for (int i = 0; i < 4; ++i) {
+      int d[4] = {1, 1, 1, 1};
+      for (int i = 0; i < sh.dim_size(); ++i) {
         const onnx::TensorShapeProto::Dimension& dim = sh.dim(i);
         if (!dim.has_dim_value()) {
           if (i == 0) {
@@ -412,7 +424,16 @@ class Importer {
     n.name = input->name();
     const int i = add(std::move(n));
     node_uses_[static_cast<size_t>(i)] += uses(input->name());
-    values_[input->name()] = Value{i, 4, 0};
+    int rank = 4;
+    if (input->type().has_tensor_type() && input->type().tensor_type().has_shape() &&
+        input->type().tensor_type().shape().dim_size() == 2) {
+      if (s.h != 1 || s.w != 1) {
+        throw Error(where + " has rank 2 (1 x K); its shape must be K x 1 x 1, not " +
+                    to_string(s));
+      }
+      rank = 2;
+    }
+    values_[input->name()] = Value{i, rank, {}};
   }
 
   // ---- attribute helpers for convolutions and pooling -----------------------------------
@@ -429,39 +450,83 @@ class Importer {
     }
     return checked_dim(n, v[0], name);
   }
-  // Symmetric padding from `pads` / auto_pad; `in` is the input size (H = W assumed checked).
-  int padding(const onnx::NodeProto& n, int kernel, int stride, const Shape& in) const {
+  // Two values for H and W from a 2-element attribute (`fallback` for both when absent).
+  std::pair<int, int> pair_attr(const onnx::NodeProto& n, const std::string& name,
+                                int fallback) const {
+    const std::vector<int64_t> v = attr_ints(n, name);
+    if (v.empty()) return {fallback, fallback};
+    if (v.size() != 2) {
+      fail(n, name + " has " + std::to_string(v.size()) + " values, expected 2 (2-D only)");
+    }
+    return {checked_dim(n, v[0], name), checked_dim(n, v[1], name)};
+  }
+  // Padding from `pads` / auto_pad for a kernel of kh × kw (dilated extents).
+  Pads pads4(const onnx::NodeProto& n, int kh, int kw, int stride, const Shape& in) const {
     const std::string autopad = attr_string(n, "auto_pad", "NOTSET");
-    if (autopad == "VALID") return 0;
+    Pads p;
+    if (autopad == "VALID") return p;
     if (autopad == "SAME_UPPER" || autopad == "SAME_LOWER") {
-      int pad = -1;
-      for (int size : {in.h, in.w}) {
-        const int out = (size + stride - 1) / stride;
-        const int total = std::max((out - 1) * stride + kernel - size, 0);
-        if (total % 2 != 0 || (pad >= 0 && total / 2 != pad)) {
-          fail(n, "auto_pad " + autopad + " gives asymmetric padding for input " + to_string(in));
-        }
-        pad = total / 2;
+      const int sizes[2] = {in.h, in.w}, ks[2] = {kh, kw};
+      int begin[2], end[2];
+      for (int a = 0; a < 2; ++a) {
+        const int out = (sizes[a] + stride - 1) / stride;
+        const int total = std::max((out - 1) * stride + ks[a] - sizes[a], 0);
+        begin[a] = autopad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        end[a] = total - begin[a];
       }
-      return pad;
+      return Pads{begin[0], begin[1], end[0], end[1]};
     }
     if (autopad != "NOTSET" && !autopad.empty()) fail(n, "auto_pad '" + autopad + "' is unknown");
-    const std::vector<int64_t> p = attr_ints(n, "pads");
-    if (p.empty()) return 0;
-    if (p.size() != 4) {
-      fail(n, "pads has " + std::to_string(p.size()) + " values, expected 4 (2-D only)");
+    const std::vector<int64_t> v = attr_ints(n, "pads");
+    if (v.empty()) return p;
+    if (v.size() != 4) {
+      fail(n, "pads has " + std::to_string(v.size()) + " values, expected 4 (2-D only)");
     }
-    if (p[0] != p[1] || p[0] != p[2] || p[0] != p[3]) {
-      fail(n, "pads (" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ", " +
-                  std::to_string(p[2]) + ", " + std::to_string(p[3]) +
+    return Pads{checked_dim(n, v[0], "pads"), checked_dim(n, v[1], "pads"),
+                checked_dim(n, v[2], "pads"), checked_dim(n, v[3], "pads")};
+  }
+  static Pads sum(Pads a, const Pads& b) {
+    a.t += b.t;
+    a.l += b.l;
+    a.b += b.b;
+    a.r += b.r;
+    return a;
+  }
+  // Sets a node's padding: top = pad, left = pad_w, and as much more at the bottom as at
+  // the right (pad_end); anything else is not expressible.
+  void set_pads(const onnx::NodeProto& n, Node& d, const Pads& p) const {
+    if (p.b - p.t != p.r - p.l || p.b < p.t) {
+      fail(n, "pads (" + std::to_string(p.t) + ", " + std::to_string(p.l) + ", " +
+                  std::to_string(p.b) + ", " + std::to_string(p.r) +
+                  ") are not supported (bottom and right may exceed top and left only by the "
+                  "same amount)");
+    }
+    d.pad = p.t;
+    d.pad_w = p.l != p.t ? p.l : -1;
+    d.pad_end = p.b - p.t;
+  }
+  // Symmetric padding only (ConvTranspose).
+  int padding(const onnx::NodeProto& n, int kernel, int stride, const Shape& in) const {
+    const Pads p = pads4(n, kernel, kernel, stride, in);
+    if (p.t != p.l || p.t != p.b || p.t != p.r) {
+      fail(n, "pads (" + std::to_string(p.t) + ", " + std::to_string(p.l) + ", " +
+                  std::to_string(p.b) + ", " + std::to_string(p.r) +
                   ") are not symmetric; the device graph needs equal padding on all sides");
     }
-    return checked_dim(n, p[0], "pads");
+    return p.t;
   }
   void no_dilation(const onnx::NodeProto& n) const {
     for (int64_t d : attr_ints(n, "dilations")) {
       if (d != 1) fail(n, "dilations other than 1 are not supported");
     }
+  }
+  int dilation(const onnx::NodeProto& n) const {
+    const std::pair<int, int> d = pair_attr(n, "dilations", 1);
+    if (d.first != d.second || d.first < 1) {
+      fail(n, "dilations (" + std::to_string(d.first) + ", " + std::to_string(d.second) +
+                  ") differ on H and W; the device graph needs them equal");
+    }
+    return d.first;
   }
   void expect_rank4(const onnx::NodeProto& n, const Value& v) {
     if (v.rank != 4) fail(n, "input '" + n.input(0) + "' is flattened; expected N x C x H x W");
@@ -490,6 +555,14 @@ class Importer {
     if (op == "Add" || op == "Mul") return binary(n);
     if (op == "Gemm" || op == "MatMul") return fully_connected(n);
     if (op == "Flatten" || op == "Reshape") return reshape(n);
+    if (op == "Identity" && n.input_size() == 1 && is_const(n.input(0))) {
+      consts_[n.output(0)] = consts_.at(n.input(0));  // Identity over an initializer
+      return;
+    }
+    if (op == "Transpose") return transpose(n);
+    if (op == "Split") return split(n);
+    if (op == "Slice") return slice(n);
+    if (op == "ReduceMean") return reduce_mean(n);
     if (op == "Identity" || op == "Dropout") {
       single_output(n);
       return alias(n, value(n, 0, true));  // a pending Pad passes through
@@ -516,9 +589,9 @@ class Importer {
       fail(n, "weight '" + wt.name() + "' has rank " + std::to_string(wd.size()) +
                   ", expected 4 (2-D convolution)");
     }
-    if (wd[2] != wd[3]) {
+    if (transposed && wd[2] != wd[3]) {
       fail(n, "kernel " + std::to_string(wd[2]) + "x" + std::to_string(wd[3]) +
-                  " is not square; the device graph needs square kernels");
+                  " is not square; the device graph needs square kernels for ConvTranspose");
     }
     for (int i = 0; i < 4; ++i) checked_dim(n, wd[i], "weight dimension " + std::to_string(i));
     const Shape in = shape(x.node);
@@ -526,10 +599,19 @@ class Importer {
     c.op = transposed ? OpType::ConvTranspose : OpType::Conv;
     c.name = node_name(n);
     c.inputs = {x.node};
-    c.kernel = square(n, "kernel_shape", checked_dim(n, wd[2], "kernel"));
-    if (c.kernel != wd[2]) fail(n, "kernel_shape does not match the weight's shape");
+    const std::pair<int, int> ks = pair_attr(n, "kernel_shape", 0);
+    c.kernel = ks.first > 0 ? ks.first : static_cast<int>(wd[2]);
+    const int kw = ks.second > 0 ? ks.second : static_cast<int>(wd[3]);
+    if (c.kernel != wd[2] || kw != wd[3]) {
+      fail(n, "kernel_shape does not match the weight's shape");
+    }
+    if (kw != c.kernel) c.kernel_w = kw;
     c.stride = square(n, "strides", 1);
-    no_dilation(n);
+    if (transposed) {
+      no_dilation(n);
+    } else {
+      c.dilation = dilation(n);
+    }
     const int64_t groups = attr_int(n, "group", 1);
     if (groups < 1 || groups > kMaxDim)
       fail(n, "group must be within 1.." + std::to_string(kMaxDim));
@@ -548,7 +630,8 @@ class Importer {
       }
       c.out_c = checked_dim(n, wd[1] * c.groups, "output channels");
     } else {
-      c.pad = padding(n, c.kernel, c.stride, in) + x.pad;
+      const int eh = c.dilation * (c.kernel - 1) + 1, ew = c.dilation * (kw - 1) + 1;
+      set_pads(n, c, sum(pads4(n, eh, ew, c.stride, in), x.pad));
       if (wd[1] * c.groups != in.c) {
         fail(n, "weight expects " + std::to_string(wd[1] * c.groups) +
                     " input channels, the input has " + std::to_string(in.c));
@@ -563,7 +646,7 @@ class Importer {
                     std::to_string(c.out_c));
       }
     }
-    define(n, Value{add(std::move(c)), 4, 0});
+    define(n, Value{add(std::move(c)), 4, {}});
   }
 
   // Output channel o of a Conv / ConvTranspose: multiplies its weights by s.
@@ -584,8 +667,10 @@ class Importer {
   void batch_norm(const onnx::NodeProto& n) {
     single_output(n);
     const Value x = value(n, 0);
-    expect_rank4(n, x);
     const Shape in = shape(x.node);
+    if (x.rank != 4 && !(x.rank == 2 && in.h == 1 && in.w == 1)) {
+      fail(n, "input '" + n.input(0) + "' is neither N x C x H x W nor N x C");
+    }
     const std::vector<float> gamma = floats(n, 1), beta = floats(n, 2), mean = floats(n, 3),
                              var = floats(n, 4);
     const float eps = attr_float(n, "epsilon", 1e-5f);
@@ -613,7 +698,19 @@ class Importer {
       define(n, x);
       return;
     }
-    define(n, Value{add(depthwise(n, x.node, in.c, scale, shift)), 4, 0});
+    if (p.op == OpType::FullyConnected && p.act == ActType::None &&
+        node_uses_[static_cast<size_t>(x.node)] == 1) {  // BatchNorm1d after a Linear
+      const size_t per = p.weight.size() / static_cast<size_t>(p.out_c);
+      if (p.bias.empty()) p.bias.assign(static_cast<size_t>(p.out_c), 0.0f);
+      for (int c = 0; c < in.c; ++c) {
+        for (size_t k = 0; k < per; ++k) p.weight[c * per + k] *= scale[c];
+        p.bias[c] = p.bias[c] * scale[c] + shift[c];
+      }
+      --node_uses_[static_cast<size_t>(x.node)];
+      define(n, x);
+      return;
+    }
+    define(n, Value{add(depthwise(n, x.node, in.c, scale, shift)), x.rank, {}});
   }
 
   // A 1×1 depthwise convolution y = w[c]·x + b[c].
@@ -678,7 +775,7 @@ class Importer {
     a.op = OpType::Activation;
     a.name = node_name(n);
     a.inputs = {x.node};
-    define(n, Value{add(std::move(a)), x.rank, 0});
+    define(n, Value{add(std::move(a)), x.rank, {}});
   }
 
   // Cast between float types: no node (the device's storage format decides the precision).
@@ -699,25 +796,56 @@ class Importer {
 
   void pool(const onnx::NodeProto& n) {
     single_output(n);
-    const Value x = value(n, 0);
+    const bool avg = n.op_type() == "AveragePool";
+    const Value x = value(n, 0, avg);  // a Pad before an AveragePool: counted zeros
     expect_rank4(n, x);
     const Shape in = shape(x.node);
     Node p;
-    p.op = n.op_type() == "MaxPool" ? OpType::MaxPool : OpType::AvgPool;
+    p.op = avg ? OpType::AvgPool : OpType::MaxPool;
     p.name = node_name(n);
     p.inputs = {x.node};
-    p.kernel = square(n, "kernel_shape", 0);
-    if (p.kernel < 1) fail(n, "kernel_shape is missing");
+    const std::pair<int, int> k = pair_attr(n, "kernel_shape", 0);
+    if (k.first < 1 || k.second < 1) fail(n, "kernel_shape is missing");
+    p.kernel = k.first;
+    if (k.second != k.first) p.kernel_w = k.second;
     p.stride = square(n, "strides", 1);
     no_dilation(n);
-    if (attr_int(n, "ceil_mode", 0) != 0) fail(n, "ceil_mode = 1 is not supported");
     if (attr_int(n, "storage_order", 0) != 0) fail(n, "storage_order = 1 is not supported");
-    p.pad = padding(n, p.kernel, p.stride, in);
-    if (p.op == OpType::AvgPool && p.pad > 0 && attr_int(n, "count_include_pad", 0) != 0) {
-      fail(n, "count_include_pad = 1 with padding is not supported");
+    Pads pads = pads4(n, k.first, k.second, p.stride, in);
+    const bool count_include = attr_int(n, "count_include_pad", 0) != 0;
+    if (x.pad.any()) {
+      // Pad (zeros) + AveragePool: the zeros are averaged like values, i.e.
+      // count_include_pad over the Pad's padding.
+      if (pads.any() && !count_include) {
+        fail(n, "padding of its own without count_include_pad after a Pad node is not supported");
+      }
+      pads = sum(pads, x.pad);
+      p.count_pad = true;
+    } else if (avg && count_include && pads.any()) {
+      p.count_pad = true;
     }
-    if (p.pad >= p.kernel) fail(n, "padding must be smaller than the kernel");
-    define(n, Value{add(std::move(p)), 4, 0});
+    if (attr_int(n, "ceil_mode", 0) != 0) {
+      // ceil_mode: extra padding at the bottom / right so that floor gives the ceil size
+      // (a window may not start in the bottom / right padding).
+      const int sizes[2] = {in.h, in.w}, ks[2] = {k.first, k.second};
+      const int begin[2] = {pads.t, pads.l}, end[2] = {pads.b, pads.r};
+      int extra[2];
+      for (int a = 0; a < 2; ++a) {
+        const int len = sizes[a] + begin[a] + end[a];
+        int out = (len - ks[a] + p.stride - 1) / p.stride + 1;
+        if ((out - 1) * p.stride >= sizes[a] + begin[a]) --out;
+        extra[a] = std::max(0, (out - 1) * p.stride + ks[a] - len);
+      }
+      if (extra[0] != extra[1]) fail(n, "ceil_mode = 1 pads H and W differently; not supported");
+      if (extra[0] > 0 && avg) {
+        fail(n, "ceil_mode = 1 on an AveragePool that it changes is not supported");
+      }
+      pads.b += extra[0];
+      pads.r += extra[1];
+    }
+    set_pads(n, p, pads);
+    if (p.pad >= p.kernel || p.pw() >= p.kw()) fail(n, "padding must be smaller than the kernel");
+    define(n, Value{add(std::move(p)), 4, {}});
   }
 
   void simple(const onnx::NodeProto& n, OpType op, int inputs) {
@@ -729,7 +857,7 @@ class Importer {
       expect_rank4(n, v);
       s.inputs.push_back(v.node);
     }
-    define(n, Value{add(std::move(s)), 4, 0});
+    define(n, Value{add(std::move(s)), 4, {}});
   }
 
   void resize(const onnx::NodeProto& n) {
@@ -800,7 +928,7 @@ class Importer {
     } else {
       fail(n, "mode '" + mode + "' is not supported (nearest, linear)");
     }
-    define(n, Value{add(std::move(r)), 4, 0});
+    define(n, Value{add(std::move(r)), 4, {}});
   }
 
   void concat(const onnx::NodeProto& n) {
@@ -821,7 +949,7 @@ class Importer {
     }
     if (axis < 0) axis += rank;
     if (axis != 1) fail(n, "axis " + std::to_string(axis) + " is not supported (only channels)");
-    define(n, Value{add(std::move(c)), rank, 0});
+    define(n, Value{add(std::move(c)), rank, {}});
   }
 
   void binary(const onnx::NodeProto& n) {
@@ -845,7 +973,7 @@ class Importer {
     e.op = add_op ? OpType::Add : OpType::Mul;
     e.name = node_name(n);
     e.inputs = {a.node, b.node};
-    define(n, Value{add(std::move(e)), a.rank, 0});
+    define(n, Value{add(std::move(e)), a.rank, {}});
   }
 
   // Add / Mul with a constant: folded into a FullyConnected's bias, or a 1×1 depthwise conv.
@@ -877,7 +1005,7 @@ class Importer {
     } else {
       w = k;
     }
-    define(n, Value{add(depthwise(n, x.node, s.c, w, b)), x.rank, 0});
+    define(n, Value{add(depthwise(n, x.node, s.c, w, b)), x.rank, {}});
   }
 
   void fully_connected(const onnx::NodeProto& n) {
@@ -924,7 +1052,7 @@ class Importer {
       for (float& v : b) v *= beta;
       f.bias = std::move(b);
     }
-    define(n, Value{add(std::move(f)), 2, 0});
+    define(n, Value{add(std::move(f)), 2, {}});
   }
 
   void reshape(const onnx::NodeProto& n) {
@@ -942,6 +1070,10 @@ class Importer {
     // The input's ONNX dims.
     std::vector<int64_t> d =
         x.rank == 4 ? std::vector<int64_t>{1, s.c, s.h, s.w} : std::vector<int64_t>{1, s.numel()};
+    if (x.rank == 5) {
+      d = x.swapped ? std::vector<int64_t>{1, s.c / x.g5, x.g5, s.h, s.w}
+                    : std::vector<int64_t>{1, x.g5, s.c / x.g5, s.h, s.w};
+    }
     std::vector<int64_t> out(target.size());
     int64_t known = 1;
     int infer = -1;
@@ -964,16 +1096,155 @@ class Importer {
     }
     if (total != s.numel()) fail(n, "shape does not keep the number of values");
     Value v = x;
+    v.g5 = 0;
+    v.swapped = false;
     if (out.size() == 2 && out[0] == 1) {
       v.rank = 2;
     } else if (out.size() == 4 && out[0] == 1 && out[1] == s.c && out[2] == s.h && out[3] == s.w) {
       v.rank = 4;
+    } else if (out.size() == 5 && x.rank == 4 && out[0] == 1 && out[1] * out[2] == s.c &&
+               out[3] == s.h && out[4] == s.w && out[1] >= 1) {
+      v.rank = 5;  // the first step of a channel shuffle: [1, G, C/G, H, W]
+      v.g5 = static_cast<int>(out[1]);
     } else {
       std::string t;
       for (int64_t e : out) t += (t.empty() ? "" : "x") + std::to_string(e);
-      fail(n, "reshape to " + t + " is not supported (only flattening to [1, K])");
+      fail(n, "reshape to " + t +
+                  " is not supported (only flattening to [1, K] and a channel shuffle's "
+                  "[1, G, C/G, H, W])");
     }
     alias(n, v);
+  }
+
+  // Transpose: only the middle step of a channel shuffle, [1, G, C/G, H, W] with its two
+  // group axes swapped (perm 0, 2, 1, 3, 4).
+  void transpose(const onnx::NodeProto& n) {
+    const Value x = value(n, 0);
+    const std::vector<int64_t> perm = attr_ints(n, "perm");
+    if (x.rank != 5 || x.swapped || perm != std::vector<int64_t>{0, 2, 1, 3, 4}) {
+      fail(n,
+           "only the channel shuffle's transpose (perm 0, 2, 1, 3, 4 of a [1, G, C/G, H, W] "
+           "reshape) is supported");
+    }
+    Node sh;
+    sh.op = OpType::Shuffle;
+    sh.name = node_name(n);
+    sh.inputs = {x.node};
+    sh.groups = x.g5;
+    Value v{add(std::move(sh)), 5, {}};
+    v.g5 = x.g5;
+    v.swapped = true;
+    define(n, v);
+  }
+
+  // A channel range [begin, end) of a rank-4 value as a Slice node (the whole range: alias).
+  Value channel_slice(const onnx::NodeProto& n, const Value& x, int begin, int end,
+                      const std::string& name) {
+    const Shape s = shape(x.node);
+    if (begin < 0 || end > s.c || begin >= end) {
+      fail(n, "channels " + std::to_string(begin) + ".." + std::to_string(end) +
+                  " are not within the input's " + std::to_string(s.c));
+    }
+    if (begin == 0 && end == s.c) return x;
+    Node sl;
+    sl.op = OpType::Slice;
+    sl.name = name;
+    sl.inputs = {x.node};
+    sl.c_begin = begin;
+    sl.out_c = end - begin;
+    return Value{add(std::move(sl)), 4, {}};
+  }
+
+  int64_t axis_of(const onnx::NodeProto& n, int64_t axis, int rank) const {
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) fail(n, "axis out of range");
+    return axis;
+  }
+
+  // Split along channels (ShuffleNet's chunk): one Slice node per output.
+  void split(const onnx::NodeProto& n) {
+    const Value x = value(n, 0);
+    expect_rank4(n, x);
+    const Shape s = shape(x.node);
+    if (axis_of(n, attr_int(n, "axis", 0), 4) != 1) fail(n, "only splits along channels");
+    std::vector<int64_t> sizes;
+    if (opset_ >= 13) {
+      if (has_input(n, 1)) sizes = ints(n, 1);
+    } else {
+      sizes = attr_ints(n, "split");
+    }
+    const int parts = n.output_size();
+    if (sizes.empty()) {
+      if (parts < 1 || s.c % parts != 0) {
+        fail(n, std::to_string(s.c) + " channels do not split into " + std::to_string(parts) +
+                    " equal parts");
+      }
+      sizes.assign(static_cast<size_t>(parts), s.c / parts);
+    }
+    if (static_cast<int>(sizes.size()) != parts) fail(n, "split sizes do not match the outputs");
+    int64_t begin = 0;
+    for (int i = 0; i < parts; ++i) {
+      const int64_t end = begin + sizes[static_cast<size_t>(i)];
+      if (end > s.c || sizes[static_cast<size_t>(i)] < 1)
+        fail(n, "split sizes exceed the channels");
+      if (!n.output(i).empty() && uses(n.output(i)) > 0) {
+        define(n,
+               channel_slice(n, x, static_cast<int>(begin), static_cast<int>(end),
+                             node_name(n) + ":" + std::to_string(i)),
+               i);
+      }
+      begin = end;
+    }
+    if (begin != s.c) fail(n, "split sizes do not add up to the channels");
+    --node_uses_[static_cast<size_t>(x.node)];
+  }
+
+  // Slice along channels with step 1.
+  void slice(const onnx::NodeProto& n) {
+    const Value x = value(n, 0);
+    expect_rank4(n, x);
+    const Shape s = shape(x.node);
+    std::vector<int64_t> starts, ends, axes, steps;
+    if (opset_ < 10) {
+      starts = attr_ints(n, "starts");
+      ends = attr_ints(n, "ends");
+      axes = attr_ints(n, "axes");
+    } else {
+      starts = ints(n, 1);
+      ends = ints(n, 2);
+      if (has_input(n, 3)) axes = ints(n, 3);
+      if (has_input(n, 4)) steps = ints(n, 4);
+    }
+    if (axes.empty()) {
+      for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+    }
+    if (starts.size() != 1 || ends.size() != 1 || axes.size() != 1 || axis_of(n, axes[0], 4) != 1 ||
+        (!steps.empty() && (steps.size() != 1 || steps[0] != 1))) {
+      fail(n, "only a slice of channels with step 1 is supported");
+    }
+    auto clamp = [&](int64_t v) {
+      if (v < 0) v += s.c;
+      return static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(v, s.c)));
+    };
+    const Value v = channel_slice(n, x, clamp(starts[0]), clamp(ends[0]), node_name(n));
+    if (v.node == x.node) return alias(n, v);
+    --node_uses_[static_cast<size_t>(x.node)];
+    define(n, v);
+  }
+
+  // ReduceMean over H and W: global average pooling.
+  void reduce_mean(const onnx::NodeProto& n) {
+    const Value x = value(n, 0);
+    expect_rank4(n, x);
+    std::vector<int64_t> axes = attr_ints(n, "axes");
+    for (int64_t& a : axes) a = axis_of(n, a, 4);
+    std::sort(axes.begin(), axes.end());
+    if (axes != std::vector<int64_t>{2, 3}) fail(n, "only a mean over H and W is supported");
+    Node g;
+    g.op = OpType::GlobalAvgPool;
+    g.name = node_name(n);
+    g.inputs = {x.node};
+    define(n, Value{add(std::move(g)), attr_int(n, "keepdims", 1) != 0 ? 4 : 2, {}});
   }
 
   void pad(const onnx::NodeProto& n) {
@@ -992,12 +1263,12 @@ class Importer {
     }
     if (fill != 0.0f)
       fail(n, "padding value " + std::to_string(fill) + " is not supported (zeros only)");
-    if (p.size() != 8 || p[0] != 0 || p[1] != 0 || p[4] != 0 || p[5] != 0 || p[2] != p[3] ||
-        p[2] != p[6] || p[2] != p[7] || p[2] < 0) {
-      fail(n, "only equal padding of H and W on all sides is supported");
+    if (p.size() != 8 || p[0] != 0 || p[1] != 0 || p[4] != 0 || p[5] != 0) {
+      fail(n, "only padding of H and W is supported");
     }
     Value v = x;
-    v.pad += checked_dim(n, p[2], "padding");
+    v.pad = sum(v.pad, Pads{checked_dim(n, p[2], "padding"), checked_dim(n, p[3], "padding"),
+                            checked_dim(n, p[6], "padding"), checked_dim(n, p[7], "padding")});
     --node_uses_[static_cast<size_t>(x.node)];
     define(n, v);
   }
@@ -1021,7 +1292,7 @@ class Importer {
     m.op = OpType::Softmax;
     m.name = node_name(n);
     m.inputs = {x.node};
-    define(n, Value{add(std::move(m)), x.rank, 0});
+    define(n, Value{add(std::move(m)), x.rank, {}});
   }
 
   const onnx::ModelProto& model_;

@@ -7,6 +7,7 @@
 
 #include "core/config_file.h"
 #include "core/error.h"
+#include "core/strings.h"
 
 #ifndef DALNAS_DEVICES_DIR
 #define DALNAS_DEVICES_DIR "devices"
@@ -15,11 +16,6 @@
 namespace dalnas {
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 const nlohmann::json* find(const nlohmann::json& t, const char* key) {
   auto it = t.find(key);
@@ -230,8 +226,13 @@ DeviceProfile parse_profile(const nlohmann::json& doc, const std::string& path) 
         }
       }
       p.fold_normalization = p.pipeline.input == InputPipeline::Folded;
+    } else if (key == "kind" || key == "cost" || key == "measure" || key == "external" ||
+               key == "fitted_on") {
+      p.sections[key] = *it;  // read by their modules (cost model, measurement, external)
     } else {
-      p.sections[key] = *it;
+      throw Error(path + ": unknown key '" + key +
+                  "' (allowed: name, description, kind, numerics, cost, measure, external, "
+                  "fitted_on)");
     }
   }
   if (p.name.empty()) throw Error(path + ": name: missing");

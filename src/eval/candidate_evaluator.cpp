@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 
 #include "core/error.h"
-#include "core/transient_error.h"
 #include "core/rng.h"
+#include "core/transient_error.h"
 #include "device/alignment.h"
 #include "device/cost_model.h"
 #include "device/external_measure.h"
@@ -101,6 +102,9 @@ CandidateEvaluator::CandidateEvaluator(const SearchConfig& cfg, std::string run_
     m.train.align_device = m.profile.name;
   }
   m.cost_model = load_cost_model(m.profile);
+  if (!m.cost_model.cpu_warning.empty()) {
+    std::fprintf(stderr, "warning: %s\n", m.cost_model.cpu_warning.c_str());
+  }
   if (cfg.evaluation.measure_latency) {
     m.measure = measure_config(m.profile);
     if (!m.measure)

@@ -147,6 +147,88 @@ nlohmann::json CensusResult::to_json() const {
   return j;
 }
 
+namespace {
+
+Metrics metrics_from_json(const nlohmann::json& j, const std::string& where) {
+  Metrics m;
+  try {
+    m.cm.tp = j.at("tp").get<uint64_t>();
+    m.cm.fp = j.at("fp").get<uint64_t>();
+    m.cm.fn = j.at("fn").get<uint64_t>();
+    m.cm.tn = j.at("tn").get<uint64_t>();
+    if (j.contains("params")) m.params = j.at("params").get<int64_t>();
+    if (j.contains("objects")) m.objects = ObjectMetrics::from_json(j.at("objects"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": " + e.what());
+  }
+  return m;
+}
+
+}  // namespace
+
+CensusResult CensusResult::from_json(const nlohmann::json& j, const std::string& where) {
+  CensusResult r;
+  try {
+    r.device = j.at("device").get<std::string>();
+    r.data = j.at("data").get<std::string>();
+    r.test_scenes = j.at("test_scenes").get<std::vector<std::string>>();
+    r.seconds = j.at("seconds").get<double>();
+    const nlohmann::json& cells = j.at("cells");
+    for (size_t i = 0; i < cells.size(); ++i) {
+      const nlohmann::json& cj = cells.at(i);
+      const std::string w = where + ": cells[" + std::to_string(i) + "]";
+      CensusCell c;
+      c.genome = cj.at("genome").get<std::string>();
+      c.pipeline = cj.at("pipeline").get<std::string>();
+      c.failure = cj.value("failure", "");
+      c.seconds = cj.value("seconds", 0.0);
+      if (!c.failure.empty()) {
+        r.cells.push_back(std::move(c));
+        continue;
+      }
+      c.params = cj.at("params").get<int64_t>();
+      c.fp32_host = metrics_from_json(cj.at("fp32_host"), w + ".fp32_host");
+      c.ptq_device = metrics_from_json(cj.at("ptq_device"), w + ".ptq_device");
+      c.aligned_device = metrics_from_json(cj.at("aligned_device"), w + ".aligned_device");
+      c.control_device = metrics_from_json(cj.at("control_device"), w + ".control_device");
+      c.ptq_nan_pixels = cj.value("ptq_nan_pixels", int64_t{0});
+      c.aligned_nan_pixels = cj.value("aligned_nan_pixels", int64_t{0});
+      c.aligned_failure = cj.value("aligned_failure", "");
+      c.aligned_dropped_chips = cj.value("aligned_dropped_chips", int64_t{0});
+      c.aligned_skipped_steps = cj.value("aligned_skipped_steps", int64_t{0});
+      for (const nlohmann::json& aj : cj.at("ablations")) {
+        Ablation a;
+        a.behaviour = aj.at("behaviour").get<std::string>();
+        a.ptq_miou = aj.at("ptq_miou").get<double>();
+        a.aligned_miou = aj.at("aligned_miou").is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                                         : aj.at("aligned_miou").get<double>();
+        a.ptq_nan_pixels = aj.value("ptq_nan_pixels", int64_t{0});
+        c.ablations.push_back(std::move(a));
+      }
+      r.cells.push_back(std::move(c));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": not a census.json (" + e.what() + ")");
+  }
+  return r;
+}
+
+CensusResult CensusResult::merge(const std::vector<CensusResult>& parts) {
+  if (parts.empty()) throw Error("census merge: nothing to merge");
+  CensusResult r = parts.front();
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const CensusResult& p = parts[i];
+    if (p.device != r.device || p.data != r.data || p.test_scenes != r.test_scenes) {
+      throw Error("census merge: part " + std::to_string(i + 1) + " ran on " + p.device + " / " +
+                  p.data + ", part 1 on " + r.device + " / " + r.data +
+                  " (device, data and test scenes must agree)");
+    }
+    r.cells.insert(r.cells.end(), p.cells.begin(), p.cells.end());
+    r.seconds += p.seconds;
+  }
+  return r;
+}
+
 std::string CensusResult::csv() const {
   std::ostringstream o;
   o << "genome,pipeline,params,behaviour_off,fp32_host_miou,ptq_device_miou,aligned_device_miou,"

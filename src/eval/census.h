@@ -88,6 +88,12 @@ struct CensusResult {
   nlohmann::json to_json() const;
   std::string csv() const;    // one row per cell × (none + behaviour)
   std::string table() const;  // the text table with what it found
+  // Reads what to_json() wrote (census.json); throws dalnas::Error naming `where` and the
+  // field on a malformed file.
+  static CensusResult from_json(const nlohmann::json& j, const std::string& where);
+  // One census of several (e.g. parts run on different machines or processes): cells in
+  // order, seconds summed. Throws dalnas::Error if device, data or test scenes differ.
+  static CensusResult merge(const std::vector<CensusResult>& parts);
 };
 
 using CensusProgress = std::function<void(const std::string& line)>;

@@ -251,6 +251,11 @@ class Exporter {
     const Node& n = g_.nodes[i];
     const std::string base = node_base(i);
     std::string& out = values_[i];
+    if (n.extended()) {
+      throw Error("onnx export: node '" + n.name + "' (" + to_string(n.op) +
+                  ") uses fields of imported graphs only (rectangular kernel, unequal padding, "
+                  "dilation, count_include_pad); not exported");
+    }
     switch (n.op) {
       case OpType::Input: {
         names_.insert("input");
@@ -356,8 +361,12 @@ class Exporter {
       case OpType::Output:
         out = in(n, 0);
         return;
+      case OpType::Slice:
+      case OpType::Shuffle:
+        break;  // imported graphs only
     }
-    throw Error("onnx export: node '" + n.name + "' has an unknown op");
+    throw Error("onnx export: node '" + n.name + "' (" + to_string(n.op) +
+                ") is not exported (ops and fields of imported graphs only)");
   }
 
   std::string resize(size_t i, const std::string& base) {

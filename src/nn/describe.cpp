@@ -237,6 +237,7 @@ nlohmann::json ArchDescription::to_json() const {
   j["height"] = height;
   j["width"] = width;
   j["params"] = params;
+  j["params_counted"] = "training network: BatchNorm scale and shift counted, not folded";
   j["macs"] = macs;
   j["peak_activation_bytes"] = peak_activation_bytes;
   nlohmann::json rows = nlohmann::json::array();
@@ -274,6 +275,8 @@ std::string ArchDescription::table() const {
     << "  " << std::setw(8) << "" << std::right << std::setw(6) << "" << std::setw(6) << ""
     << std::setw(12) << "" << std::setw(12) << with_commas(params) << std::setw(16)
     << with_commas(macs) << "\n";
+  o << "params: the training network's (BatchNorm scale and shift counted, not folded; "
+       "`dalnas profile` counts the device graph, BatchNorm folded into the convolutions)\n";
   o << "peak activation memory (fp32, batch 1): " << with_commas(peak_activation_bytes)
     << " bytes (" << std::fixed << std::setprecision(2)
     << static_cast<double>(peak_activation_bytes) / (1024.0 * 1024.0) << " MiB)\n";

@@ -1,5 +1,6 @@
 #include "precision/half.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <cstdlib>
@@ -257,10 +258,17 @@ void half_to_float_scalar(const uint16_t* src, float* dst, size_t n) {
 // ---------------------------------------------------------------------------------------
 // Dispatch.
 
+// F16C from CPUID (leaf 1, ECX bit 29): clang 14's __builtin_cpu_supports does not know
+// "f16c" (the fuzz targets are built with clang).
+bool cpuid_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
+
 bool cpu_has_f16c() {
   static const bool has = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx") && cpuid_f16c();
   }();
   return has;
 }
@@ -268,7 +276,7 @@ bool cpu_has_f16c() {
 bool cpu_has_avx2_f16c() {
   static const bool has = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && cpuid_f16c();
   }();
   return has;
 }
@@ -278,7 +286,7 @@ bool cpu_has_avx512() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+           __builtin_cpu_supports("avx2") && cpuid_f16c();
   }();
   return has;
 }
@@ -326,7 +334,7 @@ HalfIsa half_isa(HalfMode mode) {
 void round_to_half_isa(HalfIsa isa, const float* src, float* dst, size_t n, HalfMode mode) {
   if (!half_isa_supported(isa, mode)) {
     throw std::invalid_argument(std::string("round_to_half: the ") + to_string(isa) +
-                " path is not supported by this CPU");
+                                " path is not supported by this CPU");
   }
   if (isa == HalfIsa::Scalar) {
     round_to_half_scalar(src, dst, n, mode);
@@ -338,7 +346,7 @@ void round_to_half_isa(HalfIsa isa, const float* src, float* dst, size_t n, Half
 void float_to_half_isa(HalfIsa isa, const float* src, uint16_t* dst, size_t n, HalfMode mode) {
   if (!half_isa_supported(isa, mode)) {
     throw std::invalid_argument(std::string("float_to_half: the ") + to_string(isa) +
-                " path is not supported by this CPU");
+                                " path is not supported by this CPU");
   }
   if (isa == HalfIsa::Scalar) {
     float_to_half_scalar(src, dst, n, mode);

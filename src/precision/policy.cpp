@@ -96,7 +96,7 @@ torch::Tensor PrecisionPolicy::accumulator(const torch::Tensor& y,
   const double scale = std::ldexp(1.0, shift);
   HalfMode m = align.storage;
   m.subnormals = Subnormals::Keep;  // the range is what matters here, not the underflow
-  return project_fp16(y * scale, m, zero_grad_on_overflow) * (1.0 / scale);
+  return project_fp16_scaled(y, m, scale, zero_grad_on_overflow);
 }
 
 }  // namespace dalnas

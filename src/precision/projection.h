@@ -24,4 +24,13 @@ namespace dalnas {
 torch::Tensor project_fp16(const torch::Tensor& x, HalfMode mode = {},
                            bool zero_grad_on_overflow = false);
 
+// The value an FP16 store holds when it stores x · scale, read back as x's size:
+// round(x · scale) / scale with scale a power of two (the pre-scaled accumulator: the
+// range moves, the relative precision does not). One pass over memory, equal bit for bit
+// to project_fp16(x * scale, mode) * (1 / scale) (both products are exact in float32).
+// Backward: straight-through; with zero_grad_on_overflow, 0 where |x · scale| overflowed.
+// Throws std::invalid_argument if scale is not a positive power of two.
+torch::Tensor project_fp16_scaled(const torch::Tensor& x, HalfMode mode, double scale,
+                                  bool zero_grad_on_overflow = false);
+
 }  // namespace dalnas

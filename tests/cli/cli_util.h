@@ -24,13 +24,14 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-inline RunResult run_dalnas(const std::string& args) {
+// `env`: assignments put before the command, e.g. "VAR=value ".
+inline RunResult run_dalnas(const std::string& args, const std::string& env = "") {
   static int counter = 0;
   const auto dir = std::filesystem::temp_directory_path();
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(counter++);
   const std::string out = (dir / ("dalnas-out-" + tag)).string();
   const std::string err = (dir / ("dalnas-err-" + tag)).string();
-  const std::string cmd = std::string(DALNAS_BINARY) + " " + args + " >" + out + " 2>" + err;
+  const std::string cmd = env + std::string(DALNAS_BINARY) + " " + args + " >" + out + " 2>" + err;
   const int status = std::system(cmd.c_str());
   RunResult r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

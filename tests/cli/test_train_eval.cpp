@@ -111,7 +111,7 @@ TEST(CliProfile, GenomeAndOnnxModelsAndCalibration) {
   ASSERT_EQ(p.code, 0) << p.err;
   EXPECT_GT(nlohmann::json::parse(p.out)["fps"].get<double>(), j["fps"].get<double>());
 
-  const std::string models = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-measured";
+  const std::string models = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-published";
   if (!fs::exists(models)) GTEST_SKIP() << "shared Myriad X measurements absent: " << models;
   for (const auto& e : fs::directory_iterator(models + "/models")) {
     auto r = run_dalnas("profile " + e.path().string() + " --json");
@@ -123,4 +123,6 @@ TEST(CliProfile, GenomeAndOnnxModelsAndCalibration) {
   const auto jc = nlohmann::json::parse(c.out);
   EXPECT_LE(jc["leave_one_out"]["mape"].get<double>(), 0.20);
   EXPECT_GE(jc["leave_one_out"]["spearman"].get<double>(), 0.9);
+  EXPECT_EQ(jc["sources"].size(), 4u);
+  EXPECT_GE(jc["leave_one_source_out"]["spearman"].get<double>(), 0.9);
 }

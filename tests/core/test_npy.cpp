@@ -159,5 +159,19 @@ TEST(Npy, ShapesWhoseSizeOverflowsAreErrorsNotAllocations) {
   EXPECT_THROW(npy_bytes({int64_t(1) << 31, int64_t(1) << 31}, &one), Error);
 }
 
+// Fuzzing (fuzz/npy.cpp) found that an empty float32 array, shape (0, 5), copied zero bytes
+// from a null pointer (undefined behaviour, reported by UBSan). It reads as an empty array.
+TEST(Npy, EmptyArraysReadAsEmpty) {
+  for (const char* descr : {"<f4", "<f2", "<f8"}) {
+    const NpyArray a = parse_npy(with_header(std::string("{'descr': '") + descr +
+                                                 "', 'fortran_order': False, 'shape': (0, 5), }",
+                                             0),
+                                 "empty.npy");
+    EXPECT_EQ(a.shape, (std::vector<int64_t>{0, 5})) << descr;
+    EXPECT_TRUE(a.data.empty()) << descr;
+    EXPECT_EQ(a.numel(), 0) << descr;
+  }
+}
+
 }  // namespace
 }  // namespace dalnas

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,16 @@ TEST(Raster, GeoTiffRoundTripFloatIsExact) {
   const Raster back = read_raster(dir / "f.tif");
   ASSERT_EQ(back.data.size(), r.data.size());
   for (size_t i = 0; i < r.data.size(); ++i) ASSERT_EQ(back.data[i], r.data[i]) << i;
+}
+
+TEST(Raster, NonFiniteValuesAreAnErrorNamingFileAndPlace) {
+  TempDir dir("dalnas-raster");
+  Raster r = make_raster(2, 5, 4, false);
+  r.data[20 + 2 * 4 + 3] = std::numeric_limits<float>::quiet_NaN();  // band 2, row 2, col 3
+  r.data[20 + 4 * 4 + 0] = std::numeric_limits<float>::infinity();
+  write_geotiff(dir / "n.tif", r);
+  expect_error([&] { read_raster(dir / "n.tif"); },
+               {"n.tif", "2 non-finite", "band 2 at row 2, column 3"});
 }
 
 TEST(Raster, BandMajorLayoutMatchesGdalBands) {

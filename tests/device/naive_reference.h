@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "device/graph.h"
@@ -403,6 +404,11 @@ inline std::vector<float> run_node(const Node& n, const Numerics& num, const Pre
     case OpType::Output:
       y = *in[0];
       break;
+    case OpType::Slice:
+    case OpType::Shuffle:
+      // Imported-graph ops the cost model reads; the emulator refuses them, so the naive
+      // reference has no semantics for them to compare against.
+      throw std::logic_error("naive reference: no reference for Slice / Shuffle");
   }
   return y;
 }

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "device/calibrate.h"
+#include "device/profile.h"
 
 namespace dalnas {
 namespace {
@@ -82,6 +83,13 @@ TEST(Calibrate, StatisticsOnKnownValues) {
   const FitStats s = fit_stats({110, 95, 200}, {100, 100, 100});
   EXPECT_NEAR(s.mape, (0.10 + 0.05 + 1.0) / 3.0, 1e-12);
   EXPECT_NEAR(s.within10, 2.0 / 3.0, 1e-12);
+  // By hand: errors +20 %, -10 %, +5 %, -50 % -> MAPE 21.25 %, 2 of 4 within 10 %;
+  // predicted ranks (2, 3, 4, 1), measured (1.5, 3, 4, 1.5) (the two 10s tie): deviations
+  // from 2.5 (-.5, .5, 1.5, -1.5) and (-1, .5, 1.5, -1): 4.5 / sqrt(5 · 4.5) = 3 / sqrt(10).
+  const FitStats h = fit_stats({12, 18, 42, 5}, {10, 20, 40, 10});
+  EXPECT_NEAR(h.mape, 0.2125, 1e-12);
+  EXPECT_NEAR(h.within10, 0.5, 1e-12);
+  EXPECT_NEAR(h.spearman, 3.0 / std::sqrt(10.0), 1e-12);
 }
 
 Node input_node() {
@@ -155,7 +163,8 @@ TEST(Calibrate, RecoversKnownParametersFromSyntheticMeasurements) {
   }
   CalibrationOptions o;
   o.prior_weight = 0.0;
-  const Calibration c = calibrate(rows, graphs, CostParams{}, o);  // starts at 250 / 1.0 / 20
+  o.free = {"nce_gmacs", "shave_gmacs", "usb2_mbps"};
+  const Calibration c = calibrate(rows, graphs, CostParams{}, o);  // starts at 250 / 1.0 / 26
   EXPECT_NEAR(c.fitted.nce_gmacs, 180.0, 180.0 * 0.01);
   EXPECT_NEAR(c.fitted.shave_gmacs, 1.7, 1.7 * 0.01);
   EXPECT_NEAR(c.fitted.usb2_mbps, 27.0, 27.0 * 0.01);
@@ -168,6 +177,58 @@ TEST(Calibrate, RecoversKnownParametersFromSyntheticMeasurements) {
   const std::string report = format_report(c);
   EXPECT_NE(report.find("in-sample"), std::string::npos);
   EXPECT_NE(report.find("leave-one-out"), std::string::npos);
+}
+
+// Leave-one-source-out: each source is predicted by the fit on the other sources' rows
+// only. Source B's rows are 3x slower than the model with the truth says; a fold that
+// leaked B's rows into B's fit would move towards them. The fold must equal a calibration
+// run on A's rows alone, and B's predictions must be those of the truth.
+TEST(Calibrate, LeaveOneSourceOutNeverSeesTheHeldOutSource) {
+  CostParams truth;
+  truth.nce_gmacs = 180.0;
+  truth.shave_gmacs = 1.7;
+  std::vector<Measurement> rows, rows_a;
+  std::vector<DeviceGraph> graphs, graphs_a;
+  int k = 0;
+  for (int c : {8, 16, 32, 64, 128}) {
+    for (const char* src : {"A", "A", "B"}) {
+      DeviceGraph g = graph(3, c, src[0] == 'A' && k % 2 == 0 ? 32 : 64);
+      Measurement m;
+      m.model_file = "m" + std::to_string(k++);
+      m.source = src;
+      m.input = g.input;
+      m.fps = 1000.0 / predict_ms(g, m, truth) / (src[0] == 'B' ? 3.0 : 1.0);
+      if (src[0] == 'A') {
+        rows_a.push_back(m);
+        graphs_a.push_back(g);
+      }
+      rows.push_back(m);
+      graphs.push_back(std::move(g));
+    }
+  }
+  CalibrationOptions o;
+  o.free = {"nce_gmacs", "shave_gmacs"};
+  o.prior_weight = 0.0;
+  const Calibration c = calibrate(rows, graphs, CostParams{}, o);
+  ASSERT_TRUE(c.has_loso());
+  ASSERT_EQ(c.sources, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(rows_without_source(rows, "B").size(), rows_a.size());
+  for (size_t i : rows_without_source(rows, "B")) EXPECT_EQ(rows[i].source, "A");
+  const Calibration only_a = calibrate(rows_a, graphs_a, CostParams{}, o);
+  EXPECT_EQ(c.loso_fits[1].nce_gmacs, only_a.fitted.nce_gmacs);
+  EXPECT_EQ(c.loso_fits[1].shave_gmacs, only_a.fitted.shave_gmacs);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].source != "B") continue;
+    // The truth's time: a third of the (3x slower) measurement.
+    EXPECT_NEAR(c.rows[i].loso_ms / rows[i].target_ms(), 1.0 / 3.0, 0.01) << rows[i].model_file;
+  }
+  // B's rows were in the in-sample fit, which they pulled off the truth.
+  EXPECT_GT(std::fabs(c.fitted.nce_gmacs / 180.0 - 1.0), 0.05);
+  EXPECT_NE(format_report(c).find("leave-one-source-out"), std::string::npos);
+  // One source: no leave-one-source-out figures.
+  const Calibration single = calibrate(rows_a, graphs_a, CostParams{}, o);
+  EXPECT_FALSE(single.has_loso());
+  EXPECT_NE(format_report(single).find("leave-one-source-out: not computed"), std::string::npos);
 }
 
 TEST(Calibrate, RejectsUnknownFreeParameters) {
@@ -309,16 +370,23 @@ TEST(Calibrate, CpuFitRecoversKnownCoefficients) {
   EXPECT_THROW(calibrate_cpu(graphs, ms, names, 1), Error);
 }
 
-// The issue's targets on the shared table of published Myriad X timings.
-TEST(Calibrate, SharedMeasuredTableMeetsTheTargets) {
-  const std::string csv = std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-measured/measured.csv";
+// The shared table of published Myriad X timings (13 rows, 4 sources), from the start
+// values of devices/myriadx.toml. Bounds: the figures measured for the README (issue 12)
+// with a margin; the leave-one-source-out targets of the issue are not all met (README).
+TEST(Calibrate, SharedPublishedTable) {
+  const std::string csv =
+      std::string(DALNAS_SHARED_DIR) + "/devices/myriadx-published/measured.csv";
   if (!std::filesystem::exists(csv)) GTEST_SKIP() << csv << " is absent";
-  const Calibration c = calibrate(csv, CostParams{});
+  const Calibration c = calibrate(
+      csv, cost_params(load_profile(std::string(DALNAS_SOURCE_DIR) + "/devices/myriadx.toml")));
   SCOPED_TRACE(format_report(c));
-  EXPECT_LE(c.loo.mape, 0.20);
+  EXPECT_EQ(c.rows.size(), 13u);
+  ASSERT_EQ(c.sources.size(), 4u);
+  EXPECT_LE(c.in_sample.mape, 0.09);
+  EXPECT_LE(c.loo.mape, 0.14);
+  EXPECT_LE(c.loso.mape, 0.16);
   EXPECT_GE(c.loo.spearman, 0.9);
-  EXPECT_LE(c.in_sample.mape, c.loo.mape + 1e-12);
-  EXPECT_EQ(c.rows.size(), 7u);
+  EXPECT_GE(c.loso.spearman, 0.9);
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ CostParams plain() {
   p.shave_lanes = 8;
   p.cmx_bytes = 1e12;  // everything fits
   p.cmx_gbps = 1e6;    // memory never limits
-  p.dram_gbps = 1.0;
+  p.dram_gbps = 1e12;  // nor the weights' DRAM reads
   p.layer_overhead_us = 0.0;
   p.inference_overhead_ms = 0.0;
   p.usb2_mbps = 10.0;
@@ -102,17 +102,54 @@ TEST(CostModel, MemoryBoundLayersUseTheCmxOrDramBandwidth) {
   p.cmx_gbps = 100.0;
   p.dram_gbps = 2.0;
   const DeviceGraph g = one_conv(8, 8, 16, 1);
-  // bytes: FP16 input + output + 64 weights + 8 biases
-  const int64_t bytes = 2 * (8 * 256 + 8 * 256 + 64 + 8);
-  p.cmx_bytes = static_cast<double>(bytes);  // just fits
+  // bytes: FP16 input + output (activations) + 64 weights + 8 biases (always from DRAM)
+  const int64_t act = 2 * (8 * 256 + 8 * 256), weights = 2 * (64 + 8);
+  p.cmx_bytes = static_cast<double>(act);  // the activations just fit
   CostEstimate e = estimate(g, p);
-  EXPECT_EQ(e.layers[1].bytes, bytes);
+  EXPECT_EQ(e.layers[1].bytes, act + weights);
   EXPECT_FALSE(e.layers[1].dram);
-  EXPECT_NEAR(e.layers[1].us, bytes / 100e9 * 1e6, 1e-9);
-  p.cmx_bytes = static_cast<double>(bytes - 1);  // spills
+  // CMX traffic overlaps compute (free here); the weights' DRAM read adds.
+  EXPECT_NEAR(e.layers[1].us, (act / 100e9 + weights / 2e9) * 1e6, 1e-9);
+  p.cmx_bytes = static_cast<double>(act - 1);  // the activations spill too
   e = estimate(g, p);
   EXPECT_TRUE(e.layers[1].dram);
-  EXPECT_NEAR(e.layers[1].us, bytes / 2e9 * 1e6, 1e-9);
+  EXPECT_NEAR(e.layers[1].us, (act + weights) / 2e9 * 1e6, 1e-6);  // + 1.6e-8 us compute
+  // The DRAM time adds to the compute, it does not overlap it.
+  p.nce_gmacs = 1.0;
+  const double compute_us = 8.0 * 8 * 256 * 1e-3;
+  e = estimate(g, p);
+  EXPECT_NEAR(e.layers[1].us, compute_us + (act + weights) / 2e9 * 1e6, 1e-9);
+}
+
+// Hardware tiling (the profile's [numerics.tiling], HwTiling::parts as in the emulator):
+// a dense convolution over more input channels than a pass reads adds SHAVE Sum stages.
+TEST(CostModel, TiledConvolutionsAddShaveSumStages) {
+  CostParams p = plain();
+  p.layer_overhead_us = 10.0;
+  const DeviceGraph g = one_conv(1000, 16, 8, 3);  // 3x3: 28 channels x 16 blocks = 448
+  const CostEstimate off = estimate(g, p);
+  EXPECT_EQ(off.layers[1].parts, 1);
+  EXPECT_EQ(off.sum_stages, 0);
+  p.tiling.enabled = true;
+  const CostEstimate on = estimate(g, p);
+  ASSERT_EQ(p.tiling.parts(g.nodes[1], 1000), 3);
+  EXPECT_EQ(on.layers[1].parts, 3);
+  EXPECT_EQ(on.sum_stages, 2);
+  // 2 sums of 16 x 8 x 8 values on 16 SHAVEs at 0.5 G/s each, plus 2 stage overheads.
+  const double sums_us = 2 * 1024 / 8e9 * 1e6 + 2 * 10.0;
+  EXPECT_NEAR(on.layers[1].us - off.layers[1].us, sums_us, 1e-9);
+  EXPECT_NEAR(on.shave_ms - off.shave_ms, sums_us * 1e-3, 1e-12);
+  // A fused activation moves to SHAVE after the sums: one more pass over the output.
+  DeviceGraph r = g;
+  r.nodes[1].act = ActType::ReLU;
+  EXPECT_NEAR(estimate(r, p).layers[1].us - on.layers[1].us, 1024 / 8e9 * 1e6, 1e-9);
+  // Fewer channels than a pass: one part, no sums.
+  EXPECT_EQ(estimate(one_conv(448, 16, 8, 3), p).sum_stages, 0);
+  // The myriadx profile's tiling reaches the cost model.
+  const CostParams mx =
+      cost_params(load_profile(std::string(DALNAS_SOURCE_DIR) + "/devices/myriadx.toml"));
+  EXPECT_TRUE(mx.tiling.enabled);
+  EXPECT_EQ(mx.tiling.channels_per_pass(3), 448);
 }
 
 TEST(CostModel, ShaveOpsScaleWithTheShavesInUse) {
@@ -189,7 +226,9 @@ TEST(CostModel, TransferSyncAndPipelinedRequests) {
   EXPECT_NEAR(fast.transfer_ms, sync.transfer_ms / 10.0, 1e-12);
   o.requests = 3;
   const CostEstimate piped = estimate(g, p, o);
-  const double frame = std::max(piped.device_ms, piped.transfer_ms);
+  // The host side of one request (fixed cost + transfer) overlaps another's compute.
+  const double frame = std::max(piped.node_ms, p.inference_overhead_ms + piped.transfer_ms);
+  EXPECT_NEAR(frame, 1.5 + piped.transfer_ms, 1e-12);
   EXPECT_NEAR(piped.fps, 1000.0 / frame, 1e-9);
   EXPECT_NEAR(piped.latency_ms, std::max(fast.latency_ms, 3 * frame), 1e-12);
   EXPECT_GT(piped.fps, fast.fps);

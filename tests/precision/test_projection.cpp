@@ -131,6 +131,32 @@ TEST(Projection, MaskedBackwardZeroesExactlyOverflowedElements) {
   }
 }
 
+// The pre-scaled store in one pass equals scaling, rounding and scaling back as three ops,
+// bit for bit, over every mode and a range of shifts (the range moves with the scale).
+TEST(Projection, ScaledProjectionEqualsThreeOps) {
+  const torch::Tensor x = wide_random(70000, 9) * 1e-3;  // several parallel chunks
+  const HalfMode modes[] = {kAllModes[0], kAllModes[1], kAllModes[2], kAllModes[3], kIeHalf};
+  for (const HalfMode& mode : modes) {
+    for (int shift : {1, 3, 8}) {
+      const double scale = std::ldexp(1.0, shift);
+      const torch::Tensor fused = project_fp16_scaled(x, mode, scale);
+      const torch::Tensor three = project_fp16(x * scale, mode) * (1.0 / scale);
+      expect_bitwise_equal(fused, three);
+      // The scale matters: 70000 / 2^shift stays finite after the store only when scaled.
+      const torch::Tensor big = torch::tensor({70000.0f / float(scale) * 1.01f});
+      EXPECT_EQ(std::isinf(project_fp16_scaled(big, mode, scale).item<float>()),
+                mode.overflow == Overflow::Inf);
+    }
+  }
+  // Straight-through backward; the overflow mask follows the scaled value.
+  torch::Tensor v = torch::tensor({1.0f, 40000.0f, -9000.0f}).requires_grad_(true);
+  project_fp16_scaled(v, kAllModes[0], 8.0, /*zero_grad_on_overflow=*/true).sum().backward();
+  EXPECT_EQ(v.grad()[0].item<float>(), 1.0f);
+  EXPECT_EQ(v.grad()[1].item<float>(), 0.0f);  // 320000 overflows
+  EXPECT_EQ(v.grad()[2].item<float>(), 0.0f);  // -72000 overflows
+  EXPECT_THROW(project_fp16_scaled(v, kAllModes[0], 3.0), std::invalid_argument);
+}
+
 TEST(Projection, InfAndNaNInputs) {
   const float inf = std::numeric_limits<float>::infinity();
   const torch::Tensor x =

@@ -65,7 +65,7 @@ TEST(SearchConfig, BudgetsAndStrategyParametersAreNotPartOfTheEvaluationIdentity
 }
 
 TEST(SearchConfig, ErrorsNameTheTableAndKey) {
-  EXPECT_NE(error_of({{"serch", {}}}).find("s.toml.serch: unknown setting"), std::string::npos)
+  EXPECT_NE(error_of({{"serch", {}}}).find("s.toml: serch: unknown setting"), std::string::npos)
       << error_of({{"serch", {}}});
   EXPECT_NE(error_of({{"search", {{"strategy", "annealing"}}}}).find("search.strategy"),
             std::string::npos);
