@@ -7,9 +7,12 @@ CTEST_ARGS ?=
 
 ## Install dependencies, build (Release) and run the main job: `dalnas search` on its
 ## built-in default (synthetic scenes, Myriad X target, FP16-aligned training), into
-## runs/search-<timestamp>/.
+## runs/search-<timestamp>/, and print the path of its report (report.html, opens offline).
+RUN_OUT ?= runs/search-$(shell date +%Y%m%d-%H%M%S)
 run: deps build
-	./$(BUILD)/dalnas search
+	./$(BUILD)/dalnas search --out $(RUN_OUT)
+	@test -f $(RUN_OUT)/report.html && echo "report: $(RUN_OUT)/report.html" || \
+	  echo "no report was written (see the warning above); dalnas report $(RUN_OUT) writes it"
 
 ## Install dependencies, build and run every test (slow end-to-end checks in their short form).
 test: deps build

@@ -23,6 +23,8 @@ PACKAGES=(
   libbenchmark-dev        # benchmarks
   python3-torch           # the PyTorch reference in bench/
   python3-numpy
+  libjs-chart.js          # dalnas report: Chart.js 3, inlined into report.html
+  chromium                # tests only: the report is rendered in headless Chromium
 )
 
 SUDO=""

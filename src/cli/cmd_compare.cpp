@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output_folder.h"
+#include "cli/run_record.h"
 #include "cli/train_options.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
@@ -104,6 +105,7 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c, dist::MpiSessi
   if (existed && !std::filesystem::is_directory(out))
     throw Error(out + ": is a file, not a folder for the outputs");
   std::filesystem::create_directories(out);
+  write_command_file(out);
   size_t cells_written = 0;
   auto write = [&](const CensusResult& r) {
     cells_written = r.cells.size();
@@ -148,6 +150,7 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c, dist::MpiSessi
   } else {
     std::printf("%s\nwritten to %s/census.{csv,json,txt}\n", r.table().c_str(), out.c_str());
   }
+  write_report_after_run(out, a.quiet);
 }
 }  // namespace
 
@@ -253,12 +256,30 @@ void add_compare(CLI::App& app) {
     opt.device = c->device;
     set_threads(opt.train.threads);
     const std::string out = a->out.empty() ? "runs/compare-" + timestamp() : a->out;
+    // The first seed's networks (a) and (c), for the report's image panels.
+    // (absolute: under MPI, the worker of the first seed writes them on the shared folder)
+    opt.checkpoint_dir = std::filesystem::absolute(out).string();
     std::vector<SweepRow> sweep;
+    // The checkpoints are written while the comparison runs: a comparison that fails later
+    // removes a folder it created, or marks one that existed (cli/output_folder.h).
+    const bool existed = std::filesystem::exists(out);
+    if (existed && !std::filesystem::is_directory(out))
+      throw Error(out + ": is a file, not a folder for the outputs");
     const auto progress = [a](const std::string& line) {
       if (!a->quiet) std::fprintf(stderr, "compare: %s\n", line.c_str());
     };
-    const CompareResult r = mpi ? dist::run_compare_mpi(*mpi, opt, progress)
-                                : run_compare(opt, progress, c->sweep ? &sweep : nullptr);
+    CompareResult r;
+    try {
+      r = mpi ? dist::run_compare_mpi(*mpi, opt, progress)
+              : run_compare(opt, progress, c->sweep ? &sweep : nullptr);
+    } catch (const std::exception& e) {
+      std::error_code ec;
+      if (!existed)
+        std::filesystem::remove_all(out, ec);
+      else if (std::filesystem::exists(out + "/fp32.ckpt"))
+        write_failure_note(out, "compare", e.what());
+      throw;
+    }
 
     nlohmann::json j = r.to_json();
     j["finetune_epochs"] = opt.finetune_epochs;
@@ -290,11 +311,13 @@ void add_compare(CLI::App& app) {
       write_file_atomic(out + "/compare.json", j.dump(2) + "\n");
       write_file_atomic(out + "/compare.csv", r.csv());
       write_file_atomic(out + "/compare.txt", table);
+      write_command_file(out);
     });
     if (a->json)
       std::printf("%s\n", j.dump().c_str());
     else
       std::printf("%s\nwritten to %s/compare.{csv,json,txt}\n", table.c_str(), out.c_str());
+    write_report_after_run(out, a->quiet || a->json);
   });
 }
 

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/output_folder.h"
+#include "cli/run_record.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
@@ -204,6 +205,7 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
     remove_stale_temp_files(out);  // of a process killed mid-write; the folder is ours now
     PipelineResult pr = run_locked(std::move(cfg), out, resume, a, evaluator);
     fs::remove(fs::path(out) / kFailedNote, ec);
+    write_report_after_run(out, a.quiet || a.json);  // a failure here is a warning only
     return pr;
   } catch (const std::exception& e) {
     // The journal is worth keeping (every finished evaluation): the folder stays and says so.
@@ -234,6 +236,7 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
   resolved_train.erase("threads");
   cfg.train = resolved_train;
   if (!resume) write_file_atomic(out + "/config.toml", to_toml(cfg.to_json()));
+  write_command_file(out, resume);  // a resumed run adds its command line
 
   SearchSpace space = cfg.space;
   const int bands = evaluator.bands();

@@ -12,6 +12,7 @@ void add_arch(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_profile(CLI::App& app);
 void add_probe(CLI::App& app);
+void add_report(CLI::App& app);
 
 // Applies --threads (0 = all cores) to libtorch's intra-op pool.
 void set_threads(int threads);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/run_record.h"
 #include "core/allocator.h"
 #include "core/error.h"
 
@@ -19,6 +20,7 @@ std::string first_line(const std::string& s) {
 
 int main(int argc, char** argv) {
   dalnas::tune_allocator();
+  dalnas::cli::set_command_line(argc, argv);
   // A file that outgrows the file-size limit (a quota, RLIMIT_FSIZE) must be a write error
   // naming the file, not a kill: the atomic writers then remove their temporary file.
   std::signal(SIGXFSZ, SIG_IGN);
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   dalnas::cli::add_compare(app);
   dalnas::cli::add_profile(app);
   dalnas::cli::add_probe(app);
+  dalnas::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "core/error.h"
@@ -153,6 +154,7 @@ CompareOptions CompareOptions::from_json(const nlohmann::json& j, const std::str
     o.finetune_epochs = j.at("finetune_epochs").get<int>();
     o.finetune_lr = j.at("finetune_lr").get<double>();
     o.device = j.at("device").get<std::string>();
+    o.checkpoint_dir = j.value("checkpoint_dir", std::string());
   } catch (const nlohmann::json::exception& e) {
     throw Error(where + ": compare options: " + e.what());
   }
@@ -289,6 +291,11 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     auto cm = evaluate_on_device(c.ck, opt.device, data.scenes, evalset, to, &profile);
     run.aligned_device = cm.metrics;
     run.aligned_nan_pixels = cm.nan_pixels;
+    if (i == 0 && !opt.checkpoint_dir.empty()) {
+      std::filesystem::create_directories(opt.checkpoint_dir);
+      save_checkpoint(opt.checkpoint_dir + "/fp32.ckpt", a.ck);
+      save_checkpoint(opt.checkpoint_dir + "/aligned.ckpt", c.ck);
+    }
 
     say("seed " + std::to_string(cfg.seed) + ": (d) control: FP32 fine-tuning, " +
         std::to_string(ftc.epochs) + " epochs");

@@ -35,6 +35,9 @@ struct CompareOptions {
   // Throws dalnas::Error naming `where` and the field.
   nlohmann::json to_json() const;
   static CompareOptions from_json(const nlohmann::json& j, const std::string& where);
+  // When set, the first seed's networks (a) and (c) are saved there as fp32.ckpt and
+  // aligned.ckpt (the report's image panels run them).
+  std::string checkpoint_dir;
 };
 
 struct CompareRun {
