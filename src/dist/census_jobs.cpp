@@ -1,22 +1,9 @@
 #include "dist/census_jobs.h"
 
 #include "core/error.h"
+#include "dist/messages.h"
 
 namespace dalnas::dist {
-
-namespace {
-
-nlohmann::json parse_object(const std::string& text, const char* what) {
-  try {
-    nlohmann::json j = nlohmann::json::parse(text);
-    if (!j.is_object()) throw Error(std::string(what) + ": not a JSON object");
-    return j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string(what) + ": not JSON (" + e.what() + ")");
-  }
-}
-
-}  // namespace
 
 std::string encode_census_job(const CensusJob& job) {
   return nlohmann::json({{"kind", "census"},
@@ -28,7 +15,7 @@ std::string encode_census_job(const CensusJob& job) {
 
 CensusJob decode_census_job(const std::string& text) {
   const char* what = "census job message";
-  const nlohmann::json j = parse_object(text, what);
+  const nlohmann::json j = parse_message(text, what);
   CensusJob job;
   try {
     if (j.at("kind").get<std::string>() != "census")
@@ -58,7 +45,7 @@ std::string encode_census_result(const CensusJobResult& r) {
 
 CensusJobResult decode_census_result(const std::string& text) {
   const char* what = "census result message";
-  const nlohmann::json j = parse_object(text, what);
+  const nlohmann::json j = parse_message(text, what);
   CensusJobResult r;
   try {
     r.error = j.at("error").get<std::string>();

@@ -1,22 +1,9 @@
 #include "dist/compare_jobs.h"
 
 #include "core/error.h"
+#include "dist/messages.h"
 
 namespace dalnas::dist {
-
-namespace {
-
-nlohmann::json parse_object(const std::string& text, const std::string& what) {
-  try {
-    nlohmann::json j = nlohmann::json::parse(text);
-    if (!j.is_object()) throw Error(what + ": not a JSON object");
-    return j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(what + ": not JSON (" + e.what() + ")");
-  }
-}
-
-}  // namespace
 
 std::string encode_compare_job(const CompareOptions& one_seed) {
   return nlohmann::json({{"kind", "compare"}, {"options", one_seed.to_json()}}).dump();
@@ -24,7 +11,7 @@ std::string encode_compare_job(const CompareOptions& one_seed) {
 
 CompareOptions decode_compare_job(const std::string& text) {
   const std::string what = "compare job message";
-  const nlohmann::json j = parse_object(text, what);
+  const nlohmann::json j = parse_message(text, what);
   try {
     if (j.at("kind").get<std::string>() != "compare")
       throw Error(what + ": kind is \"" + j.at("kind").get<std::string>() + "\", not \"compare\"");
@@ -45,7 +32,7 @@ std::string encode_compare_result(const CompareJobResult& r) {
 
 CompareJobResult decode_compare_result(const std::string& text) {
   const std::string what = "compare result message";
-  const nlohmann::json j = parse_object(text, what);
+  const nlohmann::json j = parse_message(text, what);
   CompareJobResult r;
   try {
     r.result = j.at("result");

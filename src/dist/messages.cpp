@@ -42,17 +42,17 @@ EvalOutcome outcome_from_json(const nlohmann::json& j) {
   return o;
 }
 
-nlohmann::json parse(const std::string& text, const char* what) {
+}  // namespace
+
+nlohmann::json parse_message(const std::string& text, const std::string& what) {
   try {
     nlohmann::json j = nlohmann::json::parse(text);
-    if (!j.is_object()) throw Error(std::string(what) + ": not a JSON object");
+    if (!j.is_object()) throw Error(what + ": not a JSON object");
     return j;
   } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string(what) + ": not JSON (" + e.what() + ")");
+    throw Error(what + ": not JSON (" + e.what() + ")");
   }
 }
-
-}  // namespace
 
 std::string encode_job(const Job& job) {
   nlohmann::json history = nlohmann::json::array();
@@ -66,7 +66,7 @@ std::string encode_job(const Job& job) {
 }
 
 Job decode_job(const std::string& text) {
-  const nlohmann::json j = parse(text, "job message");
+  const nlohmann::json j = parse_message(text, "job message");
   if (!j.contains("kind") || j.at("kind") != "candidate")
     throw Error("job message: kind " + j.value("kind", nlohmann::json()).dump() +
                 " (expected \"candidate\")");
@@ -93,7 +93,7 @@ std::string encode_result(const JobResult& r) {
 }
 
 JobResult decode_result(const std::string& text) {
-  const nlohmann::json j = parse(text, "result message");
+  const nlohmann::json j = parse_message(text, "result message");
   try {
     JobResult r;
     r.candidate_id = j.at("candidate_id").get<uint64_t>();

@@ -33,6 +33,10 @@ struct JobResult {
   double seconds = 0;  // the worker's wall time for the job
 };
 
+// A message's JSON object; throws dalnas::Error "<what>: not JSON (...)" / "not a JSON
+// object" (shared by every kind of message: dist/census_jobs.h, dist/compare_jobs.h).
+nlohmann::json parse_message(const std::string& text, const std::string& what);
+
 std::string encode_job(const Job& job);
 Job decode_job(const std::string& text);
 std::string encode_result(const JobResult& result);
