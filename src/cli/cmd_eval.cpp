@@ -29,10 +29,11 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--split", a->split,
                   "train, val, test (the model's own scene split) or all (every scene)")
       ->check(CLI::IsMember({"train", "val", "test", "all"}));
-  cmd->add_option("--device", a->device,
-                  "Where the network runs: host (FP32 libtorch here), a device profile "
-                  "emulated bit for bit (myriadx, fp16-ideal, fp32, or a .toml path), or "
-                  "external:PROFILE, a real device behind a command (docs/devices.md)");
+  cmd->add_option(
+      "--device", a->device,
+      "Where the network runs: host (FP32 libtorch here), a device profile "
+      "emulated bit for bit (myriadx, fp16-ideal, fp32, int8-tflite, or a .toml path), or "
+      "external:PROFILE, a real device behind a command (docs/devices.md)");
   cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
   cmd->add_option("--tile", a->tile, "Tile side for whole-scene prediction (default: as trained)");
   cmd->add_option("--overlap", a->overlap, "Overlap between tiles (default: as trained)");
@@ -74,7 +75,17 @@ void add_eval(CLI::App& app) {
     to.tile = a->tile > 0 ? a->tile : trained.eval_tile;
     to.overlap = a->overlap >= 0 ? a->overlap : trained.eval_overlap;
     if (to.overlap * 2 >= to.tile) throw Error("--overlap must be less than half of --tile");
-    const DeviceMetrics dm = evaluate_on_device(ck, a->device, scenes, which, to);
+    // Calibration scenes of an integer device: the model's training scenes found in --data.
+    std::vector<int> calib;
+    if (ck.config.contains("split_scenes") && ck.config["split_scenes"].contains("train")) {
+      for (const auto& n : ck.config["split_scenes"]["train"]) {
+        const std::string name = n.get<std::string>();
+        auto it = std::find_if(scenes.begin(), scenes.end(),
+                               [&](const Scene& s) { return s.name == name; });
+        if (it != scenes.end()) calib.push_back(static_cast<int>(it - scenes.begin()));
+      }
+    }
+    const DeviceMetrics dm = evaluate_on_device(ck, a->device, scenes, which, to, nullptr, &calib);
     const Metrics& m = dm.metrics;
     nlohmann::json j = m.to_json();
     j["genome"] = ck.genome.str();

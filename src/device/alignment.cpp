@@ -1,8 +1,17 @@
 #include "device/alignment.h"
 
+#include "core/error.h"
+
 namespace dalnas {
 
 DeviceAlignment alignment_for(const DeviceProfile& profile) {
+  if (profile.integer) {
+    // Quantization-aware training: int8 fake quantization at the same points.
+    DeviceAlignment a;
+    a.device = profile.name;
+    a.int8 = true;
+    return a;
+  }
   const EmulatorConfig c = profile.emulator_config();
   DeviceAlignment a;
   a.device = profile.name;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "device/kernels.h"
 #include "precision/prescale.h"
 
@@ -813,29 +814,10 @@ std::vector<float> Emulator::run_batch(const float* input, int n, const Shape& i
   const int64_t out_n = output_shape(in).numel();
   const int64_t in_n = in.numel();
   std::vector<float> out(static_cast<size_t>(out_n * n));
-  int t = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
-  t = std::max(1, std::min(t, n));
-  auto work = [&](int first, int step, std::exception_ptr& error) {
-    try {
-      for (int i = first; i < n; i += step) {
-        const std::vector<float> y = run(input + in_n * i, in);
-        std::copy(y.begin(), y.end(), out.begin() + out_n * i);
-      }
-    } catch (...) {
-      error = std::current_exception();
-    }
-  };
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(t));
-  if (t == 1) {
-    work(0, 1, errors[0]);
-  } else {
-    std::vector<std::thread> pool;
-    for (int k = 0; k < t; ++k) pool.emplace_back(work, k, t, std::ref(errors[k]));
-    for (std::thread& th : pool) th.join();
-  }
-  for (const std::exception_ptr& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  parallel_for(n, threads, [&](int i) {
+    const std::vector<float> y = run(input + in_n * i, in);
+    std::copy(y.begin(), y.end(), out.begin() + out_n * i);
+  });
   return out;
 }
 

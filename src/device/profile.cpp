@@ -143,6 +143,38 @@ std::string devices_dir() {
   return DALNAS_DEVICES_DIR;
 }
 
+namespace {
+Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
+  if (!t.is_object()) throw Error(where + ": expected a table");
+  check_keys(t, where, {"format", "rounding", "calibration", "percentile", "calibration_tiles"});
+  Int8Config c;
+  const std::string format = get_string(t, "format", where, "");
+  if (format != "int8-tflite") {
+    throw Error(where + ".format: " + (format.empty() ? "missing" : "'" + format + "'") +
+                " (expected int8-tflite)");
+  }
+  const std::string rounding = get_string(t, "rounding", where, "double");
+  if (rounding != "double" && rounding != "single") {
+    throw Error(where + ".rounding: '" + rounding + "': expected double or single");
+  }
+  c.rounding = rounding == "single" ? RequantRounding::Single : RequantRounding::Double;
+  try {
+    c.calibration = parse_calibration_method(get_string(t, "calibration", where, "minmax"));
+  } catch (const Error& e) {
+    throw Error(where + ".calibration: " + e.what());
+  }
+  if (t.contains("percentile")) {
+    if (!t["percentile"].is_number()) throw Error(where + ".percentile: expected a number");
+    c.percentile = t["percentile"].get<double>();
+    if (!(c.percentile > 50.0 && c.percentile <= 100.0)) {
+      throw Error(where + ".percentile: " + t["percentile"].dump() + " is outside (50, 100]");
+    }
+  }
+  c.calibration_tiles = get_int(t, "calibration_tiles", where, 32, 1, 100000);
+  return c;
+}
+}  // namespace
+
 DeviceProfile parse_profile(const nlohmann::json& doc, const std::string& path) {
   if (!doc.is_object()) throw Error(path + ": expected a table at the top level");
   DeviceProfile p;
@@ -226,13 +258,15 @@ DeviceProfile parse_profile(const nlohmann::json& doc, const std::string& path) 
         }
       }
       p.fold_normalization = p.pipeline.input == InputPipeline::Folded;
+    } else if (key == "integer") {
+      p.integer = parse_integer(*it, path + ": integer");
     } else if (key == "kind" || key == "cost" || key == "measure" || key == "external" ||
                key == "fitted_on") {
       p.sections[key] = *it;  // read by their modules (cost model, measurement, external)
     } else {
       throw Error(path + ": unknown key '" + key +
-                  "' (allowed: name, description, kind, numerics, cost, measure, external, "
-                  "fitted_on)");
+                  "' (allowed: name, description, kind, numerics, integer, cost, measure, "
+                  "external, fitted_on)");
     }
   }
   if (p.name.empty()) throw Error(path + ": name: missing");

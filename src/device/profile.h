@@ -28,11 +28,20 @@
 //   prescale_growing_output = true    # OpenVINO's normalVal rule        (default false)
 //   activations = "fp16"              # fp32 | fp16 arithmetic of Sigmoid etc. (fp32)
 //
-// Unknown keys inside [numerics] are errors; other top-level sections (e.g. [cost]) are
-// kept, parsed, in `sections` for the parts of the program that own them.
+//   [integer]                         # an integer target (device/int8_emulator.h)
+//   format = "int8-tflite"            # the arithmetic (only int8-tflite so far)
+//   rounding = "double"               # double | single: TFLite's requantization build
+//   calibration = "minmax"            # minmax | percentile: activation ranges (PTQ)
+//   percentile = 99.99                # percentile calibration's upper percentile
+//   calibration_tiles = 32            # tiles of the training scenes used to calibrate
+//
+// Unknown keys inside [numerics] and [integer] are errors; other top-level sections (e.g. [cost])
+// are kept, parsed, in `sections` for the parts of the program that own them.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
+#include "device/int8_config.h"
 #include "device/numerics.h"
 
 namespace dalnas {
@@ -47,6 +56,9 @@ struct DeviceProfile {
   // The pipeline settings of [numerics] (input, conversions, tiling, operator modes);
   // its nce / shave members are unused (neural_engine and shave above are the engines).
   EmulatorConfig pipeline;
+  // Set for an integer target ([integer]): the device runs the Int8Emulator after
+  // post-training quantization; neural_engine / shave then play no part.
+  std::optional<Int8Config> integer;
   nlohmann::json sections = nlohmann::json::object();  // other top-level tables
 
   // The emulator configuration of this profile (SIMD kernels on).

@@ -93,7 +93,8 @@ struct CandidateEvaluator::Impl {
   }
 
   DeviceMetrics device_metrics(Checkpoint& ck, const std::vector<int>& which) {
-    return evaluate_on_device(ck, cfg.device, data_().scenes, which, tiles, &profile);
+    return evaluate_on_device(ck, cfg.device, data_().scenes, which, tiles, &profile,
+                              &data_().split.train);
   }
 
   void climb_rungs(const Candidate& c, const std::vector<EvaluationRecord>& history,

@@ -450,7 +450,8 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
       cell.params = count_parameters(*t.a.ck.net);
       cell.fp32_host = t.a.test.cm.total() ? t.a.test : t.a.val;
       say(tag + ": (b) post-conversion on " + profile.name);
-      const auto b = evaluate_on_device(t.a.ck, profile.name, d.scenes, evalset, to, &profile);
+      const auto b =
+          evaluate_on_device(t.a.ck, profile.name, d.scenes, evalset, to, &profile, &d.split.train);
       cell.ptq_device = b.metrics;
       cell.ptq_nan_pixels = b.nan_pixels;
       TrainConfig al = ft;
@@ -479,10 +480,12 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
         c.ck = t.a.ck;
       }
       c.ck.net->policy->mode = PrecisionMode::FP32;
-      const auto cm = evaluate_on_device(c.ck, profile.name, d.scenes, evalset, to, &profile);
+      const auto cm =
+          evaluate_on_device(c.ck, profile.name, d.scenes, evalset, to, &profile, &d.split.train);
       cell.aligned_device = cm.metrics;
       cell.aligned_nan_pixels = cm.nan_pixels;
-      const auto dm = evaluate_on_device(t.d.ck, profile.name, d.scenes, evalset, to, &profile);
+      const auto dm =
+          evaluate_on_device(t.d.ck, profile.name, d.scenes, evalset, to, &profile, &d.split.train);
       cell.control_device = dm.metrics;
       if (opt.ablate) {
         const DeviceGraph lowered = lower_for(t.a.ck.net, t.a.ck.norm, profile);
@@ -499,12 +502,14 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
             cell.ablations.push_back(ab);
             continue;
           }
-          const auto pb = evaluate_on_device(t.a.ck, p.name, d.scenes, evalset, to, &p);
+          const auto pb =
+              evaluate_on_device(t.a.ck, p.name, d.scenes, evalset, to, &p, &d.split.train);
           ab.ptq_miou = pb.metrics.cm.miou();
           ab.aligned_miou = std::numeric_limits<double>::quiet_NaN();
           if (opt.ablate_aligned) {
             ab.aligned_miou =
-                evaluate_on_device(c.ck, p.name, d.scenes, evalset, to, &p).metrics.cm.miou();
+                evaluate_on_device(c.ck, p.name, d.scenes, evalset, to, &p, &d.split.train)
+                    .metrics.cm.miou();
           }
           ab.ptq_nan_pixels = pb.nan_pixels;
           cell.ablations.push_back(ab);

@@ -184,7 +184,7 @@ std::string CompareResult::table() const {
   o << "\nseeds    " << runs.size() << "\n\n";
   o << "                     params   mIoU (mean ± std)   IoU vessel (mean)\n";
   const char* labels[] = {"(a) FP32, host        ", "(b) post-conversion   ",
-                          "(c) aligned FP16      ", "(d) FP32 fine-tune    "};
+                          "(c) aligned          ", "(d) FP32 fine-tune    "};
   for (int i = 0; i < 4; ++i) {
     const auto [m, s] = miou_stats(column(kColumns[i]));
     std::vector<double> iv;
@@ -244,9 +244,18 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
 
   CompareResult res;
   res.device = profile.name;
-  res.device_numerics = "neural engine: " + to_string(profile.neural_engine) +
-                        "; shave: " + to_string(profile.shave) + "; normalisation " +
-                        to_string(profile.emulator_config().input);
+  if (profile.integer) {
+    const Int8Config& ic = *profile.integer;
+    res.device_numerics = std::string("int8-tflite (requantization ") + to_string(ic.rounding) +
+                          " rounding; calibration " + to_string(ic.calibration) + " on " +
+                          std::to_string(ic.calibration_tiles) +
+                          " training tiles; aligned = int8 quantization-aware training); "
+                          "normalisation " +
+                          to_string(profile.emulator_config().input);
+  } else
+    res.device_numerics = "neural engine: " + to_string(profile.neural_engine) +
+                          "; shave: " + to_string(profile.shave) + "; normalisation " +
+                          to_string(profile.emulator_config().input);
   res.data = base.data;
   res.test_scenes = scene_names(data.scenes, data.split.test);
   TileOptions to;
@@ -269,7 +278,8 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     run.fp32_host = a.test.cm.total() ? a.test : a.val;
 
     say("seed " + std::to_string(cfg.seed) + ": (b) post-training conversion on " + profile.name);
-    auto b = evaluate_on_device(a.ck, opt.device, data.scenes, evalset, to, &profile);
+    auto b =
+        evaluate_on_device(a.ck, opt.device, data.scenes, evalset, to, &profile, &data.split.train);
     run.ptq_device = b.metrics;
     run.ptq_nan_pixels = b.nan_pixels;
 
@@ -288,7 +298,8 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
         std::to_string(ft.epochs) + " epochs");
     TrainOutcome c = train_model(ft, data, {}, &a.ck);
     c.ck.net->policy->mode = PrecisionMode::FP32;  // the device graph is built from the weights
-    auto cm = evaluate_on_device(c.ck, opt.device, data.scenes, evalset, to, &profile);
+    auto cm =
+        evaluate_on_device(c.ck, opt.device, data.scenes, evalset, to, &profile, &data.split.train);
     run.aligned_device = cm.metrics;
     run.aligned_nan_pixels = cm.nan_pixels;
     if (i == 0 && !opt.checkpoint_dir.empty()) {
@@ -300,7 +311,8 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     say("seed " + std::to_string(cfg.seed) + ": (d) control: FP32 fine-tuning, " +
         std::to_string(ftc.epochs) + " epochs");
     TrainOutcome d = train_model(ftc, data, {}, &a.ck);
-    auto dm = evaluate_on_device(d.ck, opt.device, data.scenes, evalset, to, &profile);
+    auto dm =
+        evaluate_on_device(d.ck, opt.device, data.scenes, evalset, to, &profile, &data.split.train);
     run.control_device = dm.metrics;
     run.control_nan_pixels = dm.nan_pixels;
     for (Metrics* m : {&run.ptq_device, &run.aligned_device, &run.control_device})
@@ -320,8 +332,8 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
         SweepRow row;
         row.variant = name;
         row.fp32_host_miou = run.fp32_host.cm.miou();
-        auto pb = evaluate_on_device(a.ck, p.name, data.scenes, evalset, to, &p);
-        auto pc = evaluate_on_device(c.ck, p.name, data.scenes, evalset, to, &p);
+        auto pb = evaluate_on_device(a.ck, p.name, data.scenes, evalset, to, &p, &data.split.train);
+        auto pc = evaluate_on_device(c.ck, p.name, data.scenes, evalset, to, &p, &data.split.train);
         row.ptq_miou = pb.metrics.cm.miou();
         row.aligned_miou = pc.metrics.cm.miou();
         row.ptq_nan_pixels = pb.nan_pixels;

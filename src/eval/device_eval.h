@@ -36,8 +36,20 @@ struct DeviceMetrics {
   int64_t nan_pixels = 0;
   double device_ms_per_tile = -1;  // external devices that report timing (eval/external_device.h)
 };
+//
+// An integer profile ([integer], device/int8_emulator.h) quantizes the network after
+// training: activation ranges are calibrated on up to calibration_tiles tiles (of the
+// evaluation's tile size) spread evenly over the `calibration` scenes - the training split,
+// never the scenes evaluated - and the Int8Emulator runs the tiles. Without calibration
+// scenes an integer profile is an error.
 DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
                                  const std::vector<Scene>& scenes, const std::vector<int>& which,
-                                 const TileOptions& opt, const DeviceProfile* profile = nullptr);
+                                 const TileOptions& opt, const DeviceProfile* profile = nullptr,
+                                 const std::vector<int>* calibration = nullptr);
+
+// Up to `count` tiles (bands × tile × tile each, raw values) spread evenly over the tile
+// grid (step tile − overlap) of the listed scenes, in scene order; returns how many.
+int calibration_tiles(const std::vector<Scene>& scenes, const std::vector<int>& which,
+                      const TileOptions& opt, int count, std::vector<float>& out);
 
 }  // namespace dalnas

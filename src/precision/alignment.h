@@ -37,6 +37,9 @@ struct DeviceAlignment {
                                          // policy decides "growing" from the pipeline)
   bool fp16_accumulator = false;         // accumulation in FP16 (any blocking)
   AlignResize resize = AlignResize::HalfPixel;
+  // An integer target (int8-tflite): weights and activations are fake-quantized to int8
+  // (precision/fake_quant.h) instead of projected to FP16; the FP16 fields are unused.
+  bool int8 = false;
 };
 
 // "half_pixel", "asymmetric", "align_corners".

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "precision/fake_quant.h"
 
 namespace dalnas {
 
@@ -25,14 +26,46 @@ PrecisionMode parse_precision(const std::string& s) {
   throw Error("precision: unknown value \"" + s + "\" (allowed: fp32, fp16-aligned, aligned)");
 }
 
+torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::string& where) const {
+  // Ranges learn while gradients are recorded (training); evaluation reads them.
+  const bool training = torch::GradMode::is_enabled() && x.requires_grad();
+  auto it = ranges_.find(where);
+  float lo, hi;
+  if (training || it == ranges_.end()) {
+    const torch::Tensor d = x.detach();
+    const float mn = d.min().item<float>(), mx = d.max().item<float>();
+    if (!std::isfinite(mn) || !std::isfinite(mx)) {
+      throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
+    }
+    if (it == ranges_.end()) {
+      if (training) ranges_[where] = {mn, mx};
+      lo = mn;
+      hi = mx;
+    } else {
+      constexpr float kMomentum = 0.9f;
+      it->second.first = kMomentum * it->second.first + (1 - kMomentum) * mn;
+      it->second.second = kMomentum * it->second.second + (1 - kMomentum) * mx;
+      lo = it->second.first;
+      hi = it->second.second;
+    }
+  } else {
+    lo = it->second.first;
+    hi = it->second.second;
+  }
+  return fake_quant_activation(x, lo, hi);
+}
+
 torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
   if (!enabled()) return w;
+  if (int8()) return fake_quant_weight(w);
   return project_fp16(w, device_aligned() ? align.weights : half, zero_grad_on_overflow);
 }
 
 torch::Tensor PrecisionPolicy::act(const torch::Tensor& x, const char* where) const {
   const bool project = enabled() && !(device_aligned() && align.fp32_storage);
-  torch::Tensor y = project ? project_fp16(x, act_mode(), zero_grad_on_overflow) : x;
+  torch::Tensor y = int8()    ? int8_act(x, where ? where : "")
+                    : project ? project_fp16(x, act_mode(), zero_grad_on_overflow)
+                              : x;
   if (observer) observer(where ? where : "", y);
   return y;
 }
@@ -47,7 +80,7 @@ torch::Tensor PrecisionPolicy::input(const torch::Tensor& x) const {
       growing = growing && !(round_to_half(1.0f / sd, align.scale_shift) < 0.1f);
   }
   pass_.growing_output = growing;
-  if (!device_aligned() || align.fp32_storage) return act(x, "input");
+  if (!device_aligned() || align.fp32_storage || align.int8) return act(x, "input");
   torch::Tensor y;
   if (align.input_in_model && !norm_mean.empty()) {
     const int64_t c = x.size(1);

@@ -10,6 +10,12 @@
 //                 (`align`, precision/alignment.h): its conversions and range, the
 //                 input pipeline, the pre-scaled accumulator range and the upsampling
 //                 mode.
+//                 For an integer target (align.int8) the same points are fake-quantized
+//                 to int8 instead (quantization-aware training, precision/fake_quant.h):
+//                 weights per output channel, each activation point per tensor with the
+//                 range it has seen (min / max of the first training batch, then an
+//                 exponential moving average with momentum 0.9; a point never seen in
+//                 training uses the tensor's own min / max).
 //
 // Blocks in nn/ call weight() and act() at those points; act() also reports the
 // projected tensor to an optional observer (used by tests and diagnostics). The observer
@@ -19,7 +25,9 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "precision/alignment.h"
 #include "precision/half.h"
@@ -71,9 +79,15 @@ struct PrecisionPolicy {
 
   std::function<void(const std::string& where, const torch::Tensor& projected)> observer;
 
+  // Integer targets: the activation range each point has seen (lo, hi), by point name.
+  const std::map<std::string, std::pair<float, float>>& int8_ranges() const { return ranges_; }
+
  private:
   HalfMode act_mode() const { return device_aligned() ? align.storage : half; }
   mutable PrescalePass pass_;  // the forward pass's pre-scaling state
+  bool int8() const { return device_aligned() && align.int8; }
+  torch::Tensor int8_act(const torch::Tensor& x, const std::string& where) const;
+  mutable std::map<std::string, std::pair<float, float>> ranges_;  // int8 act ranges
 };
 
 }  // namespace dalnas

@@ -109,6 +109,40 @@ TEST(Profile, ErrorsNameTheFileAndTheKey) {
   EXPECT_NE(error_of("/nonexistent/dir/x.toml").find("/nonexistent/dir/x.toml"), std::string::npos);
 }
 
+TEST(Profile, IntegerTargetsAndTheirErrors) {
+  const DeviceProfile p = load_profile("int8-tflite");
+  ASSERT_TRUE(p.integer.has_value());
+  EXPECT_EQ(p.integer->rounding, RequantRounding::Double);
+  EXPECT_EQ(p.integer->calibration, CalibrationMethod::MinMax);
+  EXPECT_GT(p.integer->calibration_tiles, 0);
+  EXPECT_FALSE(load_profile("myriadx").integer.has_value());
+  {
+    TempFile f("int_ok.toml",
+               "name = \"x\"\n[integer]\nformat = \"int8-tflite\"\nrounding = \"single\"\n"
+               "calibration = \"percentile\"\npercentile = 99.9\ncalibration_tiles = 8\n");
+    const DeviceProfile q = load_profile(f.path);
+    EXPECT_EQ(q.integer->rounding, RequantRounding::Single);
+    EXPECT_EQ(q.integer->calibration, CalibrationMethod::Percentile);
+    EXPECT_DOUBLE_EQ(q.integer->percentile, 99.9);
+    EXPECT_EQ(q.integer->calibration_tiles, 8);
+  }
+  const std::pair<const char*, const char*> bad[] = {
+      {"[integer]\nrounding = \"double\"\n", "integer.format: missing"},
+      {"[integer]\nformat = \"int4\"\n", "integer.format: 'int4'"},
+      {"[integer]\nformat = \"int8-tflite\"\nrounding = \"up\"\n", "integer.rounding: 'up'"},
+      {"[integer]\nformat = \"int8-tflite\"\ncalibration = \"kl\"\n", "integer.calibration"},
+      {"[integer]\nformat = \"int8-tflite\"\npercentile = 20\n", "integer.percentile"},
+      {"[integer]\nformat = \"int8-tflite\"\ncalibration_tiles = 0\n", "integer.calibration_tiles"},
+      {"[integer]\nformat = \"int8-tflite\"\ntiles = 3\n", "integer: unknown key 'tiles'"},
+  };
+  for (const auto& [text, want] : bad) {
+    TempFile f("int_bad.toml", std::string("name = \"x\"\n") + text);
+    const std::string e = error_of(f.path);
+    EXPECT_NE(e.find(f.path), std::string::npos) << e;
+    EXPECT_NE(e.find(want), std::string::npos) << e;
+  }
+}
+
 TEST(Profile, KeepsOtherSectionsAndDefaults) {
   TempFile f("cost.toml",
              "name = \"y\"\ndescription = \"d\"\n[numerics]\nfold_normalization = true\n"

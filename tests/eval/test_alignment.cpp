@@ -139,6 +139,10 @@ TEST(Alignment, ProfileSettingsReachThePolicy) {
   EXPECT_EQ(ideal.resize, AlignResize::HalfPixel);
   EXPECT_FALSE(ideal.prescale);
   EXPECT_TRUE(alignment_for(load_profile("fp32")).fp32_storage);
+  // An integer target: quantization-aware training (int8 fake quantization).
+  const DeviceAlignment q = alignment_for(load_profile("int8-tflite"));
+  EXPECT_TRUE(q.int8);
+  EXPECT_FALSE(a.int8);
 }
 
 TEST(Alignment, AsymmetricUpsamplingIsTheEmulatorsAndDifferentiable) {

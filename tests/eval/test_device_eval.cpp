@@ -72,3 +72,53 @@ TEST(DeviceEval, UnknownDeviceNamesTheProfile) {
     EXPECT_NE(std::string(e.what()).find("tpu9000"), std::string::npos) << e.what();
   }
 }
+
+TEST(DeviceEval, Int8ProfileQuantizesAfterCalibratingOnTheTrainingScenes) {
+  // SE with hard-swish, MBConv with ReLU6: activations int8-tflite splits off as tables.
+  Checkpoint ck = tiny_checkpoint(4);
+  auto s = scenes();
+  TileOptions to;
+  to.tile = 64;
+  to.overlap = 8;
+  const DeviceProfile p = load_profile("int8-tflite");
+  ASSERT_TRUE(p.integer.has_value());
+  // Without calibration scenes: an error naming the device.
+  try {
+    evaluate_on_device(ck, "int8-tflite", s, {1}, to, &p);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("int8-tflite"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("calibration"), std::string::npos) << e.what();
+  }
+  const std::vector<int> calib{0};
+  const auto host = evaluate_on_device(ck, "host", s, {1}, to);
+  const auto q = evaluate_on_device(ck, "int8-tflite", s, {1}, to, &p, &calib);
+  ASSERT_EQ(q.metrics.cm.total(), host.metrics.cm.total());
+  EXPECT_EQ(q.nan_pixels, 0);
+  // int8 moves some pixels across the threshold, not most of them.
+  const auto positives = [](const Metrics& m) { return static_cast<double>(m.cm.tp + m.cm.fp); };
+  const double total = static_cast<double>(host.metrics.cm.total());
+  EXPECT_LT(std::abs(positives(q.metrics) - positives(host.metrics)) / total, 0.1);
+  // The calibration set is a setting that reaches the result: the input range of one
+  // calibration tile is not that of the whole scene.
+  DeviceProfile one = p;
+  one.integer->calibration_tiles = 1;
+  const auto q1 = evaluate_on_device(ck, "int8-tflite", s, {1}, to, &one, &calib);
+  EXPECT_NE(q1.metrics.cm.tp * 1000003 + q1.metrics.cm.fp,
+            q.metrics.cm.tp * 1000003 + q.metrics.cm.fp);
+}
+
+TEST(DeviceEval, CalibrationTilesSpreadOverTheScenes) {
+  auto s = scenes();  // 70 × 90: tile 32, overlap 0 -> 3 × 3 origins per scene
+  TileOptions to;
+  to.tile = 32;
+  to.overlap = 0;
+  std::vector<float> t;
+  EXPECT_EQ(calibration_tiles(s, {0, 1}, to, 4, t), 4);
+  ASSERT_EQ(t.size(), 4u * 4 * 32 * 32);
+  // The first tile is scene 0's top-left corner, the last scene 1's bottom-right one.
+  EXPECT_EQ(t[0], s[0].at(0, 0, 0));
+  EXPECT_EQ(t[3 * 4 * 32 * 32 + 31 * 32 + 31], s[1].at(0, 69, 89));
+  EXPECT_EQ(calibration_tiles(s, {0, 1}, to, 100, t), 18);
+  EXPECT_EQ(calibration_tiles(s, {}, to, 4, t), 0);
+}

@@ -1,0 +1,420 @@
+#include "device/int8_emulator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "core/error.h"
+#include "core/parallel_for.h"
+#include "device/emulator.h"
+#include "quant/conv_params.h"
+#include "quant/int8_ops.h"
+
+namespace dalnas {
+namespace {
+
+// Activations TFLite fuses into CONV_2D / ADD / MUL as a clamp.
+bool fusable(ActType a) {
+  return a == ActType::None || a == ActType::ReLU || a == ActType::ReLU6;
+}
+
+FusedActivation fused(ActType a) {
+  return a == ActType::ReLU
+             ? FusedActivation::Relu
+             : (a == ActType::ReLU6 ? FusedActivation::Relu6 : FusedActivation::None);
+}
+
+// A range of width 0 (a tensor constant on every calibration tile, e.g. a dead ReLU) would
+// give scale 0, which no requantization can divide by: it is widened to 2^-10 above.
+QuantParams params_of(const TensorRange& r, const std::string& node) {
+  if (!std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max) {
+    throw Error("int8: node '" + node + "': calibration range [" + std::to_string(r.min) + ", " +
+                std::to_string(r.max) + "] is not a finite interval");
+  }
+  float lo = std::min(r.min, 0.0f), hi = std::max(r.max, 0.0f);
+  if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+  return asymmetric_int8_params(lo, hi);
+}
+
+float sigmoid_f(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
+float gelu_f(float x) {
+  return x * 0.5f * (1.0f + std::erf(x * 0.70710678118654752f));
+}
+float hardswish_f(float x) {
+  return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+}
+float hardsigmoid_f(float x) {  // ONNX defaults (alpha 0.2, beta 0.5), as lower() emits none
+  return std::min(std::max(0.2f * x + 0.5f, 0.0f), 1.0f);
+}
+
+bool table_activation(ActType a) {
+  return a == ActType::Sigmoid || a == ActType::GELU || a == ActType::HardSwish ||
+         a == ActType::HardSigmoid;
+}
+
+int32_t quantized_bound(float f, const QuantParams& p) {
+  const float q = std::round(f / p.scale) + static_cast<float>(p.zero_point);
+  return static_cast<int32_t>(std::max(-128.0f, std::min(127.0f, q)));
+}
+
+}  // namespace
+
+DeviceGraph int8_form(const DeviceGraph& g, const Shape& in) {
+  DeviceGraph f;
+  f.input = g.input;
+  f.norm_mean = g.norm_mean;
+  f.norm_std = g.norm_std;
+  f.norm_folded = g.norm_folded;
+  std::vector<int> map(g.nodes.size(), -1);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node n = g.nodes[i];
+    for (int& k : n.inputs) k = map.at(static_cast<size_t>(k));
+    const bool split =
+        (n.op == OpType::Conv || n.op == OpType::Add || n.op == OpType::Mul) && !fusable(n.act);
+    if (!split) {
+      map[i] = f.add(std::move(n));
+      continue;
+    }
+    Node a;
+    a.op = OpType::Activation;
+    a.name = n.name + ".act";
+    a.act = n.act;
+    a.act_min = n.act_min;
+    a.act_max = n.act_max;
+    a.alpha = n.alpha;
+    a.beta = n.beta;
+    n.act = ActType::None;
+    a.inputs = {f.add(std::move(n))};
+    map[i] = f.add(std::move(a));
+  }
+  f.infer_shapes(in);
+  return f;
+}
+
+std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* images, int n,
+                                          const Shape& in, const Int8Config& config, int threads) {
+  if (n < 1) throw Error("int8 calibration: no calibration images");
+  if (config.calibration == CalibrationMethod::Percentile &&
+      !(config.percentile > 50.0 && config.percentile <= 100.0)) {
+    throw Error("int8 calibration: percentile " + std::to_string(config.percentile) +
+                " is outside (50, 100]");
+  }
+  EmulatorConfig fp32;  // the float model: FP32 storage and arithmetic everywhere
+  fp32.simd = config.simd;
+  const Emulator emu(form, fp32);
+  const size_t nodes = form.nodes.size();
+  std::vector<TensorRange> r(nodes);
+  std::vector<bool> seen(nodes, false);
+  // Percentile: up to 2^16 values per node and image, taken at an even stride.
+  constexpr int64_t kSamples = int64_t{1} << 16;
+  std::vector<std::vector<float>> samples(
+      config.calibration == CalibrationMethod::Percentile ? nodes : 0);
+  (void)threads;
+  for (int k = 0; k < n; ++k) {
+    const auto all = emu.run_all(images + in.numel() * k, in);
+    for (size_t i = 0; i < nodes; ++i) {
+      const std::vector<float>& v = all[i];
+      if (v.empty()) continue;
+      for (float x : v) {
+        if (!std::isfinite(x)) {
+          throw Error("int8 calibration: node '" + form.nodes[i].name +
+                      "' computes a non-finite value on calibration image " + std::to_string(k));
+        }
+      }
+      const auto mm = std::minmax_element(v.begin(), v.end());
+      if (!seen[i]) {
+        r[i] = TensorRange{*mm.first, *mm.second};
+        seen[i] = true;
+      } else {
+        r[i].min = std::min(r[i].min, *mm.first);
+        r[i].max = std::max(r[i].max, *mm.second);
+      }
+      if (!samples.empty()) {
+        const int64_t size = static_cast<int64_t>(v.size());
+        const int64_t step = std::max<int64_t>(1, size / kSamples);
+        for (int64_t j = 0; j < size; j += step) samples[i].push_back(v[static_cast<size_t>(j)]);
+      }
+    }
+  }
+  if (!samples.empty()) {
+    for (size_t i = 0; i < nodes; ++i) {
+      std::vector<float>& s = samples[i];
+      if (s.empty()) continue;
+      const double q = config.percentile / 100.0;
+      const auto at = [&](double p) {
+        const size_t idx = static_cast<size_t>(std::llround(p * static_cast<double>(s.size() - 1)));
+        std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(idx), s.end());
+        return s[idx];
+      };
+      r[i].max = at(q);
+      r[i].min = at(1.0 - q);
+    }
+  }
+  return r;
+}
+
+Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRange>& ranges,
+                           const Int8Config& config)
+    : graph_(form), config_(config) {
+  const char* no_simd = std::getenv("DALNAS_NO_SIMD");
+  const bool scalar = !config.simd || (no_simd != nullptr && std::string(no_simd) == "1");
+  isa_ = scalar ? Int8Isa::Scalar : best_int8_isa();
+  const size_t nn = graph_.nodes.size();
+  if (ranges.size() != nn) {
+    throw Error("int8: " + std::to_string(ranges.size()) + " calibration ranges for " +
+                std::to_string(nn) + " nodes");
+  }
+  params_.resize(nn);
+  conv_.resize(nn);
+  lut_.resize(nn);
+  act_min_.assign(nn, -128);
+  act_max_.assign(nn, 127);
+  for (size_t i = 0; i < nn; ++i) {
+    const Node& n = graph_.nodes[i];
+    const std::string& name = n.name;
+    if (n.extended()) {
+      throw Error("int8: node '" + name +
+                  "' uses an imported field (dilation, rectangular kernel or uneven padding) "
+                  "the int8 emulation does not support");
+    }
+    const QuantParams in_p = n.inputs.empty() ? QuantParams{} : params_[n.inputs[0]];
+    switch (n.op) {
+      case OpType::Input:
+        params_[i] = params_of(ranges[i], name);
+        break;
+      case OpType::Conv: {
+        if (!fusable(n.act)) throw Error("int8: node '" + name + "': graph not in int8 form");
+        params_[i] = params_of(ranges[i], name);
+        const int per = static_cast<int>(n.weight.size() / std::max(1, n.out_c));
+        const PerChannelWeights w = quantize_weights_per_channel(n.weight.data(), n.out_c, per);
+        ConvData& d = conv_[i];
+        d.weight = w.values;
+        const std::vector<float> bias =
+            n.bias.empty() ? std::vector<float>(static_cast<size_t>(n.out_c), 0.0f) : n.bias;
+        d.bias = quantize_bias_per_channel(bias, in_p.scale, w.scales);
+        const ConvRequant rq =
+            conv_requant(in_p.scale, w.scales, params_[i].scale, config_.rounding);
+        d.multiplier = rq.multiplier;
+        d.shift = rq.shift;
+        const ActivationRange ar = activation_range_int8(fused(n.act), params_[i]);
+        d.act_min = ar.min;
+        d.act_max = ar.max;
+        break;
+      }
+      case OpType::MaxPool:
+      case OpType::AvgPool:
+      case OpType::Resize:
+        params_[i] = in_p;  // shared with the input (quantization_spec.md)
+        break;
+      case OpType::GlobalAvgPool:
+      case OpType::Concat:
+        params_[i] = params_of(ranges[i], name);
+        break;
+      case OpType::Add:
+      case OpType::Mul: {
+        params_[i] = params_of(ranges[i], name);
+        const ActivationRange ar = activation_range_int8(fused(n.act), params_[i]);
+        act_min_[i] = ar.min;
+        act_max_[i] = ar.max;
+        break;
+      }
+      case OpType::Activation:
+        if (n.act == ActType::Sigmoid) {
+          params_[i] = logistic_output_params();
+        } else {
+          params_[i] = params_of(ranges[i], name);
+        }
+        if (table_activation(n.act)) {
+          float (*f)(float) = n.act == ActType::Sigmoid     ? sigmoid_f
+                              : n.act == ActType::GELU      ? gelu_f
+                              : n.act == ActType::HardSwish ? hardswish_f
+                                                            : hardsigmoid_f;
+          if (n.act == ActType::HardSigmoid && (n.alpha != 0.2f || n.beta != 0.5f)) {
+            throw Error("int8: node '" + name +
+                        "': HardSigmoid with alpha/beta other than "
+                        "0.2/0.5 is not supported");
+          }
+          lut_[i] = int8_table(in_p, params_[i], f);
+        } else if (n.act == ActType::ReLU || n.act == ActType::ReLU6 || n.act == ActType::Clip) {
+          const float lo = n.act == ActType::Clip ? n.act_min : 0.0f;
+          act_min_[i] = std::max(-128, quantized_bound(lo, params_[i]));
+          if (n.act == ActType::ReLU6)
+            act_max_[i] = std::min(127, quantized_bound(6.0f, params_[i]));
+          if (n.act == ActType::Clip)
+            act_max_[i] = std::min(127, quantized_bound(n.act_max, params_[i]));
+        } else if (n.act != ActType::None) {
+          throw Error("int8: node '" + name + "': activation " + to_string(n.act) +
+                      " has no int8 form");
+        }
+        break;
+      case OpType::Output:
+        params_[i] = in_p;
+        break;
+      default:
+        throw Error("int8: node '" + name + "': operation " + to_string(n.op) +
+                    " is not supported by the int8-tflite emulation");
+    }
+  }
+}
+
+void Int8Emulator::execute(const float* input, const Shape& in,
+                           std::vector<std::vector<int8_t>>& v) const {
+  const std::vector<Shape> shapes = graph_.compute_shapes(in);
+  const size_t nn = graph_.nodes.size();
+  v.assign(nn, {});
+  const RequantRounding rnd = config_.rounding;
+  for (size_t i = 0; i < nn; ++i) {
+    const Node& n = graph_.nodes[i];
+    const Shape& os = shapes[i];
+    if (n.op == OpType::Output) continue;  // dequantized by run()
+    std::vector<int8_t>& y = v[i];
+    y.resize(static_cast<size_t>(os.numel()));
+    const int a = n.inputs.empty() ? -1 : n.inputs[0];
+    const Shape is = a >= 0 ? shapes[static_cast<size_t>(a)] : in;
+    const std::vector<int8_t>* x0 = a >= 0 ? &v[static_cast<size_t>(a)] : nullptr;
+    switch (n.op) {
+      case OpType::Input: {
+        const int64_t hw = static_cast<int64_t>(in.h) * in.w;
+        const bool has_norm = !graph_.norm_folded && !graph_.norm_mean.empty();
+        if (has_norm && (static_cast<int>(graph_.norm_mean.size()) != in.c ||
+                         static_cast<int>(graph_.norm_std.size()) != in.c)) {
+          throw Error("int8: the normalisation does not match the input's channels");
+        }
+        for (int c = 0; c < in.c; ++c) {
+          for (int64_t k = 0; k < hw; ++k) {
+            float x = input[c * hw + k];
+            if (has_norm) x = (x - graph_.norm_mean[c]) / graph_.norm_std[c];
+            y[static_cast<size_t>(c * hw + k)] = quantize_int8(x, params_[i]);
+          }
+        }
+        break;
+      }
+      case OpType::Conv: {
+        const ConvData& d = conv_[i];
+        Int8ConvArgs ca;
+        ca.in = x0->data();
+        ca.c_in = is.c;
+        ca.h = is.h;
+        ca.w = is.w;
+        ca.in_zero_point = params_[a].zero_point;
+        ca.weight = d.weight.data();
+        ca.bias = d.bias.data();
+        ca.c_out = n.out_c;
+        ca.kernel = n.kernel;
+        ca.stride = n.stride;
+        ca.pad = n.pad;
+        ca.groups = n.groups;
+        ca.multiplier = d.multiplier.data();
+        ca.shift = d.shift.data();
+        ca.rounding = rnd;
+        ca.out_zero_point = params_[i].zero_point;
+        ca.act_min = d.act_min;
+        ca.act_max = d.act_max;
+        ca.out = y.data();
+        int8_conv(ca, isa_);
+        break;
+      }
+      case OpType::MaxPool:
+      case OpType::AvgPool: {
+        Int8PoolArgs pa;
+        pa.in = x0->data();
+        pa.c = is.c;
+        pa.h = is.h;
+        pa.w = is.w;
+        pa.kernel = n.kernel;
+        pa.stride = n.stride;
+        pa.pad = n.pad;
+        pa.out = y.data();
+        if (n.op == OpType::MaxPool) {
+          int8_max_pool(pa);
+        } else {
+          int8_average_pool(pa);
+        }
+        break;
+      }
+      case OpType::GlobalAvgPool:
+        int8_mean_hw(x0->data(), is.c, is.h, is.w, params_[a], params_[i], rnd, y.data());
+        break;
+      case OpType::Resize:
+        if (n.nearest) {
+          int8_resize_nearest(x0->data(), is.c, is.h, is.w, os.h, os.w, y.data());
+        } else {
+          int8_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w,
+                               n.coord == ResizeCoord::AlignCorners,
+                               n.coord == ResizeCoord::HalfPixel, rnd, y.data());
+        }
+        break;
+      case OpType::Concat: {
+        int64_t off = 0;
+        for (int k : n.inputs) {
+          const std::vector<int8_t>& xk = v[static_cast<size_t>(k)];
+          int8_requantize(xk.data(), static_cast<int64_t>(xk.size()), params_[k], params_[i], rnd,
+                          y.data() + off);
+          off += static_cast<int64_t>(xk.size());
+        }
+        break;
+      }
+      case OpType::Add: {
+        const int b = n.inputs.at(1);
+        int8_add(x0->data(), params_[a], v[b].data(), params_[b], os.numel(), params_[i],
+                 act_min_[i], act_max_[i], rnd, y.data());
+        break;
+      }
+      case OpType::Mul: {
+        const int b = n.inputs.at(1);
+        const bool per_channel = shapes[b].h == 1 && shapes[b].w == 1 && (os.h > 1 || os.w > 1);
+        int8_mul(x0->data(), params_[a], v[b].data(), params_[b], os.c, os.h, os.w, per_channel,
+                 params_[i], act_min_[i], act_max_[i], rnd, y.data());
+        break;
+      }
+      case OpType::Activation:
+        if (!lut_[i].empty()) {
+          int8_apply_table(x0->data(), os.numel(), lut_[i], y.data());
+        } else {
+          int8_requantize(x0->data(), os.numel(), params_[a], params_[i], rnd, y.data());
+          for (int8_t& q : y) {
+            q = static_cast<int8_t>(
+                std::max<int32_t>(act_min_[i], std::min<int32_t>(act_max_[i], q)));
+          }
+        }
+        break;
+      default:
+        throw Error("int8: node '" + n.name + "': unsupported operation");
+    }
+  }
+}
+
+std::vector<std::vector<int8_t>> Int8Emulator::run_all(const float* input, const Shape& in) const {
+  std::vector<std::vector<int8_t>> v;
+  execute(input, in, v);
+  return v;
+}
+
+std::vector<float> Int8Emulator::run(const float* input, const Shape& in) const {
+  thread_local std::vector<std::vector<int8_t>> v;
+  execute(input, in, v);
+  const int out = graph_.output;
+  if (out < 0) throw Error("int8: the graph has no Output node");
+  const int src = graph_.nodes[static_cast<size_t>(out)].inputs.at(0);
+  const std::vector<int8_t>& q = v[static_cast<size_t>(src)];
+  std::vector<float> y(q.size());
+  dequantize_int8(q.data(), static_cast<int64_t>(q.size()), params_[src], y.data());
+  return y;
+}
+
+std::vector<float> Int8Emulator::run_batch(const float* input, int n, const Shape& in,
+                                           int threads) const {
+  if (n <= 0) return {};
+  const int64_t in_n = in.numel();
+  std::vector<std::vector<float>> outs(static_cast<size_t>(n));
+  parallel_for(n, threads,
+               [&](int i) { outs[static_cast<size_t>(i)] = run(input + in_n * i, in); });
+  std::vector<float> all;
+  all.reserve(outs.empty() ? 0 : outs[0].size() * outs.size());
+  for (const auto& o : outs) all.insert(all.end(), o.begin(), o.end());
+  return all;
+}
+
+}  // namespace dalnas

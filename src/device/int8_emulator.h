@@ -1,0 +1,97 @@
+#pragma once
+// Int8Emulator: runs a DeviceGraph as a TFLite int8 model runs it (profile format
+// "int8-tflite"): every tensor int8 with its own (scale, zero point), post-training
+// quantized from calibration ranges, every operation in TFLite's reference integer
+// arithmetic (quant/int8_conv.h, quant/int8_ops.h), the output dequantized to float.
+//
+// The graph is first put in int8 form (int8_form): activations that TFLite cannot fuse
+// into a convolution or an add as a clamp (everything but ReLU and ReLU6) become separate
+// Activation nodes, so that calibration sees the tensor between them, as a converted
+// TFLite model has it.
+//
+// Quantization of each node (TFLite converter + quantization_spec.md):
+//   Input:        asymmetric params from its calibrated range; the host normalises in
+//                 float first when the graph has an unfolded normalisation; then QUANTIZE
+//                 (quantize_int8: round half away from zero, clamp).
+//   Conv:         per-channel symmetric int8 weights, int32 bias (s_in·s_w[c]), output
+//                 params from its range, ReLU / ReLU6 as the clamp. Stride, pad, groups as
+//                 in the graph (square kernels, dilation 1).
+//   MaxPool, AvgPool, Resize: output params = input params (shared, the spec requires it).
+//   GlobalAvgPool: MEAN over H × W to params from its range.
+//   Add / Mul:    TFLite ADD / MUL to params from the range (fused ReLU / ReLU6 clamps).
+//   Concat:       the output's params from its range; an input whose params differ is
+//                 requantized to them first (the converter's inserted QUANTIZE), the
+//                 others are copied.
+//   Activation:   ReLU / ReLU6 / Clip: requantize to the range's params and clamp (TFLite
+//                 RELU / RELU6 with their own output params); Sigmoid: a LUT with the
+//                 fixed output (1/256, −128) (TFLite LOGISTIC); GELU, HardSwish,
+//                 HardSigmoid: a LUT to the range's params. TFLite's int8 HARD_SWISH is
+//                 int16 fixed point, not a LUT: here it is a LUT of the float function,
+//                 which may differ from TFLite by one unit (not emulated bit for bit).
+//   Output:       DEQUANTIZE.
+// Other operations (FullyConnected, ConvTranspose, Softmax, Slice, Shuffle) and imported
+// fields (dilation, rectangular kernels) are refused with an error naming the node.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "device/graph.h"
+#include "device/int8_config.h"
+#include "quant/fixed_point.h"
+#include "quant/int8_conv.h"
+#include "quant/quant_params.h"
+
+namespace dalnas {
+
+struct TensorRange {
+  float min = 0.0f, max = 0.0f;
+};
+
+// The graph in int8 form (see above); shapes inferred for `in`.
+DeviceGraph int8_form(const DeviceGraph& g, const Shape& in);
+
+// Ranges of every node of `form` (an int8_form graph) over n images (raw values, n × C ×
+// H × W, the graph normalises them as it says), computed in FP32 (the float model the
+// converter calibrates). Throws dalnas::Error for n < 1 or a non-finite value.
+std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* images, int n,
+                                          const Shape& in, const Int8Config& config,
+                                          int threads = 1);
+
+class Int8Emulator {
+ public:
+  // `form` from int8_form, `ranges` from calibrate_ranges on it. Throws dalnas::Error naming
+  // the node for an operation it cannot run in int8.
+  Int8Emulator(const DeviceGraph& form, const std::vector<TensorRange>& ranges,
+               const Int8Config& config);
+
+  // One image (raw values, C × H × W of shape `in`): the dequantized output.
+  std::vector<float> run(const float* input, const Shape& in) const;
+  // n images, in parallel on `threads` threads (0: one per hardware thread).
+  std::vector<float> run_batch(const float* input, int n, const Shape& in, int threads = 0) const;
+  // Every node's int8 output (index = node index), for tests and diagnostics.
+  std::vector<std::vector<int8_t>> run_all(const float* input, const Shape& in) const;
+
+  const DeviceGraph& graph() const { return graph_; }
+  const QuantParams& params(int node) const { return params_.at(static_cast<size_t>(node)); }
+  Int8Isa isa() const { return isa_; }
+
+ private:
+  struct ConvData {
+    std::vector<int8_t> weight;
+    std::vector<int32_t> bias;
+    std::vector<int32_t> multiplier;
+    std::vector<int> shift;
+    int32_t act_min = -128, act_max = 127;
+  };
+  void execute(const float* input, const Shape& in, std::vector<std::vector<int8_t>>& v) const;
+
+  DeviceGraph graph_;
+  Int8Config config_;
+  Int8Isa isa_ = Int8Isa::Scalar;
+  std::vector<QuantParams> params_;
+  std::vector<ConvData> conv_;              // per node (Conv only)
+  std::vector<std::vector<int8_t>> lut_;    // per node (table activations only)
+  std::vector<int32_t> act_min_, act_max_;  // per node: clamp of Add / Mul / ReLU-family
+};
+
+}  // namespace dalnas

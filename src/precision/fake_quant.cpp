@@ -1,0 +1,49 @@
+#include "precision/fake_quant.h"
+
+#include <algorithm>
+
+#include "quant/quant_params.h"
+
+namespace dalnas {
+
+torch::Tensor round_half_away(const torch::Tensor& v) {
+  const torch::Tensor t = torch::trunc(v);
+  const torch::Tensor frac = v - t;  // exact in floating point
+  return t + torch::sign(v) * (frac.abs() >= 0.5).to(v.scalar_type());
+}
+
+torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+  const QuantParams p = asymmetric_int8_params(lo, hi);
+  torch::Tensor q;
+  {
+    torch::NoGradGuard ng;
+    q = torch::clamp(round_half_away(x.detach() / p.scale) + static_cast<float>(p.zero_point),
+                     -128.0, 127.0);
+    q = (q - static_cast<float>(p.zero_point)) * p.scale;
+  }
+  // The clipped straight-through estimator: d/dx = 1 inside the representable range.
+  const float qlo = static_cast<float>(-128 - p.zero_point) * p.scale;
+  const float qhi = static_cast<float>(127 - p.zero_point) * p.scale;
+  const torch::Tensor c = torch::clamp(x, qlo, qhi);
+  return c + (q - c).detach();
+}
+
+torch::Tensor fake_quant_weight(const torch::Tensor& w) {
+  torch::Tensor q;
+  {
+    torch::NoGradGuard ng;
+    const torch::Tensor flat = w.detach().reshape({w.size(0), -1});
+    const torch::Tensor m = std::get<0>(flat.abs().max(1, true));  // per channel
+    const torch::Tensor safe = torch::where(m > 0, m, torch::ones_like(m));
+    const torch::Tensor inv = torch::where(m > 0, 127.0f / safe, torch::zeros_like(m));
+    const torch::Tensor scale = m / 127.0f;
+    q = torch::clamp(round_half_away(flat * inv), -127.0, 127.0) * scale;
+    q = q.reshape(w.sizes());
+  }
+  return w + (q - w).detach();
+}
+
+}  // namespace dalnas

@@ -1,0 +1,29 @@
+#pragma once
+// Fake quantization for quantization-aware training against an int8 target (an integer
+// profile, device/int8_emulator.h): the forward pass computes the values an int8 tensor
+// holds, read back as float; gradients pass straight through where the value was inside
+// the range and are 0 where it was clipped (the clipped straight-through estimator).
+// The rounding is TFLite's (quant/quant_params.h), not torch.round's: ties away from zero.
+//
+//   activations (per tensor, asymmetric): (s, z) = asymmetric_int8_params(lo, hi),
+//     q = clamp(round(x / s) + z, −128, 127), y = (q − z) · s       (x / s in float)
+//   weights (per output channel = dim 0, symmetric):  m = max |w_c|,
+//     q = clamp(round(w · (127 / m)), −127, 127), y = q · (m / 127)   (0 where m = 0)
+// The weight grid of a channel scales with the channel, so fake-quantizing a convolution's
+// weights before BatchNorm is folded gives the grid of the folded weights (a positive
+// per-channel factor moves m and every value alike).
+#include <torch/torch.h>
+
+namespace dalnas {
+
+// x / s rounded half away from zero, elementwise, exactly as std::round on each float.
+torch::Tensor round_half_away(const torch::Tensor& v);
+
+// Per-tensor asymmetric fake quantization to the int8 parameters of [lo, hi] (widened to
+// include 0; a range narrower than 2^-10 is widened to it, as the int8 emulator does).
+torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi);
+
+// Per-output-channel symmetric int8 fake quantization of a weight tensor (dim 0 = channel).
+torch::Tensor fake_quant_weight(const torch::Tensor& w);
+
+}  // namespace dalnas

@@ -1,0 +1,324 @@
+#include "quant/int8_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/error.h"
+
+namespace dalnas {
+namespace {
+
+int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+void check_params(const QuantParams& p, const char* op, const char* which) {
+  if (!std::isfinite(p.scale) || p.scale <= 0.0f) {
+    throw Error(std::string(op) + ": " + which + " scale " + std::to_string(p.scale) +
+                " is not a positive finite number");
+  }
+  if (p.zero_point < -128 || p.zero_point > 127) {
+    throw Error(std::string(op) + ": " + which + " zero point " + std::to_string(p.zero_point) +
+                " is outside [-128, 127]");
+  }
+}
+
+void check_act(int32_t act_min, int32_t act_max, const char* op) {
+  if (act_min < -128 || act_max > 127 || act_min > act_max) {
+    throw Error(std::string(op) + ": activation range [" + std::to_string(act_min) + ", " +
+                std::to_string(act_max) + "] is not inside [-128, 127]");
+  }
+}
+
+// TFLite QuantizeMultiplierSmallerThanOneExp (quantization_util.cc): M in (0, 1), shift <= 0.
+QuantizedMultiplier smaller_than_one(double m, RequantRounding rounding, const char* op) {
+  if (!(m > 0.0 && m < 1.0)) {
+    throw Error(std::string(op) + ": multiplier " + std::to_string(m) +
+                " is outside (0, 1) (TFLite requires it; the scales are too far apart)");
+  }
+  const QuantizedMultiplier q = QuantizeMultiplier(m, rounding);
+  if (q.shift > 0) throw Error(std::string(op) + ": multiplier shift above 0");
+  return q;
+}
+
+// A multiplier MBQM accepts (shift in [-31, 30]).
+QuantizedMultiplier any_multiplier(double m, RequantRounding rounding, const char* op) {
+  if (!(m > 0.0) || !std::isfinite(m)) {
+    throw Error(std::string(op) + ": multiplier " + std::to_string(m) +
+                " is not a positive finite number");
+  }
+  const QuantizedMultiplier q = QuantizeMultiplier(m, rounding);
+  if (q.shift > 30 || q.shift < -31) {
+    throw Error(std::string(op) + ": multiplier " + std::to_string(m) + " is out of range");
+  }
+  return q;
+}
+
+// Q10 source coordinate of output index i (ComputeInterpolationValuesInteger).
+struct Q10 {
+  int32_t v = 0, i0 = 0, i1 = 0;
+};
+Q10 q10_coordinate(int32_t i, int32_t scale10, bool half_pixel, int32_t in) {
+  Q10 q;
+  q.v = half_pixel ? i * scale10 + scale10 / 2 - (1 << 9) : i * scale10;
+  q.i0 = std::max(q.v / (1 << 10), 0);
+  q.i1 = std::min((q.v + (1 << 10) - 1) / (1 << 10), in - 1);
+  return q;
+}
+
+}  // namespace
+
+void int8_requantize(const int8_t* x, int64_t n, const QuantParams& in, const QuantParams& out,
+                     RequantRounding rounding, int8_t* y) {
+  check_params(in, "requantize", "input");
+  check_params(out, "requantize", "output");
+  if (in.scale == out.scale && in.zero_point == out.zero_point) {
+    std::copy(x, x + n, y);
+    return;
+  }
+  const QuantizedMultiplier m = any_multiplier(
+      static_cast<double>(in.scale) / static_cast<double>(out.scale), rounding, "requantize");
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v =
+        MultiplyByQuantizedMultiplier(x[i] - in.zero_point, m, rounding) + out.zero_point;
+    y[i] = static_cast<int8_t>(clamp_i32(v, -128, 127));
+  }
+}
+
+void int8_add(const int8_t* a, const QuantParams& pa, const int8_t* b, const QuantParams& pb,
+              int64_t n, const QuantParams& out, int32_t act_min, int32_t act_max,
+              RequantRounding rounding, int8_t* y) {
+  check_params(pa, "add", "first input");
+  check_params(pb, "add", "second input");
+  check_params(out, "add", "output");
+  check_act(act_min, act_max, "add");
+  constexpr int kLeftShift = 20;
+  // Types as in add.cc: 2 * std::max(float, float) is a float, stored in a double.
+  const double twice_max = 2 * std::max(pa.scale, pb.scale);
+  const QuantizedMultiplier m1 = smaller_than_one(pa.scale / twice_max, rounding, "add");
+  const QuantizedMultiplier m2 = smaller_than_one(pb.scale / twice_max, rounding, "add");
+  const QuantizedMultiplier mo =
+      smaller_than_one(twice_max / ((1 << kLeftShift) * out.scale), rounding, "add");
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t s1 =
+        MultiplyByQuantizedMultiplier((a[i] - pa.zero_point) * (1 << kLeftShift), m1, rounding);
+    const int32_t s2 =
+        MultiplyByQuantizedMultiplier((b[i] - pb.zero_point) * (1 << kLeftShift), m2, rounding);
+    const int32_t v = MultiplyByQuantizedMultiplier(s1 + s2, mo, rounding) + out.zero_point;
+    y[i] = static_cast<int8_t>(clamp_i32(v, act_min, act_max));
+  }
+}
+
+void int8_mul(const int8_t* a, const QuantParams& pa, const int8_t* b, const QuantParams& pb, int c,
+              int h, int w, bool b_per_channel, const QuantParams& out, int32_t act_min,
+              int32_t act_max, RequantRounding rounding, int8_t* y) {
+  check_params(pa, "mul", "first input");
+  check_params(pb, "mul", "second input");
+  check_params(out, "mul", "output");
+  check_act(act_min, act_max, "mul");
+  const QuantizedMultiplier m =
+      any_multiplier(static_cast<double>(pa.scale) * static_cast<double>(pb.scale) /
+                         static_cast<double>(out.scale),
+                     rounding, "mul");
+  const int64_t hw = static_cast<int64_t>(h) * w;
+  for (int ch = 0; ch < c; ++ch) {
+    for (int64_t p = 0; p < hw; ++p) {
+      const int64_t i = ch * hw + p;
+      const int32_t bv = b_per_channel ? b[ch] : b[i];
+      const int32_t prod = (a[i] - pa.zero_point) * (bv - pb.zero_point);
+      const int32_t v = MultiplyByQuantizedMultiplier(prod, m, rounding) + out.zero_point;
+      y[i] = static_cast<int8_t>(clamp_i32(v, act_min, act_max));
+    }
+  }
+}
+
+namespace {
+void check_pool(const Int8PoolArgs& a, const char* op) {
+  if (a.in == nullptr || a.out == nullptr) throw Error(std::string(op) + ": null tensor");
+  if (a.c < 1 || a.h < 1 || a.w < 1 || a.kernel < 1 || a.stride < 1 || a.pad < 0 ||
+      a.pad >= a.kernel || a.out_h() < 1 || a.out_w() < 1) {
+    throw Error(std::string(op) + ": window " + std::to_string(a.kernel) + " stride " +
+                std::to_string(a.stride) + " pad " + std::to_string(a.pad) + " does not fit " +
+                std::to_string(a.h) + "x" + std::to_string(a.w));
+  }
+  check_act(a.act_min, a.act_max, op);
+}
+
+template <bool kMax>
+void pool(const Int8PoolArgs& a) {
+  const int oh = a.out_h(), ow = a.out_w();
+  for (int ch = 0; ch < a.c; ++ch) {
+    const int8_t* x = a.in + static_cast<int64_t>(ch) * a.h * a.w;
+    int8_t* y = a.out + static_cast<int64_t>(ch) * oh * ow;
+    for (int oy = 0; oy < oh; ++oy) {
+      for (int ox = 0; ox < ow; ++ox) {
+        const int y0 = oy * a.stride - a.pad, x0 = ox * a.stride - a.pad;
+        int32_t acc = kMax ? -128 : 0;
+        int32_t count = 0;
+        for (int ky = std::max(0, -y0); ky < std::min(a.kernel, a.h - y0); ++ky) {
+          for (int kx = std::max(0, -x0); kx < std::min(a.kernel, a.w - x0); ++kx) {
+            const int32_t v = x[(y0 + ky) * a.w + (x0 + kx)];
+            if (kMax) {
+              acc = std::max(acc, v);
+            } else {
+              acc += v;
+            }
+            ++count;
+          }
+        }
+        if (!kMax) {
+          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+        }
+        y[oy * ow + ox] = static_cast<int8_t>(clamp_i32(acc, a.act_min, a.act_max));
+      }
+    }
+  }
+}
+}  // namespace
+
+void int8_max_pool(const Int8PoolArgs& a) {
+  check_pool(a, "int8 max pool");
+  pool<true>(a);
+}
+
+void int8_average_pool(const Int8PoolArgs& a) {
+  check_pool(a, "int8 average pool");
+  pool<false>(a);
+}
+
+void int8_mean_hw(const int8_t* x, int c, int h, int w, const QuantParams& in,
+                  const QuantParams& out, RequantRounding rounding, int8_t* y) {
+  check_params(in, "mean", "input");
+  check_params(out, "mean", "output");
+  const int64_t n = static_cast<int64_t>(h) * w;
+  if (c < 1 || n < 1 || n > (int64_t{1} << 23)) {
+    throw Error("mean: " + std::to_string(h) + "x" + std::to_string(w) +
+                " is empty or too large for an int32 sum");
+  }
+  const QuantizedMultiplier m = any_multiplier(
+      static_cast<double>(in.scale) / static_cast<double>(out.scale), rounding, "mean");
+  // 63 - CountLeadingZeros(N) = floor(log2 N).
+  int shift = 0;
+  while ((n >> (shift + 1)) != 0) ++shift;
+  shift = std::min(shift, 32);
+  shift = std::min(shift, 31 + m.shift);
+  const int32_t multiplier =
+      static_cast<int32_t>((static_cast<int64_t>(m.multiplier) << shift) / n);
+  for (int ch = 0; ch < c; ++ch) {
+    int32_t sum = 0;
+    const int8_t* p = x + ch * n;
+    for (int64_t i = 0; i < n; ++i) sum += p[i];
+    const int32_t centred = static_cast<int32_t>(sum - in.zero_point * n);
+    const int32_t v =
+        MultiplyByQuantizedMultiplier(centred, multiplier, m.shift - shift, rounding) +
+        out.zero_point;
+    y[ch] = static_cast<int8_t>(clamp_i32(v, -128, 127));
+  }
+}
+
+void int8_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
+                          bool align_corners, bool half_pixel_centers, RequantRounding rounding,
+                          int8_t* y) {
+  if (align_corners && half_pixel_centers) {
+    throw Error("int8 resize bilinear: align_corners and half_pixel_centers cannot both be set");
+  }
+  if (c < 1 || in_h < 1 || in_w < 1 || out_h < 1 || out_w < 1 || in_h > (1 << 20) ||
+      in_w > (1 << 20)) {
+    throw Error("int8 resize bilinear: bad sizes");
+  }
+  auto scale10 = [&](int32_t in, int32_t out) {
+    if (align_corners && out > 1) {
+      --in;
+      --out;
+    }
+    return static_cast<int32_t>(((int64_t{1} << 10) * in + out / 2) / out);
+  };
+  const int32_t sy = scale10(in_h, out_h), sx = scale10(in_w, out_w);
+  std::vector<Q10> xs(static_cast<size_t>(out_w));
+  for (int ox = 0; ox < out_w; ++ox) xs[ox] = q10_coordinate(ox, sx, half_pixel_centers, in_w);
+  for (int ch = 0; ch < c; ++ch) {
+    const int8_t* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
+    int8_t* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
+    for (int oy = 0; oy < out_h; ++oy) {
+      const Q10 qy = q10_coordinate(oy, sy, half_pixel_centers, in_h);
+      const int64_t fy = qy.v - (int64_t{1} << 10) * qy.i0;
+      const int8_t* r0 = xc + static_cast<int64_t>(qy.i0) * in_w;
+      const int8_t* r1 = xc + static_cast<int64_t>(qy.i1) * in_w;
+      for (int ox = 0; ox < out_w; ++ox) {
+        const Q10& qx = xs[ox];
+        const int64_t fx = qx.v - (int64_t{1} << 10) * qx.i0;
+        const int64_t s = static_cast<int64_t>(r0[qx.i0]) * ((1 << 10) - fy) * ((1 << 10) - fx) +
+                          static_cast<int64_t>(r1[qx.i0]) * fy * ((1 << 10) - fx) +
+                          static_cast<int64_t>(r0[qx.i1]) * ((1 << 10) - fy) * fx +
+                          static_cast<int64_t>(r1[qx.i1]) * fy * fx;
+        int64_t v;
+        if (rounding == RequantRounding::Single) {
+          v = (s + (int64_t{1} << 19)) >> 20;
+        } else {
+          const int64_t round = s > 0 ? (int64_t{1} << 19) : -(int64_t{1} << 19);
+          v = (s + round) / (int64_t{1} << 20);
+        }
+        yc[oy * out_w + ox] = static_cast<int8_t>(v);
+      }
+    }
+  }
+}
+
+void int8_resize_nearest(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
+                         int8_t* y) {
+  if (c < 1 || in_h < 1 || in_w < 1 || out_h < 1 || out_w < 1) {
+    throw Error("int8 resize nearest: bad sizes");
+  }
+  std::vector<int> xs(static_cast<size_t>(out_w));
+  for (int ox = 0; ox < out_w; ++ox) {
+    xs[ox] = static_cast<int>(
+        std::min<int64_t>(static_cast<int64_t>(ox) * in_w / out_w, int64_t{in_w} - 1));
+  }
+  for (int ch = 0; ch < c; ++ch) {
+    const int8_t* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
+    int8_t* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
+    for (int oy = 0; oy < out_h; ++oy) {
+      const int64_t iy =
+          std::min<int64_t>(static_cast<int64_t>(oy) * in_h / out_h, int64_t{in_h} - 1);
+      for (int ox = 0; ox < out_w; ++ox) yc[oy * out_w + ox] = xc[iy * in_w + xs[ox]];
+    }
+  }
+}
+
+Int8Table int8_table(const QuantParams& in, const QuantParams& out, float (*f)(float)) {
+  check_params(in, "int8 table", "input");
+  check_params(out, "int8 table", "output");
+  Int8Table t(256);
+  const float inverse_scale = 1 / out.scale;
+  for (int32_t q = -128; q <= 127; ++q) {
+    const float dequantized = in.scale * static_cast<float>(q - in.zero_point);
+    const float transformed = f(dequantized);
+    const float rescaled = std::round(transformed * inverse_scale);
+    const float shifted = rescaled + static_cast<float>(out.zero_point);
+    int32_t v;
+    if (std::isnan(shifted)) {
+      v = out.zero_point;  // outside TFLite's contract (its cast is undefined)
+    } else if (shifted >= 127.0f) {
+      v = 127;
+    } else if (shifted <= -128.0f) {
+      v = -128;
+    } else {
+      v = static_cast<int32_t>(shifted);
+    }
+    t[static_cast<size_t>(q + 128)] = static_cast<int8_t>(v);
+  }
+  return t;
+}
+
+void int8_apply_table(const int8_t* x, int64_t n, const Int8Table& table, int8_t* y) {
+  if (table.size() != 256) throw Error("int8 table: expected 256 entries");
+  for (int64_t i = 0; i < n; ++i) y[i] = table[static_cast<size_t>(x[i] + 128)];
+}
+
+QuantParams logistic_output_params() {
+  return QuantParams{1.0f / 256.0f, -128};
+}
+
+}  // namespace dalnas

@@ -1,0 +1,282 @@
+// The int8-tflite emulator (device/int8_emulator.h): the int8 form of a graph, calibration
+// ranges against the float model, the quantization of each node, the int8 result against
+// the float one, scalar = SIMD convolution paths, and refusals naming the node.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "device/emulator.h"
+#include "device/int8_emulator.h"
+#include "quant/int8_ops.h"
+
+namespace dalnas {
+namespace {
+
+Node conv(const std::string& name, int in, int cin, int out_c, int k, int groups, ActType act,
+          std::mt19937& rng) {
+  Node n;
+  n.op = OpType::Conv;
+  n.name = name;
+  n.inputs = {in};
+  n.out_c = out_c;
+  n.kernel = k;
+  n.pad = k / 2;
+  n.groups = groups;
+  n.act = act;
+  std::normal_distribution<float> w(0.0f,
+                                    1.0f / std::sqrt(static_cast<float>(cin / groups * k * k)));
+  n.weight.resize(static_cast<size_t>(out_c) * (cin / groups) * k * k);
+  for (float& v : n.weight) v = w(rng);
+  n.bias.resize(static_cast<size_t>(out_c));
+  for (float& v : n.bias) v = 0.1f * w(rng);
+  return n;
+}
+
+Node simple(OpType op, const std::string& name, std::vector<int> inputs,
+            ActType act = ActType::None) {
+  Node n;
+  n.op = op;
+  n.name = name;
+  n.inputs = std::move(inputs);
+  n.act = act;
+  return n;
+}
+
+// A small U-Net-like graph with every operation a lowered genome uses: convolutions with
+// ReLU, ReLU6, GELU, HardSwish; max and average pooling; an SE block (global mean, sigmoid,
+// multiply); a residual add; a bilinear upsampling; a skip concat; host normalisation.
+DeviceGraph unet(std::mt19937& rng) {
+  DeviceGraph g;
+  g.add(simple(OpType::Input, "in", {}));
+  const int c1 = g.add(conv("enc1", 0, 3, 8, 3, 1, ActType::ReLU, rng));
+  const int c1b = g.add(conv("enc1b", c1, 8, 8, 3, 8, ActType::ReLU6, rng));  // depthwise
+  Node mp = simple(OpType::MaxPool, "pool1", {c1b});
+  mp.kernel = mp.stride = 2;
+  const int p1 = g.add(mp);
+  const int c2 = g.add(conv("enc2", p1, 8, 12, 3, 1, ActType::GELU, rng));
+  const int gap = g.add(simple(OpType::GlobalAvgPool, "se_pool", {c2}));
+  const int r = g.add(conv("se_reduce", gap, 12, 4, 1, 1, ActType::ReLU, rng));
+  const int e = g.add(conv("se_expand", r, 4, 12, 1, 1, ActType::Sigmoid, rng));
+  const int se = g.add(simple(OpType::Mul, "se_mul", {c2, e}));
+  const int c3 = g.add(conv("res", se, 12, 12, 3, 1, ActType::None, rng));
+  const int add = g.add(simple(OpType::Add, "res_add", {c3, se}, ActType::HardSwish));
+  Node ap = simple(OpType::AvgPool, "pool2", {add});
+  ap.kernel = ap.stride = 2;
+  const int p2 = g.add(ap);
+  Node up = simple(OpType::Resize, "up", {p2, c1b});
+  const int u = g.add(up);
+  const int cat = g.add(simple(OpType::Concat, "cat", {u, c1b}));
+  const int head = g.add(conv("head", cat, 20, 1, 1, 1, ActType::None, rng));
+  g.add(simple(OpType::Output, "out", {head}));
+  g.norm_mean = {100.0f, 200.0f, 300.0f};
+  g.norm_std = {50.0f, 60.0f, 70.0f};
+  return g;
+}
+
+std::vector<float> images(int n, const Shape& s, std::mt19937& rng) {
+  std::vector<float> x(static_cast<size_t>(n * s.numel()));
+  std::normal_distribution<float> v(200.0f, 60.0f);
+  for (float& f : x) f = v(rng);
+  return x;
+}
+
+const Shape kIn{3, 16, 16};
+
+TEST(Int8Form, SplitsActivationsTfliteCannotFuse) {
+  std::mt19937 rng(1);
+  const DeviceGraph g = unet(rng);
+  const DeviceGraph f = int8_form(g, kIn);
+  // GELU (enc2), Sigmoid (se_expand) and HardSwish (res_add) become Activation nodes.
+  EXPECT_EQ(f.nodes.size(), g.nodes.size() + 3);
+  int acts = 0;
+  for (const Node& n : f.nodes) {
+    if (n.op == OpType::Activation) {
+      ++acts;
+      EXPECT_TRUE(n.act == ActType::GELU || n.act == ActType::Sigmoid ||
+                  n.act == ActType::HardSwish);
+    } else if (n.op == OpType::Conv || n.op == OpType::Add) {
+      EXPECT_TRUE(n.act == ActType::None || n.act == ActType::ReLU || n.act == ActType::ReLU6)
+          << n.name;
+    }
+  }
+  EXPECT_EQ(acts, 3);
+  // The split graph computes what the original computes (FP32).
+  const auto x = images(1, kIn, rng);
+  const EmulatorConfig fp32;
+  const auto a = Emulator(g, fp32).run(x.data(), kIn);
+  const auto b = Emulator(f, fp32).run(x.data(), kIn);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_FLOAT_EQ(a[i], b[i]);
+}
+
+TEST(Int8Calibration, MinMaxIsTheFloatModelsRangeAndPercentileIsInside) {
+  std::mt19937 rng(2);
+  const DeviceGraph f = int8_form(unet(rng), kIn);
+  const auto x = images(3, kIn, rng);
+  Int8Config cfg;
+  const auto r = calibrate_ranges(f, x.data(), 3, kIn, cfg);
+  ASSERT_EQ(r.size(), f.nodes.size());
+  const Emulator emu(f, EmulatorConfig{});
+  std::vector<float> lo(f.nodes.size(), 1e30f), hi(f.nodes.size(), -1e30f);
+  for (int k = 0; k < 3; ++k) {
+    const auto all = emu.run_all(x.data() + kIn.numel() * k, kIn);
+    for (size_t i = 0; i < all.size(); ++i) {
+      for (float v : all[i]) {
+        lo[i] = std::min(lo[i], v);
+        hi[i] = std::max(hi[i], v);
+      }
+    }
+  }
+  for (size_t i = 0; i + 1 < f.nodes.size(); ++i) {
+    EXPECT_EQ(r[i].min, lo[i]) << f.nodes[i].name;
+    EXPECT_EQ(r[i].max, hi[i]) << f.nodes[i].name;
+  }
+  cfg.calibration = CalibrationMethod::Percentile;
+  cfg.percentile = 99.0;
+  const auto p = calibrate_ranges(f, x.data(), 3, kIn, cfg);
+  bool narrower = false;
+  for (size_t i = 0; i + 1 < f.nodes.size(); ++i) {
+    EXPECT_GE(p[i].min, r[i].min);
+    EXPECT_LE(p[i].max, r[i].max);
+    narrower = narrower || p[i].max < r[i].max;
+  }
+  EXPECT_TRUE(narrower);
+  EXPECT_THROW(calibrate_ranges(f, x.data(), 0, kIn, cfg), Error);
+}
+
+TEST(Int8Emulator, QuantizesEachNodeAsTheSpecSays) {
+  std::mt19937 rng(3);
+  const DeviceGraph f = int8_form(unet(rng), kIn);
+  const auto x = images(2, kIn, rng);
+  const auto r = calibrate_ranges(f, x.data(), 2, kIn, Int8Config{});
+  const Int8Emulator emu(f, r, Int8Config{});
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    const Node& n = f.nodes[i];
+    const QuantParams& p = emu.params(static_cast<int>(i));
+    const QuantParams& in = n.inputs.empty() ? p : emu.params(n.inputs[0]);
+    if (n.op == OpType::MaxPool || n.op == OpType::AvgPool || n.op == OpType::Resize) {
+      EXPECT_EQ(p.scale, in.scale) << n.name;  // shared
+      EXPECT_EQ(p.zero_point, in.zero_point) << n.name;
+    } else if (n.op == OpType::Activation && n.act == ActType::Sigmoid) {
+      EXPECT_EQ(p.scale, 1.0f / 256.0f);
+      EXPECT_EQ(p.zero_point, -128);
+    } else if (n.op != OpType::Output) {
+      const QuantParams want =
+          asymmetric_int8_params(std::min(r[i].min, 0.0f), std::max(r[i].max, 0.0f));
+      EXPECT_EQ(p.scale, want.scale) << n.name;
+      EXPECT_EQ(p.zero_point, want.zero_point) << n.name;
+    }
+  }
+  // The concat's inputs are requantized to its parameters.
+  const auto all = emu.run_all(x.data(), kIn);
+  int cat = -1;
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    if (f.nodes[i].name == "cat") cat = static_cast<int>(i);
+  }
+  ASSERT_GE(cat, 0);
+  const int u = f.nodes[cat].inputs[0];
+  std::vector<int8_t> want(all[u].size());
+  int8_requantize(all[u].data(), static_cast<int64_t>(want.size()), emu.params(u), emu.params(cat),
+                  RequantRounding::Double, want.data());
+  EXPECT_TRUE(std::equal(want.begin(), want.end(), all[cat].begin()));
+}
+
+TEST(Int8Emulator, FollowsTheFloatModelWithinQuantizationError) {
+  std::mt19937 rng(4);
+  const DeviceGraph f = int8_form(unet(rng), kIn);
+  const auto calib = images(8, kIn, rng);
+  const auto r = calibrate_ranges(f, calib.data(), 8, kIn, Int8Config{});
+  const Int8Emulator emu(f, r, Int8Config{});
+  const Emulator ref(f, EmulatorConfig{});
+  const auto x = images(4, kIn, rng);
+  double err = 0, range = 0;
+  int64_t n = 0;
+  for (int k = 0; k < 4; ++k) {
+    const auto a = ref.run(x.data() + kIn.numel() * k, kIn);
+    const auto b = emu.run(x.data() + kIn.numel() * k, kIn);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      err += std::abs(a[i] - b[i]);
+      range = std::max(range, static_cast<double>(std::abs(a[i])));
+      ++n;
+    }
+  }
+  const double mean_err = err / static_cast<double>(n);
+  EXPECT_GT(mean_err, 0.0);           // it is not the float model
+  EXPECT_LT(mean_err, 0.05 * range);  // but close to it
+  // A run without calibration-like ranges is far off: a too-narrow input range clips.
+  auto narrow = r;
+  narrow[0] = TensorRange{-0.05f, 0.05f};
+  const Int8Emulator clipped(f, narrow, Int8Config{});
+  double err2 = 0;
+  for (int k = 0; k < 4; ++k) {
+    const auto a = ref.run(x.data() + kIn.numel() * k, kIn);
+    const auto b = clipped.run(x.data() + kIn.numel() * k, kIn);
+    for (size_t i = 0; i < a.size(); ++i) err2 += std::abs(a[i] - b[i]);
+  }
+  EXPECT_GT(err2, 2 * err);
+}
+
+TEST(Int8Emulator, ScalarAndSimdConvolutionsGiveTheSameResult) {
+  std::mt19937 rng(5);
+  const DeviceGraph f = int8_form(unet(rng), kIn);
+  const auto x = images(2, kIn, rng);
+  Int8Config simd, scalar;
+  scalar.simd = false;
+  const auto r = calibrate_ranges(f, x.data(), 2, kIn, simd);
+  const Int8Emulator a(f, r, simd), b(f, r, scalar);
+  EXPECT_EQ(b.isa(), Int8Isa::Scalar);
+  const auto ya = a.run_batch(x.data(), 2, kIn, 2);
+  const auto yb = b.run_batch(x.data(), 2, kIn, 1);
+  ASSERT_EQ(ya.size(), yb.size());
+  for (size_t i = 0; i < ya.size(); ++i) ASSERT_EQ(ya[i], yb[i]) << i;
+  // run_batch is run() per image.
+  const auto one = a.run(x.data() + kIn.numel(), kIn);
+  for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(ya[one.size() + i], one[i]);
+}
+
+TEST(Int8Emulator, TheRoundingBuildIsASetting) {
+  std::mt19937 rng(6);
+  const DeviceGraph f = int8_form(unet(rng), kIn);
+  const auto x = images(2, kIn, rng);
+  Int8Config dbl, sgl;
+  sgl.rounding = RequantRounding::Single;
+  const auto r = calibrate_ranges(f, x.data(), 2, kIn, dbl);
+  const auto a = Int8Emulator(f, r, dbl).run_all(x.data(), kIn);
+  const auto b = Int8Emulator(f, r, sgl).run_all(x.data(), kIn);
+  int64_t differ = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (size_t k = 0; k < a[i].size(); ++k) differ += a[i][k] != b[i][k];
+  }
+  EXPECT_GT(differ, 0);  // ties do occur in a network this size
+}
+
+TEST(Int8Emulator, RefusesWhatItCannotRunNamingTheNode) {
+  std::mt19937 rng(7);
+  DeviceGraph g;
+  g.add(simple(OpType::Input, "in", {}));
+  const int c = g.add(conv("c", 0, 3, 4, 3, 1, ActType::None, rng));
+  const int s = g.add(simple(OpType::Softmax, "probabilities", {c}));
+  g.add(simple(OpType::Output, "out", {s}));
+  const DeviceGraph f = int8_form(g, kIn);
+  const auto x = images(1, kIn, rng);
+  const auto r = calibrate_ranges(f, x.data(), 1, kIn, Int8Config{});
+  try {
+    Int8Emulator emu(f, r, Int8Config{});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("probabilities"), std::string::npos) << e.what();
+  }
+  // Non-finite calibration values name the node.
+  std::vector<float> bad(x);
+  bad[5] = NAN;
+  EXPECT_THROW(calibrate_ranges(f, bad.data(), 1, kIn, Int8Config{}), Error);
+}
+
+}  // namespace
+}  // namespace dalnas

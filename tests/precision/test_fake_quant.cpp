@@ -1,0 +1,112 @@
+// Fake quantization (precision/fake_quant.h) against the int8 arithmetic it stands for
+// (quant/quant_params.h: TFLite's quantize / dequantize and per-channel weights), its
+// straight-through gradients, and the int8 mode of PrecisionPolicy.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "precision/fake_quant.h"
+#include "precision/policy.h"
+#include "quant/quant_params.h"
+
+namespace dalnas {
+namespace {
+
+TEST(FakeQuant, RoundsHalfAwayFromZeroLikeStdRound) {
+  const std::vector<float> v = {0.5f,         1.5f, 2.5f,  -0.5f, -2.5f,      0.49999997f,
+                                -0.49999997f, 3.2f, -3.7f, 0.0f,  1e6f + 0.5f};
+  const torch::Tensor r = round_half_away(torch::tensor(v));
+  for (size_t i = 0; i < v.size(); ++i) {
+    EXPECT_EQ(r[static_cast<int64_t>(i)].item<float>(), std::round(v[i])) << v[i];
+  }
+}
+
+TEST(FakeQuant, ActivationsHoldWhatTheInt8TensorHolds) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> d(0.3f, 2.0f);
+  std::vector<float> x(4096);
+  for (float& f : x) f = d(rng);
+  // Exact ties on the grid of [-1, 3]: s = 4/255, so x = (k + 0.5)·s.
+  const QuantParams p = asymmetric_int8_params(-1.0f, 3.0f);
+  for (int k = 0; k < 20; ++k) x[static_cast<size_t>(k)] = (static_cast<float>(k) - 9.5f) * p.scale;
+  const torch::Tensor y = fake_quant_activation(torch::tensor(x), -1.0f, 3.0f);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = dequantize_int8(quantize_int8(x[i], p), p);
+    ASSERT_EQ(y[static_cast<int64_t>(i)].item<float>(), want) << x[i];
+  }
+}
+
+TEST(FakeQuant, WeightsHoldThePerChannelInt8Grid) {
+  std::mt19937 rng(2);
+  std::normal_distribution<float> d(0.0f, 0.2f);
+  const int oc = 5, per = 3 * 3 * 3;
+  std::vector<float> w(oc * per);
+  for (float& f : w) f = d(rng);
+  for (int k = 0; k < per; ++k) w[2 * per + k] = 0.0f;  // an all-zero channel
+  const PerChannelWeights q = quantize_weights_per_channel(w.data(), oc, per);
+  const torch::Tensor y = fake_quant_weight(torch::tensor(w).reshape({oc, 3, 3, 3}));
+  const torch::Tensor flat = y.reshape({-1});
+  for (int c = 0; c < oc; ++c) {
+    for (int k = 0; k < per; ++k) {
+      const float want = static_cast<float>(q.values[c * per + k]) * q.scales[c];
+      ASSERT_EQ(flat[c * per + k].item<float>(), want) << c << " " << k;
+    }
+  }
+  // A positive per-channel factor (a folded BatchNorm) moves the grid with the channel.
+  const torch::Tensor g = torch::tensor({0.5f, 2.0f, 1.0f, 3.0f, 0.25f}).view({oc, 1, 1, 1});
+  const torch::Tensor wt = torch::tensor(w).reshape({oc, 3, 3, 3});
+  const torch::Tensor a = fake_quant_weight(wt * g), b = fake_quant_weight(wt) * g;
+  EXPECT_LT((a - b).abs().max().item<float>(), 1e-6f);
+}
+
+TEST(FakeQuant, GradientsPassStraightThroughInsideTheRangeOnly) {
+  torch::Tensor x = torch::tensor({-5.0f, -0.5f, 0.2f, 1.0f, 9.0f}).requires_grad_(true);
+  fake_quant_activation(x, -1.0f, 2.0f).sum().backward();
+  const auto g = x.grad();
+  EXPECT_EQ(g[0].item<float>(), 0.0f);  // clipped
+  EXPECT_EQ(g[1].item<float>(), 1.0f);
+  EXPECT_EQ(g[2].item<float>(), 1.0f);
+  EXPECT_EQ(g[3].item<float>(), 1.0f);
+  EXPECT_EQ(g[4].item<float>(), 0.0f);
+  torch::Tensor w = torch::randn({3, 2, 3, 3}).requires_grad_(true);
+  fake_quant_weight(w).sum().backward();
+  EXPECT_TRUE(torch::all(w.grad() == 1).item<bool>());
+}
+
+TEST(FakeQuant, Int8PolicyQuantizesAndLearnsRangesInTraining) {
+  PrecisionPolicy p;
+  p.mode = PrecisionMode::Aligned;
+  p.align.int8 = true;
+  torch::Tensor x = (torch::randn({2, 3, 8, 8}) * 3).requires_grad_(true);
+  const torch::Tensor y = p.act(x, "enc1.out");
+  // At most 256 distinct values.
+  EXPECT_LE(std::get<0>(at::_unique(y.detach().reshape({-1}))).numel(), 256);
+  ASSERT_EQ(p.int8_ranges().count("enc1.out"), 1u);
+  const auto first = p.int8_ranges().at("enc1.out");
+  EXPECT_EQ(first.first, x.min().item<float>());
+  // A second training batch moves the range by 10 % towards its own.
+  torch::Tensor x2 = (torch::randn({2, 3, 8, 8}) * 30).requires_grad_(true);
+  p.act(x2, "enc1.out");
+  const auto second = p.int8_ranges().at("enc1.out");
+  EXPECT_FLOAT_EQ(second.second, 0.9f * first.second + 0.1f * x2.max().item<float>());
+  // Evaluation (no gradients) reads the range and does not move it.
+  {
+    torch::NoGradGuard ng;
+    const torch::Tensor big = torch::full({1, 1, 2, 2}, 1000.0f);
+    const torch::Tensor e = p.act(big, "enc1.out");
+    EXPECT_LT(e.max().item<float>(), 1000.0f);  // clipped to the learned range
+  }
+  EXPECT_EQ(p.int8_ranges().at("enc1.out"), second);
+  // Weights: the per-channel grid.
+  const torch::Tensor w = torch::randn({4, 3, 3, 3});
+  EXPECT_TRUE(torch::equal(p.weight(w), fake_quant_weight(w)));
+  // The FP16 policy does not quantize to 256 levels.
+  PrecisionPolicy h;
+  h.mode = PrecisionMode::FP16Aligned;
+  EXPECT_GT(std::get<0>(at::_unique(h.act(x, "a").detach().reshape({-1}))).numel(), 256);
+}
+
+}  // namespace
+}  // namespace dalnas
