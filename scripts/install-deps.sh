@@ -61,3 +61,23 @@ if [ -e "$openblas" ] && command -v update-alternatives >/dev/null 2>&1; then
     echo "install-deps: BLAS alternative set to OpenBLAS (OpenMP)"
   fi
 fi
+
+# ONNX Runtime (CPU), to check the ONNX exports with a real runtime (tests/export/
+# test_onnxruntime.cpp): Debian has no package of it; npm's onnxruntime-node ships the CPU
+# library inside the package. Node.js and npm from Debian where they are missing. The
+# package's install script is skipped (--ignore-scripts): it would download GPU files from
+# outside the npm registry, and the CPU library needs nothing from it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing nodejs npm"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+ort_dir="$(cd "$(dirname "$0")/.." && pwd)/tools/onnxruntime"
+want=$(sed -n 's/.*"onnxruntime-node": *"\([^"]*\)".*/\1/p' "$ort_dir/package.json")
+have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
+  "$ort_dir/node_modules/onnxruntime-node/package.json" 2>/dev/null | head -1 || true)
+if [ "$have" != "$want" ]; then
+  echo "install-deps: npm install onnxruntime-node@$want (--ignore-scripts)"
+  (cd "$ort_dir" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+fi
