@@ -96,7 +96,7 @@ nlohmann::json load_config_file(const std::string& path) {
   if (is_json) {
     try {
       return nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       std::string msg = e.what();
       for (char& c : msg)
         if (c == '\n') c = ' ';

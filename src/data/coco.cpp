@@ -58,8 +58,10 @@ std::vector<uint32_t> rle_from_polygon(const double* xy, size_t k, int h, int w)
       std::swap(xs, xe);
       std::swap(ys, ye);
     }
-    const double s =
-        dx >= dy ? static_cast<double>(ye - ys) / dx : static_cast<double>(xe - xs) / dy;
+    // A repeated vertex (dx = dy = 0) has slope 0, not 0/0 (whose conversion to int below
+    // is undefined; found by fuzz_coco under UndefinedBehaviorSanitizer).
+    const double s = dx >= dy ? (dx == 0 ? 0.0 : static_cast<double>(ye - ys) / dx)
+                              : static_cast<double>(xe - xs) / dy;
     if (dx >= dy) {
       for (int d = 0; d <= dx; ++d) {
         const int t = flip ? dx - d : d;

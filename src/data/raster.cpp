@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,21 @@ double physical_memory_bytes() {
                                : 64.0 * (1ull << 30);
 }
 
+// The most a raster may declare, in bytes as float32: half the machine's memory, or
+// DALNAS_MAX_RASTER_MB MiB when set (shared machines; the fuzz target sets 256).
+double raster_limit_bytes(bool& from_env) {
+  from_env = false;
+  const char* env = std::getenv("DALNAS_MAX_RASTER_MB");
+  if (env == nullptr || *env == '\0') return 0.5 * physical_memory_bytes();
+  char* end = nullptr;
+  const double mb = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(mb > 0.0) || !std::isfinite(mb)) {
+    throw Error(std::string("DALNAS_MAX_RASTER_MB: '") + env + "' is not a positive number of MiB");
+  }
+  from_env = true;
+  return mb * (1 << 20);
+}
+
 DatasetPtr open_raster(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path + ": no such file");
@@ -77,14 +93,23 @@ DatasetPtr open_raster(const std::string& path) {
   // A header can declare any size (a corrupt or hostile file declares terabytes): refuse
   // what cannot be held as float32 in memory before allocating it.
   const double bytes = 4.0 * ds->GetRasterXSize() * ds->GetRasterYSize() * ds->GetRasterCount();
-  const double limit = 0.5 * physical_memory_bytes();
+  bool from_env = false;
+  const double limit = raster_limit_bytes(from_env);
   if (bytes > limit) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf,
-                  ": declares %d x %d pixels x %d bands (%.1f GiB as float32), more than half "
-                  "this machine's memory (%.1f GiB); crop or tile it first",
-                  ds->GetRasterXSize(), ds->GetRasterYSize(), ds->GetRasterCount(),
-                  bytes / (1 << 30), 2 * limit / (1 << 30));
+    char buf[200];
+    if (from_env) {
+      std::snprintf(buf, sizeof buf,
+                    ": declares %d x %d pixels x %d bands (%.1f GiB as float32), more than "
+                    "DALNAS_MAX_RASTER_MB (%.0f MiB); crop or tile it first",
+                    ds->GetRasterXSize(), ds->GetRasterYSize(), ds->GetRasterCount(),
+                    bytes / (1 << 30), limit / (1 << 20));
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    ": declares %d x %d pixels x %d bands (%.1f GiB as float32), more than half "
+                    "this machine's memory (%.1f GiB); crop or tile it first",
+                    ds->GetRasterXSize(), ds->GetRasterYSize(), ds->GetRasterCount(),
+                    bytes / (1 << 30), 2 * limit / (1 << 30));
+    }
     throw Error(path + buf);
   }
   return ds;

@@ -52,9 +52,11 @@ class Fuser {
     auto it = consts_.find(name);
     if (it == consts_.end()) return std::nullopt;
     const onnx::TensorProto& t = *it->second;
-    int64_t count = 1;
-    for (int64_t d : t.dims()) count *= d;
-    if (count != 1) return std::nullopt;
+    // One value: every dimension 1 (a product of crafted dimensions could overflow, and
+    // (-1)·(-1) would pass; found by UndefinedBehaviorSanitizer).
+    for (int64_t d : t.dims()) {
+      if (d != 1) return std::nullopt;
+    }
     const std::string& r = t.raw_data();
     switch (t.data_type()) {
       case onnx::TensorProto::FLOAT: {

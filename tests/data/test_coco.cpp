@@ -141,6 +141,17 @@ TEST(CocoPolygon, RectangleOnPixelCornersFillsExactlyItsPixels) {
   EXPECT_EQ(set_pixels(m, h, w), rect_pixels(1, 3, 1, 2));
 }
 
+TEST(CocoPolygon, ARepeatedVertexChangesNothing) {
+  // Found by fuzz_coco: two equal consecutive vertices made a 0/0 slope (undefined
+  // behaviour when converted to int).
+  const int h = 5, w = 6;
+  std::vector<uint8_t> a, b;
+  polygon_fill_into({{1, 1, 4, 1, 4, 1, 4, 3, 1, 3}}, h, w, a);
+  polygon_fill_into({{1, 1, 4, 1, 4, 3, 1, 3}}, h, w, b);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(set_pixels(a, h, w), rect_pixels(1, 3, 1, 2));
+}
+
 TEST(CocoPolygon, HalfPixelRectangleAsPycocotools) {
   // Hand-run rleFrPoly: scaled x 3..18 -> boundary columns 1..3; rows ceil(0.2)=1 .. ceil(2.2)=3.
   const int h = 4, w = 5;

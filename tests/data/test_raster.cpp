@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -217,6 +218,33 @@ TEST(Raster, WriteIntoMissingFolderIsAnError) {
 
 // A header may declare any size; a raster too large for memory is refused before anything
 // is allocated (a 1,000,000 x 1,000,000 float32 band: 3.6 TiB).
+TEST(Raster, TheSizeLimitCanBeLoweredByTheEnvironment) {
+  TempDir dir("dalnas-raster");
+  const std::string path = (dir / "mid.vrt");
+  // 3000 × 3000 float32 = 34 MiB: under half of any machine's memory, over a 16 MiB cap.
+  std::ofstream(path) << "<VRTDataset rasterXSize=\"3000\" rasterYSize=\"3000\">\n"
+                         "  <VRTRasterBand dataType=\"Float32\" band=\"1\"/>\n"
+                         "</VRTDataset>\n";
+  ::setenv("DALNAS_MAX_RASTER_MB", "16", 1);
+  std::string m;
+  try {
+    read_raster(path);
+  } catch (const Error& e) {
+    m = e.what();
+  }
+  ::setenv("DALNAS_MAX_RASTER_MB", "ten", 1);
+  std::string bad;
+  try {
+    read_raster(path);
+  } catch (const Error& e) {
+    bad = e.what();
+  }
+  ::unsetenv("DALNAS_MAX_RASTER_MB");
+  EXPECT_NE(m.find("more than DALNAS_MAX_RASTER_MB (16 MiB)"), std::string::npos) << m;
+  EXPECT_NE(bad.find("DALNAS_MAX_RASTER_MB: 'ten'"), std::string::npos) << bad;
+  EXPECT_EQ(read_raster(path).bands, 1);  // without the cap it is read
+}
+
 TEST(Raster, ADeclaredSizeBeyondMemoryIsAnErrorBeforeAllocation) {
   TempDir dir("dalnas-raster");
   const std::string path = (dir / "huge.vrt");

@@ -637,7 +637,9 @@ TEST(OnnxImport, ShapeErrorsNameTheFileAndTheNode) {
 
 TEST(OnnxImport, MalformedFilesNameTheFile) {
   const std::string garbage = temp_path("garbage.onnx");
-  write(garbage, std::string("\x08\x07\x12\xff\xff\xff\xff\x0f not a model", 24));
+  // (Found by AddressSanitizer: the length given was 24, past the literal's 21 bytes.)
+  const char bytes[] = "\x08\x07\x12\xff\xff\xff\xff\x0f not a model";
+  write(garbage, std::string(bytes, sizeof bytes - 1));
   try {
     import_onnx(garbage);
     ADD_FAILURE() << "garbage imported";
