@@ -2,7 +2,8 @@
 // of the device emulator per numerics mode and kernel ISA, beside libtorch's FP32 forward
 // of the same network in the same run, at the same thread count. Targets (issue): fp16
 // storage + fp32 accumulation ≥ 1.0× libtorch FP32 with the AVX2 kernels as well as the
-// AVX-512 ones; fp16 accumulation ≥ 0.25×.
+// AVX-512 ones; fp16 accumulation ≥ 0.25×; int8 emulation (int8-tflite and
+// onnxruntime-int8, best int8 ISA) ≥ 2.0×.
 //
 //   build/bench/emulator_throughput [--threads T] [--images N] [--reps R] [--size S]
 //                                   [--scalar-images M] [--isa all|avx2|avx512]
@@ -32,6 +33,7 @@
 #include "core/genome.h"
 #include "device/emulator.h"
 #include "device/graph.h"
+#include "device/int8_emulator.h"
 #include "device/lower.h"
 #include "device/numerics.h"
 #include "device/profile.h"
@@ -282,10 +284,38 @@ int run_bench(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+  // Integer emulation (issue 16): post-training int8 of the same graph, calibrated on the
+  // benchmark images themselves (not timed), best int8 ISA and the scalar reference.
+  // Target: >= 2.0x libtorch FP32.
+  for (Int8Format format : {Int8Format::Tflite, Int8Format::OnnxRuntime}) {
+    for (bool simd : {true, false}) {
+      Int8Config ic;
+      ic.format = format;
+      ic.weight_max = format == Int8Format::OnnxRuntime ? 64 : 127;
+      ic.simd = simd;
+      const DeviceGraph form = int8_form(graph, in);
+      const Int8Emulator emu(form, calibrate_ranges(form, xp, images, in, ic), ic);
+      const int n = simd ? images : scalar_images;
+      std::vector<float> out;
+      const double t =
+          median_seconds(n == 1 ? 1 : reps, [&] { out = emu.run_batch(xp, n, in, threads); });
+      const double ratio = n / t / ips_torch;
+      const std::string name = to_string(format) + (simd ? "" : " (scalar)");
+      rows.push_back({name, KernelIsa::Scalar, ratio});
+      char target[48] = "";
+      if (simd)
+        std::snprintf(target, sizeof target, "target >= 2.00  %s", ratio >= 2.0 ? "PASS" : "below");
+      std::printf("%-32s %-7s %10.2f %8.2f  %-20s [%d img]\n", name.c_str(), to_string(emu.isa()),
+                  n / t, ratio, target, n);
+      std::fflush(stdout);
+    }
+  }
   std::printf("summary (ratio to libtorch FP32):");
   for (const Row& r : rows) {
     if (r.mode == "fp16 storage, fp32 acc" || r.mode == "fp16 storage, fp16-blocked:252") {
       std::printf("  %s [%s] %.2f;", r.mode.c_str(), to_string(r.isa).c_str(), r.ratio);
+    } else if (r.mode == "int8-tflite" || r.mode == "onnxruntime-int8") {
+      std::printf("  %s %.2f;", r.mode.c_str(), r.ratio);
     }
   }
   std::printf("\n");

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <set>
 
+#include "cli/checkpoint_data.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "data/dataset.h"
@@ -42,13 +43,7 @@ void add_eval(CLI::App& app) {
   cmd->callback([a]() {
     set_threads(a->threads);
     Checkpoint ck = load_checkpoint(a->model);
-    TrainConfig trained = TrainConfig::from_json(
-        [&] {
-          auto c = ck.config;
-          c.erase("split_scenes");
-          return c;
-        }(),
-        a->model + ": config");
+    const TrainConfig trained = trained_config(ck, a->model);
     const std::string data = a->data.empty() ? trained.data : a->data;
     std::vector<Scene> scenes = load_dataset(data, trained.synthetic);
     if (scenes.front().bands != ck.bands)
@@ -76,15 +71,7 @@ void add_eval(CLI::App& app) {
     to.overlap = a->overlap >= 0 ? a->overlap : trained.eval_overlap;
     if (to.overlap * 2 >= to.tile) throw Error("--overlap must be less than half of --tile");
     // Calibration scenes of an integer device: the model's training scenes found in --data.
-    std::vector<int> calib;
-    if (ck.config.contains("split_scenes") && ck.config["split_scenes"].contains("train")) {
-      for (const auto& n : ck.config["split_scenes"]["train"]) {
-        const std::string name = n.get<std::string>();
-        auto it = std::find_if(scenes.begin(), scenes.end(),
-                               [&](const Scene& s) { return s.name == name; });
-        if (it != scenes.end()) calib.push_back(static_cast<int>(it - scenes.begin()));
-      }
-    }
+    const std::vector<int> calib = split_scene_indices(ck, scenes, "train");
     const DeviceMetrics dm = evaluate_on_device(ck, a->device, scenes, which, to, nullptr, &calib);
     const Metrics& m = dm.metrics;
     nlohmann::json j = m.to_json();

@@ -10,6 +10,8 @@ DeviceAlignment alignment_for(const DeviceProfile& profile) {
     DeviceAlignment a;
     a.device = profile.name;
     a.int8 = true;
+    a.int8_ties_even = profile.integer->format == Int8Format::OnnxRuntime;
+    a.int8_weight_max = profile.integer->weight_max;
     return a;
   }
   const EmulatorConfig c = profile.emulator_config();

@@ -24,8 +24,28 @@ inline CalibrationMethod parse_calibration_method(const std::string& s) {
   throw Error("calibration '" + s + "': expected minmax or percentile");
 }
 
+// Whose integer kernels the emulator follows.
+enum class Int8Format {
+  Tflite,       // "int8-tflite": TFLite's reference kernels (fixed-point requantization)
+  OnnxRuntime,  // "onnxruntime-int8": ONNX Runtime's CPU kernels for a QDQ model
+};
+inline std::string to_string(Int8Format f) {
+  return f == Int8Format::Tflite ? "int8-tflite" : "onnxruntime-int8";
+}
+// "int8-tflite" | "onnxruntime-int8"; anything else throws dalnas::Error naming the value.
+inline Int8Format parse_int8_format(const std::string& s) {
+  if (s == "int8-tflite") return Int8Format::Tflite;
+  if (s == "onnxruntime-int8") return Int8Format::OnnxRuntime;
+  throw Error("'" + s + "': expected int8-tflite or onnxruntime-int8");
+}
+
 struct Int8Config {
+  Int8Format format = Int8Format::Tflite;
   RequantRounding rounding = RequantRounding::Double;  // the TFLite build's rounding
+  // Symmetric weights in [−weight_max, weight_max]: 127 (TFLite, the full int8 range) or 64
+  // (ONNX Runtime's quantizer with reduce_range: no int16 saturation in the u8·s8 pair
+  // sums of its AVX2 kernels without VNNI).
+  int weight_max = 127;
   CalibrationMethod calibration = CalibrationMethod::MinMax;
   double percentile = 99.99;   // Percentile: the upper percentile (lower: 100 − it)
   int calibration_tiles = 32;  // at most this many calibration tiles

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "core/error.h"
 #include "core/parallel_for.h"
 #include "device/emulator.h"
 #include "quant/conv_params.h"
 #include "quant/int8_ops.h"
+#include "quant/ort_int8_ops.h"
 
 namespace dalnas {
 namespace {
@@ -166,7 +168,12 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
     throw Error("int8: " + std::to_string(ranges.size()) + " calibration ranges for " +
                 std::to_string(nn) + " nodes");
   }
+  const bool ort = config_.format == Int8Format::OnnxRuntime;
   params_.resize(nn);
+  consumers_.assign(nn, 0);
+  for (const Node& n : graph_.nodes) {
+    for (int k : n.inputs) ++consumers_.at(static_cast<size_t>(k));
+  }
   conv_.resize(nn);
   lut_.resize(nn);
   act_min_.assign(nn, -128);
@@ -188,9 +195,19 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
         if (!fusable(n.act)) throw Error("int8: node '" + name + "': graph not in int8 form");
         params_[i] = params_of(ranges[i], name);
         const int per = static_cast<int>(n.weight.size() / std::max(1, n.out_c));
-        const PerChannelWeights w = quantize_weights_per_channel(n.weight.data(), n.out_c, per);
+        const PerChannelWeights w =
+            quantize_weights_per_channel(n.weight.data(), n.out_c, per, config_.weight_max);
         ConvData& d = conv_[i];
         d.weight = w.values;
+        d.weight_scale = w.scales;
+        // ONNX Runtime (QLinearConv::ComputeOutputScale): x_scale · w_scale[c] / y_scale, in
+        // float, left to right. An all-zero channel (scale 0) keeps a tiny positive scale:
+        // its sums are the bias alone, which is 0 too.
+        d.float_scale.resize(w.scales.size());
+        for (size_t c = 0; c < w.scales.size(); ++c) {
+          const float f = in_p.scale * w.scales[c] / params_[i].scale;
+          d.float_scale[c] = f > 0.0f ? f : std::numeric_limits<float>::min();
+        }
         const std::vector<float> bias =
             n.bias.empty() ? std::vector<float>(static_cast<size_t>(n.out_c), 0.0f) : n.bias;
         d.bias = quantize_bias_per_channel(bias, in_p.scale, w.scales);
@@ -236,7 +253,7 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
                         "': HardSigmoid with alpha/beta other than "
                         "0.2/0.5 is not supported");
           }
-          lut_[i] = int8_table(in_p, params_[i], f);
+          lut_[i] = ort ? ort_table(in_p, params_[i], f) : int8_table(in_p, params_[i], f);
         } else if (n.act == ActType::ReLU || n.act == ActType::ReLU6 || n.act == ActType::Clip) {
           const float lo = n.act == ActType::Clip ? n.act_min : 0.0f;
           act_min_[i] = std::max(-128, quantized_bound(lo, params_[i]));
@@ -244,6 +261,9 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
             act_max_[i] = std::min(127, quantized_bound(6.0f, params_[i]));
           if (n.act == ActType::Clip)
             act_max_[i] = std::min(127, quantized_bound(n.act_max, params_[i]));
+          // ONNX Runtime: DequantizeLinear -> QuantizeLinear (its Relu / Clip folded into
+          // the quantization's clamp), then the clamp.
+          if (ort) lut_[i] = ort_table(in_p, params_[i]);
         } else if (n.act != ActType::None) {
           throw Error("int8: node '" + name + "': activation " + to_string(n.act) +
                       " has no int8 form");
@@ -254,7 +274,7 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
         break;
       default:
         throw Error("int8: node '" + name + "': operation " + to_string(n.op) +
-                    " is not supported by the int8-tflite emulation");
+                    " is not supported by the int8 emulation");
     }
   }
 }
@@ -265,9 +285,14 @@ void Int8Emulator::execute(const float* input, const Shape& in,
   const size_t nn = graph_.nodes.size();
   v.assign(nn, {});
   const RequantRounding rnd = config_.rounding;
+  const bool ort = config_.format == Int8Format::OnnxRuntime;
   for (size_t i = 0; i < nn; ++i) {
     const Node& n = graph_.nodes[i];
     const Shape& os = shapes[i];
+    OrtPath path = OrtPath::Fused;  // ORT: fused unless an input feeds other nodes too
+    for (int k : n.inputs) {
+      if (consumers_[static_cast<size_t>(k)] > 1) path = OrtPath::Float;
+    }
     if (n.op == OpType::Output) continue;  // dequantized by run()
     std::vector<int8_t>& y = v[i];
     y.resize(static_cast<size_t>(os.numel()));
@@ -286,7 +311,8 @@ void Int8Emulator::execute(const float* input, const Shape& in,
           for (int64_t k = 0; k < hw; ++k) {
             float x = input[c * hw + k];
             if (has_norm) x = (x - graph_.norm_mean[c]) / graph_.norm_std[c];
-            y[static_cast<size_t>(c * hw + k)] = quantize_int8(x, params_[i]);
+            y[static_cast<size_t>(c * hw + k)] =
+                ort ? quantize_int8_even(x, params_[i]) : quantize_int8(x, params_[i]);
           }
         }
         break;
@@ -309,6 +335,7 @@ void Int8Emulator::execute(const float* input, const Shape& in,
         ca.multiplier = d.multiplier.data();
         ca.shift = d.shift.data();
         ca.rounding = rnd;
+        if (ort) ca.scale = d.float_scale.data();
         ca.out_zero_point = params_[i].zero_point;
         ca.act_min = d.act_min;
         ca.act_max = d.act_max;
@@ -329,17 +356,30 @@ void Int8Emulator::execute(const float* input, const Shape& in,
         pa.out = y.data();
         if (n.op == OpType::MaxPool) {
           int8_max_pool(pa);
+        } else if (ort) {
+          ort_average_pool(pa, params_[a], params_[i], path);
         } else {
           int8_average_pool(pa);
         }
         break;
       }
       case OpType::GlobalAvgPool:
-        int8_mean_hw(x0->data(), is.c, is.h, is.w, params_[a], params_[i], rnd, y.data());
+        if (ort) {
+          ort_global_average_pool(x0->data(), is.c, is.h, is.w, params_[a], params_[i], y.data(),
+                                  path);
+        } else {
+          int8_mean_hw(x0->data(), is.c, is.h, is.w, params_[a], params_[i], rnd, y.data());
+        }
         break;
       case OpType::Resize:
         if (n.nearest) {
           int8_resize_nearest(x0->data(), is.c, is.h, is.w, os.h, os.w, y.data());
+        } else if (ort) {
+          ort_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w,
+                              n.coord == ResizeCoord::AlignCorners ? OrtCoord::AlignCorners
+                              : n.coord == ResizeCoord::HalfPixel  ? OrtCoord::HalfPixel
+                                                                   : OrtCoord::Asymmetric,
+                              params_[a], y.data());
         } else {
           int8_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w,
                                n.coord == ResizeCoord::AlignCorners,
@@ -350,6 +390,17 @@ void Int8Emulator::execute(const float* input, const Shape& in,
         int64_t off = 0;
         for (int k : n.inputs) {
           const std::vector<int8_t>& xk = v[static_cast<size_t>(k)];
+          if (ort) {  // QLinearConcat: a copy when the parameters are equal, else a table
+            const QuantParams& pk = params_[k];
+            if (pk.scale == params_[i].scale && pk.zero_point == params_[i].zero_point) {
+              std::copy(xk.begin(), xk.end(), y.begin() + off);
+            } else {
+              int8_apply_table(xk.data(), static_cast<int64_t>(xk.size()),
+                               ort_table(pk, params_[i]), y.data() + off);
+            }
+            off += static_cast<int64_t>(xk.size());
+            continue;
+          }
           int8_requantize(xk.data(), static_cast<int64_t>(xk.size()), params_[k], params_[i], rnd,
                           y.data() + off);
           off += static_cast<int64_t>(xk.size());
@@ -358,6 +409,11 @@ void Int8Emulator::execute(const float* input, const Shape& in,
       }
       case OpType::Add: {
         const int b = n.inputs.at(1);
+        if (ort) {
+          ort_add(x0->data(), params_[a], v[b].data(), params_[b], os.numel(), params_[i],
+                  act_min_[i], act_max_[i], y.data(), path);
+          break;
+        }
         int8_add(x0->data(), params_[a], v[b].data(), params_[b], os.numel(), params_[i],
                  act_min_[i], act_max_[i], rnd, y.data());
         break;
@@ -365,6 +421,11 @@ void Int8Emulator::execute(const float* input, const Shape& in,
       case OpType::Mul: {
         const int b = n.inputs.at(1);
         const bool per_channel = shapes[b].h == 1 && shapes[b].w == 1 && (os.h > 1 || os.w > 1);
+        if (ort) {
+          ort_mul(x0->data(), params_[a], v[b].data(), params_[b], os.c, os.h, os.w, per_channel,
+                  params_[i], act_min_[i], act_max_[i], y.data(), path);
+          break;
+        }
         int8_mul(x0->data(), params_[a], v[b].data(), params_[b], os.c, os.h, os.w, per_channel,
                  params_[i], act_min_[i], act_max_[i], rnd, y.data());
         break;
@@ -372,6 +433,10 @@ void Int8Emulator::execute(const float* input, const Shape& in,
       case OpType::Activation:
         if (!lut_[i].empty()) {
           int8_apply_table(x0->data(), os.numel(), lut_[i], y.data());
+          for (int8_t& q : y) {  // ReLU-family (ORT): the clamp; tables: [−128, 127]
+            q = static_cast<int8_t>(
+                std::max<int32_t>(act_min_[i], std::min<int32_t>(act_max_[i], q)));
+          }
         } else {
           int8_requantize(x0->data(), os.numel(), params_[a], params_[i], rnd, y.data());
           for (int8_t& q : y) {

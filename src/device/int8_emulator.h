@@ -31,6 +31,19 @@
 //   Output:       DEQUANTIZE.
 // Other operations (FullyConnected, ConvTranspose, Softmax, Slice, Shuffle) and imported
 // fields (dilation, rectangular kernels) are refused with an error naming the node.
+//
+// Format onnxruntime-int8 (Int8Config::format): the same graph, parameters and
+// calibration, computed as ONNX Runtime's CPU kernels compute the QDQ export of it
+// (export/onnx_export.h, to_onnx_qdq_bytes) after graph optimisation:
+//   Input:   QuantizeLinear, ties to even (quantize_int8_even).
+//   Conv:    QLinearConv: the same int32 sums, requantized in float (Int8ConvArgs::scale).
+//   MaxPool, nearest Resize: the same copies; bilinear Resize: ort_resize_bilinear.
+//   AvgPool, GlobalAvgPool, Add, Mul: ORT's QLinear kernels (quant/ort_int8_ops.h), or
+//            its float op between DequantizeLinear and QuantizeLinear where an input
+//            feeds other nodes too (OrtPath: ORT leaves such a group unfused on x86).
+//   Concat:  a copy where the parameters are equal, else a requantization table.
+//   Activation: a table of DequantizeLinear -> f -> QuantizeLinear (Sigmoid: its fixed
+//            output parameters as above), ReLU-family then the clamp.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -71,18 +84,25 @@ class Int8Emulator {
   // Every node's int8 output (index = node index), for tests and diagnostics.
   std::vector<std::vector<int8_t>> run_all(const float* input, const Shape& in) const;
 
+  // A convolution's integer data (what a QDQ export stores: export/onnx_export.h).
+  struct ConvData {
+    std::vector<int8_t> weight;       // per-channel symmetric, OIHW
+    std::vector<float> weight_scale;  // one per output channel
+    std::vector<int32_t> bias;        // scale s_in · weight_scale[c], zero point 0
+    std::vector<int32_t> multiplier;  // TFLite's fixed-point requantization
+    std::vector<int> shift;
+    std::vector<float> float_scale;  // ONNX Runtime's: float(s_in · s_w[c]) / s_out
+    int32_t act_min = -128, act_max = 127;
+  };
+
   const DeviceGraph& graph() const { return graph_; }
+  const Int8Config& config() const { return config_; }
   const QuantParams& params(int node) const { return params_.at(static_cast<size_t>(node)); }
+  // The node's convolution data (Conv nodes; throws std::out_of_range past the end).
+  const ConvData& conv(int node) const { return conv_.at(static_cast<size_t>(node)); }
   Int8Isa isa() const { return isa_; }
 
  private:
-  struct ConvData {
-    std::vector<int8_t> weight;
-    std::vector<int32_t> bias;
-    std::vector<int32_t> multiplier;
-    std::vector<int> shift;
-    int32_t act_min = -128, act_max = 127;
-  };
   void execute(const float* input, const Shape& in, std::vector<std::vector<int8_t>>& v) const;
 
   DeviceGraph graph_;
@@ -92,6 +112,7 @@ class Int8Emulator {
   std::vector<ConvData> conv_;              // per node (Conv only)
   std::vector<std::vector<int8_t>> lut_;    // per node (table activations only)
   std::vector<int32_t> act_min_, act_max_;  // per node: clamp of Add / Mul / ReLU-family
+  std::vector<int> consumers_;              // per node: how many nodes read its output
 };
 
 }  // namespace dalnas

@@ -146,12 +146,21 @@ std::string devices_dir() {
 namespace {
 Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   if (!t.is_object()) throw Error(where + ": expected a table");
-  check_keys(t, where, {"format", "rounding", "calibration", "percentile", "calibration_tiles"});
+  check_keys(
+      t, where,
+      {"format", "rounding", "calibration", "percentile", "calibration_tiles", "reduce_range"});
   Int8Config c;
   const std::string format = get_string(t, "format", where, "");
-  if (format != "int8-tflite") {
-    throw Error(where + ".format: " + (format.empty() ? "missing" : "'" + format + "'") +
-                " (expected int8-tflite)");
+  if (format.empty()) throw Error(where + ".format: missing (int8-tflite or onnxruntime-int8)");
+  try {
+    c.format = parse_int8_format(format);
+  } catch (const Error& e) {
+    throw Error(where + ".format: " + e.what());
+  }
+  if (t.contains("reduce_range")) {
+    if (!t["reduce_range"].is_boolean())
+      throw Error(where + ".reduce_range: expected true or false");
+    c.weight_max = t["reduce_range"].get<bool>() ? 64 : 127;
   }
   const std::string rounding = get_string(t, "rounding", where, "double");
   if (rounding != "double" && rounding != "single") {

@@ -29,8 +29,9 @@
 //   activations = "fp16"              # fp32 | fp16 arithmetic of Sigmoid etc. (fp32)
 //
 //   [integer]                         # an integer target (device/int8_emulator.h)
-//   format = "int8-tflite"            # the arithmetic (only int8-tflite so far)
+//   format = "int8-tflite"            # the arithmetic: int8-tflite | onnxruntime-int8
 //   rounding = "double"               # double | single: TFLite's requantization build
+//   reduce_range = false              # weights in [−64, 64] instead of [−127, 127]
 //   calibration = "minmax"            # minmax | percentile: activation ranges (PTQ)
 //   percentile = 99.99                # percentile calibration's upper percentile
 //   calibration_tiles = 32            # tiles of the training scenes used to calibrate

@@ -1,6 +1,9 @@
 #include "eval/export_model.h"
 
+#include <algorithm>
+
 #include "core/error.h"
+#include "device/int8_emulator.h"
 #include "device/lower.h"
 #include "export/onnx_export.h"
 
@@ -58,6 +61,25 @@ void export_checkpoint_onnx(Checkpoint& ck, const std::string& path, bool fp16,
   eo.dynamic_spatial = opt.dynamic_spatial;
   eo.metadata = export_metadata(ck, opt);
   write_onnx(lower_checkpoint(ck, opt), path, eo);
+}
+
+void export_checkpoint_int8(Checkpoint& ck, const std::string& path, const Int8Config& config,
+                            const float* calibration, int n, const ModelExportOptions& opt) {
+  if (opt.dynamic_spatial) {
+    throw Error(path +
+                ": an int8 export has static shapes (its quantization is calibrated "
+                "for one tile); drop --dynamic");
+  }
+  if (n < 1 || calibration == nullptr) throw Error(path + ": no calibration tiles");
+  const DeviceGraph g = lower_checkpoint(ck, opt);
+  const DeviceGraph form = int8_form(g, g.input);
+  const Int8Emulator q(form, calibrate_ranges(form, calibration, n, g.input, config), config);
+  ExportOptions eo;
+  eo.opset = std::max(opt.opset, 13);
+  eo.metadata = export_metadata(ck, opt);
+  eo.metadata["int8_format"] = to_string(config.format);
+  eo.metadata["calibration_tiles"] = n;
+  write_onnx_qdq(q, path, eo);
 }
 
 std::vector<std::string> export_checkpoint(Checkpoint& ck, const std::string& out_dir,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "device/graph.h"
+#include "device/int8_config.h"
 #include "train/checkpoint.h"
 
 namespace dalnas {
@@ -34,6 +35,15 @@ nlohmann::json export_metadata(const Checkpoint& ck, const ModelExportOptions& o
 // One ONNX file (atomic write, checked by the ONNX checker).
 void export_checkpoint_onnx(Checkpoint& ck, const std::string& path, bool fp16,
                             const ModelExportOptions& opt = {});
+
+// The int8 QDQ model (export/onnx_export.h, to_onnx_qdq_bytes) of the checkpoint
+// post-training quantized as the integer profile `config` says: activation ranges
+// calibrated on `n` raw tiles (n × bands × H × W of the export tile, from the training
+// scenes: eval/device_eval.h, calibration_tiles), opset max(opt.opset, 13), static shapes.
+// The metadata adds "int8_format" and "calibration_tiles". Throws dalnas::Error for a
+// dynamic export, n < 1, or a network the int8 emulation cannot run.
+void export_checkpoint_int8(Checkpoint& ck, const std::string& path, const Int8Config& config,
+                            const float* calibration, int n, const ModelExportOptions& opt = {});
 
 // <out_dir>/model-fp32.onnx and <out_dir>/model-fp16.onnx (the folder is created); returns
 // their paths, FP32 first. Throws dalnas::Error naming the file on failure.

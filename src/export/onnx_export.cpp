@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "device/int8_emulator.h"
 #include "precision/half.h"
 
 #ifndef DALNAS_VERSION
@@ -28,13 +29,21 @@ int64_t ir_version_for(int opset) {
 
 class Exporter {
  public:
-  Exporter(const DeviceGraph& g, const ExportOptions& opt) : g_(g), opt_(opt) {}
+  Exporter(const DeviceGraph& g, const ExportOptions& opt, const Int8Emulator* q = nullptr)
+      : g_(g), opt_(opt), q_(q) {}
 
   std::string run() {
     if (opt_.opset < 11 || opt_.opset > 17) {
       throw Error("onnx export: opset " + std::to_string(opt_.opset) +
                   " is not supported (11 to 17)");
     }
+    if (q_ != nullptr && opt_.opset < 13) {
+      throw Error(
+          "onnx export: an int8 QDQ model needs opset 13 or later (per-channel "
+          "DequantizeLinear); got " +
+          std::to_string(opt_.opset));
+    }
+    if (q_ != nullptr && opt_.fp16) throw Error("onnx export: int8 and fp16 together");
     if (g_.nodes.empty() || g_.nodes[0].op != OpType::Input) {
       throw Error("onnx export: the device graph has no Input node");
     }
@@ -58,7 +67,14 @@ class Exporter {
     metadata();
 
     values_.assign(g_.nodes.size(), "");
-    for (size_t i = 0; i < g_.nodes.size(); ++i) node(i);
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      node(i);
+      // QDQ: every int8 tensor is its float op's result through QuantizeLinear and
+      // DequantizeLinear with the emulator's parameters.
+      if (q_ != nullptr && g_.nodes[i].op != OpType::Output) {
+        values_[i] = qdq(values_[i], q_->params(static_cast<int>(i)), node_base(i));
+      }
+    }
     output();
     return model_.SerializeAsString();
   }
@@ -100,6 +116,42 @@ class Exporter {
     return name;
   }
   std::string scalar(const std::string& base, float v) { return floats(base, {}, {v}); }
+  template <class T>
+  std::string ints(const std::string& base, const std::vector<int64_t>& dims,
+                   const std::vector<T>& v, int type) {
+    onnx::TensorProto* t = graph_->add_initializer();
+    const std::string name = unique(base);
+    t->set_name(name);
+    for (int64_t d : dims) t->add_dims(d);
+    t->set_data_type(type);
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
+    return name;
+  }
+
+  // x -> QuantizeLinear(scale, zero point) -> DequantizeLinear: the dequantized value's name.
+  std::string qdq(const std::string& x, const QuantParams& p, const std::string& base) {
+    const std::string s = floats(base + ".scale", {}, {p.scale}, true);
+    const std::string z = ints<int8_t>(
+        base + ".zero_point", {}, {static_cast<int8_t>(p.zero_point)}, onnx::TensorProto::INT8);
+    const std::string qv = unique(base + ".q"), dv = unique(base + ".dq");
+    op("QuantizeLinear", base + ".quantize", {x, s, z}, qv);
+    op("DequantizeLinear", base + ".dequantize", {qv, s, z}, dv);
+    return dv;
+  }
+
+  // A per-channel (axis 0) DequantizeLinear of an integer initializer.
+  template <class T>
+  std::string dequantized(const std::string& base, const std::vector<int64_t>& dims,
+                          const std::vector<T>& v, const std::vector<float>& scales, int type) {
+    const int64_t c = dims.at(0);
+    const std::string q = ints<T>(base + "_quantized", dims, v, type);
+    const std::string s = floats(base + "_scale", {c}, scales, true);
+    const std::string z =
+        ints<T>(base + "_zero_point", {c}, std::vector<T>(static_cast<size_t>(c), 0), type);
+    const std::string y = unique(base);
+    attr(op("DequantizeLinear", base + ".dequantize", {q, s, z}, y), "axis", int64_t{0});
+    return y;
+  }
   std::string int64s(const std::string& base, const std::vector<int64_t>& v) {
     onnx::TensorProto* t = graph_->add_initializer();
     const std::string name = unique(base);
@@ -173,7 +225,8 @@ class Exporter {
       prop(it.key(), it->is_string() ? it->get<std::string>() : it->dump());
     }
     prop("dalnas.version", DALNAS_VERSION);
-    prop("dalnas.precision", opt_.fp16 ? "fp16" : "fp32");
+    prop("dalnas.precision", q_ != nullptr ? "int8" : opt_.fp16 ? "fp16" : "fp32");
+    if (q_ != nullptr) prop("dalnas.int8_format", to_string(q_->config().format));
     prop("dalnas.input_layout", "NCHW");
     prop("dalnas.normalization_folded", g_.norm_folded ? "true" : "false");
     if (!g_.norm_mean.empty() && !opt_.metadata.contains("normalization")) {
@@ -275,8 +328,22 @@ class Exporter {
         const std::vector<int64_t> wd =
             t ? std::vector<int64_t>{in_c, n.out_c / n.groups, n.kernel, n.kernel}
               : std::vector<int64_t>{n.out_c, in_c / n.groups, n.kernel, n.kernel};
-        std::vector<std::string> ins = {in(n, 0), floats(base + ".weight", wd, n.weight)};
-        if (!n.bias.empty()) ins.push_back(floats(base + ".bias", {n.out_c}, n.bias));
+        std::vector<std::string> ins;
+        if (q_ != nullptr && !t) {
+          // Per-channel int8 weights and the int32 bias (scale s_in · s_w[c]), dequantized.
+          const Int8Emulator::ConvData& d = q_->conv(static_cast<int>(i));
+          const float s_in = q_->params(n.inputs.at(0)).scale;
+          std::vector<float> bias_scale(d.weight_scale.size());
+          for (size_t c = 0; c < bias_scale.size(); ++c) bias_scale[c] = s_in * d.weight_scale[c];
+          ins = {in(n, 0),
+                 dequantized<int8_t>(base + ".weight", wd, d.weight, d.weight_scale,
+                                     onnx::TensorProto::INT8),
+                 dequantized<int32_t>(base + ".bias", {n.out_c}, d.bias, bias_scale,
+                                      onnx::TensorProto::INT32)};
+        } else {
+          ins = {in(n, 0), floats(base + ".weight", wd, n.weight)};
+          if (!n.bias.empty()) ins.push_back(floats(base + ".bias", {n.out_c}, n.bias));
+        }
         const std::string y = unique(base);
         onnx::NodeProto* c = op(t ? "ConvTranspose" : "Conv", base, ins, y);
         attr(c, "kernel_shape", std::vector<int64_t>{n.kernel, n.kernel});
@@ -442,6 +509,7 @@ class Exporter {
 
   const DeviceGraph& g_;
   const ExportOptions& opt_;
+  const Int8Emulator* q_ = nullptr;  // set: a QDQ int8 model of its quantization
   std::vector<Shape> shapes_;
   onnx::ModelProto model_;
   onnx::GraphProto* graph_ = nullptr;
@@ -454,6 +522,21 @@ class Exporter {
 
 std::string to_onnx_bytes(const DeviceGraph& g, const ExportOptions& opt) {
   return Exporter(g, opt).run();
+}
+
+std::string to_onnx_qdq_bytes(const Int8Emulator& q, const ExportOptions& opt) {
+  return Exporter(q.graph(), opt, &q).run();
+}
+
+void write_onnx_qdq(const Int8Emulator& q, const std::string& path, const ExportOptions& opt) {
+  std::string bytes;
+  try {
+    bytes = to_onnx_qdq_bytes(q, opt);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  check_onnx_bytes(bytes, path);
+  write_file_atomic(path, bytes);
 }
 
 void check_onnx_bytes(const std::string& bytes, const std::string& what) {

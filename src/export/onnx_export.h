@@ -44,6 +44,8 @@
 
 namespace dalnas {
 
+class Int8Emulator;
+
 struct ExportOptions {
   bool fp16 = false;
   int opset = 11;
@@ -61,6 +63,23 @@ std::string to_onnx_bytes(const DeviceGraph& g, const ExportOptions& opt);
 // Writes to_onnx_bytes atomically (temporary file + rename) after running the ONNX checker
 // on the model. Throws dalnas::Error naming `path`.
 void write_onnx(const DeviceGraph& g, const std::string& path, const ExportOptions& opt);
+
+// The int8 QDQ model of a post-training quantized network (opset 13 or later; ONNX
+// Runtime's "QDQ format"): the Int8Emulator's graph (device/int8_emulator.h, int8 form),
+// each node its float ONNX op as above, and
+//   - the input and every node's output through QuantizeLinear and DequantizeLinear with
+//     the emulator's (scale, zero point) of that tensor (int8);
+//   - convolution weights an int8 initializer (per-channel symmetric) and the bias an int32
+//     initializer (scale s_in · s_w[c]), each through a per-channel DequantizeLinear
+//     (axis 0);
+//   - fused ReLU / ReLU6 between the op and its QuantizeLinear (ONNX Runtime folds them
+//     into the quantization's clamp when the zero point allows).
+// The model's interface is float32 like the FP32 export's: the host normalises unless the
+// graph folded it. ONNX Runtime fuses the QDQ groups into its integer kernels
+// (QLinearConv, QLinearAdd, ...) when graph optimisation is on; profile onnxruntime-int8
+// emulates those kernels. Throws dalnas::Error for an opset below 13 or `opt.fp16`.
+std::string to_onnx_qdq_bytes(const Int8Emulator& q, const ExportOptions& opt);
+void write_onnx_qdq(const Int8Emulator& q, const std::string& path, const ExportOptions& opt);
 
 // Runs onnx::checker::check_model on serialized bytes; throws dalnas::Error "<what>: <the
 // checker's message>" when the model is invalid.

@@ -37,9 +37,13 @@ struct DeviceAlignment {
                                          // policy decides "growing" from the pipeline)
   bool fp16_accumulator = false;         // accumulation in FP16 (any blocking)
   AlignResize resize = AlignResize::HalfPixel;
-  // An integer target (int8-tflite): weights and activations are fake-quantized to int8
-  // (precision/fake_quant.h) instead of projected to FP16; the FP16 fields are unused.
+  // An integer target (an [integer] profile): weights and activations are fake-quantized
+  // to int8 (precision/fake_quant.h) instead of projected to FP16; the FP16 fields are
+  // unused. The target's rounding of activations (ties away from zero: TFLite; ties to
+  // even: ONNX Runtime) and its weight range ([−127, 127], or [−64, 64] with reduce_range).
   bool int8 = false;
+  bool int8_ties_even = false;
+  int int8_weight_max = 127;
 };
 
 // "half_pixel", "asymmetric", "align_corners".

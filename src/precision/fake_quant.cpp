@@ -12,7 +12,7 @@ torch::Tensor round_half_away(const torch::Tensor& v) {
   return t + torch::sign(v) * (frac.abs() >= 0.5).to(v.scalar_type());
 }
 
-torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi) {
+torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi, bool ties_even) {
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
   if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
@@ -20,8 +20,11 @@ torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi) 
   torch::Tensor q;
   {
     torch::NoGradGuard ng;
-    q = torch::clamp(round_half_away(x.detach() / p.scale) + static_cast<float>(p.zero_point),
-                     -128.0, 127.0);
+    const torch::Tensor v = x.detach() / p.scale;
+    // torch::round rounds half to even, as nearbyint in the default rounding mode.
+    q = torch::clamp(
+        (ties_even ? torch::round(v) : round_half_away(v)) + static_cast<float>(p.zero_point),
+        -128.0, 127.0);
     q = (q - static_cast<float>(p.zero_point)) * p.scale;
   }
   // The clipped straight-through estimator: d/dx = 1 inside the representable range.
@@ -31,16 +34,17 @@ torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi) 
   return c + (q - c).detach();
 }
 
-torch::Tensor fake_quant_weight(const torch::Tensor& w) {
+torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax) {
+  const float qm = static_cast<float>(qmax);
   torch::Tensor q;
   {
     torch::NoGradGuard ng;
     const torch::Tensor flat = w.detach().reshape({w.size(0), -1});
     const torch::Tensor m = std::get<0>(flat.abs().max(1, true));  // per channel
     const torch::Tensor safe = torch::where(m > 0, m, torch::ones_like(m));
-    const torch::Tensor inv = torch::where(m > 0, 127.0f / safe, torch::zeros_like(m));
-    const torch::Tensor scale = m / 127.0f;
-    q = torch::clamp(round_half_away(flat * inv), -127.0, 127.0) * scale;
+    const torch::Tensor inv = torch::where(m > 0, qm / safe, torch::zeros_like(m));
+    const torch::Tensor scale = m / qm;
+    q = torch::clamp(round_half_away(flat * inv), -qm, qm) * scale;
     q = q.reshape(w.sizes());
   }
   return w + (q - w).detach();

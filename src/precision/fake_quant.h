@@ -21,9 +21,13 @@ torch::Tensor round_half_away(const torch::Tensor& v);
 
 // Per-tensor asymmetric fake quantization to the int8 parameters of [lo, hi] (widened to
 // include 0; a range narrower than 2^-10 is widened to it, as the int8 emulator does).
-torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi);
+// `ties_even`: x / s rounded to nearest even (ONNX Runtime's QuantizeLinear,
+// quantize_int8_even) instead of TFLite's ties away from zero.
+torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi,
+                                    bool ties_even = false);
 
-// Per-output-channel symmetric int8 fake quantization of a weight tensor (dim 0 = channel).
-torch::Tensor fake_quant_weight(const torch::Tensor& w);
+// Per-output-channel symmetric int8 fake quantization of a weight tensor (dim 0 = channel)
+// to [−qmax, qmax] (127; 64 for ONNX Runtime's reduce_range), scale m / qmax.
+torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax = 127);
 
 }  // namespace dalnas

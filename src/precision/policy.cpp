@@ -52,12 +52,12 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
     lo = it->second.first;
     hi = it->second.second;
   }
-  return fake_quant_activation(x, lo, hi);
+  return fake_quant_activation(x, lo, hi, align.int8_ties_even);
 }
 
 torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
   if (!enabled()) return w;
-  if (int8()) return fake_quant_weight(w);
+  if (int8()) return fake_quant_weight(w, align.int8_weight_max);
   return project_fp16(w, device_aligned() ? align.weights : half, zero_grad_on_overflow);
 }
 

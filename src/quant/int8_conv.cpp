@@ -3,6 +3,7 @@
 #include <cpuid.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -20,9 +21,9 @@ namespace {
 }  // namespace
 
 void check(const Int8ConvArgs& a) {
-  if (a.in == nullptr || a.weight == nullptr || a.out == nullptr || a.multiplier == nullptr ||
-      a.shift == nullptr) {
-    bad("in, weight, multiplier, shift and out must be given");
+  if (a.in == nullptr || a.weight == nullptr || a.out == nullptr ||
+      (a.scale == nullptr && (a.multiplier == nullptr || a.shift == nullptr))) {
+    bad("in, weight, out and either scale or multiplier and shift must be given");
   }
   if (a.batch < 1 || a.c_in < 1 || a.h < 1 || a.w < 1 || a.c_out < 1) {
     bad("batch, c_in, h, w and c_out must be >= 1 (got " + std::to_string(a.batch) + ", " +
@@ -51,7 +52,13 @@ void check(const Int8ConvArgs& a) {
     bad("activation range [" + std::to_string(a.act_min) + ", " + std::to_string(a.act_max) +
         "] must lie in [-128, 127] with min <= max");
   }
-  for (int oc = 0; oc < a.c_out; ++oc) {
+  for (int oc = 0; a.scale != nullptr && oc < a.c_out; ++oc) {
+    if (!(std::isfinite(a.scale[oc]) && a.scale[oc] > 0.0f)) {
+      bad("float scale of output channel " + std::to_string(oc) + " is " +
+          std::to_string(a.scale[oc]) + ", not finite and > 0");
+    }
+  }
+  for (int oc = 0; a.scale == nullptr && oc < a.c_out; ++oc) {
     // TFLite's DCHECKs in common.cc: shift in [-31, 30]; multiplier >= 0 (single rounding).
     if (a.shift[oc] < -31 || a.shift[oc] > 30) {
       bad("shift of output channel " + std::to_string(oc) + " is " + std::to_string(a.shift[oc]) +
@@ -133,6 +140,17 @@ void int8_conv(const Int8ConvArgs& a) {
   int8_conv(a, best_int8_isa());
 }
 
+int32_t requantize_float(int32_t acc, float scale, int32_t out_zero_point, int32_t act_min,
+                         int32_t act_max) {
+  // MLAS clamps the scaled value to [min − z, max − z] in float before rounding; with
+  // integer bounds that equals rounding first and clamping after (rounding is monotone).
+  const float f = static_cast<float>(acc) * scale;
+  const float lo = static_cast<float>(act_min - out_zero_point);
+  const float hi = static_cast<float>(act_max - out_zero_point);
+  const float c = std::min(std::max(f, lo), hi);
+  return static_cast<int32_t>(std::nearbyint(c)) + out_zero_point;
+}
+
 // The reference: TFLite's loop nest (reference_integer_ops::ConvPerChannel) on NCHW.
 void int8_conv_scalar(const Int8ConvArgs& a) {
   const int ho = a.out_h(), wo = a.out_w();
@@ -166,6 +184,11 @@ void int8_conv_scalar(const Int8ConvArgs& a) {
             }
           }
           if (a.bias != nullptr) acc += static_cast<uint32_t>(a.bias[oc]);
+          if (a.scale != nullptr) {
+            out_c[oy * wo + ox] = static_cast<int8_t>(requantize_float(
+                static_cast<int32_t>(acc), a.scale[oc], a.out_zero_point, a.act_min, a.act_max));
+            continue;
+          }
           int32_t r = MultiplyByQuantizedMultiplier(static_cast<int32_t>(acc), a.multiplier[oc],
                                                     a.shift[oc], a.rounding);
           // acc += output_offset (wraps, like the SIMD adds, where TFLite's int32 would

@@ -10,6 +10,12 @@
 //   acc  = MultiplyByQuantizedMultiplier(acc, multiplier[oc], shift[oc])  (fixed_point.h)
 //   acc += out_zero_point
 //   out  = (int8) clamp(acc, act_min, act_max)        (fused ReLU / ReLU6 as clamps)
+// or, when `scale` is given, ONNX Runtime's requantization (MLAS MlasRequantizeOutput, the
+// QLinearConv of a QDQ model) in place of the fixed-point multiply:
+//   f    = float(acc + bias[oc]) · scale[oc]          (float multiply; scale[oc] is
+//                                                     float(s_in · s_w[oc]) / s_out in float)
+//   out  = (int8) clamp(nearbyint(f) + out_zero_point, act_min, act_max)
+//          (nearbyint: ties to even, the default rounding mode; cvtps2dq in the SIMD paths)
 // The int32 accumulator wraps modulo 2^32 (TFLite's own comment: no overflow below 2^16
 // taps per output, as |w·(x − z)| <= 127·255; beyond, its int32 += is undefined in C++).
 // Weights are per-channel symmetric int8 (zero point 0), OIHW: c_out × (c_in / groups)
@@ -35,6 +41,9 @@ struct Int8ConvArgs {
   const int32_t* multiplier = nullptr;  // c_out (QuantizeMultiplier of s_in·s_w[c]/s_out)
   const int* shift = nullptr;           // c_out
   RequantRounding rounding = RequantRounding::Double;
+  // ONNX Runtime's float requantization (above) when set: c_out multipliers, > 0 and finite;
+  // `multiplier`, `shift` and `rounding` are then unused and may be null.
+  const float* scale = nullptr;
   int32_t out_zero_point = 0;  // [−128, 127]
   int32_t act_min = -128, act_max = 127;
   int8_t* out = nullptr;  // batch × c_out × out_h() × out_w()
@@ -44,7 +53,8 @@ struct Int8ConvArgs {
 };
 
 // Throws dalnas::Error naming the field when the arguments are inconsistent (sizes,
-// groups, zero points, activation range, a multiplier < 0 or a shift outside [−31, 30]).
+// groups, zero points, activation range, a multiplier < 0 or a shift outside [−31, 30], a
+// float scale that is not finite and > 0).
 void check(const Int8ConvArgs& a);
 
 enum class Int8Isa { Scalar, AVX2, AVX512VNNI };
@@ -64,5 +74,9 @@ void int8_conv(const Int8ConvArgs& a);
 void int8_conv_scalar(const Int8ConvArgs& a);
 void int8_conv_avx2(const Int8ConvArgs& a);
 void int8_conv_avx512vnni(const Int8ConvArgs& a);
+
+// ONNX Runtime's requantization of one int32 sum (bias included): the scalar formula above.
+int32_t requantize_float(int32_t acc, float scale, int32_t out_zero_point, int32_t act_min,
+                         int32_t act_max);
 
 }  // namespace dalnas

@@ -110,7 +110,14 @@ struct Ops {
   // Bias, requantization, output zero point, clamp; the first n of the 8 lanes to out.
   static void finish(int8_t* out, V v, int n, const Int8ConvArgs& a, int oc) {
     if (a.bias != nullptr) v = _mm256_add_epi32(v, _mm256_set1_epi32(a.bias[oc]));
-    v = mbqm(v, a.multiplier[oc], a.shift[oc], a.rounding);
+    if (a.scale != nullptr) {  // ONNX Runtime: float multiply, clamp, round to even
+      __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(a.scale[oc]));
+      f = _mm256_max_ps(f, _mm256_set1_ps(static_cast<float>(a.act_min - a.out_zero_point)));
+      f = _mm256_min_ps(f, _mm256_set1_ps(static_cast<float>(a.act_max - a.out_zero_point)));
+      v = _mm256_cvtps_epi32(f);
+    } else {
+      v = mbqm(v, a.multiplier[oc], a.shift[oc], a.rounding);
+    }
     v = _mm256_add_epi32(v, _mm256_set1_epi32(a.out_zero_point));
     v = _mm256_max_epi32(v, _mm256_set1_epi32(a.act_min));
     v = _mm256_min_epi32(v, _mm256_set1_epi32(a.act_max));

@@ -117,7 +117,17 @@ struct Ops {
   // Bias, requantization, output zero point, clamp; the first n of the 16 lanes to out.
   static void finish(int8_t* out, V v, int n, const Int8ConvArgs& a, int oc) {
     if (a.bias != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(a.bias[oc]));
-    v = mbqm(v, a.multiplier[oc], a.shift[oc], a.rounding);
+    if (a.scale != nullptr) {  // ONNX Runtime: float multiply, clamp, round to even
+      __m512 f =
+          _mm512_maskz_mul_ps(k16, _mm512_maskz_cvtepi32_ps(k16, v), _mm512_set1_ps(a.scale[oc]));
+      f = _mm512_maskz_max_ps(k16, f,
+                              _mm512_set1_ps(static_cast<float>(a.act_min - a.out_zero_point)));
+      f = _mm512_maskz_min_ps(k16, f,
+                              _mm512_set1_ps(static_cast<float>(a.act_max - a.out_zero_point)));
+      v = _mm512_maskz_cvtps_epi32(k16, f);
+    } else {
+      v = mbqm(v, a.multiplier[oc], a.shift[oc], a.rounding);
+    }
     v = _mm512_add_epi32(v, _mm512_set1_epi32(a.out_zero_point));
     v = max_epi32(v, _mm512_set1_epi32(a.act_min));
     v = min_epi32(v, _mm512_set1_epi32(a.act_max));

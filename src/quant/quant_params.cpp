@@ -38,15 +38,20 @@ QuantParams asymmetric_int8_params(float min, float max) {
   return {scale, zp};
 }
 
-PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel) {
+PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel,
+                                               int qmax) {
   if (channels < 0 || per_channel < 0) {
     throw Error("quantize_weights_per_channel: negative size (" + std::to_string(channels) +
                 " channels × " + std::to_string(per_channel) + ")");
   }
+  if (qmax < 1 || qmax > 127) {
+    throw Error("quantize_weights_per_channel: qmax " + std::to_string(qmax) +
+                " is outside [1, 127]");
+  }
   PerChannelWeights out;
   out.values.resize(static_cast<size_t>(channels) * static_cast<size_t>(per_channel));
   out.scales.resize(static_cast<size_t>(channels));
-  const float half_scale = 127.0f;  // kMaxQuantizedValue
+  const float half_scale = static_cast<float>(qmax);  // kMaxQuantizedValue (127)
   for (int c = 0; c < channels; ++c) {
     const float* wc = w + static_cast<int64_t>(c) * per_channel;
     // FillPerChannelMinMax, then half_range = max(|min|, |max|).
@@ -65,9 +70,9 @@ PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int
     int8_t* qc = out.values.data() + static_cast<int64_t>(c) * per_channel;
     for (int64_t i = 0; i < per_channel; ++i) {
       // `static_cast<int32_t>(TfLiteRound(val * scales_inv[channel_idx]))`, clamped to
-      // [kMinQuantizedValue, kMaxQuantizedValue] = [−127, 127].
+      // [kMinQuantizedValue, kMaxQuantizedValue] = [−127, 127] (here [−qmax, qmax]).
       const int32_t q = static_cast<int32_t>(std::round(wc[i] * scale_inv));
-      qc[i] = static_cast<int8_t>(std::clamp(q, -127, 127));
+      qc[i] = static_cast<int8_t>(std::clamp(q, -qmax, qmax));
     }
   }
   return out;
@@ -84,6 +89,16 @@ int8_t quantize_int8(float x, const QuantParams& p) {
 
 void quantize_int8(const float* x, int64_t n, const QuantParams& p, int8_t* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = quantize_int8(x[i], p);
+}
+
+int8_t quantize_int8_even(float x, const QuantParams& p) {
+  // MLAS: x / scale (float), clamped to [−128 − z, 127 − z], rounded to even, + z.
+  const float lo = static_cast<float>(-128 - p.zero_point);
+  const float hi = static_cast<float>(127 - p.zero_point);
+  const float q = x / p.scale;
+  if (q != q) return static_cast<int8_t>(std::clamp(p.zero_point, -128, 127));
+  return static_cast<int8_t>(static_cast<int32_t>(std::nearbyint(std::min(std::max(q, lo), hi))) +
+                             p.zero_point);
 }
 
 float dequantize_int8(int8_t q, const QuantParams& p) {

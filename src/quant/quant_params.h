@@ -37,7 +37,10 @@ struct PerChannelWeights {
 };
 // `w` holds `channels` consecutive blocks of `per_channel` values (channel = the outer
 // dimension: dim 0 of an OIHW convolution weight). Non-finite weights throw dalnas::Error.
-PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel);
+// `qmax` < 127 narrows the range to [−qmax, qmax] with scale_c = half_range / qmax (ONNX
+// Runtime's reduce_range: qmax 64).
+PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel,
+                                               int qmax = 127);
 
 // TFLite reference AffineQuantize (kernels/internal/reference/quantize.h) for int8:
 //   unclamped = double(TfLiteRound(x / float(scale))) + zero_point
@@ -48,8 +51,15 @@ PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int
 int8_t quantize_int8(float x, const QuantParams& p);
 void quantize_int8(const float* x, int64_t n, const QuantParams& p, int8_t* out);
 
+// ONNX Runtime's QuantizeLinear to int8 (MLAS MlasQuantizeLinear, ONNX's definition
+// "saturate(round(x / y_scale) + y_zero_point)", round half to EVEN):
+//   q = clamp(nearbyint(x / scale), −128 − z, 127 − z) + z       (float division)
+// 2.5 → 2, 3.5 → 4, −2.5 → −2. NaN gives the zero point.
+int8_t quantize_int8_even(float x, const QuantParams& p);
+
 // TFLite reference Dequantize (kernels/internal/reference/dequantize.h):
 //   real = (float)(double(scale) · (q − zero_point))
+// (equal to ONNX Runtime's float(q − z) · scale: both round the exact product once)
 float dequantize_int8(int8_t q, const QuantParams& p);
 void dequantize_int8(const int8_t* q, int64_t n, const QuantParams& p, float* out);
 

@@ -72,6 +72,39 @@ TEST(CliTrainEval, ArchDescribeJson) {
   ASSERT_EQ(p.code, 0) << p.err;
 }
 
+// dalnas export --precision int8: the QDQ model calibrated on the model's training scenes,
+// evaluated the same way by `eval --device onnxruntime-int8`.
+TEST(CliTrainEval, ExportInt8QdqForAnIntegerProfile) {
+  TempDir d;
+  auto r = run_dalnas("train" + kTiny + " --json --out " + d.str() + "/run");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string ck = d.str() + "/run/model.ckpt", out = d.str() + "/model-int8.onnx";
+  auto e = run_dalnas("export --model " + ck +
+                      " --precision int8 --device onnxruntime-int8 --tile 64 --json --out " + out);
+  ASSERT_EQ(e.code, 0) << e.err;
+  const auto j = nlohmann::json::parse(e.out);
+  EXPECT_EQ(j["precision"], "int8");
+  EXPECT_EQ(j["opset"], 13);  // int8 needs 13 (per-channel DequantizeLinear)
+  EXPECT_GT(j["calibration_tiles"].get<int>(), 0);
+  const std::string bytes = slurp(out);
+  EXPECT_NE(bytes.find("QuantizeLinear"), std::string::npos);
+  EXPECT_NE(bytes.find("onnxruntime-int8"), std::string::npos);  // metadata int8_format
+  auto ev = run_dalnas("eval --model " + ck + " --device onnxruntime-int8 --json");
+  ASSERT_EQ(ev.code, 0) << ev.err;
+  EXPECT_EQ(nlohmann::json::parse(ev.out)["device"], "onnxruntime-int8");
+  // Without an integer profile, or dynamic: refused, nothing written.
+  for (const std::string& bad :
+       {std::string(" --precision int8"), std::string(" --precision int8 --device myriadx"),
+        std::string(" --precision int8 --device onnxruntime-int8 --dynamic"),
+        std::string(" --device onnxruntime-int8")}) {
+    const std::string o = d.str() + "/bad.onnx";
+    auto b = run_dalnas("export --model " + ck + bad + " --out " + o);
+    EXPECT_NE(b.code, 0) << bad;
+    EXPECT_EQ(count_lines(b.err), 1) << bad << ": " << b.err;
+    EXPECT_FALSE(fs::exists(o)) << bad;
+  }
+}
+
 TEST(CliTrainEval, EvalOnEmulatedDevicesAndCompare) {
   TempDir d;
   auto r = run_dalnas("train" + kTiny + " --json --out " + d.str() + "/run");

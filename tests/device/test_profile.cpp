@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "device/alignment.h"
 #include "device/profile.h"
 
 namespace dalnas {
@@ -116,6 +117,19 @@ TEST(Profile, IntegerTargetsAndTheirErrors) {
   EXPECT_EQ(p.integer->calibration, CalibrationMethod::MinMax);
   EXPECT_GT(p.integer->calibration_tiles, 0);
   EXPECT_FALSE(load_profile("myriadx").integer.has_value());
+  EXPECT_EQ(p.integer->format, Int8Format::Tflite);
+  EXPECT_EQ(p.integer->weight_max, 127);
+  const DeviceProfile ort = load_profile("onnxruntime-int8");
+  ASSERT_TRUE(ort.integer.has_value());
+  EXPECT_EQ(ort.integer->format, Int8Format::OnnxRuntime);
+  EXPECT_EQ(ort.integer->weight_max, 64);  // reduce_range = true
+  // Aligned training follows each target's rounding and weight range.
+  const DeviceAlignment at = alignment_for(p), ao = alignment_for(ort);
+  EXPECT_TRUE(at.int8 && ao.int8);
+  EXPECT_FALSE(at.int8_ties_even);
+  EXPECT_EQ(at.int8_weight_max, 127);
+  EXPECT_TRUE(ao.int8_ties_even);
+  EXPECT_EQ(ao.int8_weight_max, 64);
   {
     TempFile f("int_ok.toml",
                "name = \"x\"\n[integer]\nformat = \"int8-tflite\"\nrounding = \"single\"\n"
@@ -134,6 +148,7 @@ TEST(Profile, IntegerTargetsAndTheirErrors) {
       {"[integer]\nformat = \"int8-tflite\"\npercentile = 20\n", "integer.percentile"},
       {"[integer]\nformat = \"int8-tflite\"\ncalibration_tiles = 0\n", "integer.calibration_tiles"},
       {"[integer]\nformat = \"int8-tflite\"\ntiles = 3\n", "integer: unknown key 'tiles'"},
+      {"[integer]\nformat = \"onnxruntime-int8\"\nreduce_range = 1\n", "integer.reduce_range"},
   };
   for (const auto& [text, want] : bad) {
     TempFile f("int_bad.toml", std::string("name = \"x\"\n") + text);

@@ -5,11 +5,13 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "device/int8_emulator.h"
 #include "export/onnx_export.h"
 #include "export_test_util.h"
 
@@ -108,6 +110,59 @@ TEST(OnnxExport, NamedInputAndOutputWithStaticOrDynamicShapes) {
   EXPECT_EQ(d[3].dim_param(), "width");
   EXPECT_EQ(count_ops(m, "Shape"), 2);  // the resize to a reference size reads it at run time
   EXPECT_EQ(inferred_output(m), (std::vector<int64_t>{1, 5, -1, -1}));
+}
+
+// The int8 QDQ export: every tensor through QuantizeLinear / DequantizeLinear with the
+// emulator's parameters, convolution weights int8 and biases int32 exactly as the emulator
+// holds them, opset 13 at least. (ONNX Runtime runs it: test_onnxruntime.cpp.)
+TEST(OnnxExport, Int8QdqCarriesTheEmulatorsQuantization) {
+  Case c = make_case(Genome::parse(block_type_genomes()[2]), 4, 16, 16, 77);
+  const DeviceGraph g = lowered(c, false);
+  const DeviceGraph form = int8_form(g, c.shape);
+  Int8Config cfg;
+  cfg.format = Int8Format::OnnxRuntime;
+  const Int8Emulator q(form, calibrate_ranges(form, c.raw.data(), 1, c.shape, cfg), cfg);
+  ExportOptions o;
+  o.opset = 13;
+  onnx::ModelProto m = parse(to_onnx_qdq_bytes(q, o));
+  int quantize = 0, convs = 0;
+  for (const auto& n : m.graph().node()) {
+    quantize += n.op_type() == "QuantizeLinear";
+    convs += n.op_type() == "Conv";
+  }
+  int tensors = 0, graph_convs = 0;
+  for (const Node& n : form.nodes) {
+    tensors += n.op != OpType::Output;
+    graph_convs += n.op == OpType::Conv;
+  }
+  EXPECT_EQ(quantize, tensors);  // the input and every node's output
+  EXPECT_EQ(convs, graph_convs);
+  std::map<std::string, const onnx::TensorProto*> init;
+  for (const auto& t : m.graph().initializer()) init[t.name()] = &t;
+  for (size_t i = 0; i < form.nodes.size(); ++i) {
+    if (form.nodes[i].op != OpType::Conv) continue;
+    const std::string base = form.nodes[i].name;
+    const Int8Emulator::ConvData& d = q.conv(static_cast<int>(i));
+    ASSERT_TRUE(init.count(base + ".weight_quantized")) << base;
+    const onnx::TensorProto& w = *init[base + ".weight_quantized"];
+    EXPECT_EQ(w.data_type(), onnx::TensorProto::INT8);
+    ASSERT_EQ(w.raw_data().size(), d.weight.size());
+    EXPECT_EQ(std::memcmp(w.raw_data().data(), d.weight.data(), d.weight.size()), 0) << base;
+    const onnx::TensorProto& b = *init.at(base + ".bias_quantized");
+    EXPECT_EQ(b.data_type(), onnx::TensorProto::INT32);
+    ASSERT_EQ(b.raw_data().size(), d.bias.size() * 4);
+    EXPECT_EQ(std::memcmp(b.raw_data().data(), d.bias.data(), d.bias.size() * 4), 0) << base;
+  }
+  bool precision = false;
+  for (const auto& p : m.metadata_props()) {
+    if (p.key() == "dalnas.precision") precision = p.value() == "int8";
+  }
+  EXPECT_TRUE(precision);
+  o.opset = 11;
+  EXPECT_THROW(to_onnx_qdq_bytes(q, o), Error);
+  o.opset = 13;
+  o.fp16 = true;
+  EXPECT_THROW(to_onnx_qdq_bytes(q, o), Error);
 }
 
 TEST(OnnxExport, Fp16StoresHalfWeightsAndCastsAtBothEnds) {

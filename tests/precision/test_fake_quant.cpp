@@ -32,10 +32,17 @@ TEST(FakeQuant, ActivationsHoldWhatTheInt8TensorHolds) {
   const QuantParams p = asymmetric_int8_params(-1.0f, 3.0f);
   for (int k = 0; k < 20; ++k) x[static_cast<size_t>(k)] = (static_cast<float>(k) - 9.5f) * p.scale;
   const torch::Tensor y = fake_quant_activation(torch::tensor(x), -1.0f, 3.0f);
+  // ONNX Runtime's QuantizeLinear rounds the same ties to even.
+  const torch::Tensor e = fake_quant_activation(torch::tensor(x), -1.0f, 3.0f, true);
+  int differ = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     const float want = dequantize_int8(quantize_int8(x[i], p), p);
     ASSERT_EQ(y[static_cast<int64_t>(i)].item<float>(), want) << x[i];
+    const float even = dequantize_int8(quantize_int8_even(x[i], p), p);
+    ASSERT_EQ(e[static_cast<int64_t>(i)].item<float>(), even) << x[i];
+    differ += want != even;
   }
+  EXPECT_GT(differ, 0);  // the ties
 }
 
 TEST(FakeQuant, WeightsHoldThePerChannelInt8Grid) {
@@ -52,6 +59,16 @@ TEST(FakeQuant, WeightsHoldThePerChannelInt8Grid) {
     for (int k = 0; k < per; ++k) {
       const float want = static_cast<float>(q.values[c * per + k]) * q.scales[c];
       ASSERT_EQ(flat[c * per + k].item<float>(), want) << c << " " << k;
+    }
+  }
+  // ONNX Runtime's reduce_range: the [−64, 64] grid, as the emulator quantizes.
+  const PerChannelWeights q64 = quantize_weights_per_channel(w.data(), oc, per, 64);
+  const torch::Tensor flat64 =
+      fake_quant_weight(torch::tensor(w).reshape({oc, 3, 3, 3}), 64).reshape({-1});
+  for (int c = 0; c < oc; ++c) {
+    for (int k = 0; k < per; ++k) {
+      const float want = static_cast<float>(q64.values[c * per + k]) * q64.scales[c];
+      ASSERT_EQ(flat64[c * per + k].item<float>(), want) << c << " " << k;
     }
   }
   // A positive per-channel factor (a folded BatchNorm) moves the grid with the channel.

@@ -143,8 +143,10 @@ struct Problem {
   std::vector<int8_t> in, w;
   std::vector<int32_t> bias, mult;
   std::vector<int> shift;
+  std::vector<float> fscale;  // ONNX Runtime's float requantization (a.scale) when `onnx`
   Int8ConvArgs a;
-  Problem(const Shape& s, std::mt19937& rng, RequantRounding rounding, bool extreme) {
+  Problem(const Shape& s, std::mt19937& rng, RequantRounding rounding, bool extreme,
+          bool onnx = false) {
     std::uniform_int_distribution<int> byte(-128, 127), wbyte(-127, 127);
     in.resize(static_cast<size_t>(s.batch) * s.c_in * s.h * s.w);
     w.resize(static_cast<size_t>(s.c_out) * (s.c_in / s.groups) * s.kernel * s.kernel);
@@ -157,6 +159,7 @@ struct Problem {
       const QuantizedMultiplier q = QuantizeMultiplier(std::exp2(e(rng)), rounding);
       mult.push_back(q.multiplier);
       shift.push_back(q.shift);
+      fscale.push_back(static_cast<float>(std::exp2(e(rng))));
     }
     a.in = in.data();
     a.batch = s.batch;
@@ -174,6 +177,7 @@ struct Problem {
     a.multiplier = mult.data();
     a.shift = shift.data();
     a.rounding = rounding;
+    if (onnx) a.scale = fscale.data();
     a.out_zero_point = byte(rng);
     if (rng() % 2) {
       a.act_min = std::max(-128, a.out_zero_point);  // ReLU
@@ -208,9 +212,11 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
   int compared = 0;
   for (Shape s : shapes) {
     if (s.c_in % s.groups != 0 || s.c_out % s.groups != 0) s.groups = 1;
-    for (RequantRounding rounding : {RequantRounding::Double, RequantRounding::Single}) {
+    for (int mode = 0; mode < 3; ++mode) {  // double, single, ONNX Runtime's float
+      const RequantRounding rounding =
+          mode == 1 ? RequantRounding::Single : RequantRounding::Double;
       for (bool extreme : {false, true}) {
-        Problem p(s, rng, rounding, extreme);
+        Problem p(s, rng, rounding, extreme, mode == 2);
         const size_t n = static_cast<size_t>(s.batch) * s.c_out * p.a.out_h() * p.a.out_w();
         std::vector<int8_t> ref(n, 0);
         p.a.out = ref.data();
@@ -221,7 +227,8 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
           int8_conv(p.a, isa);
           size_t bad = 0;
           while (bad < n && got[bad] == ref[bad]) ++bad;
-          EXPECT_EQ(bad, n) << to_string(isa) << " " << name(s) << " " << to_string(rounding)
+          EXPECT_EQ(bad, n) << to_string(isa) << " " << name(s) << " "
+                            << (mode == 2 ? "onnxruntime" : to_string(rounding))
                             << (extreme ? " extreme" : "") << ": first difference at " << bad
                             << " (" << int(got[bad < n ? bad : 0]) << " vs "
                             << int(ref[bad < n ? bad : 0]) << ")";
@@ -230,7 +237,7 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
       }
     }
   }
-  EXPECT_EQ(compared, static_cast<int>(std::size(shapes)) * 4 * static_cast<int>(paths.size()));
+  EXPECT_EQ(compared, static_cast<int>(std::size(shapes)) * 6 * static_cast<int>(paths.size()));
 }
 
 // The reference itself on a case with every tap outside the image but one: the result
@@ -260,6 +267,42 @@ TEST(Int8Conv, PaddingIsTheInputZeroPoint) {
   shift[0] = -6;  // 0.5·2^-6 = 2^-7
   int8_conv(a, Int8Isa::Scalar);
   EXPECT_EQ(out[0], 60);
+}
+
+// ONNX Runtime's requantization (MlasRequantizeOutput) by hand: float(acc) · scale rounded
+// to nearest, ties to even (cvtps2dq), then the zero point and the clamp.
+TEST(Int8Conv, OnnxRuntimeRequantizationRoundsHalfToEven) {
+  EXPECT_EQ(requantize_float(5, 0.5f, 0, -128, 127), 2);    // 2.5 -> 2
+  EXPECT_EQ(requantize_float(7, 0.5f, 0, -128, 127), 4);    // 3.5 -> 4
+  EXPECT_EQ(requantize_float(-5, 0.5f, 0, -128, 127), -2);  // -2.5 -> -2
+  EXPECT_EQ(requantize_float(-7, 0.5f, 3, -128, 127), -1);  // -3.5 -> -4, + 3
+  EXPECT_EQ(requantize_float(1000, 1.0f, 10, -128, 127), 127);
+  EXPECT_EQ(requantize_float(-1000, 1.0f, -10, -128, 127), -128);
+  EXPECT_EQ(requantize_float(-50, 1.0f, -100, -100, 127), -100);  // ReLU clamp at z
+  // TFLite's fixed point rounds the same tie up (toward +infinity): 2.5 -> 3.
+  const QuantizedMultiplier half = QuantizeMultiplier(0.5);
+  EXPECT_EQ(MultiplyByQuantizedMultiplier(5, half), 3);
+  // The scalar path and the SIMD paths agree on a conv whose sums hit ties.
+  std::vector<int8_t> in(64), w(9, 1), out_ref(64), out(64);
+  for (int i = 0; i < 64; ++i) in[static_cast<size_t>(i)] = static_cast<int8_t>(i - 32);
+  const float sc = 0.5f;
+  Int8ConvArgs a;
+  a.in = in.data();
+  a.h = a.w = 8;
+  a.weight = w.data();
+  a.kernel = 3;
+  a.pad = 1;
+  a.scale = &sc;
+  a.out = out_ref.data();
+  int8_conv(a, Int8Isa::Scalar);
+  for (Int8Isa isa : kSimd) {
+    if (!use(isa)) continue;
+    a.out = out.data();
+    int8_conv(a, isa);
+    EXPECT_EQ(out, out_ref) << to_string(isa);
+  }
+  // The corner output sums in[0] + in[1] + in[8] + in[9] = -32 - 31 - 24 - 23 = -110: -55.
+  EXPECT_EQ(out_ref[0], -55);
 }
 
 }  // namespace

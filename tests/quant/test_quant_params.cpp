@@ -101,5 +101,29 @@ TEST(QuantizeWeightsPerChannel, RejectsNonFinite) {
   EXPECT_THROW(quantize_weights_per_channel(w.data(), 1, 2), Error);
 }
 
+// ONNX Runtime's QuantizeLinear: ties to even, where TFLite's rounds them away from zero.
+TEST(QuantizeInt8Even, RoundsHalfToEvenAndClamps) {
+  const QuantParams p{0.5f, 3};
+  EXPECT_EQ(quantize_int8_even(1.25f, p), 2 + 3);    // 2.5 -> 2
+  EXPECT_EQ(quantize_int8(1.25f, p), 3 + 3);         // TFLite: 2.5 -> 3
+  EXPECT_EQ(quantize_int8_even(1.75f, p), 4 + 3);    // 3.5 -> 4
+  EXPECT_EQ(quantize_int8_even(-1.25f, p), -2 + 3);  // -2.5 -> -2
+  EXPECT_EQ(quantize_int8(-1.25f, p), -3 + 3);
+  EXPECT_EQ(quantize_int8_even(1000.0f, p), 127);
+  EXPECT_EQ(quantize_int8_even(-1000.0f, p), -128);
+  EXPECT_EQ(quantize_int8_even(std::nanf(""), p), 3);
+}
+
+// reduce_range: weights in [−64, 64], scale max|w| / 64.
+TEST(QuantizeWeightsPerChannel, ReducedRange) {
+  const float w[] = {-2.0f, 1.0f, 0.5f, 0.0f, 0.25f, -0.125f};
+  const PerChannelWeights q = quantize_weights_per_channel(w, 2, 3, 64);
+  EXPECT_FLOAT_EQ(q.scales[0], 2.0f / 64.0f);
+  EXPECT_FLOAT_EQ(q.scales[1], 0.25f / 64.0f);
+  EXPECT_EQ(q.values, (std::vector<int8_t>{-64, 32, 16, 0, 64, -32}));
+  EXPECT_THROW(quantize_weights_per_channel(w, 2, 3, 128), Error);
+  EXPECT_THROW(quantize_weights_per_channel(w, 2, 3, 0), Error);
+}
+
 }  // namespace
 }  // namespace dalnas
