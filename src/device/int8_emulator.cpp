@@ -283,7 +283,9 @@ void Int8Emulator::execute(const float* input, const Shape& in,
                            std::vector<std::vector<int8_t>>& v) const {
   const std::vector<Shape> shapes = graph_.compute_shapes(in);
   const size_t nn = graph_.nodes.size();
-  v.assign(nn, {});
+  // Buffers are kept from the previous image (run()'s are per thread): every operation
+  // writes its whole output, so nothing stale is read.
+  v.resize(nn);
   const RequantRounding rnd = config_.rounding;
   const bool ort = config_.format == Int8Format::OnnxRuntime;
   for (size_t i = 0; i < nn; ++i) {

@@ -9,7 +9,9 @@
 // row; vpmaddwd multiplies a pair by the pair of weights (w[2j], w[2j+1]) and adds the two
 // int32 products: |w·(x − z)| <= 127·255, so nothing saturates and the int32 sums equal the
 // scalar ones modulo 2^32 (integer addition is associative). The requantization is the
-// scalar formula lane by lane (see requant() below).
+// scalar formula lane by lane (see Ops::finish below). Per image and group the input is
+// copied once, padded, as int16 x − z (no bounds checks in the gather); each pass keeps 4
+// output channels × 16 pixels in 8 accumulators.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -25,8 +27,9 @@
 namespace dalnas {
 namespace {
 
-constexpr int kTile = 256;  // output pixels per tile (a multiple of 8)
+constexpr int kTile = 256;  // output pixels per tile (a multiple of 8 · kPix)
 constexpr int kBlock = 4;   // output channels per pass over a tile
+constexpr int kPix = 2;     // vectors of 8 output pixels per pass (kBlock · kPix accumulators)
 
 // gemmlowp SaturatingRoundingDoublingHighMul lane by lane: floor((a·m + 2^30) / 2^31) (the
 // scalar's nudge-and-truncate; see fixed_point.h), INT32_MAX for a == m == INT32_MIN.
@@ -127,6 +130,28 @@ struct Ops {
 
 #include "quant/int8_conv_depthwise.inc"
 
+// acc[b][v] = Σ_j madd(cols pair j of pixels v·8.., weight pair j of channel b): NB output
+// channels × kPix vectors of 8 pixels, from zero.
+template <int NB>
+inline void dot(const int16_t* xp, const int32_t* wp0, int pairs, __m256i (&acc)[NB][kPix]) {
+  for (int b = 0; b < NB; ++b) {
+    for (int v = 0; v < kPix; ++v) acc[b][v] = _mm256_setzero_si256();
+  }
+  for (int j = 0; j < pairs; ++j) {
+    __m256i xv[kPix];
+    for (int v = 0; v < kPix; ++v) {
+      xv[v] = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(xp + static_cast<size_t>(j) * kTile * 2 + 16 * v));
+    }
+    for (int b = 0; b < NB; ++b) {
+      const __m256i w = _mm256_set1_epi32(wp0[static_cast<size_t>(b) * pairs + j]);
+      for (int v = 0; v < kPix; ++v) {
+        acc[b][v] = _mm256_add_epi32(acc[b][v], _mm256_madd_epi16(xv[v], w));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void int8_conv_avx2(const Int8ConvArgs& a) {
@@ -153,61 +178,64 @@ void int8_conv_avx2(const Int8ConvArgs& a) {
     }
   }
 
-  std::vector<int16_t> cols(static_cast<size_t>(pairs) * kTile * 2);
-  std::vector<int> tile_iy(kTile), tile_ix(kTile);
+  // The group's input, padded, as int16 x − z (padding 0: TFLite's "omit"), so that the
+  // gather needs no bounds checks.
+  const int hp = a.h + 2 * a.pad, wp = a.w + 2 * a.pad;
+  // Per-thread buffers, kept between calls (the emulator runs layer after layer).
+  thread_local std::vector<int16_t> padded, cols;
+  thread_local std::vector<int32_t> tile_off;
+  padded.resize(static_cast<size_t>(cig) * hp * wp);
+  // cols: slots beyond kk_n are never written here; whatever an earlier call left there
+  // meets a zero weight.
+  cols.resize(static_cast<size_t>(pairs) * kTile * 2);
+  tile_off.resize(kTile);
   for (int n = 0; n < a.batch; ++n) {
     for (int g = 0; g < a.groups; ++g) {
       const int8_t* in_g = a.in + (static_cast<int64_t>(n) * a.c_in + g * cig) * a.h * a.w;
+      std::fill(padded.begin(), padded.end(), int16_t{0});
+      for (int ic = 0; ic < cig; ++ic) {
+        for (int y = 0; y < a.h; ++y) {
+          const int8_t* src = in_g + (static_cast<int64_t>(ic) * a.h + y) * a.w;
+          int16_t* dst = padded.data() + (static_cast<size_t>(ic) * hp + y + a.pad) * wp + a.pad;
+          for (int x = 0; x < a.w; ++x) dst[x] = static_cast<int16_t>(src[x] - z);
+        }
+      }
       for (int64_t p0 = 0; p0 < npix; p0 += kTile) {
         const int tp = static_cast<int>(std::min<int64_t>(kTile, npix - p0));
         for (int p = 0; p < tp; ++p) {
           const int64_t q = p0 + p;
-          tile_iy[p] = static_cast<int>(q / wo) * a.stride - a.pad;
-          tile_ix[p] = static_cast<int>(q % wo) * a.stride - a.pad;
+          tile_off[p] =
+              static_cast<int>(q / wo) * a.stride * wp + static_cast<int>(q % wo) * a.stride;
         }
-        // Gather the taps: cols[(j·kTile + p)·2 + (kk & 1)] = x − z (0 outside).
-        std::fill(cols.begin(), cols.end(), int16_t{0});
+        // Gather the taps: cols[(j·kTile + p)·2 + (kk & 1)] = x − z at tap kk of pixel p.
         for (int kk = 0; kk < kk_n; ++kk) {
           const int ic = kk / (k * k), ky = (kk / k) % k, kx = kk % k;
-          const int8_t* in_c = in_g + static_cast<int64_t>(ic) * a.h * a.w;
+          const int16_t* src = padded.data() + (static_cast<size_t>(ic) * hp + ky) * wp + kx;
           int16_t* dst = cols.data() + static_cast<size_t>(kk / 2) * kTile * 2 + (kk & 1);
-          for (int p = 0; p < tp; ++p) {
-            const int iy = tile_iy[p] + ky, ix = tile_ix[p] + kx;
-            if (iy >= 0 && iy < a.h && ix >= 0 && ix < a.w) {
-              dst[2 * p] = static_cast<int16_t>(in_c[iy * a.w + ix] - z);
-            }
-          }
+          for (int p = 0; p < tp; ++p) dst[2 * p] = src[tile_off[p]];
         }
         for (int ob = 0; ob < cog; ob += kBlock) {
           const int nb = std::min(kBlock, cog - ob);
-          for (int p = 0; p < tp; p += 8) {
-            __m256i acc[kBlock] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
-                                   _mm256_setzero_si256(), _mm256_setzero_si256()};
+          const int32_t* wp0 = wpair.data() + static_cast<size_t>(g * cog + ob) * pairs;
+          for (int p = 0; p < tp; p += 8 * kPix) {
             const int16_t* xp = cols.data() + static_cast<size_t>(p) * 2;
-            const int32_t* wp0 = wpair.data() + static_cast<size_t>(g * cog + ob) * pairs;
-            if (nb == kBlock) {
-              for (int j = 0; j < pairs; ++j) {
-                const __m256i xv = _mm256_loadu_si256(
-                    reinterpret_cast<const __m256i*>(xp + static_cast<size_t>(j) * kTile * 2));
-                for (int b = 0; b < kBlock; ++b) {
-                  acc[b] = _mm256_add_epi32(
-                      acc[b], _mm256_madd_epi16(xv, _mm256_set1_epi32(wp0[b * pairs + j])));
-                }
-              }
-            } else {
-              for (int j = 0; j < pairs; ++j) {
-                const __m256i xv = _mm256_loadu_si256(
-                    reinterpret_cast<const __m256i*>(xp + static_cast<size_t>(j) * kTile * 2));
-                for (int b = 0; b < nb; ++b) {
-                  acc[b] = _mm256_add_epi32(
-                      acc[b], _mm256_madd_epi16(xv, _mm256_set1_epi32(wp0[b * pairs + j])));
-                }
-              }
-            }
-            for (int b = 0; b < nb; ++b) {
+            auto finish = [&](int b, __m256i(&acc)[kPix]) {
               const int oc = g * cog + ob + b;
               int8_t* out = a.out + (static_cast<int64_t>(n) * a.c_out + oc) * npix + p0 + p;
-              Ops::finish(out, acc[b], std::min(8, tp - p), a, oc);
+              for (int v = 0; v < kPix && p + 8 * v < tp; ++v) {
+                Ops::finish(out + 8 * v, acc[v], std::min(8, tp - p - 8 * v), a, oc);
+              }
+            };
+            if (nb == kBlock) {
+              __m256i acc[kBlock][kPix];
+              dot<kBlock>(xp, wp0, pairs, acc);
+              for (int b = 0; b < kBlock; ++b) finish(b, acc[b]);
+            } else {
+              for (int b = 0; b < nb; ++b) {
+                __m256i acc[1][kPix];
+                dot<1>(xp, wp0 + static_cast<size_t>(b) * pairs, pairs, acc);
+                finish(b, acc[0]);
+              }
             }
           }
         }

@@ -11,6 +11,10 @@
 // over all k·k·c taps (the outside taps contribute w·(z_in − z_in) = 0 either way, which is
 // TFLite's "omit"). Both sides are equal modulo 2^32, so the int32 result equals the
 // scalar reference's. Requantization: the scalar formula lane by lane (see mbqm()).
+// Per image and group the input is copied once, padded, as u (no bounds checks in the
+// gather); per tile of 256 pixels the taps are gathered into quads, and each pass keeps
+// 8 output channels × 32 pixels in 16 accumulators (two loads and eight broadcasts per 16
+// vpdpbusd).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -26,8 +30,9 @@
 namespace dalnas {
 namespace {
 
-constexpr int kTile = 256;  // output pixels per tile (a multiple of 16)
-constexpr int kBlock = 4;   // output channels per pass over a tile
+constexpr int kTile = 256;  // output pixels per tile (a multiple of 16 · kPix)
+constexpr int kBlock = 8;   // output channels per pass over a tile
+constexpr int kPix = 2;     // vectors of 16 output pixels per pass (kBlock · kPix accumulators)
 
 // GCC 12's plain forms of these intrinsics pass an "undefined" register through a full
 // mask and trip -Wmaybe-uninitialized; the maskz forms with a full mask compile to the same
@@ -137,6 +142,25 @@ struct Ops {
 
 #include "quant/int8_conv_depthwise.inc"
 
+// acc[b][v] = Σ_j dpbusd(cols quad j of pixels v·16.., weight quad j of channel b): NB
+// output channels × kPix vectors of 16 pixels, from zero.
+template <int NB>
+inline void dot(const uint8_t* xp, const int32_t* wq0, int quads, __m512i (&acc)[NB][kPix]) {
+  for (int b = 0; b < NB; ++b) {
+    for (int v = 0; v < kPix; ++v) acc[b][v] = _mm512_setzero_si512();
+  }
+  for (int j = 0; j < quads; ++j) {
+    __m512i xv[kPix];
+    for (int v = 0; v < kPix; ++v) {
+      xv[v] = _mm512_loadu_si512(xp + static_cast<size_t>(j) * kTile * 4 + 64 * v);
+    }
+    for (int b = 0; b < NB; ++b) {
+      const __m512i w = _mm512_set1_epi32(wq0[static_cast<size_t>(b) * quads + j]);
+      for (int v = 0; v < kPix; ++v) acc[b][v] = _mm512_dpbusd_epi32(acc[b][v], xv[v], w);
+    }
+  }
+}
+
 }  // namespace
 
 void int8_conv_avx512vnni(const Int8ConvArgs& a) {
@@ -172,59 +196,66 @@ void int8_conv_avx512vnni(const Int8ConvArgs& a) {
         static_cast<uint32_t>(a.in_zero_point + 128) * static_cast<uint32_t>(sum));
   }
 
-  std::vector<uint8_t> cols(static_cast<size_t>(quads) * kTile * 4);
-  std::vector<int> tile_iy(kTile), tile_ix(kTile);
+  // The group's input, padded, as uint8 x + 128 (padding: z_in + 128, TFLite's "omit"
+  // after the correction below), so that the gather needs no bounds checks.
+  const int hp = a.h + 2 * a.pad, wp = a.w + 2 * a.pad;
+  // Per-thread buffers, kept between calls (the emulator runs layer after layer).
+  thread_local std::vector<uint8_t> padded, cols;
+  thread_local std::vector<int32_t> tile_off;
+  padded.resize(static_cast<size_t>(cig) * hp * wp);
+  // cols: slots beyond kk_n are never written here; whatever an earlier call left there
+  // meets a zero weight.
+  cols.resize(static_cast<size_t>(quads) * kTile * 4);
+  tile_off.resize(kTile);
   for (int n = 0; n < a.batch; ++n) {
     for (int g = 0; g < a.groups; ++g) {
       const int8_t* in_g = a.in + (static_cast<int64_t>(n) * a.c_in + g * cig) * a.h * a.w;
+      std::fill(padded.begin(), padded.end(), u_pad);
+      for (int ic = 0; ic < cig; ++ic) {
+        for (int y = 0; y < a.h; ++y) {
+          const int8_t* src = in_g + (static_cast<int64_t>(ic) * a.h + y) * a.w;
+          uint8_t* dst = padded.data() + (static_cast<size_t>(ic) * hp + y + a.pad) * wp + a.pad;
+          for (int x = 0; x < a.w; ++x) dst[x] = static_cast<uint8_t>(src[x] + 128);
+        }
+      }
       for (int64_t p0 = 0; p0 < npix; p0 += kTile) {
         const int tp = static_cast<int>(std::min<int64_t>(kTile, npix - p0));
         for (int p = 0; p < tp; ++p) {
           const int64_t q = p0 + p;
-          tile_iy[p] = static_cast<int>(q / wo) * a.stride - a.pad;
-          tile_ix[p] = static_cast<int>(q % wo) * a.stride - a.pad;
+          tile_off[p] =
+              static_cast<int>(q / wo) * a.stride * wp + static_cast<int>(q % wo) * a.stride;
         }
-        // Gather: cols[(j·kTile + p)·4 + (kk & 3)] = u; taps beyond kk_n stay 0 (weight 0).
-        std::fill(cols.begin(), cols.end(), uint8_t{0});
+        // Gather: cols[(j·kTile + p)·4 + (kk & 3)] = the padded input at tap kk of pixel p.
         for (int kk = 0; kk < kk_n; ++kk) {
           const int ic = kk / (k * k), ky = (kk / k) % k, kx = kk % k;
-          const int8_t* in_c = in_g + static_cast<int64_t>(ic) * a.h * a.w;
+          const uint8_t* src = padded.data() + (static_cast<size_t>(ic) * hp + ky) * wp + kx;
           uint8_t* dst = cols.data() + static_cast<size_t>(kk / 4) * kTile * 4 + (kk & 3);
-          for (int p = 0; p < tp; ++p) {
-            const int iy = tile_iy[p] + ky, ix = tile_ix[p] + kx;
-            dst[4 * p] = (iy >= 0 && iy < a.h && ix >= 0 && ix < a.w)
-                             ? static_cast<uint8_t>(in_c[iy * a.w + ix] + 128)
-                             : u_pad;
-          }
+          for (int p = 0; p < tp; ++p) dst[4 * p] = src[tile_off[p]];
         }
         for (int ob = 0; ob < cog; ob += kBlock) {
           const int nb = std::min(kBlock, cog - ob);
           const int32_t* wq0 = wquad.data() + static_cast<size_t>(g * cog + ob) * quads;
-          for (int p = 0; p < tp; p += 16) {
-            __m512i acc[kBlock] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
-                                   _mm512_setzero_si512(), _mm512_setzero_si512()};
+          for (int p = 0; p < tp; p += 16 * kPix) {
             const uint8_t* xp = cols.data() + static_cast<size_t>(p) * 4;
-            if (nb == kBlock) {
-              for (int j = 0; j < quads; ++j) {
-                const __m512i xv = _mm512_loadu_si512(xp + static_cast<size_t>(j) * kTile * 4);
-                for (int b = 0; b < kBlock; ++b) {
-                  acc[b] = _mm512_dpbusd_epi32(acc[b], xv, _mm512_set1_epi32(wq0[b * quads + j]));
-                }
-              }
-            } else {
-              for (int j = 0; j < quads; ++j) {
-                const __m512i xv = _mm512_loadu_si512(xp + static_cast<size_t>(j) * kTile * 4);
-                for (int b = 0; b < nb; ++b) {
-                  acc[b] = _mm512_dpbusd_epi32(acc[b], xv, _mm512_set1_epi32(wq0[b * quads + j]));
-                }
-              }
-            }
-            for (int b = 0; b < nb; ++b) {
+            auto finish = [&](int b, __m512i(&acc)[kPix]) {
               const int oc = g * cog + ob + b;
-              const __m512i v =
-                  _mm512_sub_epi32(acc[b], _mm512_set1_epi32(correction[static_cast<size_t>(oc)]));
+              const __m512i corr = _mm512_set1_epi32(correction[static_cast<size_t>(oc)]);
               int8_t* out = a.out + (static_cast<int64_t>(n) * a.c_out + oc) * npix + p0 + p;
-              Ops::finish(out, v, std::min(16, tp - p), a, oc);
+              for (int v = 0; v < kPix && p + 16 * v < tp; ++v) {
+                Ops::finish(out + 16 * v, _mm512_sub_epi32(acc[v], corr),
+                            std::min(16, tp - p - 16 * v), a, oc);
+              }
+            };
+            if (nb == kBlock) {
+              __m512i acc[kBlock][kPix];
+              dot<kBlock>(xp, wq0, quads, acc);
+              for (int b = 0; b < kBlock; ++b) finish(b, acc[b]);
+            } else {
+              for (int b = 0; b < nb; ++b) {
+                __m512i acc[1][kPix];
+                dot<1>(xp, wq0 + static_cast<size_t>(b) * quads, quads, acc);
+                finish(b, acc[0]);
+              }
             }
           }
         }
