@@ -45,10 +45,7 @@ void add_eval(CLI::App& app) {
     Checkpoint ck = load_checkpoint(a->model);
     const TrainConfig trained = trained_config(ck, a->model);
     const std::string data = a->data.empty() ? trained.data : a->data;
-    std::vector<Scene> scenes = load_dataset(data, trained.synthetic);
-    if (scenes.front().bands != ck.bands)
-      throw Error(data + ": scenes have " + std::to_string(scenes.front().bands) +
-                  " bands but the model takes " + std::to_string(ck.bands));
+    std::vector<Scene> scenes = load_model_scenes(ck, trained, data);
     std::vector<int> which;
     if (a->split == "all") {
       for (size_t i = 0; i < scenes.size(); ++i) which.push_back(static_cast<int>(i));

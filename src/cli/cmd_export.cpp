@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "data/dataset.h"
 #include "device/profile.h"
 #include "eval/device_eval.h"
 #include "eval/export_model.h"
@@ -96,11 +95,7 @@ void add_export(CLI::App& app) {
       // The calibration scenes: the model's training split, in --data or its own dataset.
       const TrainConfig trained = trained_config(ck, a->model);
       const std::string data = a->data.empty() ? trained.data : a->data;
-      std::vector<Scene> scenes = load_dataset(data, trained.synthetic);
-      if (scenes.front().bands != ck.bands) {
-        throw Error(data + ": scenes have " + std::to_string(scenes.front().bands) +
-                    " bands but the model takes " + std::to_string(ck.bands));
-      }
+      const std::vector<Scene> scenes = load_model_scenes(ck, trained, data);
       const std::vector<int> train = split_scene_indices(ck, scenes, "train");
       if (train.empty()) {
         throw Error(data +

@@ -262,8 +262,13 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
           if (n.act == ActType::Clip)
             act_max_[i] = std::min(127, quantized_bound(n.act_max, params_[i]));
           // ONNX Runtime: DequantizeLinear -> QuantizeLinear (its Relu / Clip folded into
-          // the quantization's clamp), then the clamp.
-          if (ort) lut_[i] = ort_table(in_p, params_[i]);
+          // the quantization's clamp), then the clamp, all in one table.
+          if (ort) {
+            lut_[i] = ort_table(in_p, params_[i]);
+            for (int8_t& q : lut_[i]) {
+              q = static_cast<int8_t>(std::clamp<int32_t>(q, act_min_[i], act_max_[i]));
+            }
+          }
         } else if (n.act != ActType::None) {
           throw Error("int8: node '" + name + "': activation " + to_string(n.act) +
                       " has no int8 form");
@@ -435,10 +440,6 @@ void Int8Emulator::execute(const float* input, const Shape& in,
       case OpType::Activation:
         if (!lut_[i].empty()) {
           int8_apply_table(x0->data(), os.numel(), lut_[i], y.data());
-          for (int8_t& q : y) {  // ReLU-family (ORT): the clamp; tables: [−128, 127]
-            q = static_cast<int8_t>(
-                std::max<int32_t>(act_min_[i], std::min<int32_t>(act_max_[i], q)));
-          }
         } else {
           int8_requantize(x0->data(), os.numel(), params_[a], params_[i], rnd, y.data());
           for (int8_t& q : y) {

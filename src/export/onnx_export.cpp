@@ -528,17 +528,6 @@ std::string to_onnx_qdq_bytes(const Int8Emulator& q, const ExportOptions& opt) {
   return Exporter(q.graph(), opt, &q).run();
 }
 
-void write_onnx_qdq(const Int8Emulator& q, const std::string& path, const ExportOptions& opt) {
-  std::string bytes;
-  try {
-    bytes = to_onnx_qdq_bytes(q, opt);
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
-  check_onnx_bytes(bytes, path);
-  write_file_atomic(path, bytes);
-}
-
 void check_onnx_bytes(const std::string& bytes, const std::string& what) {
   onnx::ModelProto model;
   if (!model.ParseFromString(bytes)) throw Error(what + ": not a valid ONNX protobuf");
@@ -552,15 +541,27 @@ void check_onnx_bytes(const std::string& bytes, const std::string& what) {
   }
 }
 
-void write_onnx(const DeviceGraph& g, const std::string& path, const ExportOptions& opt) {
+namespace {
+// Builds the model (errors named after `path`), checks it, writes it atomically.
+template <class Make>
+void write_checked(const std::string& path, Make make) {
   std::string bytes;
   try {
-    bytes = to_onnx_bytes(g, opt);
+    bytes = make();
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
   check_onnx_bytes(bytes, path);
   write_file_atomic(path, bytes);
+}
+}  // namespace
+
+void write_onnx(const DeviceGraph& g, const std::string& path, const ExportOptions& opt) {
+  write_checked(path, [&] { return to_onnx_bytes(g, opt); });
+}
+
+void write_onnx_qdq(const Int8Emulator& q, const std::string& path, const ExportOptions& opt) {
+  write_checked(path, [&] { return to_onnx_qdq_bytes(q, opt); });
 }
 
 }  // namespace dalnas
