@@ -13,30 +13,40 @@ namespace dalnas {
 enum class CalibrationMethod {
   MinMax,      // the smallest and largest value seen (TFLite's converter)
   Percentile,  // the `percentile` and 100 − `percentile` percentiles of the values seen
+  Diffs,       // dpu-int8 only: Vitis AI's fix position of least squared error on each
+               // calibration tile, the most frequent over tiles (quant/dpu_ops.h)
 };
 inline std::string to_string(CalibrationMethod m) {
-  return m == CalibrationMethod::MinMax ? "minmax" : "percentile";
+  return m == CalibrationMethod::MinMax       ? "minmax"
+         : m == CalibrationMethod::Percentile ? "percentile"
+                                              : "diffs";
 }
-// "minmax" | "percentile"; anything else throws dalnas::Error naming the value.
+// "minmax" | "percentile" | "diffs"; anything else throws dalnas::Error naming the value.
 inline CalibrationMethod parse_calibration_method(const std::string& s) {
   if (s == "minmax") return CalibrationMethod::MinMax;
   if (s == "percentile") return CalibrationMethod::Percentile;
-  throw Error("calibration '" + s + "': expected minmax or percentile");
+  if (s == "diffs") return CalibrationMethod::Diffs;
+  throw Error("calibration '" + s + "': expected minmax, percentile or diffs");
 }
 
 // Whose integer kernels the emulator follows.
 enum class Int8Format {
   Tflite,       // "int8-tflite": TFLite's reference kernels (fixed-point requantization)
   OnnxRuntime,  // "onnxruntime-int8": ONNX Runtime's CPU kernels for a QDQ model
+  Dpu,          // "dpu-int8": the Vitis AI DPU's power-of-two fixed point (quant/dpu_ops.h)
 };
 inline std::string to_string(Int8Format f) {
-  return f == Int8Format::Tflite ? "int8-tflite" : "onnxruntime-int8";
+  return f == Int8Format::Tflite        ? "int8-tflite"
+         : f == Int8Format::OnnxRuntime ? "onnxruntime-int8"
+                                        : "dpu-int8";
 }
-// "int8-tflite" | "onnxruntime-int8"; anything else throws dalnas::Error naming the value.
+// "int8-tflite" | "onnxruntime-int8" | "dpu-int8"; anything else throws dalnas::Error
+// naming the value.
 inline Int8Format parse_int8_format(const std::string& s) {
   if (s == "int8-tflite") return Int8Format::Tflite;
   if (s == "onnxruntime-int8") return Int8Format::OnnxRuntime;
-  throw Error("'" + s + "': expected int8-tflite or onnxruntime-int8");
+  if (s == "dpu-int8") return Int8Format::Dpu;
+  throw Error("'" + s + "': expected int8-tflite, onnxruntime-int8 or dpu-int8");
 }
 
 struct Int8Config {
@@ -45,6 +55,7 @@ struct Int8Config {
   // Symmetric weights in [−weight_max, weight_max]: 127 (TFLite, the full int8 range) or 64
   // (ONNX Runtime's quantizer with reduce_range: no int16 saturation in the u8·s8 pair
   // sums of its AVX2 kernels without VNNI).
+  // dpu-int8: 128 (power-of-two scales, weights in [−128, 127], no narrowing).
   int weight_max = 127;
   CalibrationMethod calibration = CalibrationMethod::MinMax;
   double percentile = 99.99;   // Percentile: the upper percentile (lower: 100 − it)

@@ -9,6 +9,7 @@
 #include "core/parallel_for.h"
 #include "device/emulator.h"
 #include "quant/conv_params.h"
+#include "quant/dpu_ops.h"
 #include "quant/int8_ops.h"
 #include "quant/ort_int8_ops.h"
 
@@ -113,6 +114,14 @@ std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* 
   constexpr int64_t kSamples = int64_t{1} << 16;
   std::vector<std::vector<float>> samples(
       config.calibration == CalibrationMethod::Percentile ? nodes : 0);
+  // Diffs: each image's fix position of least error per node (on the same sample), then
+  // the most frequent (vai_q's "modal" statistic over calibration batches).
+  const bool diffs = config.calibration == CalibrationMethod::Diffs;
+  if (diffs && config.format != Int8Format::Dpu) {
+    throw Error("int8 calibration: 'diffs' is a calibration of format dpu-int8");
+  }
+  std::vector<std::vector<int>> positions(diffs ? nodes : 0);
+  std::vector<float> sample;
   (void)threads;
   for (int k = 0; k < n; ++k) {
     const auto all = emu.run_all(images + in.numel() * k, in);
@@ -133,11 +142,26 @@ std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* 
         r[i].min = std::min(r[i].min, *mm.first);
         r[i].max = std::max(r[i].max, *mm.second);
       }
-      if (!samples.empty()) {
+      if (!samples.empty() || diffs) {
         const int64_t size = static_cast<int64_t>(v.size());
         const int64_t step = std::max<int64_t>(1, size / kSamples);
-        for (int64_t j = 0; j < size; j += step) samples[i].push_back(v[static_cast<size_t>(j)]);
+        std::vector<float>& to = diffs ? sample : samples[i];
+        if (diffs) sample.clear();
+        for (int64_t j = 0; j < size; j += step) to.push_back(v[static_cast<size_t>(j)]);
+        if (diffs) {
+          const FixRound r = form.nodes[i].op == OpType::Input ? FixRound::Std : FixRound::HalfUp;
+          positions[i].push_back(
+              diffs_fix_pos(sample.data(), static_cast<int64_t>(sample.size()), r));
+        }
       }
+    }
+  }
+  if (diffs) {
+    // The range whose overflow-free position (max_fix_pos) is the chosen one.
+    for (size_t i = 0; i < nodes; ++i) {
+      if (positions[i].empty()) continue;
+      const double step = std::ldexp(1.0, -modal_fix_pos(positions[i]));
+      r[i] = TensorRange{static_cast<float>(-128.0 * step), static_cast<float>(127.0 * step)};
     }
   }
   if (!samples.empty()) {
@@ -178,6 +202,11 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
   lut_.resize(nn);
   act_min_.assign(nn, -128);
   act_max_.assign(nn, 127);
+  if (config_.format == Int8Format::Dpu) {
+    config_.rounding = RequantRounding::Single;  // the DPU's shift: see quant/dpu_ops.h
+    quantize_dpu(ranges);
+    return;
+  }
   for (size_t i = 0; i < nn; ++i) {
     const Node& n = graph_.nodes[i];
     const std::string& name = n.name;
@@ -284,6 +313,150 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
   }
 }
 
+namespace {
+
+// Nodes whose output is their input's tensor at the same fix position on the DPU.
+bool dpu_shares_position(const Node& n) {
+  return n.op == OpType::MaxPool || n.op == OpType::AvgPool || n.op == OpType::Resize ||
+         n.op == OpType::Output;
+}
+
+}  // namespace
+
+void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
+  const size_t nn = graph_.nodes.size();
+  pos_.assign(nn, 0);
+  // 1. Every tensor's own position: the calibrated range's (for "diffs" the range is the
+  //    chosen position's int8 range, calibrate_ranges).
+  for (size_t i = 0; i < nn; ++i) {
+    const Node& n = graph_.nodes[i];
+    if (n.extended()) {
+      throw Error("int8: node '" + n.name +
+                  "' uses an imported field (dilation, rectangular kernel or uneven padding) "
+                  "the int8 emulation does not support");
+    }
+    pos_[i] = dpu_shares_position(n) ? pos_.at(static_cast<size_t>(n.inputs.at(0)))
+                                     : max_fix_pos(ranges[i].min, ranges[i].max);
+  }
+  // 2. Concat: its inputs and output at the coarsest of their positions (vai_q
+  //    align_concat), set where each input's tensor is produced; repeated until no
+  //    position moves (a tensor may feed several concats; positions only decrease).
+  auto root = [&](int k) {
+    while (dpu_shares_position(graph_.nodes[static_cast<size_t>(k)])) {
+      k = graph_.nodes[static_cast<size_t>(k)].inputs.at(0);
+    }
+    return static_cast<size_t>(k);
+  };
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (size_t i = 0; i < nn; ++i) {
+      const Node& n = graph_.nodes[i];
+      if (n.op != OpType::Concat) continue;
+      int m = pos_[i];
+      for (int k : n.inputs) m = std::min(m, pos_[root(k)]);
+      if (pos_[i] != m) {
+        pos_[i] = m;
+        moved = true;
+      }
+      for (int k : n.inputs) {
+        if (pos_[root(k)] != m) {
+          pos_[root(k)] = m;
+          moved = true;
+        }
+      }
+    }
+    for (size_t i = 0; i < nn; ++i) {
+      if (dpu_shares_position(graph_.nodes[i])) {
+        pos_[i] = pos_[static_cast<size_t>(graph_.nodes[i].inputs.at(0))];
+      }
+    }
+  }
+  // 3. Per node: the bounds on the shifts, the integer data.
+  for (size_t i = 0; i < nn; ++i) {
+    const Node& n = graph_.nodes[i];
+    const int pin = n.inputs.empty() ? 0 : pos_[static_cast<size_t>(n.inputs[0])];
+    switch (n.op) {
+      case OpType::Input:
+      case OpType::MaxPool:
+      case OpType::AvgPool:
+      case OpType::Resize:
+      case OpType::Output:
+      case OpType::GlobalAvgPool:
+      case OpType::Concat:
+        break;
+      case OpType::Conv: {
+        if (!fusable(n.act)) throw Error("int8: node '" + n.name + "': graph not in int8 form");
+        const int64_t count = static_cast<int64_t>(n.weight.size());
+        const int pw = count > 0 ? diffs_fix_pos(n.weight.data(), count, FixRound::Std) : 0;
+        const int pb =
+            n.bias.empty()
+                ? pw + pin
+                : diffs_fix_pos(n.bias.data(), static_cast<int64_t>(n.bias.size()), FixRound::Std);
+        const DpuConvShifts sh = dpu_conv_shifts(pin, pos_[i], pw, pb);
+        ConvData& d = conv_[i];
+        d.weight.resize(n.weight.size());
+        for (size_t k = 0; k < n.weight.size(); ++k)
+          d.weight[k] = fix_quantize(n.weight[k], sh.pos_w, FixRound::Std);
+        d.weight_scale.assign(static_cast<size_t>(n.out_c),
+                              static_cast<float>(std::ldexp(1.0, -sh.pos_w)));
+        d.bias.assign(static_cast<size_t>(n.out_c), 0);
+        for (size_t c = 0; c < n.bias.size(); ++c) {
+          d.bias[c] = int32_t{fix_quantize(n.bias[c], sh.pos_b, FixRound::Std)} *
+                      (int32_t{1} << sh.shift_bias);
+        }
+        d.multiplier.assign(static_cast<size_t>(n.out_c), kDpuMultiplier);
+        d.shift.assign(static_cast<size_t>(n.out_c), 1 - sh.shift_cut);
+        d.act_min = n.act == ActType::None ? -128 : 0;
+        d.act_max = n.act == ActType::ReLU6 ? dpu_relu6_max(pos_[i]) : 127;
+        break;
+      }
+      case OpType::Add:
+      case OpType::Mul: {
+        if (n.op == OpType::Add) {
+          pos_[i] = dpu_add_out_pos(pin, pos_[static_cast<size_t>(n.inputs.at(1))], pos_[i]);
+        }
+        act_min_[i] = n.act == ActType::None ? -128 : 0;
+        act_max_[i] = n.act == ActType::ReLU6 ? dpu_relu6_max(pos_[i]) : 127;
+        break;
+      }
+      case OpType::Activation:
+        if (n.act == ActType::HardSwish) {
+          lut_[i] = dpu_hardswish_table(pin, pos_[i]);
+        } else if (table_activation(n.act)) {
+          if (n.act == ActType::HardSigmoid && (n.alpha != 0.2f || n.beta != 0.5f)) {
+            throw Error("int8: node '" + n.name +
+                        "': HardSigmoid with alpha/beta other than 0.2/0.5 is not supported");
+          }
+          lut_[i] = dpu_table(pin, pos_[i],
+                              n.act == ActType::Sigmoid ? sigmoid_f
+                              : n.act == ActType::GELU  ? gelu_f
+                                                        : hardsigmoid_f);
+        } else if (n.act == ActType::ReLU || n.act == ActType::ReLU6 || n.act == ActType::Clip) {
+          lut_[i] = dpu_table(pin, pos_[i]);
+          const float lo = n.act == ActType::Clip ? n.act_min : 0.0f;
+          const float hi = n.act == ActType::Clip ? n.act_max : 6.0f;
+          const int32_t qlo = dpu_round(std::ldexp(static_cast<double>(lo), pos_[i]));
+          const int32_t qhi = n.act == ActType::ReLU
+                                  ? 127
+                                  : dpu_round(std::ldexp(static_cast<double>(hi), pos_[i]));
+          for (int8_t& q : lut_[i]) q = static_cast<int8_t>(std::clamp<int32_t>(q, qlo, qhi));
+        } else if (n.act != ActType::None) {
+          throw Error("int8: node '" + n.name + "': activation " + to_string(n.act) +
+                      " has no int8 form");
+        } else {
+          lut_[i] = dpu_table(pin, pos_[i]);
+        }
+        break;
+      default:
+        throw Error("int8: node '" + n.name + "': operation " + to_string(n.op) +
+                    " is not supported by the int8 emulation");
+    }
+  }
+  for (size_t i = 0; i < nn; ++i) {
+    params_[i] = QuantParams{static_cast<float>(std::ldexp(1.0, -pos_[i])), 0};
+  }
+}
+
 void Int8Emulator::execute(const float* input, const Shape& in,
                            std::vector<std::vector<int8_t>>& v) const {
   const std::vector<Shape> shapes = graph_.compute_shapes(in);
@@ -293,6 +466,7 @@ void Int8Emulator::execute(const float* input, const Shape& in,
   v.resize(nn);
   const RequantRounding rnd = config_.rounding;
   const bool ort = config_.format == Int8Format::OnnxRuntime;
+  const bool dpu = config_.format == Int8Format::Dpu;
   for (size_t i = 0; i < nn; ++i) {
     const Node& n = graph_.nodes[i];
     const Shape& os = shapes[i];
@@ -318,8 +492,9 @@ void Int8Emulator::execute(const float* input, const Shape& in,
           for (int64_t k = 0; k < hw; ++k) {
             float x = input[c * hw + k];
             if (has_norm) x = (x - graph_.norm_mean[c]) / graph_.norm_std[c];
-            y[static_cast<size_t>(c * hw + k)] =
-                ort ? quantize_int8_even(x, params_[i]) : quantize_int8(x, params_[i]);
+            y[static_cast<size_t>(c * hw + k)] = dpu   ? fix_quantize(x, pos_[i], FixRound::Std)
+                                                 : ort ? quantize_int8_even(x, params_[i])
+                                                       : quantize_int8(x, params_[i]);
           }
         }
         break;
@@ -363,6 +538,8 @@ void Int8Emulator::execute(const float* input, const Shape& in,
         pa.out = y.data();
         if (n.op == OpType::MaxPool) {
           int8_max_pool(pa);
+        } else if (dpu) {
+          dpu_average_pool(pa, pos_[a], pos_[i]);
         } else if (ort) {
           ort_average_pool(pa, params_[a], params_[i], path);
         } else {
@@ -371,7 +548,9 @@ void Int8Emulator::execute(const float* input, const Shape& in,
         break;
       }
       case OpType::GlobalAvgPool:
-        if (ort) {
+        if (dpu) {
+          dpu_mean_hw(x0->data(), is.c, is.h, is.w, pos_[a], pos_[i], y.data());
+        } else if (ort) {
           ort_global_average_pool(x0->data(), is.c, is.h, is.w, params_[a], params_[i], y.data(),
                                   path);
         } else {
@@ -381,12 +560,16 @@ void Int8Emulator::execute(const float* input, const Shape& in,
       case OpType::Resize:
         if (n.nearest) {
           int8_resize_nearest(x0->data(), is.c, is.h, is.w, os.h, os.w, y.data());
-        } else if (ort) {
-          ort_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w,
-                              n.coord == ResizeCoord::AlignCorners ? OrtCoord::AlignCorners
-                              : n.coord == ResizeCoord::HalfPixel  ? OrtCoord::HalfPixel
-                                                                   : OrtCoord::Asymmetric,
-                              params_[a], y.data());
+        } else if (ort || dpu) {
+          const OrtCoord coord = n.coord == ResizeCoord::AlignCorners ? OrtCoord::AlignCorners
+                                 : n.coord == ResizeCoord::HalfPixel  ? OrtCoord::HalfPixel
+                                                                      : OrtCoord::Asymmetric;
+          if (dpu) {
+            dpu_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w, coord, pos_[a], y.data());
+          } else {
+            ort_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w, coord, params_[a],
+                                y.data());
+          }
         } else {
           int8_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w,
                                n.coord == ResizeCoord::AlignCorners,
@@ -397,6 +580,16 @@ void Int8Emulator::execute(const float* input, const Shape& in,
         int64_t off = 0;
         for (int k : n.inputs) {
           const std::vector<int8_t>& xk = v[static_cast<size_t>(k)];
+          if (dpu) {  // positions aligned (quantize_dpu); a requantization otherwise
+            if (pos_[k] == pos_[i]) {
+              std::copy(xk.begin(), xk.end(), y.begin() + off);
+            } else {
+              int8_apply_table(xk.data(), static_cast<int64_t>(xk.size()),
+                               dpu_table(pos_[k], pos_[i]), y.data() + off);
+            }
+            off += static_cast<int64_t>(xk.size());
+            continue;
+          }
           if (ort) {  // QLinearConcat: a copy when the parameters are equal, else a table
             const QuantParams& pk = params_[k];
             if (pk.scale == params_[i].scale && pk.zero_point == params_[i].zero_point) {
@@ -416,6 +609,11 @@ void Int8Emulator::execute(const float* input, const Shape& in,
       }
       case OpType::Add: {
         const int b = n.inputs.at(1);
+        if (dpu) {
+          dpu_add(x0->data(), pos_[a], v[b].data(), pos_[b], os.numel(), pos_[i], act_min_[i],
+                  act_max_[i], y.data());
+          break;
+        }
         if (ort) {
           ort_add(x0->data(), params_[a], v[b].data(), params_[b], os.numel(), params_[i],
                   act_min_[i], act_max_[i], y.data(), path);
@@ -428,6 +626,11 @@ void Int8Emulator::execute(const float* input, const Shape& in,
       case OpType::Mul: {
         const int b = n.inputs.at(1);
         const bool per_channel = shapes[b].h == 1 && shapes[b].w == 1 && (os.h > 1 || os.w > 1);
+        if (dpu) {
+          dpu_mul(x0->data(), pos_[a], v[b].data(), pos_[b], os.c, os.h, os.w, per_channel, pos_[i],
+                  act_min_[i], act_max_[i], y.data());
+          break;
+        }
         if (ort) {
           ort_mul(x0->data(), params_[a], v[b].data(), params_[b], os.c, os.h, os.w, per_channel,
                   params_[i], act_min_[i], act_max_[i], y.data(), path);

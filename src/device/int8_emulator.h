@@ -44,6 +44,26 @@
 //   Concat:  a copy where the parameters are equal, else a requantization table.
 //   Activation: a table of DequantizeLinear -> f -> QuantizeLinear (Sigmoid: its fixed
 //            output parameters as above), ReLU-family then the clamp.
+//
+// Format dpu-int8: the Vitis AI DPU (quant/dpu_ops.h): every tensor int8 with zero point 0
+// and scale 2^−pos (params(i).scale; fix_position(i) gives pos):
+//   Positions: each tensor's from its calibrated range (max_fix_pos; the "diffs"
+//            calibration returns the chosen position's range); MaxPool, AvgPool and
+//            Resize share their input's; a Concat and its inputs take the coarsest
+//            position among them, set where each input tensor is produced (vai_q
+//            align_concat), before the per-layer bounds below.
+//   Input:   the host normalises in float, then the fix op (std_round).
+//   Conv:    per-tensor weights and an 8-bit bias at their "diffs" positions, moved by the
+//            shift_cut / shift_bias bounds (dpu_conv_shifts); the int8 convolution paths
+//            with multiplier 2^30, shift 1 − shift_cut, single rounding (round half up of
+//            acc / 2^shift_cut); ReLU as [0, 127], ReLU6 as [0, 6·2^pos].
+//   AvgPool, GlobalAvgPool: the DPU's divisors (dpu_average_pool, dpu_mean_hw).
+//   Add:     dpu_add (inputs aligned with two truncated extra bits, shift_write bounded);
+//   Mul:     dpu_mul. Resize: nearest copies; bilinear as Vitis's CPU runner
+//            (dpu_resize_bilinear).
+//   Activation: HardSwish the DPU's formula (dpu_hardswish_table); Sigmoid, GELU,
+//            HardSigmoid, ReLU-family: dpu_table (the CPU runner's float function,
+//            rounded half up), ReLU-family then the clamp.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -101,9 +121,13 @@ class Int8Emulator {
   // The node's convolution data (Conv nodes; throws std::out_of_range past the end).
   const ConvData& conv(int node) const { return conv_.at(static_cast<size_t>(node)); }
   Int8Isa isa() const { return isa_; }
+  // dpu-int8: the node's fix position (real = q · 2^−pos; throws std::out_of_range for
+  // the other formats).
+  int fix_position(int node) const { return pos_.at(static_cast<size_t>(node)); }
 
  private:
   void execute(const float* input, const Shape& in, std::vector<std::vector<int8_t>>& v) const;
+  void quantize_dpu(const std::vector<TensorRange>& ranges);
 
   DeviceGraph graph_;
   Int8Config config_;
@@ -113,6 +137,7 @@ class Int8Emulator {
   std::vector<std::vector<int8_t>> lut_;    // per node (table activations only)
   std::vector<int32_t> act_min_, act_max_;  // per node: clamp of Add / Mul / ReLU-family
   std::vector<int> consumers_;              // per node: how many nodes read its output
+  std::vector<int> pos_;                    // per node: fix position (dpu-int8 only)
 };
 
 }  // namespace dalnas

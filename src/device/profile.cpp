@@ -151,11 +151,21 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
       {"format", "rounding", "calibration", "percentile", "calibration_tiles", "reduce_range"});
   Int8Config c;
   const std::string format = get_string(t, "format", where, "");
-  if (format.empty()) throw Error(where + ".format: missing (int8-tflite or onnxruntime-int8)");
+  if (format.empty()) {
+    throw Error(where + ".format: missing (int8-tflite, onnxruntime-int8 or dpu-int8)");
+  }
   try {
     c.format = parse_int8_format(format);
   } catch (const Error& e) {
     throw Error(where + ".format: " + e.what());
+  }
+  const bool dpu = c.format == Int8Format::Dpu;
+  if (dpu) {
+    // Power-of-two fixed point: no multiplier to round, weights in [−128, 127].
+    for (const char* k : {"rounding", "reduce_range"}) {
+      if (t.contains(k)) throw Error(where + "." + k + ": not a setting of format dpu-int8");
+    }
+    c.weight_max = 128;
   }
   if (t.contains("reduce_range")) {
     if (!t["reduce_range"].is_boolean())
@@ -168,9 +178,15 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   }
   c.rounding = rounding == "single" ? RequantRounding::Single : RequantRounding::Double;
   try {
-    c.calibration = parse_calibration_method(get_string(t, "calibration", where, "minmax"));
+    c.calibration =
+        parse_calibration_method(get_string(t, "calibration", where, dpu ? "diffs" : "minmax"));
   } catch (const Error& e) {
     throw Error(where + ".calibration: " + e.what());
+  }
+  if (c.calibration == CalibrationMethod::Diffs && !dpu) {
+    throw Error(where +
+                ".calibration: 'diffs' chooses power-of-two fix positions; it is a "
+                "setting of format dpu-int8 only");
   }
   if (t.contains("percentile")) {
     if (!t["percentile"].is_number()) throw Error(where + ".percentile: expected a number");

@@ -44,6 +44,7 @@ struct DeviceAlignment {
   bool int8 = false;
   bool int8_ties_even = false;
   int int8_weight_max = 127;
+  bool int8_pow2 = false;  // dpu-int8: power-of-two scales (fake_quant_pow2_*)
 };
 
 // "half_pixel", "asymmetric", "align_corners".

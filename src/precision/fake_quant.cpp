@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "quant/dpu_ops.h"
 #include "quant/quant_params.h"
 
 namespace dalnas {
@@ -46,6 +47,32 @@ torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax) {
     const torch::Tensor scale = m / qm;
     q = torch::clamp(round_half_away(flat * inv), -qm, qm) * scale;
     q = q.reshape(w.sizes());
+  }
+  return w + (q - w).detach();
+}
+
+torch::Tensor fake_quant_pow2_activation(const torch::Tensor& x, float lo, float hi) {
+  const int pos = max_fix_pos(lo, hi);
+  const float step = fix_dequantize(1, pos);
+  torch::Tensor q;
+  {
+    torch::NoGradGuard ng;
+    // x · 2^pos is exact in float; floor(v + 0.5) is the DPU's round half up.
+    q = torch::clamp(torch::floor(x.detach() / step + 0.5f), -128.0, 127.0) * step;
+  }
+  const torch::Tensor c = torch::clamp(x, -128.0f * step, 127.0f * step);
+  return c + (q - c).detach();
+}
+
+torch::Tensor fake_quant_pow2_weight(const torch::Tensor& w) {
+  torch::Tensor q;
+  {
+    torch::NoGradGuard ng;
+    const torch::Tensor flat = w.detach().to(torch::kFloat32).contiguous().cpu().reshape({-1});
+    if (flat.numel() == 0) return w;
+    const int pos = diffs_fix_pos(flat.data_ptr<float>(), flat.numel(), FixRound::Std);
+    const float step = fix_dequantize(1, pos);
+    q = torch::clamp(round_half_away(w.detach() / step), -128.0, 127.0) * step;
   }
   return w + (q - w).detach();
 }

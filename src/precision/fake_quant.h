@@ -30,4 +30,16 @@ torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi,
 // to [−qmax, qmax] (127; 64 for ONNX Runtime's reduce_range), scale m / qmax.
 torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax = 127);
 
+// Power-of-two fake quantization (dpu-int8, quant/dpu_ops.h), symmetric, [−128, 127]:
+//   activations: at the overflow-free fix position of [lo, hi] (max_fix_pos), rounded half
+//     up (the DPU's rounding): y = clamp(floor(x · 2^pos + 0.5), −128, 127) · 2^−pos;
+//     clipped straight-through gradient;
+//   weights (and biases): one fix position per tensor, vai_q's "diffs" choice
+//     (diffs_fix_pos), rounded half away from zero; straight-through gradient.
+// The weight grid is the unfolded convolution's: with BatchNorm after it, the folded
+// weights the DPU holds sit on a different grid (a per-channel factor does not keep a
+// per-tensor power of two), so QAT here approximates the deployed weights.
+torch::Tensor fake_quant_pow2_activation(const torch::Tensor& x, float lo, float hi);
+torch::Tensor fake_quant_pow2_weight(const torch::Tensor& w);
+
 }  // namespace dalnas

@@ -52,12 +52,16 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
     lo = it->second.first;
     hi = it->second.second;
   }
-  return fake_quant_activation(x, lo, hi, align.int8_ties_even);
+  return align.int8_pow2 ? fake_quant_pow2_activation(x, lo, hi)
+                         : fake_quant_activation(x, lo, hi, align.int8_ties_even);
 }
 
 torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
   if (!enabled()) return w;
-  if (int8()) return fake_quant_weight(w, align.int8_weight_max);
+  if (int8()) {
+    return align.int8_pow2 ? fake_quant_pow2_weight(w)
+                           : fake_quant_weight(w, align.int8_weight_max);
+  }
   return project_fp16(w, device_aligned() ? align.weights : half, zero_grad_on_overflow);
 }
 

@@ -126,17 +126,8 @@ void ort_average_pool(const Int8PoolArgs& a, const QuantParams& in, const QuantP
   }
 }
 
-namespace {
-
-// ORT's float bilinear setup along one axis (providers/cpu/tensor/upsample.cc,
-// SetupUpsampleBilinear): the source coordinate, clamped; its two neighbours and weights.
-struct Axis {
-  std::vector<int> i1, i2;
-  std::vector<float> d1, d2;  // weights of i2 (d1) and i1 (d2)
-};
-
-Axis axis(int in, int out, OrtCoord coord) {
-  Axis ax;
+BilinearAxis ort_bilinear_axis(int in, int out, OrtCoord coord) {
+  BilinearAxis ax;
   const float scale = static_cast<float>(out) / static_cast<float>(in);
   for (int i = 0; i < out; ++i) {
     float o = 0.0f;
@@ -167,11 +158,10 @@ Axis axis(int in, int out, OrtCoord coord) {
   return ax;
 }
 
-}  // namespace
-
 void ort_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
                          OrtCoord coord, const QuantParams& p, int8_t* y) {
-  const Axis ay = axis(in_h, out_h, coord), ax = axis(in_w, out_w, coord);
+  const BilinearAxis ay = ort_bilinear_axis(in_h, out_h, coord);
+  const BilinearAxis ax = ort_bilinear_axis(in_w, out_w, coord);
   for (int ch = 0; ch < c; ++ch) {
     const int8_t* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
     int8_t* yc = y + static_cast<int64_t>(ch) * out_h * out_w;

@@ -10,6 +10,7 @@
 // those cases. Rounding is to nearest even throughout (cvtps2dq / nearbyintf), not
 // TFLite's ties away from zero.
 #include <cstdint>
+#include <vector>
 
 #include "quant/int8_ops.h"
 #include "quant/quant_params.h"
@@ -72,6 +73,13 @@ void ort_average_pool(const Int8PoolArgs& a, const QuantParams& in, const QuantP
 //   v = d2x·d2y·X(i1y, i1x) + d1x·d2y·X(i1y, i2x) + d2x·d1y·X(i2y, i1x) + d1x·d1y·X(i2y, i2x)
 // on the dequantized values, then QuantizeLinear (ties to even) with the shared params `p`.
 enum class OrtCoord { HalfPixel, AlignCorners, Asymmetric };
+// One axis of that setup (providers/cpu/tensor/upsample.cc, SetupUpsampleBilinear): per
+// output index the two source indices and their weights (d1 weighs i2, d2 weighs i1).
+struct BilinearAxis {
+  std::vector<int> i1, i2;
+  std::vector<float> d1, d2;
+};
+BilinearAxis ort_bilinear_axis(int in, int out, OrtCoord coord);
 void ort_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
                          OrtCoord coord, const QuantParams& p, int8_t* y);
 

@@ -143,6 +143,10 @@ TEST(Alignment, ProfileSettingsReachThePolicy) {
   const DeviceAlignment q = alignment_for(load_profile("int8-tflite"));
   EXPECT_TRUE(q.int8);
   EXPECT_FALSE(a.int8);
+  EXPECT_FALSE(q.int8_pow2);
+  const DeviceAlignment dpu = alignment_for(load_profile("dpu-int8"));
+  EXPECT_TRUE(dpu.int8);
+  EXPECT_TRUE(dpu.int8_pow2);  // power-of-two fake quantization
 }
 
 TEST(Alignment, AsymmetricUpsamplingIsTheEmulatorsAndDifferentiable) {

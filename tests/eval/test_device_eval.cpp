@@ -108,6 +108,26 @@ TEST(DeviceEval, Int8ProfileQuantizesAfterCalibratingOnTheTrainingScenes) {
             q.metrics.cm.tp * 1000003 + q.metrics.cm.fp);
 }
 
+TEST(DeviceEval, DpuProfileQuantizesAfterCalibratingOnTheTrainingScenes) {
+  Checkpoint ck = tiny_checkpoint(4);
+  auto s = scenes();
+  TileOptions to;
+  to.tile = 64;
+  to.overlap = 8;
+  const DeviceProfile dpu = load_profile("dpu-int8");
+  const std::vector<int> calib{0};
+  const auto host = evaluate_on_device(ck, "host", s, {1}, to);
+  const auto d = evaluate_on_device(ck, "dpu-int8", s, {1}, to, &dpu, &calib);
+  ASSERT_EQ(d.metrics.cm.total(), host.metrics.cm.total());
+  EXPECT_EQ(d.nan_pixels, 0);
+  const auto positives = [](const Metrics& m) { return static_cast<double>(m.cm.tp + m.cm.fp); };
+  const double total = static_cast<double>(host.metrics.cm.total());
+  EXPECT_LT(std::abs(positives(d.metrics) - positives(host.metrics)) / total, 0.1);
+  EXPECT_EQ(d.device, "dpu-int8");
+  // Without calibration scenes: an error naming the device, as for every integer profile.
+  EXPECT_THROW(evaluate_on_device(ck, "dpu-int8", s, {1}, to, &dpu), Error);
+}
+
 TEST(DeviceEval, CalibrationTilesSpreadOverTheScenes) {
   auto s = scenes();  // 70 × 90: tile 32, overlap 0 -> 3 × 3 origins per scene
   TileOptions to;

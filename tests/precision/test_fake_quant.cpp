@@ -9,6 +9,7 @@
 
 #include "precision/fake_quant.h"
 #include "precision/policy.h"
+#include "quant/dpu_ops.h"
 #include "quant/quant_params.h"
 
 namespace dalnas {
@@ -90,6 +91,41 @@ TEST(FakeQuant, GradientsPassStraightThroughInsideTheRangeOnly) {
   torch::Tensor w = torch::randn({3, 2, 3, 3}).requires_grad_(true);
   fake_quant_weight(w).sum().backward();
   EXPECT_TRUE(torch::all(w.grad() == 1).item<bool>());
+}
+
+TEST(FakeQuantPow2, ActivationsHoldTheDpusFixPointValues) {
+  // [−1, 1]: position 6 (step 1/64); ties round half up; the clamp is [−128, 127]/64.
+  const std::vector<float> x = {-2.5f / 64, 2.5f / 64, -0.6f / 64, 0.3f, 3.0f, -3.0f};
+  torch::Tensor t = torch::tensor(x).requires_grad_(true);
+  const torch::Tensor y = fake_quant_pow2_activation(t, -1.0f, 1.0f);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = fix_dequantize(fix_quantize(x[i], 6, FixRound::HalfUp), 6);
+    EXPECT_EQ(y[static_cast<int64_t>(i)].item<float>(), want) << x[i];
+  }
+  EXPECT_EQ(y[0].item<float>(), -2.0f / 64);  // half up, where TFLite's rounding gives −3
+  EXPECT_EQ(y[1].item<float>(), 3.0f / 64);
+  EXPECT_EQ(y[4].item<float>(), 127.0f / 64);
+  y.sum().backward();
+  const auto g = t.grad();
+  EXPECT_EQ(g[3].item<float>(), 1.0f);
+  EXPECT_EQ(g[4].item<float>(), 0.0f);  // clipped
+  EXPECT_EQ(g[5].item<float>(), 0.0f);
+}
+
+TEST(FakeQuantPow2, WeightsShareOnePowerOfTwoPerTensorChosenByDiffs) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.0f, 0.2f);
+  std::vector<float> w(4 * 27);
+  for (float& f : w) f = d(rng);
+  const int pos = diffs_fix_pos(w.data(), static_cast<int64_t>(w.size()), FixRound::Std);
+  torch::Tensor t = torch::tensor(w).reshape({4, 3, 3, 3}).requires_grad_(true);
+  const torch::Tensor y = fake_quant_pow2_weight(t).reshape({-1});
+  for (size_t i = 0; i < w.size(); ++i) {
+    const float want = fix_dequantize(fix_quantize(w[i], pos, FixRound::Std), pos);
+    ASSERT_EQ(y[static_cast<int64_t>(i)].item<float>(), want) << i;
+  }
+  y.sum().backward();
+  EXPECT_TRUE(torch::all(t.grad() == 1).item<bool>());
 }
 
 TEST(FakeQuant, Int8PolicyQuantizesAndLearnsRangesInTraining) {
