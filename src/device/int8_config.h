@@ -13,20 +13,25 @@ namespace dalnas {
 enum class CalibrationMethod {
   MinMax,      // the smallest and largest value seen (TFLite's converter)
   Percentile,  // the `percentile` and 100 − `percentile` percentiles of the values seen
+  Entropy,     // TensorRT's entropy calibrator: the clipping threshold of least KL
+               // divergence (quant/entropy_calibration.h), applied to min / max
   Diffs,       // dpu-int8 only: Vitis AI's fix position of least squared error on each
                // calibration tile, the most frequent over tiles (quant/dpu_ops.h)
 };
 inline std::string to_string(CalibrationMethod m) {
   return m == CalibrationMethod::MinMax       ? "minmax"
          : m == CalibrationMethod::Percentile ? "percentile"
+         : m == CalibrationMethod::Entropy    ? "entropy"
                                               : "diffs";
 }
-// "minmax" | "percentile" | "diffs"; anything else throws dalnas::Error naming the value.
+// "minmax" | "percentile" | "entropy" | "diffs"; anything else throws dalnas::Error naming
+// the value.
 inline CalibrationMethod parse_calibration_method(const std::string& s) {
   if (s == "minmax") return CalibrationMethod::MinMax;
   if (s == "percentile") return CalibrationMethod::Percentile;
+  if (s == "entropy") return CalibrationMethod::Entropy;
   if (s == "diffs") return CalibrationMethod::Diffs;
-  throw Error("calibration '" + s + "': expected minmax, percentile or diffs");
+  throw Error("calibration '" + s + "': expected minmax, percentile, entropy or diffs");
 }
 
 // Whose integer kernels the emulator follows.

@@ -10,6 +10,7 @@
 #include "device/emulator.h"
 #include "quant/conv_params.h"
 #include "quant/dpu_ops.h"
+#include "quant/entropy_calibration.h"
 #include "quant/int8_ops.h"
 #include "quant/ort_int8_ops.h"
 
@@ -112,8 +113,9 @@ std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* 
   std::vector<bool> seen(nodes, false);
   // Percentile: up to 2^16 values per node and image, taken at an even stride.
   constexpr int64_t kSamples = int64_t{1} << 16;
-  std::vector<std::vector<float>> samples(
-      config.calibration == CalibrationMethod::Percentile ? nodes : 0);
+  const bool sampled = config.calibration == CalibrationMethod::Percentile ||
+                       config.calibration == CalibrationMethod::Entropy;
+  std::vector<std::vector<float>> samples(sampled ? nodes : 0);
   // Diffs: each image's fix position of least error per node (on the same sample), then
   // the most frequent (vai_q's "modal" statistic over calibration batches).
   const bool diffs = config.calibration == CalibrationMethod::Diffs;
@@ -164,7 +166,15 @@ std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* 
       r[i] = TensorRange{static_cast<float>(-128.0 * step), static_cast<float>(127.0 * step)};
     }
   }
-  if (!samples.empty()) {
+  if (config.calibration == CalibrationMethod::Entropy) {
+    for (size_t i = 0; i < nodes; ++i) {
+      const std::vector<float>& s = samples[i];
+      if (s.empty()) continue;
+      const float t = entropy_threshold(s.data(), static_cast<int64_t>(s.size()));
+      r[i].min = std::max(r[i].min, -t);
+      r[i].max = std::min(r[i].max, t);
+    }
+  } else if (!samples.empty()) {
     for (size_t i = 0; i < nodes; ++i) {
       std::vector<float>& s = samples[i];
       if (s.empty()) continue;

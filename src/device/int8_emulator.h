@@ -85,7 +85,10 @@ DeviceGraph int8_form(const DeviceGraph& g, const Shape& in);
 
 // Ranges of every node of `form` (an int8_form graph) over n images (raw values, n × C ×
 // H × W, the graph normalises them as it says), computed in FP32 (the float model the
-// converter calibrates). Throws dalnas::Error for n < 1 or a non-finite value.
+// converter calibrates), by config.calibration: minmax (the values seen), percentile,
+// entropy (TensorRT's KL threshold clipping min / max; both on up to 2^16 evenly strided
+// values per node and image) or diffs (dpu-int8: the modal fix position's int8 range).
+// Throws dalnas::Error for n < 1 or a non-finite value.
 std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* images, int n,
                                           const Shape& in, const Int8Config& config,
                                           int threads = 1);

@@ -1,6 +1,9 @@
 #include "precision/fake_quant.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
+#include <cmath>
 
 #include "quant/dpu_ops.h"
 #include "quant/quant_params.h"
@@ -13,26 +16,150 @@ torch::Tensor round_half_away(const torch::Tensor& v) {
   return t + torch::sign(v) * (frac.abs() >= 0.5).to(v.scalar_type());
 }
 
+namespace {
+
+enum class QRound { HalfAway, HalfEven, HalfUp };
+
+// Floating-point comparisons need not raise exceptions here (no code reads the flags):
+// with trapping math GCC keeps the selects below as branches and the loop scalar.
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")
+
+// round(v) for |v| <= 2^20 (callers clamp first) without a libm call, so that the loop
+// vectorises: truncation toward zero (cvttps2dq), then the fraction decides.
+template <QRound R>
+inline float round_small(float v) {
+  if constexpr (R == QRound::HalfUp) {
+    const float f = v + 0.5f;  // exact for |v| <= 2^20
+    const float t = static_cast<float>(static_cast<int32_t>(f));
+    return t > f ? t - 1.0f : t;  // floor
+  } else {
+    const float t = static_cast<float>(static_cast<int32_t>(v));
+    const float frac = v - t;  // exact; in (−1, 1), the sign of v
+    if constexpr (R == QRound::HalfAway) {
+      return t + (frac >= 0.5f ? 1.0f : 0.0f) - (frac <= -0.5f ? 1.0f : 0.0f);
+    } else {  // half to even: a tie goes to the even neighbour of t and t ± 1
+      const bool odd = t - 2.0f * static_cast<float>(static_cast<int32_t>(t * 0.5f)) != 0.0f;
+      const float up = frac > 0.5f || (frac == 0.5f && odd) ? 1.0f : 0.0f;
+      const float down = frac < -0.5f || (frac == -0.5f && odd) ? 1.0f : 0.0f;
+      return t + up - down;
+    }
+  }
+}
+
+// One chunk, written so that it vectorises: no captured references, restrict pointers,
+// selects instead of branches. A NaN comes out as the lowest value (the policy refuses
+// non-finite activations before quantizing).
+// Not inlined: inside parallel_for's region the pointers lose `restrict` and the loop stays
+// scalar.
+template <QRound R>
+__attribute__((noinline)) void fake_quant_chunk(const float* __restrict x, float* __restrict y,
+                                                bool* __restrict inside, int64_t n, float s,
+                                                float z, float qlo, float qhi) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float xi = x[i];
+    float v = xi / s;  // beyond ±1024 steps the result saturates either way (|z| <= 128)
+    v = v < -1024.0f ? -1024.0f : v;
+    v = v > 1024.0f ? 1024.0f : v;
+    float t = round_small<R>(v) + z;
+    t = t < -128.0f ? -128.0f : t;
+    t = t > 127.0f ? 127.0f : t;
+    y[i] = (t - z) * s;
+    inside[i] = (xi >= qlo) & (xi <= qhi);
+  }
+}
+
+// The clipped straight-through gradient: g where the value was inside the range, else 0.
+__attribute__((noinline)) void clipped_grad_chunk(const bool* __restrict inside,
+                                                  const float* __restrict g, float* __restrict out,
+                                                  int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = inside[i] ? g[i] : 0.0f;
+}
+
+template <QRound R>
+void fake_quant_loop(const float* xp, float* yp, bool* mp, int64_t n, float s, float z) {
+  const float qlo = (-128.0f - z) * s, qhi = (127.0f - z) * s;
+  at::parallel_for(0, n, 1 << 14, [=](int64_t b, int64_t e) {
+    fake_quant_chunk<R>(xp + b, yp + b, mp + b, e - b, s, z, qlo, qhi);
+  });
+}
+
+#pragma GCC pop_options
+
+// y = (clamp(round(x / s) + z, −128, 127) − z) · s in one pass over float values (x / s
+// and the product in float, as the tensor formula computes them), and the clipped
+// straight-through gradient: 1 where (−128 − z)·s <= x <= (127 − z)·s, else 0.
+struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               double scale, int64_t zero_point, int64_t rounding) {
+    const float s = static_cast<float>(scale), z = static_cast<float>(zero_point);
+    const torch::Tensor xc = x.contiguous();
+    torch::Tensor y = torch::empty_like(xc);
+    torch::Tensor inside = torch::empty(xc.sizes(), xc.options().dtype(torch::kBool));
+    const float* xp = xc.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    bool* mp = inside.data_ptr<bool>();
+    switch (static_cast<QRound>(rounding)) {
+      case QRound::HalfAway:
+        fake_quant_loop<QRound::HalfAway>(xp, yp, mp, xc.numel(), s, z);
+        break;
+      case QRound::HalfEven:
+        fake_quant_loop<QRound::HalfEven>(xp, yp, mp, xc.numel(), s, z);
+        break;
+      case QRound::HalfUp:
+        fake_quant_loop<QRound::HalfUp>(xp, yp, mp, xc.numel(), s, z);
+        break;
+    }
+    ctx->save_for_backward({inside});
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad) {
+    const torch::Tensor inside = ctx->get_saved_variables()[0];
+    const torch::Tensor g = grad[0].to(torch::kFloat32).contiguous();
+    torch::Tensor out = torch::empty_like(g);
+    const bool* mp = inside.data_ptr<bool>();
+    const float* gp = g.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    at::parallel_for(0, g.numel(), 1 << 14, [=](int64_t b, int64_t e) {
+      clipped_grad_chunk(mp + b, gp + b, op + b, e - b);
+    });
+    return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+torch::Tensor fake_quant_affine(const torch::Tensor& x, float scale, int zero_point, QRound r) {
+  if (x.scalar_type() == torch::kFloat32 && x.device().is_cpu()) {
+    return FakeQuantFn::apply(x, static_cast<double>(scale), static_cast<int64_t>(zero_point),
+                              static_cast<int64_t>(r));
+  }
+  // Other tensors: the same formula in tensor operations.
+  torch::Tensor q;
+  {
+    torch::NoGradGuard ng;
+    const torch::Tensor v = x.detach() / scale;
+    // torch::round rounds half to even, as nearbyint in the default rounding mode.
+    const torch::Tensor rv = r == QRound::HalfAway   ? round_half_away(v)
+                             : r == QRound::HalfEven ? torch::round(v)
+                                                     : torch::floor(v + 0.5f);
+    const float z = static_cast<float>(zero_point);
+    q = (torch::clamp(rv + z, -128.0, 127.0) - z) * scale;
+  }
+  const float qlo = static_cast<float>(-128 - zero_point) * scale;
+  const float qhi = static_cast<float>(127 - zero_point) * scale;
+  const torch::Tensor c = torch::clamp(x, qlo, qhi);
+  return c + (q - c).detach();
+}
+
+}  // namespace
+
 torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi, bool ties_even) {
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
   if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
   const QuantParams p = asymmetric_int8_params(lo, hi);
-  torch::Tensor q;
-  {
-    torch::NoGradGuard ng;
-    const torch::Tensor v = x.detach() / p.scale;
-    // torch::round rounds half to even, as nearbyint in the default rounding mode.
-    q = torch::clamp(
-        (ties_even ? torch::round(v) : round_half_away(v)) + static_cast<float>(p.zero_point),
-        -128.0, 127.0);
-    q = (q - static_cast<float>(p.zero_point)) * p.scale;
-  }
-  // The clipped straight-through estimator: d/dx = 1 inside the representable range.
-  const float qlo = static_cast<float>(-128 - p.zero_point) * p.scale;
-  const float qhi = static_cast<float>(127 - p.zero_point) * p.scale;
-  const torch::Tensor c = torch::clamp(x, qlo, qhi);
-  return c + (q - c).detach();
+  return fake_quant_affine(x, p.scale, p.zero_point,
+                           ties_even ? QRound::HalfEven : QRound::HalfAway);
 }
 
 torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax) {
@@ -52,16 +179,8 @@ torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax) {
 }
 
 torch::Tensor fake_quant_pow2_activation(const torch::Tensor& x, float lo, float hi) {
-  const int pos = max_fix_pos(lo, hi);
-  const float step = fix_dequantize(1, pos);
-  torch::Tensor q;
-  {
-    torch::NoGradGuard ng;
-    // x · 2^pos is exact in float; floor(v + 0.5) is the DPU's round half up.
-    q = torch::clamp(torch::floor(x.detach() / step + 0.5f), -128.0, 127.0) * step;
-  }
-  const torch::Tensor c = torch::clamp(x, -128.0f * step, 127.0f * step);
-  return c + (q - c).detach();
+  // x / 2^−pos is exact in float; floor(v + 0.5) is the DPU's round half up.
+  return fake_quant_affine(x, fix_dequantize(1, max_fix_pos(lo, hi)), 0, QRound::HalfUp);
 }
 
 torch::Tensor fake_quant_pow2_weight(const torch::Tensor& w) {

@@ -32,8 +32,8 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
   auto it = ranges_.find(where);
   float lo, hi;
   if (training || it == ranges_.end()) {
-    const torch::Tensor d = x.detach();
-    const float mn = d.min().item<float>(), mx = d.max().item<float>();
+    const auto [dmin, dmax] = torch::aminmax(x.detach());  // one pass
+    const float mn = dmin.item<float>(), mx = dmax.item<float>();
     if (!std::isfinite(mn) || !std::isfinite(mx)) {
       throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
     }

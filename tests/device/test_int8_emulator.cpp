@@ -85,6 +85,17 @@ TEST(Int8Calibration, MinMaxIsTheFloatModelsRangeAndPercentileIsInside) {
   }
   EXPECT_TRUE(narrower);
   EXPECT_THROW(calibrate_ranges(f, x.data(), 0, kIn, cfg), Error);
+  // Entropy: min / max clipped at a KL threshold, never wider.
+  cfg.calibration = CalibrationMethod::Entropy;
+  const auto e = calibrate_ranges(f, x.data(), 3, kIn, cfg);
+  bool clipped = false;
+  for (size_t i = 0; i + 1 < f.nodes.size(); ++i) {
+    EXPECT_GE(e[i].min, r[i].min) << f.nodes[i].name;
+    EXPECT_LE(e[i].max, r[i].max) << f.nodes[i].name;
+    EXPECT_LT(e[i].min, e[i].max) << f.nodes[i].name;
+    clipped = clipped || e[i].max < r[i].max || e[i].min > r[i].min;
+  }
+  EXPECT_TRUE(clipped);
 }
 
 TEST(Int8Emulator, QuantizesEachNodeAsTheSpecSays) {

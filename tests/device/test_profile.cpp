@@ -140,6 +140,12 @@ TEST(Profile, IntegerTargetsAndTheirErrors) {
     EXPECT_DOUBLE_EQ(q.integer->percentile, 99.9);
     EXPECT_EQ(q.integer->calibration_tiles, 8);
   }
+  {
+    TempFile f("int_kl.toml",
+               "name = \"x\"\n[integer]\nformat = \"int8-tflite\"\n"
+               "calibration = \"entropy\"\n");
+    EXPECT_EQ(load_profile(f.path).integer->calibration, CalibrationMethod::Entropy);
+  }
   const std::pair<const char*, const char*> bad[] = {
       {"[integer]\nrounding = \"double\"\n", "integer.format: missing"},
       {"[integer]\nformat = \"int4\"\n", "integer.format: 'int4'"},
