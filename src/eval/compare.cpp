@@ -246,8 +246,15 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
   res.device = profile.name;
   if (profile.integer) {
     const Int8Config& ic = *profile.integer;
-    res.device_numerics = std::string("int8-tflite (requantization ") + to_string(ic.rounding) +
-                          " rounding; calibration " + to_string(ic.calibration) + " on " +
+    const std::string arithmetic =
+        ic.format == Int8Format::Tflite
+            ? std::string("requantization ") + to_string(ic.rounding) + " rounding"
+        : ic.format == Int8Format::OnnxRuntime
+            ? "float requantization, ties to even, weights in [-" + std::to_string(ic.weight_max) +
+                  ", " + std::to_string(ic.weight_max) + "]"
+            : std::string("power-of-two fix positions, round half up");
+    res.device_numerics = to_string(ic.format) + " (" + arithmetic + "; calibration " +
+                          to_string(ic.calibration) + " on " +
                           std::to_string(ic.calibration_tiles) +
                           " training tiles; aligned = int8 quantization-aware training); "
                           "normalisation " +
