@@ -212,6 +212,19 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
   lut_.resize(nn);
   act_min_.assign(nn, -128);
   act_max_.assign(nn, 127);
+  concat_lut_.resize(nn);
+  for (const Node& n : graph_.nodes) {
+    if (n.extended()) {
+      throw Error("int8: node '" + n.name +
+                  "' uses an imported field (dilation, rectangular kernel or uneven padding) "
+                  "the int8 emulation does not support");
+    }
+    if (n.op == OpType::Activation && n.act == ActType::HardSigmoid &&
+        (n.alpha != 0.2f || n.beta != 0.5f)) {
+      throw Error("int8: node '" + n.name +
+                  "': HardSigmoid with alpha/beta other than 0.2/0.5 is not supported");
+    }
+  }
   if (config_.format == Int8Format::Dpu) {
     config_.rounding = RequantRounding::Single;  // the DPU's shift: see quant/dpu_ops.h
     quantize_dpu(ranges);
@@ -220,11 +233,6 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
   for (size_t i = 0; i < nn; ++i) {
     const Node& n = graph_.nodes[i];
     const std::string& name = n.name;
-    if (n.extended()) {
-      throw Error("int8: node '" + name +
-                  "' uses an imported field (dilation, rectangular kernel or uneven padding) "
-                  "the int8 emulation does not support");
-    }
     const QuantParams in_p = n.inputs.empty() ? QuantParams{} : params_[n.inputs[0]];
     switch (n.op) {
       case OpType::Input:
@@ -267,6 +275,15 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
       case OpType::GlobalAvgPool:
       case OpType::Concat:
         params_[i] = params_of(ranges[i], name);
+        // ONNX Runtime's QLinearConcat: a copy where the parameters are equal, else a table.
+        if (ort) {
+          for (int k : n.inputs) {
+            const QuantParams& pk = params_[static_cast<size_t>(k)];
+            const bool equal =
+                pk.scale == params_[i].scale && pk.zero_point == params_[i].zero_point;
+            concat_lut_[i].push_back(equal ? Int8Table{} : ort_table(pk, params_[i]));
+          }
+        }
         break;
       case OpType::Add:
       case OpType::Mul: {
@@ -287,11 +304,6 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
                               : n.act == ActType::GELU      ? gelu_f
                               : n.act == ActType::HardSwish ? hardswish_f
                                                             : hardsigmoid_f;
-          if (n.act == ActType::HardSigmoid && (n.alpha != 0.2f || n.beta != 0.5f)) {
-            throw Error("int8: node '" + name +
-                        "': HardSigmoid with alpha/beta other than "
-                        "0.2/0.5 is not supported");
-          }
           lut_[i] = ort ? ort_table(in_p, params_[i], f) : int8_table(in_p, params_[i], f);
         } else if (n.act == ActType::ReLU || n.act == ActType::ReLU6 || n.act == ActType::Clip) {
           const float lo = n.act == ActType::Clip ? n.act_min : 0.0f;
@@ -340,11 +352,6 @@ void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
   //    chosen position's int8 range, calibrate_ranges).
   for (size_t i = 0; i < nn; ++i) {
     const Node& n = graph_.nodes[i];
-    if (n.extended()) {
-      throw Error("int8: node '" + n.name +
-                  "' uses an imported field (dilation, rectangular kernel or uneven padding) "
-                  "the int8 emulation does not support");
-    }
     pos_[i] = dpu_shares_position(n) ? pos_.at(static_cast<size_t>(n.inputs.at(0)))
                                      : max_fix_pos(ranges[i].min, ranges[i].max);
   }
@@ -392,7 +399,13 @@ void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
       case OpType::Resize:
       case OpType::Output:
       case OpType::GlobalAvgPool:
-      case OpType::Concat:
+        break;
+      case OpType::Concat:  // aligned above; an input moved since (an add's output) is
+                            // requantized by a table
+        for (int k : n.inputs) {
+          const int pk = pos_[static_cast<size_t>(k)];
+          concat_lut_[i].push_back(pk == pos_[i] ? Int8Table{} : dpu_table(pk, pos_[i]));
+        }
         break;
       case OpType::Conv: {
         if (!fusable(n.act)) throw Error("int8: node '" + n.name + "': graph not in int8 form");
@@ -433,10 +446,6 @@ void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
         if (n.act == ActType::HardSwish) {
           lut_[i] = dpu_hardswish_table(pin, pos_[i]);
         } else if (table_activation(n.act)) {
-          if (n.act == ActType::HardSigmoid && (n.alpha != 0.2f || n.beta != 0.5f)) {
-            throw Error("int8: node '" + n.name +
-                        "': HardSigmoid with alpha/beta other than 0.2/0.5 is not supported");
-          }
           lut_[i] = dpu_table(pin, pos_[i],
                               n.act == ActType::Sigmoid ? sigmoid_f
                               : n.act == ActType::GELU  ? gelu_f
@@ -588,25 +597,15 @@ void Int8Emulator::execute(const float* input, const Shape& in,
         break;
       case OpType::Concat: {
         int64_t off = 0;
-        for (int k : n.inputs) {
+        for (size_t j = 0; j < n.inputs.size(); ++j) {
+          const int k = n.inputs[j];
           const std::vector<int8_t>& xk = v[static_cast<size_t>(k)];
-          if (dpu) {  // positions aligned (quantize_dpu); a requantization otherwise
-            if (pos_[k] == pos_[i]) {
+          if (ort || dpu) {  // the tables built by the constructor; none: a copy
+            const Int8Table& t = concat_lut_[i][j];
+            if (t.empty()) {
               std::copy(xk.begin(), xk.end(), y.begin() + off);
             } else {
-              int8_apply_table(xk.data(), static_cast<int64_t>(xk.size()),
-                               dpu_table(pos_[k], pos_[i]), y.data() + off);
-            }
-            off += static_cast<int64_t>(xk.size());
-            continue;
-          }
-          if (ort) {  // QLinearConcat: a copy when the parameters are equal, else a table
-            const QuantParams& pk = params_[k];
-            if (pk.scale == params_[i].scale && pk.zero_point == params_[i].zero_point) {
-              std::copy(xk.begin(), xk.end(), y.begin() + off);
-            } else {
-              int8_apply_table(xk.data(), static_cast<int64_t>(xk.size()),
-                               ort_table(pk, params_[i]), y.data() + off);
+              int8_apply_table(xk.data(), static_cast<int64_t>(xk.size()), t, y.data() + off);
             }
             off += static_cast<int64_t>(xk.size());
             continue;

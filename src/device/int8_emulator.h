@@ -136,8 +136,11 @@ class Int8Emulator {
   Int8Config config_;
   Int8Isa isa_ = Int8Isa::Scalar;
   std::vector<QuantParams> params_;
-  std::vector<ConvData> conv_;              // per node (Conv only)
-  std::vector<std::vector<int8_t>> lut_;    // per node (table activations only)
+  std::vector<ConvData> conv_;            // per node (Conv only)
+  std::vector<std::vector<int8_t>> lut_;  // per node (table activations only)
+  // Per Concat node and input (onnxruntime-int8, dpu-int8): the requantization table, built
+  // once; empty: a copy.
+  std::vector<std::vector<std::vector<int8_t>>> concat_lut_;
   std::vector<int32_t> act_min_, act_max_;  // per node: clamp of Add / Mul / ReLU-family
   std::vector<int> consumers_;              // per node: how many nodes read its output
   std::vector<int> pos_;                    // per node: fix position (dpu-int8 only)
