@@ -393,11 +393,13 @@ void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
     const Node& n = graph_.nodes[i];
     const int pin = n.inputs.empty() ? 0 : pos_[static_cast<size_t>(n.inputs[0])];
     switch (n.op) {
-      case OpType::Input:
       case OpType::MaxPool:
       case OpType::AvgPool:
       case OpType::Resize:
       case OpType::Output:
+        pos_[i] = pin;  // again: an add's output position may have moved below
+        break;
+      case OpType::Input:
       case OpType::GlobalAvgPool:
         break;
       case OpType::Concat:  // aligned above; an input moved since (an add's output) is

@@ -20,6 +20,7 @@
 namespace dalnas {
 namespace {
 
+using int8_test::conv;
 using int8_test::images;
 using int8_test::simple;
 using int8_test::unet;
@@ -190,6 +191,30 @@ TEST(DpuEmulator, AvgPoolUsesTheHardwaresDivisorAndPaddingCounts) {
   // corner: 4 · 64 · 7/64 = 28 → 28/64; centre: 9 · 64 · 7/64 = 63 → 63/64.
   EXPECT_FLOAT_EQ(y[0], 28.0f / 64.0f);
   EXPECT_FLOAT_EQ(y[5], 63.0f / 64.0f);
+}
+
+TEST(DpuEmulator, APoolAfterAnAddFollowsTheAddsBoundedPosition) {
+  // The add's calibrated range is tiny (position 26), shift_write bounds it to its inputs'
+  // position + 15; the max pool after it must read the add's tensor at that position.
+  std::mt19937 rng(25);
+  DeviceGraph g;
+  g.add(simple(OpType::Input, "in", {}));
+  const int a = g.add(conv("a", 0, 1, 2, 1, 1, ActType::None, rng));
+  const int b = g.add(conv("b", 0, 1, 2, 1, 1, ActType::None, rng));
+  const int s = g.add(simple(OpType::Add, "sum", {a, b}));
+  Node mp = simple(OpType::MaxPool, "pool", {s});
+  mp.kernel = mp.stride = 2;
+  const int p = g.add(mp);
+  g.add(simple(OpType::Output, "out", {p}));
+  const Shape in{1, 4, 4};
+  g.infer_shapes(in);
+  std::vector<TensorRange> r(g.nodes.size(), TensorRange{-1.9f, 1.9f});  // position 6
+  r[static_cast<size_t>(s)] = TensorRange{-1e-6f, 1e-6f};
+  const Int8Emulator emu(g, r, dpu_config());
+  EXPECT_EQ(max_fix_pos(-1e-6f, 1e-6f), 26);
+  EXPECT_EQ(emu.fix_position(s), 6 + 15);
+  EXPECT_EQ(emu.fix_position(p), emu.fix_position(s));
+  EXPECT_EQ(emu.params(p).scale, emu.params(s).scale);
 }
 
 TEST(DpuProfile, LoadsAndRefusesSettingsOfOtherFormats) {
