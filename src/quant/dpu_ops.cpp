@@ -172,6 +172,7 @@ DpuDivisor dpu_pool_divisor(int kernel) {
 }
 
 void dpu_average_pool(const Int8PoolArgs& a, int pos_in, int pos_out) {
+  check_pool(a, "dpu average pool");
   const DpuDivisor d = dpu_pool_divisor(a.kernel);
   const int oh = a.out_h(), ow = a.out_w();
   for (int ch = 0; ch < a.c; ++ch) {

@@ -109,6 +109,7 @@ DpuDivisor dpu_mean_divisor(int64_t n);
 // Average pooling (Pool::pool_one): the window's sum (padding counts as 0, the divisor is
 // always k·k), times the divisor, rescaled to the output position, rounded once:
 //   y = dpu_round(Σ q · m / 2^s · 2^(pos_out − pos_in))
+// Arguments checked as int8_average_pool's (check_pool).
 void dpu_average_pool(const Int8PoolArgs& a, int pos_in, int pos_out);
 // Global average over H × W per channel, the same with dpu_mean_divisor(h·w). Output c.
 void dpu_mean_hw(const int8_t* x, int c, int h, int w, int pos_in, int pos_out, int8_t* y);

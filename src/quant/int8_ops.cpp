@@ -134,7 +134,6 @@ void int8_mul(const int8_t* a, const QuantParams& pa, const int8_t* b, const Qua
   }
 }
 
-namespace {
 void check_pool(const Int8PoolArgs& a, const char* op) {
   if (a.in == nullptr || a.out == nullptr) throw Error(std::string(op) + ": null tensor");
   if (a.c < 1 || a.h < 1 || a.w < 1 || a.kernel < 1 || a.stride < 1 || a.pad < 0 ||
@@ -145,6 +144,8 @@ void check_pool(const Int8PoolArgs& a, const char* op) {
   }
   check_act(a.act_min, a.act_max, op);
 }
+
+namespace {
 
 template <bool kMax>
 void pool(const Int8PoolArgs& a) {

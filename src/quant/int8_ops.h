@@ -59,6 +59,8 @@ struct Int8PoolArgs {
   int out_h() const { return (h + 2 * pad - kernel) / stride + 1; }
   int out_w() const { return (w + 2 * pad - kernel) / stride + 1; }
 };
+// Throws dalnas::Error naming `op` when the window does not fit or a pointer is null.
+void check_pool(const Int8PoolArgs& a, const char* op);
 void int8_max_pool(const Int8PoolArgs& a);
 void int8_average_pool(const Int8PoolArgs& a);
 

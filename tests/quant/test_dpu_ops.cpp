@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -279,6 +280,14 @@ TEST(DpuPool, AverageCountsPaddingAsZeroAndRoundsOnce) {
   const std::vector<int8_t> nines(9, 9);
   dpu_mean_hw(nines.data(), 1, 3, 3, 2, 2, y.data());
   EXPECT_EQ(y[0], 9);
+  // A window that does not fit is refused, naming the operation.
+  a.pad = 3;
+  try {
+    dpu_average_pool(a, 0, 0);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dpu average pool"), std::string::npos) << e.what();
+  }
 }
 
 TEST(DpuHardSwish, TheHardwaresFormula) {
