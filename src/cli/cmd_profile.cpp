@@ -680,8 +680,9 @@ void add_profile(CLI::App& app) {
                   to_string(l.op).c_str(), to_string(l.placement).c_str(),
                   static_cast<long long>(l.macs), static_cast<long long>(l.bytes), l.us,
                   l.measured ? "lut" : "est", 100.0 * l.share);
-    if (model.kind == CostModel::Kind::Cpu) {
-      std::printf("\n%s on %s (cpu model)\n", a->model.c_str(), p.name.c_str());
+    if (model.kind != CostModel::Kind::Analytic) {  // no host link, shaves or requests
+      std::printf("\n%s on %s (%s model)\n", a->model.c_str(), p.name.c_str(),
+                  to_string(model.kind).c_str());
     } else {
       std::printf("\n%s on %s (%s, %s, %d request%s in flight)\n", a->model.c_str(), p.name.c_str(),
                   a->interface.c_str(),

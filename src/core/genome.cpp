@@ -82,8 +82,22 @@ std::string at(size_t index, const std::string& token) {
 }
 
 BlockGene parse_block(const std::string& token, size_t index) {
-  const std::vector<std::string> parts = split(token, '-');
+  std::vector<std::string> parts = split(token, '-');
   BlockGene g;
+  // An optional precision gene last: -q8 | -q4w | -f16 (core/layer_precision.h).
+  if (parts.size() > 1) {
+    LayerPrecision p;
+    if (parse_genome_token(parts.back(), p)) {
+      g.precision = p;
+      parts.pop_back();
+    } else if (parts.back().size() > 1 &&
+               (parts.back()[0] == 'q' ||
+                (parts.back()[0] == 'f' &&
+                 std::isdigit(static_cast<unsigned char>(parts.back()[1]))))) {
+      throw Error(at(index, token) + "precision '" + parts.back() +
+                  "' not allowed (allowed: q8, q4w, f16, or none for the profile's rule)");
+    }
+  }
   bool found = false;
   for (BlockType t : all_block_types()) {
     if (parts[0] == to_string(t)) {
@@ -242,6 +256,7 @@ std::string Genome::str() const {
     out += to_string(b.type) + "-" + std::to_string(b.width) + "-k" + std::to_string(b.kernel);
     if (has_expansion(b.type)) out += "-e" + std::to_string(b.expansion);
     out += "-" + to_string(b.act);
+    if (b.precision != LayerPrecision::Default) out += "-" + genome_token(b.precision);
   }
   out += "_dec-" + std::to_string(decoder_width);
   return out;

@@ -16,6 +16,8 @@
 //   kernel      k3 | k5
 //   expansion   e3..e6, present for MBConv and MBConvNoRes only
 //   activation  relu | relu6 | gelu | hswish
+//   precision   optional, last: q8 | q4w | f16 (core/layer_precision.h): the block's number
+//               format on a mixed-precision integer target; absent = the profile's rule
 //
 // Example:  ConvBnAct-16-k3-relu_max_MBConv-24-k3-e4-relu6_max_ResNetBlock-32-k3-relu_dec-16
 //
@@ -24,6 +26,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "core/layer_precision.h"
 
 namespace dalnas {
 
@@ -45,9 +49,10 @@ struct BlockGene {
   int kernel = 3;
   int expansion = 0;  // MBConv / MBConvNoRes only (3..6); 0 for every other type
   Activation act = Activation::ReLU;
+  LayerPrecision precision = LayerPrecision::Default;  // Default: the profile's rule
   bool operator==(const BlockGene& o) const {
     return type == o.type && width == o.width && kernel == o.kernel && expansion == o.expansion &&
-           act == o.act;
+           act == o.act && precision == o.precision;
   }
 };
 

@@ -43,6 +43,14 @@ std::string to_text(Activation v) {
 std::string to_text(Pooling v) {
   return to_string(v);
 }
+std::string to_text(LayerPrecision v) {
+  return to_string(v);
+}
+const std::vector<LayerPrecision>& every_precision() {
+  static const std::vector<LayerPrecision> v = {LayerPrecision::Default, LayerPrecision::Int8,
+                                                LayerPrecision::Int4W, LayerPrecision::FP16};
+  return v;
+}
 
 template <class T>
 std::string list_text(const std::vector<T>& v) {
@@ -138,6 +146,11 @@ BlockGene random_block(const SearchSpace& s, Rng& rng) {
   b.kernel = rng.pick(s.kernels);
   b.expansion = has_expansion(b.type) ? rng.pick(s.expansions) : 0;
   b.act = rng.pick(s.activations);
+  // Drawn only when searched, so that a space without precisions draws as before.
+  if (s.precisions.size() > 1)
+    b.precision = rng.pick(s.precisions);
+  else
+    b.precision = s.precisions.empty() ? LayerPrecision::Default : s.precisions[0];
   return b;
 }
 
@@ -157,6 +170,8 @@ Genome mutate_once(const SearchSpace& s, const Genome& g, double rate, Rng& rng)
     if (has_expansion(b.type) && rng.bernoulli(rate))
       b.expansion = pick_other(s.expansions, b.expansion, rng);
     if (rng.bernoulli(rate)) b.act = pick_other(s.activations, b.act, rng);
+    if (s.precisions.size() > 1 && rng.bernoulli(rate))
+      b.precision = pick_other(s.precisions, b.precision, rng);
   }
   for (Pooling& p : m.pools)
     if (rng.bernoulli(rate)) p = pick_other(s.poolings, p, rng);
@@ -197,8 +212,8 @@ Genome mutate_once(const SearchSpace& s, const Genome& g, double rate, Rng& rng)
 SearchSpace SearchSpace::from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": expected a table of settings, found " + j.dump());
   static const std::vector<std::string> keys = {
-      "block_types", "widths",         "kernels",  "expansions", "activations", "poolings",
-      "stages",      "decoder_widths", "in_bands", "max_params", "max_attempts"};
+      "block_types", "widths",         "kernels",  "expansions", "activations",  "poolings",
+      "stages",      "decoder_widths", "in_bands", "max_params", "max_attempts", "precisions"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!in(keys, it.key())) {
       std::string allowed;
@@ -239,6 +254,8 @@ SearchSpace SearchSpace::from_json(const nlohmann::json& j, const std::string& w
   }
   if (j.contains("max_attempts"))
     s.max_attempts = parse_int(j.at("max_attempts"), key("max_attempts"));
+  if (j.contains("precisions"))
+    s.precisions = parse_names(j.at("precisions"), key("precisions"), every_precision());
   try {
     s.check();
   } catch (const Error& e) {
@@ -265,6 +282,10 @@ nlohmann::json SearchSpace::to_json() const {
   j["in_bands"] = in_bands;
   j["max_params"] = max_params;
   j["max_attempts"] = max_attempts;
+  // Written only when set, so that the configuration (and what a run records) of a space
+  // without precision genes reads as before.
+  if (precisions != std::vector<LayerPrecision>{LayerPrecision::Default})
+    j["precisions"] = names(precisions);
   return j;
 }
 
@@ -276,6 +297,7 @@ void SearchSpace::check() const {
   check_list(activations, "activations");
   check_list(poolings, "poolings");
   check_list(decoder_widths, "decoder_widths");
+  check_list(precisions, "precisions");
   for (int w : widths)
     if (w < 1 || w > kMaxWidth)
       throw Error("widths: " + std::to_string(w) + " outside 1.." + std::to_string(kMaxWidth));
@@ -331,6 +353,9 @@ void SearchSpace::validate(const Genome& g) const {
     if (!in(activations, b.act))
       throw Error(where + "activation " + to_string(b.act) +
                   " not in the search space (allowed: " + list_text(activations) + ")");
+    if (!in(precisions, b.precision))
+      throw Error(where + "precision " + to_string(b.precision) +
+                  " not in the search space (allowed: " + list_text(precisions) + ")");
   }
   for (size_t i = 0; i < g.pools.size(); ++i)
     if (!in(poolings, g.pools[i]))

@@ -25,6 +25,9 @@
 //   in_bands        4
 //   max_params      400000 (pynas's cap); 0 = no cap
 //   max_attempts    1000: draws before sample() gives up on the parameter cap
+//   precisions      ["default"]: each block's precision gene (core/layer_precision.h):
+//                   default (the profile's rule), int8, int4w, fp16; with more than one
+//                   the search draws and mutates it per block (a mixed-precision search)
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -57,6 +60,7 @@ struct SearchSpace {
   int64_t max_params = 400000;
   std::function<int64_t(const Genome&)> param_counter;
   int max_attempts = 1000;
+  std::vector<LayerPrecision> precisions = {LayerPrecision::Default};
 
   // Reads the configuration above (missing keys keep the defaults). Throws dalnas::Error
   // "<where>.<key>: <problem>" naming the key and the allowed values.
@@ -78,7 +82,8 @@ struct SearchSpace {
   // A uniformly random genome: stage count, then every gene independently. Redrawn while
   // over the parameter cap; after max_attempts draws throws dalnas::Error.
   Genome sample(Rng& rng) const;
-  // Per-gene mutation: every gene (each stage's type, width, kernel, expansion, activation;
+  // Per-gene mutation: every gene (each stage's type, width, kernel, expansion, activation,
+  // precision when more than one is allowed;
   // each pooling; the decoder width; and the stage count) is, with probability `rate`,
   // redrawn to a *different* allowed value when there is one. A block-type change keeps
   // the other genes and gives the block an expansion exactly when the new type takes one.

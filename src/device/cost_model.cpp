@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "device/latency_table.h"
 #include "device/numerics.h"
+#include "device/precision_rule.h"
 #include "device/profile.h"
 
 namespace dalnas {
@@ -587,12 +588,16 @@ CostEstimate estimate_cpu(const DeviceGraph& graph, const CpuCostParams& p, cons
 // Selection by the profile.
 
 std::string to_string(CostModel::Kind k) {
-  return k == CostModel::Kind::Cpu ? "cpu" : "analytic";
+  return k == CostModel::Kind::Cpu ? "cpu" : k == CostModel::Kind::Integer ? "integer" : "analytic";
 }
 
 CostEstimate CostModel::estimate(const DeviceGraph& graph, const CostOptions& options) const {
   CostOptions o = options;
   if (o.lut == nullptr) o.lut = lut.get();
+  if (kind == Kind::Integer) {
+    return estimate_integer(
+        graph, rule ? resolve_precision(graph, *rule) : std::vector<LayerPrecision>(), integer, o);
+  }
   return kind == Kind::Cpu ? estimate_cpu(graph, cpu, o) : dalnas::estimate(graph, params, o);
 }
 
@@ -606,11 +611,17 @@ CostModel load_cost_model(const DeviceProfile& profile) {
     const nlohmann::json& k = (*it)["model"];
     if (k == "cpu") {
       m.kind = CostModel::Kind::Cpu;
+    } else if (k == "integer") {
+      m.kind = CostModel::Kind::Integer;
     } else if (k != "analytic") {
-      throw Error(where + ".model: " + k.dump() + " is not a model kind (allowed: analytic, cpu)");
+      throw Error(where + ".model: " + k.dump() +
+                  " is not a model kind (allowed: analytic, cpu, integer)");
     }
   }
-  if (m.kind == CostModel::Kind::Cpu) {
+  if (m.kind == CostModel::Kind::Integer) {
+    m.integer = parse_integer_cost_params(*it, where);
+    m.rule = profile.integer;
+  } else if (m.kind == CostModel::Kind::Cpu) {
     m.cpu = parse_cpu_cost_params(*it, where);
     auto f = profile.sections.find("fitted_on");
     if (f != profile.sections.end()) m.cpu_warning = cpu_mismatch(*f, this_cpu(), profile.path);

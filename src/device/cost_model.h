@@ -47,14 +47,18 @@
 //
 // A second, separate model kind, `cpu` (selected by `model = "cpu"` in the [cost] table;
 // CpuCostParams, estimate_cpu below), describes a general-purpose CPU running the network
-// with libtorch in FP32; `CostModel` / load_cost_model pick the kind a profile names.
+// with libtorch in FP32; a third, `integer` (`model = "integer"`; IntegerCostParams,
+// estimate_integer in device/integer_cost.h), an integer engine with per-node precisions;
+// `CostModel` / load_cost_model pick the kind a profile names.
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "device/graph.h"
+#include "device/int8_config.h"
 #include "device/numerics.h"
 
 namespace dalnas {
@@ -212,15 +216,28 @@ CpuCostParams cpu_params_from_coefficients(const std::vector<double>& c, int cha
 CostEstimate estimate_cpu(const DeviceGraph& graph, const CpuCostParams& params,
                           const CostOptions& options = {});
 
+}  // namespace dalnas
+
+// The integer kind (IntegerCostParams, estimate_integer); after CostEstimate and CostOptions.
+#include "device/integer_cost.h"
+
+namespace dalnas {
+
 // ---------------------------------------------------------------------------------------
 // What a profile's [cost] table selects:
 //   model = "analytic" (default: CostParams, the Myriad-shaped model) | "cpu" (CpuCostParams)
+//           | "integer" (IntegerCostParams)
 //   lut = "file.csv"   measured per-op times (relative to the profile's folder), optional
 struct CostModel {
-  enum class Kind { Analytic, Cpu };
+  enum class Kind { Analytic, Cpu, Integer };
   Kind kind = Kind::Analytic;
-  CostParams params;                        // Kind::Analytic
-  CpuCostParams cpu;                        // Kind::Cpu
+  CostParams params;          // Kind::Analytic
+  CpuCostParams cpu;          // Kind::Cpu
+  IntegerCostParams integer;  // Kind::Integer
+  // Kind::Integer: the profile's precision rule ([integer], profile.integer), from which
+  // estimate takes every node's precision (resolve_precision, device/precision_rule.h);
+  // unset: every node int8.
+  std::optional<Int8Config> rule;
   std::shared_ptr<const LatencyTable> lut;  // null: none
   std::string lut_path;
   // Kind::Cpu: "" when the profile's [fitted_on] CPU (core/cpu_info.h) is this one (or
@@ -230,11 +247,12 @@ struct CostModel {
   // CostOptions::lut, when set, takes precedence over `lut`.
   CostEstimate estimate(const DeviceGraph& graph, const CostOptions& options = {}) const;
 };
-std::string to_string(CostModel::Kind k);  // "analytic", "cpu"
+std::string to_string(CostModel::Kind k);  // "analytic", "cpu", "integer"
 
 // Reads the [cost] table (and the table named by `lut`); throws dalnas::Error naming the
 // profile file and key, or the table's file:line. A cpu model's [fitted_on] table is
-// compared with this CPU (CostModel::cpu_warning).
+// compared with this CPU (CostModel::cpu_warning). An integer model takes its precision
+// rule from the profile's [integer] table (CostModel::rule).
 CostModel load_cost_model(const DeviceProfile& profile);
 
 }  // namespace dalnas

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <stdexcept>
 #include <thread>
 
 #include "core/error.h"
@@ -501,108 +502,11 @@ void Emulator::execute(const float* input, const Shape& in, bool keep_all,
   }
   values.assign(count, {});
   BufferPool& pool = thread_pool();
-  const bool simd = isa_ != KernelIsa::Scalar;
   for (size_t i = 0; i < count; ++i) {
     const Node& n = graph_.nodes[i];
-    const Numerics& num = numerics_of(n, config_);
-    const Shape& os = shapes[i];
     std::vector<float>& y = values[i];
-    y = pool.take(static_cast<size_t>(os.numel()));
-    const std::vector<float>* x0 = n.inputs.empty() ? nullptr : &values[n.inputs[0]];
-    const Shape is = n.inputs.empty() ? in : shapes[n.inputs[0]];
-    switch (n.op) {
-      case OpType::Input:
-        input_node(input, in, y);
-        break;
-      case OpType::Conv:
-      case OpType::FullyConnected:
-        conv_node(i, *x0, is, os, y);
-        break;
-      case OpType::MaxPool:
-      case OpType::AvgPool:
-        if (n.pad > 0) {
-          // Hardware average pooling that excludes padding counts it at the borders
-          // where it stays on the engine (output larger than 5×5).
-          const bool count_padding = config_.hw_avgpool_counts_padding &&
-                                     on_neural_engine(n, config_) && (os.h > 5 || os.w > 5);
-          padded_pool(*x0, is, n, os, num, n.op == OpType::AvgPool, count_padding,
-                      config_.tiling.max_coeff_per_block, y);
-        } else if (n.op == OpType::MaxPool) {
-          max_pool(*x0, is, n, os, y);
-        } else {
-          avg_pool(*x0, is, n, os, num, config_.tiling.max_coeff_per_block, y);
-        }
-        store(y, num, simd);
-        break;
-      case OpType::ConvTranspose:
-        conv_transpose(*x0, is, n, os, num, shifts_[i], y);
-        store(y, num, simd);
-        break;
-      case OpType::Softmax:
-        softmax(*x0, is, y);
-        store(y, num, simd);
-        break;
-      case OpType::GlobalAvgPool:
-        global_avg_pool(*x0, is, num, config_.tiling.max_coeff_per_block, y);
-        store(y, num, simd);
-        break;
-      case OpType::Resize:
-        if (n.nearest) {
-          resize_nearest(*x0, is, os, y);
-        } else {
-          resize(*x0, is, n, os,
-                 n.coord == ResizeCoord::HalfPixel ? config_.half_pixel_resize : n.coord, y);
-        }
-        store(y, num, simd);
-        break;
-      case OpType::Concat: {
-        auto at = y.begin();
-        for (int x : n.inputs) at = std::copy(values[x].begin(), values[x].end(), at);
-        break;
-      }
-      case OpType::Add: {
-        const std::vector<float>& b = values[n.inputs[1]];
-        for (size_t k = 0; k < y.size(); ++k) y[k] = (*x0)[k] + b[k];
-        act_node(y, n, num);
-        store(y, num, simd);
-        break;
-      }
-      case OpType::Mul: {
-        const std::vector<float>& b = values[n.inputs[1]];
-        if (b.size() == x0->size()) {
-          for (size_t k = 0; k < y.size(); ++k) y[k] = (*x0)[k] * b[k];
-        } else {
-          const size_t hw = static_cast<size_t>(is.h) * is.w;
-          for (size_t k = 0; k < y.size(); ++k) y[k] = (*x0)[k] * b[k / hw];
-        }
-        act_node(y, n, num);
-        store(y, num, simd);
-        break;
-      }
-      case OpType::Activation:
-        std::copy(x0->begin(), x0->end(), y.begin());
-        act_node(y, n, num);
-        store(y, num, simd);
-        break;
-      case OpType::Output:
-        std::copy(x0->begin(), x0->end(), y.begin());
-        break;
-      case OpType::Slice: {
-        const int64_t hw = static_cast<int64_t>(is.h) * is.w;
-        std::copy(x0->begin() + n.c_begin * hw, x0->begin() + (n.c_begin + n.out_c) * hw,
-                  y.begin());
-        break;
-      }
-      case OpType::Shuffle: {
-        const int64_t hw = static_cast<int64_t>(is.h) * is.w;
-        const int per = is.c / n.groups;
-        for (int j = 0; j < is.c; ++j) {
-          const int64_t src = static_cast<int64_t>(j % n.groups) * per + j / n.groups;
-          std::copy(x0->begin() + src * hw, x0->begin() + (src + 1) * hw, y.begin() + j * hw);
-        }
-        break;
-      }
-    }
+    y = pool.take(static_cast<size_t>(shapes[i].numel()));
+    compute(i, input, in, shapes, values, y);
     if (!keep_all) {
       for (int x : n.inputs) {
         if (last_use[static_cast<size_t>(x)] == i && x != graph_.output) {
@@ -611,6 +515,118 @@ void Emulator::execute(const float* input, const Shape& in, bool keep_all,
       }
     }
   }
+}
+
+void Emulator::compute(size_t i, const float* input, const Shape& in,
+                       const std::vector<Shape>& shapes,
+                       const std::vector<std::vector<float>>& values, std::vector<float>& y) const {
+  const Node& n = graph_.nodes[i];
+  const Numerics& num = numerics_of(n, config_);
+  const Shape& os = shapes[i];
+  const bool simd = isa_ != KernelIsa::Scalar;
+  const std::vector<float>* x0 = n.inputs.empty() ? nullptr : &values[n.inputs[0]];
+  const Shape is = n.inputs.empty() ? in : shapes[n.inputs[0]];
+  switch (n.op) {
+    case OpType::Input:
+      input_node(input, in, y);
+      break;
+    case OpType::Conv:
+    case OpType::FullyConnected:
+      conv_node(i, *x0, is, os, y);
+      break;
+    case OpType::MaxPool:
+    case OpType::AvgPool:
+      if (n.pad > 0) {
+        // Hardware average pooling that excludes padding counts it at the borders
+        // where it stays on the engine (output larger than 5×5).
+        const bool count_padding = config_.hw_avgpool_counts_padding &&
+                                   on_neural_engine(n, config_) && (os.h > 5 || os.w > 5);
+        padded_pool(*x0, is, n, os, num, n.op == OpType::AvgPool, count_padding,
+                    config_.tiling.max_coeff_per_block, y);
+      } else if (n.op == OpType::MaxPool) {
+        max_pool(*x0, is, n, os, y);
+      } else {
+        avg_pool(*x0, is, n, os, num, config_.tiling.max_coeff_per_block, y);
+      }
+      store(y, num, simd);
+      break;
+    case OpType::ConvTranspose:
+      conv_transpose(*x0, is, n, os, num, shifts_[i], y);
+      store(y, num, simd);
+      break;
+    case OpType::Softmax:
+      softmax(*x0, is, y);
+      store(y, num, simd);
+      break;
+    case OpType::GlobalAvgPool:
+      global_avg_pool(*x0, is, num, config_.tiling.max_coeff_per_block, y);
+      store(y, num, simd);
+      break;
+    case OpType::Resize:
+      if (n.nearest) {
+        resize_nearest(*x0, is, os, y);
+      } else {
+        resize(*x0, is, n, os,
+               n.coord == ResizeCoord::HalfPixel ? config_.half_pixel_resize : n.coord, y);
+      }
+      store(y, num, simd);
+      break;
+    case OpType::Concat: {
+      auto at = y.begin();
+      for (int x : n.inputs) at = std::copy(values[x].begin(), values[x].end(), at);
+      break;
+    }
+    case OpType::Add: {
+      const std::vector<float>& b = values[n.inputs[1]];
+      for (size_t k = 0; k < y.size(); ++k) y[k] = (*x0)[k] + b[k];
+      act_node(y, n, num);
+      store(y, num, simd);
+      break;
+    }
+    case OpType::Mul: {
+      const std::vector<float>& b = values[n.inputs[1]];
+      if (b.size() == x0->size()) {
+        for (size_t k = 0; k < y.size(); ++k) y[k] = (*x0)[k] * b[k];
+      } else {
+        const size_t hw = static_cast<size_t>(is.h) * is.w;
+        for (size_t k = 0; k < y.size(); ++k) y[k] = (*x0)[k] * b[k / hw];
+      }
+      act_node(y, n, num);
+      store(y, num, simd);
+      break;
+    }
+    case OpType::Activation:
+      std::copy(x0->begin(), x0->end(), y.begin());
+      act_node(y, n, num);
+      store(y, num, simd);
+      break;
+    case OpType::Output:
+      std::copy(x0->begin(), x0->end(), y.begin());
+      break;
+    case OpType::Slice: {
+      const int64_t hw = static_cast<int64_t>(is.h) * is.w;
+      std::copy(x0->begin() + n.c_begin * hw, x0->begin() + (n.c_begin + n.out_c) * hw, y.begin());
+      break;
+    }
+    case OpType::Shuffle: {
+      const int64_t hw = static_cast<int64_t>(is.h) * is.w;
+      const int per = is.c / n.groups;
+      for (int j = 0; j < is.c; ++j) {
+        const int64_t src = static_cast<int64_t>(j % n.groups) * per + j / n.groups;
+        std::copy(x0->begin() + src * hw, x0->begin() + (src + 1) * hw, y.begin() + j * hw);
+      }
+      break;
+    }
+  }
+}
+
+void Emulator::run_node(size_t i, const std::vector<Shape>& shapes,
+                        const std::vector<std::vector<float>>& values,
+                        std::vector<float>& y) const {
+  const Node& n = graph_.nodes.at(i);
+  if (n.op == OpType::Input) throw std::logic_error("Emulator::run_node: the Input node");
+  y.resize(static_cast<size_t>(shapes.at(i).numel()));
+  compute(i, nullptr, shapes.at(0), shapes, values, y);
 }
 
 void Emulator::input_node(const float* input, const Shape& in, std::vector<float>& y) const {

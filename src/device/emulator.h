@@ -81,6 +81,12 @@ class Emulator {
   std::vector<float> run_batch(const float* input, int n, const Shape& in, int threads = 0) const;
   // Every node's output (index = node index), for diagnostics.
   std::vector<std::vector<float>> run_all(const float* input, const Shape& in) const;
+  // Node i alone (not the Input node): reads its inputs' stored values from `values`
+  // (indexed by node; only node i's inputs are read), writes its output to y (resized).
+  // `shapes` as DeviceGraph::compute_shapes gives them. The mixed-precision integer
+  // emulator (device/int8_emulator.h) runs its FP16 nodes with this.
+  void run_node(size_t i, const std::vector<Shape>& shapes,
+                const std::vector<std::vector<float>>& values, std::vector<float>& y) const;
 
   Shape output_shape(const Shape& in) const;
   // The kernels in use (never Auto): Scalar when config.simd is false or DALNAS_NO_SIMD=1.
@@ -102,6 +108,8 @@ class Emulator {
                  std::vector<float>& y) const;
   void execute(const float* input, const Shape& in, bool keep_all,
                std::vector<std::vector<float>>& values) const;
+  void compute(size_t i, const float* input, const Shape& in, const std::vector<Shape>& shapes,
+               const std::vector<std::vector<float>>& values, std::vector<float>& y) const;
 
   DeviceGraph graph_;
   EmulatorConfig config_;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/layer_precision.h"
+
 namespace dalnas {
 
 enum class OpType {
@@ -90,6 +92,13 @@ struct Node {
   float scale = 0.0f;
   bool nearest = false;  // nearest neighbour: src = min(floor(dst · in / out), in - 1)
   ResizeCoord coord = ResizeCoord::HalfPixel;  // bilinear only
+
+  // Mixed-precision integer targets (core/layer_precision.h): the node's number format
+  // (Default: the profile's rule decides) and the genome block it was lowered from (-1:
+  // none, e.g. the decoder, the head or an imported graph). lower() sets both;
+  // resolve_precision (device/int8_emulator.h) replaces Default by the profile's rule.
+  LayerPrecision precision = LayerPrecision::Default;
+  int block = -1;
 
   Shape shape;  // output shape, filled by DeviceGraph::infer_shapes
 };

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/layer_precision.h"
 #include "quant/fixed_point.h"
 
 namespace dalnas {
@@ -66,6 +67,11 @@ struct Int8Config {
   double percentile = 99.99;   // Percentile: the upper percentile (lower: 100 − it)
   int calibration_tiles = 32;  // at most this many calibration tiles
   bool simd = true;            // false: the scalar convolution (also DALNAS_NO_SIMD=1)
+  // Mixed precision (int8-tflite; int4w also onnxruntime-int8): the rule that gives every
+  // node without a genome precision its format (device/precision_rule.h): `precision` for
+  // every node, `first_last` (Default: none) for the first encoder block and the head.
+  LayerPrecision precision = LayerPrecision::Int8;
+  LayerPrecision first_last = LayerPrecision::Default;
 };
 
 }  // namespace dalnas

@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "core/parallel_for.h"
 #include "device/emulator.h"
+#include "device/precision_rule.h"
+#include "precision/half.h"
 #include "quant/conv_params.h"
 #include "quant/dpu_ops.h"
 #include "quant/entropy_calibration.h"
@@ -89,6 +91,8 @@ DeviceGraph int8_form(const DeviceGraph& g, const Shape& in) {
     a.act_max = n.act_max;
     a.alpha = n.alpha;
     a.beta = n.beta;
+    a.precision = n.precision;
+    a.block = n.block;
     n.act = ActType::None;
     a.inputs = {f.add(std::move(n))};
     map[i] = f.add(std::move(a));
@@ -203,6 +207,16 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
                 std::to_string(nn) + " nodes");
   }
   const bool ort = config_.format == Int8Format::OnnxRuntime;
+  precision_ = resolve_precision(graph_, config_);  // throws for a precision the format lacks
+  if (std::find(precision_.begin(), precision_.end(), LayerPrecision::FP16) != precision_.end()) {
+    // The float layers: FP16 storage, FP32 accumulation, round to nearest even, overflow to
+    // infinity, subnormals kept (an IEEE FP16 float fallback; devices/fp16-ideal.toml).
+    EmulatorConfig c;
+    c.nce.storage = Storage::FP16;
+    c.shave.storage = Storage::FP16;
+    c.simd = config_.simd;
+    fp16_ = std::make_shared<const Emulator>(graph_, c);
+  }
   params_.resize(nn);
   consumers_.assign(nn, 0);
   for (const Node& n : graph_.nodes) {
@@ -242,8 +256,11 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
         if (!fusable(n.act)) throw Error("int8: node '" + name + "': graph not in int8 form");
         params_[i] = params_of(ranges[i], name);
         const int per = static_cast<int>(n.weight.size() / std::max(1, n.out_c));
+        // Weight-only int4: the per-channel symmetric grid [−7, 7] (a 4-bit weight).
+        const int wmax =
+            precision_[i] == LayerPrecision::Int4W ? kInt4WeightMax : config_.weight_max;
         const PerChannelWeights w =
-            quantize_weights_per_channel(n.weight.data(), n.out_c, per, config_.weight_max);
+            quantize_weights_per_channel(n.weight.data(), n.out_c, per, wmax);
         ConvData& d = conv_[i];
         d.weight = w.values;
         d.weight_scale = w.scales;
@@ -478,13 +495,51 @@ void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
   }
 }
 
-void Int8Emulator::execute(const float* input, const Shape& in,
-                           std::vector<std::vector<int8_t>>& v) const {
+void Int8Emulator::fp16_node(size_t i, const float* input, const Shape& in,
+                             const std::vector<Shape>& shapes, std::vector<std::vector<int8_t>>& v,
+                             std::vector<std::vector<float>>& f, std::vector<char>& ready) const {
+  const Node& n = graph_.nodes[i];
+  // Its float inputs: an FP16 node's stored output as it is; the network input as the host
+  // normalised it (a float first layer reads the input unquantized); any other int8 tensor
+  // dequantized (DEQUANTIZE), stored as FP16.
+  for (int k : n.inputs) {
+    const size_t ks = static_cast<size_t>(k);
+    if (precision_[ks] == LayerPrecision::FP16 || ready[ks]) continue;
+    std::vector<float>& fk = f[ks];
+    const Node& src = graph_.nodes[ks];
+    fk.resize(static_cast<size_t>(shapes[ks].numel()));
+    if (src.op == OpType::Input) {
+      const int64_t hw = static_cast<int64_t>(in.h) * in.w;
+      const bool has_norm = !graph_.norm_folded && !graph_.norm_mean.empty();
+      for (int c = 0; c < in.c; ++c) {
+        for (int64_t j = 0; j < hw; ++j) {
+          float x = input[c * hw + j];
+          if (has_norm) x = (x - graph_.norm_mean[c]) / graph_.norm_std[c];
+          fk[static_cast<size_t>(c * hw + j)] = x;
+        }
+      }
+    } else {
+      dequantize_int8(v[ks].data(), static_cast<int64_t>(v[ks].size()), params_[ks], fk.data());
+    }
+    round_to_half(fk.data(), fk.data(), fk.size());
+    ready[ks] = 1;
+  }
+  fp16_->run_node(i, shapes, f, f[i]);
+  // Its int8 form (QUANTIZE) for int8 readers, at the tensor's calibrated parameters.
+  std::vector<int8_t>& y = v[i];
+  y.resize(f[i].size());
+  for (size_t j = 0; j < y.size(); ++j) y[j] = quantize_int8(f[i][j], params_[i]);
+}
+
+void Int8Emulator::execute(const float* input, const Shape& in, std::vector<std::vector<int8_t>>& v,
+                           std::vector<std::vector<float>>& f) const {
   const std::vector<Shape> shapes = graph_.compute_shapes(in);
   const size_t nn = graph_.nodes.size();
   // Buffers are kept from the previous image (run()'s are per thread): every operation
   // writes its whole output, so nothing stale is read.
   v.resize(nn);
+  f.resize(fp16_ ? nn : 0);
+  std::vector<char> ready(fp16_ ? nn : 0, 0);  // f[k] holds int8 node k's float form
   const RequantRounding rnd = config_.rounding;
   const bool ort = config_.format == Int8Format::OnnxRuntime;
   const bool dpu = config_.format == Int8Format::Dpu;
@@ -496,6 +551,10 @@ void Int8Emulator::execute(const float* input, const Shape& in,
       if (consumers_[static_cast<size_t>(k)] > 1) path = OrtPath::Float;
     }
     if (n.op == OpType::Output) continue;  // dequantized by run()
+    if (precision_[i] == LayerPrecision::FP16) {
+      fp16_node(i, input, in, shapes, v, f, ready);
+      continue;
+    }
     std::vector<int8_t>& y = v[i];
     y.resize(static_cast<size_t>(os.numel()));
     const int a = n.inputs.empty() ? -1 : n.inputs[0];
@@ -668,18 +727,27 @@ void Int8Emulator::execute(const float* input, const Shape& in,
   }
 }
 
+bool Int8Emulator::mixed() const {
+  return is_mixed(precision_);
+}
+
 std::vector<std::vector<int8_t>> Int8Emulator::run_all(const float* input, const Shape& in) const {
   std::vector<std::vector<int8_t>> v;
-  execute(input, in, v);
+  std::vector<std::vector<float>> f;
+  execute(input, in, v, f);
   return v;
 }
 
 std::vector<float> Int8Emulator::run(const float* input, const Shape& in) const {
   thread_local std::vector<std::vector<int8_t>> v;
-  execute(input, in, v);
+  thread_local std::vector<std::vector<float>> f;
+  execute(input, in, v, f);
   const int out = graph_.output;
   if (out < 0) throw Error("int8: the graph has no Output node");
   const int src = graph_.nodes[static_cast<size_t>(out)].inputs.at(0);
+  // A float last layer: its output as it is (no int8 step before the host).
+  if (precision_[static_cast<size_t>(src)] == LayerPrecision::FP16)
+    return f[static_cast<size_t>(src)];
   const std::vector<int8_t>& q = v[static_cast<size_t>(src)];
   std::vector<float> y(q.size());
   dequantize_int8(q.data(), static_cast<int64_t>(q.size()), params_[src], y.data());

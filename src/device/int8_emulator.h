@@ -64,7 +64,22 @@
 //   Activation: HardSwish the DPU's formula (dpu_hardswish_table); Sigmoid, GELU,
 //            HardSigmoid, ReLU-family: dpu_table (the CPU runner's float function,
 //            rounded half up), ReLU-family then the clamp.
+//
+// Mixed precision (int8-tflite; Int8Config::precision / first_last, genome precision
+// genes; device/precision_rule.h gives every node its format):
+//   int8:   as above.
+//   int4w:  a Conv's weights per channel in [−7, 7] (kInt4WeightMax; the 4-bit grid an
+//           int4-weight engine stores), then the same int8 arithmetic (int32 bias at
+//           s_in·s_w, TFLite requantization); onnxruntime-int8 too (a QDQ model stores
+//           them as int8).
+//   fp16:   a float layer, run by the FP16 emulator (device/emulator.h, run_node: FP16
+//           weights and storage, FP32 accumulation, nearest even). Its inputs: an FP16
+//           producer's output as it is; the host-normalised network input unquantized;
+//           any other int8 tensor dequantized (DEQUANTIZE) and rounded to FP16. Its
+//           output is quantized (QUANTIZE, ties away from zero) to its own calibrated
+//           parameters for int8 readers; as the last layer its FP16 output is the output.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,6 +90,11 @@
 #include "quant/quant_params.h"
 
 namespace dalnas {
+
+class Emulator;
+// The weight range of a weight-only int4 layer (LayerPrecision::Int4W): per-channel
+// symmetric [−7, 7].
+constexpr int kInt4WeightMax = 7;
 
 struct TensorRange {
   float min = 0.0f, max = 0.0f;
@@ -127,9 +147,17 @@ class Int8Emulator {
   // dpu-int8: the node's fix position (real = q · 2^−pos; throws std::out_of_range for
   // the other formats).
   int fix_position(int node) const { return pos_.at(static_cast<size_t>(node)); }
+  // The node's number format after the profile's rule (device/precision_rule.h).
+  LayerPrecision precision(int node) const { return precision_.at(static_cast<size_t>(node)); }
+  // True when some node is not int8 (int4 weights or a float layer).
+  bool mixed() const;
 
  private:
-  void execute(const float* input, const Shape& in, std::vector<std::vector<int8_t>>& v) const;
+  void execute(const float* input, const Shape& in, std::vector<std::vector<int8_t>>& v,
+               std::vector<std::vector<float>>& f) const;
+  void fp16_node(size_t i, const float* input, const Shape& in, const std::vector<Shape>& shapes,
+                 std::vector<std::vector<int8_t>>& v, std::vector<std::vector<float>>& f,
+                 std::vector<char>& ready) const;
   void quantize_dpu(const std::vector<TensorRange>& ranges);
 
   DeviceGraph graph_;
@@ -144,6 +172,8 @@ class Int8Emulator {
   std::vector<int32_t> act_min_, act_max_;  // per node: clamp of Add / Mul / ReLU-family
   std::vector<int> consumers_;              // per node: how many nodes read its output
   std::vector<int> pos_;                    // per node: fix position (dpu-int8 only)
+  std::vector<LayerPrecision> precision_;   // per node (device/precision_rule.h)
+  std::shared_ptr<const Emulator> fp16_;    // runs the FP16 nodes (none: no FP16 node)
 };
 
 }  // namespace dalnas

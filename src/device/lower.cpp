@@ -165,11 +165,18 @@ DeviceGraph lower(Network& net, const LowerOptions& opt) {
   const int stages = static_cast<int>(genome.blocks.size());
   std::vector<int> skips;
   for (int i = 0; i < stages; ++i) {
+    // Every node of stage i (the pooling before block i, the block's nodes) carries the
+    // block's number and precision gene (device/precision_rule.h).
+    const size_t first = g.nodes.size();
     if (i > 0)
       x = L.simple(genome.pools[static_cast<size_t>(i - 1)] == Pooling::Max ? OpType::MaxPool
                                                                             : OpType::AvgPool,
                    "pool" + std::to_string(i), {x});
     x = L.block("enc" + std::to_string(i), x, *net->encoder[static_cast<size_t>(i)]);
+    for (size_t k = first; k < g.nodes.size(); ++k) {
+      g.nodes[k].block = i;
+      g.nodes[k].precision = genome.blocks[static_cast<size_t>(i)].precision;
+    }
     skips.push_back(x);
   }
   for (int j = 0; j < stages - 1; ++j) {

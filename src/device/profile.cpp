@@ -146,9 +146,9 @@ std::string devices_dir() {
 namespace {
 Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   if (!t.is_object()) throw Error(where + ": expected a table");
-  check_keys(
-      t, where,
-      {"format", "rounding", "calibration", "percentile", "calibration_tiles", "reduce_range"});
+  check_keys(t, where,
+             {"format", "rounding", "calibration", "percentile", "calibration_tiles",
+              "reduce_range", "precision", "first_last"});
   Int8Config c;
   const std::string format = get_string(t, "format", where, "");
   if (format.empty()) {
@@ -196,6 +196,25 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
     }
   }
   c.calibration_tiles = get_int(t, "calibration_tiles", where, 32, 1, 100000);
+  // Mixed precision (device/precision_rule.h): what each format can run.
+  const std::string allowed = c.format == Int8Format::Tflite        ? "int8, int4w or fp16"
+                              : c.format == Int8Format::OnnxRuntime ? "int8 or int4w"
+                                                                    : "int8";
+  auto precision = [&](const char* key, LayerPrecision fallback) {
+    if (!t.contains(key)) return fallback;
+    const LayerPrecision p =
+        parse_layer_precision(get_string(t, key, where, ""), where + "." + key);
+    const bool ok = p == LayerPrecision::Int8 ||
+                    (p == LayerPrecision::Int4W && c.format != Int8Format::Dpu) ||
+                    (p == LayerPrecision::FP16 && c.format == Int8Format::Tflite);
+    if (!ok) {
+      throw Error(where + "." + key + ": " + to_string(p) + " is not a precision " +
+                  to_string(c.format) + " runs (" + allowed + ")");
+    }
+    return p;
+  };
+  c.precision = precision("precision", LayerPrecision::Int8);
+  c.first_last = precision("first_last", LayerPrecision::Default);
   return c;
 }
 }  // namespace

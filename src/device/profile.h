@@ -35,6 +35,9 @@
 //   calibration = "minmax"            # minmax | percentile: activation ranges (PTQ)
 //   percentile = 99.99                # percentile calibration's upper percentile
 //   calibration_tiles = 32            # tiles of the training scenes used to calibrate
+//   precision = "int8"                # mixed precision: every node's format, int8 | int4w
+//                                     # | fp16 (device/precision_rule.h)       (int8)
+//   first_last = "int8"               # the first encoder block and the head (none)
 //
 // Unknown keys inside [numerics] and [integer] are errors; other top-level sections (e.g. [cost])
 // are kept, parsed, in `sections` for the parts of the program that own them.

@@ -253,7 +253,15 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
             ? "float requantization, ties to even, weights in [-" + std::to_string(ic.weight_max) +
                   ", " + std::to_string(ic.weight_max) + "]"
             : std::string("power-of-two fix positions, round half up");
-    res.device_numerics = to_string(ic.format) + " (" + arithmetic + "; calibration " +
+    // Mixed precision: the rule (device/precision_rule.h), when it is not int8 everywhere.
+    std::string layers;
+    if (ic.precision != LayerPrecision::Int8 || ic.first_last != LayerPrecision::Default) {
+      layers = "; layers " + to_string(ic.precision);
+      if (ic.first_last != LayerPrecision::Default) {
+        layers += ", first block and head " + to_string(ic.first_last);
+      }
+    }
+    res.device_numerics = to_string(ic.format) + " (" + arithmetic + layers + "; calibration " +
                           to_string(ic.calibration) + " on " +
                           std::to_string(ic.calibration_tiles) +
                           " training tiles; aligned = int8 quantization-aware training); "

@@ -70,17 +70,23 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
                 std::to_string(min_side) + "x" + std::to_string(min_side) + ")");
   const PrecisionPolicy& p = *policy;
 
+  // Mixed precision scopes (precision/policy.h): each encoder block with the pooling
+  // before it, the decoder, the head.
+  p.set_scope(0, genome.blocks[0].precision);
   x = p.input(x);
   std::vector<torch::Tensor> skips;
   for (int i = 0; i < n; ++i) {
+    p.set_scope(i, genome.blocks[static_cast<size_t>(i)].precision);
     if (i > 0) {
       x = genome.pools[i - 1] == Pooling::Max ? torch::max_pool2d(x, {2, 2}, {2, 2})
                                               : torch::avg_pool2d(x, {2, 2}, {2, 2});
       x = p.act(x, ("pool" + std::to_string(i)).c_str());
     }
     x = encoder[i]->forward(x);
+    x = p.block_output(x, "enc" + std::to_string(i) + ".int8");
     skips.push_back(x);
   }
+  p.set_scope(PrecisionPolicy::kOther);
   for (int j = 0; j < n - 1; ++j) {
     const std::string level = "dec" + std::to_string(j);
     const torch::Tensor& skip = skips[n - 2 - j];
@@ -95,7 +101,10 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
                             *dec_bn2[j]->as<torch::nn::BatchNorm2d>(), x, p));
     x = p.act(x, (level + ".conv2").c_str());
   }
-  return p.act(conv_acc(*head, x, p), "head");
+  p.set_scope(PrecisionPolicy::kHead);
+  torch::Tensor y = p.act(conv_acc(*head, x, p), "head");
+  p.set_scope(PrecisionPolicy::kOther);
+  return y;
 }
 
 Network build_network(const Genome& genome, int in_bands, PolicyPtr policy) {

@@ -16,6 +16,7 @@
 // forward overflowed they are zeroed when the policy says so (zero_grad_on_overflow).
 #include <string>
 
+#include "core/layer_precision.h"
 #include "precision/half.h"
 
 namespace dalnas {
@@ -45,6 +46,11 @@ struct DeviceAlignment {
   bool int8_ties_even = false;
   int int8_weight_max = 127;
   bool int8_pow2 = false;  // dpu-int8: power-of-two scales (fake_quant_pow2_*)
+  // Mixed precision (the profile's rule, device/precision_rule.h): every layer's format
+  // unless its block's genome gene says otherwise; the first encoder block and the head
+  // take int8_first_last when it is not Default.
+  LayerPrecision int8_precision = LayerPrecision::Int8;
+  LayerPrecision int8_first_last = LayerPrecision::Default;
 };
 
 // "half_pixel", "asymmetric", "align_corners".

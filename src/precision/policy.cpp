@@ -56,9 +56,29 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
                          : fake_quant_activation(x, lo, hi, align.int8_ties_even);
 }
 
+LayerPrecision PrecisionPolicy::scope_precision() const {
+  if (!int8()) return LayerPrecision::Int8;
+  LayerPrecision p = scope_block_ >= 0 ? scope_gene_ : LayerPrecision::Default;
+  if (p == LayerPrecision::Default && align.int8_first_last != LayerPrecision::Default &&
+      (scope_block_ == 0 || scope_block_ == kHead)) {
+    p = align.int8_first_last;
+  }
+  if (p == LayerPrecision::Default) p = align.int8_precision;
+  return p == LayerPrecision::Default ? LayerPrecision::Int8 : p;
+}
+
+torch::Tensor PrecisionPolicy::block_output(const torch::Tensor& x,
+                                            const std::string& where) const {
+  if (!int8() || scope_precision() != LayerPrecision::FP16) return x;
+  return int8_act(x, where);
+}
+
 torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
   if (!enabled()) return w;
   if (int8()) {
+    const LayerPrecision p = scope_precision();
+    if (p == LayerPrecision::FP16) return project_fp16(w, HalfMode{}, zero_grad_on_overflow);
+    if (p == LayerPrecision::Int4W) return fake_quant_weight(w, 7);  // kInt4WeightMax
     return align.int8_pow2 ? fake_quant_pow2_weight(w)
                            : fake_quant_weight(w, align.int8_weight_max);
   }
@@ -67,9 +87,11 @@ torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
 
 torch::Tensor PrecisionPolicy::act(const torch::Tensor& x, const char* where) const {
   const bool project = enabled() && !(device_aligned() && align.fp32_storage);
-  torch::Tensor y = int8()    ? int8_act(x, where ? where : "")
-                    : project ? project_fp16(x, act_mode(), zero_grad_on_overflow)
-                              : x;
+  const bool fp16_layer = int8() && scope_precision() == LayerPrecision::FP16;
+  torch::Tensor y = fp16_layer ? project_fp16(x, HalfMode{}, zero_grad_on_overflow)
+                    : int8()   ? int8_act(x, where ? where : "")
+                    : project  ? project_fp16(x, act_mode(), zero_grad_on_overflow)
+                               : x;
   if (observer) observer(where ? where : "", y);
   return y;
 }
@@ -84,6 +106,13 @@ torch::Tensor PrecisionPolicy::input(const torch::Tensor& x) const {
       growing = growing && !(round_to_half(1.0f / sd, align.scale_shift) < 0.1f);
   }
   pass_.growing_output = growing;
+  // The input belongs to no layer: int8 (the host's QUANTIZE), unless the first block is
+  // a float layer, which reads it unquantized (FP16); the caller sets block 0's scope.
+  if (int8() && scope_precision() == LayerPrecision::FP16) {
+    torch::Tensor y = project_fp16(x, HalfMode{}, zero_grad_on_overflow);
+    if (observer) observer("input", y);
+    return y;
+  }
   if (!device_aligned() || align.fp32_storage || align.int8) return act(x, "input");
   torch::Tensor y;
   if (align.input_in_model && !norm_mean.empty()) {

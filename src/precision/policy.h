@@ -16,6 +16,14 @@
 //                 range it has seen (min / max of the first training batch, then an
 //                 exponential moving average with momentum 0.9; a point never seen in
 //                 training uses the tensor's own min / max).
+//                 Mixed precision (align.int8_precision / int8_first_last and the genome's
+//                 precision genes, as device/precision_rule.h resolves them for the
+//                 emulator): the network sets the scope of each encoder block and of the
+//                 head (set_scope) before running it; a layer in int4w has its weights
+//                 fake-quantized to [−7, 7] per channel; a layer in fp16 projects weights
+//                 and activations to FP16 (nearest even) instead, the network input too
+//                 when the first block is fp16, and an fp16 encoder block's output is then
+//                 fake-quantized to int8 as well (its int8 readers, the decoder, see it so).
 //
 // Blocks in nn/ call weight() and act() at those points; act() also reports the
 // projected tensor to an optional observer (used by tests and diagnostics). The observer
@@ -79,6 +87,20 @@ struct PrecisionPolicy {
 
   std::function<void(const std::string& where, const torch::Tensor& projected)> observer;
 
+  // Mixed precision (integer targets): where the forward pass is. block >= 0: encoder block
+  // `block` (and the pooling before it) with its genome precision `gene`; kHead: the head
+  // convolution; kOther: the decoder (the profile's default). Reset by input().
+  static constexpr int kOther = -2, kHead = -1;
+  void set_scope(int block, LayerPrecision gene = LayerPrecision::Default) const {
+    scope_block_ = block;
+    scope_gene_ = gene;
+  }
+  // The format of the layers in the current scope (the rule above; Int8 outside an integer
+  // target).
+  LayerPrecision scope_precision() const;
+  // An fp16 encoder block's output as its int8 readers see it (identity otherwise).
+  torch::Tensor block_output(const torch::Tensor& x, const std::string& where) const;
+
   // Integer targets: the activation range each point has seen (lo, hi), by point name.
   const std::map<std::string, std::pair<float, float>>& int8_ranges() const { return ranges_; }
 
@@ -88,6 +110,8 @@ struct PrecisionPolicy {
   bool int8() const { return device_aligned() && align.int8; }
   torch::Tensor int8_act(const torch::Tensor& x, const std::string& where) const;
   mutable std::map<std::string, std::pair<float, float>> ranges_;  // int8 act ranges
+  mutable int scope_block_ = kOther;
+  mutable LayerPrecision scope_gene_ = LayerPrecision::Default;
 };
 
 }  // namespace dalnas

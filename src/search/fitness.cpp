@@ -97,8 +97,9 @@ FitnessConfig FitnessConfig::from_json(const nlohmann::json& j, const std::strin
   if (j.contains("mnasnet")) {
     const auto& p = j.at("mnasnet");
     const std::string w = where + ".mnasnet";
-    check_keys(p, w, {"target_latency_ms", "alpha", "beta"});
+    check_keys(p, w, {"target_latency_ms", "target_energy_mj", "alpha", "beta"});
     read_number(p, "target_latency_ms", w, c.target_latency_ms, true);
+    read_number(p, "target_energy_mj", w, c.target_energy_mj, true);
     read_number(p, "alpha", w, c.mnas_alpha, false);
     read_number(p, "beta", w, c.mnas_beta, false);
   }
@@ -145,6 +146,7 @@ nlohmann::json FitnessConfig::to_json() const {
   j["pynas"] = {{"alpha", alpha}, {"beta", beta}, {"gamma", gamma}, {"fps_target", fps_target}};
   j["mnasnet"] = {
       {"target_latency_ms", target_latency_ms}, {"alpha", mnas_alpha}, {"beta", mnas_beta}};
+  if (target_energy_mj > 0) j["mnasnet"]["target_energy_mj"] = target_energy_mj;
   j["constraints"] = {{"max_params", max_params},
                       {"max_latency_ms", max_latency_ms},
                       {"max_peak_memory_bytes", max_peak_memory_bytes},
@@ -165,6 +167,11 @@ double pynas_fitness(double fps, double miou, double alpha, double beta, double 
 double mnasnet_reward(double miou, double latency_ms, double target_ms, double alpha, double beta) {
   const double w = latency_ms <= target_ms ? alpha : beta;
   return miou * std::pow(latency_ms / target_ms, w);
+}
+
+double energy_factor(double energy_mj, double target_mj, double alpha, double beta) {
+  const double w = energy_mj <= target_mj ? alpha : beta;
+  return std::pow(energy_mj / target_mj, w);
 }
 
 namespace {
@@ -205,6 +212,10 @@ FitnessResult compute_fitness(const FitnessConfig& c, const EvalMetrics& m) {
       const double miou = need(m, "miou", "form 'mnasnet'");
       const double lat = need(m, "latency_ms", "form 'mnasnet'");
       r.value = mnasnet_reward(miou, lat, c.target_latency_ms, c.mnas_alpha, c.mnas_beta);
+      if (c.target_energy_mj > 0) {  // the three-objective form
+        const double e = need(m, "energy_mj", "form 'mnasnet' with target_energy_mj");
+        r.value *= energy_factor(e, c.target_energy_mj, c.mnas_alpha, c.mnas_beta);
+      }
       break;
     }
     case FitnessForm::Miou:

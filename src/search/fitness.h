@@ -9,6 +9,10 @@
 //   mnasnet  F = m * (LAT / target_latency_ms)^w, w = alpha if LAT <= target else beta
 //            (MnasNet's soft-constraint reward; defaults alpha = beta = -0.07; the target
 //            has no default and must be given).
+//            With mnasnet.target_energy_mj (> 0), the three-objective form:
+//            F = m * (LAT / target_latency_ms)^w * (E / target_energy_mj)^v, v = alpha if
+//            E <= target_energy_mj else beta (E = energy per inference in mJ), so that
+//            accuracy, latency and energy trade at the same exponents.
 //   miou     F = m (accuracy alone; combine with hard constraints).
 //
 // Hard constraints (each optional; absent or 0 = none): max_params, max_latency_ms,
@@ -20,7 +24,8 @@
 // Configuration (JSON; every key optional, unknown keys rejected):
 //   form = "pynas" | "mnasnet" | "miou"
 //   pynas = {alpha = 1, beta = 1, gamma = 1, fps_target = 120}
-//   mnasnet = {target_latency_ms = <ms>, alpha = -0.07, beta = -0.07}
+//   mnasnet = {target_latency_ms = <ms>, target_energy_mj = <mJ> (optional), alpha = -0.07,
+//              beta = -0.07}
 //   constraints = {max_params, max_latency_ms, max_peak_memory_bytes, max_energy_mj}
 //   objectives = ["miou", "latency_ms", "params"]   (nsga2; also peak_memory_bytes,
 //                 energy_mj, fitness; "miou" and "fitness" are negated so all are minimised)
@@ -56,7 +61,8 @@ struct FitnessConfig {
   FitnessForm form = FitnessForm::Pynas;
   double alpha = 1.0, beta = 1.0, gamma = 1.0, fps_target = 120.0;  // pynas
   double target_latency_ms = 0.0;                                   // mnasnet (required)
-  double mnas_alpha = -0.07, mnas_beta = -0.07;                     // mnasnet
+  double target_energy_mj = 0.0;                 // mnasnet, optional: > 0 adds the energy factor
+  double mnas_alpha = -0.07, mnas_beta = -0.07;  // mnasnet
   double max_params = 0, max_latency_ms = 0, max_peak_memory_bytes = 0, max_energy_mj = 0;
   std::vector<std::string> objectives = {"miou", "latency_ms", "params"};
 
@@ -78,6 +84,8 @@ struct FitnessResult {
 double pynas_fitness(double fps, double miou, double alpha, double beta, double gamma,
                      double fps_target);
 double mnasnet_reward(double miou, double latency_ms, double target_ms, double alpha, double beta);
+// (energy_mj / target_mj)^w, w = alpha if energy_mj <= target_mj else beta.
+double energy_factor(double energy_mj, double target_mj, double alpha, double beta);
 
 // Throws dalnas::Error naming a metric that the form, a constraint or an objective needs
 // but the evaluation did not report (or that is negative).

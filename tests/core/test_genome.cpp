@@ -266,3 +266,37 @@ TEST(Genome, ResolveArch) {
 
 }  // namespace
 }  // namespace dalnas
+
+namespace dalnas {
+namespace {
+
+TEST(GenomePrecision, GenesParseAndPrintLast) {
+  const std::string text =
+      "ConvBnAct-16-k3-relu-q8_max_MBConv-24-k3-e4-relu6-q4w_max_ResNetBlock-32-k3-relu-f16_dec-16";
+  const Genome g = Genome::parse(text);
+  EXPECT_EQ(g.blocks[0].precision, LayerPrecision::Int8);
+  EXPECT_EQ(g.blocks[1].precision, LayerPrecision::Int4W);
+  EXPECT_EQ(g.blocks[2].precision, LayerPrecision::FP16);
+  EXPECT_EQ(g.str(), text);
+  // Without a gene: Default, and the canonical string (and hash) as before genes existed.
+  const Genome d = Genome::parse(kExample);
+  for (const BlockGene& b : d.blocks) EXPECT_EQ(b.precision, LayerPrecision::Default);
+  EXPECT_EQ(d.str(), kExample);
+  EXPECT_NE(
+      g, Genome::parse("ConvBnAct-16-k3-relu_max_MBConv-24-k3-e4-relu6-q4w_max_ResNetBlock-32-k3-"
+                       "relu-f16_dec-16"));
+}
+
+TEST(GenomePrecision, UnknownPrecisionNamesTheTokenAndTheAllowedValues) {
+  const std::string e = error_of(
+      "ConvBnAct-16-k3-relu-q16_max_MBConv-24-k3-e4-relu6_max_ResNetBlock-32-k3-relu_dec-16");
+  EXPECT_NE(e.find("q16"), std::string::npos) << e;
+  EXPECT_NE(e.find("q4w"), std::string::npos) << e;
+  // A precision in the activation's place is not an activation.
+  EXPECT_NE(
+      error_of("ConvBnAct-16-k3-q8_max_MBConv-24-k3-e4-relu6_max_ResNetBlock-32-k3-relu_dec-16"),
+      "(no error)");
+}
+
+}  // namespace
+}  // namespace dalnas

@@ -359,3 +359,49 @@ TEST(SearchSpace, ParameterCapIsEnforcedWhenACounterIsInstalled) {
 
 }  // namespace
 }  // namespace dalnas
+
+namespace dalnas {
+namespace {
+
+TEST(SearchSpacePrecision, SearchedPrecisionsAreDrawnMutatedAndValidated) {
+  nlohmann::json j = small_space().to_json();
+  EXPECT_FALSE(j.contains("precisions"));  // the default space reads as before
+  j["precisions"] = {"int8", "int4w", "fp16"};
+  const SearchSpace s = SearchSpace::from_json(j);
+  EXPECT_EQ(SearchSpace::from_json(s.to_json()).precisions, s.precisions);
+  Rng rng(7);
+  std::set<LayerPrecision> seen, mutated;
+  for (int i = 0; i < 60; ++i) {
+    const Genome g = s.sample(rng);
+    EXPECT_NO_THROW(s.validate(g));
+    for (const BlockGene& b : g.blocks) seen.insert(b.precision);
+    const Genome m = s.mutate(g, 0.5, rng);
+    EXPECT_NO_THROW(s.validate(m));
+    for (size_t k = 0; k < std::min(g.blocks.size(), m.blocks.size()); ++k)
+      if (m.blocks[k].precision != g.blocks[k].precision) mutated.insert(m.blocks[k].precision);
+  }
+  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_FALSE(mutated.empty());
+  EXPECT_EQ(seen.count(LayerPrecision::Default), 0u);
+  // A genome with a precision outside the space is named.
+  Genome g = s.sample(rng);
+  g.blocks[1].precision = LayerPrecision::Default;
+  const std::string e = error_of([&] { s.validate(g); });
+  EXPECT_NE(e.find("precision default"), std::string::npos) << e;
+  j["precisions"] = {"int2"};
+  EXPECT_NE(error_of([&] { SearchSpace::from_json(j); }).find("precisions"), std::string::npos);
+}
+
+TEST(SearchSpacePrecision, ASpaceWithoutPrecisionsDrawsAsBefore) {
+  // The default space's draws do not depend on precision genes: same seed, same genomes
+  // with or without an explicit ["default"].
+  nlohmann::json j = small_space().to_json();
+  const SearchSpace a = SearchSpace::from_json(j);
+  j["precisions"] = {"default"};
+  const SearchSpace b = SearchSpace::from_json(j);
+  Rng ra(11), rb(11);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(a.sample(ra), b.sample(rb));
+}
+
+}  // namespace
+}  // namespace dalnas

@@ -171,3 +171,37 @@ TEST(Lower, RawSaturatedPixelsBecomeInfinityOnlyWhenNormalisationIsFolded) {
   cfg.host_cast = HalfMode{Overflow::Saturate, Subnormals::Keep, Rounding::NearestEven};
   EXPECT_EQ(tensor_stats(emulate(c, true, cfg)).nonfinite(), 0);
 }
+
+namespace dalnas {
+namespace {
+
+TEST(LowerPrecision, StagesCarryTheirBlockNumberAndPrecisionGene) {
+  const Genome g = Genome::parse(
+      "ConvBnAct-8-k3-relu_max_MBConv-8-k3-e3-relu6-q4w_avg_ResNetBlock-8-k3-relu-f16_dec-8");
+  Network net = build_network(g, 3);
+  net->eval();
+  const DeviceGraph d = lower(net, {});
+  int stamped = 0;
+  for (const Node& n : d.nodes) {
+    const auto starts = [&](const std::string& p) { return n.name.rfind(p, 0) == 0; };
+    if (starts("enc1.") || n.name == "pool1") {
+      EXPECT_EQ(n.block, 1) << n.name;
+      EXPECT_EQ(n.precision, LayerPrecision::Int4W) << n.name;
+      ++stamped;
+    } else if (starts("enc2.") || n.name == "pool2") {
+      EXPECT_EQ(n.block, 2) << n.name;
+      EXPECT_EQ(n.precision, LayerPrecision::FP16) << n.name;
+      ++stamped;
+    } else if (starts("enc0.")) {
+      EXPECT_EQ(n.block, 0) << n.name;
+      EXPECT_EQ(n.precision, LayerPrecision::Default) << n.name;
+    } else {
+      EXPECT_EQ(n.block, -1) << n.name;  // decoder, head, input, output
+      EXPECT_EQ(n.precision, LayerPrecision::Default) << n.name;
+    }
+  }
+  EXPECT_GE(stamped, 6);
+}
+
+}  // namespace
+}  // namespace dalnas

@@ -155,6 +155,11 @@ TEST(Profile, IntegerTargetsAndTheirErrors) {
       {"[integer]\nformat = \"int8-tflite\"\ncalibration_tiles = 0\n", "integer.calibration_tiles"},
       {"[integer]\nformat = \"int8-tflite\"\ntiles = 3\n", "integer: unknown key 'tiles'"},
       {"[integer]\nformat = \"onnxruntime-int8\"\nreduce_range = 1\n", "integer.reduce_range"},
+      {"[integer]\nformat = \"int8-tflite\"\nprecision = \"int2\"\n", "integer.precision: 'int2'"},
+      {"[integer]\nformat = \"onnxruntime-int8\"\nprecision = \"fp16\"\n",
+       "integer.precision: fp16 is not a precision onnxruntime-int8 runs"},
+      {"[integer]\nformat = \"dpu-int8\"\nfirst_last = \"int4w\"\n",
+       "integer.first_last: int4w is not a precision dpu-int8 runs"},
   };
   for (const auto& [text, want] : bad) {
     TempFile f("int_bad.toml", std::string("name = \"x\"\n") + text);
@@ -162,6 +167,21 @@ TEST(Profile, IntegerTargetsAndTheirErrors) {
     EXPECT_NE(e.find(f.path), std::string::npos) << e;
     EXPECT_NE(e.find(want), std::string::npos) << e;
   }
+}
+
+TEST(Profile, MixedPrecisionRule) {
+  const DeviceProfile m = load_profile("mixed-a8w4");
+  ASSERT_TRUE(m.integer.has_value());
+  EXPECT_EQ(m.integer->format, Int8Format::Tflite);
+  EXPECT_EQ(m.integer->precision, LayerPrecision::Int4W);
+  EXPECT_EQ(m.integer->first_last, LayerPrecision::Int8);
+  const DeviceAlignment a = alignment_for(m);
+  EXPECT_EQ(a.int8_precision, LayerPrecision::Int4W);
+  EXPECT_EQ(a.int8_first_last, LayerPrecision::Int8);
+  // Without the keys: int8 everywhere, no rule for the ends.
+  const DeviceProfile t = load_profile("int8-tflite");
+  EXPECT_EQ(t.integer->precision, LayerPrecision::Int8);
+  EXPECT_EQ(t.integer->first_last, LayerPrecision::Default);
 }
 
 TEST(Profile, KeepsOtherSectionsAndDefaults) {

@@ -56,6 +56,31 @@ TEST(Fitness, MnasNetSoftConstraint) {
   EXPECT_DOUBLE_EQ(mnasnet_reward(0.7, 50, 100, 0.0, -0.5), 0.7);
 }
 
+TEST(Fitness, MnasNetThreeObjectiveFormWeighsEnergy) {
+  const FitnessConfig c = FitnessConfig::from_json(nlohmann::json::parse(
+      R"({"form": "mnasnet", "mnasnet": {"target_latency_ms": 100, "target_energy_mj": 10,
+          "alpha": -0.07, "beta": -0.5}})"));
+  EvalMetrics m = metrics(0.7, 80);
+  m.energy_mj = 20;  // over the energy target: v = beta = -0.5
+  // 0.7 * 0.8^-0.07 * 2^-0.5
+  EXPECT_NEAR(compute_fitness(c, m).value, 0.7110198754524608 / std::sqrt(2.0), 1e-12);
+  m.energy_mj = 5;  // under: v = alpha = -0.07
+  EXPECT_NEAR(compute_fitness(c, m).value, 0.7110198754524608 * std::pow(0.5, -0.07), 1e-12);
+  // Energy is required by this form, named when missing; the setting round-trips.
+  m.energy_mj = std::numeric_limits<double>::quiet_NaN();
+  try {
+    compute_fitness(c, m);
+    FAIL() << "no error for a missing energy";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("energy_mj"), std::string::npos) << e.what();
+  }
+  EXPECT_DOUBLE_EQ(FitnessConfig::from_json(c.to_json()).target_energy_mj, 10.0);
+  // Without the target the form and its recorded settings are as before.
+  const FitnessConfig two = FitnessConfig::from_json(
+      nlohmann::json::parse(R"({"form": "mnasnet", "mnasnet": {"target_latency_ms": 100}})"));
+  EXPECT_FALSE(two.to_json()["mnasnet"].contains("target_energy_mj"));
+}
+
 TEST(Fitness, MiouForm) {
   const FitnessConfig c = FitnessConfig::from_json(nlohmann::json::parse(R"({"form": "miou"})"));
   EvalMetrics m;
