@@ -310,6 +310,22 @@ int run_bench(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+  // Mixed precision (devices/mixed-a8w4.toml's rule): int4 weights with the first block and
+  // the head int8 (the int8 kernels, narrower weights), then with those two as FP16 layers
+  // (the FP16 emulator between DEQUANTIZE and QUANTIZE). No target: what a float layer costs.
+  for (LayerPrecision ends : {LayerPrecision::Int8, LayerPrecision::FP16}) {
+    Int8Config ic;
+    ic.precision = LayerPrecision::Int4W;
+    ic.first_last = ends;
+    const DeviceGraph form = int8_form(graph, in);
+    const Int8Emulator emu(form, calibrate_ranges(form, xp, images, in, ic), ic);
+    std::vector<float> out;
+    const double t = median_seconds(reps, [&] { out = emu.run_batch(xp, images, in, threads); });
+    const std::string name = std::string("mixed int4w, ends ") + to_string(ends);
+    std::printf("%-32s %-7s %10.2f %8.2f  %-20s [%d img]\n", name.c_str(), to_string(emu.isa()),
+                images / t, images / t / ips_torch, "", images);
+    std::fflush(stdout);
+  }
   std::printf("summary (ratio to libtorch FP32):");
   for (const Row& r : rows) {
     if (r.mode == "fp16 storage, fp32 acc" || r.mode == "fp16 storage, fp16-blocked:252") {
