@@ -3,12 +3,15 @@
 // of the same network in the same run, at the same thread count. Targets (issue): fp16
 // storage + fp32 accumulation ≥ 1.0× libtorch FP32 with the AVX2 kernels as well as the
 // AVX-512 ones; fp16 accumulation ≥ 0.25×; int8 emulation (int8-tflite and
-// onnxruntime-int8, best int8 ISA) ≥ 2.0×.
+// onnxruntime-int8, every SIMD int8 path: AVX-512 VNNI and, through DALNAS_INT8_ISA=avx2,
+// AVX2 on the same machine) ≥ 2.0×.
 //
 //   build/bench/emulator_throughput [--threads T] [--images N] [--reps R] [--size S]
 //                                   [--scalar-images M] [--isa all|avx2|avx512]
-//                                   [--cpu-time on]
+//                                   [--cpu-time on] [--only all|fp16|int8]
 //
+// --only fp16 runs the FP16 emulator's modes only, --only int8 the integer and mixed ones
+// (libtorch's forward, the ratios' base, always runs).
 // --isa all (default) runs every mode with each SIMD ISA this CPU has (AVX2 forced through
 // EmulatorConfig.isa on an AVX-512 CPU). Every mode runs one warm-up batch, then R timed
 // batches of N images; the median is reported. The scalar path (slow) runs M images
@@ -122,7 +125,7 @@ int parse_int(const std::string& key, const std::string& v, int lo) {
 int run_bench(int argc, char** argv) {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int images = 8, reps = 3, size = 256, scalar_images = 1;
-  std::string isa_opt = "all";
+  std::string isa_opt = "all", only = "all";
   const int bands = 4;
   for (int i = 1; i < argc; i += 2) {
     const std::string k = argv[i];
@@ -142,11 +145,15 @@ int run_bench(int argc, char** argv) {
       isa_opt = v;
     else if (k == "--cpu-time")
       g_cpu_time = v == "1" || v == "on";
+    else if (k == "--only")
+      only = v;
     else
       throw Error(k +
                   ": unknown option (--threads, --images, --reps, --size, --scalar-images, --isa, "
-                  "--cpu-time)");
+                  "--cpu-time, --only)");
   }
+  if (only != "all" && only != "fp16" && only != "int8")
+    throw Error("--only: '" + only + "' is not all, fp16 or int8");
   std::vector<KernelIsa> isas;
   if (isa_opt == "all" || isa_opt == "avx512") {
     if (cpu_has_avx512()) {
@@ -253,6 +260,7 @@ int run_bench(int argc, char** argv) {
   };
   std::vector<Row> rows;
   for (const Mode& m : modes) {
+    if (only == "int8") break;
     std::vector<KernelIsa> run_isas = m.per_isa ? isas : std::vector<KernelIsa>{m.config.isa};
     for (KernelIsa isa : run_isas) {
       EmulatorConfig cfg = m.config;
@@ -287,23 +295,33 @@ int run_bench(int argc, char** argv) {
   // Integer emulation (issue 16): post-training int8 of the same graph, calibrated on the
   // benchmark images themselves (not timed), best int8 ISA and the scalar reference.
   // Target: >= 2.0x libtorch FP32.
+  // Paths: the best int8 ISA, AVX2 where the best is AVX-512 VNNI (DALNAS_INT8_ISA caps the
+  // path: the AVX2 figure on AVX-512 machines), and the scalar reference.
+  const bool vnni = best_int8_isa() == Int8Isa::AVX512VNNI;
   for (Int8Format format : {Int8Format::Tflite, Int8Format::OnnxRuntime}) {
-    for (bool simd : {true, false}) {
+    if (only == "fp16") break;
+    for (Int8Isa isa : {best_int8_isa(), Int8Isa::AVX2, Int8Isa::Scalar}) {
+      const bool best = isa == best_int8_isa();
+      if (!best && isa == Int8Isa::AVX2 && !vnni) continue;  // AVX2 is already the best
+      if (!best && isa != Int8Isa::Scalar && !int8_isa_supported(isa)) continue;
       Int8Config ic;
       ic.format = format;
       ic.weight_max = format == Int8Format::OnnxRuntime ? 64 : 127;
-      ic.simd = simd;
+      ic.simd = isa != Int8Isa::Scalar;
+      if (!best && isa == Int8Isa::AVX2) setenv("DALNAS_INT8_ISA", "avx2", 1);
       const DeviceGraph form = int8_form(graph, in);
       const Int8Emulator emu(form, calibrate_ranges(form, xp, images, in, ic), ic);
-      const int n = simd ? images : scalar_images;
+      unsetenv("DALNAS_INT8_ISA");
+      const int n = isa == Int8Isa::Scalar ? scalar_images : images;
       std::vector<float> out;
       const double t =
           median_seconds(n == 1 ? 1 : reps, [&] { out = emu.run_batch(xp, n, in, threads); });
       const double ratio = n / t / ips_torch;
-      const std::string name = to_string(format) + (simd ? "" : " (scalar)");
+      const std::string name =
+          to_string(format) + (best ? "" : std::string(" (") + to_string(isa) + ")");
       rows.push_back({name, KernelIsa::Scalar, ratio});
       char target[48] = "";
-      if (simd)
+      if (isa != Int8Isa::Scalar)
         std::snprintf(target, sizeof target, "target >= 2.00  %s", ratio >= 2.0 ? "PASS" : "below");
       std::printf("%-32s %-7s %10.2f %8.2f  %-20s [%d img]\n", name.c_str(), to_string(emu.isa()),
                   n / t, ratio, target, n);
@@ -314,6 +332,7 @@ int run_bench(int argc, char** argv) {
   // the head int8 (the int8 kernels, narrower weights), then with those two as FP16 layers
   // (the FP16 emulator between DEQUANTIZE and QUANTIZE). No target: what a float layer costs.
   for (LayerPrecision ends : {LayerPrecision::Int8, LayerPrecision::FP16}) {
+    if (only == "fp16") break;
     Int8Config ic;
     ic.precision = LayerPrecision::Int4W;
     ic.first_last = ends;
@@ -330,7 +349,8 @@ int run_bench(int argc, char** argv) {
   for (const Row& r : rows) {
     if (r.mode == "fp16 storage, fp32 acc" || r.mode == "fp16 storage, fp16-blocked:252") {
       std::printf("  %s [%s] %.2f;", r.mode.c_str(), to_string(r.isa).c_str(), r.ratio);
-    } else if (r.mode == "int8-tflite" || r.mode == "onnxruntime-int8") {
+    } else if ((r.mode.rfind("int8-tflite", 0) == 0 || r.mode.rfind("onnxruntime-int8", 0) == 0) &&
+               r.mode.find("scalar") == std::string::npos) {
       std::printf("  %s %.2f;", r.mode.c_str(), r.ratio);
     }
   }

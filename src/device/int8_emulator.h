@@ -169,6 +169,9 @@ class Int8Emulator {
   // Per Concat node and input (onnxruntime-int8, dpu-int8): the requantization table, built
   // once; empty: a copy.
   std::vector<std::vector<std::vector<int8_t>>> concat_lut_;
+  // Per Add node (int8-tflite, onnxruntime-int8): its output for every input pair, index
+  // (a + 128)·256 + (b + 128), computed by the kernel itself (int8_add / ort_add) once.
+  std::vector<std::vector<int8_t>> add_lut_;
   std::vector<int32_t> act_min_, act_max_;  // per node: clamp of Add / Mul / ReLU-family
   std::vector<int> consumers_;              // per node: how many nodes read its output
   std::vector<int> pos_;                    // per node: fix position (dpu-int8 only)

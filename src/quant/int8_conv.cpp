@@ -111,8 +111,25 @@ bool int8_isa_supported(Int8Isa isa) {
 Int8Isa best_int8_isa() {
   const char* env = std::getenv("DALNAS_NO_SIMD");
   if (env != nullptr && std::strcmp(env, "1") == 0) return Int8Isa::Scalar;
-  if (int8_isa_supported(Int8Isa::AVX512VNNI)) return Int8Isa::AVX512VNNI;
-  if (int8_isa_supported(Int8Isa::AVX2)) return Int8Isa::AVX2;
+  // DALNAS_INT8_ISA caps the path (benchmarks measure the AVX2 path on AVX-512 machines).
+  Int8Isa cap = Int8Isa::AVX512VNNI;
+  if (const char* name = std::getenv("DALNAS_INT8_ISA"); name != nullptr && *name != '\0') {
+    bool known = false;
+    for (Int8Isa isa : {Int8Isa::Scalar, Int8Isa::AVX2, Int8Isa::AVX512VNNI}) {
+      if (std::strcmp(name, to_string(isa)) == 0) {
+        cap = isa;
+        known = true;
+      }
+    }
+    if (!known) {
+      throw Error(std::string("DALNAS_INT8_ISA: unknown path '") + name +
+                  "' (expected scalar, avx2 or avx512vnni)");
+    }
+  }
+  if (cap == Int8Isa::AVX512VNNI && int8_isa_supported(Int8Isa::AVX512VNNI)) {
+    return Int8Isa::AVX512VNNI;
+  }
+  if (cap != Int8Isa::Scalar && int8_isa_supported(Int8Isa::AVX2)) return Int8Isa::AVX2;
   return Int8Isa::Scalar;
 }
 

@@ -3,15 +3,13 @@
 // library is built without -m flags, as device/kernels_avx2.cpp); called only when
 // int8_isa_supported(Int8Isa::AVX2).
 //
-// Per image and group, the output pixels are taken in tiles of kTile. For a tile, the
-// taps (x − z_in) are gathered as int16 (0 for taps outside the image, which is TFLite's
-// "omit") in pairs of consecutive taps kk = ic·k·k + ky·k + kx, pixel-major inside a pair
-// row; vpmaddwd multiplies a pair by the pair of weights (w[2j], w[2j+1]) and adds the two
-// int32 products: |w·(x − z)| <= 127·255, so nothing saturates and the int32 sums equal the
-// scalar ones modulo 2^32 (integer addition is associative). The requantization is the
-// scalar formula lane by lane (see Ops::finish below). Per image and group the input is
-// copied once, padded, as int16 x − z (no bounds checks in the gather); each pass keeps 4
-// output channels × 16 pixels in 8 accumulators.
+// The input is converted to int16 x − z_in (0 for taps outside the image, which is
+// TFLite's "omit"), two input channels to a packed group; vpmaddwd multiplies a pair by
+// the pair of weights and adds the two int32 products: |w·(x − z)| <= 127·255, so nothing
+// saturates and the int32 sums equal the scalar ones modulo 2^32 (integer addition is
+// associative). The convolution is int8_conv_direct.inc's (no im2col gather; 4 output
+// channels × 16 pixels of a row in 8 accumulators: AVX2 has 16 vector registers); the
+// requantization is the scalar formula lane by lane (see Ops::finish below).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -26,10 +24,6 @@
 
 namespace dalnas {
 namespace {
-
-constexpr int kTile = 256;  // output pixels per tile (a multiple of 8 · kPix)
-constexpr int kBlock = 4;   // output channels per pass over a tile
-constexpr int kPix = 2;     // vectors of 8 output pixels per pass (kBlock · kPix accumulators)
 
 // gemmlowp SaturatingRoundingDoublingHighMul lane by lane: floor((a·m + 2^30) / 2^31) (the
 // scalar's nudge-and-truncate; see fixed_point.h), INT32_MAX for a == m == INT32_MIN.
@@ -130,27 +124,55 @@ struct Ops {
 
 #include "quant/int8_conv_depthwise.inc"
 
-// acc[b][v] = Σ_j madd(cols pair j of pixels v·8.., weight pair j of channel b): NB output
-// channels × kPix vectors of 8 pixels, from zero.
-template <int NB>
-inline void dot(const int16_t* xp, const int32_t* wp0, int pairs, __m256i (&acc)[NB][kPix]) {
-  for (int b = 0; b < NB; ++b) {
-    for (int v = 0; v < kPix; ++v) acc[b][v] = _mm256_setzero_si256();
-  }
-  for (int j = 0; j < pairs; ++j) {
-    __m256i xv[kPix];
-    for (int v = 0; v < kPix; ++v) {
-      xv[v] = _mm256_loadu_si256(
-          reinterpret_cast<const __m256i*>(xp + static_cast<size_t>(j) * kTile * 2 + 16 * v));
+// The packed operations of int8_conv_direct.inc: two input channels as int16 x − z_in.
+struct Dense {
+  using E = int16_t;
+  using V = __m256i;
+  static constexpr int G = 2;
+  static constexpr int L = 8;
+  static constexpr int NB = 4;
+  static E pad(const Int8ConvArgs&) { return 0; }
+  static E convert(int8_t x, int32_t z) { return static_cast<E>(x - z); }
+  static void pack_rows(E* dst, const int8_t* src, int64_t plane, int n, int32_t z) {
+    const int8_t* s0 = src;
+    const int8_t* s1 = src + plane;
+    const __m256i zv = _mm256_set1_epi16(static_cast<int16_t>(z));
+    int x = 0;
+    for (; x + 16 <= n; x += 16) {
+      const __m256i a = _mm256_sub_epi16(
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s0 + x))), zv);
+      const __m256i b = _mm256_sub_epi16(
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s1 + x))), zv);
+      // Pairs (a[i], b[i]) in order: unpack within 128-bit lanes, then reorder the lanes.
+      const __m256i lo = _mm256_unpacklo_epi16(a, b);  // pixels 0-3 | 8-11
+      const __m256i hi = _mm256_unpackhi_epi16(a, b);  // pixels 4-7 | 12-15
+      E* o = dst + static_cast<size_t>(x) * 2;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_permute2x128_si256(lo, hi, 0x20));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 16),
+                          _mm256_permute2x128_si256(lo, hi, 0x31));
     }
-    for (int b = 0; b < NB; ++b) {
-      const __m256i w = _mm256_set1_epi32(wp0[static_cast<size_t>(b) * pairs + j]);
-      for (int v = 0; v < kPix; ++v) {
-        acc[b][v] = _mm256_add_epi32(acc[b][v], _mm256_madd_epi16(xv[v], w));
-      }
+    for (; x < n; ++x) {
+      dst[static_cast<size_t>(x) * 2] = convert(s0[x], z);
+      dst[static_cast<size_t>(x) * 2 + 1] = convert(s1[x], z);
     }
   }
-}
+  static int32_t pack(const int8_t* w, int n, int stride) {
+    const uint16_t lo = static_cast<uint16_t>(static_cast<int16_t>(w[0]));
+    const uint16_t hi = n > 1 ? static_cast<uint16_t>(static_cast<int16_t>(w[stride])) : 0;
+    return static_cast<int32_t>(lo | (static_cast<uint32_t>(hi) << 16));
+  }
+  static int32_t correction(int32_t, const Int8ConvArgs&) { return 0; }
+  static V zero() { return _mm256_setzero_si256(); }
+  static V load(const E* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static V dot(V acc, V x, int32_t w) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_set1_epi32(w)));
+  }
+  static V sub(V acc, int32_t c) {
+    return c == 0 ? acc : _mm256_sub_epi32(acc, _mm256_set1_epi32(c));
+  }
+};
+
+#include "quant/int8_conv_direct.inc"
 
 }  // namespace
 
@@ -159,89 +181,7 @@ void int8_conv_avx2(const Int8ConvArgs& a) {
     depthwise<Ops>(a);
     return;
   }
-  const int ho = a.out_h(), wo = a.out_w();
-  const int64_t npix = static_cast<int64_t>(ho) * wo;
-  const int cig = a.c_in / a.groups, cog = a.c_out / a.groups;
-  const int k = a.kernel, kk_n = cig * k * k;
-  const int pairs = (kk_n + 1) / 2;
-  const int16_t z = static_cast<int16_t>(a.in_zero_point);
-
-  // Weight pairs (w[2j] low, w[2j+1] high, int16 each) per output channel.
-  std::vector<int32_t> wpair(static_cast<size_t>(a.c_out) * pairs);
-  for (int oc = 0; oc < a.c_out; ++oc) {
-    const int8_t* w = a.weight + static_cast<int64_t>(oc) * kk_n;
-    for (int j = 0; j < pairs; ++j) {
-      const int16_t lo = w[2 * j];
-      const int16_t hi = 2 * j + 1 < kk_n ? w[2 * j + 1] : 0;
-      wpair[static_cast<size_t>(oc) * pairs + j] = static_cast<int32_t>(
-          static_cast<uint16_t>(lo) | (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
-    }
-  }
-
-  // The group's input, padded, as int16 x − z (padding 0: TFLite's "omit"), so that the
-  // gather needs no bounds checks.
-  const int hp = a.h + 2 * a.pad, wp = a.w + 2 * a.pad;
-  // Per-thread buffers, kept between calls (the emulator runs layer after layer).
-  thread_local std::vector<int16_t> padded, cols;
-  thread_local std::vector<int32_t> tile_off;
-  padded.resize(static_cast<size_t>(cig) * hp * wp);
-  // cols: slots beyond kk_n are never written here; whatever an earlier call left there
-  // meets a zero weight.
-  cols.resize(static_cast<size_t>(pairs) * kTile * 2);
-  tile_off.resize(kTile);
-  for (int n = 0; n < a.batch; ++n) {
-    for (int g = 0; g < a.groups; ++g) {
-      const int8_t* in_g = a.in + (static_cast<int64_t>(n) * a.c_in + g * cig) * a.h * a.w;
-      std::fill(padded.begin(), padded.end(), int16_t{0});
-      for (int ic = 0; ic < cig; ++ic) {
-        for (int y = 0; y < a.h; ++y) {
-          const int8_t* src = in_g + (static_cast<int64_t>(ic) * a.h + y) * a.w;
-          int16_t* dst = padded.data() + (static_cast<size_t>(ic) * hp + y + a.pad) * wp + a.pad;
-          for (int x = 0; x < a.w; ++x) dst[x] = static_cast<int16_t>(src[x] - z);
-        }
-      }
-      for (int64_t p0 = 0; p0 < npix; p0 += kTile) {
-        const int tp = static_cast<int>(std::min<int64_t>(kTile, npix - p0));
-        for (int p = 0; p < tp; ++p) {
-          const int64_t q = p0 + p;
-          tile_off[p] =
-              static_cast<int>(q / wo) * a.stride * wp + static_cast<int>(q % wo) * a.stride;
-        }
-        // Gather the taps: cols[(j·kTile + p)·2 + (kk & 1)] = x − z at tap kk of pixel p.
-        for (int kk = 0; kk < kk_n; ++kk) {
-          const int ic = kk / (k * k), ky = (kk / k) % k, kx = kk % k;
-          const int16_t* src = padded.data() + (static_cast<size_t>(ic) * hp + ky) * wp + kx;
-          int16_t* dst = cols.data() + static_cast<size_t>(kk / 2) * kTile * 2 + (kk & 1);
-          for (int p = 0; p < tp; ++p) dst[2 * p] = src[tile_off[p]];
-        }
-        for (int ob = 0; ob < cog; ob += kBlock) {
-          const int nb = std::min(kBlock, cog - ob);
-          const int32_t* wp0 = wpair.data() + static_cast<size_t>(g * cog + ob) * pairs;
-          for (int p = 0; p < tp; p += 8 * kPix) {
-            const int16_t* xp = cols.data() + static_cast<size_t>(p) * 2;
-            auto finish = [&](int b, __m256i(&acc)[kPix]) {
-              const int oc = g * cog + ob + b;
-              int8_t* out = a.out + (static_cast<int64_t>(n) * a.c_out + oc) * npix + p0 + p;
-              for (int v = 0; v < kPix && p + 8 * v < tp; ++v) {
-                Ops::finish(out + 8 * v, acc[v], std::min(8, tp - p - 8 * v), a, oc);
-              }
-            };
-            if (nb == kBlock) {
-              __m256i acc[kBlock][kPix];
-              dot<kBlock>(xp, wp0, pairs, acc);
-              for (int b = 0; b < kBlock; ++b) finish(b, acc[b]);
-            } else {
-              for (int b = 0; b < nb; ++b) {
-                __m256i acc[1][kPix];
-                dot<1>(xp, wp0 + static_cast<size_t>(b) * pairs, pairs, acc);
-                finish(b, acc[0]);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  direct_dense<Dense>(a);
 }
 
 }  // namespace dalnas

@@ -4,17 +4,15 @@
 // int8_isa_supported(Int8Isa::AVX512VNNI).
 //
 // vpdpbusd multiplies unsigned by signed bytes, four at a time, and adds the four products
-// to an int32 lane without saturation. The taps are gathered as u = x + 128 in [0, 255]
-// (taps outside the image as u = z_in + 128, i.e. x = z_in), in quads of consecutive taps
-// kk = ic·k·k + ky·k + kx, and
+// to an int32 lane without saturation. The input is converted to u = x + 128 in [0, 255]
+// (taps outside the image as u = z_in + 128, i.e. x = z_in), four input channels to a
+// packed group, and
 //   Σ w·(x − z_in) = Σ w·u − (z_in + 128)·Σ w
 // over all k·k·c taps (the outside taps contribute w·(z_in − z_in) = 0 either way, which is
 // TFLite's "omit"). Both sides are equal modulo 2^32, so the int32 result equals the
-// scalar reference's. Requantization: the scalar formula lane by lane (see mbqm()).
-// Per image and group the input is copied once, padded, as u (no bounds checks in the
-// gather); per tile of 256 pixels the taps are gathered into quads, and each pass keeps
-// 8 output channels × 32 pixels in 16 accumulators (two loads and eight broadcasts per 16
-// vpdpbusd).
+// scalar reference's. The convolution is int8_conv_direct.inc's (no im2col gather; 8
+// output channels × 32 pixels of a row in 16 accumulators); requantization is the scalar
+// formula lane by lane (see mbqm()).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -29,10 +27,6 @@
 
 namespace dalnas {
 namespace {
-
-constexpr int kTile = 256;  // output pixels per tile (a multiple of 16 · kPix)
-constexpr int kBlock = 8;   // output channels per pass over a tile
-constexpr int kPix = 2;     // vectors of 16 output pixels per pass (kBlock · kPix accumulators)
 
 // GCC 12's plain forms of these intrinsics pass an "undefined" register through a full
 // mask and trip -Wmaybe-uninitialized; the maskz forms with a full mask compile to the same
@@ -142,24 +136,67 @@ struct Ops {
 
 #include "quant/int8_conv_depthwise.inc"
 
-// acc[b][v] = Σ_j dpbusd(cols quad j of pixels v·16.., weight quad j of channel b): NB
-// output channels × kPix vectors of 16 pixels, from zero.
-template <int NB>
-inline void dot(const uint8_t* xp, const int32_t* wq0, int quads, __m512i (&acc)[NB][kPix]) {
-  for (int b = 0; b < NB; ++b) {
-    for (int v = 0; v < kPix; ++v) acc[b][v] = _mm512_setzero_si512();
-  }
-  for (int j = 0; j < quads; ++j) {
-    __m512i xv[kPix];
-    for (int v = 0; v < kPix; ++v) {
-      xv[v] = _mm512_loadu_si512(xp + static_cast<size_t>(j) * kTile * 4 + 64 * v);
+// The packed operations of int8_conv_direct.inc: four input channels as u8 (x + 128).
+struct Dense {
+  using E = uint8_t;
+  using V = __m512i;
+  static constexpr int G = 4;
+  static constexpr int L = 16;
+  static constexpr int NB = 8;
+  static E pad(const Int8ConvArgs& a) { return static_cast<E>(a.in_zero_point + 128); }
+  static E convert(int8_t x, int32_t) { return static_cast<E>(x + 128); }
+  static void pack_rows(E* dst, const int8_t* src, int64_t plane, int n, int32_t z) {
+    const int8_t* s0 = src;
+    const int8_t* s1 = src + plane;
+    const int8_t* s2 = src + 2 * plane;
+    const int8_t* s3 = src + 3 * plane;
+    const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));  // x + 128 as a byte
+    int x = 0;
+    for (; x + 16 <= n; x += 16) {
+      const __m128i a =
+          _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s0 + x)), flip);
+      const __m128i b =
+          _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s1 + x)), flip);
+      const __m128i c =
+          _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s2 + x)), flip);
+      const __m128i d =
+          _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s3 + x)), flip);
+      const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
+      const __m128i cd_lo = _mm_unpacklo_epi8(c, d), cd_hi = _mm_unpackhi_epi8(c, d);
+      E* o = dst + static_cast<size_t>(x) * 4;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm_unpacklo_epi16(ab_lo, cd_lo));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm_unpackhi_epi16(ab_lo, cd_lo));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 32), _mm_unpacklo_epi16(ab_hi, cd_hi));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 48), _mm_unpackhi_epi16(ab_hi, cd_hi));
     }
-    for (int b = 0; b < NB; ++b) {
-      const __m512i w = _mm512_set1_epi32(wq0[static_cast<size_t>(b) * quads + j]);
-      for (int v = 0; v < kPix; ++v) acc[b][v] = _mm512_dpbusd_epi32(acc[b][v], xv[v], w);
+    for (; x < n; ++x) {
+      E* o = dst + static_cast<size_t>(x) * 4;
+      o[0] = convert(s0[x], z);
+      o[1] = convert(s1[x], z);
+      o[2] = convert(s2[x], z);
+      o[3] = convert(s3[x], z);
     }
   }
-}
+  static int32_t pack(const int8_t* w, int n, int stride) {
+    uint32_t q = 0;
+    for (int t = 0; t < n; ++t) {
+      q |= static_cast<uint32_t>(static_cast<uint8_t>(w[static_cast<size_t>(t) * stride]))
+           << (8 * t);
+    }
+    return static_cast<int32_t>(q);
+  }
+  // (z_in + 128)·Σ w modulo 2^32.
+  static int32_t correction(int32_t sum_w, const Int8ConvArgs& a) {
+    return static_cast<int32_t>(static_cast<uint32_t>(a.in_zero_point + 128) *
+                                static_cast<uint32_t>(sum_w));
+  }
+  static V zero() { return _mm512_setzero_si512(); }
+  static V load(const E* p) { return _mm512_loadu_si512(p); }
+  static V dot(V acc, V x, int32_t w) { return _mm512_dpbusd_epi32(acc, x, _mm512_set1_epi32(w)); }
+  static V sub(V acc, int32_t c) { return _mm512_sub_epi32(acc, _mm512_set1_epi32(c)); }
+};
+
+#include "quant/int8_conv_direct.inc"
 
 }  // namespace
 
@@ -168,100 +205,7 @@ void int8_conv_avx512vnni(const Int8ConvArgs& a) {
     depthwise<Ops>(a);
     return;
   }
-  const int ho = a.out_h(), wo = a.out_w();
-  const int64_t npix = static_cast<int64_t>(ho) * wo;
-  const int cig = a.c_in / a.groups, cog = a.c_out / a.groups;
-  const int k = a.kernel, kk_n = cig * k * k;
-  const int quads = (kk_n + 3) / 4;
-  const uint8_t u_pad = static_cast<uint8_t>(a.in_zero_point + 128);
-
-  // Weight quads (4 int8, w[4j] in the low byte) and Σ w per output channel.
-  std::vector<int32_t> wquad(static_cast<size_t>(a.c_out) * quads);
-  std::vector<int32_t> correction(static_cast<size_t>(a.c_out));
-  for (int oc = 0; oc < a.c_out; ++oc) {
-    const int8_t* w = a.weight + static_cast<int64_t>(oc) * kk_n;
-    int32_t sum = 0;
-    for (int kk = 0; kk < kk_n; ++kk) sum += w[kk];  // |Σ w| <= 127·kk_n: no overflow here
-    for (int j = 0; j < quads; ++j) {
-      uint32_t q = 0;
-      for (int t = 0; t < 4; ++t) {
-        const int kk = 4 * j + t;
-        const uint8_t byte = kk < kk_n ? static_cast<uint8_t>(w[kk]) : 0;
-        q |= static_cast<uint32_t>(byte) << (8 * t);
-      }
-      wquad[static_cast<size_t>(oc) * quads + j] = static_cast<int32_t>(q);
-    }
-    // (z_in + 128)·Σ w modulo 2^32.
-    correction[static_cast<size_t>(oc)] = static_cast<int32_t>(
-        static_cast<uint32_t>(a.in_zero_point + 128) * static_cast<uint32_t>(sum));
-  }
-
-  // The group's input, padded, as uint8 x + 128 (padding: z_in + 128, TFLite's "omit"
-  // after the correction below), so that the gather needs no bounds checks.
-  const int hp = a.h + 2 * a.pad, wp = a.w + 2 * a.pad;
-  // Per-thread buffers, kept between calls (the emulator runs layer after layer).
-  thread_local std::vector<uint8_t> padded, cols;
-  thread_local std::vector<int32_t> tile_off;
-  padded.resize(static_cast<size_t>(cig) * hp * wp);
-  // cols: slots beyond kk_n are never written here; whatever an earlier call left there
-  // meets a zero weight.
-  cols.resize(static_cast<size_t>(quads) * kTile * 4);
-  tile_off.resize(kTile);
-  for (int n = 0; n < a.batch; ++n) {
-    for (int g = 0; g < a.groups; ++g) {
-      const int8_t* in_g = a.in + (static_cast<int64_t>(n) * a.c_in + g * cig) * a.h * a.w;
-      std::fill(padded.begin(), padded.end(), u_pad);
-      for (int ic = 0; ic < cig; ++ic) {
-        for (int y = 0; y < a.h; ++y) {
-          const int8_t* src = in_g + (static_cast<int64_t>(ic) * a.h + y) * a.w;
-          uint8_t* dst = padded.data() + (static_cast<size_t>(ic) * hp + y + a.pad) * wp + a.pad;
-          for (int x = 0; x < a.w; ++x) dst[x] = static_cast<uint8_t>(src[x] + 128);
-        }
-      }
-      for (int64_t p0 = 0; p0 < npix; p0 += kTile) {
-        const int tp = static_cast<int>(std::min<int64_t>(kTile, npix - p0));
-        for (int p = 0; p < tp; ++p) {
-          const int64_t q = p0 + p;
-          tile_off[p] =
-              static_cast<int>(q / wo) * a.stride * wp + static_cast<int>(q % wo) * a.stride;
-        }
-        // Gather: cols[(j·kTile + p)·4 + (kk & 3)] = the padded input at tap kk of pixel p.
-        for (int kk = 0; kk < kk_n; ++kk) {
-          const int ic = kk / (k * k), ky = (kk / k) % k, kx = kk % k;
-          const uint8_t* src = padded.data() + (static_cast<size_t>(ic) * hp + ky) * wp + kx;
-          uint8_t* dst = cols.data() + static_cast<size_t>(kk / 4) * kTile * 4 + (kk & 3);
-          for (int p = 0; p < tp; ++p) dst[4 * p] = src[tile_off[p]];
-        }
-        for (int ob = 0; ob < cog; ob += kBlock) {
-          const int nb = std::min(kBlock, cog - ob);
-          const int32_t* wq0 = wquad.data() + static_cast<size_t>(g * cog + ob) * quads;
-          for (int p = 0; p < tp; p += 16 * kPix) {
-            const uint8_t* xp = cols.data() + static_cast<size_t>(p) * 4;
-            auto finish = [&](int b, __m512i(&acc)[kPix]) {
-              const int oc = g * cog + ob + b;
-              const __m512i corr = _mm512_set1_epi32(correction[static_cast<size_t>(oc)]);
-              int8_t* out = a.out + (static_cast<int64_t>(n) * a.c_out + oc) * npix + p0 + p;
-              for (int v = 0; v < kPix && p + 16 * v < tp; ++v) {
-                Ops::finish(out + 16 * v, _mm512_sub_epi32(acc[v], corr),
-                            std::min(16, tp - p - 16 * v), a, oc);
-              }
-            };
-            if (nb == kBlock) {
-              __m512i acc[kBlock][kPix];
-              dot<kBlock>(xp, wq0, quads, acc);
-              for (int b = 0; b < kBlock; ++b) finish(b, acc[b]);
-            } else {
-              for (int b = 0; b < nb; ++b) {
-                __m512i acc[1][kPix];
-                dot<1>(xp, wq0 + static_cast<size_t>(b) * quads, quads, acc);
-                finish(b, acc[0]);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  direct_dense<Dense>(a);
 }
 
 }  // namespace dalnas

@@ -81,7 +81,17 @@ PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int
 int8_t quantize_int8(float x, const QuantParams& p) {
   // `static_cast<double>(TfLiteRound(val / static_cast<float>(scale))) + zero_point`,
   // clamped in double to [−128, 127].
-  const float r = std::round(x / p.scale);
+  const float v = x / p.scale;
+  if (v > -4194304.0f && v < 4194304.0f) {
+    // std::round without the library call: |v| < 2^22, so the truncation t is exact, v − t
+    // is exact, and v rounds away from t by one exactly when |v − t| >= 0.5 (ties away
+    // from zero). The result is std::round's, bit for bit.
+    const int32_t t = static_cast<int32_t>(v);
+    const float d = v - static_cast<float>(t);
+    const int32_t r = t + (d >= 0.5f ? 1 : 0) - (d <= -0.5f ? 1 : 0);
+    return static_cast<int8_t>(std::clamp(r + p.zero_point, -128, 127));
+  }
+  const float r = std::round(v);
   if (r != r) return static_cast<int8_t>(std::clamp(p.zero_point, -128, 127));
   const double unclamped = static_cast<double>(r) + static_cast<double>(p.zero_point);
   return static_cast<int8_t>(std::min(std::max(unclamped, -128.0), 127.0));
@@ -106,7 +116,14 @@ float dequantize_int8(int8_t q, const QuantParams& p) {
 }
 
 void dequantize_int8(const int8_t* q, int64_t n, const QuantParams& p, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = dequantize_int8(q[i], p);
+  if (n < 1024) {
+    for (int64_t i = 0; i < n; ++i) out[i] = dequantize_int8(q[i], p);
+    return;
+  }
+  // Long tensors through a table of the 256 values (the same function, evaluated once each).
+  float table[256];
+  for (int v = -128; v < 128; ++v) table[v + 128] = dequantize_int8(static_cast<int8_t>(v), p);
+  for (int64_t i = 0; i < n; ++i) out[i] = table[q[i] + 128];
 }
 
 }  // namespace dalnas

@@ -13,7 +13,9 @@
 #include "device/emulator.h"
 #include "device/int8_emulator.h"
 #include "device/int8_test_graphs.h"
+#include "quant/conv_params.h"
 #include "quant/int8_ops.h"
+#include "quant/ort_int8_ops.h"
 
 namespace dalnas {
 namespace {
@@ -225,6 +227,40 @@ TEST(Int8Emulator, RefusesWhatItCannotRunNamingTheNode) {
   std::vector<float> bad(x);
   bad[5] = NAN;
   EXPECT_THROW(calibrate_ranges(f, bad.data(), 1, kIn, Int8Config{}), Error);
+}
+
+// An Add runs through the constructor's table of all 65536 input pairs; the table is the
+// kernel's own output, so the emulator's add equals int8_add (int8-tflite) and ort_add
+// (onnxruntime-int8) on the same int8 inputs.
+TEST(Int8Emulator, AddTableEqualsTheAddKernels) {
+  for (Int8Format format : {Int8Format::Tflite, Int8Format::OnnxRuntime}) {
+    std::mt19937 rng(5);
+    Int8Config c;
+    c.format = format;
+    const DeviceGraph f = int8_form(unet(rng), kIn);
+    const auto x = images(2, kIn, rng);
+    const Int8Emulator emu(f, calibrate_ranges(f, x.data(), 2, kIn, c), c);
+    const auto all = emu.run_all(x.data(), kIn);
+    int add = -1;
+    for (size_t i = 0; i < f.nodes.size(); ++i) {
+      if (f.nodes[i].op == OpType::Add) add = static_cast<int>(i);
+    }
+    ASSERT_GE(add, 0);
+    const int a = f.nodes[add].inputs[0], b = f.nodes[add].inputs[1];
+    const int64_t n = static_cast<int64_t>(all[add].size());
+    std::vector<int8_t> want(all[add].size());
+    // The emulator's clamp of this add: its fused activation's range (none here: the int8
+    // form split the HardSwish off).
+    const ActivationRange ar = activation_range_int8(FusedActivation::None, emu.params(add));
+    if (format == Int8Format::Tflite) {
+      int8_add(all[a].data(), emu.params(a), all[b].data(), emu.params(b), n, emu.params(add),
+               ar.min, ar.max, RequantRounding::Double, want.data());
+    } else {
+      ort_add(all[a].data(), emu.params(a), all[b].data(), emu.params(b), n, emu.params(add),
+              ar.min, ar.max, want.data(), OrtPath::Float);  // `se` feeds the mul too
+    }
+    EXPECT_EQ(want, all[add]) << to_string(format);
+  }
 }
 
 }  // namespace

@@ -207,6 +207,12 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
       {1, 5, 15, 19, 17, 5, 2, 2, 5},   // depthwise, k5 s2, multiplier 3
       {1, 67, 67, 3, 35, 1, 1, 0, 67},  // depthwise 1×1
       {1, 3, 3, 33, 2, 5, 1, 2, 3},     // depthwise, narrower than the kernel
+      {1, 5, 9, 21, 70, 3, 1, 1, 1},    // rows of 70: two full vector pairs and a tail
+      {2, 9, 11, 29, 31, 7, 3, 3, 1},   // stride 3: nine phases
+      {1, 10, 12, 16, 16, 2, 2, 0, 1},  // even kernel, stride 2, no padding
+      {1, 6, 8, 12, 33, 3, 2, 1, 2},    // grouped, stride 2, odd width
+      {1, 17, 3, 9, 16, 1, 1, 0, 1},    // 1×1, rows exactly one vector (AVX-512)
+      {1, 24, 40, 8, 8, 3, 1, 1, 1},    // 8×8: rows narrower than an AVX-512 vector
   };
   std::mt19937 rng(20261129);
   int compared = 0;
@@ -303,6 +309,29 @@ TEST(Int8Conv, OnnxRuntimeRequantizationRoundsHalfToEven) {
   }
   // The corner output sums in[0] + in[1] + in[8] + in[9] = -32 - 31 - 24 - 23 = -110: -55.
   EXPECT_EQ(out_ref[0], -55);
+}
+
+// DALNAS_INT8_ISA caps the path best_int8_isa() picks; an unknown name is an error naming
+// the variable.
+TEST(Int8Conv, TheIsaCapIsHonouredAndCheckedByName) {
+  const char* old = std::getenv("DALNAS_INT8_ISA");
+  const std::string saved = old ? old : "";
+  setenv("DALNAS_INT8_ISA", "scalar", 1);
+  EXPECT_EQ(best_int8_isa(), Int8Isa::Scalar);
+  setenv("DALNAS_INT8_ISA", "avx2", 1);
+  EXPECT_EQ(best_int8_isa(), int8_isa_supported(Int8Isa::AVX2) ? Int8Isa::AVX2 : Int8Isa::Scalar);
+  setenv("DALNAS_INT8_ISA", "avx512", 1);
+  try {
+    best_int8_isa();
+    ADD_FAILURE() << "an unknown path was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("DALNAS_INT8_ISA"), std::string::npos) << e.what();
+  }
+  if (old) {
+    setenv("DALNAS_INT8_ISA", saved.c_str(), 1);
+  } else {
+    unsetenv("DALNAS_INT8_ISA");
+  }
 }
 
 }  // namespace

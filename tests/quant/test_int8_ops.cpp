@@ -237,5 +237,20 @@ TEST(Int8Table, LogisticAsTfliteBuildsIt) {
   EXPECT_EQ(y[2], -128);
 }
 
+// Long tensors take int8_requantize's 256-entry table; it equals the formula element by
+// element (short calls), in both rounding builds.
+TEST(Int8Requantize, LongTensorsEqualShortCalls) {
+  std::vector<int8_t> x(4096);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>((i * 101) % 256 - 128);
+  for (RequantRounding r : {RequantRounding::Double, RequantRounding::Single}) {
+    const QuantParams in{0.05f, 3}, out{0.0217f, -20};
+    std::vector<int8_t> got(x.size()), want(x.size());
+    int8_requantize(x.data(), static_cast<int64_t>(x.size()), in, out, r, got.data());
+    for (size_t i = 0; i < x.size(); ++i) int8_requantize(&x[i], 1, in, out, r, &want[i]);
+    EXPECT_EQ(got, want) << to_string(r);
+    EXPECT_NE(got, x);  // the parameters differ: not a copy
+  }
+}
+
 }  // namespace
 }  // namespace dalnas

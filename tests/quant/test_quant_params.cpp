@@ -1,7 +1,9 @@
 // TFLite int8 quantization parameters and conversions (quant/quant_params.h), hand-computed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "core/error.h"
@@ -123,6 +125,51 @@ TEST(QuantizeWeightsPerChannel, ReducedRange) {
   EXPECT_EQ(q.values, (std::vector<int8_t>{-64, 32, 16, 0, 64, -32}));
   EXPECT_THROW(quantize_weights_per_channel(w, 2, 3, 128), Error);
   EXPECT_THROW(quantize_weights_per_channel(w, 2, 3, 0), Error);
+}
+
+// quantize_int8's inline rounding (|x / scale| < 2^22) against std::round over ties, the
+// float neighbours of ties, the edge of the fast range and random values.
+TEST(QuantizeInt8, InlineRoundingIsStdRoundBitForBit) {
+  const auto reference = [](float x, const QuantParams& p) {
+    const float r = std::round(x / p.scale);
+    const double u = static_cast<double>(r) + p.zero_point;
+    return static_cast<int8_t>(std::min(std::max(u, -128.0), 127.0));
+  };
+  std::vector<float> xs;
+  for (int k = -300; k <= 300; ++k) {
+    const float tie = static_cast<float>(k) + 0.5f;
+    xs.push_back(tie);
+    xs.push_back(std::nextafter(tie, 1e9f));
+    xs.push_back(std::nextafter(tie, -1e9f));
+    xs.push_back(static_cast<float>(k));
+  }
+  for (float e : {4194303.5f, 4194304.0f, -4194303.5f, -4194304.0f, 1e30f, -1e30f, 0.49999997f,
+                  -0.49999997f, 0.0f, -0.0f}) {
+    xs.push_back(e);
+  }
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-500.0f, 500.0f);
+  for (int i = 0; i < 100000; ++i) xs.push_back(u(rng));
+  int checked = 0;
+  for (const QuantParams p : {QuantParams{1.0f, 0}, QuantParams{1.0f, -17}, QuantParams{0.37f, 5},
+                              QuantParams{3.0f, 127}}) {
+    for (float x : xs) {
+      ASSERT_EQ(int(quantize_int8(x, p)), int(reference(x, p)))
+          << "x " << x << " scale " << p.scale << " zp " << p.zero_point;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 400000);
+}
+
+// dequantize_int8 on long tensors (its 256-entry table) equals the element function.
+TEST(DequantizeInt8, LongTensorsEqualTheElementFunction) {
+  std::vector<int8_t> q(5000);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>((i * 37) % 256 - 128);
+  const QuantParams p{0.0123f, -7};
+  std::vector<float> out(q.size());
+  dequantize_int8(q.data(), static_cast<int64_t>(q.size()), p, out.data());
+  for (size_t i = 0; i < q.size(); ++i) ASSERT_EQ(out[i], dequantize_int8(q[i], p)) << i;
 }
 
 }  // namespace

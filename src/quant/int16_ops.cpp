@@ -1,0 +1,485 @@
+#include "quant/int16_ops.h"
+
+#include <algorithm>
+#include <limits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+
+namespace dalnas {
+namespace {
+
+constexpr int32_t kInt16Min = std::numeric_limits<int16_t>::min();
+constexpr int32_t kInt16Max = std::numeric_limits<int16_t>::max();
+
+int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+void check_scale(const QuantParams& p, const std::string& op, const char* which) {
+  if (!std::isfinite(p.scale) || p.scale <= 0.0f) {
+    throw Error(op + ": " + which + " scale " + std::to_string(p.scale) +
+                " is not a positive finite number");
+  }
+}
+
+// int16 tensors of the 16x8 scheme: zero point 0 (TFLite ENSUREs it in the kernels' Prepare).
+void check_int16_params(const QuantParams& p, const std::string& op, const char* which) {
+  check_scale(p, op, which);
+  if (p.zero_point != 0) {
+    throw Error(op + ": " + which + " zero point " + std::to_string(p.zero_point) +
+                " must be 0 for int16");
+  }
+}
+
+void check_int8_params(const QuantParams& p, const std::string& op, const char* which) {
+  check_scale(p, op, which);
+  if (p.zero_point < -128 || p.zero_point > 127) {
+    throw Error(op + ": " + which + " zero point " + std::to_string(p.zero_point) +
+                " is outside [-128, 127]");
+  }
+}
+
+void check_act16(int32_t act_min, int32_t act_max, const std::string& op) {
+  if (act_min < kInt16Min || act_max > kInt16Max || act_min > act_max) {
+    throw Error(op + ": activation range [" + std::to_string(act_min) + ", " +
+                std::to_string(act_max) + "] must lie in [-32768, 32767] with min <= max");
+  }
+}
+
+// TFLite QuantizeMultiplierSmallerThanOneExp (quantization_util.cc): M in (0, 1), shift <= 0.
+QuantizedMultiplier smaller_than_one(double m, RequantRounding rounding, const std::string& op,
+                                     const char* which) {
+  if (!(m > 0.0 && m < 1.0)) {
+    throw Error(op + ": " + which + " multiplier " + std::to_string(m) +
+                " is outside (0, 1) (TFLite requires it; the scales are too far apart)");
+  }
+  const QuantizedMultiplier q = QuantizeMultiplier(m, rounding);
+  if (q.shift > 0) throw Error(op + ": " + which + " multiplier shift above 0");
+  return q;
+}
+
+// QuantizeMultiplier(s_in / s_out) for Requantize; MBQM needs shift in [-31, 30].
+QuantizedMultiplier requant_multiplier(const QuantParams& in, const QuantParams& out,
+                                       RequantRounding rounding, const std::string& op) {
+  const double m = static_cast<double>(in.scale) / static_cast<double>(out.scale);
+  const QuantizedMultiplier q = QuantizeMultiplier(m, rounding);
+  if (q.shift > 30 || q.shift < -31) {
+    throw Error(op + ": multiplier " + std::to_string(m) + " (input scale / output scale) is " +
+                "out of range (shift " + std::to_string(q.shift) + " outside [-31, 30])");
+  }
+  return q;
+}
+
+// reference_ops::Requantize: clamp(MBQM(x − z_in, M) + z_out) to the output type's range.
+template <typename In, typename Out>
+void requantize(const In* x, int64_t n, int32_t z_in, int32_t z_out, QuantizedMultiplier m,
+                RequantRounding rounding, Out* y) {
+  constexpr int32_t lo = std::numeric_limits<Out>::min();
+  constexpr int32_t hi = std::numeric_limits<Out>::max();
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = MultiplyByQuantizedMultiplier(static_cast<int32_t>(x[i]) - z_in, m, rounding);
+    // + output_zeropoint (|v| <= 2^31 only after a saturated multiply; wraps as int8 code)
+    const int32_t r = static_cast<int32_t>(static_cast<uint32_t>(v) + static_cast<uint32_t>(z_out));
+    y[i] = static_cast<Out>(clamp_i32(r, lo, hi));
+  }
+}
+
+// TFLite CheckedLog2 (quantization_util.cc), in float as there.
+bool checked_log2(float x, int* log2_result) {
+  const float x_log2 = std::log(x) * (1.0f / std::log(2.0f));
+  const float x_log2_rounded = std::round(x_log2);
+  const float x_log2_fracpart = x_log2 - x_log2_rounded;
+  *log2_result = static_cast<int>(x_log2_rounded);
+  return std::abs(x_log2_fracpart) < 1e-3f;
+}
+
+[[noreturn]] void bad_conv(const std::string& what) {
+  throw Error("int16 conv: " + what);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+QuantParams symmetric_int16_params(float min, float max) {
+  if (!std::isfinite(min) || !std::isfinite(max) || min > max) {
+    throw Error("symmetric_int16_params: range [" + std::to_string(min) + ", " +
+                std::to_string(max) + "] is not finite with min <= max");
+  }
+  min = std::min(min, 0.0f);
+  max = std::max(max, 0.0f);
+  QuantParams p;
+  p.scale = std::max(std::abs(max), std::abs(min)) / 32767;  // float / int -> float
+  p.zero_point = 0;
+  return p;
+}
+
+std::vector<int64_t> quantize_bias_int64_per_channel(const std::vector<float>& bias,
+                                                     float input_scale,
+                                                     const std::vector<float>& weight_scales) {
+  if (bias.size() != weight_scales.size()) {
+    throw Error("quantize_bias_int64_per_channel: " + std::to_string(bias.size()) +
+                " biases but " + std::to_string(weight_scales.size()) + " weight scales");
+  }
+  std::vector<int64_t> q(bias.size());
+  for (size_t c = 0; c < bias.size(); ++c) {
+    if (!std::isfinite(bias[c])) {
+      throw Error("quantize_bias_int64_per_channel: bias of channel " + std::to_string(c) +
+                  " is not finite");
+    }
+    const float scaling_factor = input_scale * weight_scales[c];
+    const float inv = scaling_factor == 0 ? 0.0f : static_cast<float>(1.0 / scaling_factor);
+    const float r = std::round(bias[c] * inv);
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    // SafeCast saturates; the clamp to ±kMax then moves INT64_MIN up by one.
+    q[c] = r >= 9223372036854775808.0f    ? kMax
+           : r <= -9223372036854775808.0f ? -kMax
+                                          : static_cast<int64_t>(r);
+  }
+  return q;
+}
+
+int16_t quantize_int16(float x, const QuantParams& p) {
+  const float r = std::round(x / p.scale);
+  if (r != r) return static_cast<int16_t>(clamp_i32(p.zero_point, kInt16Min, kInt16Max));
+  const double unclamped = static_cast<double>(r) + static_cast<double>(p.zero_point);
+  return static_cast<int16_t>(std::min(std::max(unclamped, -32768.0), 32767.0));
+}
+
+void quantize_int16(const float* x, int64_t n, const QuantParams& p, int16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = quantize_int16(x[i], p);
+}
+
+float dequantize_int16(int16_t q, const QuantParams& p) {
+  return static_cast<float>(static_cast<double>(p.scale) * (int32_t{q} - p.zero_point));
+}
+
+void dequantize_int16(const int16_t* q, int64_t n, const QuantParams& p, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = dequantize_int16(q[i], p);
+}
+
+ActivationRange activation_range_int16(FusedActivation act, const QuantParams& out) {
+  check_scale(out, "activation_range_int16", "output");
+  // q(f) = zero_point + (int32) TfLiteRound(f / scale); clamped in double here so that a
+  // tiny scale (6 / s beyond int32) saturates instead of overflowing.
+  const auto quantize = [&out](float f) {
+    const double q = static_cast<double>(std::round(f / out.scale)) + out.zero_point;
+    return static_cast<int32_t>(std::min(std::max(q, -2147483648.0), 2147483647.0));
+  };
+  ActivationRange r;
+  r.min = kInt16Min;
+  r.max = kInt16Max;
+  switch (act) {
+    case FusedActivation::Relu:
+      r.min = std::max(kInt16Min, quantize(0.0f));
+      break;
+    case FusedActivation::Relu6:
+      r.min = std::max(kInt16Min, quantize(0.0f));
+      r.max = std::min(kInt16Max, quantize(6.0f));
+      break;
+    case FusedActivation::ReluN1To1:
+      r.min = std::max(kInt16Min, quantize(-1.0f));
+      r.max = std::min(kInt16Max, quantize(1.0f));
+      break;
+    case FusedActivation::None:
+      break;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Convolution.
+
+void check(const Int16ConvArgs& a) {
+  if (a.in == nullptr || a.weight == nullptr || a.out == nullptr || a.multiplier == nullptr ||
+      a.shift == nullptr) {
+    bad_conv("in, weight, multiplier, shift and out must be given");
+  }
+  if (a.batch < 1 || a.c_in < 1 || a.h < 1 || a.w < 1 || a.c_out < 1) {
+    bad_conv("batch, c_in, h, w and c_out must be >= 1 (got " + std::to_string(a.batch) + ", " +
+             std::to_string(a.c_in) + ", " + std::to_string(a.h) + ", " + std::to_string(a.w) +
+             ", " + std::to_string(a.c_out) + ")");
+  }
+  if (a.kernel < 1 || a.stride < 1 || a.pad < 0) {
+    bad_conv("kernel and stride must be >= 1 and pad >= 0 (got kernel " + std::to_string(a.kernel) +
+             ", stride " + std::to_string(a.stride) + ", pad " + std::to_string(a.pad) + ")");
+  }
+  if (a.groups < 1 || a.c_in % a.groups != 0 || a.c_out % a.groups != 0) {
+    bad_conv("groups " + std::to_string(a.groups) + " must divide c_in " + std::to_string(a.c_in) +
+             " and c_out " + std::to_string(a.c_out));
+  }
+  if (a.h + 2 * a.pad < a.kernel || a.w + 2 * a.pad < a.kernel) {
+    bad_conv("the " + std::to_string(a.kernel) + "×" + std::to_string(a.kernel) +
+             " kernel does not fit the padded " + std::to_string(a.h) + "×" + std::to_string(a.w) +
+             " input");
+  }
+  if (a.in_zero_point != 0 || a.out_zero_point != 0) {
+    bad_conv("in_zero_point and out_zero_point must be 0 for int16 (got " +
+             std::to_string(a.in_zero_point) + ", " + std::to_string(a.out_zero_point) + ")");
+  }
+  if (a.act_min < kInt16Min || a.act_max > kInt16Max || a.act_min > a.act_max) {
+    bad_conv("activation range [" + std::to_string(a.act_min) + ", " + std::to_string(a.act_max) +
+             "] must lie in [-32768, 32767] with min <= max");
+  }
+  for (int oc = 0; oc < a.c_out; ++oc) {
+    // common.cc (int64 overload): DCHECK(quantized_multiplier >= 0), shift in [-31, 8).
+    if (a.shift[oc] < -31 || a.shift[oc] > 7) {
+      bad_conv("shift of output channel " + std::to_string(oc) + " is " +
+               std::to_string(a.shift[oc]) + ", outside [-31, 7]");
+    }
+    if (a.multiplier[oc] < 0) {
+      bad_conv("multiplier of output channel " + std::to_string(oc) + " is negative (" +
+               std::to_string(a.multiplier[oc]) + ")");
+    }
+  }
+}
+
+bool int16_isa_supported(Int8Isa isa) {
+  switch (isa) {
+    case Int8Isa::Scalar:
+      return true;
+    case Int8Isa::AVX2:
+      return int8_isa_supported(Int8Isa::AVX2);
+    case Int8Isa::AVX512VNNI:
+      return false;  // no such int16 path (see the header)
+  }
+  return false;
+}
+
+Int8Isa best_int16_isa() {
+  const char* env = std::getenv("DALNAS_NO_SIMD");
+  if (env != nullptr && std::strcmp(env, "1") == 0) return Int8Isa::Scalar;
+  if (int16_isa_supported(Int8Isa::AVX2)) return Int8Isa::AVX2;
+  return Int8Isa::Scalar;
+}
+
+void int16_conv(const Int16ConvArgs& a, Int8Isa isa) {
+  check(a);
+  if (!int16_isa_supported(isa)) {
+    bad_conv(std::string("path ") + to_string(isa) +
+             (isa == Int8Isa::AVX2 ? " needs AVX2, which this CPU lacks"
+                                   : " does not exist for int16 (AVX2 is the SIMD path)"));
+  }
+  switch (isa) {
+    case Int8Isa::Scalar:
+      int16_conv_scalar(a);
+      return;
+    case Int8Isa::AVX2:
+      int16_conv_avx2(a);
+      return;
+    case Int8Isa::AVX512VNNI:
+      return;  // rejected above
+  }
+}
+
+void int16_conv(const Int16ConvArgs& a) {
+  int16_conv(a, best_int16_isa());
+}
+
+// The reference: TFLite's loop nest (reference_integer_ops::ConvPerChannel<int64_t>, int16
+// input) on NCHW.
+void int16_conv_scalar(const Int16ConvArgs& a) {
+  const int ho = a.out_h(), wo = a.out_w();
+  const int cig = a.c_in / a.groups, cog = a.c_out / a.groups;
+  const int k = a.kernel;
+  for (int n = 0; n < a.batch; ++n) {
+    for (int oc = 0; oc < a.c_out; ++oc) {
+      const int group = oc / cog;  // out_channel / filters_per_group
+      const int8_t* w_oc = a.weight + static_cast<int64_t>(oc) * cig * k * k;
+      int16_t* out_c = a.out + (static_cast<int64_t>(n) * a.c_out + oc) * ho * wo;
+      for (int oy = 0; oy < ho; ++oy) {
+        const int in_y_origin = oy * a.stride - a.pad;
+        for (int ox = 0; ox < wo; ++ox) {
+          const int in_x_origin = ox * a.stride - a.pad;
+          // int64 accumulation, kept in uint64 so that a wrap (only a bias near the int64
+          // limits can cause one) is defined.
+          uint64_t acc = 0;
+          for (int ic = 0; ic < cig; ++ic) {
+            const int16_t* in_c =
+                a.in + (static_cast<int64_t>(n) * a.c_in + group * cig + ic) * a.h * a.w;
+            for (int ky = 0; ky < k; ++ky) {
+              const int in_y = in_y_origin + ky;
+              for (int kx = 0; kx < k; ++kx) {
+                const int in_x = in_x_origin + kx;
+                // "Zero padding by omitting the areas outside the image."
+                if (in_x < 0 || in_x >= a.w || in_y < 0 || in_y >= a.h) continue;
+                const int32_t input_val = in_c[in_y * a.w + in_x];
+                const int32_t filter_val = w_oc[(ic * k + ky) * k + kx];
+                acc += static_cast<uint64_t>(static_cast<int64_t>(filter_val * input_val));
+              }
+            }
+          }
+          if (a.bias != nullptr) acc += static_cast<uint64_t>(a.bias[oc]);
+          int32_t r = MultiplyByQuantizedMultiplierInt64(static_cast<int64_t>(acc),
+                                                         a.multiplier[oc], a.shift[oc]);
+          r = std::max(r, a.act_min);
+          r = std::min(r, a.act_max);
+          out_c[oy * wo + ox] = static_cast<int16_t>(r);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// QUANTIZE (requantize).
+
+void int8_to_int16_requantize(const int8_t* x, int64_t n, const QuantParams& in,
+                              const QuantParams& out, RequantRounding rounding, int16_t* y) {
+  const std::string op = "int8 -> int16 requantize";
+  check_int8_params(in, op, "input");
+  check_int16_params(out, op, "output");
+  requantize(x, n, in.zero_point, out.zero_point, requant_multiplier(in, out, rounding, op),
+             rounding, y);
+}
+
+void int16_to_int8_requantize(const int16_t* x, int64_t n, const QuantParams& in,
+                              const QuantParams& out, RequantRounding rounding, int8_t* y) {
+  const std::string op = "int16 -> int8 requantize";
+  check_int16_params(in, op, "input");
+  check_int8_params(out, op, "output");
+  requantize(x, n, in.zero_point, out.zero_point, requant_multiplier(in, out, rounding, op),
+             rounding, y);
+}
+
+void int16_requantize(const int16_t* x, int64_t n, const QuantParams& in, const QuantParams& out,
+                      RequantRounding rounding, int16_t* y) {
+  const std::string op = "int16 -> int16 requantize";
+  check_int16_params(in, op, "input");
+  check_int16_params(out, op, "output");
+  requantize(x, n, in.zero_point, out.zero_point, requant_multiplier(in, out, rounding, op),
+             rounding, y);
+}
+
+// ---------------------------------------------------------------------------------------
+// ADD.
+
+int16_t RoundingDivideByPOTInt16(int16_t x, int exponent) {
+  // Each gemmlowp step on int16 scalars: Dup<int16_t>(int32) truncates, Add / ShiftRight
+  // compute in int and convert back to int16.
+  const int16_t mask = static_cast<int16_t>(static_cast<int32_t>((int64_t{1} << exponent) - 1));
+  const int16_t remainder = static_cast<int16_t>(x & mask);
+  const int16_t less = static_cast<int16_t>(x < 0 ? 1 : 0);  // MaskIfLessThan & one
+  const int16_t threshold = static_cast<int16_t>((mask >> 1) + less);
+  const int16_t greater = static_cast<int16_t>(remainder > threshold ? 1 : 0);
+  return static_cast<int16_t>(static_cast<int16_t>(x >> exponent) + greater);
+}
+
+void int16_add(const int16_t* a, const QuantParams& pa, const int16_t* b, const QuantParams& pb,
+               int64_t n, const QuantParams& out, int32_t act_min, int32_t act_max,
+               RequantRounding rounding, int16_t* y, bool pot_scale_int16) {
+  const std::string op = "int16 add";
+  check_int16_params(pa, op, "first input");
+  check_int16_params(pb, op, "second input");
+  check_int16_params(out, op, "output");
+  check_act16(act_min, act_max, op);
+
+  int l1 = 0, l2 = 0, lo = 0;
+  const bool pot = pot_scale_int16 && checked_log2(pa.scale, &l1) && checked_log2(pb.scale, &l2) &&
+                   checked_log2(out.scale, &lo);
+  if (pot) {
+    const int s1 = l1 - lo, s2 = l2 - lo;
+    if (!(s1 == 0 || s2 == 0) || s1 > 0 || s2 > 0) {
+      throw Error(op + ": power-of-two scales need one input scale equal to the output scale " +
+                  "and the other <= it (shifts " + std::to_string(s1) + ", " + std::to_string(s2) +
+                  "; TFLite ENSUREs it)");
+    }
+    const int16_t* not_shifted = s1 == 0 ? a : b;
+    const int16_t* shifted = s1 == 0 ? b : a;
+    const int right_shift = s1 == 0 ? -s2 : -s1;
+    if (right_shift > 31) {
+      throw Error(op + ": power-of-two input shift " + std::to_string(right_shift) +
+                  " exceeds 31 (gemmlowp asserts it)");
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t sum =
+          static_cast<int32_t>(RoundingDivideByPOTInt16(shifted[i], right_shift)) + not_shifted[i];
+      const int32_t sat = clamp_i32(sum, kInt16Min, kInt16Max);  // gemmlowp SaturatingAdd
+      y[i] = static_cast<int16_t>(clamp_i32(sat, act_min, act_max));
+    }
+    return;
+  }
+
+  constexpr int kLeftShift = 15;
+  // add.cc: `const double twice_max_input_scale = 2 * std::max(s1, s2);` (a float product).
+  const double twice_max = 2 * std::max(pa.scale, pb.scale);
+  const QuantizedMultiplier m1 = smaller_than_one(pa.scale / twice_max, rounding, op, "input 1");
+  const QuantizedMultiplier m2 = smaller_than_one(pb.scale / twice_max, rounding, op, "input 2");
+  const QuantizedMultiplier mo =
+      smaller_than_one(twice_max / ((1 << kLeftShift) * out.scale), rounding, op, "output");
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t s1 = MultiplyByQuantizedMultiplier(a[i] * (1 << kLeftShift), m1, rounding);
+    const int32_t s2 = MultiplyByQuantizedMultiplier(b[i] * (1 << kLeftShift), m2, rounding);
+    const int32_t v = MultiplyByQuantizedMultiplier(s1 + s2, mo, rounding);  // + output offset 0
+    y[i] = static_cast<int16_t>(clamp_i32(v, act_min, act_max));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pooling.
+
+void check_pool(const Int16PoolArgs& a, const char* op) {
+  if (a.in == nullptr || a.out == nullptr) throw Error(std::string(op) + ": null tensor");
+  if (a.c < 1 || a.h < 1 || a.w < 1 || a.kernel < 1 || a.stride < 1 || a.pad < 0 ||
+      a.pad >= a.kernel || a.h + 2 * a.pad < a.kernel || a.w + 2 * a.pad < a.kernel) {
+    throw Error(std::string(op) + ": window " + std::to_string(a.kernel) + " stride " +
+                std::to_string(a.stride) + " pad " + std::to_string(a.pad) + " does not fit " +
+                std::to_string(a.h) + "x" + std::to_string(a.w));
+  }
+  if (static_cast<int64_t>(a.kernel) * a.kernel > (int64_t{1} << 16)) {
+    throw Error(std::string(op) + ": kernel " + std::to_string(a.kernel) +
+                " has more than 2^16 taps (the int32 sum of int16 values could overflow)");
+  }
+  check_act16(a.act_min, a.act_max, op);
+}
+
+namespace {
+
+template <bool kMax>
+void pool16(const Int16PoolArgs& a) {
+  const int oh = a.out_h(), ow = a.out_w();
+  for (int ch = 0; ch < a.c; ++ch) {
+    const int16_t* x = a.in + static_cast<int64_t>(ch) * a.h * a.w;
+    int16_t* y = a.out + static_cast<int64_t>(ch) * oh * ow;
+    for (int oy = 0; oy < oh; ++oy) {
+      for (int ox = 0; ox < ow; ++ox) {
+        const int y0 = oy * a.stride - a.pad, x0 = ox * a.stride - a.pad;
+        int32_t acc = kMax ? kInt16Min : 0;  // numeric_limits<int16_t>::lowest() for max
+        int32_t count = 0;
+        for (int ky = std::max(0, -y0); ky < std::min(a.kernel, a.h - y0); ++ky) {
+          for (int kx = std::max(0, -x0); kx < std::min(a.kernel, a.w - x0); ++kx) {
+            const int32_t v = x[(y0 + ky) * a.w + (x0 + kx)];
+            if (kMax) {
+              acc = std::max(acc, v);
+            } else {
+              acc += v;
+            }
+            ++count;
+          }
+        }
+        if (!kMax) {
+          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+        }
+        y[oy * ow + ox] = static_cast<int16_t>(clamp_i32(acc, a.act_min, a.act_max));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void int16_max_pool(const Int16PoolArgs& a) {
+  check_pool(a, "int16 max pool");
+  pool16<true>(a);
+}
+
+void int16_average_pool(const Int16PoolArgs& a) {
+  check_pool(a, "int16 average pool");
+  pool16<false>(a);
+}
+
+}  // namespace dalnas
