@@ -84,7 +84,7 @@ std::string at(size_t index, const std::string& token) {
 BlockGene parse_block(const std::string& token, size_t index) {
   std::vector<std::string> parts = split(token, '-');
   BlockGene g;
-  // An optional precision gene last: -q8 | -q4w | -f16 (core/layer_precision.h).
+  // An optional precision gene last: -q8 | -q4w | -q16 | -f16 (core/layer_precision.h).
   if (parts.size() > 1) {
     LayerPrecision p;
     if (parse_genome_token(parts.back(), p)) {
@@ -95,7 +95,7 @@ BlockGene parse_block(const std::string& token, size_t index) {
                 (parts.back()[0] == 'f' &&
                  std::isdigit(static_cast<unsigned char>(parts.back()[1]))))) {
       throw Error(at(index, token) + "precision '" + parts.back() +
-                  "' not allowed (allowed: q8, q4w, f16, or none for the profile's rule)");
+                  "' not allowed (allowed: q8, q4w, q16, f16, or none for the profile's rule)");
     }
   }
   bool found = false;

@@ -48,7 +48,8 @@ std::string to_text(LayerPrecision v) {
 }
 const std::vector<LayerPrecision>& every_precision() {
   static const std::vector<LayerPrecision> v = {LayerPrecision::Default, LayerPrecision::Int8,
-                                                LayerPrecision::Int4W, LayerPrecision::FP16};
+                                                LayerPrecision::Int4W, LayerPrecision::Int16,
+                                                LayerPrecision::FP16};
   return v;
 }
 

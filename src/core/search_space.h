@@ -26,7 +26,7 @@
 //   max_params      400000 (pynas's cap); 0 = no cap
 //   max_attempts    1000: draws before sample() gives up on the parameter cap
 //   precisions      ["default"]: each block's precision gene (core/layer_precision.h):
-//                   default (the profile's rule), int8, int4w, fp16; with more than one
+//                   default (the profile's rule), int8, int4w, int16, fp16; with more than one
 //                   the search draws and mutates it per block (a mixed-precision search)
 #include <cstdint>
 #include <functional>

@@ -55,6 +55,29 @@ inline Int8Format parse_int8_format(const std::string& s) {
   throw Error("'" + s + "': expected int8-tflite, onnxruntime-int8 or dpu-int8");
 }
 
+// Whether a format runs a layer precision (mixed precision, device/precision_rule.h):
+// int8-tflite runs int8, int4w, int16 (TFLite's 16x8) and fp16 layers; onnxruntime-int8
+// int8 and int4w; dpu-int8 int8 only.
+inline bool format_runs(Int8Format f, LayerPrecision p) {
+  switch (p) {
+    case LayerPrecision::Default:
+    case LayerPrecision::Int8:
+      return true;
+    case LayerPrecision::Int4W:
+      return f != Int8Format::Dpu;
+    case LayerPrecision::Int16:
+    case LayerPrecision::FP16:
+      return f == Int8Format::Tflite;
+  }
+  return false;
+}
+// What format_runs allows, in words: "int8, int4w, int16 or fp16" and so on.
+inline std::string format_precisions(Int8Format f) {
+  return f == Int8Format::Tflite        ? "int8, int4w, int16 or fp16"
+         : f == Int8Format::OnnxRuntime ? "int8 or int4w"
+                                        : "int8 only";
+}
+
 struct Int8Config {
   Int8Format format = Int8Format::Tflite;
   RequantRounding rounding = RequantRounding::Double;  // the TFLite build's rounding
@@ -67,7 +90,7 @@ struct Int8Config {
   double percentile = 99.99;   // Percentile: the upper percentile (lower: 100 − it)
   int calibration_tiles = 32;  // at most this many calibration tiles
   bool simd = true;            // false: the scalar convolution (also DALNAS_NO_SIMD=1)
-  // Mixed precision (int8-tflite; int4w also onnxruntime-int8): the rule that gives every
+  // Mixed precision (format_runs above): the rule that gives every
   // node without a genome precision its format (device/precision_rule.h): `precision` for
   // every node, `first_last` (Default: none) for the first encoder block and the head.
   LayerPrecision precision = LayerPrecision::Int8;

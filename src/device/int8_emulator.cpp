@@ -13,6 +13,7 @@
 #include "quant/conv_params.h"
 #include "quant/dpu_ops.h"
 #include "quant/entropy_calibration.h"
+#include "quant/int16_ops.h"
 #include "quant/int8_ops.h"
 #include "quant/ort_int8_ops.h"
 
@@ -351,6 +352,9 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
                     " is not supported by the int8 emulation");
     }
   }
+  if (std::find(precision_.begin(), precision_.end(), LayerPrecision::Int16) != precision_.end()) {
+    quantize_int16_layers(ranges);
+  }
   // Add: an elementwise function of two int8 values, so a table of all 65536 pairs computed
   // by the kernel itself gives its result bit for bit (one load per element instead of
   // three fixed-point multiplies).
@@ -361,7 +365,10 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
   }
   for (size_t i = 0; i < nn; ++i) {
     const Node& n = graph_.nodes[i];
-    if (n.op != OpType::Add || precision_[i] == LayerPrecision::FP16) continue;
+    if (n.op != OpType::Add || precision_[i] == LayerPrecision::FP16 ||
+        precision_[i] == LayerPrecision::Int16) {
+      continue;
+    }
     const size_t a = static_cast<size_t>(n.inputs.at(0)), b = static_cast<size_t>(n.inputs.at(1));
     std::vector<int8_t>& t = add_lut_[i];
     t.resize(65536);
@@ -519,9 +526,168 @@ void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
   }
 }
 
+void Int8Emulator::quantize_int16_layers(const std::vector<TensorRange>& ranges) {
+  const size_t nn = graph_.nodes.size();
+  params16_.resize(nn);
+  for (size_t i = 0; i < nn; ++i) {
+    const Node& n = graph_.nodes[i];
+    const bool shares = n.op == OpType::MaxPool || n.op == OpType::AvgPool ||
+                        n.op == OpType::Resize || n.op == OpType::Output;
+    if (shares && !n.inputs.empty()) {
+      params16_[i] = params16_[static_cast<size_t>(n.inputs[0])];
+    } else {
+      // The int8 parameters' range (params_of: finite, widened to hold 0 and 2^-10).
+      float lo = std::min(ranges[i].min, 0.0f), hi = std::max(ranges[i].max, 0.0f);
+      if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+      params16_[i] = symmetric_int16_params(lo, hi);
+    }
+    if (precision_[i] != LayerPrecision::Int16) continue;
+    const QuantParams& pin = params16_[static_cast<size_t>(n.inputs.at(0))];
+    switch (n.op) {
+      case OpType::Conv: {
+        // TFLite 16x8: the int8 weights as quantized above, an int64 bias at s_in·s_w[c] of
+        // the int16 input, the requantization to the int16 output.
+        ConvData& d = conv_[i];
+        const std::vector<float> bias =
+            n.bias.empty() ? std::vector<float>(static_cast<size_t>(n.out_c), 0.0f) : n.bias;
+        d.bias.clear();
+        d.bias64 = quantize_bias_int64_per_channel(bias, pin.scale, d.weight_scale);
+        const ConvRequant rq =
+            conv_requant(pin.scale, d.weight_scale, params16_[i].scale, config_.rounding);
+        for (size_t c = 0; c < rq.shift.size(); ++c) {
+          if (rq.shift[c] > 7) {  // TFLite's int64 MultiplyByQuantizedMultiplier: <= 7
+            throw Error("int16: node '" + n.name + "': output channel " + std::to_string(c) +
+                        " needs a requantization shift of " + std::to_string(rq.shift[c]) +
+                        " (TFLite's int64 requantization allows at most 7)");
+          }
+        }
+        d.multiplier = rq.multiplier;
+        d.shift = rq.shift;
+        const ActivationRange ar = activation_range_int16(fused(n.act), params16_[i]);
+        d.act_min = ar.min;
+        d.act_max = ar.max;
+        break;
+      }
+      case OpType::MaxPool:
+      case OpType::AvgPool:
+        break;
+      case OpType::Add: {
+        const ActivationRange ar = activation_range_int16(fused(n.act), params16_[i]);
+        act_min_[i] = ar.min;
+        act_max_[i] = ar.max;
+        break;
+      }
+      case OpType::Activation:
+        if (n.act == ActType::ReLU || n.act == ActType::ReLU6) {
+          const ActivationRange ar = activation_range_int16(fused(n.act), params16_[i]);
+          act_min_[i] = ar.min;
+          act_max_[i] = ar.max;
+          break;
+        }
+        throw Error("int16: node '" + n.name + "': activation " + to_string(n.act) +
+                    " has no int16 kernel here (int16 layers run ReLU and ReLU6)");
+      default:
+        throw Error("int16: node '" + n.name + "': operation " + to_string(n.op) +
+                    " has no int16 kernel here (int16 layers run Conv, MaxPool, AvgPool, Add, "
+                    "ReLU and ReLU6)");
+    }
+  }
+}
+
+void Int8Emulator::int16_node(size_t i, const std::vector<Shape>& shapes, Tensors& t,
+                              std::vector<char>& ready16) const {
+  const Node& n = graph_.nodes[i];
+  // The inputs in int16: an int16 layer's output as it is; an int8 tensor requantized to
+  // its int16 parameters (QUANTIZE int8 -> int16); an FP16 layer's output quantized.
+  for (int k : n.inputs) {
+    const size_t ks = static_cast<size_t>(k);
+    if (ready16[ks]) continue;
+    std::vector<int16_t>& sk = t.s[ks];
+    sk.resize(static_cast<size_t>(shapes[ks].numel()));
+    if (precision_[ks] == LayerPrecision::FP16) {
+      quantize_int16(t.f[ks].data(), static_cast<int64_t>(sk.size()), params16_[ks], sk.data());
+    } else {
+      int8_to_int16_requantize(t.v[ks].data(), static_cast<int64_t>(sk.size()), params_[ks],
+                               params16_[ks], config_.rounding, sk.data());
+    }
+    ready16[ks] = 1;
+  }
+  const int a = n.inputs.at(0);
+  const Shape& is = shapes[static_cast<size_t>(a)];
+  const Shape& os = shapes[i];
+  const std::vector<int16_t>& x = t.s[static_cast<size_t>(a)];
+  std::vector<int16_t>& y = t.s[i];
+  y.resize(static_cast<size_t>(os.numel()));
+  switch (n.op) {
+    case OpType::Conv: {
+      const ConvData& d = conv_[i];
+      Int16ConvArgs c;
+      c.in = x.data();
+      c.c_in = is.c;
+      c.h = is.h;
+      c.w = is.w;
+      c.weight = d.weight.data();
+      c.bias = d.bias64.data();
+      c.c_out = n.out_c;
+      c.kernel = n.kernel;
+      c.stride = n.stride;
+      c.pad = n.pad;
+      c.groups = n.groups;
+      c.multiplier = d.multiplier.data();
+      c.shift = d.shift.data();
+      c.act_min = d.act_min;
+      c.act_max = d.act_max;
+      c.out = y.data();
+      int16_conv(c, isa_ == Int8Isa::Scalar ? Int8Isa::Scalar : best_int16_isa());
+      break;
+    }
+    case OpType::MaxPool:
+    case OpType::AvgPool: {
+      Int16PoolArgs pa;
+      pa.in = x.data();
+      pa.c = is.c;
+      pa.h = is.h;
+      pa.w = is.w;
+      pa.kernel = n.kernel;
+      pa.stride = n.stride;
+      pa.pad = n.pad;
+      pa.out = y.data();
+      if (n.op == OpType::MaxPool) {
+        int16_max_pool(pa);
+      } else {
+        int16_average_pool(pa);
+      }
+      break;
+    }
+    case OpType::Add: {
+      const size_t b = static_cast<size_t>(n.inputs.at(1));
+      int16_add(x.data(), params16_[static_cast<size_t>(a)], t.s[b].data(), params16_[b],
+                os.numel(), params16_[i], act_min_[i], act_max_[i], config_.rounding, y.data());
+      break;
+    }
+    case OpType::Activation:  // ReLU / ReLU6 (the constructor refused the rest)
+      int16_requantize(x.data(), os.numel(), params16_[static_cast<size_t>(a)], params16_[i],
+                       config_.rounding, y.data());
+      for (int16_t& q : y) {
+        q = static_cast<int16_t>(std::max<int32_t>(act_min_[i], std::min<int32_t>(act_max_[i], q)));
+      }
+      break;
+    default:
+      throw Error("int16: node '" + n.name + "': unsupported operation");
+  }
+  ready16[i] = 1;
+  // Its int8 form (QUANTIZE int16 -> int8) for int8 readers, at its int8 parameters.
+  std::vector<int8_t>& q = t.v[i];
+  q.resize(y.size());
+  int16_to_int8_requantize(y.data(), static_cast<int64_t>(y.size()), params16_[i], params_[i],
+                           config_.rounding, q.data());
+}
+
 void Int8Emulator::fp16_node(size_t i, const float* input, const Shape& in,
-                             const std::vector<Shape>& shapes, std::vector<std::vector<int8_t>>& v,
-                             std::vector<std::vector<float>>& f, std::vector<char>& ready) const {
+                             const std::vector<Shape>& shapes, Tensors& t,
+                             std::vector<char>& ready) const {
+  std::vector<std::vector<int8_t>>& v = t.v;
+  std::vector<std::vector<float>>& f = t.f;
   const Node& n = graph_.nodes[i];
   // Its float inputs: an FP16 node's stored output as it is; the network input as the host
   // normalised it (a float first layer reads the input unquantized); any other int8 tensor
@@ -542,6 +708,9 @@ void Int8Emulator::fp16_node(size_t i, const float* input, const Shape& in,
           fk[static_cast<size_t>(c * hw + j)] = x;
         }
       }
+    } else if (precision_[ks] == LayerPrecision::Int16) {  // DEQUANTIZE of the int16 tensor
+      dequantize_int16(t.s[ks].data(), static_cast<int64_t>(t.s[ks].size()), params16_[ks],
+                       fk.data());
     } else {
       dequantize_int8(v[ks].data(), static_cast<int64_t>(v[ks].size()), params_[ks], fk.data());
     }
@@ -555,15 +724,18 @@ void Int8Emulator::fp16_node(size_t i, const float* input, const Shape& in,
   for (size_t j = 0; j < y.size(); ++j) y[j] = quantize_int8(f[i][j], params_[i]);
 }
 
-void Int8Emulator::execute(const float* input, const Shape& in, std::vector<std::vector<int8_t>>& v,
-                           std::vector<std::vector<float>>& f) const {
+void Int8Emulator::execute(const float* input, const Shape& in, Tensors& t) const {
   const std::vector<Shape> shapes = graph_.compute_shapes(in);
   const size_t nn = graph_.nodes.size();
+  std::vector<std::vector<int8_t>>& v = t.v;
   // Buffers are kept from the previous image (run()'s are per thread): every operation
   // writes its whole output, so nothing stale is read.
   v.resize(nn);
-  f.resize(fp16_ ? nn : 0);
+  t.f.resize(fp16_ ? nn : 0);
   std::vector<char> ready(fp16_ ? nn : 0, 0);  // f[k] holds int8 node k's float form
+  const bool int16 = !params16_.empty();
+  t.s.resize(int16 ? nn : 0);
+  std::vector<char> ready16(int16 ? nn : 0, 0);  // s[k] holds node k's int16 form
   const RequantRounding rnd = config_.rounding;
   const bool ort = config_.format == Int8Format::OnnxRuntime;
   const bool dpu = config_.format == Int8Format::Dpu;
@@ -576,7 +748,11 @@ void Int8Emulator::execute(const float* input, const Shape& in, std::vector<std:
     }
     if (n.op == OpType::Output) continue;  // dequantized by run()
     if (precision_[i] == LayerPrecision::FP16) {
-      fp16_node(i, input, in, shapes, v, f, ready);
+      fp16_node(i, input, in, shapes, t, ready);
+      continue;
+    }
+    if (precision_[i] == LayerPrecision::Int16) {
+      int16_node(i, shapes, t, ready16);
       continue;
     }
     std::vector<int8_t>& y = v[i];
@@ -767,23 +943,26 @@ bool Int8Emulator::mixed() const {
 }
 
 std::vector<std::vector<int8_t>> Int8Emulator::run_all(const float* input, const Shape& in) const {
-  std::vector<std::vector<int8_t>> v;
-  std::vector<std::vector<float>> f;
-  execute(input, in, v, f);
-  return v;
+  Tensors t;
+  execute(input, in, t);
+  return std::move(t.v);
 }
 
 std::vector<float> Int8Emulator::run(const float* input, const Shape& in) const {
-  thread_local std::vector<std::vector<int8_t>> v;
-  thread_local std::vector<std::vector<float>> f;
-  execute(input, in, v, f);
+  thread_local Tensors t;
+  execute(input, in, t);
   const int out = graph_.output;
   if (out < 0) throw Error("int8: the graph has no Output node");
   const int src = graph_.nodes[static_cast<size_t>(out)].inputs.at(0);
+  const size_t ss = static_cast<size_t>(src);
   // A float last layer: its output as it is (no int8 step before the host).
-  if (precision_[static_cast<size_t>(src)] == LayerPrecision::FP16)
-    return f[static_cast<size_t>(src)];
-  const std::vector<int8_t>& q = v[static_cast<size_t>(src)];
+  if (precision_[ss] == LayerPrecision::FP16) return t.f[ss];
+  if (precision_[ss] == LayerPrecision::Int16) {  // DEQUANTIZE of the int16 output
+    std::vector<float> y(t.s[ss].size());
+    dequantize_int16(t.s[ss].data(), static_cast<int64_t>(y.size()), params16_[ss], y.data());
+    return y;
+  }
+  const std::vector<int8_t>& q = t.v[ss];
   std::vector<float> y(q.size());
   dequantize_int8(q.data(), static_cast<int64_t>(q.size()), params_[src], y.data());
   return y;

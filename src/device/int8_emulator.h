@@ -78,6 +78,17 @@
 //           any other int8 tensor dequantized (DEQUANTIZE) and rounded to FP16. Its
 //           output is quantized (QUANTIZE, ties away from zero) to its own calibrated
 //           parameters for int8 readers; as the last layer its FP16 output is the output.
+//   int16:  TFLite's 16x8 scheme (quant/int16_ops.h): int16 activations, symmetric (zero
+//           point 0, scale max|range| / 32767, params16()), int8 per-channel weights, int64
+//           bias at s_in·s_w, int64 accumulation and TFLite's int64 requantization. Runs
+//           Conv (dense, grouped, depthwise; ReLU / ReLU6 as clamps), MaxPool, AvgPool,
+//           Add and ReLU / ReLU6 nodes; any other node of an int16 block is refused,
+//           naming it. Its inputs: an int16 producer's output as it is; an int8 tensor
+//           requantized to that tensor's int16 parameters (QUANTIZE int8 -> int16, as
+//           TFLite Micro runs it); an FP16 layer's output quantized (QUANTIZE). Its output
+//           is requantized (int16 -> int8) to its own int8 parameters for int8 readers;
+//           an FP16 reader dequantizes the int16 tensor; as the last layer it is
+//           dequantized from int16.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -132,6 +143,7 @@ class Int8Emulator {
     std::vector<int8_t> weight;       // per-channel symmetric, OIHW
     std::vector<float> weight_scale;  // one per output channel
     std::vector<int32_t> bias;        // scale s_in · weight_scale[c], zero point 0
+    std::vector<int64_t> bias64;      // int16 layers: the int64 bias (bias empty)
     std::vector<int32_t> multiplier;  // TFLite's fixed-point requantization
     std::vector<int> shift;
     std::vector<float> float_scale;  // ONNX Runtime's: float(s_in · s_w[c]) / s_out
@@ -141,6 +153,8 @@ class Int8Emulator {
   const DeviceGraph& graph() const { return graph_; }
   const Int8Config& config() const { return config_; }
   const QuantParams& params(int node) const { return params_.at(static_cast<size_t>(node)); }
+  // The node's int16 parameters (every node: what its tensor has as an int16 tensor).
+  const QuantParams& params16(int node) const { return params16_.at(static_cast<size_t>(node)); }
   // The node's convolution data (Conv nodes; throws std::out_of_range past the end).
   const ConvData& conv(int node) const { return conv_.at(static_cast<size_t>(node)); }
   Int8Isa isa() const { return isa_; }
@@ -153,17 +167,26 @@ class Int8Emulator {
   bool mixed() const;
 
  private:
-  void execute(const float* input, const Shape& in, std::vector<std::vector<int8_t>>& v,
-               std::vector<std::vector<float>>& f) const;
+  // Every node's tensors: int8 (v), float (f: FP16 layers and their float inputs), int16
+  // (s: int16 layers and their int16 inputs).
+  struct Tensors {
+    std::vector<std::vector<int8_t>> v;
+    std::vector<std::vector<float>> f;
+    std::vector<std::vector<int16_t>> s;
+  };
+  void execute(const float* input, const Shape& in, Tensors& t) const;
   void fp16_node(size_t i, const float* input, const Shape& in, const std::vector<Shape>& shapes,
-                 std::vector<std::vector<int8_t>>& v, std::vector<std::vector<float>>& f,
-                 std::vector<char>& ready) const;
+                 Tensors& t, std::vector<char>& ready) const;
+  void int16_node(size_t i, const std::vector<Shape>& shapes, Tensors& t,
+                  std::vector<char>& ready16) const;
+  void quantize_int16_layers(const std::vector<TensorRange>& ranges);
   void quantize_dpu(const std::vector<TensorRange>& ranges);
 
   DeviceGraph graph_;
   Int8Config config_;
   Int8Isa isa_ = Int8Isa::Scalar;
   std::vector<QuantParams> params_;
+  std::vector<QuantParams> params16_;     // per node: its tensor's int16 parameters
   std::vector<ConvData> conv_;            // per node (Conv only)
   std::vector<std::vector<int8_t>> lut_;  // per node (table activations only)
   // Per Concat node and input (onnxruntime-int8, dpu-int8): the requantization table, built

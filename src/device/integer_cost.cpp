@@ -16,6 +16,7 @@ template <typename P, typename F>
 void visit_integer_params(P& p, F&& f) {
   f("int8_gmacs", p.int8_gmacs);
   f("int4_gmacs", p.int4_gmacs);
+  f("int16_gmacs", p.int16_gmacs);
   f("fp16_gmacs", p.fp16_gmacs);
   f("vector_gops", p.vector_gops);
   f("channel_align", p.channel_align);
@@ -29,6 +30,7 @@ void visit_integer_params(P& p, F&& f) {
   f("inference_overhead_ms", p.inference_overhead_ms);
   f("pj_mac_int8", p.pj_mac_int8);
   f("pj_mac_int4", p.pj_mac_int4);
+  f("pj_mac_int16", p.pj_mac_int16);
   f("pj_mac_fp16", p.pj_mac_fp16);
   f("pj_vector_op", p.pj_vector_op);
   f("pj_sram_byte", p.pj_sram_byte);
@@ -38,7 +40,7 @@ void visit_integer_params(P& p, F&& f) {
 
 bool zero_allowed(const std::string& key) {
   return key == "layer_overhead_us" || key == "inference_overhead_ms" || key == "static_w" ||
-         key == "weight_buffer_bytes";
+         key == "weight_buffer_bytes" || key == "int16_gmacs";
 }
 
 // The share of `align`-wide lanes that channel count c keeps busy.
@@ -167,7 +169,7 @@ CostEstimate estimate_integer(const DeviceGraph& graph,
     const Node& n = graph.nodes[i];
     const LayerPrecision q = prec[i];
     const int wbits = q == LayerPrecision::Int4W ? p.int4_weight_bits : weight_bits(q);
-    const int64_t bias_bytes = q == LayerPrecision::FP16 ? 2 : 4;
+    const int64_t bias_bytes = q == LayerPrecision::FP16 ? 2 : q == LayerPrecision::Int16 ? 8 : 4;
     wbytes[i] = (static_cast<int64_t>(n.weight.size()) * wbits + 7) / 8 +
                 static_cast<int64_t>(n.bias.size()) * bias_bytes;
     total_weights += wbytes[i];
@@ -192,7 +194,7 @@ CostEstimate estimate_integer(const DeviceGraph& graph,
       const size_t j = static_cast<size_t>(x);
       in_n += shapes[j].numel();
       in_bytes += act_bytes(j) * shapes[j].numel();
-      if (activation_bits(prec[j]) != activation_bits(q)) conversions += shapes[j].numel();
+      if (activation_format_differs(prec[j], q)) conversions += shapes[j].numel();
     }
     // The node's own work: MACs (MAC layers) or vector operations.
     int64_t macs = 0, vec = 0;
@@ -220,7 +222,9 @@ CostEstimate estimate_integer(const DeviceGraph& graph,
         }
         const double rate = q == LayerPrecision::FP16    ? p.fp16_gmacs
                             : q == LayerPrecision::Int4W ? p.int4_gmacs
-                                                         : p.int8_gmacs;
+                            : q == LayerPrecision::Int16
+                                ? (p.int16_gmacs > 0 ? p.int16_gmacs : 0.5 * p.int8_gmacs)
+                                : p.int8_gmacs;
         mac_s = static_cast<double>(macs) / (rate * 1e9 * eff);
         if (table_act) vec = out_n;
         break;
@@ -268,6 +272,7 @@ CostEstimate estimate_integer(const DeviceGraph& graph,
     }
     const double pj_mac = q == LayerPrecision::FP16    ? p.pj_mac_fp16
                           : q == LayerPrecision::Int4W ? p.pj_mac_int4
+                          : q == LayerPrecision::Int16 ? p.pj_mac_int16
                                                        : p.pj_mac_int8;
     pj += static_cast<double>(macs) * pj_mac +
           static_cast<double>(vec + conversions) * p.pj_vector_op +

@@ -9,7 +9,8 @@
 // Per node i, in precision p = precision[i] (all Int8 when `precision` is empty):
 //   MAC layers (Conv, FullyConnected, ConvTranspose; placement Engine::NeuralEngine):
 //     MACs = weights × output pixels (ConvTranspose: × input pixels, FC: weights)
-//     compute = MACs / (rate(p) · eff), rate: int8_gmacs | int4_gmacs | fp16_gmacs;
+//     compute = MACs / (rate(p) · eff), rate: int8_gmacs | int4_gmacs | int16_gmacs |
+//               fp16_gmacs;
 //     eff = a(in_c / groups) · a(out_c), a(c) = c / (c rounded up to channel_align), the
 //     share of the engine's channel lanes doing useful work (FC: in_c = its input values);
 //     depthwise (groups = in_c > 1): eff = a(out_c) · depthwise_efficiency.
@@ -48,7 +49,8 @@
 // input and output, a DPU's or CPU's are in the inference overhead at best).
 // nce_ms / shave_ms: summed times of MAC / vector nodes. weight_bytes: Σ weight bytes at
 // their widths; peak_memory_bytes = weight_bytes + the largest live(i).
-// Energy (mJ) = 1e-9 · [Σ MACs · pj_mac(p)  (pj_mac_int8 | pj_mac_int4 | pj_mac_fp16)
+// Energy (mJ) = 1e-9 · [Σ MACs · pj_mac(p)  (pj_mac_int8 | pj_mac_int4 | pj_mac_int16 |
+//                                              pj_mac_fp16)
 //                       + (vector + conversion operations) · pj_vector_op
 //                       + SRAM bytes · pj_sram_byte + DRAM bytes · pj_dram_byte]
 //               + static_w · latency_ms.
@@ -89,6 +91,10 @@ struct IntegerCostParams {
   // int4-weight layers, MAC/s (1e9): = int8 (the Edge TPU has no int4 arithmetic; the
   // weights are widened to int8). ASSUMPTION for engines without native int4.
   double int4_gmacs = 500.0;
+  // int16-activation layers (16x8), MAC/s (1e9); 0: half of int8_gmacs. ASSUMPTION: a
+  // 16-bit operand takes two passes of an 8-bit MAC array (no engine here publishes a 16x8
+  // rate).
+  double int16_gmacs = 0.0;
   // FP16 (float) layers, MAC/s (1e9). The Edge TPU runs no float: such layers run on the
   // host CPU's TFLite float kernels. ASSUMPTION (an embedded quad-core Arm CPU).
   double fp16_gmacs = 5.0;
@@ -123,6 +129,8 @@ struct IntegerCostParams {
   // Energy, pJ (Horowitz, ISSCC 2014, 45 nm; see above).
   double pj_mac_int8 = 0.3;     // 8-bit multiply 0.2 + 32-bit add 0.1 (int32 accumulator)
   double pj_mac_int4 = 0.3;     // = int8: weights widened to int8 (ASSUMPTION; no 4-bit figure)
+  double pj_mac_int16 = 0.5;    // 16×8 multiply ≈ 2 × 8-bit 0.2 (ASSUMPTION: linear in the
+                                // operand width) + 64-bit add 0.1 (int64 accumulator)
   double pj_mac_fp16 = 2.0;     // FP16 multiply 1.1 + FP32 add 0.9 (FP32 accumulation)
   double pj_vector_op = 1.0;    // ASSUMPTION: between an 8-bit add (0.03) and an FP32
                                 // multiply (3.7); a requantize / table / compare per value

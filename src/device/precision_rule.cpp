@@ -39,13 +39,9 @@ std::vector<LayerPrecision> resolve_precision(const DeviceGraph& g, const Int8Co
     }
     if (p == LayerPrecision::Default) p = config.precision;
     if (p == LayerPrecision::Default) p = LayerPrecision::Int8;
-    const bool ok = p == LayerPrecision::Int8 ||
-                    (p == LayerPrecision::Int4W && config.format != Int8Format::Dpu) ||
-                    (p == LayerPrecision::FP16 && config.format == Int8Format::Tflite);
-    if (!ok) {
+    if (!format_runs(config.format, p)) {
       throw Error("node '" + node.name + "': precision " + to_string(p) + " is not one " +
-                  to_string(config.format) + " runs (" +
-                  (config.format == Int8Format::Dpu ? "int8 only" : "int8 or int4w") + ")");
+                  to_string(config.format) + " runs (" + format_precisions(config.format) + ")");
     }
     out[i] = p;
   }

@@ -12,8 +12,9 @@
 // Input and Output nodes are always Int8 (the host quantizes the input, dequantizes the
 // output). Imported graphs (no block numbers) get rule 2 for the head only.
 //
-// Which formats accept which precisions: int8-tflite all three; onnxruntime-int8 int8 and
-// int4w (int4w is a weight range, which a QDQ model stores as int8); dpu-int8 int8 only.
+// Which formats accept which precisions: format_runs (device/int8_config.h): int8-tflite
+// all four (int16 is TFLite's 16x8 scheme); onnxruntime-int8 int8 and int4w (int4w is a
+// weight range, which a QDQ model stores as int8); dpu-int8 int8 only.
 #include "device/graph.h"
 #include "device/int8_config.h"
 

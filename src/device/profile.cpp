@@ -197,19 +197,13 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   }
   c.calibration_tiles = get_int(t, "calibration_tiles", where, 32, 1, 100000);
   // Mixed precision (device/precision_rule.h): what each format can run.
-  const std::string allowed = c.format == Int8Format::Tflite        ? "int8, int4w or fp16"
-                              : c.format == Int8Format::OnnxRuntime ? "int8 or int4w"
-                                                                    : "int8";
   auto precision = [&](const char* key, LayerPrecision fallback) {
     if (!t.contains(key)) return fallback;
     const LayerPrecision p =
         parse_layer_precision(get_string(t, key, where, ""), where + "." + key);
-    const bool ok = p == LayerPrecision::Int8 ||
-                    (p == LayerPrecision::Int4W && c.format != Int8Format::Dpu) ||
-                    (p == LayerPrecision::FP16 && c.format == Int8Format::Tflite);
-    if (!ok) {
+    if (!format_runs(c.format, p)) {
       throw Error(where + "." + key + ": " + to_string(p) + " is not a precision " +
-                  to_string(c.format) + " runs (" + allowed + ")");
+                  to_string(c.format) + " runs (" + format_precisions(c.format) + ")");
     }
     return p;
   };

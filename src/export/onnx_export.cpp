@@ -527,12 +527,14 @@ std::string to_onnx_bytes(const DeviceGraph& g, const ExportOptions& opt) {
 std::string to_onnx_qdq_bytes(const Int8Emulator& q, const ExportOptions& opt) {
   // int4w layers export as int8 QDQ (their weights are in [−7, 7]); a float layer would
   // need float ops between DequantizeLinear and QuantizeLinear, which this exporter does
-  // not write.
+  // not write; an int16 layer needs opset 21.
   for (size_t i = 0; i < q.graph().nodes.size(); ++i) {
-    if (q.precision(static_cast<int>(i)) == LayerPrecision::FP16) {
-      throw Error("export: node '" + q.graph().nodes[i].name +
-                  "' is an fp16 layer of a mixed-precision model; the QDQ export writes "
-                  "integer layers only (int8, int4w)");
+    const LayerPrecision p = q.precision(static_cast<int>(i));
+    if (p == LayerPrecision::FP16 || p == LayerPrecision::Int16) {
+      // int16: opset 13's QuantizeLinear has no int16 type (it came with opset 21).
+      throw Error("export: node '" + q.graph().nodes[i].name + "' is an " + to_string(p) +
+                  " layer of a mixed-precision model; the QDQ export (opset 13) writes int8 "
+                  "layers only (int8, int4w)");
     }
   }
   return Exporter(q.graph(), opt, &q).run();

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "quant/dpu_ops.h"
+#include "quant/int16_ops.h"
 #include "quant/quant_params.h"
 
 namespace dalnas {
@@ -55,15 +56,16 @@ inline float round_small(float v) {
 template <QRound R>
 __attribute__((noinline)) void fake_quant_chunk(const float* __restrict x, float* __restrict y,
                                                 bool* __restrict inside, int64_t n, float s,
-                                                float z, float qlo, float qhi) {
+                                                float z, float qlo, float qhi, float qmin,
+                                                float qmax, float bound) {
   for (int64_t i = 0; i < n; ++i) {
     const float xi = x[i];
-    float v = xi / s;  // beyond ±1024 steps the result saturates either way (|z| <= 128)
-    v = v < -1024.0f ? -1024.0f : v;
-    v = v > 1024.0f ? 1024.0f : v;
+    float v = xi / s;  // beyond ±bound steps the result saturates either way
+    v = v < -bound ? -bound : v;
+    v = v > bound ? bound : v;
     float t = round_small<R>(v) + z;
-    t = t < -128.0f ? -128.0f : t;
-    t = t > 127.0f ? 127.0f : t;
+    t = t < qmin ? qmin : t;
+    t = t > qmax ? qmax : t;
     y[i] = (t - z) * s;
     inside[i] = (xi >= qlo) & (xi <= qhi);
   }
@@ -77,10 +79,14 @@ __attribute__((noinline)) void clipped_grad_chunk(const bool* __restrict inside,
 }
 
 template <QRound R>
-void fake_quant_loop(const float* xp, float* yp, bool* mp, int64_t n, float s, float z) {
-  const float qlo = (-128.0f - z) * s, qhi = (127.0f - z) * s;
+void fake_quant_loop(const float* xp, float* yp, bool* mp, int64_t n, float s, float z, float qmin,
+                     float qmax) {
+  const float qlo = (qmin - z) * s, qhi = (qmax - z) * s;
+  // |v| beyond twice the grid's width saturates whatever the zero point (|z| <= the
+  // grid's width); 2·65535 < 2^20, round_small's domain.
+  const float bound = 2.0f * (qmax - qmin);
   at::parallel_for(0, n, 1 << 14, [=](int64_t b, int64_t e) {
-    fake_quant_chunk<R>(xp + b, yp + b, mp + b, e - b, s, z, qlo, qhi);
+    fake_quant_chunk<R>(xp + b, yp + b, mp + b, e - b, s, z, qlo, qhi, qmin, qmax, bound);
   });
 }
 
@@ -91,8 +97,10 @@ void fake_quant_loop(const float* xp, float* yp, bool* mp, int64_t n, float s, f
 // straight-through gradient: 1 where (−128 − z)·s <= x <= (127 − z)·s, else 0.
 struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               double scale, int64_t zero_point, int64_t rounding) {
+                               double scale, int64_t zero_point, int64_t rounding, int64_t qmin,
+                               int64_t qmax) {
     const float s = static_cast<float>(scale), z = static_cast<float>(zero_point);
+    const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
     const torch::Tensor xc = x.contiguous();
     torch::Tensor y = torch::empty_like(xc);
     torch::Tensor inside = torch::empty(xc.sizes(), xc.options().dtype(torch::kBool));
@@ -101,13 +109,13 @@ struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
     bool* mp = inside.data_ptr<bool>();
     switch (static_cast<QRound>(rounding)) {
       case QRound::HalfAway:
-        fake_quant_loop<QRound::HalfAway>(xp, yp, mp, xc.numel(), s, z);
+        fake_quant_loop<QRound::HalfAway>(xp, yp, mp, xc.numel(), s, z, lo, hi);
         break;
       case QRound::HalfEven:
-        fake_quant_loop<QRound::HalfEven>(xp, yp, mp, xc.numel(), s, z);
+        fake_quant_loop<QRound::HalfEven>(xp, yp, mp, xc.numel(), s, z, lo, hi);
         break;
       case QRound::HalfUp:
-        fake_quant_loop<QRound::HalfUp>(xp, yp, mp, xc.numel(), s, z);
+        fake_quant_loop<QRound::HalfUp>(xp, yp, mp, xc.numel(), s, z, lo, hi);
         break;
     }
     ctx->save_for_backward({inside});
@@ -124,14 +132,18 @@ struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
     at::parallel_for(0, g.numel(), 1 << 14, [=](int64_t b, int64_t e) {
       clipped_grad_chunk(mp + b, gp + b, op + b, e - b);
     });
-    return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {
+        out, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
-torch::Tensor fake_quant_affine(const torch::Tensor& x, float scale, int zero_point, QRound r) {
+// Onto the grid [qmin, qmax] (int8: [−128, 127]; int16: [−32768, 32767]).
+torch::Tensor fake_quant_affine(const torch::Tensor& x, float scale, int zero_point, QRound r,
+                                int qmin = -128, int qmax = 127) {
   if (x.scalar_type() == torch::kFloat32 && x.device().is_cpu()) {
     return FakeQuantFn::apply(x, static_cast<double>(scale), static_cast<int64_t>(zero_point),
-                              static_cast<int64_t>(r));
+                              static_cast<int64_t>(r), static_cast<int64_t>(qmin),
+                              static_cast<int64_t>(qmax));
   }
   // Other tensors: the same formula in tensor operations.
   torch::Tensor q;
@@ -143,10 +155,10 @@ torch::Tensor fake_quant_affine(const torch::Tensor& x, float scale, int zero_po
                              : r == QRound::HalfEven ? torch::round(v)
                                                      : torch::floor(v + 0.5f);
     const float z = static_cast<float>(zero_point);
-    q = (torch::clamp(rv + z, -128.0, 127.0) - z) * scale;
+    q = (torch::clamp(rv + z, static_cast<double>(qmin), static_cast<double>(qmax)) - z) * scale;
   }
-  const float qlo = static_cast<float>(-128 - zero_point) * scale;
-  const float qhi = static_cast<float>(127 - zero_point) * scale;
+  const float qlo = static_cast<float>(qmin - zero_point) * scale;
+  const float qhi = static_cast<float>(qmax - zero_point) * scale;
   const torch::Tensor c = torch::clamp(x, qlo, qhi);
   return c + (q - c).detach();
 }
@@ -160,6 +172,14 @@ torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi, 
   const QuantParams p = asymmetric_int8_params(lo, hi);
   return fake_quant_affine(x, p.scale, p.zero_point,
                            ties_even ? QRound::HalfEven : QRound::HalfAway);
+}
+
+torch::Tensor fake_quant_activation_int16(const torch::Tensor& x, float lo, float hi) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+  const QuantParams p = symmetric_int16_params(lo, hi);
+  return fake_quant_affine(x, p.scale, 0, QRound::HalfAway, -32768, 32767);
 }
 
 torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax) {

@@ -26,6 +26,12 @@ torch::Tensor round_half_away(const torch::Tensor& v);
 torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi,
                                     bool ties_even = false);
 
+// Per-tensor symmetric int16 fake quantization (an int16 layer, TFLite's 16x8 scheme,
+// quant/int16_ops.h): (s, 0) = symmetric_int16_params(lo, hi) of [lo, hi] widened as
+// above, q = clamp(round(x / s), −32768, 32767) (ties away from zero), y = q · s; clipped
+// straight-through gradient.
+torch::Tensor fake_quant_activation_int16(const torch::Tensor& x, float lo, float hi);
+
 // Per-output-channel symmetric int8 fake quantization of a weight tensor (dim 0 = channel)
 // to [−qmax, qmax] (127; 64 for ONNX Runtime's reduce_range), scale m / qmax.
 torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax = 127);

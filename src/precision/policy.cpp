@@ -26,7 +26,8 @@ PrecisionMode parse_precision(const std::string& s) {
   throw Error("precision: unknown value \"" + s + "\" (allowed: fp32, fp16-aligned, aligned)");
 }
 
-torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::string& where) const {
+torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::string& where,
+                                        bool int16) const {
   // Ranges learn while gradients are recorded (training); evaluation reads them.
   const bool training = torch::GradMode::is_enabled() && x.requires_grad();
   auto it = ranges_.find(where);
@@ -52,6 +53,7 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
     lo = it->second.first;
     hi = it->second.second;
   }
+  if (int16) return fake_quant_activation_int16(x, lo, hi);
   return align.int8_pow2 ? fake_quant_pow2_activation(x, lo, hi)
                          : fake_quant_activation(x, lo, hi, align.int8_ties_even);
 }
@@ -69,7 +71,9 @@ LayerPrecision PrecisionPolicy::scope_precision() const {
 
 torch::Tensor PrecisionPolicy::block_output(const torch::Tensor& x,
                                             const std::string& where) const {
-  if (!int8() || scope_precision() != LayerPrecision::FP16) return x;
+  if (!int8()) return x;
+  const LayerPrecision p = scope_precision();
+  if (p != LayerPrecision::FP16 && p != LayerPrecision::Int16) return x;
   return int8_act(x, where);
 }
 
@@ -88,10 +92,11 @@ torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
 torch::Tensor PrecisionPolicy::act(const torch::Tensor& x, const char* where) const {
   const bool project = enabled() && !(device_aligned() && align.fp32_storage);
   const bool fp16_layer = int8() && scope_precision() == LayerPrecision::FP16;
-  torch::Tensor y = fp16_layer ? project_fp16(x, HalfMode{}, zero_grad_on_overflow)
-                    : int8()   ? int8_act(x, where ? where : "")
-                    : project  ? project_fp16(x, act_mode(), zero_grad_on_overflow)
-                               : x;
+  torch::Tensor y =
+      fp16_layer ? project_fp16(x, HalfMode{}, zero_grad_on_overflow)
+      : int8()   ? int8_act(x, where ? where : "", scope_precision() == LayerPrecision::Int16)
+      : project  ? project_fp16(x, act_mode(), zero_grad_on_overflow)
+                 : x;
   if (observer) observer(where ? where : "", y);
   return y;
 }
@@ -110,6 +115,13 @@ torch::Tensor PrecisionPolicy::input(const torch::Tensor& x) const {
   // a float layer, which reads it unquantized (FP16); the caller sets block 0's scope.
   if (int8() && scope_precision() == LayerPrecision::FP16) {
     torch::Tensor y = project_fp16(x, HalfMode{}, zero_grad_on_overflow);
+    if (observer) observer("input", y);
+    return y;
+  }
+  // Before an int16 first block the input is still the host's int8 (QUANTIZE int8, then
+  // the device's int8 -> int16), not an int16 tensor.
+  if (int8() && scope_precision() == LayerPrecision::Int16) {
+    torch::Tensor y = int8_act(x, "input");
     if (observer) observer("input", y);
     return y;
   }

@@ -98,7 +98,8 @@ struct PrecisionPolicy {
   // The format of the layers in the current scope (the rule above; Int8 outside an integer
   // target).
   LayerPrecision scope_precision() const;
-  // An fp16 encoder block's output as its int8 readers see it (identity otherwise).
+  // An fp16 or int16 encoder block's output as its int8 readers see it (identity
+  // otherwise).
   torch::Tensor block_output(const torch::Tensor& x, const std::string& where) const;
 
   // Integer targets: the activation range each point has seen (lo, hi), by point name.
@@ -108,7 +109,10 @@ struct PrecisionPolicy {
   HalfMode act_mode() const { return device_aligned() ? align.storage : half; }
   mutable PrescalePass pass_;  // the forward pass's pre-scaling state
   bool int8() const { return device_aligned() && align.int8; }
-  torch::Tensor int8_act(const torch::Tensor& x, const std::string& where) const;
+  // An integer tensor's fake quantization at its running range: int8, or int16 (an int16
+  // layer's activations).
+  torch::Tensor int8_act(const torch::Tensor& x, const std::string& where,
+                         bool int16 = false) const;
   mutable std::map<std::string, std::pair<float, float>> ranges_;  // int8 act ranges
   mutable int scope_block_ = kOther;
   mutable LayerPrecision scope_gene_ = LayerPrecision::Default;

@@ -1,10 +1,10 @@
 #include "quant/int16_ops.h"
 
 #include <algorithm>
-#include <limits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "core/error.h"
@@ -122,8 +122,8 @@ std::vector<int64_t> quantize_bias_int64_per_channel(const std::vector<float>& b
                                                      float input_scale,
                                                      const std::vector<float>& weight_scales) {
   if (bias.size() != weight_scales.size()) {
-    throw Error("quantize_bias_int64_per_channel: " + std::to_string(bias.size()) +
-                " biases but " + std::to_string(weight_scales.size()) + " weight scales");
+    throw Error("quantize_bias_int64_per_channel: " + std::to_string(bias.size()) + " biases but " +
+                std::to_string(weight_scales.size()) + " weight scales");
   }
   std::vector<int64_t> q(bias.size());
   for (size_t c = 0; c < bias.size(); ++c) {

@@ -15,8 +15,8 @@
 // with scale s_in · s_w[c]. Where TFLite CHECKs or ENSUREs a precondition, these functions
 // throw dalnas::Error naming the operation, the field and what is wrong.
 #include <cstdint>
-#include <vector>
 #include <limits>
+#include <vector>
 
 #include "quant/conv_params.h"
 #include "quant/fixed_point.h"

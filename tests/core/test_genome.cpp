@@ -278,6 +278,12 @@ TEST(GenomePrecision, GenesParseAndPrintLast) {
   EXPECT_EQ(g.blocks[1].precision, LayerPrecision::Int4W);
   EXPECT_EQ(g.blocks[2].precision, LayerPrecision::FP16);
   EXPECT_EQ(g.str(), text);
+  // int16 activations (TFLite's 16x8): q16.
+  const std::string t16 =
+      "ConvBnAct-16-k3-relu-q16_max_MBConv-24-k3-e4-relu6_max_ResNetBlock-32-k3-relu_dec-16";
+  const Genome g16 = Genome::parse(t16);
+  EXPECT_EQ(g16.blocks[0].precision, LayerPrecision::Int16);
+  EXPECT_EQ(g16.str(), t16);
   // Without a gene: Default, and the canonical string (and hash) as before genes existed.
   const Genome d = Genome::parse(kExample);
   for (const BlockGene& b : d.blocks) EXPECT_EQ(b.precision, LayerPrecision::Default);
@@ -289,9 +295,10 @@ TEST(GenomePrecision, GenesParseAndPrintLast) {
 
 TEST(GenomePrecision, UnknownPrecisionNamesTheTokenAndTheAllowedValues) {
   const std::string e = error_of(
-      "ConvBnAct-16-k3-relu-q16_max_MBConv-24-k3-e4-relu6_max_ResNetBlock-32-k3-relu_dec-16");
-  EXPECT_NE(e.find("q16"), std::string::npos) << e;
+      "ConvBnAct-16-k3-relu-q32_max_MBConv-24-k3-e4-relu6_max_ResNetBlock-32-k3-relu_dec-16");
+  EXPECT_NE(e.find("q32"), std::string::npos) << e;
   EXPECT_NE(e.find("q4w"), std::string::npos) << e;
+  EXPECT_NE(e.find("q16"), std::string::npos) << e;
   // A precision in the activation's place is not an activation.
   EXPECT_NE(
       error_of("ConvBnAct-16-k3-q8_max_MBConv-24-k3-e4-relu6_max_ResNetBlock-32-k3-relu_dec-16"),

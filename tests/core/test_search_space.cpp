@@ -366,7 +366,7 @@ namespace {
 TEST(SearchSpacePrecision, SearchedPrecisionsAreDrawnMutatedAndValidated) {
   nlohmann::json j = small_space().to_json();
   EXPECT_FALSE(j.contains("precisions"));  // the default space reads as before
-  j["precisions"] = {"int8", "int4w", "fp16"};
+  j["precisions"] = {"int8", "int4w", "int16", "fp16"};
   const SearchSpace s = SearchSpace::from_json(j);
   EXPECT_EQ(SearchSpace::from_json(s.to_json()).precisions, s.precisions);
   Rng rng(7);
@@ -380,7 +380,7 @@ TEST(SearchSpacePrecision, SearchedPrecisionsAreDrawnMutatedAndValidated) {
     for (size_t k = 0; k < std::min(g.blocks.size(), m.blocks.size()); ++k)
       if (m.blocks[k].precision != g.blocks[k].precision) mutated.insert(m.blocks[k].precision);
   }
-  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen.size(), 4u);
   EXPECT_FALSE(mutated.empty());
   EXPECT_EQ(seen.count(LayerPrecision::Default), 0u);
   // A genome with a precision outside the space is named.

@@ -3,6 +3,7 @@
 // to FP16, and an fp16 block's output is quantized for its int8 readers.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 #include <vector>
 
@@ -103,6 +104,41 @@ TEST(MixedPolicy, AFloatFirstBlockReadsTheInputInFp16) {
   const torch::Tensor z = q.input(x).contiguous();
   std::set<float> t(z.data_ptr<float>(), z.data_ptr<float>() + z.numel());
   EXPECT_LE(t.size(), 256u);
+}
+
+// An int16 block (TFLite's 16x8): activations on a symmetric 16-bit grid, the block's
+// output on the int8 grid for its int8 readers, and the network input int8 before an
+// int16 first block.
+TEST(MixedPolicy, Int16BlockActivationsOnTheSixteenBitGrid) {
+  torch::manual_seed(6);
+  const torch::Tensor x = torch::randn({1, 4, 16, 16}) * 3;
+  const PrecisionPolicy p = integer_policy(LayerPrecision::Int8, LayerPrecision::Default);
+  p.set_scope(1, LayerPrecision::Int16);
+  EXPECT_EQ(p.scope_precision(), LayerPrecision::Int16);
+  const torch::Tensor a = p.act(x, "enc1.conv").contiguous();
+  const float m = x.abs().max().item<float>();
+  const float step = m / 32767.0f;
+  const float* xs = x.data_ptr<float>();
+  const float* as = a.data_ptr<float>();
+  std::set<float> values(as, as + a.numel());
+  EXPECT_GT(values.size(), 256u);  // finer than int8
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    ASSERT_LE(std::abs(as[i] - xs[i]), 0.5f * step * 1.001f) << i;
+    const float q = as[i] / step;
+    ASSERT_NEAR(q, std::round(q), 1e-2) << i;
+  }
+  // Weights stay int8: at most 255 levels per channel.
+  const torch::Tensor w = torch::randn({6, 4, 3, 3});
+  EXPECT_LE(levels_per_channel(p.weight(w)), 255u);
+  // The block's output as its int8 readers see it.
+  const torch::Tensor q = p.block_output(a, "enc1.int8").contiguous();
+  std::set<float> s(q.data_ptr<float>(), q.data_ptr<float>() + q.numel());
+  EXPECT_LE(s.size(), 256u);
+  // Before an int16 first block the input is the host's int8.
+  p.set_scope(0, LayerPrecision::Int16);
+  const torch::Tensor in = p.input(x).contiguous();
+  std::set<float> si(in.data_ptr<float>(), in.data_ptr<float>() + in.numel());
+  EXPECT_LE(si.size(), 256u);
 }
 
 }  // namespace
