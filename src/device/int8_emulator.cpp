@@ -570,6 +570,8 @@ void Int8Emulator::quantize_int16_layers(const std::vector<TensorRange>& ranges)
       }
       case OpType::MaxPool:
       case OpType::AvgPool:
+      case OpType::Resize:
+      case OpType::Concat:
         break;
       case OpType::Add: {
         const ActivationRange ar = activation_range_int16(fused(n.act), params16_[i]);
@@ -589,7 +591,7 @@ void Int8Emulator::quantize_int16_layers(const std::vector<TensorRange>& ranges)
       default:
         throw Error("int16: node '" + n.name + "': operation " + to_string(n.op) +
                     " has no int16 kernel here (int16 layers run Conv, MaxPool, AvgPool, Add, "
-                    "ReLU and ReLU6)");
+                    "Concat, Resize, ReLU and ReLU6)");
     }
   }
 }
@@ -597,9 +599,33 @@ void Int8Emulator::quantize_int16_layers(const std::vector<TensorRange>& ranges)
 void Int8Emulator::int16_node(size_t i, const std::vector<Shape>& shapes, Tensors& t,
                               std::vector<char>& ready16) const {
   const Node& n = graph_.nodes[i];
+  const Shape& os = shapes[i];
+  std::vector<int16_t>& y = t.s[i];
+  y.resize(static_cast<size_t>(os.numel()));
+  if (n.op == OpType::Concat) {
+    // Each input straight to the concat's parameters (the converter's QUANTIZE before a
+    // concatenation whose inputs' parameters differ): int16 -> int16, int8 -> int16, or an
+    // FP16 layer's output quantized.
+    int64_t off = 0;
+    for (int k : n.inputs) {
+      const size_t ks = static_cast<size_t>(k);
+      const int64_t m = shapes[ks].numel();
+      int16_t* dst = y.data() + off;
+      if (precision_[ks] == LayerPrecision::Int16) {
+        int16_requantize(t.s[ks].data(), m, params16_[ks], params16_[i], config_.rounding, dst);
+      } else if (precision_[ks] == LayerPrecision::FP16) {
+        quantize_int16(t.f[ks].data(), m, params16_[i], dst);
+      } else {
+        int8_to_int16_requantize(t.v[ks].data(), m, params_[ks], params16_[i], config_.rounding,
+                                 dst);
+      }
+      off += m;
+    }
+  }
   // The inputs in int16: an int16 layer's output as it is; an int8 tensor requantized to
   // its int16 parameters (QUANTIZE int8 -> int16); an FP16 layer's output quantized.
   for (int k : n.inputs) {
+    if (n.op == OpType::Concat) break;
     const size_t ks = static_cast<size_t>(k);
     if (ready16[ks]) continue;
     std::vector<int16_t>& sk = t.s[ks];
@@ -614,11 +640,19 @@ void Int8Emulator::int16_node(size_t i, const std::vector<Shape>& shapes, Tensor
   }
   const int a = n.inputs.at(0);
   const Shape& is = shapes[static_cast<size_t>(a)];
-  const Shape& os = shapes[i];
   const std::vector<int16_t>& x = t.s[static_cast<size_t>(a)];
-  std::vector<int16_t>& y = t.s[i];
-  y.resize(static_cast<size_t>(os.numel()));
   switch (n.op) {
+    case OpType::Concat:  // done above
+      break;
+    case OpType::Resize:  // parameters shared with the input
+      if (n.nearest) {
+        int16_resize_nearest(x.data(), is.c, is.h, is.w, os.h, os.w, y.data());
+      } else {
+        int16_resize_bilinear(x.data(), is.c, is.h, is.w, os.h, os.w,
+                              n.coord == ResizeCoord::AlignCorners,
+                              n.coord == ResizeCoord::HalfPixel, config_.rounding, y.data());
+      }
+      break;
     case OpType::Conv: {
       const ConvData& d = conv_[i];
       Int16ConvArgs c;

@@ -82,13 +82,14 @@
 //           point 0, scale max|range| / 32767, params16()), int8 per-channel weights, int64
 //           bias at s_in·s_w, int64 accumulation and TFLite's int64 requantization. Runs
 //           Conv (dense, grouped, depthwise; ReLU / ReLU6 as clamps), MaxPool, AvgPool,
-//           Add and ReLU / ReLU6 nodes; any other node of an int16 block is refused,
-//           naming it. Its inputs: an int16 producer's output as it is; an int8 tensor
-//           requantized to that tensor's int16 parameters (QUANTIZE int8 -> int16, as
-//           TFLite Micro runs it); an FP16 layer's output quantized (QUANTIZE). Its output
-//           is requantized (int16 -> int8) to its own int8 parameters for int8 readers;
-//           an FP16 reader dequantizes the int16 tensor; as the last layer it is
-//           dequantized from int16.
+//           Add, Concat (each input requantized straight to the concat's int16
+//           parameters), Resize (nearest; bilinear as ResizeBilinearInteger<int16_t>) and
+//           ReLU / ReLU6 nodes; any other node of an int16 layer is refused, naming it. Its inputs:
+//           an int16 producer's output as it is; an int8 tensor requantized to that tensor's int16
+//           parameters (QUANTIZE int8 -> int16, as TFLite Micro runs it); an FP16 layer's output
+//           quantized (QUANTIZE). Its output is requantized (int16 -> int8) to its own int8
+//           parameters for int8 readers; an FP16 reader dequantizes the int16 tensor; as the last
+//           layer it is dequantized from int16.
 #include <cstdint>
 #include <memory>
 #include <string>

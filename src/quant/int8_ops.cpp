@@ -227,15 +227,20 @@ void int8_mean_hw(const int8_t* x, int c, int h, int w, const QuantParams& in,
   }
 }
 
-void int8_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
-                          bool align_corners, bool half_pixel_centers, RequantRounding rounding,
-                          int8_t* y) {
+namespace {
+
+// TFLite's ResizeBilinearInteger<T> and the nearest copy, for int8 and int16 (the same
+// arithmetic: int64 sums of Q10 weights; `what` names the operation in errors).
+template <typename T>
+void resize_bilinear(const T* x, int c, int in_h, int in_w, int out_h, int out_w,
+                     bool align_corners, bool half_pixel_centers, RequantRounding rounding, T* y,
+                     const char* what) {
   if (align_corners && half_pixel_centers) {
-    throw Error("int8 resize bilinear: align_corners and half_pixel_centers cannot both be set");
+    throw Error(std::string(what) + ": align_corners and half_pixel_centers cannot both be set");
   }
   if (c < 1 || in_h < 1 || in_w < 1 || out_h < 1 || out_w < 1 || in_h > (1 << 20) ||
       in_w > (1 << 20)) {
-    throw Error("int8 resize bilinear: bad sizes");
+    throw Error(std::string(what) + ": bad sizes");
   }
   auto scale10 = [&](int32_t in, int32_t out) {
     if (align_corners && out > 1) {
@@ -248,13 +253,13 @@ void int8_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h,
   std::vector<Q10> xs(static_cast<size_t>(out_w));
   for (int ox = 0; ox < out_w; ++ox) xs[ox] = q10_coordinate(ox, sx, half_pixel_centers, in_w);
   for (int ch = 0; ch < c; ++ch) {
-    const int8_t* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
-    int8_t* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
+    const T* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
+    T* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
     for (int oy = 0; oy < out_h; ++oy) {
       const Q10 qy = q10_coordinate(oy, sy, half_pixel_centers, in_h);
       const int64_t fy = qy.v - (int64_t{1} << 10) * qy.i0;
-      const int8_t* r0 = xc + static_cast<int64_t>(qy.i0) * in_w;
-      const int8_t* r1 = xc + static_cast<int64_t>(qy.i1) * in_w;
+      const T* r0 = xc + static_cast<int64_t>(qy.i0) * in_w;
+      const T* r1 = xc + static_cast<int64_t>(qy.i1) * in_w;
       for (int ox = 0; ox < out_w; ++ox) {
         const Q10& qx = xs[ox];
         const int64_t fx = qx.v - (int64_t{1} << 10) * qx.i0;
@@ -269,16 +274,17 @@ void int8_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h,
           const int64_t round = s > 0 ? (int64_t{1} << 19) : -(int64_t{1} << 19);
           v = (s + round) / (int64_t{1} << 20);
         }
-        yc[oy * out_w + ox] = static_cast<int8_t>(v);
+        yc[oy * out_w + ox] = static_cast<T>(v);
       }
     }
   }
 }
 
-void int8_resize_nearest(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
-                         int8_t* y) {
+template <typename T>
+void resize_nearest(const T* x, int c, int in_h, int in_w, int out_h, int out_w, T* y,
+                    const char* what) {
   if (c < 1 || in_h < 1 || in_w < 1 || out_h < 1 || out_w < 1) {
-    throw Error("int8 resize nearest: bad sizes");
+    throw Error(std::string(what) + ": bad sizes");
   }
   std::vector<int> xs(static_cast<size_t>(out_w));
   for (int ox = 0; ox < out_w; ++ox) {
@@ -286,14 +292,40 @@ void int8_resize_nearest(const int8_t* x, int c, int in_h, int in_w, int out_h, 
         std::min<int64_t>(static_cast<int64_t>(ox) * in_w / out_w, int64_t{in_w} - 1));
   }
   for (int ch = 0; ch < c; ++ch) {
-    const int8_t* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
-    int8_t* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
+    const T* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
+    T* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
     for (int oy = 0; oy < out_h; ++oy) {
       const int64_t iy =
           std::min<int64_t>(static_cast<int64_t>(oy) * in_h / out_h, int64_t{in_h} - 1);
       for (int ox = 0; ox < out_w; ++ox) yc[oy * out_w + ox] = xc[iy * in_w + xs[ox]];
     }
   }
+}
+
+}  // namespace
+
+void int8_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
+                          bool align_corners, bool half_pixel_centers, RequantRounding rounding,
+                          int8_t* y) {
+  resize_bilinear(x, c, in_h, in_w, out_h, out_w, align_corners, half_pixel_centers, rounding, y,
+                  "int8 resize bilinear");
+}
+
+void int8_resize_nearest(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
+                         int8_t* y) {
+  resize_nearest(x, c, in_h, in_w, out_h, out_w, y, "int8 resize nearest");
+}
+
+void int16_resize_bilinear(const int16_t* x, int c, int in_h, int in_w, int out_h, int out_w,
+                           bool align_corners, bool half_pixel_centers, RequantRounding rounding,
+                           int16_t* y) {
+  resize_bilinear(x, c, in_h, in_w, out_h, out_w, align_corners, half_pixel_centers, rounding, y,
+                  "int16 resize bilinear");
+}
+
+void int16_resize_nearest(const int16_t* x, int c, int in_h, int in_w, int out_h, int out_w,
+                          int16_t* y) {
+  resize_nearest(x, c, in_h, in_w, out_h, out_w, y, "int16 resize nearest");
 }
 
 Int8Table int8_table(const QuantParams& in, const QuantParams& out, float (*f)(float)) {

@@ -92,6 +92,15 @@ void int8_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h,
 void int8_resize_nearest(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
                          int8_t* y);
 
+// The same two resizes on int16 tensors (TFLite's ResizeBilinearInteger<int16_t>: the same
+// int64 sums and rounding; nearest copies): the int16 layers of the 16x8 scheme
+// (quant/int16_ops.h), input and output parameters shared.
+void int16_resize_bilinear(const int16_t* x, int c, int in_h, int in_w, int out_h, int out_w,
+                           bool align_corners, bool half_pixel_centers, RequantRounding rounding,
+                           int16_t* y);
+void int16_resize_nearest(const int16_t* x, int c, int in_h, int in_w, int out_h, int out_w,
+                          int16_t* y);
+
 // A 256-entry table of an element-wise function, built in float as TFLite's LUTPopulate
 // (kernels/internal/common.h) builds it for int8 LOGISTIC, TANH, GELU:
 //   T[q] = clamp((int32)(round(f(s_in·(q − z_in)) · (1 / s_out)) + z_out), −128, 127)

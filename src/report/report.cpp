@@ -135,7 +135,14 @@ struct Builder {
                     {"energy (mJ)", f(e.energy_mj, 3)},
                     {"layers measured (LUT)", std::to_string(e.measured_layers)}});
       std::vector<std::string> names;
-      BarSeries us{"time (µs)", {}, {}}, kib{"FP16 bytes read and written (KiB)", {}, {}};
+      // What a layer's bytes are: FP16 tensors on the Myriad model, each node at its
+      // resolved precision's widths on the integer one.
+      const std::string bytes_label =
+          model.kind == CostModel::Kind::Analytic  ? "FP16 bytes read and written (KiB)"
+          : model.kind == CostModel::Kind::Integer ? "bytes read and written, each layer at "
+                                                     "its precision (KiB)"
+                                                   : "bytes read and written (KiB)";
+      BarSeries us{"time (µs)", {}, {}}, kib{bytes_label, {}, {}};
       std::vector<std::vector<std::string>> rows;
       for (const auto& l : e.layers) {
         if (l.placement == Engine::None && l.us == 0) continue;  // input / output

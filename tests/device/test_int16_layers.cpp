@@ -18,6 +18,7 @@
 #include "device/profile.h"
 #include "int8_test_graphs.h"
 #include "quant/int16_ops.h"
+#include "quant/int8_ops.h"
 
 namespace dalnas {
 namespace {
@@ -197,6 +198,79 @@ TEST(Int16Layer, CloserToTheFloatModelThanInt8) {
   }
   EXPECT_GT(err[1], 0.0);
   EXPECT_LT(err[1], 0.85 * err[0]) << "int8 " << err[0] << ", int16 but the input " << err[1];
+}
+
+// in -> enc0 (ReLU) -> pool -> enc1 (ReLU6) -> bilinear resize -> concat with enc0 -> head.
+DeviceGraph small_unet(std::mt19937& rng) {
+  DeviceGraph g;
+  g.add(simple(OpType::Input, "in", {}));
+  Node c0 = conv("enc0", 0, 3, 4, 3, 1, ActType::ReLU, rng);
+  c0.block = 0;
+  const int i0 = g.add(c0);
+  Node mp = simple(OpType::MaxPool, "pool1", {i0});
+  mp.kernel = mp.stride = 2;
+  mp.block = 1;
+  const int ip = g.add(mp);
+  Node c1 = conv("enc1", ip, 4, 6, 3, 1, ActType::ReLU6, rng);
+  c1.block = 1;
+  const int i1 = g.add(c1);
+  Node up = simple(OpType::Resize, "up", {i1, i0});
+  up.coord = ResizeCoord::HalfPixel;
+  const int iu = g.add(up);
+  const int cat = g.add(simple(OpType::Concat, "cat", {iu, i0}));
+  const int h = g.add(conv("head", cat, 10, 2, 1, 1, ActType::None, rng));
+  g.add(simple(OpType::Output, "out", {h}));
+  g.norm_mean = {100.0f, 200.0f, 300.0f};
+  g.norm_std = {50.0f, 60.0f, 70.0f};
+  return g;
+}
+
+// The profile's rule `precision = "int16"` (TFLite's whole-model 16x8 mode): every layer
+// int16, the decoder's resize and concat included; the whole chain rebuilt from the int8
+// input with the kernels, the output dequantized from int16.
+TEST(Int16Layer, AWholeInt16NetworkIsTheKernelChainBitForBit) {
+  std::mt19937 rng(6);
+  const DeviceGraph f = int8_form(small_unet(rng), kIn);
+  const auto x = images(3, kIn, rng);
+  Int8Config c;
+  c.precision = LayerPrecision::Int16;
+  const Int8Emulator emu(f, calibrate_ranges(f, x.data(), 3, kIn, c), c);
+  const int in = node_named(f, "in"), e0 = node_named(f, "enc0"), pool = node_named(f, "pool1"),
+            e1 = node_named(f, "enc1"), up = node_named(f, "up"), cat = node_named(f, "cat"),
+            head = node_named(f, "head");
+  EXPECT_EQ(emu.precision(in), LayerPrecision::Int8);  // the host's QUANTIZE
+  for (int k : {e0, pool, e1, up, cat, head}) EXPECT_EQ(emu.precision(k), LayerPrecision::Int16);
+  const std::vector<Shape> sh = f.compute_shapes(kIn);
+  const auto all = emu.run_all(x.data(), kIn);
+  std::vector<int16_t> x16(all[in].size());
+  int8_to_int16_requantize(all[in].data(), static_cast<int64_t>(x16.size()), emu.params(in),
+                           emu.params16(in), RequantRounding::Double, x16.data());
+  const std::vector<int16_t> y0 = conv16(emu, e0, x16, sh[in]);
+  Int16PoolArgs pa;
+  pa.in = y0.data();
+  pa.c = sh[e0].c;
+  pa.h = sh[e0].h;
+  pa.w = sh[e0].w;
+  pa.kernel = pa.stride = 2;
+  std::vector<int16_t> yp(static_cast<size_t>(sh[pool].numel()));
+  pa.out = yp.data();
+  int16_max_pool(pa);
+  const std::vector<int16_t> y1 = conv16(emu, e1, yp, sh[pool]);
+  std::vector<int16_t> yu(static_cast<size_t>(sh[up].numel()));
+  int16_resize_bilinear(y1.data(), sh[e1].c, sh[e1].h, sh[e1].w, sh[up].h, sh[up].w, false, true,
+                        RequantRounding::Double, yu.data());
+  EXPECT_EQ(emu.params16(up).scale, emu.params16(e1).scale);  // shared
+  std::vector<int16_t> yc(static_cast<size_t>(sh[cat].numel()));
+  int16_requantize(yu.data(), static_cast<int64_t>(yu.size()), emu.params16(up), emu.params16(cat),
+                   RequantRounding::Double, yc.data());
+  int16_requantize(y0.data(), static_cast<int64_t>(y0.size()), emu.params16(e0), emu.params16(cat),
+                   RequantRounding::Double, yc.data() + yu.size());
+  const std::vector<int16_t> yh = conv16(emu, head, yc, sh[cat]);
+  EXPECT_EQ(to_int8(yu, emu.params16(up), emu.params(up)), all[up]);
+  EXPECT_EQ(to_int8(yc, emu.params16(cat), emu.params(cat)), all[cat]);
+  std::vector<float> want(yh.size());
+  dequantize_int16(yh.data(), static_cast<int64_t>(yh.size()), emu.params16(head), want.data());
+  EXPECT_EQ(emu.run(x.data(), kIn), want);
 }
 
 TEST(Int16Layer, RefusesOperationsWithoutAnInt16KernelNamingTheNode) {

@@ -172,5 +172,33 @@ TEST(DequantizeInt8, LongTensorsEqualTheElementFunction) {
   for (size_t i = 0; i < q.size(); ++i) ASSERT_EQ(out[i], dequantize_int8(q[i], p)) << i;
 }
 
+// quantize_int8_even's inline rounding against std::nearbyint (ties to even) over ties,
+// their float neighbours and random values.
+TEST(QuantizeInt8Even, InlineRoundingIsNearbyintBitForBit) {
+  const auto reference = [](float x, const QuantParams& p) {
+    const float lo = static_cast<float>(-128 - p.zero_point);
+    const float hi = static_cast<float>(127 - p.zero_point);
+    const float q = x / p.scale;
+    return static_cast<int8_t>(static_cast<int32_t>(std::nearbyint(std::min(std::max(q, lo), hi))) +
+                               p.zero_point);
+  };
+  std::vector<float> xs;
+  for (int k = -300; k <= 300; ++k) {
+    const float tie = static_cast<float>(k) + 0.5f;
+    xs.push_back(tie);
+    xs.push_back(std::nextafter(tie, 1e9f));
+    xs.push_back(std::nextafter(tie, -1e9f));
+  }
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> u(-400.0f, 400.0f);
+  for (int i = 0; i < 100000; ++i) xs.push_back(u(rng));
+  for (const QuantParams p : {QuantParams{1.0f, 0}, QuantParams{1.0f, 9}, QuantParams{0.37f, -5}}) {
+    for (float x : xs) {
+      ASSERT_EQ(int(quantize_int8_even(x, p)), int(reference(x, p)))
+          << "x " << x << " scale " << p.scale << " zp " << p.zero_point;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dalnas
