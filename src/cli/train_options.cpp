@@ -41,6 +41,9 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
   opt("--focal-alpha", "alpha", "Focal loss alpha (weight of vessel pixels, default 0.75)");
   opt("--focal-gamma", "gamma", "Focal loss gamma (default 2)");
   opt("--patience", "patience", "Early-stopping patience in epochs on validation loss (0 = off)");
+  opt("--freeze-bn-epochs", "freeze_bn_epochs",
+      "BatchNorm statistics frozen for the last N epochs (integer targets fold them; 0 = "
+      "off); in compare and the census, for the fine-tuning arms (c) and (d)");
   opt("--min-delta", "min_delta", "Smallest validation-loss improvement that counts");
   opt("--seed", "seed", "Seed for weights, split, chip sampling and augmentation");
   opt("--threads", "threads", "CPU threads for training (default: all cores)");
@@ -76,7 +79,8 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
     if (k == "data" || k == "arch" || k == "precision" || k == "init" || k == "normalization" ||
         k == "align_device")
       j[k] = v;
-    else if (k == "epochs" || k == "batch" || k == "patience" || k == "threads")
+    else if (k == "epochs" || k == "batch" || k == "patience" || k == "threads" ||
+             k == "freeze_bn_epochs")
       j[k] = static_cast<int>(num(k, v));
     else if (k == "seed")
       j[k] = static_cast<uint64_t>(num(k, v));

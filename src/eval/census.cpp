@@ -416,11 +416,13 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
       cfg.arch = genome;
       cfg.precision = PrecisionMode::FP32;
       cfg.normalization = norm;
+      cfg.freeze_bn_epochs = 0;  // the fine-tuning arms' setting, not (a)'s
       TrainConfig ft = cfg;
       ft.epochs = opt.finetune_epochs;
       ft.lr = opt.finetune_lr;
       ft.patience = 0;
       ft.init.clear();
+      ft.freeze_bn_epochs = opt.train.freeze_bn_epochs;
       const std::string tag = genome + " [" + pipeline + "]";
       if (!trained.count(norm)) {
         Trained t;

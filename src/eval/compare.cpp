@@ -284,6 +284,8 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     CompareRun run;
     TrainConfig cfg = base;
     cfg.seed = base.seed + static_cast<uint64_t>(i);
+    // freeze_bn_epochs belongs to the fine-tuning arms (c) and (d), not to (a).
+    cfg.freeze_bn_epochs = 0;
     run.seed = cfg.seed;
     say("seed " + std::to_string(cfg.seed) + ": (a) training in FP32 for " +
         std::to_string(cfg.epochs) + " epochs");
@@ -303,6 +305,7 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     ft.lr = opt.finetune_lr;
     ft.patience = 0;
     ft.init.clear();
+    ft.freeze_bn_epochs = base.freeze_bn_epochs;  // both fine-tuning arms alike
     TrainConfig ftc = ft;
     // Aligned to the target profile's pipeline (conversions, range, pre-scaled
     // accumulators, upsampling mode), not just "round to FP16".

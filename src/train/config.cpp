@@ -14,7 +14,7 @@ std::string subnormal_name(Subnormals s) {
 }  // namespace
 
 nlohmann::json TrainConfig::to_json() const {
-  return {
+  nlohmann::json j = {
       {"data", data},
       {"synthetic",
        {{"scenes", synthetic.scenes},
@@ -59,6 +59,9 @@ nlohmann::json TrainConfig::to_json() const {
       {"eval_overlap", eval_overlap},
       {"init", init},
   };
+  // Written only when set: configurations recorded before the setting read as before.
+  if (freeze_bn_epochs != 0) j["freeze_bn_epochs"] = freeze_bn_epochs;
+  return j;
 }
 
 namespace {
@@ -86,15 +89,15 @@ void check_keys(const nlohmann::json& j, std::initializer_list<const char*> keys
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& ctx) {
   TrainConfig c;
-  check_keys(j, {"data",         "synthetic",    "arch",
-                 "precision",    "align_device", "normalization",
-                 "overflow",     "subnormals",   "zero_grad_on_overflow",
-                 "epochs",       "batch",        "lr",
-                 "weight_decay", "cosine",       "loss",
-                 "patience",     "min_delta",    "seed",
-                 "threads",      "tiling",       "split",
-                 "augment",      "eval_tile",    "eval_overlap",
-                 "init"},
+  check_keys(j, {"data",         "synthetic",       "arch",
+                 "precision",    "align_device",    "normalization",
+                 "overflow",     "subnormals",      "zero_grad_on_overflow",
+                 "epochs",       "batch",           "lr",
+                 "weight_decay", "cosine",          "loss",
+                 "patience",     "min_delta",       "seed",
+                 "threads",      "tiling",          "split",
+                 "augment",      "eval_tile",       "eval_overlap",
+                 "init",         "freeze_bn_epochs"},
              ctx, "");
   read(j, "data", c.data, ctx);
   if (j.contains("synthetic")) {
@@ -151,6 +154,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& c
     read(l, "pos_weight", c.loss.pos_weight, ctx, "loss.");
   }
   read(j, "patience", c.patience, ctx);
+  read(j, "freeze_bn_epochs", c.freeze_bn_epochs, ctx);
   read(j, "min_delta", c.min_delta, ctx);
   read(j, "seed", c.seed, ctx);
   read(j, "threads", c.threads, ctx);
@@ -190,6 +194,7 @@ void TrainConfig::validate() const {
   need(loss.gamma >= 0, "loss.gamma", "must be >= 0");
   need(loss.pos_weight > 0, "loss.pos_weight", "must be > 0");
   need(patience >= 0, "patience", "must be >= 0");
+  need(freeze_bn_epochs >= 0, "freeze_bn_epochs", "must be >= 0");
   need(threads >= 0, "threads", "must be >= 0");
   need(tiling.size >= 8, "tiling.size", "must be >= 8");
   need(tiling.stride >= 1 && tiling.stride <= tiling.size, "tiling.stride",

@@ -33,6 +33,11 @@ struct TrainConfig {
   double weight_decay = 1e-4;
   bool cosine = true;  // cosine learning-rate decay to lr/20 over the epochs
   LossOptions loss;
+  // BatchNorm statistics frozen for the last N epochs (its layers in eval mode: the
+  // running statistics normalise and stop moving, the affine parameters still learn), so
+  // that the network ends training with the statistics an integer target folds into its
+  // convolutions (quantization-aware training's "freeze BN"). 0: never.
+  int freeze_bn_epochs = 0;
   int patience = 10;  // early stopping on validation loss; 0 disables
   double min_delta = 1e-4;
   uint64_t seed = 1;

@@ -143,6 +143,14 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
 
     net->train();
+    // The last freeze_bn_epochs epochs: BatchNorm on its running statistics, which stop
+    // moving (eval mode), the rest of the network training.
+    const bool freeze_bn = cfg.freeze_bn_epochs > 0 && epoch > cfg.epochs - cfg.freeze_bn_epochs;
+    if (freeze_bn) {
+      for (const auto& m : net->modules(/*include_self=*/false)) {
+        if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get()) != nullptr) m->eval();
+      }
+    }
     // The epoch's own stream: the same shuffle and augmentation in whichever range it runs.
     rng.seed(cfg.seed * 0x9E3779B97F4A7C15ULL + 17 + static_cast<uint64_t>(epoch - 1));
     std::iota(order.begin(), order.end(), 0);

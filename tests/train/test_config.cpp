@@ -17,6 +17,10 @@ TEST(TrainConfig, JsonRoundTrip) {
   c.split.test = {"a", "b"};
   TrainConfig back = TrainConfig::from_json(c.to_json(), "t");
   EXPECT_EQ(back.to_json(), c.to_json());
+  // freeze_bn_epochs is written only when set (earlier configurations read as before).
+  EXPECT_FALSE(c.to_json().contains("freeze_bn_epochs"));
+  c.freeze_bn_epochs = 2;
+  EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").freeze_bn_epochs, 2);
 }
 
 TEST(TrainConfig, ErrorsNameTheField) {
@@ -36,4 +40,5 @@ TEST(TrainConfig, ErrorsNameTheField) {
   expect({{"loss", {{"alpha", 2}}}}, "loss.alpha");
   expect({{"precision", "int3"}}, "int3");
   expect({{"overflow", "wrap"}}, "overflow");
+  expect({{"freeze_bn_epochs", -1}}, "freeze_bn_epochs");
 }

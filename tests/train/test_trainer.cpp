@@ -228,3 +228,31 @@ TEST(Trainer, AStateStoppedEarlyTrainsNoFurther) {
   EXPECT_TRUE(b.early_stopped);
   EXPECT_EQ(b.best_epoch, 1);
 }
+
+// freeze_bn_epochs: BatchNorm on its running statistics, which stop moving, while the rest
+// (BatchNorm's affine parameters included) trains. Frozen for every epoch, the statistics
+// are still their initial values; not frozen, they moved.
+TEST(Trainer, FrozenBatchNormKeepsItsRunningStatisticsAndStillLearns) {
+  torch::set_num_threads(1);
+  for (int freeze : {0, 2}) {
+    TrainConfig c = tiny_config();
+    c.epochs = 2;
+    c.freeze_bn_epochs = freeze;
+    PreparedData d = prepare_data(c);
+    TrainOutcome r = train_model(c, d, nullptr);
+    int bns = 0;
+    bool stats_moved = false, affine_moved = false;
+    for (const auto& m : r.ck.net->modules(false)) {
+      const auto* bn = dynamic_cast<const torch::nn::BatchNorm2dImpl*>(m.get());
+      if (bn == nullptr) continue;
+      ++bns;
+      stats_moved = stats_moved ||
+                    !torch::equal(bn->running_mean, torch::zeros_like(bn->running_mean)) ||
+                    !torch::equal(bn->running_var, torch::ones_like(bn->running_var));
+      affine_moved = affine_moved || !torch::equal(bn->weight, torch::ones_like(bn->weight));
+    }
+    ASSERT_GT(bns, 0);
+    EXPECT_EQ(stats_moved, freeze == 0) << "freeze_bn_epochs " << freeze;
+    EXPECT_TRUE(affine_moved) << "freeze_bn_epochs " << freeze;
+  }
+}
