@@ -162,10 +162,12 @@ void ort_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, 
                          OrtCoord coord, const QuantParams& p, int8_t* y) {
   const BilinearAxis ay = ort_bilinear_axis(in_h, out_h, coord);
   const BilinearAxis ax = ort_bilinear_axis(in_w, out_w, coord);
+  float deq[256];  // DequantizeLinear of every int8 value, computed once
+  for (int v = -128; v < 128; ++v) deq[v + 128] = dequantize_int8(static_cast<int8_t>(v), p);
   for (int ch = 0; ch < c; ++ch) {
     const int8_t* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
     int8_t* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
-    auto at = [&](int yy, int xx) { return dequantize_int8(xc[yy * in_w + xx], p); };
+    auto at = [&](int yy, int xx) { return deq[xc[yy * in_w + xx] + 128]; };
     for (int oy = 0; oy < out_h; ++oy) {
       for (int ox = 0; ox < out_w; ++ox) {
         const int y1 = ay.i1[oy], y2 = ay.i2[oy], x1 = ax.i1[ox], x2 = ax.i2[ox];

@@ -101,22 +101,6 @@ void quantize_int8(const float* x, int64_t n, const QuantParams& p, int8_t* out)
   for (int64_t i = 0; i < n; ++i) out[i] = quantize_int8(x[i], p);
 }
 
-int8_t quantize_int8_even(float x, const QuantParams& p) {
-  // MLAS: x / scale (float), clamped to [−128 − z, 127 − z], rounded to even, + z.
-  const float lo = static_cast<float>(-128 - p.zero_point);
-  const float hi = static_cast<float>(127 - p.zero_point);
-  const float q = x / p.scale;
-  if (q != q) return static_cast<int8_t>(std::clamp(p.zero_point, -128, 127));
-  const float c = std::min(std::max(q, lo), hi);  // |c| <= 255
-  // nearbyint (ties to even in the default rounding mode) without the library call: the
-  // truncation t is exact, c − t is exact, and a tie goes to the even one of t, t ± 1.
-  const int32_t t = static_cast<int32_t>(c);
-  const float d = c - static_cast<float>(t);
-  const int32_t up = d > 0.5f || (d == 0.5f && (t & 1)) ? 1 : 0;
-  const int32_t down = d < -0.5f || (d == -0.5f && (t & 1)) ? 1 : 0;
-  return static_cast<int8_t>(t + up - down + p.zero_point);
-}
-
 float dequantize_int8(int8_t q, const QuantParams& p) {
   return static_cast<float>(static_cast<double>(p.scale) * (int32_t{q} - p.zero_point));
 }

@@ -55,7 +55,22 @@ void quantize_int8(const float* x, int64_t n, const QuantParams& p, int8_t* out)
 // "saturate(round(x / y_scale) + y_zero_point)", round half to EVEN):
 //   q = clamp(nearbyint(x / scale), −128 − z, 127 − z) + z       (float division)
 // 2.5 → 2, 3.5 → 4, −2.5 → −2. NaN gives the zero point.
-int8_t quantize_int8_even(float x, const QuantParams& p);
+// Inline: resize and the input quantization call it once per value.
+inline int8_t quantize_int8_even(float x, const QuantParams& p) {
+  const int32_t z = p.zero_point;
+  const float lo = static_cast<float>(-128 - z);
+  const float hi = static_cast<float>(127 - z);
+  const float q = x / p.scale;
+  if (q != q) return static_cast<int8_t>(z < -128 ? -128 : z > 127 ? 127 : z);
+  const float c = q < lo ? lo : q > hi ? hi : q;  // |c| <= 255
+  // nearbyint (ties to even in the default rounding mode) without the library call: the
+  // truncation t is exact, c − t is exact, and a tie goes to the even one of t, t ± 1.
+  const int32_t t = static_cast<int32_t>(c);
+  const float d = c - static_cast<float>(t);
+  const int32_t up = d > 0.5f || (d == 0.5f && (t & 1)) ? 1 : 0;
+  const int32_t down = d < -0.5f || (d == -0.5f && (t & 1)) ? 1 : 0;
+  return static_cast<int8_t>(t + up - down + z);
+}
 
 // TFLite reference Dequantize (kernels/internal/reference/dequantize.h):
 //   real = (float)(double(scale) · (q − zero_point))
