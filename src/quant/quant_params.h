@@ -67,8 +67,11 @@ inline int8_t quantize_int8_even(float x, const QuantParams& p) {
   // truncation t is exact, c − t is exact, and a tie goes to the even one of t, t ± 1.
   const int32_t t = static_cast<int32_t>(c);
   const float d = c - static_cast<float>(t);
-  const int32_t up = d > 0.5f || (d == 0.5f && (t & 1)) ? 1 : 0;
-  const int32_t down = d < -0.5f || (d == -0.5f && (t & 1)) ? 1 : 0;
+  // Bitwise, not short-circuit: no data-dependent branches (they cost a misprediction on
+  // every other random value).
+  const int32_t odd = t & 1;
+  const int32_t up = static_cast<int32_t>(d > 0.5f) | (static_cast<int32_t>(d == 0.5f) & odd);
+  const int32_t down = static_cast<int32_t>(d < -0.5f) | (static_cast<int32_t>(d == -0.5f) & odd);
   return static_cast<int8_t>(t + up - down + z);
 }
 
