@@ -33,14 +33,23 @@ FusedActivation fused(ActType a) {
 
 // A range of width 0 (a tensor constant on every calibration tile, e.g. a dead ReLU) would
 // give scale 0, which no requantization can divide by: it is widened to 2^-10 above.
-QuantParams params_of(const TensorRange& r, const std::string& node) {
+TensorRange widened(const TensorRange& r, const std::string& node) {
   if (!std::isfinite(r.min) || !std::isfinite(r.max) || r.min > r.max) {
     throw Error("int8: node '" + node + "': calibration range [" + std::to_string(r.min) + ", " +
                 std::to_string(r.max) + "] is not a finite interval");
   }
-  float lo = std::min(r.min, 0.0f), hi = std::max(r.max, 0.0f);
-  if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
-  return asymmetric_int8_params(lo, hi);
+  TensorRange w{std::min(r.min, 0.0f), std::max(r.max, 0.0f)};
+  if (w.max - w.min < 1.0f / 1024.0f) w.max = w.min + 1.0f / 1024.0f;
+  return w;
+}
+QuantParams params_of(const TensorRange& r, const std::string& node) {
+  const TensorRange w = widened(r, node);
+  return asymmetric_int8_params(w.min, w.max);
+}
+// The int16 parameters of the same widened range (TFLite's 16x8: symmetric, zero point 0).
+QuantParams params16_of(const TensorRange& r, const std::string& node) {
+  const TensorRange w = widened(r, node);
+  return symmetric_int16_params(w.min, w.max);
 }
 
 float sigmoid_f(float x) {
@@ -358,16 +367,20 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
   // Add: an elementwise function of two int8 values, so a table of all 65536 pairs computed
   // by the kernel itself gives its result bit for bit (one load per element instead of
   // three fixed-point multiplies).
-  std::vector<int8_t> pa(65536), pb(65536);
-  for (int j = 0; j < 65536; ++j) {
-    pa[static_cast<size_t>(j)] = static_cast<int8_t>((j >> 8) - 128);
-    pb[static_cast<size_t>(j)] = static_cast<int8_t>((j & 255) - 128);
-  }
+  std::vector<int8_t> pa, pb;  // every input pair, filled at the first Add
   for (size_t i = 0; i < nn; ++i) {
     const Node& n = graph_.nodes[i];
     if (n.op != OpType::Add || precision_[i] == LayerPrecision::FP16 ||
         precision_[i] == LayerPrecision::Int16) {
       continue;
+    }
+    if (pa.empty()) {
+      pa.resize(65536);
+      pb.resize(65536);
+      for (int j = 0; j < 65536; ++j) {
+        pa[static_cast<size_t>(j)] = static_cast<int8_t>((j >> 8) - 128);
+        pb[static_cast<size_t>(j)] = static_cast<int8_t>((j & 255) - 128);
+      }
     }
     const size_t a = static_cast<size_t>(n.inputs.at(0)), b = static_cast<size_t>(n.inputs.at(1));
     std::vector<int8_t>& t = add_lut_[i];
@@ -536,10 +549,7 @@ void Int8Emulator::quantize_int16_layers(const std::vector<TensorRange>& ranges)
     if (shares && !n.inputs.empty()) {
       params16_[i] = params16_[static_cast<size_t>(n.inputs[0])];
     } else {
-      // The int8 parameters' range (params_of: finite, widened to hold 0 and 2^-10).
-      float lo = std::min(ranges[i].min, 0.0f), hi = std::max(ranges[i].max, 0.0f);
-      if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
-      params16_[i] = symmetric_int16_params(lo, hi);
+      params16_[i] = params16_of(ranges[i], n.name);
     }
     if (precision_[i] != LayerPrecision::Int16) continue;
     const QuantParams& pin = params16_[static_cast<size_t>(n.inputs.at(0))];

@@ -163,21 +163,25 @@ torch::Tensor fake_quant_affine(const torch::Tensor& x, float scale, int zero_po
   return c + (q - c).detach();
 }
 
-}  // namespace
-
-torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi, bool ties_even) {
+// [lo, hi] widened to hold 0 and at least 2^-10, as the integer emulator widens a
+// calibrated range.
+void widen(float& lo, float& hi) {
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
   if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+}
+
+}  // namespace
+
+torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi, bool ties_even) {
+  widen(lo, hi);
   const QuantParams p = asymmetric_int8_params(lo, hi);
   return fake_quant_affine(x, p.scale, p.zero_point,
                            ties_even ? QRound::HalfEven : QRound::HalfAway);
 }
 
 torch::Tensor fake_quant_activation_int16(const torch::Tensor& x, float lo, float hi) {
-  lo = std::min(lo, 0.0f);
-  hi = std::max(hi, 0.0f);
-  if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+  widen(lo, hi);
   const QuantParams p = symmetric_int16_params(lo, hi);
   return fake_quant_affine(x, p.scale, 0, QRound::HalfAway, -32768, 32767);
 }

@@ -62,37 +62,57 @@ ActivationRange activation_range_int8(FusedActivation act, const QuantParams& ou
   return {qmin, qmax};
 }
 
-std::vector<int32_t> quantize_bias_per_channel(const std::vector<float>& bias, float input_scale,
-                                               const std::vector<float>& weight_scales) {
+namespace {
+
+// TFLite's SymmetricPerChannelBiasQuantize<B> (tools/optimize/quantization_utils.cc) for
+// an int32 (int8 layers) or int64 (16x8 layers) bias; `what` names the function in errors.
+template <typename B>
+std::vector<B> symmetric_bias(const std::vector<float>& bias, float input_scale,
+                              const std::vector<float>& weight_scales, const char* what) {
   if (bias.size() != weight_scales.size()) {
-    throw Error("quantize_bias_per_channel: " + std::to_string(bias.size()) + " biases but " +
+    throw Error(std::string(what) + ": " + std::to_string(bias.size()) + " biases but " +
                 std::to_string(weight_scales.size()) + " weight scales");
   }
-  const int32_t k_scale = std::numeric_limits<int32_t>::max();
-  std::vector<int32_t> q(bias.size());
+  constexpr B k_scale = std::numeric_limits<B>::max();
+  // 2^(bits − 1) as a float: the first value SafeCast saturates.
+  const float limit = std::ldexp(1.0f, std::numeric_limits<B>::digits);
+  std::vector<B> q(bias.size());
   for (size_t c = 0; c < bias.size(); ++c) {
     if (!std::isfinite(bias[c])) {
-      throw Error("quantize_bias_per_channel: bias of channel " + std::to_string(c) +
-                  " is not finite");
+      throw Error(std::string(what) + ": bias of channel " + std::to_string(c) + " is not finite");
     }
     // `scales[i] = input_scale * weight_scales[i];` (float)
     const float scaling_factor = input_scale * weight_scales[c];
     // `float scaling_factor_inv = (scaling_factor == 0) ? 0 : 1.0 / scaling_factor;`
     const float inv = scaling_factor == 0 ? 0.0f : static_cast<float>(1.0 / scaling_factor);
     // `SafeCast<BiasType>(TfLiteRound(float_data[channel_idx] * scaling_factor_inv))`, then
-    // clamped to [-kScale, kScale]. SafeCast saturates at the int32 limits.
+    // clamped to [-kScale, kScale]. SafeCast saturates at the type's limits.
     const float r = std::round(bias[c] * inv);
-    int32_t v = 0;
-    if (r >= 2147483648.0f) {
+    B v = 0;
+    if (r >= limit) {
       v = k_scale;
-    } else if (r < -2147483648.0f) {
-      v = std::numeric_limits<int32_t>::min();
+    } else if (r < -limit) {
+      v = std::numeric_limits<B>::min();
     } else {
-      v = static_cast<int32_t>(r);
+      v = static_cast<B>(r);
     }
-    q[c] = std::min(k_scale, std::max(-k_scale, v));
+    q[c] = std::min(k_scale, std::max<B>(-k_scale, v));
   }
   return q;
+}
+
+}  // namespace
+
+std::vector<int32_t> quantize_bias_per_channel(const std::vector<float>& bias, float input_scale,
+                                               const std::vector<float>& weight_scales) {
+  return symmetric_bias<int32_t>(bias, input_scale, weight_scales, "quantize_bias_per_channel");
+}
+
+std::vector<int64_t> quantize_bias_int64_per_channel(const std::vector<float>& bias,
+                                                     float input_scale,
+                                                     const std::vector<float>& weight_scales) {
+  return symmetric_bias<int64_t>(bias, input_scale, weight_scales,
+                                 "quantize_bias_int64_per_channel");
 }
 
 }  // namespace dalnas

@@ -45,4 +45,11 @@ ActivationRange activation_range_int8(FusedActivation act, const QuantParams& ou
 std::vector<int32_t> quantize_bias_per_channel(const std::vector<float>& bias, float input_scale,
                                                const std::vector<float>& weight_scales);
 
+// The int64 bias of a 16x8 convolution (quant/int16_ops.h): the same rule with
+// SafeCast<int64> and the clamp to [−(2^63−1), 2^63−1] (the converter's
+// SymmetricPerChannelBiasQuantize<int64_t>).
+std::vector<int64_t> quantize_bias_int64_per_channel(const std::vector<float>& bias,
+                                                     float input_scale,
+                                                     const std::vector<float>& weight_scales);
+
 }  // namespace dalnas

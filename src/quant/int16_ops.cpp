@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "quant/pool_window.h"
 
 namespace dalnas {
 namespace {
@@ -116,31 +117,6 @@ QuantParams symmetric_int16_params(float min, float max) {
   p.scale = std::max(std::abs(max), std::abs(min)) / 32767;  // float / int -> float
   p.zero_point = 0;
   return p;
-}
-
-std::vector<int64_t> quantize_bias_int64_per_channel(const std::vector<float>& bias,
-                                                     float input_scale,
-                                                     const std::vector<float>& weight_scales) {
-  if (bias.size() != weight_scales.size()) {
-    throw Error("quantize_bias_int64_per_channel: " + std::to_string(bias.size()) + " biases but " +
-                std::to_string(weight_scales.size()) + " weight scales");
-  }
-  std::vector<int64_t> q(bias.size());
-  for (size_t c = 0; c < bias.size(); ++c) {
-    if (!std::isfinite(bias[c])) {
-      throw Error("quantize_bias_int64_per_channel: bias of channel " + std::to_string(c) +
-                  " is not finite");
-    }
-    const float scaling_factor = input_scale * weight_scales[c];
-    const float inv = scaling_factor == 0 ? 0.0f : static_cast<float>(1.0 / scaling_factor);
-    const float r = std::round(bias[c] * inv);
-    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-    // SafeCast saturates; the clamp to ±kMax then moves INT64_MIN up by one.
-    q[c] = r >= 9223372036854775808.0f    ? kMax
-           : r <= -9223372036854775808.0f ? -kMax
-                                          : static_cast<int64_t>(r);
-  }
-  return q;
 }
 
 int16_t quantize_int16(float x, const QuantParams& p) {
@@ -437,49 +413,14 @@ void check_pool(const Int16PoolArgs& a, const char* op) {
   check_act16(a.act_min, a.act_max, op);
 }
 
-namespace {
-
-template <bool kMax>
-void pool16(const Int16PoolArgs& a) {
-  const int oh = a.out_h(), ow = a.out_w();
-  for (int ch = 0; ch < a.c; ++ch) {
-    const int16_t* x = a.in + static_cast<int64_t>(ch) * a.h * a.w;
-    int16_t* y = a.out + static_cast<int64_t>(ch) * oh * ow;
-    for (int oy = 0; oy < oh; ++oy) {
-      for (int ox = 0; ox < ow; ++ox) {
-        const int y0 = oy * a.stride - a.pad, x0 = ox * a.stride - a.pad;
-        int32_t acc = kMax ? kInt16Min : 0;  // numeric_limits<int16_t>::lowest() for max
-        int32_t count = 0;
-        for (int ky = std::max(0, -y0); ky < std::min(a.kernel, a.h - y0); ++ky) {
-          for (int kx = std::max(0, -x0); kx < std::min(a.kernel, a.w - x0); ++kx) {
-            const int32_t v = x[(y0 + ky) * a.w + (x0 + kx)];
-            if (kMax) {
-              acc = std::max(acc, v);
-            } else {
-              acc += v;
-            }
-            ++count;
-          }
-        }
-        if (!kMax) {
-          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-        }
-        y[oy * ow + ox] = static_cast<int16_t>(clamp_i32(acc, a.act_min, a.act_max));
-      }
-    }
-  }
-}
-
-}  // namespace
-
 void int16_max_pool(const Int16PoolArgs& a) {
   check_pool(a, "int16 max pool");
-  pool16<true>(a);
+  pool_detail::pool_window<true>(a, kInt16Min);  // numeric_limits<int16_t>::lowest()
 }
 
 void int16_average_pool(const Int16PoolArgs& a) {
   check_pool(a, "int16 average pool");
-  pool16<false>(a);
+  pool_detail::pool_window<false>(a, kInt16Min);
 }
 
 }  // namespace dalnas

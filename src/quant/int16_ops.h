@@ -62,14 +62,7 @@ inline int32_t MultiplyByQuantizedMultiplierInt64(int64_t x, int32_t m, int shif
 // [−32767, 32767]; −32768 stays representable and is what the kernels' clamps allow.)
 QuantParams symmetric_int16_params(float min, float max);
 
-// The int64 bias of a 16x8 convolution (TFLite's converter, quantization_utils.cc
-// SymmetricPerChannelBiasQuantize<int64_t>): per channel
-//   q = SafeCast<int64>(TfLiteRound(bias[c] · float(1.0 / float(s_in · s_w[c]))))
-// clamped to [−INT64_MAX, INT64_MAX]; a zero scale gives 0. A non-finite bias or a size
-// mismatch throws dalnas::Error.
-std::vector<int64_t> quantize_bias_int64_per_channel(const std::vector<float>& bias,
-                                                     float input_scale,
-                                                     const std::vector<float>& weight_scales);
+// The int64 bias of a 16x8 convolution: quantize_bias_int64_per_channel (conv_params.h).
 
 // TFLite QUANTIZE float -> int16 (reference_ops::AffineQuantize, OutputT = int16_t):
 //   unclamped = TfLiteRound(x / float(scale)) + zero_point   (std::round on the float

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "quant/pool_window.h"
 
 namespace dalnas {
 namespace {
@@ -153,48 +154,14 @@ void check_pool(const Int8PoolArgs& a, const char* op) {
   check_act(a.act_min, a.act_max, op);
 }
 
-namespace {
-
-template <bool kMax>
-void pool(const Int8PoolArgs& a) {
-  const int oh = a.out_h(), ow = a.out_w();
-  for (int ch = 0; ch < a.c; ++ch) {
-    const int8_t* x = a.in + static_cast<int64_t>(ch) * a.h * a.w;
-    int8_t* y = a.out + static_cast<int64_t>(ch) * oh * ow;
-    for (int oy = 0; oy < oh; ++oy) {
-      for (int ox = 0; ox < ow; ++ox) {
-        const int y0 = oy * a.stride - a.pad, x0 = ox * a.stride - a.pad;
-        int32_t acc = kMax ? -128 : 0;
-        int32_t count = 0;
-        for (int ky = std::max(0, -y0); ky < std::min(a.kernel, a.h - y0); ++ky) {
-          for (int kx = std::max(0, -x0); kx < std::min(a.kernel, a.w - x0); ++kx) {
-            const int32_t v = x[(y0 + ky) * a.w + (x0 + kx)];
-            if (kMax) {
-              acc = std::max(acc, v);
-            } else {
-              acc += v;
-            }
-            ++count;
-          }
-        }
-        if (!kMax) {
-          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-        }
-        y[oy * ow + ox] = static_cast<int8_t>(clamp_i32(acc, a.act_min, a.act_max));
-      }
-    }
-  }
-}
-}  // namespace
-
 void int8_max_pool(const Int8PoolArgs& a) {
   check_pool(a, "int8 max pool");
-  pool<true>(a);
+  pool_detail::pool_window<true>(a, -128);
 }
 
 void int8_average_pool(const Int8PoolArgs& a) {
   check_pool(a, "int8 average pool");
-  pool<false>(a);
+  pool_detail::pool_window<false>(a, -128);
 }
 
 void int8_mean_hw(const int8_t* x, int c, int h, int w, const QuantParams& in,
