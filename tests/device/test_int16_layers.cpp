@@ -107,6 +107,20 @@ std::vector<int16_t> conv16(const Int8Emulator& emu, int node, const std::vector
   return y;
 }
 
+// int16 MAX_POOL 2×2, stride 2, of a tensor of shape `is`.
+std::vector<int16_t> max_pool2(const std::vector<int16_t>& x, const Shape& is) {
+  Int16PoolArgs pa;
+  pa.in = x.data();
+  pa.c = is.c;
+  pa.h = is.h;
+  pa.w = is.w;
+  pa.kernel = pa.stride = 2;
+  std::vector<int16_t> y(static_cast<size_t>(is.c) * pa.out_h() * pa.out_w());
+  pa.out = y.data();
+  int16_max_pool(pa);
+  return y;
+}
+
 std::vector<int8_t> to_int8(const std::vector<int16_t>& y, const QuantParams& p16,
                             const QuantParams& p8) {
   std::vector<int8_t> q(y.size());
@@ -141,15 +155,7 @@ TEST(Int16Layer, TheBlockIsTheDocumentedPipelineBitForBit) {
     std::vector<int16_t> in16(all[e0].size());
     int8_to_int16_requantize(all[e0].data(), static_cast<int64_t>(in16.size()), emu.params(e0),
                              emu.params16(e0), RequantRounding::Double, in16.data());
-    Int16PoolArgs pa;
-    pa.in = in16.data();
-    pa.c = shapes[e0].c;
-    pa.h = shapes[e0].h;
-    pa.w = shapes[e0].w;
-    pa.kernel = pa.stride = 2;
-    std::vector<int16_t> p16(static_cast<size_t>(shapes[pool].numel()));
-    pa.out = p16.data();
-    int16_max_pool(pa);
+    const std::vector<int16_t> p16 = max_pool2(in16, shapes[e0]);
     const std::vector<int16_t> y1 = conv16(emu, c1, p16, shapes[pool]);
     const std::vector<int16_t> yd = conv16(emu, dw, y1, shapes[c1]);
     std::vector<int16_t> ya(yd.size());
@@ -246,15 +252,7 @@ TEST(Int16Layer, AWholeInt16NetworkIsTheKernelChainBitForBit) {
   int8_to_int16_requantize(all[in].data(), static_cast<int64_t>(x16.size()), emu.params(in),
                            emu.params16(in), RequantRounding::Double, x16.data());
   const std::vector<int16_t> y0 = conv16(emu, e0, x16, sh[in]);
-  Int16PoolArgs pa;
-  pa.in = y0.data();
-  pa.c = sh[e0].c;
-  pa.h = sh[e0].h;
-  pa.w = sh[e0].w;
-  pa.kernel = pa.stride = 2;
-  std::vector<int16_t> yp(static_cast<size_t>(sh[pool].numel()));
-  pa.out = yp.data();
-  int16_max_pool(pa);
+  const std::vector<int16_t> yp = max_pool2(y0, sh[e0]);
   const std::vector<int16_t> y1 = conv16(emu, e1, yp, sh[pool]);
   std::vector<int16_t> yu(static_cast<size_t>(sh[up].numel()));
   int16_resize_bilinear(y1.data(), sh[e1].c, sh[e1].h, sh[e1].w, sh[up].h, sh[up].w, false, true,

@@ -127,6 +127,19 @@ TEST(QuantizeWeightsPerChannel, ReducedRange) {
   EXPECT_THROW(quantize_weights_per_channel(w, 2, 3, 0), Error);
 }
 
+// k + 0.5 for k in [−300, 300] and the float just above and below each: the values whose
+// rounding the inline rounders must get exactly right.
+std::vector<float> ties_and_neighbours() {
+  std::vector<float> xs;
+  for (int k = -300; k <= 300; ++k) {
+    const float tie = static_cast<float>(k) + 0.5f;
+    xs.push_back(tie);
+    xs.push_back(std::nextafter(tie, 1e9f));
+    xs.push_back(std::nextafter(tie, -1e9f));
+  }
+  return xs;
+}
+
 // quantize_int8's inline rounding (|x / scale| < 2^22) against std::round over ties, the
 // float neighbours of ties, the edge of the fast range and random values.
 TEST(QuantizeInt8, InlineRoundingIsStdRoundBitForBit) {
@@ -135,14 +148,8 @@ TEST(QuantizeInt8, InlineRoundingIsStdRoundBitForBit) {
     const double u = static_cast<double>(r) + p.zero_point;
     return static_cast<int8_t>(std::min(std::max(u, -128.0), 127.0));
   };
-  std::vector<float> xs;
-  for (int k = -300; k <= 300; ++k) {
-    const float tie = static_cast<float>(k) + 0.5f;
-    xs.push_back(tie);
-    xs.push_back(std::nextafter(tie, 1e9f));
-    xs.push_back(std::nextafter(tie, -1e9f));
-    xs.push_back(static_cast<float>(k));
-  }
+  std::vector<float> xs = ties_and_neighbours();
+  for (int k = -300; k <= 300; ++k) xs.push_back(static_cast<float>(k));
   for (float e : {4194303.5f, 4194304.0f, -4194303.5f, -4194304.0f, 1e30f, -1e30f, 0.49999997f,
                   -0.49999997f, 0.0f, -0.0f}) {
     xs.push_back(e);
@@ -182,13 +189,7 @@ TEST(QuantizeInt8Even, InlineRoundingIsNearbyintBitForBit) {
     return static_cast<int8_t>(static_cast<int32_t>(std::nearbyint(std::min(std::max(q, lo), hi))) +
                                p.zero_point);
   };
-  std::vector<float> xs;
-  for (int k = -300; k <= 300; ++k) {
-    const float tie = static_cast<float>(k) + 0.5f;
-    xs.push_back(tie);
-    xs.push_back(std::nextafter(tie, 1e9f));
-    xs.push_back(std::nextafter(tie, -1e9f));
-  }
+  std::vector<float> xs = ties_and_neighbours();
   std::mt19937 rng(12);
   std::uniform_real_distribution<float> u(-400.0f, 400.0f);
   for (int i = 0; i < 100000; ++i) xs.push_back(u(rng));
