@@ -812,13 +812,24 @@ void Int8Emulator::execute(const float* input, const Shape& in, Tensors& t) cons
                          static_cast<int>(graph_.norm_std.size()) != in.c)) {
           throw Error("int8: the normalisation does not match the input's channels");
         }
+        // Channel by channel: the host normalisation into a float row, then one batch
+        // quantization (loops that vectorise).
+        thread_local std::vector<float> row;
         for (int c = 0; c < in.c; ++c) {
-          for (int64_t k = 0; k < hw; ++k) {
-            float x = input[c * hw + k];
-            if (has_norm) x = (x - graph_.norm_mean[c]) / graph_.norm_std[c];
-            y[static_cast<size_t>(c * hw + k)] = dpu   ? fix_quantize(x, pos_[i], FixRound::Std)
-                                                 : ort ? quantize_int8_even(x, params_[i])
-                                                       : quantize_int8(x, params_[i]);
+          const float* x = input + c * hw;
+          if (has_norm) {
+            row.resize(static_cast<size_t>(hw));
+            const float mean = graph_.norm_mean[c], sd = graph_.norm_std[c];
+            for (int64_t k = 0; k < hw; ++k) row[static_cast<size_t>(k)] = (x[k] - mean) / sd;
+            x = row.data();
+          }
+          int8_t* yc = y.data() + c * hw;
+          if (dpu) {
+            for (int64_t k = 0; k < hw; ++k) yc[k] = fix_quantize(x[k], pos_[i], FixRound::Std);
+          } else if (ort) {
+            quantize_int8_even(x, hw, params_[i], yc);
+          } else {
+            quantize_int8(x, hw, params_[i], yc);
           }
         }
         break;
@@ -937,10 +948,11 @@ void Int8Emulator::execute(const float* input, const Shape& in, Tensors& t) cons
           const int8_t* t = add_lut_[i].data();
           const int8_t* xa = x0->data();
           const int8_t* xb = v[b].data();
-          for (int64_t j = 0; j < os.numel(); ++j) {
-            y[static_cast<size_t>(j)] =
-                t[(static_cast<size_t>(static_cast<uint8_t>(xa[j] ^ 0x80)) << 8) |
-                  static_cast<uint8_t>(xb[j] ^ 0x80)];
+          int8_t* out = y.data();  // locals: stores through int8_t* may alias y and os
+          const int64_t count = os.numel();
+          for (int64_t j = 0; j < count; ++j) {
+            out[j] = t[(static_cast<size_t>(static_cast<uint8_t>(xa[j] ^ 0x80)) << 8) |
+                       static_cast<uint8_t>(xb[j] ^ 0x80)];
           }
           break;
         }

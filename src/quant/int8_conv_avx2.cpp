@@ -165,7 +165,11 @@ struct Dense {
   static V zero() { return _mm256_setzero_si256(); }
   static V load(const E* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static V dot(V acc, V x, int32_t w) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_set1_epi32(w)));
+    const V t = _mm256_madd_epi16(x, _mm256_set1_epi32(w));
+    // acc += t in acc's own register: written as an intrinsic, GCC puts the sum in t's
+    // register and copies it back, a move per update (seen in perf annotate).
+    __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "x"(t));
+    return acc;
   }
   static V sub(V acc, int32_t c) {
     return c == 0 ? acc : _mm256_sub_epi32(acc, _mm256_set1_epi32(c));

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "core/error.h"
 #include "quant/pool_window.h"
@@ -217,31 +218,47 @@ void resize_bilinear(const T* x, int c, int in_h, int in_w, int out_h, int out_w
     return static_cast<int32_t>(((int64_t{1} << 10) * in + out / 2) / out);
   };
   const int32_t sy = scale10(in_h, out_h), sx = scale10(in_w, out_w);
-  std::vector<Q10> xs(static_cast<size_t>(out_w));
-  for (int ox = 0; ox < out_w; ++ox) xs[ox] = q10_coordinate(ox, sx, half_pixel_centers, in_w);
+  // TFLite's sum over the four taps,
+  //   s = r0[i0]·(2^10 − fy)·(2^10 − fx) + r1[i0]·fy·(2^10 − fx)
+  //     + r0[i1]·(2^10 − fy)·fx + r1[i1]·fy·fx,
+  // taken as (2^10 − fx)·t[i0] + fx·t[i1] with t = r0·(2^10 − fy) + r1·fy per input
+  // column: the same integer. fy, fx lie in [−512, 2^10) (half-pixel centres make them
+  // negative at the border), so |s| <= 2^7·2^11·2^11 < 2^31 for int8: int32 is exact there;
+  // int16 needs int64.
+  using Acc = std::conditional_t<sizeof(T) == 1, int32_t, int64_t>;
+  std::vector<int32_t> x0(static_cast<size_t>(out_w)), x1(static_cast<size_t>(out_w));
+  std::vector<Acc> fxs(static_cast<size_t>(out_w));
+  for (int ox = 0; ox < out_w; ++ox) {
+    const Q10 q = q10_coordinate(ox, sx, half_pixel_centers, in_w);
+    x0[static_cast<size_t>(ox)] = q.i0;
+    x1[static_cast<size_t>(ox)] = q.i1;
+    fxs[static_cast<size_t>(ox)] = q.v - (1 << 10) * q.i0;
+  }
+  std::vector<Acc> t(static_cast<size_t>(in_w));
   for (int ch = 0; ch < c; ++ch) {
     const T* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
     T* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
     for (int oy = 0; oy < out_h; ++oy) {
       const Q10 qy = q10_coordinate(oy, sy, half_pixel_centers, in_h);
-      const int64_t fy = qy.v - (int64_t{1} << 10) * qy.i0;
+      const Acc fy = qy.v - (1 << 10) * qy.i0;
       const T* r0 = xc + static_cast<int64_t>(qy.i0) * in_w;
       const T* r1 = xc + static_cast<int64_t>(qy.i1) * in_w;
+      for (int ix = 0; ix < in_w; ++ix) {
+        t[static_cast<size_t>(ix)] = Acc{r0[ix]} * ((1 << 10) - fy) + Acc{r1[ix]} * fy;
+      }
+      T* yr = yc + static_cast<int64_t>(oy) * out_w;
       for (int ox = 0; ox < out_w; ++ox) {
-        const Q10& qx = xs[ox];
-        const int64_t fx = qx.v - (int64_t{1} << 10) * qx.i0;
-        const int64_t s = static_cast<int64_t>(r0[qx.i0]) * ((1 << 10) - fy) * ((1 << 10) - fx) +
-                          static_cast<int64_t>(r1[qx.i0]) * fy * ((1 << 10) - fx) +
-                          static_cast<int64_t>(r0[qx.i1]) * ((1 << 10) - fy) * fx +
-                          static_cast<int64_t>(r1[qx.i1]) * fy * fx;
-        int64_t v;
+        const Acc fx = fxs[static_cast<size_t>(ox)];
+        const Acc s = t[static_cast<size_t>(x0[static_cast<size_t>(ox)])] * ((1 << 10) - fx) +
+                      t[static_cast<size_t>(x1[static_cast<size_t>(ox)])] * fx;
+        Acc v;
         if (rounding == RequantRounding::Single) {
-          v = (s + (int64_t{1} << 19)) >> 20;
+          v = (s + (Acc{1} << 19)) >> 20;
         } else {
-          const int64_t round = s > 0 ? (int64_t{1} << 19) : -(int64_t{1} << 19);
-          v = (s + round) / (int64_t{1} << 20);
+          const Acc round = s > 0 ? (Acc{1} << 19) : -(Acc{1} << 19);
+          v = (s + round) / (Acc{1} << 20);
         }
-        yc[oy * out_w + ox] = static_cast<T>(v);
+        yr[ox] = static_cast<T>(v);
       }
     }
   }
@@ -322,7 +339,8 @@ Int8Table int8_table(const QuantParams& in, const QuantParams& out, float (*f)(f
 
 void int8_apply_table(const int8_t* x, int64_t n, const Int8Table& table, int8_t* y) {
   if (table.size() != 256) throw Error("int8 table: expected 256 entries");
-  for (int64_t i = 0; i < n; ++i) y[i] = table[static_cast<size_t>(x[i] + 128)];
+  const int8_t* t = table.data();  // a local: stores through y may alias the vector
+  for (int64_t i = 0; i < n; ++i) y[i] = t[x[i] + 128];
 }
 
 QuantParams logistic_output_params() {

@@ -164,17 +164,32 @@ void ort_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, 
   const BilinearAxis ax = ort_bilinear_axis(in_w, out_w, coord);
   float deq[256];  // DequantizeLinear of every int8 value, computed once
   for (int v = -128; v < 128; ++v) deq[v + 128] = dequantize_int8(static_cast<int8_t>(v), p);
+  // Row by row: the four taps gathered (dequantized) into arrays, then the blend and the
+  // quantization as loops that vectorise. The float expression is the one above, operation
+  // for operation: (d2x·d2y)·a + (d1x·d2y)·b + (d2x·d1y)·c + (d1x·d1y)·d, left to right.
+  std::vector<float> ta(static_cast<size_t>(out_w)), tb(ta.size()), tc(ta.size()), td(ta.size()),
+      v(ta.size());
   for (int ch = 0; ch < c; ++ch) {
     const int8_t* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
     int8_t* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
-    auto at = [&](int yy, int xx) { return deq[xc[yy * in_w + xx] + 128]; };
     for (int oy = 0; oy < out_h; ++oy) {
+      const int8_t* r1 = xc + static_cast<int64_t>(ay.i1[oy]) * in_w;
+      const int8_t* r2 = xc + static_cast<int64_t>(ay.i2[oy]) * in_w;
       for (int ox = 0; ox < out_w; ++ox) {
-        const int y1 = ay.i1[oy], y2 = ay.i2[oy], x1 = ax.i1[ox], x2 = ax.i2[ox];
-        const float v = ax.d2[ox] * ay.d2[oy] * at(y1, x1) + ax.d1[ox] * ay.d2[oy] * at(y1, x2) +
-                        ax.d2[ox] * ay.d1[oy] * at(y2, x1) + ax.d1[ox] * ay.d1[oy] * at(y2, x2);
-        yc[oy * out_w + ox] = quantize_int8_even(v, p);
+        const int x1 = ax.i1[ox], x2 = ax.i2[ox];
+        ta[static_cast<size_t>(ox)] = deq[r1[x1] + 128];
+        tb[static_cast<size_t>(ox)] = deq[r1[x2] + 128];
+        tc[static_cast<size_t>(ox)] = deq[r2[x1] + 128];
+        td[static_cast<size_t>(ox)] = deq[r2[x2] + 128];
       }
+      const float dy1 = ay.d1[oy], dy2 = ay.d2[oy];
+      const float* dx1 = ax.d1.data();
+      const float* dx2 = ax.d2.data();
+      for (size_t ox = 0; ox < v.size(); ++ox) {
+        v[ox] = dx2[ox] * dy2 * ta[ox] + dx1[ox] * dy2 * tb[ox] + dx2[ox] * dy1 * tc[ox] +
+                dx1[ox] * dy1 * td[ox];
+      }
+      quantize_int8_even(v.data(), out_w, p, yc + static_cast<int64_t>(oy) * out_w);
     }
   }
 }

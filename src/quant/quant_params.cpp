@@ -97,9 +97,58 @@ int8_t quantize_int8(float x, const QuantParams& p) {
   return static_cast<int8_t>(std::min(std::max(unclamped, -128.0), 127.0));
 }
 
+// Floating-point comparisons need not raise exceptions here (no code reads the flags):
+// with trapping math GCC keeps the selects of the two batch loops below as branches and
+// the loops scalar. The values computed are the same.
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")
+
 void quantize_int8(const float* x, int64_t n, const QuantParams& p, int8_t* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = quantize_int8(x[i], p);
+  const int32_t z = p.zero_point;
+  if (z < -(1 << 20) || z > (1 << 20)) {  // not an int8 zero point: the one-value form
+    for (int64_t i = 0; i < n; ++i) out[i] = quantize_int8(x[i], p);
+    return;
+  }
+  // The one-value form without branches, so that the loop vectorises: NaN gives the zero
+  // point; a quotient clamped to ±2^22 rounds and saturates as the unclamped one does
+  // (|z| <= 2^20), and below 2^22 the rounding is the one-value form's.
+  const int32_t zc = std::clamp(z, -128, 127);
+  const float scale = p.scale;
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i] / scale;
+    const bool nan = v != v;
+    v = nan ? 0.0f : v;
+    v = v < -4194304.0f ? -4194304.0f : v > 4194304.0f ? 4194304.0f : v;
+    const int32_t t = static_cast<int32_t>(v);
+    const float d = v - static_cast<float>(t);
+    int32_t r = t + static_cast<int32_t>(d >= 0.5f) - static_cast<int32_t>(d <= -0.5f) + z;
+    r = r < -128 ? -128 : r > 127 ? 127 : r;
+    out[i] = static_cast<int8_t>(nan ? zc : r);
+  }
 }
+
+void quantize_int8_even(const float* x, int64_t n, const QuantParams& p, int8_t* out) {
+  // The inline one-value form with its NaN test as a select, so that the loop vectorises.
+  const int32_t z = p.zero_point;
+  const int32_t zc = z < -128 ? -128 : z > 127 ? 127 : z;
+  const float lo = static_cast<float>(-128 - z);
+  const float hi = static_cast<float>(127 - z);
+  const float scale = p.scale;
+  for (int64_t i = 0; i < n; ++i) {
+    float q = x[i] / scale;
+    const bool nan = q != q;
+    q = nan ? 0.0f : q;
+    const float c = q < lo ? lo : q > hi ? hi : q;
+    const int32_t t = static_cast<int32_t>(c);
+    const float d = c - static_cast<float>(t);
+    const int32_t odd = t & 1;
+    const int32_t up = static_cast<int32_t>(d > 0.5f) | (static_cast<int32_t>(d == 0.5f) & odd);
+    const int32_t down = static_cast<int32_t>(d < -0.5f) | (static_cast<int32_t>(d == -0.5f) & odd);
+    out[i] = static_cast<int8_t>(nan ? zc : t + up - down + z);
+  }
+}
+
+#pragma GCC pop_options
 
 float dequantize_int8(int8_t q, const QuantParams& p) {
   return static_cast<float>(static_cast<double>(p.scale) * (int32_t{q} - p.zero_point));

@@ -75,6 +75,8 @@ inline int8_t quantize_int8_even(float x, const QuantParams& p) {
   return static_cast<int8_t>(t + up - down + z);
 }
 
+void quantize_int8_even(const float* x, int64_t n, const QuantParams& p, int8_t* out);
+
 // TFLite reference Dequantize (kernels/internal/reference/dequantize.h):
 //   real = (float)(double(scale) · (q − zero_point))
 // (equal to ONNX Runtime's float(q − z) · scale: both round the exact product once)

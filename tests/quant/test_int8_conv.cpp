@@ -213,6 +213,9 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
       {1, 6, 8, 12, 33, 3, 2, 1, 2},    // grouped, stride 2, odd width
       {1, 17, 3, 9, 16, 1, 1, 0, 1},    // 1×1, rows exactly one vector (AVX-512)
       {1, 24, 40, 8, 8, 3, 1, 1, 1},    // 8×8: rows narrower than an AVX-512 vector
+      {1, 6, 6, 9, 77, 3, 2, 1, 6},     // depthwise, stride 2, rows of 39: four vectors a pass
+      {2, 4, 8, 7, 100, 5, 3, 2, 4},    // depthwise, stride 3, multiplier 2, rows of 34
+      {1, 3, 3, 6, 70, 5, 1, 2, 3},     // depthwise, k5 s1, rows of 70 (two passes, a tail)
   };
   std::mt19937 rng(20261129);
   int compared = 0;

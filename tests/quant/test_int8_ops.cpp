@@ -206,6 +206,147 @@ TEST(Int8ResizeBilinear, WithinOneUnitOfTheFloatResize) {
   }
 }
 
+// TFLite's ResizeBilinearInteger written out as the reference kernel has it: Q10
+// coordinates (ComputeInterpolationValuesInteger) and the four-tap int64 sum per output.
+std::vector<int8_t> naive_resize_bilinear(const std::vector<int8_t>& x, int c, int ih, int iw,
+                                          int oh, int ow, bool align, bool half,
+                                          RequantRounding rounding) {
+  auto scale10 = [&](int64_t in, int64_t out) {
+    if (align && out > 1) {
+      --in;
+      --out;
+    }
+    return static_cast<int32_t>(((int64_t{1} << 10) * in + out / 2) / out);
+  };
+  auto coord = [&](int32_t i, int32_t sc, int32_t in, int32_t& i0, int32_t& i1) {
+    const int32_t v = half ? i * sc + sc / 2 - (1 << 9) : i * sc;
+    i0 = std::max(v / (1 << 10), 0);
+    i1 = std::min((v + (1 << 10) - 1) / (1 << 10), in - 1);
+    return v;
+  };
+  std::vector<int8_t> y(static_cast<size_t>(c) * oh * ow);
+  const int32_t sy = scale10(ih, oh), sx = scale10(iw, ow);
+  for (int ch = 0; ch < c; ++ch) {
+    const int8_t* xc = x.data() + static_cast<size_t>(ch) * ih * iw;
+    for (int oy = 0; oy < oh; ++oy) {
+      int32_t y0, y1;
+      const int64_t fy = coord(oy, sy, ih, y0, y1) - (int64_t{1} << 10) * y0;
+      for (int ox = 0; ox < ow; ++ox) {
+        int32_t x0, x1;
+        const int64_t fx = coord(ox, sx, iw, x0, x1) - (int64_t{1} << 10) * x0;
+        const int64_t s = xc[y0 * iw + x0] * (1024 - fy) * (1024 - fx) +
+                          xc[y1 * iw + x0] * fy * (1024 - fx) +
+                          xc[y0 * iw + x1] * (1024 - fy) * fx + xc[y1 * iw + x1] * fy * fx;
+        int64_t v;
+        if (rounding == RequantRounding::Single) {
+          v = (s + (int64_t{1} << 19)) >> 20;
+        } else {
+          v = (s + (s > 0 ? (int64_t{1} << 19) : -(int64_t{1} << 19))) / (int64_t{1} << 20);
+        }
+        y[(static_cast<size_t>(ch) * oh + oy) * ow + ox] = static_cast<int8_t>(v);
+      }
+    }
+  }
+  return y;
+}
+
+TEST(Int8ResizeBilinear, EqualsTheReferenceKernelOverATableOfShapes) {
+  // The kernel sums one row blend per input column in int32; the reference sums the four
+  // taps in int64. Extreme values (−128, 127) and every coordinate mode, up and down.
+  struct Case {
+    int c, ih, iw, oh, ow;
+  };
+  const Case cases[] = {{2, 5, 6, 10, 12}, {1, 1, 2, 1, 4}, {3, 7, 9, 14, 18},  {1, 8, 8, 3, 5},
+                        {2, 4, 33, 9, 70}, {1, 2, 1, 5, 1}, {1, 16, 16, 32, 32}};
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> q(-128, 127), coin(0, 3);
+  int compared = 0;
+  for (const Case& k : cases) {
+    std::vector<int8_t> x(static_cast<size_t>(k.c) * k.ih * k.iw);
+    for (auto& v : x) {
+      const int r = coin(rng);
+      v = static_cast<int8_t>(r == 0 ? -128 : r == 1 ? 127 : q(rng));
+    }
+    for (int mode = 0; mode < 3; ++mode) {  // asymmetric, align corners, half-pixel
+      for (RequantRounding rounding : {kDouble, kSingle}) {
+        std::vector<int8_t> y(static_cast<size_t>(k.c) * k.oh * k.ow, 0x55);
+        int8_resize_bilinear(x.data(), k.c, k.ih, k.iw, k.oh, k.ow, mode == 1, mode == 2, rounding,
+                             y.data());
+        EXPECT_EQ(y, naive_resize_bilinear(x, k.c, k.ih, k.iw, k.oh, k.ow, mode == 1, mode == 2,
+                                           rounding))
+            << k.ih << "x" << k.iw << " -> " << k.oh << "x" << k.ow << " mode " << mode;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_EQ(compared, 42);
+}
+
+// Max and average pooling as the TFLite reference loops have them: every output's window
+// clipped to the image, the average over the taps inside.
+std::vector<int8_t> naive_pool(bool max, const std::vector<int8_t>& x, const Int8PoolArgs& a) {
+  std::vector<int8_t> y(static_cast<size_t>(a.c) * a.out_h() * a.out_w());
+  for (int ch = 0; ch < a.c; ++ch) {
+    for (int oy = 0; oy < a.out_h(); ++oy) {
+      for (int ox = 0; ox < a.out_w(); ++ox) {
+        int32_t acc = max ? -128 : 0, count = 0;
+        for (int ky = 0; ky < a.kernel; ++ky) {
+          for (int kx = 0; kx < a.kernel; ++kx) {
+            const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
+            if (iy < 0 || iy >= a.h || ix < 0 || ix >= a.w) continue;
+            const int32_t v = x[(static_cast<size_t>(ch) * a.h + iy) * a.w + ix];
+            acc = max ? std::max(acc, v) : acc + v;
+            ++count;
+          }
+        }
+        if (!max) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+        y[(static_cast<size_t>(ch) * a.out_h() + oy) * a.out_w() + ox] =
+            static_cast<int8_t>(std::clamp(acc, a.act_min, a.act_max));
+      }
+    }
+  }
+  return y;
+}
+
+TEST(Int8Pool, EqualsTheClippedWindowLoopOverATableOfShapes) {
+  // The kernel takes the windows wholly inside the image without clipping (and 2×2 / 2
+  // max pooling in a loop of its own); the border ones as the reference does.
+  struct Case {
+    int c, h, w, k, s, pad;
+  };
+  const Case cases[] = {{2, 8, 8, 2, 2, 0},  {1, 7, 9, 2, 2, 0},  {3, 9, 11, 3, 2, 1},
+                        {1, 5, 5, 3, 1, 1},  {2, 6, 33, 2, 2, 0}, {1, 4, 4, 4, 4, 0},
+                        {1, 10, 7, 3, 3, 2}, {1, 3, 3, 3, 1, 2},  {2, 12, 12, 5, 2, 2},
+                        {1, 2, 40, 2, 1, 1}, {1, 1, 1, 1, 1, 0},  {1, 6, 6, 2, 2, 1}};
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int> q(-128, 127);
+  for (const Case& k : cases) {
+    std::vector<int8_t> x(static_cast<size_t>(k.c) * k.h * k.w);
+    for (auto& v : x) v = static_cast<int8_t>(q(rng));
+    for (int clamp = 0; clamp < 2; ++clamp) {
+      Int8PoolArgs a;
+      a.in = x.data();
+      a.c = k.c;
+      a.h = k.h;
+      a.w = k.w;
+      a.kernel = k.k;
+      a.stride = k.s;
+      a.pad = k.pad;
+      if (clamp == 1) {
+        a.act_min = -20;
+        a.act_max = 90;
+      }
+      std::vector<int8_t> y(static_cast<size_t>(k.c) * a.out_h() * a.out_w(), 0x55);
+      a.out = y.data();
+      int8_max_pool(a);
+      EXPECT_EQ(y, naive_pool(true, x, a)) << "max " << k.h << "x" << k.w << " k" << k.k;
+      std::fill(y.begin(), y.end(), 0x55);
+      int8_average_pool(a);
+      EXPECT_EQ(y, naive_pool(false, x, a)) << "avg " << k.h << "x" << k.w << " k" << k.k;
+    }
+  }
+}
+
 TEST(Int8ResizeNearest, CopiesTheSourcePixel) {
   int8_t x[] = {1, 2, 3, 4};
   int8_t y[16];

@@ -3,6 +3,7 @@
 // Checked against ONNX Runtime itself in tests/export/test_onnxruntime.cpp.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
 
 #include "quant/ort_int8_ops.h"
@@ -89,6 +90,45 @@ TEST(OrtInt8Ops, BilinearResizeInFloatThenQuantizeToEven) {
   EXPECT_EQ(y[1], -2);  // column 1/3: −2.0
   EXPECT_EQ(y[2], -1);  // column 2/3: −1.0
   EXPECT_EQ(y[3], 0);
+}
+
+// The kernel blends a row at a time; the reference is ORT's per-output expression.
+TEST(OrtInt8Ops, BilinearResizeEqualsThePerOutputFormulaOverShapes) {
+  struct Case {
+    int c, ih, iw, oh, ow;
+  };
+  const Case cases[] = {{2, 5, 6, 10, 12}, {1, 1, 2, 1, 4},   {3, 7, 9, 14, 18},
+                        {1, 8, 8, 3, 5},   {2, 4, 33, 9, 70}, {1, 16, 16, 32, 32}};
+  std::mt19937 rng(14);
+  std::uniform_int_distribution<int> q(-128, 127);
+  const QuantParams p{0.047f, -9};
+  for (const Case& k : cases) {
+    std::vector<int8_t> x(static_cast<size_t>(k.c) * k.ih * k.iw);
+    for (auto& v : x) v = static_cast<int8_t>(q(rng));
+    for (OrtCoord coord : {OrtCoord::Asymmetric, OrtCoord::AlignCorners, OrtCoord::HalfPixel}) {
+      std::vector<int8_t> y(static_cast<size_t>(k.c) * k.oh * k.ow, 0x55);
+      ort_resize_bilinear(x.data(), k.c, k.ih, k.iw, k.oh, k.ow, coord, p, y.data());
+      const BilinearAxis ay = ort_bilinear_axis(k.ih, k.oh, coord);
+      const BilinearAxis ax = ort_bilinear_axis(k.iw, k.ow, coord);
+      for (int ch = 0; ch < k.c; ++ch) {
+        auto at = [&](int yy, int xx) {
+          return dequantize_int8(x[(static_cast<size_t>(ch) * k.ih + yy) * k.iw + xx], p);
+        };
+        for (int oy = 0; oy < k.oh; ++oy) {
+          for (int ox = 0; ox < k.ow; ++ox) {
+            const int y1 = ay.i1[oy], y2 = ay.i2[oy], x1 = ax.i1[ox], x2 = ax.i2[ox];
+            const float v = ax.d2[ox] * ay.d2[oy] * at(y1, x1) +
+                            ax.d1[ox] * ay.d2[oy] * at(y1, x2) +
+                            ax.d2[ox] * ay.d1[oy] * at(y2, x1) + ax.d1[ox] * ay.d1[oy] * at(y2, x2);
+            ASSERT_EQ(int(y[(static_cast<size_t>(ch) * k.oh + oy) * k.ow + ox]),
+                      int(quantize_int8_even(v, p)))
+                << k.ih << "x" << k.iw << " -> " << k.oh << "x" << k.ow << " at " << oy << ","
+                << ox;
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(OrtInt8Ops, TablesQuantizeWithTiesToEven) {

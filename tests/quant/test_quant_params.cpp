@@ -201,5 +201,32 @@ TEST(QuantizeInt8Even, InlineRoundingIsNearbyintBitForBit) {
   }
 }
 
+// The batch forms (branch-free loops that vectorise) equal the one-value forms over ties,
+// their neighbours, the edge of the fast range, infinities, NaN and random values.
+TEST(QuantizeInt8, BatchFormsEqualTheOneValueForms) {
+  std::vector<float> xs = ties_and_neighbours();
+  for (float e : {4194303.5f, 4194304.0f, -4194303.5f, -4194304.0f, 4194305.0f, 1e30f, -1e30f,
+                  INFINITY, -INFINITY, NAN, -NAN, 0.0f, -0.0f, 1e-40f}) {
+    xs.push_back(e);
+  }
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-600.0f, 600.0f);
+  for (int i = 0; i < 20000; ++i) xs.push_back(u(rng));
+  std::vector<int8_t> got(xs.size());
+  for (const QuantParams p : {QuantParams{1.0f, 0}, QuantParams{1.0f, -128}, QuantParams{0.37f, 5},
+                              QuantParams{3.0f, 127}, QuantParams{0.5f, 200}}) {
+    quantize_int8(xs.data(), static_cast<int64_t>(xs.size()), p, got.data());
+    for (size_t i = 0; i < xs.size(); ++i) {
+      ASSERT_EQ(int(got[i]), int(quantize_int8(xs[i], p)))
+          << "x " << xs[i] << " scale " << p.scale << " zp " << p.zero_point;
+    }
+    quantize_int8_even(xs.data(), static_cast<int64_t>(xs.size()), p, got.data());
+    for (size_t i = 0; i < xs.size(); ++i) {
+      ASSERT_EQ(int(got[i]), int(quantize_int8_even(xs[i], p)))
+          << "x " << xs[i] << " scale " << p.scale << " zp " << p.zero_point;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dalnas
