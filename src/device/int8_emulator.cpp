@@ -903,7 +903,7 @@ void Int8Emulator::execute(const float* input, const Shape& in, Tensors& t) cons
             dpu_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w, coord, pos_[a], y.data());
           } else {
             ort_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w, coord, params_[a],
-                                y.data());
+                                y.data(), isa_);
           }
         } else {
           int8_resize_bilinear(x0->data(), is.c, is.h, is.w, os.h, os.w,

@@ -159,7 +159,8 @@ BilinearAxis ort_bilinear_axis(int in, int out, OrtCoord coord) {
 }
 
 void ort_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
-                         OrtCoord coord, const QuantParams& p, int8_t* y) {
+                         OrtCoord coord, const QuantParams& p, int8_t* y, Int8Isa isa) {
+  const bool avx2 = isa != Int8Isa::Scalar && int8_isa_supported(Int8Isa::AVX2);
   const BilinearAxis ay = ort_bilinear_axis(in_h, out_h, coord);
   const BilinearAxis ax = ort_bilinear_axis(in_w, out_w, coord);
   float deq[256];  // DequantizeLinear of every int8 value, computed once
@@ -169,18 +170,36 @@ void ort_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, 
   // for operation: (d2x·d2y)·a + (d1x·d2y)·b + (d2x·d1y)·c + (d1x·d1y)·d, left to right.
   std::vector<float> ta(static_cast<size_t>(out_w)), tb(ta.size()), tc(ta.size()), td(ta.size()),
       v(ta.size());
+  // The two input rows an output row reads, dequantized (kept while the next output row
+  // reads the same ones: upsampling reads each pair twice or more).
+  std::vector<float> f1(static_cast<size_t>(in_w)), f2(f1.size());
   for (int ch = 0; ch < c; ++ch) {
     const int8_t* xc = x + static_cast<int64_t>(ch) * in_h * in_w;
     int8_t* yc = y + static_cast<int64_t>(ch) * out_h * out_w;
+    int row1 = -1, row2 = -1;
     for (int oy = 0; oy < out_h; ++oy) {
-      const int8_t* r1 = xc + static_cast<int64_t>(ay.i1[oy]) * in_w;
-      const int8_t* r2 = xc + static_cast<int64_t>(ay.i2[oy]) * in_w;
+      if (ay.i1[oy] != row1 || ay.i2[oy] != row2) {
+        row1 = ay.i1[oy];
+        row2 = ay.i2[oy];
+        const int8_t* r1 = xc + static_cast<int64_t>(row1) * in_w;
+        const int8_t* r2 = xc + static_cast<int64_t>(row2) * in_w;
+        for (int ix = 0; ix < in_w; ++ix) {
+          f1[static_cast<size_t>(ix)] = deq[r1[ix] + 128];
+          f2[static_cast<size_t>(ix)] = deq[r2[ix] + 128];
+        }
+      }
+      if (avx2) {
+        ort_resize_row_avx2(f1.data(), f2.data(), ax.i1.data(), ax.i2.data(), ax.d1.data(),
+                            ax.d2.data(), ay.d1[oy], ay.d2[oy], out_w, p,
+                            yc + static_cast<int64_t>(oy) * out_w);
+        continue;
+      }
       for (int ox = 0; ox < out_w; ++ox) {
-        const int x1 = ax.i1[ox], x2 = ax.i2[ox];
-        ta[static_cast<size_t>(ox)] = deq[r1[x1] + 128];
-        tb[static_cast<size_t>(ox)] = deq[r1[x2] + 128];
-        tc[static_cast<size_t>(ox)] = deq[r2[x1] + 128];
-        td[static_cast<size_t>(ox)] = deq[r2[x2] + 128];
+        const size_t x1 = static_cast<size_t>(ax.i1[ox]), x2 = static_cast<size_t>(ax.i2[ox]);
+        ta[static_cast<size_t>(ox)] = f1[x1];
+        tb[static_cast<size_t>(ox)] = f1[x2];
+        tc[static_cast<size_t>(ox)] = f2[x1];
+        td[static_cast<size_t>(ox)] = f2[x2];
       }
       const float dy1 = ay.d1[oy], dy2 = ay.d2[oy];
       const float* dx1 = ax.d1.data();

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "quant/int8_conv.h"
 #include "quant/int8_ops.h"
 #include "quant/quant_params.h"
 
@@ -80,8 +81,16 @@ struct BilinearAxis {
   std::vector<float> d1, d2;
 };
 BilinearAxis ort_bilinear_axis(int in, int out, OrtCoord coord);
+// `isa` other than Scalar takes the AVX2 row (ort_resize_avx2.cpp), bit for bit the same,
+// where the CPU has AVX2.
 void ort_resize_bilinear(const int8_t* x, int c, int in_h, int in_w, int out_h, int out_w,
-                         OrtCoord coord, const QuantParams& p, int8_t* y);
+                         OrtCoord coord, const QuantParams& p, int8_t* y,
+                         Int8Isa isa = Int8Isa::Scalar);
+// One output row of it, eight outputs a vector: f1, f2 the two dequantized input rows,
+// i1 / i2 / dx1 / dx2 the x axis's setup, n outputs.
+void ort_resize_row_avx2(const float* f1, const float* f2, const int* i1, const int* i2,
+                         const float* dx1, const float* dx2, float dy1, float dy2, int n,
+                         const QuantParams& p, int8_t* out);
 
 // A 256-entry table of an element-wise function as ORT builds it for QLinearSigmoid,
 // QLinearConcat's requantization and the DequantizeLinear -> op -> QuantizeLinear group of a

@@ -92,7 +92,8 @@ TEST(OrtInt8Ops, BilinearResizeInFloatThenQuantizeToEven) {
   EXPECT_EQ(y[3], 0);
 }
 
-// The kernel blends a row at a time; the reference is ORT's per-output expression.
+// The kernel blends a row at a time (scalar, and eight outputs a vector on AVX2); the
+// reference is ORT's per-output expression.
 TEST(OrtInt8Ops, BilinearResizeEqualsThePerOutputFormulaOverShapes) {
   struct Case {
     int c, ih, iw, oh, ow;
@@ -108,6 +109,12 @@ TEST(OrtInt8Ops, BilinearResizeEqualsThePerOutputFormulaOverShapes) {
     for (OrtCoord coord : {OrtCoord::Asymmetric, OrtCoord::AlignCorners, OrtCoord::HalfPixel}) {
       std::vector<int8_t> y(static_cast<size_t>(k.c) * k.oh * k.ow, 0x55);
       ort_resize_bilinear(x.data(), k.c, k.ih, k.iw, k.oh, k.ow, coord, p, y.data());
+      if (int8_isa_supported(Int8Isa::AVX2)) {  // the AVX2 rows: the same bits
+        std::vector<int8_t> v(y.size(), 0x55);
+        ort_resize_bilinear(x.data(), k.c, k.ih, k.iw, k.oh, k.ow, coord, p, v.data(),
+                            Int8Isa::AVX2);
+        EXPECT_EQ(v, y) << k.ih << "x" << k.iw << " -> " << k.oh << "x" << k.ow;
+      }
       const BilinearAxis ay = ort_bilinear_axis(k.ih, k.oh, coord);
       const BilinearAxis ax = ort_bilinear_axis(k.iw, k.ow, coord);
       for (int ch = 0; ch < k.c; ++ch) {
