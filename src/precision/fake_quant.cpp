@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "quant/dpu_ops.h"
 #include "quant/int16_ops.h"
@@ -19,7 +21,7 @@ torch::Tensor round_half_away(const torch::Tensor& v) {
 
 namespace {
 
-enum class QRound { HalfAway, HalfEven, HalfUp };
+using QRound = FakeQuantRound;
 
 // Floating-point comparisons need not raise exceptions here (no code reads the flags):
 // with trapping math GCC keeps the selects below as branches and the loop scalar.
@@ -50,14 +52,14 @@ inline float round_small(float v) {
 
 // One chunk, written so that it vectorises: no captured references, restrict pointers,
 // selects instead of branches. A NaN comes out as the lowest value (the policy refuses
-// non-finite activations before quantizing).
-// Not inlined: inside parallel_for's region the pointers lose `restrict` and the loop stays
-// scalar.
+// non-finite activations before quantizing). Inlined into two bodies below: the baseline
+// x86-64 one (4 floats a vector) and an AVX2 one (8; no FMA, so the same values).
 template <QRound R>
-__attribute__((noinline)) void fake_quant_chunk(const float* __restrict x, float* __restrict y,
-                                                bool* __restrict inside, int64_t n, float s,
-                                                float z, float qlo, float qhi, float qmin,
-                                                float qmax, float bound) {
+__attribute__((always_inline)) inline void fake_quant_body(const float* __restrict x,
+                                                           float* __restrict y,
+                                                           bool* __restrict inside, int64_t n,
+                                                           float s, float z, float qlo, float qhi,
+                                                           float qmin, float qmax, float bound) {
   for (int64_t i = 0; i < n; ++i) {
     const float xi = x[i];
     float v = xi / s;  // beyond ±bound steps the result saturates either way
@@ -71,22 +73,57 @@ __attribute__((noinline)) void fake_quant_chunk(const float* __restrict x, float
   }
 }
 
+// Not inlined: inside parallel_for's region the pointers lose `restrict` and the loop stays
+// scalar.
+template <QRound R>
+__attribute__((noinline)) void fake_quant_chunk(const float* __restrict x, float* __restrict y,
+                                                bool* __restrict inside, int64_t n, float s,
+                                                float z, float qlo, float qhi, float qmin,
+                                                float qmax, float bound) {
+  fake_quant_body<R>(x, y, inside, n, s, z, qlo, qhi, qmin, qmax, bound);
+}
+template <QRound R>
+__attribute__((noinline, target("avx2"))) void fake_quant_chunk_avx2(
+    const float* __restrict x, float* __restrict y, bool* __restrict inside, int64_t n, float s,
+    float z, float qlo, float qhi, float qmin, float qmax, float bound) {
+  fake_quant_body<R>(x, y, inside, n, s, z, qlo, qhi, qmin, qmax, bound);
+}
+
 // The clipped straight-through gradient: g where the value was inside the range, else 0.
+__attribute__((always_inline)) inline void clipped_grad_body(const bool* __restrict inside,
+                                                             const float* __restrict g,
+                                                             float* __restrict out, int64_t n) {
+  // As bits: g & (0 − inside) is g or +0.0f. Written as a float select, GCC keeps the loop
+  // scalar with a branch per element (bool and float lanes of different widths).
+  typedef uint32_t __attribute__((may_alias)) Bits;  // float storage read as its bits
+  const Bits* gb = reinterpret_cast<const Bits*>(g);
+  Bits* ob = reinterpret_cast<Bits*>(out);
+  const uint8_t* in8 = reinterpret_cast<const uint8_t*>(inside);
+  for (int64_t i = 0; i < n; ++i) ob[i] = gb[i] & (0u - static_cast<uint32_t>(in8[i]));
+}
 __attribute__((noinline)) void clipped_grad_chunk(const bool* __restrict inside,
                                                   const float* __restrict g, float* __restrict out,
                                                   int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = inside[i] ? g[i] : 0.0f;
+  clipped_grad_body(inside, g, out, n);
+}
+__attribute__((noinline, target("avx2"))) void clipped_grad_chunk_avx2(
+    const bool* __restrict inside, const float* __restrict g, float* __restrict out, int64_t n) {
+  clipped_grad_body(inside, g, out, n);
 }
 
 template <QRound R>
 void fake_quant_loop(const float* xp, float* yp, bool* mp, int64_t n, float s, float z, float qmin,
-                     float qmax) {
+                     float qmax, bool avx2) {
   const float qlo = (qmin - z) * s, qhi = (qmax - z) * s;
   // |v| beyond twice the grid's width saturates whatever the zero point (|z| <= the
   // grid's width); 2·65535 < 2^20, round_small's domain.
   const float bound = 2.0f * (qmax - qmin);
   at::parallel_for(0, n, 1 << 14, [=](int64_t b, int64_t e) {
-    fake_quant_chunk<R>(xp + b, yp + b, mp + b, e - b, s, z, qlo, qhi, qmin, qmax, bound);
+    if (avx2) {
+      fake_quant_chunk_avx2<R>(xp + b, yp + b, mp + b, e - b, s, z, qlo, qhi, qmin, qmax, bound);
+    } else {
+      fake_quant_chunk<R>(xp + b, yp + b, mp + b, e - b, s, z, qlo, qhi, qmin, qmax, bound);
+    }
   });
 }
 
@@ -99,25 +136,15 @@ struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                double scale, int64_t zero_point, int64_t rounding, int64_t qmin,
                                int64_t qmax) {
-    const float s = static_cast<float>(scale), z = static_cast<float>(zero_point);
-    const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
     const torch::Tensor xc = x.contiguous();
     torch::Tensor y = torch::empty_like(xc);
     torch::Tensor inside = torch::empty(xc.sizes(), xc.options().dtype(torch::kBool));
     const float* xp = xc.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     bool* mp = inside.data_ptr<bool>();
-    switch (static_cast<QRound>(rounding)) {
-      case QRound::HalfAway:
-        fake_quant_loop<QRound::HalfAway>(xp, yp, mp, xc.numel(), s, z, lo, hi);
-        break;
-      case QRound::HalfEven:
-        fake_quant_loop<QRound::HalfEven>(xp, yp, mp, xc.numel(), s, z, lo, hi);
-        break;
-      case QRound::HalfUp:
-        fake_quant_loop<QRound::HalfUp>(xp, yp, mp, xc.numel(), s, z, lo, hi);
-        break;
-    }
+    fake_quant_values(xp, yp, mp, xc.numel(), static_cast<float>(scale),
+                      static_cast<int>(zero_point), static_cast<QRound>(rounding),
+                      static_cast<int>(qmin), static_cast<int>(qmax), fake_quant_simd());
     ctx->save_for_backward({inside});
     return y;
   }
@@ -129,8 +156,13 @@ struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
     const bool* mp = inside.data_ptr<bool>();
     const float* gp = g.data_ptr<float>();
     float* op = out.data_ptr<float>();
+    const bool avx2 = fake_quant_simd();
     at::parallel_for(0, g.numel(), 1 << 14, [=](int64_t b, int64_t e) {
-      clipped_grad_chunk(mp + b, gp + b, op + b, e - b);
+      if (avx2) {
+        clipped_grad_chunk_avx2(mp + b, gp + b, op + b, e - b);
+      } else {
+        clipped_grad_chunk(mp + b, gp + b, op + b, e - b);
+      }
     });
     return {
         out, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
@@ -172,6 +204,33 @@ void widen(float& lo, float& hi) {
 }
 
 }  // namespace
+
+bool fake_quant_simd() {
+  static const bool enabled = [] {
+    const char* env = std::getenv("DALNAS_NO_SIMD");
+    __builtin_cpu_init();
+    return !(env != nullptr && std::strcmp(env, "1") == 0) && __builtin_cpu_supports("avx2");
+  }();
+  return enabled;
+}
+
+void fake_quant_values(const float* x, float* y, bool* inside, int64_t n, float scale,
+                       int zero_point, FakeQuantRound r, int qmin, int qmax, bool simd) {
+  const bool avx2 = simd && __builtin_cpu_supports("avx2");
+  const float z = static_cast<float>(zero_point);
+  const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+  switch (r) {
+    case QRound::HalfAway:
+      fake_quant_loop<QRound::HalfAway>(x, y, inside, n, scale, z, lo, hi, avx2);
+      break;
+    case QRound::HalfEven:
+      fake_quant_loop<QRound::HalfEven>(x, y, inside, n, scale, z, lo, hi, avx2);
+      break;
+    case QRound::HalfUp:
+      fake_quant_loop<QRound::HalfUp>(x, y, inside, n, scale, z, lo, hi, avx2);
+      break;
+  }
+}
 
 torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi, bool ties_even) {
   widen(lo, hi);

@@ -45,6 +45,18 @@ torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax = 127);
 // The weight grid is the unfolded convolution's: with BatchNorm after it, the folded
 // weights the DPU holds sit on a different grid (a per-channel factor does not keep a
 // per-tensor power of two), so QAT here approximates the deployed weights.
+// The elementwise kernel behind the activation forms, on raw float arrays:
+//   y = (clamp(round(x / scale) + z, qmin, qmax) − z) · scale        (float, as above)
+//   inside = (qmin − z)·scale <= x <= (qmax − z)·scale               (the gradient's mask)
+// with the rounding `r` (half away from zero: TFLite; half to even: ONNX Runtime; half up:
+// the DPU), split over libtorch's threads. `simd`: the AVX2 body where the CPU has it,
+// else the baseline one; both give the same values (no FMA; tested against each other).
+enum class FakeQuantRound { HalfAway, HalfEven, HalfUp };
+void fake_quant_values(const float* x, float* y, bool* inside, int64_t n, float scale,
+                       int zero_point, FakeQuantRound r, int qmin, int qmax, bool simd);
+// What the training path passes as `simd`: AVX2 present and DALNAS_NO_SIMD not "1".
+bool fake_quant_simd();
+
 torch::Tensor fake_quant_pow2_activation(const torch::Tensor& x, float lo, float hi);
 torch::Tensor fake_quant_pow2_weight(const torch::Tensor& w);
 

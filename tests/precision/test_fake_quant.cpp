@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -91,6 +92,52 @@ TEST(FakeQuant, GradientsPassStraightThroughInsideTheRangeOnly) {
   torch::Tensor w = torch::randn({3, 2, 3, 3}).requires_grad_(true);
   fake_quant_weight(w).sum().backward();
   EXPECT_TRUE(torch::all(w.grad() == 1).item<bool>());
+}
+
+// The AVX2 body of the elementwise kernel against the baseline one, and both against the
+// int8 arithmetic (quantize then dequantize), over ties of x / s, their neighbours, values
+// outside the range, ±inf and random values, for the three roundings and the int16 grid.
+TEST(FakeQuant, Avx2BodyEqualsTheBaselineBodyAndTheInt8Arithmetic) {
+  const QuantParams p{0.0371f, -11};
+  std::vector<float> x;
+  for (int k = -140; k <= 140; ++k) {
+    const float tie = (static_cast<float>(k) + 0.5f) * p.scale;
+    x.push_back(tie);
+    x.push_back(std::nextafter(tie, 1e9f));
+    x.push_back(std::nextafter(tie, -1e9f));
+  }
+  for (float e : {1e30f, -1e30f, INFINITY, -INFINITY, 0.0f, -0.0f}) x.push_back(e);
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> u(-6.0f, 6.0f);
+  for (int i = 0; i < 50000; ++i) x.push_back(u(rng));
+  const int64_t n = static_cast<int64_t>(x.size());
+  struct Grid {
+    FakeQuantRound r;
+    int z, qmin, qmax;
+  };
+  for (const Grid g : {Grid{FakeQuantRound::HalfAway, p.zero_point, -128, 127},
+                       Grid{FakeQuantRound::HalfEven, p.zero_point, -128, 127},
+                       Grid{FakeQuantRound::HalfUp, 0, -128, 127},
+                       Grid{FakeQuantRound::HalfAway, 0, -32768, 32767}}) {
+    std::vector<float> y0(x.size()), y1(x.size());
+    std::vector<char> m0(x.size()), m1(x.size());
+    fake_quant_values(x.data(), y0.data(), reinterpret_cast<bool*>(m0.data()), n, p.scale, g.z, g.r,
+                      g.qmin, g.qmax, false);
+    fake_quant_values(x.data(), y1.data(), reinterpret_cast<bool*>(m1.data()), n, p.scale, g.z, g.r,
+                      g.qmin, g.qmax, true);
+    for (size_t i = 0; i < x.size(); ++i) {
+      ASSERT_EQ(std::memcmp(&y0[i], &y1[i], sizeof(float)), 0) << "x " << x[i];
+      ASSERT_EQ(m0[i], m1[i]) << "x " << x[i];
+    }
+    if (g.qmin == -128 && g.r != FakeQuantRound::HalfUp) {  // TFLite / ORT int8 arithmetic
+      const QuantParams q{p.scale, g.z};
+      for (size_t i = 0; i < x.size(); ++i) {
+        const int8_t v =
+            g.r == FakeQuantRound::HalfAway ? quantize_int8(x[i], q) : quantize_int8_even(x[i], q);
+        ASSERT_EQ(y0[i], dequantize_int8(v, q)) << "x " << x[i];
+      }
+    }
+  }
 }
 
 TEST(FakeQuantPow2, ActivationsHoldTheDpusFixPointValues) {
