@@ -713,6 +713,68 @@ TEST(Int16Pool, MaxAndAverageSkipOutsideTaps) {
   EXPECT_EQ(u, (std::vector<int16_t>{0, 0}));
 }
 
+// The shared window loop (quant/pool_window.h) takes windows wholly inside the image
+// without clipping, and 2×2 / 2 max pooling in a loop of its own: against the clipped
+// loop of TFLite's reference over a table of shapes, at the int16 extremes.
+TEST(Int16Pool, EqualsTheClippedWindowLoopOverATableOfShapes) {
+  struct Case {
+    int c, h, w, k, s, pad;
+  };
+  const Case cases[] = {{2, 8, 8, 2, 2, 0}, {1, 7, 9, 2, 2, 0},  {3, 9, 11, 3, 2, 1},
+                        {1, 5, 5, 3, 1, 1}, {2, 6, 33, 2, 2, 0}, {1, 10, 7, 3, 3, 2},
+                        {1, 3, 3, 3, 1, 2}, {1, 6, 6, 2, 2, 1}};
+  std::mt19937 rng(15);
+  std::uniform_int_distribution<int> q(-32768, 32767), coin(0, 3);
+  for (const Case& k : cases) {
+    std::vector<int16_t> x(static_cast<size_t>(k.c) * k.h * k.w);
+    for (auto& v : x) {
+      const int r = coin(rng);
+      v = static_cast<int16_t>(r == 0 ? -32768 : r == 1 ? 32767 : q(rng));
+    }
+    Int16PoolArgs a;
+    a.in = x.data();
+    a.c = k.c;
+    a.h = k.h;
+    a.w = k.w;
+    a.kernel = k.k;
+    a.stride = k.s;
+    a.pad = k.pad;
+    a.act_min = -30000;
+    a.act_max = 31000;
+    const int oh = a.out_h(), ow = a.out_w();
+    for (bool max : {true, false}) {
+      std::vector<int16_t> y(static_cast<size_t>(k.c) * oh * ow, 0x5555);
+      a.out = y.data();
+      if (max) {
+        int16_max_pool(a);
+      } else {
+        int16_average_pool(a);
+      }
+      for (int ch = 0; ch < k.c; ++ch) {
+        for (int oy = 0; oy < oh; ++oy) {
+          for (int ox = 0; ox < ow; ++ox) {
+            int32_t acc = max ? -32768 : 0, count = 0;
+            for (int ky = 0; ky < k.k; ++ky) {
+              for (int kx = 0; kx < k.k; ++kx) {
+                const int iy = oy * k.s - k.pad + ky, ix = ox * k.s - k.pad + kx;
+                if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
+                const int32_t v = x[(static_cast<size_t>(ch) * k.h + iy) * k.w + ix];
+                acc = max ? std::max(acc, v) : acc + v;
+                ++count;
+              }
+            }
+            if (!max) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+            ASSERT_EQ(int(y[(static_cast<size_t>(ch) * oh + oy) * ow + ox]),
+                      std::clamp(acc, a.act_min, a.act_max))
+                << (max ? "max " : "avg ") << k.h << "x" << k.w << " k" << k.k << " at " << oy
+                << "," << ox;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Int16Pool, RejectsBadWindows) {
   std::vector<int16_t> x(9), y(9);
   Int16PoolArgs a;
