@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "device/calibrate.h"
-#include "device/latency_table.h"
+#include "cost/calibrate.h"
+#include "cost/latency_table.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

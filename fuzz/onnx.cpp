@@ -1,12 +1,12 @@
-// Fuzz target: the ONNX importer (device/onnx_import.h), plain and gzip-compressed
+// Fuzz target: the ONNX importer (onnx/onnx_import.h), plain and gzip-compressed
 // (.onnx.gz: the gzip magic decides). A graph it returns must be usable: its shapes,
 // MACs and parameters are computed, as the cost model does.
 #include <cstdint>
 #include <string>
 
 #include "device/graph.h"
-#include "device/latency_table.h"
-#include "device/onnx_import.h"
+#include "cost/latency_table.h"
+#include "onnx/onnx_import.h"
 #include "fuzz_util.h"
 
 namespace {

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "device/cost_model.h"
-#include "device/external_measure.h"
+#include "cost/cost_model.h"
+#include "cost/external_measure.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -62,7 +62,7 @@ if [ -e "$openblas" ] && command -v update-alternatives >/dev/null 2>&1; then
   fi
 fi
 
-# ONNX Runtime (CPU), to check the ONNX exports with a real runtime (tests/export/
+# ONNX Runtime (CPU), to check the ONNX exports with a real runtime (tests/onnx/
 # test_onnxruntime.cpp): Debian has no package of it; npm's onnxruntime-node ships the CPU
 # library inside the package. Node.js and npm from Debian where they are missing. The
 # package's install script is skipped (--ignore-scripts): it would download GPU files from

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The unit tests of the modules below libtorch (core, quant, data, device, probe, search:
-# the parsers, the int8 arithmetic, the emulator, the journal) built with AddressSanitizer and
+# The unit tests of the modules below libtorch (core, quant, data, device, cost, probe, search:
+# the parsers, the int8 arithmetic, the emulator, the cost models, the journal) built with AddressSanitizer and
 # UndefinedBehaviorSanitizer (CMake option DALNAS_SANITIZE) and run; any report fails.
 # libtorch itself is not instrumented, so the modules that train (precision, nn, train,
 # eval) stay on the normal build. Called by .ci/run after `make test`.
@@ -12,7 +12,7 @@ JOBS=${JOBS:-$(nproc)}
 start=$(date +%s)
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDALNAS_SANITIZE=ON \
   -DDALNAS_BUILD_BENCH=OFF > /dev/null
-TARGETS="test_core test_quant test_data test_device test_probe test_search"
+TARGETS="test_core test_quant test_data test_device test_cost test_probe test_search"
 # shellcheck disable=SC2086
 cmake --build "$BUILD" -j"$JOBS" --target $TARGETS
 built=$(date +%s)

@@ -1,7 +1,7 @@
 // dalnas profile: latency, throughput, memory and energy of a model or genome on a device,
-// from the profile's cost model (device/cost_model.h: analytic Myriad-shaped or cpu, with an
+// from the profile's cost model (cost/cost_model.h: analytic Myriad-shaped or cpu, with an
 // optional table of measured per-op times), and optionally measured by an external command
-// (device/external_measure.h). Subcommands:
+// (cost/external_measure.h). Subcommands:
 //   calibrate       fit the analytic model to measured timings; in-sample, leave-one-out
 //                   and leave-one-source-out figures
 //                   (--learning-curve: how they move as rows are added)
@@ -25,15 +25,15 @@
 #include "core/genome.h"
 #include "core/search_space.h"
 #include "core/strings.h"
-#include "device/calibrate.h"
-#include "device/cost_model.h"
-#include "device/external_measure.h"
-#include "device/latency_table.h"
-#include "device/onnx_import.h"
+#include "cost/calibrate.h"
+#include "cost/cost_model.h"
+#include "cost/external_measure.h"
+#include "cost/latency_table.h"
+#include "onnx/onnx_import.h"
 #include "device/profile.h"
 #include "eval/host_latency.h"
 #include "eval/lut_plan.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 
 namespace dalnas::cli {
 
@@ -264,7 +264,7 @@ std::string host_profile_toml(const HostCalibration& c, const std::string& comma
        "overflow = \"inf\"\nsubnormals = \"keep\"\nprescale = false\n\n"
        "[numerics.shave]\nstorage = \"fp32\"\naccumulation = \"fp32\"\n"
        "overflow = \"inf\"\nsubnormals = \"keep\"\nprescale = false\n\n"
-       "# The cpu cost model (src/device/cost_model.h, CpuCostParams); every value FITTED by\n"
+       "# The cpu cost model (src/cost/cost_model.h, CpuCostParams); every value FITTED by\n"
        "# the command above (non-negative least squares on relative errors). A rate of 1e9\n"
        "# means the fit gave that term no weight.\n"
        "[cost]\nmodel = \"cpu\"\n";

@@ -34,7 +34,7 @@
 //
 // Format onnxruntime-int8 (Int8Config::format): the same graph, parameters and
 // calibration, computed as ONNX Runtime's CPU kernels compute the QDQ export of it
-// (export/onnx_export.h, to_onnx_qdq_bytes) after graph optimisation:
+// (onnx/onnx_export.h, to_onnx_qdq_bytes) after graph optimisation:
 //   Input:   QuantizeLinear, ties to even (quantize_int8_even).
 //   Conv:    QLinearConv: the same int32 sums, requantized in float (Int8ConvArgs::scale).
 //   MaxPool, nearest Resize: the same copies; bilinear Resize: ort_resize_bilinear.
@@ -139,7 +139,7 @@ class Int8Emulator {
   // Every node's int8 output (index = node index), for tests and diagnostics.
   std::vector<std::vector<int8_t>> run_all(const float* input, const Shape& in) const;
 
-  // A convolution's integer data (what a QDQ export stores: export/onnx_export.h).
+  // A convolution's integer data (what a QDQ export stores: onnx/onnx_export.h).
   struct ConvData {
     std::vector<int8_t> weight;       // per-channel symmetric, OIHW
     std::vector<float> weight_scale;  // one per output channel

@@ -3,8 +3,8 @@
 //
 // Per candidate, in order of cost:
 //   1. cost model (no training): the genome's network is lowered for the target profile
-//      and the analytic model (device/cost_model.h) gives latency, FPS, peak memory and
-//      energy (device/cost_model.h's model kind of the profile, with its measured lookup
+//      and the analytic model (cost/cost_model.h) gives latency, FPS, peak memory and
+//      energy (cost/cost_model.h's model kind of the profile, with its measured lookup
 //      table when it has one); parameters are counted. A hard constraint already violated
 //      here rejects the candidate before any training (status rejected). With
 //      evaluation.measure_latency the profile's [measure] table then measures the latency

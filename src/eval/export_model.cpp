@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "device/int8_emulator.h"
 #include "device/lower.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 
 namespace dalnas {
 

@@ -1,5 +1,5 @@
 #pragma once
-// A trained checkpoint as deployable ONNX files (export/onnx_export.h): lowered with
+// A trained checkpoint as deployable ONNX files (onnx/onnx_export.h): lowered with
 // BatchNorm folded and activations fused (device/lower.h), for a fixed tile size, with the
 // genome, bands and normalisation in the metadata. Used by `dalnas export` and by the
 // search for its best/ folder.
@@ -36,7 +36,7 @@ nlohmann::json export_metadata(const Checkpoint& ck, const ModelExportOptions& o
 void export_checkpoint_onnx(Checkpoint& ck, const std::string& path, bool fp16,
                             const ModelExportOptions& opt = {});
 
-// The int8 QDQ model (export/onnx_export.h, to_onnx_qdq_bytes) of the checkpoint
+// The int8 QDQ model (onnx/onnx_export.h, to_onnx_qdq_bytes) of the checkpoint
 // post-training quantized as the integer profile `config` says: activation ranges
 // calibrated on `n` raw tiles (n × bands × H × W of the export tile, from the training
 // scenes: eval/device_eval.h, calibration_tiles), opset max(opt.opset, 13), static shapes.

@@ -16,7 +16,7 @@
 #include "core/subprocess.h"
 #include "device/lower.h"
 #include "eval/device_eval.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 
 namespace dalnas {
 

@@ -1,6 +1,6 @@
 #pragma once
 // External devices: a real accelerator (or anything else) behind a command. dalnas writes the
-// exported model (export/onnx_export.h) and a batch of input tiles as NumPy .npy files, runs
+// exported model (onnx/onnx_export.h) and a batch of input tiles as NumPy .npy files, runs
 // the profile's command with a timeout, reads the output tiles back and computes the metrics
 // itself. The protocol (files, shapes, dtypes, exit codes, timing) is in docs/devices.md.
 //

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "device/lower.h"
 #include "eval/host_latency.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 #include "nn/network.h"
 
 namespace dalnas {

@@ -1,5 +1,5 @@
 #pragma once
-// The plan of a measured lookup table (device/latency_table.h): every op signature the
+// The plan of a measured lookup table (cost/latency_table.h): every op signature the
 // networks of a search space produce at one input size, and one small ONNX model per
 // signature, so that someone with the device can time each op and fill in the table.
 //
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/search_space.h"
-#include "device/latency_table.h"
+#include "cost/latency_table.h"
 
 namespace dalnas {
 
@@ -47,7 +47,7 @@ struct LutPlanWriteOptions {
 
 // Writes <dir>/signatures.csv (the latency table's columns plus `model`, with mean_us,
 // std_us and runs empty, ready to be filled) and <dir>/models/<signature>.onnx, each the
-// probe graph of device/latency_table.h (the op to time is the node named "op"). Files are
+// probe graph of cost/latency_table.h (the op to time is the node named "op"). Files are
 // written atomically. Returns the number of models written.
 int write_lut_plan(const LutPlan& plan, const std::string& dir, const LutPlanWriteOptions& opt);
 

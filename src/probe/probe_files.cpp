@@ -6,7 +6,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/npy.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 #include "probe/fit.h"
 
 namespace dalnas {

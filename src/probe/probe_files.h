@@ -2,7 +2,7 @@
 // The probes as files: what `dalnas probe export` writes for a user with a device, and
 // what `dalnas probe fit` reads back.
 //
-//   DIR/<name>.onnx          FP16 ONNX (export/onnx_export.h: float32 interface, Casts
+//   DIR/<name>.onnx          FP16 ONNX (onnx/onnx_export.h: float32 interface, Casts
 //                            inside), opset 11; with fp32: also DIR/<name>.fp32.onnx
 //   DIR/<name>.input.npy     float32 [1, C, H, W]
 //   DIR/<name>.output.npy    what the device produced: float32 or float16, [1, C, H, W]

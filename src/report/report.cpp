@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/genome.h"
 #include "data/dataset.h"
-#include "device/cost_model.h"
+#include "cost/cost_model.h"
 #include "device/profile.h"
 #include "eval/host_latency.h"
 #include "report/architecture_svg.h"

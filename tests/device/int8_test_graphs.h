@@ -80,5 +80,44 @@ inline std::vector<float> images(int n, const Shape& s, std::mt19937& rng) {
   return x;
 }
 
+// The int16 layer tests' residual graph (tests/device/test_int16_layers.cpp, and the integer
+// cost of its int16 layers in tests/cost/test_integer_cost.cpp):
+// in -> enc0.conv (block 0) -> pool1, enc1.conv, enc1.dw, enc1.add (block 1) -> head -> out.
+inline DeviceGraph residual(std::mt19937& rng, LayerPrecision block1) {
+  DeviceGraph g;
+  g.add(simple(OpType::Input, "in", {}));
+  Node c0 = conv("enc0.conv", 0, 3, 6, 3, 1, ActType::ReLU, rng);
+  c0.block = 0;
+  const int i0 = g.add(c0);
+  Node mp = simple(OpType::MaxPool, "pool1", {i0});
+  mp.kernel = mp.stride = 2;
+  mp.block = 1;
+  mp.precision = block1;
+  const int ip = g.add(mp);
+  Node c1 = conv("enc1.conv", ip, 6, 8, 3, 1, ActType::ReLU6, rng);
+  c1.block = 1;
+  c1.precision = block1;
+  const int i1 = g.add(c1);
+  Node dw = conv("enc1.dw", i1, 8, 8, 3, 8, ActType::ReLU, rng);
+  dw.block = 1;
+  dw.precision = block1;
+  const int id = g.add(dw);
+  Node add = simple(OpType::Add, "enc1.add", {id, i1});
+  add.block = 1;
+  add.precision = block1;
+  const int ia = g.add(add);
+  const int h = g.add(conv("head", ia, 8, 2, 1, 1, ActType::None, rng));
+  g.add(simple(OpType::Output, "out", {h}));
+  g.norm_mean = {100.0f, 200.0f, 300.0f};
+  g.norm_std = {50.0f, 60.0f, 70.0f};
+  return g;
+}
+
+inline int node_named(const DeviceGraph& g, const std::string& name) {
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (g.nodes[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
 }  // namespace int8_test
 }  // namespace dalnas

@@ -13,7 +13,6 @@
 #include "core/error.h"
 #include "device/emulator.h"
 #include "device/int8_emulator.h"
-#include "device/integer_cost.h"
 #include "device/precision_rule.h"
 #include "device/profile.h"
 #include "int8_test_graphs.h"
@@ -25,46 +24,11 @@ namespace {
 
 using int8_test::conv;
 using int8_test::images;
+using int8_test::node_named;
+using int8_test::residual;
 using int8_test::simple;
 
 const Shape kIn{3, 12, 12};
-
-// in -> enc0.conv (block 0) -> pool1, enc1.conv, enc1.dw, enc1.add (block 1) -> head -> out.
-DeviceGraph residual(std::mt19937& rng, LayerPrecision block1) {
-  DeviceGraph g;
-  g.add(simple(OpType::Input, "in", {}));
-  Node c0 = conv("enc0.conv", 0, 3, 6, 3, 1, ActType::ReLU, rng);
-  c0.block = 0;
-  const int i0 = g.add(c0);
-  Node mp = simple(OpType::MaxPool, "pool1", {i0});
-  mp.kernel = mp.stride = 2;
-  mp.block = 1;
-  mp.precision = block1;
-  const int ip = g.add(mp);
-  Node c1 = conv("enc1.conv", ip, 6, 8, 3, 1, ActType::ReLU6, rng);
-  c1.block = 1;
-  c1.precision = block1;
-  const int i1 = g.add(c1);
-  Node dw = conv("enc1.dw", i1, 8, 8, 3, 8, ActType::ReLU, rng);
-  dw.block = 1;
-  dw.precision = block1;
-  const int id = g.add(dw);
-  Node add = simple(OpType::Add, "enc1.add", {id, i1});
-  add.block = 1;
-  add.precision = block1;
-  const int ia = g.add(add);
-  const int h = g.add(conv("head", ia, 8, 2, 1, 1, ActType::None, rng));
-  g.add(simple(OpType::Output, "out", {h}));
-  g.norm_mean = {100.0f, 200.0f, 300.0f};
-  g.norm_std = {50.0f, 60.0f, 70.0f};
-  return g;
-}
-
-int node_named(const DeviceGraph& g, const std::string& name) {
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (g.nodes[i].name == name) return static_cast<int>(i);
-  return -1;
-}
 
 struct Prepared {
   DeviceGraph form;
@@ -322,32 +286,6 @@ TEST(Int16Layer, OnlyInt8TfliteRunsIt) {
 
 // The integer cost model: an int16 layer at int16_gmacs and 16-bit activations, with a
 // conversion where the block meets int8 layers.
-TEST(Int16Layer, CostsItsRateItsBytesAndTheConversions) {
-  std::mt19937 rng(5);
-  DeviceGraph g8 = residual(rng, LayerPrecision::Int8);
-  g8.infer_shapes(kIn);
-  IntegerCostParams p;
-  p.int8_gmacs = 400.0;
-  p.int16_gmacs = 100.0;
-  p.layer_overhead_us = 0.0;
-  p.inference_overhead_ms = 0.0;
-  CostOptions o;
-  o.layers = true;
-  std::vector<LayerPrecision> q8(g8.nodes.size(), LayerPrecision::Int8);
-  std::vector<LayerPrecision> q16 = q8;
-  const int c1 = node_named(g8, "enc1.conv");
-  for (const char* name : {"pool1", "enc1.conv", "enc1.dw", "enc1.add"})
-    q16[static_cast<size_t>(node_named(g8, name))] = LayerPrecision::Int16;
-  const CostEstimate a = estimate_integer(g8, q8, p, o);
-  const CostEstimate b = estimate_integer(g8, q16, p, o);
-  EXPECT_GT(b.latency_ms, a.latency_ms);
-  EXPECT_GT(b.energy_mj, a.energy_mj);
-  // enc1.conv: its activations in and out at 2 bytes (the pool feeding it is int16 too).
-  EXPECT_GT(b.layers[static_cast<size_t>(c1)].bytes, a.layers[static_cast<size_t>(c1)].bytes);
-  // The pool converts enc0's int8 output: a vector operation per value it reads.
-  const int pool = node_named(g8, "pool1");
-  EXPECT_GT(b.layers[static_cast<size_t>(pool)].macs, a.layers[static_cast<size_t>(pool)].macs);
-}
 
 }  // namespace
 }  // namespace dalnas

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "device/cost_model.h"
+#include "cost/cost_model.h"
 #include "device/lower.h"
 #include "device/profile.h"
 #include "eval/candidate_evaluator.h"

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "core/error.h"
-#include "device/onnx_import.h"
+#include "onnx/onnx_import.h"
 #include "eval/host_latency.h"
 #include "eval/lut_plan.h"
 

@@ -7,7 +7,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/npy.h"
-#include "device/onnx_import.h"
+#include "onnx/onnx_import.h"
 #include "device/profile.h"
 #include "probe/probe_files.h"
 #include "temp_dir.h"

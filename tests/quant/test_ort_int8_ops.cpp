@@ -1,6 +1,6 @@
 // ONNX Runtime's int8 kernels (quant/ort_int8_ops.h), hand-computed: ties go to even,
 // zero points added before rounding where ORT adds them in float, floor in the Q10 resize.
-// Checked against ONNX Runtime itself in tests/export/test_onnxruntime.cpp.
+// Checked against ONNX Runtime itself in tests/onnx/test_onnxruntime.cpp.
 #include <gtest/gtest.h>
 
 #include <random>

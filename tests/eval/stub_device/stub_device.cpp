@@ -17,7 +17,7 @@
 #include "core/error.h"
 #include "core/npy.h"
 #include "device/emulator.h"
-#include "device/onnx_import.h"
+#include "onnx/onnx_import.h"
 #include "device/profile.h"
 
 int main(int argc, char** argv) {

@@ -1,7 +1,7 @@
 #pragma once
 // Measured per-op latencies keyed by op signature (ProxylessNAS-style lookup tables): where
 // a node's signature is in the table, the cost model takes the measured time instead of its
-// analytic estimate (device/cost_model.h, CostOptions::lut).
+// analytic estimate (cost/cost_model.h, CostOptions::lut).
 //
 // Signature: what determines an op's time on a device, with the fields that do not apply
 // to the op set to their defaults (so equal ops always compare equal):

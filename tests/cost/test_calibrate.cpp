@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "device/calibrate.h"
+#include "cost/calibrate.h"
 #include "device/profile.h"
 
 namespace dalnas {

@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "device/external_measure.h"
+#include "cost/external_measure.h"
 #include "device/profile.h"
 #include "temp_dir.h"
 

@@ -6,7 +6,7 @@
 // (test_roundtrip.cpp).
 #include <gtest/gtest.h>
 
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 #include "export_test_util.h"
 
 #ifdef DALNAS_HAVE_OPENCV

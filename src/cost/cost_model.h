@@ -41,14 +41,14 @@
 // The parameters and their sources are in devices/README.md ("Cost model"); the defaults
 // below are those of devices/myriadx.toml's [cost] table.
 //
-// Measured per-op times (device/latency_table.h): with CostOptions::lut, a node whose op
+// Measured per-op times (cost/latency_table.h): with CostOptions::lut, a node whose op
 // signature is in the table takes the table's mean_us instead of the time above (its
 // LayerCost says `measured`); everything else (overheads, transfer, energy) is unchanged.
 //
 // A second, separate model kind, `cpu` (selected by `model = "cpu"` in the [cost] table;
 // CpuCostParams, estimate_cpu below), describes a general-purpose CPU running the network
 // with libtorch in FP32; a third, `integer` (`model = "integer"`; IntegerCostParams,
-// estimate_integer in device/integer_cost.h), an integer engine with per-node precisions;
+// estimate_integer in cost/integer_cost.h), an integer engine with per-node precisions;
 // `CostModel` / load_cost_model pick the kind a profile names.
 #include <cstdint>
 #include <memory>
@@ -219,7 +219,7 @@ CostEstimate estimate_cpu(const DeviceGraph& graph, const CpuCostParams& params,
 }  // namespace dalnas
 
 // The integer kind (IntegerCostParams, estimate_integer); after CostEstimate and CostOptions.
-#include "device/integer_cost.h"
+#include "cost/integer_cost.h"
 
 namespace dalnas {
 

@@ -1,11 +1,11 @@
-#include "device/integer_cost.h"
+#include "cost/integer_cost.h"
 
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
 #include "core/error.h"
-#include "device/latency_table.h"
+#include "cost/latency_table.h"
 
 namespace dalnas {
 

@@ -12,7 +12,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "device/int8_emulator.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 #include "export_test_util.h"
 
 using namespace dalnas;

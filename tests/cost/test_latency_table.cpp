@@ -11,8 +11,8 @@
 
 #include "core/error.h"
 #include "core/genome.h"
-#include "device/cost_model.h"
-#include "device/latency_table.h"
+#include "cost/cost_model.h"
+#include "cost/latency_table.h"
 #include "device/lower.h"
 #include "device/profile.h"
 #include "temp_dir.h"

@@ -155,7 +155,7 @@ nlohmann::json to_json(const IntegerCostParams& p);
 // Here, after IntegerCostParams: cost_model.h's CostModel holds one (cost_model.h includes
 // this header after CostEstimate and CostOptions, before CostModel), and estimate_integer
 // below needs CostEstimate and CostOptions. Either header may come first.
-#include "device/cost_model.h"
+#include "cost/cost_model.h"
 
 namespace dalnas {
 

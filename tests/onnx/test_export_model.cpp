@@ -10,9 +10,9 @@
 
 #include "../cli/cli_util.h"
 #include "core/atomic_file.h"
-#include "device/onnx_import.h"
+#include "onnx/onnx_import.h"
 #include "eval/export_model.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 #include "export_test_util.h"
 
 using namespace dalnas;

@@ -1,4 +1,4 @@
-#include "device/cost_model.h"
+#include "cost/cost_model.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 
 #include "core/cpu_info.h"
 #include "core/error.h"
-#include "device/latency_table.h"
+#include "cost/latency_table.h"
 #include "device/numerics.h"
 #include "device/precision_rule.h"
 #include "device/profile.h"

@@ -1,4 +1,4 @@
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>

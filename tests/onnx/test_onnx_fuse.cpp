@@ -1,12 +1,12 @@
-// The importer's recognition of decomposed activations (device/onnx_fuse.h), on models
+// The importer's recognition of decomposed activations (onnx/onnx_fuse.h), on models
 // written by hand the way torch.onnx writes them, and the cases it must leave alone.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "device/emulator.h"
-#include "device/onnx_fuse.h"
-#include "device/onnx_import.h"
+#include "onnx/onnx_fuse.h"
+#include "onnx/onnx_import.h"
 
 using namespace dalnas;
 

@@ -7,8 +7,8 @@
 #include <random>
 
 #include "core/error.h"
-#include "device/cost_model.h"
-#include "device/onnx_import.h"
+#include "cost/cost_model.h"
+#include "onnx/onnx_import.h"
 #include "device/profile.h"
 
 namespace dalnas {

@@ -1,4 +1,4 @@
-#include "device/onnx_import.h"
+#include "onnx/onnx_import.h"
 
 #include <onnx/onnx_pb.h>
 #include <zlib.h>
@@ -12,7 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "device/onnx_fuse.h"
+#include "onnx/onnx_fuse.h"
 #include "precision/half.h"
 
 namespace dalnas {

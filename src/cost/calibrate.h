@@ -1,5 +1,5 @@
 #pragma once
-// Calibration of the cost model (device/cost_model.h) against measured timings.
+// Calibration of the cost model (cost/cost_model.h) against measured timings.
 //
 // The table is a CSV with a header naming at least: model_file (an ONNX file, relative
 // paths against the CSV's folder), input_nchw ("1x3x224x224"), interface (USB2 / USB3),
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "device/cost_model.h"
+#include "cost/cost_model.h"
 
 namespace dalnas {
 
@@ -95,7 +95,7 @@ std::vector<size_t> rows_without_source(const std::vector<Measurement>& rows,
 // inference_overhead_ms); an unknown name is an error. Needs at least 2 rows.
 Calibration calibrate(const std::vector<Measurement>& rows, const std::vector<DeviceGraph>& graphs,
                       const CostParams& start, const CalibrationOptions& options = {});
-// Reads the table and imports every model (device/onnx_import.h) first.
+// Reads the table and imports every model (onnx/onnx_import.h) first.
 Calibration calibrate(const std::string& csv_path, const CostParams& start,
                       const CalibrationOptions& options = {});
 

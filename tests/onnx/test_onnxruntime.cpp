@@ -16,7 +16,7 @@
 #include "core/subprocess.h"
 #include "device/int8_emulator.h"
 #include "device/profile.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 #include "export_test_util.h"
 
 using namespace dalnas;

@@ -1,13 +1,15 @@
-// The integer cost model (device/integer_cost.h) against hand-computed times, bytes and
+// The integer cost model (cost/integer_cost.h) against hand-computed times, bytes and
 // energies of small graphs, its [cost] table, the integer profiles and the precision rule.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "core/error.h"
-#include "device/cost_model.h"
-#include "device/integer_cost.h"
+#include "cost/cost_model.h"
+#include "cost/integer_cost.h"
+#include "device/int8_test_graphs.h"
 #include "device/precision_rule.h"
 #include "device/profile.h"
 
@@ -361,6 +363,37 @@ TEST(IntegerCost, BadPrecisionListThrows) {
   CostOptions o;
   o.requests = 0;
   EXPECT_THROW(estimate_integer(one_conv(), {}, plain(), o), Error);
+}
+
+// int16 layers (TFLite 16x8) at their own rate, two-byte activations, and a conversion
+// where the activation format changes (moved here from tests/device/test_int16_layers.cpp).
+TEST(IntegerCost, Int16LayersCostTheirRateTheirBytesAndTheConversions) {
+  using int8_test::node_named;
+  const Shape kIn{3, 12, 12};
+  std::mt19937 rng(5);
+  DeviceGraph g8 = int8_test::residual(rng, LayerPrecision::Int8);
+  g8.infer_shapes(kIn);
+  IntegerCostParams p;
+  p.int8_gmacs = 400.0;
+  p.int16_gmacs = 100.0;
+  p.layer_overhead_us = 0.0;
+  p.inference_overhead_ms = 0.0;
+  CostOptions o;
+  o.layers = true;
+  std::vector<LayerPrecision> q8(g8.nodes.size(), LayerPrecision::Int8);
+  std::vector<LayerPrecision> q16 = q8;
+  const int c1 = node_named(g8, "enc1.conv");
+  for (const char* name : {"pool1", "enc1.conv", "enc1.dw", "enc1.add"})
+    q16[static_cast<size_t>(node_named(g8, name))] = LayerPrecision::Int16;
+  const CostEstimate a = estimate_integer(g8, q8, p, o);
+  const CostEstimate b = estimate_integer(g8, q16, p, o);
+  EXPECT_GT(b.latency_ms, a.latency_ms);
+  EXPECT_GT(b.energy_mj, a.energy_mj);
+  // enc1.conv: its activations in and out at 2 bytes (the pool feeding it is int16 too).
+  EXPECT_GT(b.layers[static_cast<size_t>(c1)].bytes, a.layers[static_cast<size_t>(c1)].bytes);
+  // The pool converts enc0's int8 output: a vector operation per value it reads.
+  const int pool = node_named(g8, "pool1");
+  EXPECT_GT(b.layers[static_cast<size_t>(pool)].macs, a.layers[static_cast<size_t>(pool)].macs);
 }
 
 }  // namespace

@@ -3,9 +3,9 @@
 // profiles (the FP16 export's rounded weights are what an FP16 device stores anyway).
 #include <gtest/gtest.h>
 
-#include "device/onnx_import.h"
+#include "onnx/onnx_import.h"
 #include "device/profile.h"
-#include "export/onnx_export.h"
+#include "onnx/onnx_export.h"
 #include "export_test_util.h"
 
 using namespace dalnas;

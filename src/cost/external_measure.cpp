@@ -1,4 +1,4 @@
-#include "device/external_measure.h"
+#include "cost/external_measure.h"
 
 #include <cmath>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "device/onnx_fuse.h"
+#include "onnx/onnx_fuse.h"
 
 #include <cmath>
 #include <cstring>

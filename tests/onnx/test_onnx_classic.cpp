@@ -15,7 +15,7 @@
 
 #include "core/error.h"
 #include "device/emulator.h"
-#include "device/onnx_import.h"
+#include "onnx/onnx_import.h"
 
 namespace dalnas {
 namespace {

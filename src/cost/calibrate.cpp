@@ -1,4 +1,4 @@
-#include "device/calibrate.h"
+#include "cost/calibrate.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,8 +9,8 @@
 #include "core/atomic_file.h"
 #include "core/csv.h"
 #include "core/error.h"
-#include "device/latency_table.h"
-#include "device/onnx_import.h"
+#include "cost/latency_table.h"
+#include "onnx/onnx_import.h"
 
 namespace dalnas {
 

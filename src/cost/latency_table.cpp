@@ -1,4 +1,4 @@
-#include "device/latency_table.h"
+#include "cost/latency_table.h"
 
 #include <cmath>
 #include <cstdio>

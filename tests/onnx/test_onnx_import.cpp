@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "device/onnx_import.h"
+#include "onnx/onnx_import.h"
 
 namespace dalnas {
 namespace {
