@@ -57,6 +57,8 @@
 #include <string>
 #include <vector>
 
+#include "cost/cost_estimate.h"
+#include "cost/integer_cost.h"
 #include "device/graph.h"
 #include "device/int8_config.h"
 #include "device/numerics.h"
@@ -64,7 +66,6 @@
 namespace dalnas {
 
 struct DeviceProfile;
-class LatencyTable;
 
 struct CostParams {
   // Neural compute engine.
@@ -105,53 +106,6 @@ CostParams parse_cost_params(const nlohmann::json& table, const std::string& whe
 // the profile's model kind is not the analytic (Myriad-shaped) one.
 CostParams cost_params(const DeviceProfile& profile);
 nlohmann::json to_json(const CostParams& p);
-
-enum class HostLink { USB2, USB3 };
-HostLink parse_host_link(const std::string& s);  // "usb2" / "usb3" (any case)
-std::string to_string(HostLink l);
-
-struct CostOptions {
-  HostLink link = HostLink::USB3;
-  int shaves = 0;        // SHAVE cores the compiled blob uses; 0 = all (shave_cores)
-  int requests = 1;      // inferences in flight: 1 synchronous, >= 2 pipelined
-  int input_bytes = 4;   // bytes per input value sent by the host (FP32 blob)
-  int output_bytes = 4;  // bytes per output value returned (FP32 blob)
-  bool layers = true;    // fill CostEstimate::layers (false: totals only, faster)
-  // Measured per-op times that replace the estimate where a node's signature matches (not
-  // owned; nullptr = none).
-  const LatencyTable* lut = nullptr;
-};
-
-enum class Engine { None, NeuralEngine, Shave, Cpu };
-std::string to_string(Engine e);  // "-", "nce", "shave", "cpu"
-
-struct LayerCost {
-  std::string name;
-  OpType op = OpType::Input;
-  Engine placement = Engine::None;
-  int64_t macs = 0;       // multiply-accumulates (conv-like) or operations (others)
-  int64_t bytes = 0;      // FP16 bytes read and written
-  bool dram = false;      // activations larger than the CMX (weights always come from DRAM)
-  int parts = 1;          // hardware passes (tiling over input channels or groups)
-  double us = 0.0;        // time on the device
-  double share = 0.0;     // of the summed node times
-  bool measured = false;  // `us` is the measured time of CostOptions::lut, not the estimate
-};
-
-struct CostEstimate {
-  double latency_ms = 0.0;              // one inference, host to host
-  double fps = 0.0;                     // inferences per second at the given requests in flight
-  double device_ms = 0.0;               // node times + inference overhead
-  double transfer_ms = 0.0;             // host link, input and output
-  double node_ms = 0.0;                 // summed node times (device compute)
-  int sum_stages = 0;                   // SHAVE Sum stages of split convolutions
-  double nce_ms = 0.0, shave_ms = 0.0;  // busy time per engine
-  int64_t weight_bytes = 0;             // FP16 weights and biases
-  int64_t peak_memory_bytes = 0;        // weights + largest live activations (FP16)
-  double energy_mj = 0.0;               // per inference
-  int measured_layers = 0;              // nodes whose time came from CostOptions::lut
-  std::vector<LayerCost> layers;        // in node order (when CostOptions::layers)
-};
 
 // Throws dalnas::Error for a graph whose shapes do not fit its input, or bad options.
 CostEstimate estimate(const DeviceGraph& graph, const CostParams& params,
@@ -215,13 +169,6 @@ CpuCostParams cpu_params_from_coefficients(const std::vector<double>& c, int cha
 
 CostEstimate estimate_cpu(const DeviceGraph& graph, const CpuCostParams& params,
                           const CostOptions& options = {});
-
-}  // namespace dalnas
-
-// The integer kind (IntegerCostParams, estimate_integer); after CostEstimate and CostOptions.
-#include "cost/integer_cost.h"
-
-namespace dalnas {
 
 // ---------------------------------------------------------------------------------------
 // What a profile's [cost] table selects:

@@ -74,6 +74,7 @@
 #include <vector>
 
 #include "core/layer_precision.h"
+#include "cost/cost_estimate.h"
 #include "device/graph.h"
 
 namespace dalnas {
@@ -149,15 +150,6 @@ struct IntegerCostParams {
 // `where`.key. The keys `model` and `lut` are accepted and left to load_cost_model.
 IntegerCostParams parse_integer_cost_params(const nlohmann::json& table, const std::string& where);
 nlohmann::json to_json(const IntegerCostParams& p);
-
-}  // namespace dalnas
-
-// Here, after IntegerCostParams: cost_model.h's CostModel holds one (cost_model.h includes
-// this header after CostEstimate and CostOptions, before CostModel), and estimate_integer
-// below needs CostEstimate and CostOptions. Either header may come first.
-#include "cost/cost_model.h"
-
-namespace dalnas {
 
 // The estimate above. `precision`: one per node (Default counts as Int8), or empty (every
 // node Int8). Of CostOptions it uses `layers`, `lut` and `requests` (checked, else
