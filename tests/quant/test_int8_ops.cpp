@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "quant/int8_ops.h"
+#include "quant/naive_pool.h"
 
 namespace dalnas {
 namespace {
@@ -282,32 +283,6 @@ TEST(Int8ResizeBilinear, EqualsTheReferenceKernelOverATableOfShapes) {
   EXPECT_EQ(compared, 42);
 }
 
-// Max and average pooling as the TFLite reference loops have them: every output's window
-// clipped to the image, the average over the taps inside.
-std::vector<int8_t> naive_pool(bool max, const std::vector<int8_t>& x, const Int8PoolArgs& a) {
-  std::vector<int8_t> y(static_cast<size_t>(a.c) * a.out_h() * a.out_w());
-  for (int ch = 0; ch < a.c; ++ch) {
-    for (int oy = 0; oy < a.out_h(); ++oy) {
-      for (int ox = 0; ox < a.out_w(); ++ox) {
-        int32_t acc = max ? -128 : 0, count = 0;
-        for (int ky = 0; ky < a.kernel; ++ky) {
-          for (int kx = 0; kx < a.kernel; ++kx) {
-            const int iy = oy * a.stride - a.pad + ky, ix = ox * a.stride - a.pad + kx;
-            if (iy < 0 || iy >= a.h || ix < 0 || ix >= a.w) continue;
-            const int32_t v = x[(static_cast<size_t>(ch) * a.h + iy) * a.w + ix];
-            acc = max ? std::max(acc, v) : acc + v;
-            ++count;
-          }
-        }
-        if (!max) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-        y[(static_cast<size_t>(ch) * a.out_h() + oy) * a.out_w() + ox] =
-            static_cast<int8_t>(std::clamp(acc, a.act_min, a.act_max));
-      }
-    }
-  }
-  return y;
-}
-
 TEST(Int8Pool, EqualsTheClippedWindowLoopOverATableOfShapes) {
   // The kernel takes the windows wholly inside the image without clipping (and 2×2 / 2
   // max pooling in a loop of its own); the border ones as the reference does.
@@ -339,10 +314,12 @@ TEST(Int8Pool, EqualsTheClippedWindowLoopOverATableOfShapes) {
       std::vector<int8_t> y(static_cast<size_t>(k.c) * a.out_h() * a.out_w(), 0x55);
       a.out = y.data();
       int8_max_pool(a);
-      EXPECT_EQ(y, naive_pool(true, x, a)) << "max " << k.h << "x" << k.w << " k" << k.k;
+      EXPECT_EQ(y, naive::pool<int8_t>(true, x, a, -128))
+          << "max " << k.h << "x" << k.w << " k" << k.k;
       std::fill(y.begin(), y.end(), 0x55);
       int8_average_pool(a);
-      EXPECT_EQ(y, naive_pool(false, x, a)) << "avg " << k.h << "x" << k.w << " k" << k.k;
+      EXPECT_EQ(y, naive::pool<int8_t>(false, x, a, -128))
+          << "avg " << k.h << "x" << k.w << " k" << k.k;
     }
   }
 }
