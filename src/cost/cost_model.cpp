@@ -6,6 +6,7 @@
 
 #include "core/cpu_info.h"
 #include "core/error.h"
+#include "cost/cost_table.h"
 #include "cost/latency_table.h"
 #include "device/numerics.h"
 #include "device/precision_rule.h"
@@ -51,39 +52,22 @@ double lane_use(int c, int align) {
 }  // namespace
 
 CostParams parse_cost_params(const nlohmann::json& table, const std::string& where) {
-  if (!table.is_object()) throw Error(where + ": expected a table");
-  CostParams p;
-  for (auto it = table.begin(); it != table.end(); ++it) {
-    if (it.key() == "model" || it.key() == "lut") continue;  // load_cost_model's
-    bool known = false;
-    visit_params(p, [&](const char* key, auto& field) {
-      if (it.key() != key) return;
-      known = true;
-      const nlohmann::json& v = it.value();
-      const std::string name = where + "." + key;
-      if (!v.is_number()) throw Error(name + ": expected a number");
-      const double x = v.get<double>();
-      if (!std::isfinite(x) || x < 0.0 || (x == 0.0 && !may_be_zero(key))) {
-        throw Error(name + ": expected a " +
-                    std::string(may_be_zero(key) ? "non-negative" : "positive") + " number");
-      }
-      using T = std::decay_t<decltype(field)>;
-      if constexpr (std::is_integral_v<T>) {
-        if (!v.is_number_integer()) throw Error(name + ": expected an integer");
-        field = static_cast<T>(v.get<int64_t>());
-      } else {
-        field = x;
-      }
-    });
-    if (!known) {
-      std::string keys;
-      visit_params(p, [&](const char* key, auto&) {
-        keys += (keys.empty() ? "" : ", ") + std::string(key);
+  return parse_cost_table<CostParams>(
+      table, where, "", [](auto& p, auto&& f) { visit_params(p, f); },
+      [](const std::string& name, const std::string& key, const nlohmann::json& v, auto& field) {
+        const double x = v.get<double>();
+        if (!std::isfinite(x) || x < 0.0 || (x == 0.0 && !may_be_zero(key))) {
+          throw Error(name + ": expected a " +
+                      std::string(may_be_zero(key) ? "non-negative" : "positive") + " number");
+        }
+        using T = std::decay_t<decltype(field)>;
+        if constexpr (std::is_integral_v<T>) {
+          if (!v.is_number_integer()) throw Error(name + ": expected an integer");
+          field = static_cast<T>(v.get<int64_t>());
+        } else {
+          field = x;
+        }
       });
-      throw Error(where + ": unknown key '" + it.key() + "' (allowed: " + keys + ", model, lut)");
-    }
-  }
-  return p;
 }
 
 CostParams cost_params(const DeviceProfile& profile) {
@@ -448,42 +432,24 @@ void node_cpu_features(const DeviceGraph& graph, const std::vector<Shape>& shape
 }  // namespace
 
 CpuCostParams parse_cpu_cost_params(const nlohmann::json& table, const std::string& where) {
-  if (!table.is_object()) throw Error(where + ": expected a table");
-  CpuCostParams p;
-  for (auto it = table.begin(); it != table.end(); ++it) {
-    if (it.key() == "model" || it.key() == "lut") continue;  // load_cost_model's
-    bool known = false;
-    visit_cpu_params(p, [&](const char* key, auto& field) {
-      if (it.key() != key) return;
-      known = true;
-      const std::string name = where + "." + key;
-      if (!it.value().is_number()) throw Error(name + ": expected a number");
-      const double x = it.value().get<double>();
-      if constexpr (std::is_integral_v<std::decay_t<decltype(field)>>) {
-        if (!it.value().is_number_integer() || x < 1 || x > 1024) {
-          throw Error(name + ": expected an integer from 1 to 1024");
+  return parse_cost_table<CpuCostParams>(
+      table, where, "cpu", [](auto& p, auto&& f) { visit_cpu_params(p, f); },
+      [](const std::string& name, const std::string& key, const nlohmann::json& v, auto& field) {
+        const double x = v.get<double>();
+        if constexpr (std::is_integral_v<std::decay_t<decltype(field)>>) {
+          if (!v.is_number_integer() || x < 1 || x > 1024) {
+            throw Error(name + ": expected an integer from 1 to 1024");
+          }
+          field = static_cast<int>(x);
+          return;
         }
-        field = static_cast<int>(x);
-        return;
-      }
-      const bool zero_ok = std::string(key) == "layer_overhead_us" ||
-                           std::string(key) == "inference_overhead_ms" ||
-                           std::string(key) == "power_w";
-      if (!std::isfinite(x) || x < 0.0 || (x == 0.0 && !zero_ok)) {
-        throw Error(name + ": expected a " + (zero_ok ? "non-negative" : "positive") + " number");
-      }
-      field = static_cast<std::decay_t<decltype(field)>>(x);
-    });
-    if (!known) {
-      std::string keys;
-      visit_cpu_params(p, [&](const char* key, auto&) {
-        keys += (keys.empty() ? "" : ", ") + std::string(key);
+        const bool zero_ok =
+            key == "layer_overhead_us" || key == "inference_overhead_ms" || key == "power_w";
+        if (!std::isfinite(x) || x < 0.0 || (x == 0.0 && !zero_ok)) {
+          throw Error(name + ": expected a " + (zero_ok ? "non-negative" : "positive") + " number");
+        }
+        field = static_cast<std::decay_t<decltype(field)>>(x);
       });
-      throw Error(where + ": unknown key '" + it.key() + "' for model \"cpu\" (allowed: " + keys +
-                  ", model, lut)");
-    }
-  }
-  return p;
 }
 
 nlohmann::json to_json(const CpuCostParams& p) {

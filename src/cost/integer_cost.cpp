@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "cost/cost_table.h"
 #include "cost/latency_table.h"
 
 namespace dalnas {
@@ -72,49 +73,31 @@ std::vector<int> read_inputs(const Node& n) {
 }  // namespace
 
 IntegerCostParams parse_integer_cost_params(const nlohmann::json& table, const std::string& where) {
-  if (!table.is_object()) throw Error(where + ": expected a table");
-  IntegerCostParams p;
-  for (auto it = table.begin(); it != table.end(); ++it) {
-    if (it.key() == "model" || it.key() == "lut") continue;  // load_cost_model's
-    bool known = false;
-    visit_integer_params(p, [&](const char* key, auto& field) {
-      if (it.key() != key) return;
-      known = true;
-      const std::string k = key;
-      const std::string name = where + "." + k;
-      const nlohmann::json& v = it.value();
-      if (!v.is_number()) throw Error(name + ": expected a number");
-      const double x = v.get<double>();
-      if constexpr (std::is_integral_v<std::decay_t<decltype(field)>>) {
-        if (k == "int4_weight_bits") {
-          if (!v.is_number_integer() || (x != 4 && x != 8)) {
-            throw Error(name + ": expected 4 (packed) or 8 (stored as int8)");
+  return parse_cost_table<IntegerCostParams>(
+      table, where, "integer", [](auto& p, auto&& f) { visit_integer_params(p, f); },
+      [](const std::string& name, const std::string& k, const nlohmann::json& v, auto& field) {
+        const double x = v.get<double>();
+        if constexpr (std::is_integral_v<std::decay_t<decltype(field)>>) {
+          if (k == "int4_weight_bits") {
+            if (!v.is_number_integer() || (x != 4 && x != 8)) {
+              throw Error(name + ": expected 4 (packed) or 8 (stored as int8)");
+            }
+          } else if (!v.is_number_integer() || x < 1 || x > 1024) {
+            throw Error(name + ": expected an integer from 1 to 1024");
           }
-        } else if (!v.is_number_integer() || x < 1 || x > 1024) {
-          throw Error(name + ": expected an integer from 1 to 1024");
+          field = static_cast<int>(x);
+        } else {
+          const bool zero_ok = zero_allowed(k);
+          if (!std::isfinite(x) || x < 0.0 || (x == 0.0 && !zero_ok)) {
+            throw Error(name + ": expected a " + (zero_ok ? "non-negative" : "positive") +
+                        " number");
+          }
+          if (k == "depthwise_efficiency" && x > 1.0) {
+            throw Error(name + ": expected a share in (0, 1]");
+          }
+          field = x;
         }
-        field = static_cast<int>(x);
-      } else {
-        const bool zero_ok = zero_allowed(k);
-        if (!std::isfinite(x) || x < 0.0 || (x == 0.0 && !zero_ok)) {
-          throw Error(name + ": expected a " + (zero_ok ? "non-negative" : "positive") + " number");
-        }
-        if (k == "depthwise_efficiency" && x > 1.0) {
-          throw Error(name + ": expected a share in (0, 1]");
-        }
-        field = x;
-      }
-    });
-    if (!known) {
-      std::string keys;
-      visit_integer_params(p, [&](const char* key, auto&) {
-        keys += (keys.empty() ? "" : ", ") + std::string(key);
       });
-      throw Error(where + ": unknown key '" + it.key() +
-                  "' for model \"integer\" (allowed: " + keys + ", model, lut)");
-    }
-  }
-  return p;
 }
 
 nlohmann::json to_json(const IntegerCostParams& p) {
