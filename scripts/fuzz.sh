@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${JOBS:-$(nproc)}
-targets=${FUZZ_TARGETS:-genome config profile coco raster onnx npy latency_csv}
+targets=${FUZZ_TARGETS:-genome config profile coco raster onnx npy latency_csv checkpoint}
 
 # shellcheck disable=SC2086
 cmake -S fuzz -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \

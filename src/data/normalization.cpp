@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -22,6 +23,8 @@ std::vector<float> numbers(const nlohmann::json& j, const char* key, const std::
       throw Error(context + ": '" + key + "' must be a non-empty array of numbers");
     const double d = v.get<double>();
     if (!std::isfinite(d)) throw Error(context + ": '" + key + "' has a non-finite value");
+    if (std::fabs(d) > std::numeric_limits<float>::max())
+      throw Error(context + ": '" + key + "' has a value beyond the float range");
     out.push_back(static_cast<float>(d));
   }
   return out;
