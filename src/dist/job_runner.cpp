@@ -4,10 +4,13 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "core/error.h"
+#include "core/transient_error.h"
 #include "dist/census_jobs.h"
 #include "dist/compare_jobs.h"
 #include "dist/messages.h"
 #include "eval/candidate_evaluator.h"
+#include "search/classified_evaluation.h"
 #include "search/search_config.h"
 
 namespace dalnas::dist {
@@ -33,12 +36,32 @@ uint64_t candidate_id_of(const std::string& text) {
   }
 }
 
+// Test hook: DALNAS_TEST_FAIL_CANDIDATE=<id>[:transient|:bug] makes that candidate's
+// evaluation throw dalnas::Error (a failed candidate), dalnas::TransientError (a transient
+// failure) or std::logic_error (a programming error, which stops the search).
 void maybe_inject_failure(uint64_t id) {
   const char* v = std::getenv("DALNAS_TEST_FAIL_CANDIDATE");
-  if (v && *v && std::strtoull(v, nullptr, 10) == id)
-    throw std::runtime_error("injected failure of candidate " + std::to_string(id) +
-                             " (DALNAS_TEST_FAIL_CANDIDATE)");
+  if (!v || !*v) return;
+  char* end = nullptr;
+  if (std::strtoull(v, &end, 10) != id) return;
+  const std::string kind = end ? end : "";
+  const std::string what =
+      "injected failure of candidate " + std::to_string(id) + " (DALNAS_TEST_FAIL_CANDIDATE)";
+  if (kind == ":transient") throw TransientError(what);
+  if (kind == ":bug") throw std::logic_error(what);
+  throw Error(what);
 }
+
+// The worker's evaluator with the test hook in front of it, so that what the hook throws
+// is classified like what the evaluator throws.
+struct HookedEvaluator : Evaluator {
+  explicit HookedEvaluator(Evaluator& inner) : inner(inner) {}
+  EvalOutcome evaluate(const Candidate& c, const std::vector<EvaluationRecord>& h) override {
+    maybe_inject_failure(c.id);
+    return inner.evaluate(c, h);
+  }
+  Evaluator& inner;
+};
 
 void maybe_inject_census_failure(const CensusJob& job) {
   const char* v = std::getenv("DALNAS_TEST_FAIL_GENOME");
@@ -53,6 +76,7 @@ struct JobRunner::Impl {
   int worker = 0;
   std::string key;  // the cached evaluator's configuration and run folder
   std::unique_ptr<CandidateEvaluator> evaluator;
+  int transient_retries = 0;
 
   CandidateEvaluator& evaluator_for(const Job& job) {
     const std::string k = job.config.dump() + "\n" + job.run_dir;
@@ -61,6 +85,7 @@ struct JobRunner::Impl {
       key.clear();
       const SearchConfig cfg = SearchConfig::from_json(job.config, "job config");
       evaluator = std::make_unique<CandidateEvaluator>(cfg, job.run_dir);
+      transient_retries = cfg.transient_retries;
       key = k;
     }
     return *evaluator;
@@ -109,10 +134,16 @@ std::string JobRunner::run(const std::string& job_message) {
     r.candidate_id = candidate_id_of(job_message);
     const Job job = decode_job(job_message);
     r.candidate_id = job.candidate.id;
-    CandidateEvaluator& ev = impl_->evaluator_for(job);
-    maybe_inject_failure(job.candidate.id);
-    r.outcome = ev.evaluate(job.candidate, job.history);
-  } catch (const std::exception& e) {
+    HookedEvaluator ev(impl_->evaluator_for(job));
+    // Classified as run_search does it: failures (transient ones marked) are results, a
+    // programming error is sent as such and stops the search on rank 0.
+    r.outcome = evaluate_classified(ev, job.candidate, job.history, impl_->transient_retries);
+    if (r.outcome.status == EvalStatus::Failed)
+      r.outcome.reason = "worker " + std::to_string(impl_->worker) + ": " + r.outcome.reason;
+  } catch (const EvaluationBug& e) {
+    r.outcome = EvalOutcome();
+    r.bug = e.what();
+  } catch (const std::exception& e) {  // the job itself: a bad message, a worker set-up error
     r.outcome = EvalOutcome();
     r.outcome.status = EvalStatus::Failed;
     r.outcome.reason = "worker " + std::to_string(impl_->worker) + ": " + first_line(e.what());

@@ -29,7 +29,8 @@ nlohmann::json outcome_to_json(const EvalOutcome& o) {
           {"reason", o.reason},
           {"metrics", o.metrics},
           {"costs", o.costs},
-          {"seed", o.seed}};
+          {"seed", o.seed},
+          {"transient", o.transient}};
 }
 
 EvalOutcome outcome_from_json(const nlohmann::json& j) {
@@ -39,6 +40,7 @@ EvalOutcome outcome_from_json(const nlohmann::json& j) {
   o.metrics = j.at("metrics");
   o.costs = j.at("costs");
   o.seed = j.at("seed").get<uint64_t>();
+  o.transient = j.value("transient", false);
   return o;
 }
 
@@ -85,11 +87,12 @@ Job decode_job(const std::string& text) {
 }
 
 std::string encode_result(const JobResult& r) {
-  return nlohmann::json({{"candidate_id", r.candidate_id},
-                         {"outcome", outcome_to_json(r.outcome)},
-                         {"worker", r.worker},
-                         {"seconds", r.seconds}})
-      .dump();
+  nlohmann::json j = {{"candidate_id", r.candidate_id},
+                      {"outcome", outcome_to_json(r.outcome)},
+                      {"worker", r.worker},
+                      {"seconds", r.seconds}};
+  if (!r.bug.empty()) j["bug"] = r.bug;
+  return j.dump();
 }
 
 JobResult decode_result(const std::string& text) {
@@ -100,6 +103,7 @@ JobResult decode_result(const std::string& text) {
     r.outcome = outcome_from_json(j.at("outcome"));
     r.worker = j.at("worker").get<int>();
     r.seconds = j.at("seconds").get<double>();
+    r.bug = j.value("bug", std::string());
     return r;
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("result message: ") + e.what());

@@ -31,6 +31,9 @@ struct JobResult {
   EvalOutcome outcome;
   int worker = 0;      // the rank that evaluated it
   double seconds = 0;  // the worker's wall time for the job
+  // Non-empty: the evaluation met a programming error (search/classified_evaluation.h,
+  // EvaluationBug::what()); the search stops, `outcome` is empty.
+  std::string bug;
 };
 
 // A message's JSON object; throws dalnas::Error "<what>: not JSON (...)" / "not a JSON

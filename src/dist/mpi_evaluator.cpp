@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "dist/messages.h"
 #include "dist/mpi_transport.h"
+#include "search/classified_evaluation.h"
 
 namespace dalnas::dist {
 
@@ -67,6 +68,8 @@ std::pair<uint64_t, EvalOutcome> MpiEvaluator::wait() {
   if (r.candidate_id != expected)
     throw Error("--evaluator mpi: rank " + std::to_string(m.source) + " answered candidate " +
                 std::to_string(r.candidate_id) + " instead of " + std::to_string(expected));
+  if (!r.bug.empty())
+    throw EvaluationBug(r.candidate_id, r.bug + " (on rank " + std::to_string(m.source) + ")");
   r.outcome.metrics["worker"] = r.worker;
   return {r.candidate_id, std::move(r.outcome)};
 }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "search/classified_evaluation.h"
 
 namespace dalnas {
 
@@ -23,6 +24,7 @@ double now_s() {
 struct InFlight {
   Candidate candidate;
   double started = 0;
+  int64_t retry = -1;  // a transient failure evaluated again: its index in the records
 };
 
 }  // namespace
@@ -41,8 +43,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   const int64_t planned = planned_evaluations(cfg, strategy->params());
   int64_t step = opened.step;
   const double elapsed_before = opened.elapsed_before;
-  for (auto& r : journal.all_evaluations())
-    if (r.run_id == run_id) out.records.push_back(std::move(r));
+  out.records = load_run_records(journal, run_id);
   out.resumed_from = static_cast<int64_t>(out.records.size());
   if (static_cast<int64_t>(out.records.size()) != step)
     throw Error(journal.path() + ": " + std::to_string(out.records.size()) +
@@ -64,9 +65,12 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   const auto elapsed = [&]() { return elapsed_before + (now_s() - t0); };
 
   // Observes one result and commits it with the strategy's state. `outcome`: a worker's
-  // result; `prev`: an earlier evaluation of the same genome (a duplicate).
+  // result; `prev`: an earlier evaluation of the same genome (a duplicate). `retry` >= 0:
+  // the result of a transient failure evaluated again (records[retry]), which the strategy
+  // does not observe (it observed the failure and went on): a journal row of its own with
+  // metrics.retry_of, in place of the old one in the records, as run_search does it.
   const auto commit = [&](const Candidate& c, const EvalOutcome* outcome,
-                          const EvaluationRecord* prev, double seconds) {
+                          const EvaluationRecord* prev, double seconds, int64_t retry = -1) {
     EvaluationRecord rec;
     rec.run_id = run_id;
     rec.candidate_id = c.id;
@@ -80,6 +84,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       rec.status = prev->status;
       rec.reason = prev->reason;
       rec.metrics = prev->metrics;
+      rec.metrics.erase("retry_of");
       rec.metrics["reused_from"] = prev->metrics.value("reused_from", prev->candidate_id);
       rec.costs = prev->costs;
       rec.seed = prev->seed;
@@ -87,6 +92,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     } else {
       rec.status = outcome->status;
       rec.reason = outcome->reason;
+      rec.transient = outcome->status == EvalStatus::Failed && outcome->transient;
       rec.metrics = outcome->metrics;
       rec.costs = outcome->costs;
       rec.seed = outcome->seed;
@@ -97,6 +103,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     } catch (const Error& e) {  // a metric the fitness needs is missing
       rec.status = EvalStatus::Failed;
       rec.reason = e.what();
+      rec.transient = false;
       obs = failed_observation(c.id);
     }
     rec.feasible = rec.status == EvalStatus::Ok && obs.feasible;
@@ -104,6 +111,31 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     if (rec.status == EvalStatus::Ok && !obs.feasible)
       rec.reason = compute_fitness(cfg.fitness, EvalMetrics::from_json(rec.metrics)).reason();
     rec.seconds = reused ? 0.0 : seconds;
+    if (!reused) {
+      eval_seconds += rec.seconds;
+      ++evaluated_here;
+    }
+    if (retry >= 0) {
+      rec.metrics["retry_of"] = out.records[retry].row;
+      rec.row = journal.record_evaluation(rec);
+      ++out.retried;
+      out.records[retry] = rec;
+      note_best(rec);
+      if (options.on_progress) {
+        SearchProgress p;
+        p.record = &out.records[retry];
+        p.reused = reused;
+        p.retry = true;
+        p.done = static_cast<int64_t>(out.records.size());
+        p.planned = std::max(planned, p.done);
+        p.elapsed_s = elapsed();
+        p.best = best;
+        auto it = gen_best.find(rec.generation);
+        p.generation_best = it == gen_best.end() ? kNaN : it->second;
+        options.on_progress(p);
+      }
+      return;
+    }
 
     const double tc = now_s();
     strategy->observe({obs});
@@ -121,10 +153,6 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       stats->observe_us += (ts - tc) * 1e6;
       stats->state_us += (tj - ts) * 1e6;
       stats->journal_us += (end - tj) * 1e6;
-    }
-    if (!reused) {
-      eval_seconds += rec.seconds;
-      ++evaluated_here;
     }
     out.records.push_back(rec);
     note_best(rec);
@@ -153,6 +181,23 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   std::map<std::string, uint64_t> flying_genomes;         // genome -> candidate id
   std::map<std::string, std::vector<Candidate>> waiting;  // duplicates of genomes in flight
   int64_t waiting_n = 0;
+  // Transient failures of an earlier invocation, evaluated again first (as run_search
+  // does), each once: indices into the records; a genome already in flight waits for it.
+  std::vector<int64_t> retries;
+  for (size_t i = 0; i < out.records.size(); ++i)
+    if (out.records[i].transient) retries.push_back(static_cast<int64_t>(i));
+  std::map<std::string, std::vector<int64_t>> retries_waiting;
+  int retries_in_flight = 0;
+  const auto retry_candidate = [&](int64_t i) {
+    const EvaluationRecord& old = out.records[i];
+    Candidate c;
+    c.id = old.candidate_id;
+    c.genome = Genome::parse(old.genome);
+    c.generation = old.generation;
+    c.origin = old.origin;
+    c.parents = old.parents;
+    return c;
+  };
   bool stopping = false;
   out.stop_reason = "finished";
 
@@ -165,7 +210,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
         break;
       }
       const int64_t committed_or_running =
-          static_cast<int64_t>(out.records.size() + flying.size()) + waiting_n;
+          static_cast<int64_t>(out.records.size() + flying.size()) - retries_in_flight + waiting_n;
       if (cfg.max_evaluations > 0 && committed_or_running >= cfg.max_evaluations) {
         stopping = true;
         out.stop_reason = "max_evaluations";
@@ -177,6 +222,25 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
         break;
       }
       const double ts = now_s();
+      if (!retries.empty()) {
+        const int64_t i = retries.front();
+        retries.erase(retries.begin());
+        const Candidate c = retry_candidate(i);
+        if (auto prev = journal.find(c.genome, eval_hash)) {
+          commit(c, nullptr, &*prev, 0.0, i);
+          continue;
+        }
+        const std::string g = c.genome.str();
+        if (flying_genomes.count(g)) {
+          retries_waiting[g].push_back(i);
+          continue;
+        }
+        evaluator.submit(c, out.records);
+        flying[c.id] = InFlight{c, now_s(), i};
+        flying_genomes[g] = c.id;
+        ++retries_in_flight;
+        continue;
+      }
       Candidate c;
       if (!redo.empty()) {
         c = redo.front();
@@ -208,6 +272,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
 
     // 2. Nothing in flight: finished, stopped, or a strategy that waits for nothing.
     if (flying.empty()) {
+      if (!stopping && !retries.empty()) continue;
       if (strategy->done() && redo.empty()) {
         out.finished = true;
         out.stop_reason = "finished";
@@ -218,20 +283,50 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     }
 
     // 3. The next result, in whatever order the workers finish.
-    auto [id, outcome] = evaluator.wait();
+    std::pair<uint64_t, EvalOutcome> result;
+    try {
+      result = evaluator.wait();
+    } catch (const EvaluationBug& bug) {  // a programming error on a worker stops the search
+      const auto f = flying.find(bug.candidate_id);
+      if (f == flying.end()) throw;
+      throw std::logic_error(
+          evaluation_bug_message(f->second.candidate, bug.what(), out.records.size()));
+    }
+    auto& [id, outcome] = result;
     auto it = flying.find(id);
     if (it == flying.end())
       throw Error("search: the evaluator returned candidate " + std::to_string(id) +
                   ", which is not in flight");
     const Candidate c = it->second.candidate;
     const double seconds = now_s() - it->second.started;
+    const int64_t retry = it->second.retry;
     flying.erase(it);
     const std::string g = c.genome.str();
     flying_genomes.erase(g);
-    commit(c, &outcome, nullptr, seconds);
+    if (retry >= 0) --retries_in_flight;
+    commit(c, &outcome, nullptr, seconds, retry);
+    auto rw = retries_waiting.find(g);
+    if (rw != retries_waiting.end()) {
+      // Answered by this result unless it failed transiently again: then they go again.
+      const auto prev = journal.find(c.genome, eval_hash);
+      for (int64_t i : rw->second) {
+        if (prev)
+          commit(retry_candidate(i), nullptr, &*prev, 0.0, i);
+        else
+          retries.insert(retries.begin(), i);
+      }
+      retries_waiting.erase(rw);
+    }
     auto w = waiting.find(g);
     if (w != waiting.end()) {
+      // A transient failure answers no duplicate: they are evaluated themselves.
       const auto prev = journal.find(c.genome, eval_hash);
+      if (!prev) {
+        for (const Candidate& dup : w->second) redo.insert(redo.begin(), dup);
+        waiting_n -= static_cast<int64_t>(w->second.size());
+        waiting.erase(w);
+        continue;
+      }
       for (const Candidate& dup : w->second) commit(dup, nullptr, &*prev, 0.0);
       waiting_n -= static_cast<int64_t>(w->second.size());
       waiting.erase(w);

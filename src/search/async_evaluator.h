@@ -24,8 +24,10 @@ class AsyncEvaluator {
   // commit order when `c` is submitted (as Evaluator::evaluate receives it).
   virtual void submit(const Candidate& c, const std::vector<EvaluationRecord>& history) = 0;
   // Blocks until one submitted candidate is finished; returns its id and outcome. A failed
-  // evaluation is an outcome with status Failed, never an exception; throws only when
-  // nothing is in flight or the transport itself breaks.
+  // evaluation is an outcome with status Failed (transient where it may not recur, as
+  // search/classified_evaluation.h classifies it), never an exception; throws
+  // EvaluationBug (with the candidate's id) when the evaluation met a programming error,
+  // otherwise only when nothing is in flight or the transport itself breaks.
   virtual std::pair<uint64_t, EvalOutcome> wait() = 0;
 };
 

@@ -1,18 +1,13 @@
 #include "search/driver.h"
 
-#include <cxxabi.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <map>
-#include <new>
-#include <typeinfo>
 
 #include "core/error.h"
-#include "core/transient_error.h"
+#include "search/classified_evaluation.h"
 
 namespace dalnas {
 
@@ -27,53 +22,6 @@ double now_s() {
 
 int param_int(const nlohmann::json& p, const char* key, int def) {
   return p.contains(key) && p.at(key).is_number() ? p.at(key).get<int>() : def;
-}
-
-std::string type_name(const std::exception& e) {
-  int status = 0;
-  char* d = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
-  std::string n = status == 0 && d ? d : typeid(e).name();
-  std::free(d);
-  return n;
-}
-
-std::string first_line(const std::string& s) {
-  const auto p = s.find('\n');
-  return p == std::string::npos ? s : s.substr(0, p);
-}
-
-// One evaluation with what it throws classified (search/evaluator.h), transient failures
-// repeated up to `retries` times.
-EvalOutcome evaluate_classified(Evaluator& evaluator, const Candidate& c,
-                                const std::vector<EvaluationRecord>& history, int retries,
-                                size_t journal_rows) {
-  EvalOutcome o;
-  for (int attempt = 0;; ++attempt) {
-    o = EvalOutcome{};
-    try {
-      o = evaluator.evaluate(c, history);
-    } catch (const TransientError& e) {
-      o.status = EvalStatus::Failed;
-      o.reason = first_line(e.what());
-      o.transient = true;
-    } catch (const Error& e) {
-      o.status = EvalStatus::Failed;
-      o.reason = first_line(e.what());
-    } catch (const std::bad_alloc&) {
-      o.status = EvalStatus::Failed;
-      o.reason = "out of memory (std::bad_alloc)";
-      o.transient = true;
-    } catch (const std::exception& e) {
-      throw std::logic_error("search: candidate " + std::to_string(c.id) + " (" + c.genome.str() +
-                             "): internal error " + type_name(e) + ": " + first_line(e.what()) +
-                             "; this is a bug in dalnas, please report it (the journal keeps the " +
-                             std::to_string(journal_rows) +
-                             " evaluations before it; --resume continues from there)");
-    }
-    if (o.status != EvalStatus::Failed || !o.transient || attempt >= retries) break;
-  }
-  if (o.status != EvalStatus::Failed) o.transient = false;
-  return o;
 }
 
 // What a resumed run must share with the journal's run.
@@ -151,6 +99,27 @@ OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& j
   return o;
 }
 
+std::vector<EvaluationRecord> load_run_records(Journal& journal, int64_t run_id) {
+  std::vector<EvaluationRecord> records;
+  // A row with metrics.retry_of replaces the row it evaluated again (same step).
+  for (auto& r : journal.all_evaluations()) {
+    if (r.run_id != run_id) continue;
+    if (r.metrics.contains("retry_of") && r.metrics.at("retry_of").is_number_integer()) {
+      const int64_t of = r.metrics.at("retry_of").get<int64_t>();
+      auto it = std::find_if(records.begin(), records.end(),
+                             [&](const EvaluationRecord& x) { return x.row == of; });
+      if (it == records.end())
+        throw Error(journal.path() + ": evaluation " + std::to_string(r.row) +
+                    " retries evaluation " + std::to_string(of) +
+                    ", which is not in this run (the journal was edited?)");
+      *it = std::move(r);
+      continue;
+    }
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
 SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Evaluator& evaluator,
                          Journal& journal, const DriverOptions& options) {
   const double t0 = now_s();
@@ -162,22 +131,7 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
   const int64_t planned = planned_evaluations(cfg, strategy->params());
   int64_t step = opened.step;
   const double elapsed_before = opened.elapsed_before;
-  // A row with metrics.retry_of replaces the row it evaluated again (same step).
-  for (auto& r : journal.all_evaluations()) {
-    if (r.run_id != run_id) continue;
-    if (r.metrics.contains("retry_of") && r.metrics.at("retry_of").is_number_integer()) {
-      const int64_t of = r.metrics.at("retry_of").get<int64_t>();
-      auto it = std::find_if(out.records.begin(), out.records.end(),
-                             [&](const EvaluationRecord& x) { return x.row == of; });
-      if (it == out.records.end())
-        throw Error(journal.path() + ": evaluation " + std::to_string(r.row) +
-                    " retries evaluation " + std::to_string(of) +
-                    ", which is not in this run (the journal was edited?)");
-      *it = std::move(r);
-      continue;
-    }
-    out.records.push_back(std::move(r));
-  }
+  out.records = load_run_records(journal, run_id);
   out.resumed_from = static_cast<int64_t>(out.records.size());
   if (static_cast<int64_t>(out.records.size()) != step)
     throw Error(journal.path() + ": " + std::to_string(out.records.size()) +
@@ -221,8 +175,12 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
       rec.seed = prev->seed;
       ++out.reused;
     } else {
-      const EvalOutcome o =
-          evaluate_classified(evaluator, c, out.records, cfg.transient_retries, out.records.size());
+      EvalOutcome o;
+      try {
+        o = evaluate_classified(evaluator, c, out.records, cfg.transient_retries);
+      } catch (const EvaluationBug& bug) {
+        throw std::logic_error(evaluation_bug_message(c, bug.what(), out.records.size()));
+      }
       rec.status = o.status;
       rec.reason = o.reason;
       rec.transient = o.transient;

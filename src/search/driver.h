@@ -89,6 +89,11 @@ struct OpenedRun {
 };
 OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal);
 
+// The run's evaluations in commit order, a row with metrics.retry_of (a transient failure
+// evaluated again) in place of the row it retried. Throws dalnas::Error naming the journal
+// when a retry names a row that is not in the run.
+std::vector<EvaluationRecord> load_run_records(Journal& journal, int64_t run_id);
+
 // The journal's run must match `cfg` (evaluation identity, strategy, space, seed) when it
 // has one: resuming with another configuration throws dalnas::Error naming the journal.
 // `space` is cfg.space with its parameter counter installed.

@@ -64,6 +64,13 @@ TEST(Messages, AResultRoundTripsFailuresIncluded) {
   EXPECT_EQ(b.outcome.reason, "worker 3: diverged");
   EXPECT_EQ(b.outcome.metrics, r.outcome.metrics);
   EXPECT_EQ(b.outcome.seed, r.outcome.seed);
+  EXPECT_FALSE(b.outcome.transient);
+  EXPECT_TRUE(b.bug.empty());
+  // A transient failure stays transient; a programming error travels as such.
+  r.outcome.transient = true;
+  EXPECT_TRUE(decode_result(encode_result(r)).outcome.transient);
+  r.bug = "std::out_of_range: map::at";
+  EXPECT_EQ(decode_result(encode_result(r)).bug, "std::out_of_range: map::at");
 }
 
 TEST(Messages, TheHistorySliceHoldsParentsAndLowFidelityResultsOnly) {

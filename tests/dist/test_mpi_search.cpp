@@ -59,20 +59,26 @@ std::vector<std::string> journal_set(const std::string& path) {
   return rows;
 }
 
-std::set<std::string> workers_in(const std::string& path) {
+// The first column of every row `sql` returns from the journal at `path`.
+std::vector<std::string> query(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
-  std::set<std::string> out;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "SELECT json_extract(metrics, '$.worker') FROM evaluations", -1, &st,
-                     nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    const unsigned char* t = sqlite3_column_text(st, 0);
-    out.insert(t ? reinterpret_cast<const char*>(t) : "NULL");
+  std::vector<std::string> out;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* t = sqlite3_column_text(st, 0);
+      out.push_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+    }
+    sqlite3_finalize(st);
   }
-  sqlite3_finalize(st);
   sqlite3_close(db);
   return out;
+}
+
+std::set<std::string> workers_in(const std::string& path) {
+  const auto v = query(path, "SELECT json_extract(metrics, '$.worker') FROM evaluations");
+  return {v.begin(), v.end()};
 }
 
 const std::string kFlags = " --threads 1 --final-epochs 0 --no-multi-fidelity -q";
@@ -122,6 +128,49 @@ TEST(MpiSearch, AnInjectedWorkerFailureIsRecordedAndTheSearchGoesOn) {
   const auto summary = nlohmann::json::parse(slurp(d.str() + "/run/summary.json"));
   EXPECT_EQ(summary["failed"], 1);
   EXPECT_EQ(summary["stop_reason"], "finished");
+}
+
+// Failures are classified on the worker as run_search classifies them (reliability §2): a
+// transient one is recorded as such and evaluated again by --resume; a programming error
+// stops the search with one line naming the candidate, and the job ends.
+TEST(MpiSearch, ATransientWorkerFailureIsRetriedOnResumeAndABugStopsTheSearch) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const std::string cfg = write_config(d), run = d.str() + "/run";
+  const auto r =
+      run_shell("DALNAS_TEST_FAIL_CANDIDATE=2:transient " + std::string(kMpirun) + DALNAS_BINARY +
+                " search --evaluator mpi --config " + cfg + " --out " + run + kFlags);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto transient_rows = [&] {
+    return query(run + "/journal.sqlite",
+                 "SELECT candidate_id || ' ' || status || ' ' || transient || ' ' || "
+                 "ifnull(json_extract(metrics, '$.retry_of'), '-') FROM evaluations "
+                 "WHERE candidate_id = 2 ORDER BY id");
+  };
+  ASSERT_EQ(transient_rows(), (std::vector<std::string>{"2 failed 1 -"}));
+  const auto resumed = run_shell(std::string(kMpirun) + DALNAS_BINARY +
+                                 " search --evaluator mpi --resume " + run + " --threads 1 -q");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const auto rows = transient_rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], "2 failed 1 -");
+  EXPECT_EQ(rows[1].rfind("2 ok 0 ", 0), 0u) << rows[1] << " should be a retry that succeeded";
+  const auto summary = nlohmann::json::parse(slurp(run + "/summary.json"));
+  EXPECT_EQ(summary["failed"], 0);
+
+  const auto bug =
+      run_shell("DALNAS_TEST_FAIL_CANDIDATE=3:bug " + std::string(kMpirun) + DALNAS_BINARY +
+                " search --evaluator mpi --config " + cfg + " --out " + d.str() + "/bug" + kFlags);
+  EXPECT_NE(bug.code, 0);
+  EXPECT_NE(bug.err.find("search: candidate 3 ("), std::string::npos) << bug.err;
+  EXPECT_NE(bug.err.find("internal error std::logic_error: injected failure of candidate 3"),
+            std::string::npos)
+      << bug.err;
+  EXPECT_NE(bug.err.find("this is a bug in dalnas"), std::string::npos) << bug.err;
+  EXPECT_TRUE(query(d.str() + "/bug/journal.sqlite",
+                    "SELECT candidate_id FROM evaluations WHERE candidate_id = 3")
+                  .empty())
+      << "a programming error is not recorded as a result";
 }
 
 TEST(MpiSearch, OneRankAloneSaysItNeedsWorkers) {

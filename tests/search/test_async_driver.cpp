@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
 
 #include "core/error.h"
 #include "search/async_driver.h"
+#include "search/classified_evaluation.h"
 #include "search/driver.h"
 
 namespace dalnas {
@@ -75,7 +77,15 @@ class FakeWorkers : public AsyncEvaluator {
     flying_.erase(it);
     ++results;
     if (c.id != smallest_in_flight_id(c.id)) ++out_of_order;
-    return {c.id, genome_outcome(c.genome)};
+    if (c.id == bug_id) throw EvaluationBug(c.id, "std::out_of_range: map::at");
+    EvalOutcome o = genome_outcome(c.genome);
+    if (down(c.genome)) {  // as a worker reports a device timeout
+      o = EvalOutcome{};
+      o.status = EvalStatus::Failed;
+      o.reason = "device timed out";
+      o.transient = true;
+    }
+    return {c.id, o};
   }
 
   std::map<std::string, int> calls;
@@ -84,6 +94,8 @@ class FakeWorkers : public AsyncEvaluator {
   int max_in_flight = 0, max_generations_in_flight = 0, results = 0, out_of_order = 0;
   int submitted = 0;
   int break_after = 0;
+  uint64_t bug_id = 0;  // this candidate meets a bug
+  std::function<bool(const Genome&)> down = [](const Genome&) { return false; };
 
  private:
   uint64_t smallest_in_flight_id(uint64_t finished) const {
@@ -289,6 +301,122 @@ TEST_F(AsyncDriverTest, AStopFinishesTheCandidatesInFlight) {
   EXPECT_EQ(out.records.size(), 4u);
   EXPECT_EQ(j.all_evaluations().size(), 4u);
   EXPECT_EQ(w.results, 4);
+}
+
+// The serial driver's transient-failure handling (search/driver.h), under several workers:
+// recorded as transient, answering no duplicate, evaluated again on resume in place of
+// the old row; a journal with retries moves between the two drivers.
+TEST_F(AsyncDriverTest, TransientFailuresAreRecordedAndEvaluatedAgainOnResume) {
+  SearchConfig cfg = small_config("random");
+  cfg.strategy_params = {{"budget", 24}};
+  const auto flaky = [](const Genome& g) { return g.hash() % 4 == 1; };
+  const std::string path = journal("transient");
+  std::vector<EvaluationRecord> first;
+  {
+    FakeWorkers w(3);
+    w.down = flaky;
+    Journal j(path);
+    first = run_search_async(cfg, cfg.space, w, j).records;
+  }
+  std::map<std::string, int> transient_genomes;
+  for (const auto& r : first)
+    if (r.transient) {
+      EXPECT_EQ(r.status, EvalStatus::Failed);
+      EXPECT_EQ(r.reason, "device timed out");
+      EXPECT_FALSE(r.metrics.contains("reused_from")) << "a transient failure answers nothing";
+      ++transient_genomes[r.genome];
+    }
+  ASSERT_FALSE(transient_genomes.empty()) << "the fixture should have flaky genomes";
+  int transient = 0;
+  for (const auto& r : first) {
+    transient += r.transient;
+    EXPECT_EQ(r.transient, flaky(Genome::parse(r.genome)) && !r.metrics.contains("reused_from"))
+        << r.genome;
+  }
+  // The device is back: the resume evaluates each transient failure again (its genome
+  // once, however many rows failed with it), before anything new.
+  FakeWorkers w(3);
+  SearchOutcome again;
+  {
+    Journal j(path);
+    again = run_search_async(cfg, cfg.space, w, j);
+    EXPECT_EQ(j.all_evaluations().size(), first.size() + static_cast<size_t>(transient))
+        << "the retries are new rows; nothing is overwritten";
+  }
+  EXPECT_EQ(again.retried, transient);
+  ASSERT_EQ(again.records.size(), first.size());
+  for (const auto& [g, n] : transient_genomes) EXPECT_EQ(w.calls[g], 1) << g;
+  EXPECT_EQ(w.calls.size(), transient_genomes.size()) << "nothing but the retries";
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(again.records[i].candidate_id, first[i].candidate_id);
+    EXPECT_FALSE(again.records[i].transient);
+    if (!first[i].transient) continue;
+    EXPECT_EQ(again.records[i].status, genome_outcome(Genome::parse(first[i].genome)).status);
+    EXPECT_EQ(again.records[i].metrics.at("retry_of"), first[i].row);
+  }
+  // The serial driver reads the retried run back and finds nothing left to retry.
+  SerialEvaluator ev;
+  Journal j(path);
+  const SearchOutcome third = run_search(cfg, cfg.space, ev, j);
+  EXPECT_EQ(third.retried, 0);
+  EXPECT_EQ(as_set(third.records), as_set(again.records));
+  EXPECT_EQ(as_set(third.records), as_set(serial(cfg, "transient-ref")));
+}
+
+TEST_F(AsyncDriverTest, ADuplicateWaitingOnATransientFailureIsEvaluatedItself) {
+  // A space of one genome, always down: nothing may be answered from a transient failure.
+  SearchConfig cfg = small_config("random");
+  cfg.strategy_params = {{"budget", 4}, {"max_retries", 2}};
+  cfg.space.block_types = {BlockType::ConvBnAct};
+  cfg.space.widths = {16};
+  cfg.space.kernels = {3};
+  cfg.space.activations = {Activation::ReLU};
+  cfg.space.poolings = {Pooling::Max};
+  cfg.space.min_stages = cfg.space.max_stages = 3;
+  cfg.space.decoder_widths = {8};
+  FakeWorkers w(3);
+  w.down = [](const Genome&) { return true; };
+  Journal j(journal("dup-down"));
+  const SearchOutcome out = run_search_async(cfg, cfg.space, w, j);
+  ASSERT_EQ(out.records.size(), 4u);
+  EXPECT_EQ(w.calls.begin()->second, 4) << "each candidate evaluated, none answered";
+  EXPECT_EQ(out.reused, 0);
+  for (const auto& r : out.records) EXPECT_TRUE(r.transient);
+}
+
+TEST_F(AsyncDriverTest, AProgrammingErrorOnAWorkerStopsTheSearchNamingTheCandidate) {
+  const SearchConfig cfg = small_config("random");
+  FakeWorkers w(3);
+  w.bug_id = 5;
+  const std::string path = journal("bug");
+  std::string message;
+  size_t committed = 0;
+  {
+    Journal j(path);
+    try {
+      run_search_async(cfg, cfg.space, w, j);
+      ADD_FAILURE() << "no error";
+    } catch (const std::logic_error& e) {
+      message = e.what();
+    }
+    committed = j.all_evaluations().size();
+  }
+  EXPECT_NE(message.find("search: candidate 5 ("), std::string::npos) << message;
+  EXPECT_NE(message.find("): internal error std::out_of_range: map::at; this is a bug in dalnas"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("the journal keeps the " + std::to_string(committed) + " evaluations"),
+            std::string::npos)
+      << message;
+  // Fixed, it resumes from there and evaluates candidate 5.
+  FakeWorkers fixed(3);
+  Journal j(path);
+  const SearchOutcome out = run_search_async(cfg, cfg.space, fixed, j);
+  EXPECT_TRUE(out.finished);
+  EXPECT_EQ(out.resumed_from, static_cast<int64_t>(committed));
+  bool five = false;
+  for (const auto& r : out.records) five = five || r.candidate_id == 5;
+  EXPECT_TRUE(five);
 }
 
 }  // namespace
