@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "core/atomic_file.h"
@@ -39,7 +40,7 @@ json axis(const std::string& title) {
 
 Chart pareto_chart(const std::string& id, const std::vector<Point>& candidates,
                    const std::vector<Point>& front, const std::optional<Point>& winner,
-                   const std::optional<Point>& reference) {
+                   const std::optional<Point>& reference, double reference_latency_ms) {
   Chart c;
   c.id = id;
   json datasets = json::array();
@@ -64,6 +65,26 @@ Chart pareto_chart(const std::string& id, const std::vector<Point>& candidates,
          {"backgroundColor", "rgba(40,160,40,0.8)"},
          {"pointStyle", "triangle"},
          {"borderColor", "#000"}});
+  if (!reference && std::isfinite(reference_latency_ms) && !candidates.empty()) {
+    double lo = candidates.front().y, hi = lo;
+    for (const auto& p : candidates) {
+      lo = std::min(lo, p.y);
+      hi = std::max(hi, p.y);
+    }
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.2f", reference_latency_ms);
+    const std::string label =
+        std::string("reference (not evaluated): estimated latency ") + ms + " ms";
+    add("reference latency (not evaluated)",
+        {Point{reference_latency_ms, lo, 0, label}, Point{reference_latency_ms, hi, 0, label}},
+        {{"type", "line"},
+         {"borderColor", "rgba(40,160,40,0.8)"},
+         {"backgroundColor", "rgba(40,160,40,0.8)"},
+         {"borderDash", {6, 4}},
+         {"pointStyle", "triangle"},
+         {"pointRadius", 5},
+         {"fill", false}});
+  }
   std::vector<Point> f = front;
   std::sort(f.begin(), f.end(), [](const Point& a, const Point& b) { return a.x < b.x; });
   add("Pareto front", f,

@@ -5,6 +5,7 @@
 // getDatasetMeta(i).data) and the error bars drawn, and writes them, with the expected
 // counts, into the element #render-status (attribute data-status, JSON) so that a test
 // can read them from the rendered DOM.
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -34,10 +35,13 @@ struct Point {
 };
 
 // Device mIoU against estimated latency; bubbles sized by parameters; the front as a line;
-// the winner and `reference` (when given) as their own marked series.
+// the winner and `reference` (when given) as their own marked series. A reference that was
+// not evaluated (no mIoU) but whose latency is known (`reference_latency_ms`, finite) is a
+// vertical line at that latency across the candidates' mIoU range.
 Chart pareto_chart(const std::string& id, const std::vector<Point>& candidates,
                    const std::vector<Point>& front, const std::optional<Point>& winner,
-                   const std::optional<Point>& reference);
+                   const std::optional<Point>& reference,
+                   double reference_latency_ms = std::numeric_limits<double>::quiet_NaN());
 
 // Best / median / worst fitness per generation.
 Chart generations_chart(const std::string& id, const std::vector<int>& generations,

@@ -3,14 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/genome.h"
-#include "data/dataset.h"
 #include "cost/cost_model.h"
+#include "data/dataset.h"
 #include "device/profile.h"
 #include "eval/host_latency.h"
 #include "report/architecture_svg.h"
@@ -408,22 +409,25 @@ struct Builder {
             "<p>Every evaluated candidate (status ok): device mIoU on the evaluation split "
             "against the estimated latency on " +
             escape_html(device) + "; marker area grows with the parameters.</p>\n";
+        // A reference that was not a candidate: its estimated latency, as a line.
+        double ref_ms = std::numeric_limits<double>::quiet_NaN();
+        std::string ref_note;
+        if (!ref && have_ref) {
+          ref_note = "`reference` (" + refg.str() + ") was not among the candidates";
+          try {
+            const CostModel m = load_cost_model(load_profile(device));
+            ref_ms = m.estimate(genome_graph(refg, 4, in_h, in_w)).latency_ms;
+            ref_note += "; its estimated latency at this input size is " + f(ref_ms, 2) +
+                        " ms (4 bands), the dashed line";
+          } catch (const std::exception&) {
+          }
+        }
         if (all.empty())
           body += missing(title, "no candidate finished with a device mIoU");
         else
-          body += add_chart(pareto_chart("chart-pareto", all, front, win, ref));
+          body += add_chart(pareto_chart("chart-pareto", all, front, win, ref, ref_ms));
         if (!run.pareto) body += missing(title, "no pareto.csv in this run folder");
-        if (!ref && have_ref) {
-          std::string what = "`reference` (" + refg.str() + ") was not among the candidates";
-          try {
-            const CostModel m = load_cost_model(load_profile(device));
-            what += "; its estimated latency at this input size is " +
-                    f(m.estimate(genome_graph(refg, 4, in_h, in_w)).latency_ms, 2) +
-                    " ms (4 bands)";
-          } catch (const std::exception&) {
-          }
-          body += "<p>" + escape_html(what) + ".</p>\n";
-        }
+        if (!ref_note.empty()) body += "<p>" + escape_html(ref_note) + ".</p>\n";
       }
       section("pareto", title, body);
     }

@@ -19,6 +19,7 @@ GeneticAlgorithm::GeneticAlgorithm(const nlohmann::json& params, const SearchSpa
   newcomers_ = r.get_int("newcomers", 10, 0, population_);
   elites_ = r.get_int("elites", 1, 0, population_ - 1);
   max_retries_ = r.get_int("max_retries", 100, 0, 1000000);
+  set_seeds(r.get_genomes("seed_genomes", space.in_bands), r.where());
   params_ = r.finish();
   if (elites_ + newcomers_ > population_)
     throw Error(r.where() + "elites (" + std::to_string(elites_) + ") + newcomers (" +

@@ -99,6 +99,7 @@ Nsga2::Nsga2(const nlohmann::json& params, const SearchSpace& space, uint64_t se
   crossover_rate_ = r.get_double("crossover_rate", 0.9, 0.0, 1.0);
   mutation_rate_ = r.get_double("mutation_rate", 0.2, 0.0, 1.0);
   max_retries_ = r.get_int("max_retries", 100, 0, 1000000);
+  set_seeds(r.get_genomes("seed_genomes", space.in_bands), r.where());
   params_ = r.finish();
 }
 

@@ -7,6 +7,7 @@ RandomSearch::RandomSearch(const nlohmann::json& params, const SearchSpace& spac
   ParamReader r("random", params);
   budget_ = r.get_int("budget", 750, 1, 100000000);
   max_retries_ = r.get_int("max_retries", 100, 0, 1000000);
+  set_seeds(r.get_genomes("seed_genomes", space.in_bands), r.where());
   params_ = r.finish();
 }
 

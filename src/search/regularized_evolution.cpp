@@ -13,6 +13,7 @@ RegularizedEvolution::RegularizedEvolution(const nlohmann::json& params, const S
   budget_ = r.get_int("budget", 750, 1, 100000000);
   mutation_rate_ = r.get_double("mutation_rate", 0.2, 0.0, 1.0);
   max_retries_ = r.get_int("max_retries", 100, 0, 1000000);
+  set_seeds(r.get_genomes("seed_genomes", space.in_bands), r.where());
   params_ = r.finish();
 }
 

@@ -21,6 +21,12 @@
 // stood; outstanding() then lists the candidates proposed but not observed, which the
 // driver dispatches again.
 //
+// Seed genomes: every strategy takes `seed_genomes` (parameter, default none), a list of
+// genomes (named, `pynas:<code>` or canonical strings) that must lie in the search space;
+// they are the strategy's first random draws, in order (origin "seed"), so that a search
+// starts from known networks (e.g. `reference`, to see it beside what the search finds).
+// A genome outside the space is an error naming its index and the gene.
+//
 // Duplicates: a strategy does not propose a genome it has proposed before (canonical
 // string); it redraws up to `max_retries` times (parameter, default 100), then falls back
 // to a random genome, and only if that is also taken proposes a repeat (the evaluator's

@@ -1,5 +1,6 @@
 #include "search/strategy_base.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -38,6 +39,27 @@ double ParamReader::get_double(const std::string& key, double def, double lo, do
   }
   resolved_[key] = v;
   return v;
+}
+
+std::vector<Genome> ParamReader::get_genomes(const std::string& key, int in_bands) {
+  std::vector<Genome> out;
+  if (!given_.contains(key)) return out;
+  const auto& j = given_.at(key);
+  if (!j.is_array())
+    throw Error(where() + key + " must be a list of genomes (names or strings), found " + j.dump());
+  nlohmann::json canonical = nlohmann::json::array();
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string at = where() + key + "[" + std::to_string(i) + "]: ";
+    if (!j[i].is_string()) throw Error(at + "expected a genome string, found " + j[i].dump());
+    try {
+      out.push_back(resolve_arch(j[i].get<std::string>(), in_bands));
+    } catch (const Error& e) {
+      throw Error(at + e.what());
+    }
+    canonical.push_back(out.back().str());
+  }
+  resolved_[key] = canonical;
+  return out;
 }
 
 nlohmann::json ParamReader::finish() const {
@@ -90,6 +112,9 @@ Candidate StrategyBase::make(const Genome& g, int generation, std::vector<uint64
   c.generation = generation;
   c.parents = std::move(parents);
   c.origin = std::move(origin);
+  if (c.origin == "random" && !seen(g) &&
+      std::find(seeds_.begin(), seeds_.end(), g) != seeds_.end())
+    c.origin = "seed";
   seen_.insert(g.str());
   return c;
 }
@@ -107,7 +132,20 @@ bool StrategyBase::unique(const std::function<Genome()>& next, Genome& out) {
   return false;
 }
 
+void StrategyBase::set_seeds(std::vector<Genome> seeds, const std::string& where) {
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    try {
+      space_.validate(seeds[i]);
+    } catch (const Error& e) {
+      throw Error(where + "seed_genomes[" + std::to_string(i) + "]: " + e.what());
+    }
+  }
+  seeds_ = std::move(seeds);
+}
+
 Genome StrategyBase::unique_random() {
+  for (const Genome& s : seeds_)
+    if (!seen(s)) return s;
   Genome g;
   for (int i = 0; i <= max_retries_; ++i) {
     g = space_.sample(rng_);

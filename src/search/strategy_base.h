@@ -23,6 +23,10 @@ class ParamReader {
   ParamReader(const std::string& strategy, const nlohmann::json& params);
   int get_int(const std::string& key, int def, int lo, int hi);
   double get_double(const std::string& key, double def, double lo, double hi);
+  // A list of genomes (named, pynas codes or canonical strings, core/genome.h resolve_arch
+  // at `in_bands`); recorded as canonical strings, and only when given, so that the
+  // parameters of strategies without it are unchanged.
+  std::vector<Genome> get_genomes(const std::string& key, int in_bands);
   // Throws dalnas::Error for any key not read; returns the resolved parameters.
   nlohmann::json finish() const;
   // "strategy <name>: " prefix for errors.
@@ -63,8 +67,12 @@ class StrategyBase : public Strategy {
   // random draw. Returns true when the result came from `next` (false: random fallback;
   // the caller labels it "random" and gives it no parents).
   bool unique(const std::function<Genome()>& next, Genome& out);
-  // A random genome not proposed before (or a repeat after max_retries + 1 draws).
+  // The first seed genome not proposed yet; else a random genome not proposed before (or a
+  // repeat after max_retries + 1 draws).
   Genome unique_random();
+  // The strategy's `seed_genomes` (read with ParamReader::get_genomes), each checked
+  // against the space; throws dalnas::Error "<where>seed_genomes[i]: <gene problem>".
+  void set_seeds(std::vector<Genome> seeds, const std::string& where);
   // Removes and returns the outstanding candidate `id`; std::logic_error if unknown.
   Candidate take_outstanding(uint64_t id);
   // The observation as strategies use it: a failed one is infeasible with infinite
@@ -77,6 +85,7 @@ class StrategyBase : public Strategy {
   SearchSpace space_;
   uint64_t seed_;
   int max_retries_;
+  std::vector<Genome> seeds_;
   Rng rng_;
   uint64_t next_id_ = 1;
   std::set<std::string> seen_;

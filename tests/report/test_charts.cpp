@@ -20,6 +20,23 @@ TEST(Charts, ExpectedPointsCountEveryFiniteValue) {
                               Point{2, 0.6, 6, "b"}, std::nullopt);
   EXPECT_EQ(p.expected_points, 4);
   EXPECT_EQ(p.config["data"]["datasets"][0]["label"], "winner");
+  // A reference that was not evaluated: a vertical line at its latency over the mIoU range.
+  const auto r =
+      pareto_chart("p", {{1, 0.5, 4, "a"}, {2, 0.6, 6, "b"}}, {}, std::nullopt, std::nullopt, 3.25);
+  EXPECT_EQ(r.expected_points, 4);
+  const auto& line = r.config["data"]["datasets"][0];
+  EXPECT_EQ(line["label"], "reference latency (not evaluated)");
+  ASSERT_EQ(line["data"].size(), 2u);
+  EXPECT_EQ(line["data"][0]["x"], 3.25);
+  EXPECT_EQ(line["data"][1]["x"], 3.25);
+  EXPECT_EQ(line["data"][0]["y"], 0.5);
+  EXPECT_EQ(line["data"][1]["y"], 0.6);
+  EXPECT_NE(line["data"][0]["label"].get<std::string>().find("3.25 ms"), std::string::npos);
+  // An evaluated reference is a point; no line then.
+  const auto e =
+      pareto_chart("p", {{1, 0.5, 4, "a"}}, {}, std::nullopt, Point{3, 0.7, 5, "ref"}, 3.25);
+  EXPECT_EQ(e.expected_points, 2);
+  EXPECT_EQ(e.config["data"]["datasets"][0]["label"], "reference");
 }
 
 TEST(Charts, HeatMapSkipsMissingCellsAndColoursBySign) {

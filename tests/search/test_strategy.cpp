@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/genome.h"
 #include "search/strategy.h"
 #include "synthetic.h"
 
@@ -113,6 +114,58 @@ TEST_P(EveryStrategy, ProposesNoRepeatsAndEveryCandidateIsInTheSpace) {
   }
   EXPECT_TRUE(s->done());
   EXPECT_TRUE(s->outstanding().empty());
+}
+
+// seed_genomes: the first proposals, in order, labelled "seed"; the rest as without them;
+// recorded in the parameters only when given; resumable; a genome outside the space is
+// refused naming its index and gene.
+TEST_P(EveryStrategy, SeedGenomesAreTheFirstProposalsInOrder) {
+  const std::string name = GetParam();
+  const SearchSpace space;  // widths 8..64: `reference` lies in it
+  Genome reference;
+  ASSERT_TRUE(named_genome("reference", reference));
+  ASSERT_TRUE(space.contains(reference));
+  const std::string other =
+      "ConvBnAct-8-k3-relu_max_ConvAct-16-k5-gelu_avg_MBConv-24-k3-e4-relu6_dec-8";
+  nlohmann::json params = small_params(name);
+  EXPECT_FALSE(make_strategy(name, params, space, 3)->params().contains("seed_genomes"));
+  params["seed_genomes"] = {"reference", other};
+  auto s = make_strategy(name, params, space, 3);
+  EXPECT_EQ(s->params().at("seed_genomes"), nlohmann::json::array({reference.str(), other}));
+  const auto first = s->propose(3);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].genome, reference);
+  EXPECT_EQ(first[0].origin, "seed");
+  EXPECT_EQ(first[1].genome.str(), other);
+  EXPECT_EQ(first[1].origin, "seed");
+  EXPECT_EQ(first[2].origin, "random");
+  // Saved after the seeds, restored: they are not proposed again.
+  const std::string saved = s->state().dump();
+  auto resumed = make_strategy(name, params, space, 3);
+  resumed->restore(nlohmann::json::parse(saved));
+  Driver d;
+  d.workers = 2;
+  for (const Candidate& c : first) resumed->observe({testing_search::synthetic_result(c)});
+  d.run(*resumed);
+  for (const auto& line : d.log) {
+    EXPECT_EQ(line.find(" " + reference.str() + " "), std::string::npos) << line;
+    EXPECT_EQ(line.find(" " + other + " "), std::string::npos) << line;
+  }
+  EXPECT_TRUE(resumed->done());
+
+  params["seed_genomes"] = {
+      other, "ConvBnAct-8-k3-relu_max_ConvAct-12-k5-gelu_avg_MBConv-24-k3-e4-relu6_dec-8"};
+  const std::string e = error_of([&] { make_strategy(name, params, space, 3); });
+  EXPECT_EQ(e.rfind("strategy " + name + ": seed_genomes[1]: ", 0), 0u) << e;
+  EXPECT_NE(e.find("width 12 not in the search space"), std::string::npos) << e;
+  params["seed_genomes"] = {"nosuchnet"};
+  EXPECT_NE(error_of([&] { make_strategy(name, params, space, 3); }).find("seed_genomes[0]: "),
+            std::string::npos);
+  params["seed_genomes"] = "reference";
+  EXPECT_NE(error_of([&] {
+              make_strategy(name, params, space, 3);
+            }).find("seed_genomes must be a list of genomes"),
+            std::string::npos);
 }
 
 TEST_P(EveryStrategy, RejectsUnknownObservationsAndForeignStates) {
