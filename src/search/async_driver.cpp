@@ -43,12 +43,8 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   const int64_t planned = planned_evaluations(cfg, strategy->params());
   int64_t step = opened.step;
   const double elapsed_before = opened.elapsed_before;
-  out.records = load_run_records(journal, run_id);
+  out.records = std::move(opened.records);
   out.resumed_from = static_cast<int64_t>(out.records.size());
-  if (static_cast<int64_t>(out.records.size()) != step)
-    throw Error(journal.path() + ": " + std::to_string(out.records.size()) +
-                " evaluations but the saved state is at step " + std::to_string(step) +
-                " (the journal was edited?)");
 
   std::map<int, double> gen_best;
   double best = kNaN;
@@ -188,16 +184,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     if (out.records[i].transient) retries.push_back(static_cast<int64_t>(i));
   std::map<std::string, std::vector<int64_t>> retries_waiting;
   int retries_in_flight = 0;
-  const auto retry_candidate = [&](int64_t i) {
-    const EvaluationRecord& old = out.records[i];
-    Candidate c;
-    c.id = old.candidate_id;
-    c.genome = Genome::parse(old.genome);
-    c.generation = old.generation;
-    c.origin = old.origin;
-    c.parents = old.parents;
-    return c;
-  };
+  const auto retry_candidate = [&](int64_t i) { return candidate_of(out.records[i]); };
   bool stopping = false;
   out.stop_reason = "finished";
 

@@ -96,7 +96,22 @@ OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& j
     o.strategy->restore(s.at("strategy"));
     o.elapsed_before = s.value("elapsed_s", 0.0);
   }
+  o.records = load_run_records(journal, o.run_id);
+  if (static_cast<int64_t>(o.records.size()) != o.step)
+    throw Error(journal.path() + ": " + std::to_string(o.records.size()) +
+                " evaluations but the saved state is at step " + std::to_string(o.step) +
+                " (the journal was edited?)");
   return o;
+}
+
+Candidate candidate_of(const EvaluationRecord& r) {
+  Candidate c;
+  c.id = r.candidate_id;
+  c.genome = Genome::parse(r.genome);
+  c.generation = r.generation;
+  c.origin = r.origin;
+  c.parents = r.parents;
+  return c;
 }
 
 std::vector<EvaluationRecord> load_run_records(Journal& journal, int64_t run_id) {
@@ -131,12 +146,8 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
   const int64_t planned = planned_evaluations(cfg, strategy->params());
   int64_t step = opened.step;
   const double elapsed_before = opened.elapsed_before;
-  out.records = load_run_records(journal, run_id);
+  out.records = std::move(opened.records);
   out.resumed_from = static_cast<int64_t>(out.records.size());
-  if (static_cast<int64_t>(out.records.size()) != step)
-    throw Error(journal.path() + ": " + std::to_string(out.records.size()) +
-                " evaluations but the saved state is at step " + std::to_string(step) +
-                " (the journal was edited?)");
 
   std::map<int, double> gen_best;
   double best = kNaN;
@@ -236,12 +247,7 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
         (cfg.time_budget_s > 0 && elapsed() >= cfg.time_budget_s))
       break;
     const EvaluationRecord old = out.records[i];
-    Candidate c;
-    c.id = old.candidate_id;
-    c.genome = Genome::parse(old.genome);
-    c.generation = old.generation;
-    c.origin = old.origin;
-    c.parents = old.parents;
+    const Candidate c = candidate_of(old);
     EvaluationRecord rec;
     Observation obs;
     const bool reused = settle(c, rec, obs);

@@ -80,12 +80,14 @@ int64_t planned_evaluations(const SearchConfig& cfg, const nlohmann::json& strat
 // The journal's run of this configuration (started when the journal has none) and its
 // strategy, restored to the journal's latest committed state. Shared by run_search and
 // run_search_async, so that a journal moves between them. Throws dalnas::Error when the
-// journal belongs to another configuration or its saved state has no strategy.
+// journal belongs to another configuration, its saved state has no strategy, or its
+// evaluations do not match the saved step.
 struct OpenedRun {
   int64_t run_id = 0;
   std::unique_ptr<Strategy> strategy;
-  int64_t step = 0;             // steps committed before
-  double elapsed_before = 0.0;  // seconds spent by earlier invocations
+  int64_t step = 0;                       // steps committed before
+  double elapsed_before = 0.0;            // seconds spent by earlier invocations
+  std::vector<EvaluationRecord> records;  // the run's evaluations (load_run_records)
 };
 OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal);
 
@@ -93,6 +95,9 @@ OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& j
 // evaluated again) in place of the row it retried. Throws dalnas::Error naming the journal
 // when a retry names a row that is not in the run.
 std::vector<EvaluationRecord> load_run_records(Journal& journal, int64_t run_id);
+
+// The candidate a journal record was the evaluation of (to evaluate it again).
+Candidate candidate_of(const EvaluationRecord& r);
 
 // The journal's run must match `cfg` (evaluation identity, strategy, space, seed) when it
 // has one: resuming with another configuration throws dalnas::Error naming the journal.

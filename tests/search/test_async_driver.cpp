@@ -122,6 +122,17 @@ SearchConfig small_config(const std::string& strategy) {
   return c;
 }
 
+// A space of one genome: every proposal after the first repeats it.
+void one_genome_space(SearchSpace& space) {
+  space.block_types = {BlockType::ConvBnAct};
+  space.widths = {16};
+  space.kernels = {3};
+  space.activations = {Activation::ReLU};
+  space.poolings = {Pooling::Max};
+  space.min_stages = space.max_stages = 3;
+  space.decoder_widths = {8};
+}
+
 // (id, genome, status, fitness, generation), sorted: the set of evaluations.
 std::vector<std::string> as_set(const std::vector<EvaluationRecord>& rs) {
   std::vector<std::string> out;
@@ -265,13 +276,7 @@ TEST_F(AsyncDriverTest, AGenomeProposedWhileInFlightWaitsAndIsReused) {
   // A space of one genome: every proposal after the first repeats it.
   SearchConfig cfg = small_config("random");
   cfg.strategy_params = {{"budget", 5}, {"max_retries", 2}};
-  cfg.space.block_types = {BlockType::ConvBnAct};
-  cfg.space.widths = {16};
-  cfg.space.kernels = {3};
-  cfg.space.activations = {Activation::ReLU};
-  cfg.space.poolings = {Pooling::Max};
-  cfg.space.min_stages = cfg.space.max_stages = 3;
-  cfg.space.decoder_widths = {8};
+  one_genome_space(cfg.space);
   FakeWorkers w(3);
   Journal j(journal("dup"));
   const SearchOutcome out = run_search_async(cfg, cfg.space, w, j);
@@ -367,13 +372,7 @@ TEST_F(AsyncDriverTest, ADuplicateWaitingOnATransientFailureIsEvaluatedItself) {
   // A space of one genome, always down: nothing may be answered from a transient failure.
   SearchConfig cfg = small_config("random");
   cfg.strategy_params = {{"budget", 4}, {"max_retries", 2}};
-  cfg.space.block_types = {BlockType::ConvBnAct};
-  cfg.space.widths = {16};
-  cfg.space.kernels = {3};
-  cfg.space.activations = {Activation::ReLU};
-  cfg.space.poolings = {Pooling::Max};
-  cfg.space.min_stages = cfg.space.max_stages = 3;
-  cfg.space.decoder_widths = {8};
+  one_genome_space(cfg.space);
   FakeWorkers w(3);
   w.down = [](const Genome&) { return true; };
   Journal j(journal("dup-down"));
