@@ -351,6 +351,31 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
       write_file_atomic(dir + "/genome.txt", g.str() + "\n");
       write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
     }
+    // The FP32 twin: the same genome, epochs and seed trained in FP32 and converted after
+    // training, so that best/ holds the headline comparison for the winner.
+    const std::string precision = cfg.train.value("precision", std::string("fp32"));
+    if (cfg.evaluation.final_fp32_twin && precision == "aligned" && !g_stop.load()) {
+      const std::string twin_dir = dir + "/fp32";
+      nlohmann::json twin;
+      if (pr.final.contains("fp32_twin") && fs::exists(twin_dir + "/model.ckpt")) {
+        twin = pr.final["fp32_twin"];  // a resumed run keeps it
+      } else {
+        if (talk)
+          std::fprintf(stderr,
+                       "training its FP32 twin (%d epochs) for post-training conversion: %s\n",
+                       cfg.evaluation.final_epochs, twin_dir.c_str());
+        twin = evaluator.train_final(
+            g, twin_dir,
+            [&](int e, int total, double eta) {
+              if (talk && (e == total || e % 5 == 0))
+                std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total,
+                             format_seconds(eta).c_str());
+            },
+            true);
+        pr.final["fp32_twin"] = twin;
+        write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
+      }
+    }
     pr.genome = g.str();
     pr.ok = true;
     summary["best"] = pr.final;
@@ -364,6 +389,17 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
                    g.str().c_str(), pr.final.value("params", 0LL),
                    pr.final.value("latency_ms", 0.0), pr.final.value("fps", 0.0),
                    t("host_test").c_str(), cfg.device.c_str(), t("device_test").c_str());
+      if (pr.final.contains("fp32_twin")) {
+        const auto& tw = pr.final["fp32_twin"];
+        const auto m = [&](const char* k) {
+          return tw.contains(k) ? fmt(tw[k].value("miou", std::nan(""))) : "-";
+        };
+        std::fprintf(stderr,
+                     "  its FP32 twin: test mIoU host FP32 %s, after conversion on %s %s "
+                     "(aligned: %s)\n",
+                     m("host_test").c_str(), cfg.device.c_str(), m("device_test").c_str(),
+                     t("device_test").c_str());
+      }
       // Vessel-level metrics (train/object_metrics.h) of the test scenes on the device; a run
       // retrained before they existed has none.
       if (pr.final.contains("device_test") && pr.final["device_test"].contains("objects"))

@@ -10,16 +10,16 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/transient_error.h"
-#include "device/alignment.h"
 #include "cost/cost_model.h"
 #include "cost/external_measure.h"
+#include "device/alignment.h"
 #include "device/profile.h"
 #include "eval/device_eval.h"
 #include "eval/export_model.h"
 #include "eval/external_device.h"
 #include "eval/host_latency.h"
-#include "onnx/onnx_export.h"
 #include "nn/inherit.h"
+#include "onnx/onnx_export.h"
 #include "search/fitness.h"
 #include "search/rungs.h"
 #include "train/experiment.h"
@@ -595,17 +595,22 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
 
 nlohmann::json CandidateEvaluator::train_final(
     const Genome& g, const std::string& dir,
-    const std::function<void(int epoch, int total, double eta_s)>& on_epoch) {
+    const std::function<void(int epoch, int total, double eta_s)>& on_epoch, bool fp32_twin) {
   Impl& m = *impl_;
   TrainConfig t = m.train;
   t.epochs = std::max(1, m.cfg.evaluation.final_epochs);
   t.seed = m.cfg.seed;
+  PolicyPtr policy = m.policy();
+  if (fp32_twin) {
+    t.precision = PrecisionMode::FP32;
+    policy->mode = PrecisionMode::FP32;
+  }
   torch::manual_seed(t.seed);
   Checkpoint ck;
   ck.genome = g;
   ck.bands = m.data_().bands;
   ck.norm = m.data_().norm;
-  ck.net = build_network(g, m.data_().bands, m.policy());
+  ck.net = build_network(g, m.data_().bands, policy);
   const double t0 = now_s();
   const TrainHistory h = fit(ck.net, m.data_().train, m.data_().val, t,
                              [&](const EpochStats& s, int total, double eta) {
@@ -636,6 +641,7 @@ nlohmann::json CandidateEvaluator::train_final(
                                {"test", scene_names(m.data_().scenes, m.data_().split.test)}};
   ck.metrics = out;
   save_checkpoint((std::filesystem::path(dir) / "model.ckpt").string(), ck);
+  if (fp32_twin) return out;
   // The deployable files: FP32 and FP16 ONNX at the search's inference size.
   ModelExportOptions eo;
   eo.height = m.cfg.input_h;

@@ -90,9 +90,12 @@ class CandidateEvaluator : public Evaluator {
   // <dir>/model.ckpt, exports <dir>/model-fp32.onnx and model-fp16.onnx at the search's
   // input size, and returns its metrics: host FP32 and device metrics on the val and test
   // splits, params, latency, FPS, peak memory, energy, the ONNX file names.
+  // `fp32_twin`: train in FP32 whatever the search's precision (the same epochs and seed),
+  // so that its device metrics are those of post-training conversion; no ONNX export.
   nlohmann::json train_final(
       const Genome& g, const std::string& dir,
-      const std::function<void(int epoch, int total, double eta_s)>& on_epoch = {});
+      const std::function<void(int epoch, int total, double eta_s)>& on_epoch = {},
+      bool fp32_twin = false);
 
   // The latency of `g` (ms) measured by the profile's [measure] table (an external command
   // on the exported ONNX, or host timing); false with `why` when unmeasured.

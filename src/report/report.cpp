@@ -507,23 +507,29 @@ struct Builder {
     }
     genome_sections(winner, bands, device, in_h, in_w, "Winner");
 
-    // Object-level metrics of the winner.
+    // Object-level metrics of the winner (and of its FP32 twin, converted after training).
     {
       std::vector<std::string> names;
       std::vector<json> objs;
+      const json twin =
+          run.best.is_object() && run.best.contains("fp32_twin") ? run.best["fp32_twin"] : json();
       for (const char* k : {"host_val", "device_val", "host_test", "device_test"}) {
-        names.push_back(
-            std::string(k).find("host") == 0
-                ? std::string("host FP32, ") +
-                      (std::string(k).find("test") != std::string::npos ? "test" : "val")
-                : device + ", " +
-                      (std::string(k).find("test") != std::string::npos ? "test" : "val"));
+        const bool host = std::string(k).find("host") == 0;
+        const std::string split = std::string(k).find("test") != std::string::npos ? "test" : "val";
+        names.push_back(host ? "host FP32, " + split : device + ", " + split);
         objs.push_back(run.best.is_object() && run.best.contains(k) &&
                                run.best[k].contains("objects")
                            ? run.best[k]["objects"]
                            : json());
+        if (twin.is_object() && twin.contains(k) && twin[k].contains("objects")) {
+          names.push_back(host ? "FP32 twin, host, " + split
+                               : "FP32 twin after conversion, " + device + ", " + split);
+          objs.push_back(twin[k]["objects"]);
+        }
       }
-      objects_section(names, objs, "The winner retrained (best/metrics.json).");
+      objects_section(names, objs,
+                      "The winner retrained (best/metrics.json); with precision aligned also "
+                      "its FP32 twin, trained in FP32 and converted after training (best/fp32/).");
     }
 
     // Panels.
@@ -531,6 +537,14 @@ struct Builder {
     std::string why;
     if (!ck_error.empty()) {
       why = ck_error;
+    } else if (!run.best_checkpoint.empty() && !run.best_twin_checkpoint.empty()) {
+      // The headline comparison for the winner: FP32 training, its post-training conversion
+      // on the device, and aligned training on the device.
+      models.push_back({"FP32 twin, host", run.best_twin_checkpoint, "host"});
+      models.push_back(
+          {"FP32 twin, post-conversion on " + device, run.best_twin_checkpoint, device});
+      models.push_back(
+          {"the winner, trained " + precision + ", on " + device, run.best_checkpoint, device});
     } else if (!run.best_checkpoint.empty()) {
       models.push_back({"the winner, FP32 forward on the host", run.best_checkpoint, "host"});
       models.push_back({precision == "fp32" ? "post-conversion on " + device
@@ -538,7 +552,8 @@ struct Builder {
                         run.best_checkpoint, device});
       if (precision != "fp32")
         why = "This search trained its winner with precision " + precision +
-              " only, so there is no post-conversion column of an FP32-trained network; "
+              " only (no best/fp32/: [evaluation] final_fp32_twin = false, or a run made "
+              "before it), so there is no post-conversion column of an FP32-trained network; "
               "`dalnas compare --arch <winner>` trains both and its report shows all columns.";
       else
         why =

@@ -119,6 +119,7 @@ RunFolder load_run_folder(const std::string& dir) {
     if (has("pareto.csv")) r.pareto = read_csv_table(at("pareto.csv"));
     if (has("best/metrics.json")) r.best = read_json_file(at("best/metrics.json"));
     if (has("best/model.ckpt")) r.best_checkpoint = at("best/model.ckpt");
+    if (has("best/fp32/model.ckpt")) r.best_twin_checkpoint = at("best/fp32/model.ckpt");
     if (has("config.toml")) {
       r.config_source = at("config.toml");
       r.config_text = read_or_throw(r.config_source);

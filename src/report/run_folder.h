@@ -39,6 +39,7 @@ struct RunFolder {
   std::optional<CsvTable> pareto;      // pareto.csv
   nlohmann::json best;                 // best/metrics.json (null: absent)
   std::string best_checkpoint;         // best/model.ckpt ("" when absent)
+  std::string best_twin_checkpoint;    // best/fp32/model.ckpt: the winner trained in FP32
   // Compare / census.
   nlohmann::json compare;          // compare.json
   nlohmann::json census;           // census.json

@@ -150,7 +150,7 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
       j, w,
       {"epochs", "split", "inheritance", "inherit_min_share", "inherit_epochs", "schedule",
        "multi_fidelity", "low_epochs", "promote_fraction", "rungs", "eta", "rung_chip_fraction",
-       "early_stop", "final_epochs", "keep_checkpoints", "measure_latency"});
+       "early_stop", "final_epochs", "final_fp32_twin", "keep_checkpoints", "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
   read_string(j, "schedule", w, e.schedule);
   if (e.schedule != "two-stage" && e.schedule != "rungs")
@@ -169,6 +169,7 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
   read_number(j, "promote_fraction", w, e.promote_fraction, true);
   if (e.promote_fraction > 1) throw Error(w + ".promote_fraction: must be within 0..1");
   read_int(j, "final_epochs", w, e.final_epochs, 0, 100000);
+  read_bool(j, "final_fp32_twin", w, e.final_fp32_twin);
   read_bool(j, "keep_checkpoints", w, e.keep_checkpoints);
   read_bool(j, "measure_latency", w, e.measure_latency);
   if (e.uses_rungs() && j.contains("multi_fidelity") && !e.multi_fidelity)
@@ -290,6 +291,7 @@ nlohmann::json SearchConfig::to_json() const {
                      {"rung_chip_fraction", e.rung_chip_fraction},
                      {"early_stop", e.early_stop},
                      {"final_epochs", e.final_epochs},
+                     {"final_fp32_twin", e.final_fp32_twin},
                      {"keep_checkpoints", e.keep_checkpoints},
                      {"measure_latency", e.measure_latency}};
   j["train"] = train;
@@ -304,6 +306,7 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   j["search"].erase("time_budget_s");
   j["search"].erase("transient_retries");
   j["evaluation"].erase("final_epochs");
+  j["evaluation"].erase("final_fp32_twin");
   j["evaluation"].erase("keep_checkpoints");
   // Each schedule's settings enter only when it is the one in use, so that adding the rung
   // settings left the identity of two-stage runs (and their journals) unchanged.

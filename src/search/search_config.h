@@ -46,6 +46,10 @@
 //                              # either schedule; the settings of the schedule not in use
 //                              # are not part of evaluation_identity())
 //   final_epochs = 30          # the best genome is retrained this long into best/
+//   final_fp32_twin = true     # with precision aligned: the best genome is also retrained
+//                              # in FP32 (same epochs and seed) into best/fp32/, and
+//                              # converted after training on the device, so that best/
+//                              # holds the headline comparison for the winner
 //   keep_checkpoints = true    # candidates' weights in checkpoints/ (needed to inherit)
 //   measure_latency = false    # latency from the profile's [measure] table (a real device
 //                              # or host timing) instead of the cost model
@@ -79,6 +83,7 @@ struct EvaluationConfig {
   bool early_stop = false;
   bool uses_rungs() const { return schedule == "rungs"; }
   int final_epochs = 30;
+  bool final_fp32_twin = true;
   bool keep_checkpoints = true;
   bool measure_latency = false;
 };

@@ -164,6 +164,12 @@ TEST(ReportCli, TinySearchWritesAReportThatChromiumDrawsCompletely) {
         "Winner: architecture", "<svg", "Object-level metrics", "Image panels",
         "data:image/png;base64,", "Configuration and command", "Chart.js v3"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
+  // The winner's FP32 twin gives the panels the headline comparison's columns.
+  for (const char* s : {"FP32 twin, host", "FP32 twin, post-conversion on myriadx",
+                        "the winner, trained aligned, on myriadx",
+                        "FP32 twin after conversion, myriadx, test"})
+    EXPECT_NE(html.find(s), std::string::npos) << s;
+  EXPECT_EQ(html.find("there is no post-conversion column"), std::string::npos);
   // Written again by the command, to another file.
   const auto again = run_dalnas("report " + out + " --out " + d.str() + "/again.html -q");
   ASSERT_EQ(again.code, 0) << again.err;

@@ -111,6 +111,18 @@ TEST(SearchCli, TinySearchWritesEveryOutputAndResumesWithNothingToDo) {
   for (const char* k : {"host_test", "device_test", "latency_ms", "params", "genome"})
     EXPECT_TRUE(best.contains(k)) << k;
   EXPECT_TRUE(best["device_test"].contains("objects"));
+  // Trained aligned, the winner has an FP32 twin (same genome, epochs, seed) converted after
+  // training: best/ holds the headline comparison.
+  EXPECT_EQ(best["precision"], "aligned");
+  ASSERT_TRUE(best.contains("fp32_twin")) << best.dump();
+  EXPECT_EQ(best["fp32_twin"]["precision"], "fp32");
+  EXPECT_EQ(best["fp32_twin"]["genome"], best["genome"]);
+  EXPECT_EQ(best["fp32_twin"]["epochs"], best["epochs"]);
+  for (const char* k : {"host_test", "device_test"})
+    EXPECT_TRUE(best["fp32_twin"].contains(k)) << k;
+  EXPECT_TRUE(fs::exists(out + "/best/fp32/model.ckpt"));
+  EXPECT_FALSE(fs::exists(out + "/best/fp32/model-fp16.onnx")) << "the twin is not for deployment";
+  EXPECT_NE(r.err.find("its FP32 twin: test mIoU host FP32 "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("vessels recall "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("best:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[ 10/10 g2]"), std::string::npos) << r.err;
@@ -118,12 +130,14 @@ TEST(SearchCli, TinySearchWritesEveryOutputAndResumesWithNothingToDo) {
   // The written config is the whole search: resuming finds everything done, the winner
   // included (not retrained).
   const auto ckpt_time = fs::last_write_time(out + "/best/model.ckpt");
+  const auto twin_time = fs::last_write_time(out + "/best/fp32/model.ckpt");
   const auto again = run_dalnas("search --resume " + out + " --threads 1");
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(journal_rows(out + "/journal.sqlite").size(), 10u);
   EXPECT_NE(again.err.find("resumed: 10 evaluations"), std::string::npos) << again.err;
   EXPECT_NE(again.err.find("retrained before"), std::string::npos) << again.err;
   EXPECT_EQ(fs::last_write_time(out + "/best/model.ckpt"), ckpt_time);
+  EXPECT_EQ(fs::last_write_time(out + "/best/fp32/model.ckpt"), twin_time);
   // A second search into the same folder is refused.
   const auto twice = run_dalnas("search --config " + cfg + " --out " + out + " -q");
   EXPECT_EQ(twice.code, 1);

@@ -53,7 +53,10 @@ TEST(SearchConfig, BudgetsAndStrategyParametersAreNotPartOfTheEvaluationIdentity
   b.time_budget_s = 60;
   b.strategy_params["population"] = 20;
   b.evaluation.final_epochs = 3;
+  b.evaluation.final_fp32_twin = false;
   EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity());
+  EXPECT_TRUE(a.evaluation.final_fp32_twin) << "on by default";
+  EXPECT_FALSE(SearchConfig::from_json(b.to_json(), "b").evaluation.final_fp32_twin);
   b.train["precision"] = "fp32";
   EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
   b = a;
