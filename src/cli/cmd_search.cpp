@@ -336,16 +336,17 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
         done_before = false;
       }
     }
+    const auto on_epoch = [&](int e, int total, double eta) {
+      if (talk && (e == total || e % 5 == 0))
+        std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total, format_seconds(eta).c_str());
+    };
     if (done_before) {
       if (talk) std::fprintf(stderr, "\nthe best genome was retrained before: %s\n", dir.c_str());
     } else {
       if (talk)
         std::fprintf(stderr, "\nretraining the best genome for %d epochs: %s\n",
                      cfg.evaluation.final_epochs, g.str().c_str());
-      pr.final = evaluator.train_final(g, dir, [&](int e, int total, double eta) {
-        if (talk && (e == total || e % 5 == 0))
-          std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total, format_seconds(eta).c_str());
-      });
+      pr.final = evaluator.train_final(g, dir, on_epoch);
       pr.final["candidate_id"] = res.records[*best].candidate_id;
       pr.final["search_metrics"] = res.records[*best].metrics;
       write_file_atomic(dir + "/genome.txt", g.str() + "\n");
@@ -354,35 +355,27 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     // The FP32 twin: the same genome, epochs and seed trained in FP32 and converted after
     // training, so that best/ holds the headline comparison for the winner.
     const std::string precision = cfg.train.value("precision", std::string("fp32"));
-    if (cfg.evaluation.final_fp32_twin && precision == "aligned" && !g_stop.load()) {
-      const std::string twin_dir = dir + "/fp32";
-      nlohmann::json twin;
-      if (pr.final.contains("fp32_twin") && fs::exists(twin_dir + "/model.ckpt")) {
-        twin = pr.final["fp32_twin"];  // a resumed run keeps it
-      } else {
-        if (talk)
-          std::fprintf(stderr,
-                       "training its FP32 twin (%d epochs) for post-training conversion: %s\n",
-                       cfg.evaluation.final_epochs, twin_dir.c_str());
-        twin = evaluator.train_final(
-            g, twin_dir,
-            [&](int e, int total, double eta) {
-              if (talk && (e == total || e % 5 == 0))
-                std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total,
-                             format_seconds(eta).c_str());
-            },
-            true);
-        pr.final["fp32_twin"] = twin;
-        write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
-      }
+    const std::string twin_dir = dir + "/fp32";
+    const bool twin_before =  // a resumed run keeps the twin it has
+        pr.final.contains("fp32_twin") && fs::exists(twin_dir + "/model.ckpt");
+    if (cfg.evaluation.final_fp32_twin && precision == "aligned" && !twin_before &&
+        !g_stop.load()) {
+      if (talk)
+        std::fprintf(stderr,
+                     "training its FP32 twin (%d epochs) for post-training conversion: %s\n",
+                     cfg.evaluation.final_epochs, twin_dir.c_str());
+      pr.final["fp32_twin"] = evaluator.train_final(g, twin_dir, on_epoch, true);
+      write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
     }
     pr.genome = g.str();
     pr.ok = true;
     summary["best"] = pr.final;
     if (talk) {
-      const auto t = [&](const char* k) {
-        return pr.final.contains(k) ? fmt(pr.final[k].value("miou", std::nan(""))) : "-";
+      // The test mIoU recorded under `k` of `j`, or "-".
+      const auto miou = [](const nlohmann::json& j, const char* k) {
+        return j.contains(k) ? fmt(j[k].value("miou", std::nan(""))) : "-";
       };
+      const auto t = [&](const char* k) { return miou(pr.final, k); };
       std::fprintf(stderr,
                    "best: %s\n  params %lld, latency %.2f ms (%.1f FPS), test mIoU host FP32 %s, "
                    "on %s %s\n",
@@ -391,14 +384,11 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
                    t("host_test").c_str(), cfg.device.c_str(), t("device_test").c_str());
       if (pr.final.contains("fp32_twin")) {
         const auto& tw = pr.final["fp32_twin"];
-        const auto m = [&](const char* k) {
-          return tw.contains(k) ? fmt(tw[k].value("miou", std::nan(""))) : "-";
-        };
         std::fprintf(stderr,
                      "  its FP32 twin: test mIoU host FP32 %s, after conversion on %s %s "
                      "(aligned: %s)\n",
-                     m("host_test").c_str(), cfg.device.c_str(), m("device_test").c_str(),
-                     t("device_test").c_str());
+                     miou(tw, "host_test").c_str(), cfg.device.c_str(),
+                     miou(tw, "device_test").c_str(), t("device_test").c_str());
       }
       // Vessel-level metrics (train/object_metrics.h) of the test scenes on the device; a run
       // retrained before they existed has none.

@@ -111,52 +111,41 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       eval_seconds += rec.seconds;
       ++evaluated_here;
     }
+    const EvaluationRecord* stored = nullptr;
     if (retry >= 0) {
       rec.metrics["retry_of"] = out.records[retry].row;
       rec.row = journal.record_evaluation(rec);
       ++out.retried;
       out.records[retry] = rec;
-      note_best(rec);
-      if (options.on_progress) {
-        SearchProgress p;
-        p.record = &out.records[retry];
-        p.reused = reused;
-        p.retry = true;
-        p.done = static_cast<int64_t>(out.records.size());
-        p.planned = std::max(planned, p.done);
-        p.elapsed_s = elapsed();
-        p.best = best;
-        auto it = gen_best.find(rec.generation);
-        p.generation_best = it == gen_best.end() ? kNaN : it->second;
-        options.on_progress(p);
+      stored = &out.records[retry];
+    } else {
+      const double tc = now_s();
+      strategy->observe({obs});
+      ++step;
+      const double ts = now_s();
+      const nlohmann::json state = {
+          {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
+      const double tj = now_s();
+      rec.row = journal.record_evaluation(rec, step, state);
+      if (stats) {
+        const double end = now_s(), us = (end - tc) * 1e6;
+        ++stats->committed;
+        stats->commit_us += us;
+        stats->max_commit_us = std::max(stats->max_commit_us, us);
+        stats->observe_us += (ts - tc) * 1e6;
+        stats->state_us += (tj - ts) * 1e6;
+        stats->journal_us += (end - tj) * 1e6;
       }
-      return;
+      out.records.push_back(rec);
+      stored = &out.records.back();
     }
-
-    const double tc = now_s();
-    strategy->observe({obs});
-    ++step;
-    const double ts = now_s();
-    const nlohmann::json state = {
-        {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
-    const double tj = now_s();
-    rec.row = journal.record_evaluation(rec, step, state);
-    if (stats) {
-      const double end = now_s(), us = (end - tc) * 1e6;
-      ++stats->committed;
-      stats->commit_us += us;
-      stats->max_commit_us = std::max(stats->max_commit_us, us);
-      stats->observe_us += (ts - tc) * 1e6;
-      stats->state_us += (tj - ts) * 1e6;
-      stats->journal_us += (end - tj) * 1e6;
-    }
-    out.records.push_back(rec);
-    note_best(rec);
+    note_best(*stored);
 
     if (options.on_progress) {
       SearchProgress p;
-      p.record = &out.records.back();
+      p.record = stored;
       p.reused = reused;
+      p.retry = retry >= 0;
       p.done = static_cast<int64_t>(out.records.size());
       p.planned = std::max(planned, p.done);
       p.elapsed_s = elapsed();
@@ -184,7 +173,6 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     if (out.records[i].transient) retries.push_back(static_cast<int64_t>(i));
   std::map<std::string, std::vector<int64_t>> retries_waiting;
   int retries_in_flight = 0;
-  const auto retry_candidate = [&](int64_t i) { return candidate_of(out.records[i]); };
   bool stopping = false;
   out.stop_reason = "finished";
 
@@ -212,7 +200,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       if (!retries.empty()) {
         const int64_t i = retries.front();
         retries.erase(retries.begin());
-        const Candidate c = retry_candidate(i);
+        const Candidate c = candidate_of(out.records[i]);
         if (auto prev = journal.find(c.genome, eval_hash)) {
           commit(c, nullptr, &*prev, 0.0, i);
           continue;
@@ -298,7 +286,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       const auto prev = journal.find(c.genome, eval_hash);
       for (int64_t i : rw->second) {
         if (prev)
-          commit(retry_candidate(i), nullptr, &*prev, 0.0, i);
+          commit(candidate_of(out.records[i]), nullptr, &*prev, 0.0, i);
         else
           retries.insert(retries.begin(), i);
       }
@@ -308,13 +296,12 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     if (w != waiting.end()) {
       // A transient failure answers no duplicate: they are evaluated themselves.
       const auto prev = journal.find(c.genome, eval_hash);
-      if (!prev) {
-        for (const Candidate& dup : w->second) redo.insert(redo.begin(), dup);
-        waiting_n -= static_cast<int64_t>(w->second.size());
-        waiting.erase(w);
-        continue;
+      for (const Candidate& dup : w->second) {
+        if (prev)
+          commit(dup, nullptr, &*prev, 0.0);
+        else
+          redo.insert(redo.begin(), dup);
       }
-      for (const Candidate& dup : w->second) commit(dup, nullptr, &*prev, 0.0);
       waiting_n -= static_cast<int64_t>(w->second.size());
       waiting.erase(w);
     }
