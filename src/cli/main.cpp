@@ -10,13 +10,9 @@
 #include "cli/run_record.h"
 #include "core/allocator.h"
 #include "core/error.h"
+#include "core/strings.h"
 
-namespace {
-std::string first_line(const std::string& s) {
-  const auto p = s.find('\n');
-  return p == std::string::npos ? s : s.substr(0, p);
-}
-}  // namespace
+using dalnas::first_line;
 
 int main(int argc, char** argv) {
   dalnas::tune_allocator();

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/transient_error.h"
 #include "dist/census_jobs.h"
 #include "dist/compare_jobs.h"
@@ -20,11 +21,6 @@ namespace {
 double now_s() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-std::string first_line(const std::string& s) {
-  const auto p = s.find('\n');
-  return p == std::string::npos ? s : s.substr(0, p);
 }
 
 // The candidate id of a job message that does not decode, if it can be found (0: none).

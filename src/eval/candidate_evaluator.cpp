@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/strings.h"
 #include "core/transient_error.h"
 #include "cost/cost_model.h"
 #include "cost/external_measure.h"
@@ -32,11 +33,6 @@ namespace {
 double now_s() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-std::string first_line(const std::string& s) {
-  const auto p = s.find('\n');
-  return p == std::string::npos ? s : s.substr(0, p);
 }
 
 std::string rung_state_file(const std::string& run_dir, const Genome& g) {

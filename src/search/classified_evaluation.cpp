@@ -7,16 +7,12 @@
 #include <typeinfo>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/transient_error.h"
 
 namespace dalnas {
 
 namespace {
-
-std::string first_line(const std::string& s) {
-  const auto p = s.find('\n');
-  return p == std::string::npos ? s : s.substr(0, p);
-}
 
 std::string type_name(const std::exception& e) {
   int status = 0;

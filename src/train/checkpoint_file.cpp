@@ -1,6 +1,7 @@
 #include "train/checkpoint_file.h"
 
 #include <cstring>
+#include <utility>
 
 #include "core/checksum.h"
 #include "core/error.h"
@@ -112,11 +113,13 @@ CheckpointMeta parse_checkpoint_meta(const std::string& text, const std::string&
     throw Error(where + ": normalization has " + std::to_string(m.norm.mean.size()) +
                 " bands but 'bands' is " + std::to_string(m.bands));
   // Absent or null (as files before this check wrote an empty field) reads as empty.
-  for (const char* key : {"config", "metrics"}) {
+  const std::pair<const char*, nlohmann::json*> objects[] = {{"config", &m.config},
+                                                             {"metrics", &m.metrics}};
+  for (const auto& [key, field] : objects) {
     if (!meta.contains(key) || meta.at(key).is_null()) continue;
     if (!meta.at(key).is_object())
       throw Error(where + ": '" + std::string(key) + "' must be an object");
-    (key[0] == 'c' ? m.config : m.metrics) = meta.at(key);
+    *field = meta.at(key);
   }
   // The scene lists `eval` and `report` read back: split name -> scene names.
   if (m.config.contains("split_scenes")) {
