@@ -193,9 +193,18 @@ Raster read_raster(const std::string& path) {
   r.bands = ds->GetRasterCount();
   r.width = ds->GetRasterXSize();
   r.height = ds->GetRasterYSize();
+  if (r.bands > kRasterMaxBands)
+    throw Error(path + ": raster has " + std::to_string(r.bands) + " bands, more than " +
+                std::to_string(kRasterMaxBands) + " (the most a model's input takes)");
   const size_t plane = static_cast<size_t>(r.width) * r.height;
   r.data.resize(plane * r.bands);
-  for (int b = 0; b < r.bands; ++b) read_band(*ds, b + 1, r.data.data() + plane * b, path);
+  // One dataset-level read into a band-major buffer: a pixel-interleaved file is then read
+  // block by block once, not once per band (per band, GDAL caches every band's copy of each
+  // block, which for many bands costs far more memory than the image itself).
+  const GSpacing px = sizeof(float), line = px * r.width, band = line * r.height;
+  if (ds->RasterIO(GF_Read, 0, 0, r.width, r.height, r.data.data(), r.width, r.height, GDT_Float32,
+                   r.bands, nullptr, px, line, band, nullptr) != CE_None)
+    throw Error(path + ": cannot read its pixels (" + gdal_message() + ")");
   // NaN or infinity in an image (float no-data, a broken product) would only surface later
   // as a training that diverges: name the file and the first place here instead.
   size_t bad = 0, first = 0;

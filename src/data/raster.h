@@ -12,8 +12,13 @@ struct Raster {
       data;  // bands × height × width, band-major, values as stored (uint16 DN exact)
 };
 
+// The most bands read_raster accepts (hyperspectral cubes have a few hundred; a model's input
+// takes at most kCheckpointMaxBands, the same figure).
+constexpr int kRasterMaxBands = 1024;
+
 // Reads every band of `path`. Throws dalnas::Error "<path>: <problem>" if the file is
-// missing, unreadable, or not a raster.
+// missing, unreadable, not a raster, has more than kRasterMaxBands bands, or declares more
+// pixels than the memory limit allows (half the machine's memory, or DALNAS_MAX_RASTER_MB).
 Raster read_raster(const std::string& path);
 // Reads a single-band mask; any non-zero value (1 or 255) is vessel. Throws dalnas::Error
 // naming the file if it has more than one band or values other than 0/1/255.

@@ -118,6 +118,52 @@ TEST(Raster, BandMajorLayoutMatchesGdalBands) {
   EXPECT_EQ(v, 500.0f + 18);
 }
 
+// read_raster reads all bands in one dataset-level call: whatever the file's interleaving
+// (pixel, band; striped or tiled), value (b, y, x) lands at b*H*W + y*W + x.
+TEST(Raster, ReadsBandMajorWhateverTheFileInterleaving) {
+  TempDir dir("dalnas-raster");
+  GDALAllRegister();
+  const int bands = 3, h = 5, w = 7;
+  const std::vector<std::vector<const char*>> layouts = {
+      {"INTERLEAVE=PIXEL", nullptr},
+      {"INTERLEAVE=BAND", nullptr},
+      {"INTERLEAVE=PIXEL", "TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16", nullptr}};
+  for (size_t k = 0; k < layouts.size(); ++k) {
+    const std::string path = dir / ("l" + std::to_string(k) + ".tif");
+    GDALDriver* drv = GetGDALDriverManager()->GetDriverByName("GTiff");
+    GDALDataset* ds =
+        drv->Create(path.c_str(), w, h, bands, GDT_UInt16, const_cast<char**>(layouts[k].data()));
+    ASSERT_NE(ds, nullptr);
+    for (int b = 0; b < bands; ++b) {
+      std::vector<uint16_t> v(static_cast<size_t>(h) * w);
+      for (int i = 0; i < h * w; ++i) v[i] = static_cast<uint16_t>(1000 * (b + 1) + i);
+      ASSERT_EQ(ds->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, w, h, v.data(), w, h, GDT_UInt16,
+                                                   0, 0, nullptr),
+                CE_None);
+    }
+    GDALClose(GDALDataset::ToHandle(ds));
+    const Raster r = read_raster(path);
+    ASSERT_EQ(r.bands, bands);
+    ASSERT_EQ(r.height, h);
+    ASSERT_EQ(r.width, w);
+    for (int b = 0; b < bands; ++b)
+      for (int i = 0; i < h * w; ++i)
+        ASSERT_EQ(r.data[static_cast<size_t>(b) * h * w + i], 1000.0f * (b + 1) + i)
+            << "layout " << k << " band " << b << " pixel " << i;
+  }
+}
+
+// A header may declare thousands of samples per pixel (the fuzzer found one with 11,521):
+// more than kRasterMaxBands is refused, naming the count; kRasterMaxBands itself reads.
+TEST(Raster, MoreBandsThanTheCapAreAnError) {
+  TempDir dir("dalnas-raster");
+  write_geotiff(dir / "cap.tif", make_raster(kRasterMaxBands, 2, 2, true));
+  EXPECT_EQ(read_raster(dir / "cap.tif").bands, kRasterMaxBands);
+  write_geotiff(dir / "over.tif", make_raster(kRasterMaxBands + 1, 2, 2, true));
+  expect_error([&] { read_raster(dir / "over.tif"); },
+               {"over.tif", std::to_string(kRasterMaxBands + 1) + " bands", "more than 1024"});
+}
+
 TEST(Raster, OverwritesExistingFile) {
   TempDir dir("dalnas-raster");
   write_geotiff(dir / "a.tif", make_raster(1, 2, 2, true));
