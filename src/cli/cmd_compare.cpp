@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -44,6 +45,7 @@ struct CompareArgs {
   bool no_reference = false, no_ablation = false, ablate_aligned = false;
   uint64_t genome_seed = 1;
   std::string merge;                // census folders to merge into --out
+  std::string resume;               // census folder to continue
   std::string evaluator = "local";  // local | mpi (the census's units over MPI workers)
 };
 
@@ -84,6 +86,27 @@ std::vector<std::string> census_genomes(const CompareArgs& c, int bands) {
   return out;
 }
 
+// The census in `path` (census.json), checked resumable with `opt`: written with its options
+// (by this version or later) and the same settings, threads aside.
+CensusResult read_resumable_census(const std::string& path, const CensusOptions& opt) {
+  if (!std::filesystem::exists(path))
+    throw Error(path + ": no census to resume (no such file); start one with --out");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": invalid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object() || !j.contains("options"))
+    throw Error(path +
+                ": has no 'options' (written before a census could resume, or a merged "
+                "census); run the genomes left into another folder and --merge-census");
+  const CensusOptions before = CensusOptions::from_json(j.at("options"), path + ": options");
+  const std::string why = census_options_mismatch(before, opt);
+  if (!why.empty()) throw Error(path + ": cannot resume with other settings: " + why);
+  return CensusResult::from_json(j, path);
+}
+
 void run_census_command(const TrainArgs& a, const CompareArgs& c, dist::MpiSession* mpi) {
   CensusOptions opt;
   opt.train = resolve_train_config(a);
@@ -100,16 +123,29 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c, dist::MpiSessi
   // Band count for named genomes: from the data (a cheap look at the first scene).
   const int bands = load_dataset(opt.train.data, opt.train.synthetic).front().bands;
   opt.genomes = census_genomes(c, bands);
-  const std::string out = a.out.empty() ? "runs/census-" + timestamp() : a.out;
+  const bool resume = !c.resume.empty();
+  if (resume && !a.out.empty() && a.out != c.resume)
+    throw Error("--resume " + c.resume + " and --out " + a.out +
+                ": a resumed census stays in its folder; leave --out out");
+  const std::string out = resume ? c.resume : a.out.empty() ? "runs/census-" + timestamp() : a.out;
   const bool existed = std::filesystem::exists(out);
   if (existed && !std::filesystem::is_directory(out))
     throw Error(out + ": is a file, not a folder for the outputs");
+  const std::string census_json = out + "/census.json";
+  std::optional<CensusResult> previous;
+  if (resume) {
+    previous = read_resumable_census(census_json, opt);
+  } else if (std::filesystem::exists(census_json)) {
+    throw Error(out + ": already holds a census (census.json); use --resume " + out +
+                " to continue it, or another --out");
+  }
   std::filesystem::create_directories(out);
-  write_command_file(out);
-  size_t cells_written = 0;
+  write_command_file(out, resume);
+  size_t cells_written = previous ? previous->cells.size() : 0;
   auto write = [&](const CensusResult& r) {
     cells_written = r.cells.size();
     nlohmann::json j = r.to_json();
+    j["options"] = opt.to_json();  // what --resume checks
     j["finetune_epochs"] = opt.finetune_epochs;
     j["finetune_lr"] = opt.finetune_lr;
     j["pipelines"] = opt.pipelines;
@@ -129,7 +165,9 @@ void run_census_command(const TrainArgs& a, const CompareArgs& c, dist::MpiSessi
     const auto progress = [&a](const std::string& line) {
       if (!a.quiet) std::fprintf(stderr, "census: %s\n", line.c_str());
     };
-    r = mpi ? dist::run_census_mpi(*mpi, opt, progress, write) : run_census(opt, progress, write);
+    const CensusResult* before = previous ? &*previous : nullptr;
+    r = mpi ? dist::run_census_mpi(*mpi, opt, progress, write, before)
+            : run_census(opt, progress, write, before);
     write(r);
   } catch (const std::exception& e) {
     // The cells that finished are kept (census.json is rewritten after every cell); a folder
@@ -198,11 +236,16 @@ void add_compare(CLI::App& app) {
                   "local (default) or mpi: under mpirun rank 0 hands the seeds (or the census's "
                   "genomes) to ranks 1..N-1, each with --threads threads (docs/scale.md)")
       ->check(CLI::IsMember({"local", "mpi"}));
+  cmd->add_option("--resume", c->resume,
+                  "Census: continue the census in this folder (the same command otherwise); "
+                  "finished genomes are kept, one cut short or failed runs again");
   cmd->add_option("--merge-census", c->merge,
                   "Merge the census.json of these comma-separated census folders (parts of one "
                   "census run apart) into --out");
   cmd->callback([a, c]() {
     const bool census = c->genomes > 0 || !c->arch_list.empty() || !c->pipelines.empty();
+    if (!c->resume.empty() && !census)
+      throw Error("--resume: only a census (--genomes, --arch-list or --pipelines) resumes");
     std::unique_ptr<dist::MpiSession> mpi;
     if (c->evaluator == "mpi") {
       if (!c->merge.empty()) throw Error("--evaluator mpi: --merge-census runs locally");

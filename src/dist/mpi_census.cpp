@@ -12,7 +12,8 @@ namespace dalnas::dist {
 
 CensusResult run_census_mpi(MpiSession& session, const CensusOptions& opt,
                             const CensusProgress& progress,
-                            const std::function<void(const CensusResult&)>& on_cell) {
+                            const std::function<void(const CensusResult&)>& on_cell,
+                            const CensusResult* previous) {
   using Clock = std::chrono::steady_clock;
   const auto t_start = Clock::now();
   const auto say = [&](const std::string& s) {
@@ -27,7 +28,20 @@ CensusResult run_census_mpi(MpiSession& session, const CensusOptions& opt,
   CensusResult res;
   res.device = base.name;
   res.data = opt.train.data;
-  const std::vector<CensusUnit> units = census_units(opt);
+  const std::vector<CensusUnit> all = census_units(opt);
+  std::vector<bool> done(all.size(), false);
+  double seconds_before = 0;  // a resumed census's time so far
+  if (previous) {
+    res.cells = census_cells_kept(opt, *previous, &done);
+    res.test_scenes = previous->test_scenes;
+    seconds_before = previous->seconds;
+  }
+  std::vector<CensusUnit> units;  // those to run
+  for (size_t u = 0; u < all.size(); ++u)
+    if (!done[u]) units.push_back(all[u]);
+  if (previous)
+    say("resumed: " + std::to_string(res.cells.size()) + " cells kept, " +
+        std::to_string(units.size()) + " of " + std::to_string(all.size()) + " units to run");
   const auto unit_name = [&](size_t u) {
     std::string p;
     for (const std::string& x : units[u].pipelines) p += (p.empty() ? "" : ",") + x;
@@ -65,10 +79,11 @@ CensusResult run_census_mpi(MpiSession& session, const CensusOptions& opt,
           }
         }
         order_cells(res.cells, opt);
-        res.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+        res.seconds =
+            seconds_before + std::chrono::duration<double>(Clock::now() - t_start).count();
         if (on_cell) on_cell(res);
       });
-  res.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+  res.seconds = seconds_before + std::chrono::duration<double>(Clock::now() - t_start).count();
   return res;
 }
 

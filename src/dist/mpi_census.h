@@ -10,7 +10,7 @@
 // worker (an exception, data the worker cannot read) becomes failed cells naming the
 // worker, and the census goes on. A worker that dies ends the job (as for the search,
 // docs/scale.md); the cells finished by then are in census.json (written after every
-// result), and `--merge-census` joins them with a census of the genomes left.
+// result), and `--resume` runs the units left (eval/census.h: census_cells_kept).
 #include "dist/mpi_session.h"
 #include "eval/census.h"
 
@@ -18,8 +18,10 @@ namespace dalnas::dist {
 
 // On rank 0 of a session with at least 2 ranks. `on_cell` is called after every result
 // with the cells gathered so far (in census order); `progress` with one line per event.
+// With `previous` (a resumed census) only the units it lacks are handed out.
 CensusResult run_census_mpi(MpiSession& session, const CensusOptions& opt,
                             const CensusProgress& progress = {},
-                            const std::function<void(const CensusResult&)>& on_cell = {});
+                            const std::function<void(const CensusResult&)>& on_cell = {},
+                            const CensusResult* previous = nullptr);
 
 }  // namespace dalnas::dist

@@ -61,7 +61,7 @@ CompareResult run_compare_mpi(MpiSession&, const CompareOptions&, const CompareP
 }
 
 CensusResult run_census_mpi(MpiSession&, const CensusOptions&, const CensusProgress&,
-                            const std::function<void(const CensusResult&)>&) {
+                            const std::function<void(const CensusResult&)>&, const CensusResult*) {
   not_built();
 }
 

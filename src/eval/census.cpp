@@ -365,10 +365,56 @@ std::string CensusResult::table() const {
   return o.str();
 }
 
+std::vector<CensusCell> census_cells_kept(const CensusOptions& opt, const CensusResult& previous,
+                                          std::vector<bool>* unit_done) {
+  const std::vector<CensusUnit> units = census_units(opt);
+  if (unit_done) unit_done->assign(units.size(), false);
+  std::vector<CensusCell> kept;
+  for (size_t u = 0; u < units.size(); ++u) {
+    std::vector<const CensusCell*> cells;
+    for (const std::string& p : units[u].pipelines) {
+      const auto it =
+          std::find_if(previous.cells.begin(), previous.cells.end(), [&](const CensusCell& c) {
+            return c.genome == units[u].genome && c.pipeline == p && c.failure.empty();
+          });
+      if (it == previous.cells.end()) break;
+      cells.push_back(&*it);
+    }
+    if (cells.size() != units[u].pipelines.size()) continue;
+    for (const CensusCell* c : cells) kept.push_back(*c);
+    if (unit_done) (*unit_done)[u] = true;
+  }
+  order_cells(kept, opt);
+  return kept;
+}
+
+std::string census_options_mismatch(const CensusOptions& before, const CensusOptions& now) {
+  nlohmann::json a = before.to_json(), b = now.to_json();
+  a["train"].erase("threads");  // thread counts change the time, not what is computed
+  b["train"].erase("threads");
+  const nlohmann::json fa = a.flatten(), fb = b.flatten();
+  for (auto it = fa.begin(); it != fa.end(); ++it) {
+    if (!fb.contains(it.key()))
+      return it.key() + " is " + it.value().dump() + " in the folder and absent now";
+    if (fb.at(it.key()) != it.value())
+      return it.key() + " is " + it.value().dump() + " in the folder and " +
+             fb.at(it.key()).dump() + " now";
+  }
+  for (auto it = fb.begin(); it != fb.end(); ++it) {
+    if (!fa.contains(it.key()))
+      return it.key() + " is absent in the folder and " + it.value().dump() + " now";
+  }
+  return "";
+}
+
 CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress,
-                        const std::function<void(const CensusResult&)>& on_cell) {
+                        const std::function<void(const CensusResult&)>& on_cell,
+                        const CensusResult* previous) {
   using Clock = std::chrono::steady_clock;
   const auto t_start = Clock::now();
+  const auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   auto say = [&](const std::string& s) {
     if (progress) progress(s);
   };
@@ -396,17 +442,31 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
   CensusResult res;
   res.device = base.name;
   res.data = opt.train.data;
+  const std::vector<CensusUnit> units = census_units(opt);
+  std::vector<bool> done(units.size(), false);
+  double seconds_before = 0;  // a resumed census's time so far
+  if (previous) {
+    res.cells = census_cells_kept(opt, *previous, &done);
+    res.test_scenes = previous->test_scenes;
+    seconds_before = previous->seconds;
+    const size_t left = static_cast<size_t>(std::count(done.begin(), done.end(), false));
+    say("resumed: " + std::to_string(res.cells.size()) + " cells kept, " + std::to_string(left) +
+        " of " + std::to_string(units.size()) + " units to run");
+  }
   TileOptions to;
   to.tile = opt.train.eval_tile;
   to.overlap = opt.train.eval_overlap;
 
-  for (const std::string& genome : opt.genomes) {
-    // (a) and (d) depend only on the normalisation: shared by host and model.
+  // Unit by unit (census_units): (a) and (d) depend only on the normalisation, so the host
+  // and model pipelines of a genome share them; cells are put back in the options' order.
+  for (size_t u = 0; u < units.size(); ++u) {
+    if (done[u]) continue;
+    const std::string& genome = units[u].genome;
     struct Trained {
       TrainOutcome a, d;
     };
     std::map<std::string, Trained> trained;
-    for (const std::string& pipeline : opt.pipelines) {
+    for (const std::string& pipeline : units[u].pipelines) {
       const auto t0 = Clock::now();
       const std::string norm = pipeline == "raw" ? raw_norm : "standard";
       PreparedData& d = data_for(norm);
@@ -439,6 +499,8 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
           failed.failure = e.what();
           say(tag + ": failed: " + failed.failure);
           res.cells.push_back(std::move(failed));
+          order_cells(res.cells, opt);
+          res.seconds = seconds_before + since(t_start);
           if (on_cell) on_cell(res);
           continue;
         }
@@ -524,11 +586,12 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
                     cell.aligned_device.cm.miou(), cell.control_device.cm.miou(), cell.seconds);
       say(buf);
       res.cells.push_back(std::move(cell));
-      res.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+      order_cells(res.cells, opt);
+      res.seconds = seconds_before + since(t_start);
       if (on_cell) on_cell(res);
     }
   }
-  res.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+  res.seconds = seconds_before + since(t_start);
   return res;
 }
 

@@ -117,9 +117,23 @@ struct CensusResult {
 
 void order_cells(std::vector<CensusCell>& cells, const CensusOptions& opt);
 
+// Resuming a census (`dalnas compare --resume DIR`): the cells of `previous` kept are those
+// of every unit (census_units) whose cells are all there and did not fail; a unit cut short
+// or with a failed cell runs again whole (its cells share the unit's training). Sets
+// (*unit_done)[u] for each unit kept. Cells come back in the options' order.
+std::vector<CensusCell> census_cells_kept(const CensusOptions& opt, const CensusResult& previous,
+                                          std::vector<bool>* unit_done = nullptr);
+// Why a census made with `before` cannot be resumed with `now`: the first setting that
+// differs ("/train/epochs is 4 in the folder and 3 now"), or "" when none does. Thread
+// counts may differ (they change the time, not what is computed).
+std::string census_options_mismatch(const CensusOptions& before, const CensusOptions& now);
+
 using CensusProgress = std::function<void(const std::string& line)>;
-// `on_cell` is called after each finished cell (e.g. to write partial results).
+// `on_cell` is called after each finished cell (e.g. to write partial results), with the
+// cells in the options' order. With `previous` (a resumed census), its kept cells
+// (census_cells_kept) are not run again and its seconds count toward the result's.
 CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress = {},
-                        const std::function<void(const CensusResult&)>& on_cell = {});
+                        const std::function<void(const CensusResult&)>& on_cell = {},
+                        const CensusResult* previous = nullptr);
 
 }  // namespace dalnas

@@ -4,6 +4,8 @@
 // Skipped when this dalnas was built without MPI or mpirun is missing.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
@@ -39,6 +41,31 @@ TEST(MpiCensus, TwoWorkersComputeTheLocalCensusCells) {
   const auto b = nlohmann::json::parse(slurp(d.str() + "/mpi/census.json"));
   EXPECT_EQ(b.at("test_scenes"), a.at("test_scenes"));
   EXPECT_EQ(slurp(d.str() + "/mpi/census.csv").size() > 0, true);
+}
+
+// --resume under MPI: only the units the folder lacks are handed out; kept cells stay as
+// they were (the first carries a mark to prove it) and the rest equal the whole census's.
+TEST(MpiCensus, ResumeHandsOutOnlyTheUnitsLeft) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const auto local = run_dalnas(kCensus + " --out " + d.str() + "/local");
+  ASSERT_EQ(local.code, 0) << local.err;
+  const nlohmann::json whole = nlohmann::json::parse(slurp(d.str() + "/local/census.json"));
+  nlohmann::json part = whole;
+  part["cells"].erase(5);  // the sampled genome's raw unit never finished
+  part["cells"][0]["params"] = 12345;
+  std::filesystem::create_directories(d.path / "part");
+  std::ofstream(d.path / "part" / "census.json") << part.dump(2);
+  std::string loud = kCensus;
+  loud.erase(loud.find(" --quiet"), 8);
+  const auto r = run_shell(std::string(kMpirun) + DALNAS_BINARY + " " + loud +
+                           " --evaluator mpi --resume " + d.str() + "/part");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("resumed: 5 cells kept, 1 of 4 units to run"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(" [host,model]: to worker"), std::string::npos) << r.err;
+  nlohmann::json expected = cells_without_seconds(d.str() + "/local/census.json");
+  expected[0]["params"] = 12345;
+  EXPECT_EQ(cells_without_seconds(d.str() + "/part/census.json"), expected);
 }
 
 TEST(MpiCensus, AUnitThatFailsOnAWorkerBecomesFailedCellsAndTheCensusGoesOn) {

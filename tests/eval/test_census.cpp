@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <optional>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/genome.h"
@@ -170,4 +171,79 @@ TEST(Census, OptionsRoundTripThroughJson) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("device"), std::string::npos) << e.what();
   }
+}
+
+// Resuming: a unit is kept only when all its cells are there and none failed; kept cells come
+// back in the census's order.
+TEST(Census, ResumeKeepsOnlyWholeUnitsWithoutFailures) {
+  CensusOptions o;
+  o.genomes = {"g1", "g2", "g3"};
+  o.pipelines = {"host", "model", "raw"};  // units: g1 {host,model}, g1 {raw}, g2 ..., g3 ...
+  CensusResult prev;
+  prev.seconds = 50;
+  for (const auto& [g, p, failure] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"g2", "raw", ""},          // g2 {raw}: whole
+           {"g1", "model", ""},        // g1 {host,model}: whole (out of order)
+           {"g1", "host", ""},         //
+           {"g1", "raw", "diverged"},  // g1 {raw}: failed, runs again
+           {"g2", "host", ""},         // g2 {host,model}: cut short, runs again
+           {"g3", "raw", ""},          // g3 {raw}: whole
+           {"g9", "host", ""}}) {      // a genome the options lack: dropped
+    CensusCell c;
+    c.genome = g;
+    c.pipeline = p;
+    c.failure = failure;
+    prev.cells.push_back(c);
+  }
+  std::vector<bool> done;
+  const std::vector<CensusCell> kept = census_cells_kept(o, prev, &done);
+  EXPECT_EQ(done, (std::vector<bool>{true, false, false, true, false, true}));
+  std::vector<std::string> got;
+  for (const auto& c : kept) got.push_back(c.genome + "/" + c.pipeline);
+  EXPECT_EQ(got, (std::vector<std::string>{"g1/host", "g1/model", "g2/raw", "g3/raw"}));
+}
+
+TEST(Census, OptionsMismatchNamesTheFirstSettingThatDiffersThreadsAside) {
+  const CensusOptions a = tiny_census();
+  CensusOptions b = a;
+  b.train.threads = 7;
+  EXPECT_EQ(census_options_mismatch(a, b), "");
+  b.finetune_epochs = 4;
+  EXPECT_EQ(census_options_mismatch(a, b), "/finetune_epochs is 1 in the folder and 4 now");
+  b = a;
+  b.genomes.push_back("g2");
+  EXPECT_EQ(census_options_mismatch(a, b), "/genomes/1 is absent in the folder and \"g2\" now");
+  EXPECT_EQ(census_options_mismatch(b, a), "/genomes/1 is \"g2\" in the folder and absent now");
+  b = a;
+  b.train.lr = 0.5;
+  EXPECT_NE(census_options_mismatch(a, b).find("/train/lr is "), std::string::npos);
+}
+
+// run_census with a previous result runs only what it lacks: the kept cell is not computed
+// again (its mark stays), the missing one is, and the time so far counts.
+TEST(Census, RunCensusWithPreviousRunsOnlyWhatItLacks) {
+  torch::set_num_threads(1);
+  CensusOptions o = tiny_census();
+  o.ablate = false;
+  const CensusResult whole = run_census(o);
+  ASSERT_EQ(whole.cells.size(), 2u);
+  CensusResult part = whole;
+  part.cells.resize(1);  // host kept, raw to run
+  part.cells[0].params = 12345;
+  part.seconds = 1000;
+  std::vector<std::string> said;
+  const CensusResult r = run_census(
+      o, [&](const std::string& s) { said.push_back(s); }, {}, &part);
+  ASSERT_EQ(r.cells.size(), 2u);
+  EXPECT_EQ(r.cells[0].params, 12345);
+  EXPECT_EQ(r.cells[1].pipeline, "raw");
+  EXPECT_EQ(r.cells[1].to_json().dump(), [&] {
+    CensusCell c = whole.cells[1];
+    c.seconds = r.cells[1].seconds;
+    return c.to_json().dump();
+  }());
+  EXPECT_GT(r.seconds, 1000.0);
+  ASSERT_FALSE(said.empty());
+  EXPECT_EQ(said.front(), "resumed: 1 cells kept, 1 of 2 units to run");
+  for (const std::string& s : said) EXPECT_EQ(s.find("[host]"), std::string::npos) << s;
 }
