@@ -25,23 +25,13 @@ CensusResult run_census_mpi(MpiSession& session, const CensusOptions& opt,
   const DeviceProfile base = load_profile(opt.device);
   for (const std::string& p : opt.pipelines) profile_for_pipeline(base, p);  // validate names
 
-  CensusResult res;
-  res.device = base.name;
-  res.data = opt.train.data;
+  CensusStart start = census_start(opt, base.name, previous, progress);
+  CensusResult& res = start.result;
+  const double seconds_before = res.seconds;  // a resumed census's time so far
   const std::vector<CensusUnit> all = census_units(opt);
-  std::vector<bool> done(all.size(), false);
-  double seconds_before = 0;  // a resumed census's time so far
-  if (previous) {
-    res.cells = census_cells_kept(opt, *previous, &done);
-    res.test_scenes = previous->test_scenes;
-    seconds_before = previous->seconds;
-  }
   std::vector<CensusUnit> units;  // those to run
   for (size_t u = 0; u < all.size(); ++u)
-    if (!done[u]) units.push_back(all[u]);
-  if (previous)
-    say("resumed: " + std::to_string(res.cells.size()) + " cells kept, " +
-        std::to_string(units.size()) + " of " + std::to_string(all.size()) + " units to run");
+    if (!start.done[u]) units.push_back(all[u]);
   const auto unit_name = [&](size_t u) {
     std::string p;
     for (const std::string& x : units[u].pipelines) p += (p.empty() ? "" : ",") + x;

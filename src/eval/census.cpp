@@ -407,6 +407,25 @@ std::string census_options_mismatch(const CensusOptions& before, const CensusOpt
   return "";
 }
 
+CensusStart census_start(const CensusOptions& opt, const std::string& device,
+                         const CensusResult* previous, const CensusProgress& progress) {
+  CensusStart s;
+  s.result.device = device;
+  s.result.data = opt.train.data;
+  s.done.assign(census_units(opt).size(), false);
+  if (previous) {
+    s.result.cells = census_cells_kept(opt, *previous, &s.done);
+    s.result.test_scenes = previous->test_scenes;
+    s.result.seconds = previous->seconds;
+    const size_t left = static_cast<size_t>(std::count(s.done.begin(), s.done.end(), false));
+    if (progress) {
+      progress("resumed: " + std::to_string(s.result.cells.size()) + " cells kept, " +
+               std::to_string(left) + " of " + std::to_string(s.done.size()) + " units to run");
+    }
+  }
+  return s;
+}
+
 CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress,
                         const std::function<void(const CensusResult&)>& on_cell,
                         const CensusResult* previous) {
@@ -439,20 +458,11 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
     throw Error("census: raw_scale must be 1 (digital numbers) or 0.0001 (reflectance)");
   }
 
-  CensusResult res;
-  res.device = base.name;
-  res.data = opt.train.data;
+  CensusStart start = census_start(opt, base.name, previous, progress);
+  CensusResult& res = start.result;
+  const std::vector<bool>& done = start.done;
+  const double seconds_before = res.seconds;  // a resumed census's time so far
   const std::vector<CensusUnit> units = census_units(opt);
-  std::vector<bool> done(units.size(), false);
-  double seconds_before = 0;  // a resumed census's time so far
-  if (previous) {
-    res.cells = census_cells_kept(opt, *previous, &done);
-    res.test_scenes = previous->test_scenes;
-    seconds_before = previous->seconds;
-    const size_t left = static_cast<size_t>(std::count(done.begin(), done.end(), false));
-    say("resumed: " + std::to_string(res.cells.size()) + " cells kept, " + std::to_string(left) +
-        " of " + std::to_string(units.size()) + " units to run");
-  }
   TileOptions to;
   to.tile = opt.train.eval_tile;
   to.overlap = opt.train.eval_overlap;

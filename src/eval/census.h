@@ -129,6 +129,16 @@ std::vector<CensusCell> census_cells_kept(const CensusOptions& opt, const Census
 std::string census_options_mismatch(const CensusOptions& before, const CensusOptions& now);
 
 using CensusProgress = std::function<void(const std::string& line)>;
+// Where a census run starts (run_census, dist::run_census_mpi): a result with the device's
+// name and the data, and, with `previous` (a resumed census), its kept cells, test scenes and
+// seconds so far; done[u] for each unit (census_units) kept. Says "resumed: K cells kept,
+// L of U units to run" through `progress` when resuming.
+struct CensusStart {
+  CensusResult result;
+  std::vector<bool> done;
+};
+CensusStart census_start(const CensusOptions& opt, const std::string& device,
+                         const CensusResult* previous, const CensusProgress& progress);
 // `on_cell` is called after each finished cell (e.g. to write partial results), with the
 // cells in the options' order. With `previous` (a resumed census), its kept cells
 // (census_cells_kept) are not run again and its seconds count toward the result's.
