@@ -75,6 +75,7 @@ CostParams cost_params(const DeviceProfile& profile) {
   if (it == profile.sections.end()) {
     CostParams p;
     p.tiling = profile.pipeline.tiling;
+    p.nce_fuses_only_relu_clamp = profile.pipeline.nce_fuses_only_relu_clamp;
     return p;
   }
   if (it->contains("model") && (*it)["model"] != "analytic") {
@@ -83,6 +84,7 @@ CostParams cost_params(const DeviceProfile& profile) {
   }
   CostParams p = parse_cost_params(*it, profile.path + ": cost");
   p.tiling = profile.pipeline.tiling;
+  p.nce_fuses_only_relu_clamp = profile.pipeline.nce_fuses_only_relu_clamp;
   return p;
 }
 
@@ -219,6 +221,12 @@ CostEstimate estimate(const DeviceGraph& graph, const CostParams& p, const CostO
           const double shave_ops = double(sums) * out_n + (n.act != ActType::None ? out_n : 0);
           shave_extra[i] = shave_ops / shave_rate * 1e6 + sums * p.layer_overhead_us;
           e.sum_stages += sums;
+        } else if (where == Engine::NeuralEngine && p.nce_fuses_only_relu_clamp &&
+                   !nce_fusable(n)) {
+          // An activation the engine cannot apply (Sigmoid, Swish, HardSwish, GELU, ...):
+          // a SHAVE stage of its own after the convolution, timed as an element-wise node.
+          const double cmx = 4.0 * out_n / (p.cmx_gbps * 1e9);
+          shave_extra[i] = std::max(out_n / shave_rate, cmx) * 1e6 + p.layer_overhead_us;
         }
         break;
       }
@@ -360,7 +368,7 @@ enum CpuTerm {
 
 bool expensive(ActType a) {
   return a == ActType::GELU || a == ActType::HardSwish || a == ActType::Sigmoid ||
-         a == ActType::HardSigmoid;
+         a == ActType::HardSigmoid || a == ActType::Swish;
 }
 
 // Node i's cpu features (see cost_model.h), added to f; its MACs / operations and bytes.
@@ -594,6 +602,7 @@ CostModel load_cost_model(const DeviceProfile& profile) {
   } else {
     m.params = parse_cost_params(*it, where);
     m.params.tiling = profile.pipeline.tiling;
+    m.params.nce_fuses_only_relu_clamp = profile.pipeline.nce_fuses_only_relu_clamp;
   }
   if (it->contains("lut")) {
     const nlohmann::json& l = (*it)["lut"];

@@ -19,6 +19,10 @@
 //     value each, plus layer_overhead_us each) and its activation moves to SHAVE (one
 //     operation per output value); a depthwise one split over its groups moves only the
 //     activation.
+//   activations the engine cannot apply (CostParams::nce_fuses_only_relu_clamp, the
+//     profile's fused_activations = "relu-clamp"): an unsplit engine node's Sigmoid,
+//     Swish, HardSwish, GELU, HardSigmoid or Clip from below 0 is a SHAVE stage of its own:
+//     max(out values / SHAVE rate, 4 bytes per value / cmx_gbps) + layer_overhead_us.
 //   memory: weights and biases (FP16) live in DRAM and every stage reads its own once per
 //     inference; activations (FP16 inputs + output) stay in the on-chip CMX when they fit
 //     (cmx_bytes): cmx time = activation bytes / cmx_gbps, overlapped with compute; when
@@ -96,6 +100,10 @@ struct CostParams {
   // is on_neural_engine(node), device/numerics.h: ConvTranspose stays a SHAVE stage here
   // whatever [numerics] deconvolution says; devices/README.md, "Cost model".)
   HwTiling tiling;  // off by default
+  // Not a [cost] key either: the profile's [numerics] fused_activations = "relu-clamp"
+  // (device/numerics.h, nce_fusable): an engine convolution's other activations (Sigmoid,
+  // Swish, HardSwish, GELU, ...) are a SHAVE stage after it, timed as an element-wise node.
+  bool nce_fuses_only_relu_clamp = false;
 };
 
 // The [cost] table of a profile (keys as the field names above; missing keys keep their

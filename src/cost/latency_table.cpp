@@ -17,9 +17,9 @@ const OpType kOps[] = {
     OpType::GlobalAvgPool, OpType::Resize,     OpType::Concat,         OpType::Add,
     OpType::Mul,           OpType::Activation, OpType::FullyConnected, OpType::Output,
     OpType::ConvTranspose, OpType::Softmax,    OpType::Slice,          OpType::Shuffle};
-const ActType kActs[] = {ActType::None, ActType::ReLU,       ActType::ReLU6,
-                         ActType::GELU, ActType::HardSwish,  ActType::Sigmoid,
-                         ActType::Clip, ActType::HardSigmoid};
+const ActType kActs[] = {ActType::None, ActType::ReLU,        ActType::ReLU6,
+                         ActType::GELU, ActType::HardSwish,   ActType::Sigmoid,
+                         ActType::Clip, ActType::HardSigmoid, ActType::Swish};
 
 bool valid_variant(const std::string& v) {
   for (char c : v) {

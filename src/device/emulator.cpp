@@ -131,6 +131,8 @@ float activate_fp16(float x, const Node& n, HalfMode m) {
       return h(h(x * kernels::clip(h(x + 3.0f), 0.0f, 6.0f)) / 6.0f);
     case ActType::HardSigmoid:
       return kernels::clip(h(h(n.alpha * x) + n.beta), 0.0f, 1.0f);
+    case ActType::Swish:
+      return h(x * h(1.0f / h(1.0f + h(std::exp(-x)))));
     default:
       return kernels::activate(x, n.act, n.act_min, n.act_max, n.alpha, n.beta);
   }
@@ -149,11 +151,6 @@ void act_node(std::vector<float>& v, const Node& n, const Numerics& num) {
 
 // Activations the neural engine fuses into a convolution (OpenVINO merge_hw_stages:
 // ReLU, Clamp with min 0).
-bool nce_fusable(const Node& n) {
-  return n.act == ActType::None || n.act == ActType::ReLU || n.act == ActType::ReLU6 ||
-         (n.act == ActType::Clip && n.act_min == 0.0f);
-}
-
 // Pooling with padding: windows clipped to the input (padding never wins a maximum and
 // is not counted in an average).
 void padded_pool(const std::vector<float>& x, const Shape& is, const Node& n, const Shape& os,

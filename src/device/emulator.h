@@ -56,7 +56,8 @@
 // - Activations in fp32, NaN in NaN out: ReLU x > 0 ? x : (NaN ? x : +0); ReLU6 / Clip
 //   x < lo ? lo : (x > hi ? hi : x) (NaN stays); GELU x·0.5·(1 + erf(x·(1/√2)));
 //   HardSwish x·clip(x + 3, 0, 6) / 6; Sigmoid 1 / (1 + exp(-x)); HardSigmoid
-//   clip(alpha·x + beta, 0, 1).
+//   clip(alpha·x + beta, 0, 1); Swish x / (1 + exp(-x)) (in FP16 arithmetic on SHAVE:
+//   x·sigmoid(x), each operation rounded).
 #include <cstdint>
 #include <vector>
 

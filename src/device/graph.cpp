@@ -67,6 +67,8 @@ std::string to_string(ActType a) {
       return "clip";
     case ActType::HardSigmoid:
       return "hardsigmoid";
+    case ActType::Swish:
+      return "swish";
   }
   return "?";
 }

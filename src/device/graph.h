@@ -37,7 +37,8 @@ enum class OpType {
                    // Transpose, Reshape)
 };
 
-enum class ActType { None, ReLU, ReLU6, GELU, HardSwish, Sigmoid, Clip, HardSigmoid };
+// Swish is x·sigmoid(x) (SiLU; EfficientNet's activation), met in imported graphs only.
+enum class ActType { None, ReLU, ReLU6, GELU, HardSwish, Sigmoid, Clip, HardSigmoid, Swish };
 
 // Bilinear resize: how an output coordinate maps to an input coordinate (ONNX's
 // coordinate_transformation_mode). HalfPixel: src = (dst + 0.5)·in/out - 0.5 (PyTorch's

@@ -249,6 +249,10 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
       throw Error("int8: node '" + n.name +
                   "': HardSigmoid with alpha/beta other than 0.2/0.5 is not supported");
     }
+    if (n.act == ActType::Swish) {  // an integer target runs it as Logistic + Mul
+      throw Error("int8: node '" + n.name +
+                  "': Swish (SiLU) is not supported by the integer emulation");
+    }
   }
   if (config_.format == Int8Format::Dpu) {
     config_.rounding = RequantRounding::Single;  // the DPU's shift: see quant/dpu_ops.h

@@ -38,9 +38,9 @@ float activate(float x, ActType act, float act_min, float act_max, float alpha, 
 void activate(float* y, int64_t n, ActType act, float act_min, float act_max, float alpha,
               float beta);
 // True for the activations the SIMD kernels evaluate in vector registers; the others
-// (GELU, Sigmoid) are applied afterwards by finish() with the scalar code.
+// (GELU, Sigmoid, Swish) are applied afterwards by finish() with the scalar code.
 inline bool vector_activation(ActType a) {
-  return a != ActType::GELU && a != ActType::Sigmoid;
+  return a != ActType::GELU && a != ActType::Sigmoid && a != ActType::Swish;
 }
 // Activation and storage rounding of n outputs in place (scalar activation; the storage
 // rounding uses F16C when `simd`).

@@ -27,6 +27,8 @@ float activate(float x, ActType act, float act_min, float act_max, float alpha, 
       return 1.0f / (1.0f + std::exp(-x));
     case ActType::HardSigmoid:
       return clip(alpha * x + beta, 0.0f, 1.0f);
+    case ActType::Swish:
+      return x / (1.0f + std::exp(-x));
   }
   return x;
 }

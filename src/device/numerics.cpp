@@ -21,6 +21,11 @@ bool on_neural_engine(const Node& n) {
   }
 }
 
+bool nce_fusable(const Node& n) {
+  return n.act == ActType::None || n.act == ActType::ReLU || n.act == ActType::ReLU6 ||
+         (n.act == ActType::Clip && n.act_min == 0.0f);
+}
+
 bool on_neural_engine(const Node& n, const EmulatorConfig& c) {
   if (n.op == OpType::ConvTranspose) return c.deconv_on_nce;
   return on_neural_engine(n);

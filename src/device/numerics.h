@@ -47,7 +47,7 @@ struct Numerics {
   // OpenVINO's "growing output" adjustment of the pre-scaling (normalVal = 5 subtracted
   // from every layer's shift; precision/prescale.h).
   bool prescale_growing_output = false;
-  // Transcendental activations (Sigmoid, GELU, HardSwish, HardSigmoid) evaluated in FP16
+  // Transcendental activations (Sigmoid, GELU, HardSwish, HardSigmoid, Swish) evaluated in FP16
   // arithmetic (every elementary operation rounded to FP16), as SHAVE code does; false:
   // in fp32 with one rounding of the result.
   bool fp16_activations = false;
@@ -135,6 +135,11 @@ struct EmulatorConfig {
 bool on_neural_engine(const Node& n);
 // The same with the pipeline's choices (ConvTranspose on the engine when deconv_on_nce).
 bool on_neural_engine(const Node& n, const EmulatorConfig& c);
+// The activations the neural engine applies inside its own stage: none, ReLU, and Clamp
+// from 0 (ReLU6) (OpenVINO MYRIAD merge_hw_stages.cpp; LeakyReLU too, which the IR has
+// not). With [numerics] fused_activations = "relu-clamp" any other activation of an engine
+// node is a SHAVE stage after it (EmulatorConfig::nce_fuses_only_relu_clamp).
+bool nce_fusable(const Node& n);
 inline const Numerics& numerics_of(const Node& n, const EmulatorConfig& c) {
   return on_neural_engine(n, c) ? c.nce : c.shave;
 }

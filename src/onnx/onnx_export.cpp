@@ -277,6 +277,12 @@ class Exporter {
         op("Mul", base + ".hardswish", {x, h}, y);
         return y;
       }
+      case ActType::Swish: {  // SiLU as torch.onnx writes it: Mul(x, Sigmoid(x))
+        const std::string s = unique(base + ".swish_sigmoid");
+        op("Sigmoid", base + ".swish_sigmoid", {x}, s);
+        op("Mul", base + ".swish", {x, s}, y);
+        return y;
+      }
       case ActType::GELU: {
         // torch.onnx's form: Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5).
         const std::string d = unique(base + ".gelu_div"), e = unique(base + ".gelu_erf"),

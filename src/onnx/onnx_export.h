@@ -21,8 +21,9 @@
 //   Output           the graph output (FP16: preceded by Cast to float32)
 // Activations (fused or stand-alone): ReLU Relu; ReLU6 / Clip Clip (min, max inputs);
 // Sigmoid Sigmoid; HardSigmoid HardSigmoid; HardSwish HardSwish from opset 14, below it
-// Mul(x, HardSigmoid(x; alpha 1/6, beta 0.5)); GELU Mul(Mul(x, Add(Erf(Mul(x, 1/√2)), 1)),
-// 0.5) (the decomposition torch.onnx writes and OpenVINO fuses back into one GELU).
+// Mul(x, HardSigmoid(x; alpha 1/6, beta 0.5)); Swish Mul(x, Sigmoid(x)); GELU
+// Mul(Mul(x, Add(Erf(Mul(x, 1/√2)), 1)), 0.5) (the decompositions torch.onnx writes and
+// OpenVINO fuses back into one Swish / GELU).
 //
 // BatchNorm is never present (lower() folds it); input normalisation is in the model only
 // when the graph folded it (DeviceGraph::norm_folded), else the host must apply it: it is

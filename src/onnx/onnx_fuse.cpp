@@ -35,7 +35,7 @@ class Fuser {
     int count = 0;
     for (int i = 0; i < g_.node_size(); ++i) {
       if (dead_.count(i) != 0 || g_.node(i).op_type() != "Mul") continue;
-      if (hard_swish(i) || gelu(i)) ++count;
+      if (hard_swish(i) || swish(i) || gelu(i)) ++count;
     }
     if (count == 0) return 0;
     google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
@@ -137,6 +137,23 @@ class Fuser {
       const std::string x = m.input(1 - k);
       dead_.insert(h);
       replace(i, "HardSwish", x);
+      return true;
+    }
+    return false;
+  }
+
+  // Mul(x, Sigmoid(x)) at node i: SiLU, as torch.onnx writes it (no SiLU op in ONNX before
+  // opset 24's Swish); OpenVINO fuses the same pattern into one Swish (SwishFusionWithSigmoid).
+  bool swish(int i) {
+    const onnx::NodeProto& m = g_.node(i);
+    if (m.input_size() != 2 || m.output_size() != 1) return false;
+    for (int k = 0; k < 2; ++k) {
+      int s = -1;
+      const onnx::NodeProto* sig = single_use(m.input(k), "Sigmoid", s);
+      if (sig == nullptr || sig->input_size() != 1 || sig->input(0) != m.input(1 - k)) continue;
+      const std::string x = m.input(1 - k);
+      dead_.insert(s);
+      replace(i, "Swish", x);
       return true;
     }
     return false;

@@ -3,6 +3,7 @@
 // single op for them) and rewrites each into one node, before import_onnx maps the graph:
 //
 //   HardSwish  Mul(x, HardSigmoid(x; alpha = 1/6, beta = 0.5))    -> HardSwish(x)
+//   Swish      Mul(x, Sigmoid(x)) (SiLU)                          -> Swish(x)
 //   GELU       Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5), with Mul(x, 1/√2) in place of the
 //              Div also accepted (torch.onnx's form below opset 20)  -> Gelu(x)
 //

@@ -544,7 +544,7 @@ class Importer {
     if (op == "ConvTranspose") return conv(n, true);
     if (op == "BatchNormalization") return batch_norm(n);
     if (op == "Relu" || op == "Clip" || op == "Sigmoid" || op == "HardSigmoid" ||
-        op == "HardSwish" || op == "Gelu") {
+        op == "HardSwish" || op == "Gelu" || op == "Swish") {
       return activation(n);
     }
     if (op == "Cast") return cast(n);
@@ -737,6 +737,10 @@ class Importer {
       a.act = ActType::Sigmoid;
     } else if (op == "HardSwish") {
       a.act = ActType::HardSwish;
+    } else if (op == "Swish") {  // x·sigmoid(alpha·x): SiLU when alpha is 1
+      if (attr_float(n, "alpha", 1.0f) != 1.0f)
+        fail(n, "only Swish with alpha 1 (SiLU) is supported");
+      a.act = ActType::Swish;
     } else if (op == "Gelu") {
       if (attr_string(n, "approximate", "none") != "none") fail(n, "only exact GELU is supported");
       a.act = ActType::GELU;

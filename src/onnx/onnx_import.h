@@ -12,8 +12,9 @@
 //                         1×1 depthwise Conv (scale, shift); on N × C too
 //   Relu, Clip, Sigmoid,  fused into the preceding Conv / ConvTranspose / Add / Mul /
 //   HardSigmoid,          FullyConnected when it is that node's only consumer, else an
-//   HardSwish, Gelu       Activation node (Clip(0, 6) becomes ReLU6); HardSwish and GELU
-//                         written as several nodes are recognised first (onnx/onnx_fuse.h)
+//   HardSwish, Gelu,      Activation node (Clip(0, 6) becomes ReLU6); HardSwish, SiLU
+//   Swish (alpha 1)       (Swish) and GELU written as several nodes are recognised first
+//                         (onnx/onnx_fuse.h)
 //   MaxPool, AveragePool  MaxPool / AvgPool (kernel kh × kw, equal strides, pads as Conv;
 //                         ceil_mode as extra bottom / right padding (MaxPool, or where it
 //                         changes nothing); count_include_pad = 1 and a Pad before an

@@ -8,8 +8,8 @@
 
 #include "core/error.h"
 #include "cost/cost_model.h"
-#include "onnx/onnx_import.h"
 #include "device/profile.h"
+#include "onnx/onnx_import.h"
 
 namespace dalnas {
 namespace {
@@ -150,6 +150,43 @@ TEST(CostModel, TiledConvolutionsAddShaveSumStages) {
       cost_params(load_profile(std::string(DALNAS_SOURCE_DIR) + "/devices/myriadx.toml"));
   EXPECT_TRUE(mx.tiling.enabled);
   EXPECT_EQ(mx.tiling.channels_per_pass(3), 448);
+}
+
+// The neural engine applies ReLU and Clamp from 0 in its own stage; any other activation of
+// a convolution is a SHAVE stage after it: one element-wise pass plus a stage's overhead.
+TEST(CostModel, ActivationsTheEngineCannotApplyAreAShaveStage) {
+  CostParams p = plain();
+  p.layer_overhead_us = 10.0;
+  p.nce_fuses_only_relu_clamp = true;
+  const DeviceGraph g = one_conv(16, 16, 8, 3);
+  const CostEstimate none = estimate(g, p);
+  struct Case {
+    ActType act;
+    float lo;
+    bool shave;
+  };
+  for (const Case& c : {Case{ActType::ReLU, 0, false}, Case{ActType::ReLU6, 0, false},
+                        Case{ActType::Clip, 0, false}, Case{ActType::Clip, -1, true},
+                        Case{ActType::Sigmoid, 0, true}, Case{ActType::Swish, 0, true},
+                        Case{ActType::HardSwish, 0, true}, Case{ActType::GELU, 0, true},
+                        Case{ActType::HardSigmoid, 0, true}}) {
+    DeviceGraph a = g;
+    a.nodes[1].act = c.act;
+    a.nodes[1].act_min = c.lo;
+    const CostEstimate e = estimate(a, p);
+    // 16 x 8 x 8 values on 16 SHAVEs at 0.5 G/s each, and one stage's overhead.
+    const double stage_us = c.shave ? 1024 / 8e9 * 1e6 + 10.0 : 0.0;
+    EXPECT_NEAR(e.layers[1].us - none.layers[1].us, stage_us, 1e-9) << to_string(c.act);
+    EXPECT_NEAR(e.shave_ms - none.shave_ms, stage_us * 1e-3, 1e-12) << to_string(c.act);
+    EXPECT_NEAR(e.nce_ms, none.nce_ms, 1e-12) << to_string(c.act);
+    // Without the rule (an engine that applies every activation) nothing is added.
+    CostParams all = p;
+    all.nce_fuses_only_relu_clamp = false;
+    EXPECT_NEAR(estimate(a, all).layers[1].us, none.layers[1].us, 1e-9) << to_string(c.act);
+  }
+  // The myriadx profile's rule reaches the cost model.
+  EXPECT_TRUE(cost_params(load_profile(std::string(DALNAS_SOURCE_DIR) + "/devices/myriadx.toml"))
+                  .nce_fuses_only_relu_clamp);
 }
 
 TEST(CostModel, ShaveOpsScaleWithTheShavesInUse) {

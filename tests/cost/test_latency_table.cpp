@@ -137,7 +137,7 @@ TEST(LatencyTable, ErrorsNameFileLineAndColumn) {
             std::string::npos);
   EXPECT_NE(error_of(h + "conv,8x16x16,16x16x16,0,1,1,1,relu,,1\n").find("t.csv:2: kernel:"),
             std::string::npos);
-  EXPECT_NE(error_of(h + "conv,8x16x16,16x16x16,3,1,1,1,swish,,1\n").find("t.csv:2: act:"),
+  EXPECT_NE(error_of(h + "conv,8x16x16,16x16x16,3,1,1,1,mish,,1\n").find("t.csv:2: act:"),
             std::string::npos);
   EXPECT_NE(error_of(h + "conv,8x16x16,16x16x16,3,1,1,1,relu,,-1\n").find("t.csv:2: mean_us:"),
             std::string::npos);

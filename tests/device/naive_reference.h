@@ -64,6 +64,10 @@ inline float act(float x, const Node& n) {
       const float ax = n.alpha * x;
       return clip(ax + n.beta, 0.0f, 1.0f);
     }
+    case ActType::Swish: {  // x·sigmoid(x), written as one division
+      const float e = std::exp(-x);
+      return x / (1.0f + e);
+    }
   }
   return x;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -205,9 +206,9 @@ const ConvCase kConvCases[] = {
     {1, 3, 1, 1, 3, 1, 1, 1},     // 1×1 input, 3×3 kernel, all padding but one
 };
 
-const ActType kActs[] = {ActType::None, ActType::ReLU,       ActType::ReLU6,
-                         ActType::GELU, ActType::HardSwish,  ActType::Sigmoid,
-                         ActType::Clip, ActType::HardSigmoid};
+const ActType kActs[] = {ActType::None, ActType::ReLU,        ActType::ReLU6,
+                         ActType::GELU, ActType::HardSwish,   ActType::Sigmoid,
+                         ActType::Clip, ActType::HardSigmoid, ActType::Swish};
 
 TEST(Emulator, ConvMatchesNaiveInEveryMode) {
   const isa_paths::Report isa_report;  // names the kernel paths run (tests/isa_paths.h)
@@ -221,7 +222,7 @@ TEST(Emulator, ConvMatchesNaiveInEveryMode) {
     g.input = in;
     g.add(simple(OpType::Input, "in", {}));
     const int c = g.add(conv("conv", 0, cc.cin, cc.cout, cc.k, cc.stride, cc.pad, cc.groups,
-                             kActs[case_index % 8], rng, case_index % 3 != 2));
+                             kActs[case_index % std::size(kActs)], rng, case_index % 3 != 2));
     add_output(g, c);
     const std::vector<float> x = random_input(in, rng);
     for (const Mode& m : modes) check_graph(g, x, in, m);

@@ -137,6 +137,29 @@ TEST(Int8Emulator, QuantizesEachNodeAsTheSpecSays) {
   EXPECT_TRUE(std::equal(want.begin(), want.end(), all[cat].begin()));
 }
 
+// Swish (SiLU, imported graphs only) has no integer form here: refused, naming the node.
+TEST(Int8Emulator, RefusesSwishNamingTheNode) {
+  std::mt19937 rng(3);
+  DeviceGraph g = unet(rng);
+  int swish = -1;
+  for (size_t i = 0; i < g.nodes.size() && swish < 0; ++i) {
+    if (g.nodes[i].op == OpType::Conv) swish = static_cast<int>(i);
+  }
+  ASSERT_GE(swish, 0);
+  g.nodes[static_cast<size_t>(swish)].act = ActType::Swish;
+  const DeviceGraph f = int8_form(g, kIn);
+  const auto x = images(2, kIn, rng);
+  try {
+    const auto r = calibrate_ranges(f, x.data(), 2, kIn, Int8Config{});
+    const Int8Emulator emu(f, r, Int8Config{});
+    FAIL() << "Swish accepted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("Swish (SiLU) is not supported"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'" + g.nodes[static_cast<size_t>(swish)].name), std::string::npos) << msg;
+  }
+}
+
 TEST(Int8Emulator, FollowsTheFloatModelWithinQuantizationError) {
   std::mt19937 rng(4);
   const DeviceGraph f = int8_form(unet(rng), kIn);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -75,8 +76,9 @@ const ConvCase kCases[] = {
     {3, 4, 10, 10, 3, 3, 0, 1},   // stride 3 (SIMD paths fall back to scalar)
 };
 
-const ActType kActs[] = {ActType::None, ActType::ReLU,    ActType::HardSwish, ActType::GELU,
-                         ActType::Clip, ActType::Sigmoid, ActType::ReLU6,     ActType::HardSigmoid};
+const ActType kActs[] = {ActType::None,  ActType::ReLU,        ActType::HardSwish,
+                         ActType::GELU,  ActType::Clip,        ActType::Sigmoid,
+                         ActType::ReLU6, ActType::HardSigmoid, ActType::Swish};
 
 // Values that make FP16 rounding decisions matter: small integers times powers of two (sums
 // of their products land exactly on FP16 ties, where even and away differ), across the
@@ -132,7 +134,7 @@ Data make(const ConvCase& c, int act_index, std::mt19937& rng) {
   a.in = d.in.data();
   a.weight = d.weight.data();
   a.bias = d.bias.data();
-  a.act = kActs[act_index % 8];
+  a.act = kActs[act_index % std::size(kActs)];
   a.act_min = -0.5f;
   a.act_max = 300.0f;
   a.alpha = 0.3f;

@@ -205,7 +205,7 @@ inline DeviceGraph every_op_graph(uint64_t seed, bool softmax) {
   r1.scale = 2.0f;
   g.add(r1);  // 12: 7×24×24
   Node c3 = add(OpType::Conv, "conv_stride2_nobias", {12});
-  c3.out_c = 5, c3.kernel = 3, c3.stride = 2, c3.pad = 1;
+  c3.out_c = 5, c3.kernel = 3, c3.stride = 2, c3.pad = 1, c3.act = ActType::Swish;
   c3.weight = rand(5 * 7 * 9);
   g.add(c3);  // 13: 5×12×12
   Node r2 = add(OpType::Resize, "up_nearest", {13});

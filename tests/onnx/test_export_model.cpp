@@ -10,10 +10,10 @@
 
 #include "../cli/cli_util.h"
 #include "core/atomic_file.h"
-#include "onnx/onnx_import.h"
 #include "eval/export_model.h"
-#include "onnx/onnx_export.h"
 #include "export_test_util.h"
+#include "onnx/onnx_export.h"
+#include "onnx/onnx_import.h"
 
 using namespace dalnas;
 using namespace dalnas::testing_export;

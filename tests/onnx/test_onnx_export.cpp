@@ -12,8 +12,8 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "device/int8_emulator.h"
-#include "onnx/onnx_export.h"
 #include "export_test_util.h"
+#include "onnx/onnx_export.h"
 
 using namespace dalnas;
 using namespace dalnas::testing_export;
@@ -83,6 +83,7 @@ TEST(OnnxExport, EveryOpPassesTheCheckerInBothPrecisionsAndEveryOpset) {
         EXPECT_EQ(m.opset_import(0).version(), opset);
         EXPECT_EQ(count_ops(m, "HardSwish"), opset >= 14 ? 1 : 0) << what;
         EXPECT_EQ(count_ops(m, "Erf"), 1) << what;
+        EXPECT_EQ(count_ops(m, "Sigmoid"), 2) << what;  // one stand-alone, one of the Swish
         EXPECT_EQ(count_ops(m, "Transpose"), softmax && opset < 13 ? 2 : 0) << what;
       }
     }

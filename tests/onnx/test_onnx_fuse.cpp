@@ -104,6 +104,37 @@ TEST(OnnxFuse, HardSigmoidTimesInputBecomesHardSwish) {
   EXPECT_EQ(m.g->node(0).output(0), "y");
 }
 
+TEST(OnnxFuse, SigmoidTimesInputBecomesSwish) {
+  for (int order = 0; order < 2; ++order) {
+    Model m;
+    m.node("Sigmoid", {"x"}, "s");
+    m.node("Mul",
+           order == 0 ? std::vector<std::string>{"x", "s"} : std::vector<std::string>{"s", "x"},
+           "y");
+    m.output("y");
+    EXPECT_EQ(fuse_onnx_activations(m.m), 1);
+    ASSERT_EQ(m.g->node_size(), 1);
+    EXPECT_EQ(m.g->node(0).op_type(), "Swish");
+    EXPECT_EQ(m.g->node(0).input(0), "x");
+    EXPECT_EQ(m.g->node(0).output(0), "y");
+  }
+  {  // A squeeze-and-excitation gate, Mul(x, Sigmoid(z)) with z != x: no Swish.
+    Model m;
+    m.node("Sigmoid", {"z"}, "s");
+    m.node("Mul", {"x", "s"}, "y");
+    m.output("y");
+    EXPECT_EQ(fuse_onnx_activations(m.m), 0);
+  }
+  {  // The Sigmoid's value is used elsewhere too.
+    Model m;
+    m.node("Sigmoid", {"x"}, "s");
+    m.node("Mul", {"x", "s"}, "y");
+    m.node("Add", {"s", "y"}, "z");
+    m.output("z");
+    EXPECT_EQ(fuse_onnx_activations(m.m), 0);
+  }
+}
+
 TEST(OnnxFuse, LeavesOtherGraphsAlone) {
   {  // HardSigmoid with other parameters: a real HardSigmoid.
     Model m;

@@ -269,7 +269,7 @@ TEST(OnnxImport, ActivationsFuseIntoTheirOnlyProducer) {
     ActType act;
   };
   for (const Case& k : {Case{"Relu", ActType::ReLU}, Case{"Sigmoid", ActType::Sigmoid},
-                        Case{"HardSwish", ActType::HardSwish}}) {
+                        Case{"HardSwish", ActType::HardSwish}, Case{"Swish", ActType::Swish}}) {
     Model m(k.op == "HardSwish" ? 14 : 11);
     m.input("x", {1, 2, 4, 4});
     m.init("w", {3, 2, 1, 1}, ramp(6));

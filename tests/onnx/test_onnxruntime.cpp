@@ -16,8 +16,8 @@
 #include "core/subprocess.h"
 #include "device/int8_emulator.h"
 #include "device/profile.h"
-#include "onnx/onnx_export.h"
 #include "export_test_util.h"
+#include "onnx/onnx_export.h"
 
 using namespace dalnas;
 using namespace dalnas::testing_export;

@@ -6,8 +6,8 @@
 // (test_roundtrip.cpp).
 #include <gtest/gtest.h>
 
-#include "onnx/onnx_export.h"
 #include "export_test_util.h"
+#include "onnx/onnx_export.h"
 
 #ifdef DALNAS_HAVE_OPENCV
 #include <onnx/onnx_pb.h>

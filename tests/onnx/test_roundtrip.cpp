@@ -3,10 +3,10 @@
 // profiles (the FP16 export's rounded weights are what an FP16 device stores anyway).
 #include <gtest/gtest.h>
 
-#include "onnx/onnx_import.h"
 #include "device/profile.h"
-#include "onnx/onnx_export.h"
 #include "export_test_util.h"
+#include "onnx/onnx_export.h"
+#include "onnx/onnx_import.h"
 
 using namespace dalnas;
 using namespace dalnas::testing_export;
