@@ -91,12 +91,7 @@ std::vector<std::string> census_genomes(const CompareArgs& c, int bands) {
 CensusResult read_resumable_census(const std::string& path, const CensusOptions& opt) {
   if (!std::filesystem::exists(path))
     throw Error(path + ": no census to resume (no such file); start one with --out");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": invalid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = load_config_file(path);  // one-line error naming the file
   if (!j.is_object() || !j.contains("options"))
     throw Error(path +
                 ": has no 'options' (written before a census could resume, or a merged "
@@ -266,13 +261,7 @@ void add_compare(CLI::App& app) {
       std::vector<CensusResult> parts;
       for (const std::string& dir : split_commas(c->merge)) {
         const std::string path = dir + "/census.json";
-        nlohmann::json j;
-        try {
-          j = nlohmann::json::parse(read_file(path));
-        } catch (const nlohmann::json::exception& e) {
-          throw Error(path + ": invalid JSON (" + e.what() + ")");
-        }
-        parts.push_back(CensusResult::from_json(j, path));
+        parts.push_back(CensusResult::from_json(load_config_file(path), path));
       }
       const CensusResult r = CensusResult::merge(parts);
       write_into(a->out, "compare", [&] {

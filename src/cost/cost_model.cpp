@@ -70,22 +70,26 @@ CostParams parse_cost_params(const nlohmann::json& table, const std::string& whe
       });
 }
 
+namespace {
+
+// `p` with the profile's pipeline settings the cost model follows (not [cost] keys): its
+// hardware tiling and which activations the engine fuses.
+CostParams with_pipeline(CostParams p, const DeviceProfile& profile) {
+  p.tiling = profile.pipeline.tiling;
+  p.nce_fuses_only_relu_clamp = profile.pipeline.nce_fuses_only_relu_clamp;
+  return p;
+}
+
+}  // namespace
+
 CostParams cost_params(const DeviceProfile& profile) {
   auto it = profile.sections.find("cost");
-  if (it == profile.sections.end()) {
-    CostParams p;
-    p.tiling = profile.pipeline.tiling;
-    p.nce_fuses_only_relu_clamp = profile.pipeline.nce_fuses_only_relu_clamp;
-    return p;
-  }
+  if (it == profile.sections.end()) return with_pipeline(CostParams{}, profile);
   if (it->contains("model") && (*it)["model"] != "analytic") {
     throw Error(profile.path + ": cost.model: this needs the analytic model's parameters, but " +
                 "the profile's model is " + (*it)["model"].dump());
   }
-  CostParams p = parse_cost_params(*it, profile.path + ": cost");
-  p.tiling = profile.pipeline.tiling;
-  p.nce_fuses_only_relu_clamp = profile.pipeline.nce_fuses_only_relu_clamp;
-  return p;
+  return with_pipeline(parse_cost_params(*it, profile.path + ": cost"), profile);
 }
 
 nlohmann::json to_json(const CostParams& p) {
@@ -600,9 +604,7 @@ CostModel load_cost_model(const DeviceProfile& profile) {
     auto f = profile.sections.find("fitted_on");
     if (f != profile.sections.end()) m.cpu_warning = cpu_mismatch(*f, this_cpu(), profile.path);
   } else {
-    m.params = parse_cost_params(*it, where);
-    m.params.tiling = profile.pipeline.tiling;
-    m.params.nce_fuses_only_relu_clamp = profile.pipeline.nce_fuses_only_relu_clamp;
+    m.params = with_pipeline(parse_cost_params(*it, where), profile);
   }
   if (it->contains("lut")) {
     const nlohmann::json& l = (*it)["lut"];

@@ -149,8 +149,6 @@ void act_node(std::vector<float>& v, const Node& n, const Numerics& num) {
                     n.beta);
 }
 
-// Activations the neural engine fuses into a convolution (OpenVINO merge_hw_stages:
-// ReLU, Clamp with min 0).
 // Pooling with padding: windows clipped to the input (padding never wins a maximum and
 // is not counted in an average).
 void padded_pool(const std::vector<float>& x, const Shape& is, const Node& n, const Shape& os,

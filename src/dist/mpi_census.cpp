@@ -28,10 +28,9 @@ CensusResult run_census_mpi(MpiSession& session, const CensusOptions& opt,
   CensusStart start = census_start(opt, base.name, previous, progress);
   CensusResult& res = start.result;
   const double seconds_before = res.seconds;  // a resumed census's time so far
-  const std::vector<CensusUnit> all = census_units(opt);
-  std::vector<CensusUnit> units;  // those to run
-  for (size_t u = 0; u < all.size(); ++u)
-    if (!start.done[u]) units.push_back(all[u]);
+  std::vector<CensusUnit> units;              // those to run
+  for (size_t u = 0; u < start.units.size(); ++u)
+    if (!start.done[u]) units.push_back(start.units[u]);
   const auto unit_name = [&](size_t u) {
     std::string p;
     for (const std::string& x : units[u].pipelines) p += (p.empty() ? "" : ",") + x;

@@ -412,7 +412,8 @@ CensusStart census_start(const CensusOptions& opt, const std::string& device,
   CensusStart s;
   s.result.device = device;
   s.result.data = opt.train.data;
-  s.done.assign(census_units(opt).size(), false);
+  s.units = census_units(opt);
+  s.done.assign(s.units.size(), false);
   if (previous) {
     s.result.cells = census_cells_kept(opt, *previous, &s.done);
     s.result.test_scenes = previous->test_scenes;
@@ -460,9 +461,9 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
 
   CensusStart start = census_start(opt, base.name, previous, progress);
   CensusResult& res = start.result;
+  const std::vector<CensusUnit>& units = start.units;
   const std::vector<bool>& done = start.done;
   const double seconds_before = res.seconds;  // a resumed census's time so far
-  const std::vector<CensusUnit> units = census_units(opt);
   TileOptions to;
   to.tile = opt.train.eval_tile;
   to.overlap = opt.train.eval_overlap;

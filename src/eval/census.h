@@ -131,11 +131,12 @@ std::string census_options_mismatch(const CensusOptions& before, const CensusOpt
 using CensusProgress = std::function<void(const std::string& line)>;
 // Where a census run starts (run_census, dist::run_census_mpi): a result with the device's
 // name and the data, and, with `previous` (a resumed census), its kept cells, test scenes and
-// seconds so far; done[u] for each unit (census_units) kept. Says "resumed: K cells kept,
+// seconds so far; the census's units, with done[u] for each unit kept. Says "resumed: K cells kept,
 // L of U units to run" through `progress` when resuming.
 struct CensusStart {
   CensusResult result;
-  std::vector<bool> done;
+  std::vector<CensusUnit> units;  // census_units(opt)
+  std::vector<bool> done;         // per unit
 };
 CensusStart census_start(const CensusOptions& opt, const std::string& device,
                          const CensusResult* previous, const CensusProgress& progress);
