@@ -4,6 +4,8 @@
 //   build/bench/proxy_fidelity [--config search.toml] [--genomes N] [--seed S]
 //                              [--full-epochs E] [--levels 1,2,4,8] [--chip-fraction F]
 //                              [--no-small-chips] [--threads T] [--json out.json]
+//                              [--resume] [--shard K/S]
+//   build/bench/proxy_fidelity --merge a.json,b.json [--json merged.json]
 //
 // N genomes (default 24) are sampled from the configuration's search space (seeded; the
 // built-in `dalnas search` default without --config: synthetic data). Each is trained:
@@ -22,14 +24,23 @@
 // level's seconds include the levels below it, as a candidate pays them). Not measured:
 // inherited weights as a level (needs a trained parent per genome).
 //
-// The lead's measurement on sen2ships (hours on 2 cores):
+// The results (every genome's raw row and the table) are rewritten to --json after every
+// genome. A run stopped early continues with --resume (the same options; the genomes
+// already in the file are kept, the rest trained). --shard K/S trains only the genomes
+// whose 0-based index is K-1 modulo S (one process per core: the shards run side by side),
+// and --merge combines the shards' files (same options) into one table without training.
+//
+// The lead's measurement on sen2ships (hours on 2 cores: two shards, resumable):
 //   build/bench/proxy_fidelity --config configs/search-sen2ships.toml --genomes 24
-//       --levels 1,2,4,8 --full-epochs 30 --json proxy-fidelity.json
+//       --levels 1,2,4,8 --full-epochs 30 --threads 1 --shard 1/2 --json pf-1.json
+//   (the same with --shard 2/2 --json pf-2.json beside it), then
+//   build/bench/proxy_fidelity --merge pf-1.json,pf-2.json --json proxy-fidelity.json
 // A quick check on synthetic data (a couple of minutes):
 //   build/bench/proxy_fidelity --genomes 4 --full-epochs 2 --levels 1,2
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,12 +56,14 @@
 #include "core/allocator.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
+#include "core/csv.h"
 #include "core/error.h"
 #include "core/rank_correlation.h"
 #include "core/rng.h"
 #include "eval/candidate_evaluator.h"
 #include "eval/zero_cost.h"
 #include "nn/describe.h"
+#include "search/journal.h"
 #include "train/experiment.h"
 
 namespace {
@@ -68,13 +81,28 @@ struct Options {
   bool small_chips = true;
   int threads = 0;
   std::string json;
+  bool resume = false;
+  int shard = 1, shards = 1;       // this process trains genomes i with i % shards == shard - 1
+  std::vector<std::string> merge;  // --merge: files to combine (no training)
+
+  // What makes two runs' rows comparable (threads and sharding aside).
+  nlohmann::json identity() const {
+    return {{"config", config.empty() ? "built-in default" : config},
+            {"genomes", genomes},
+            {"seed", seed},
+            {"full_epochs", full_epochs},
+            {"levels", levels},
+            {"chip_fraction", chip_fraction},
+            {"small_chips", small_chips}};
+  }
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "proxy_fidelity: %s\nusage: proxy_fidelity [--config search.toml] [--genomes N] "
                "[--seed S] [--full-epochs E] [--levels 1,2,4,8] [--chip-fraction F] "
-               "[--no-small-chips] [--threads T] [--json out.json]\n",
+               "[--no-small-chips] [--threads T] [--json out.json] [--resume] [--shard K/S]\n"
+               "       proxy_fidelity --merge a.json,b.json [--json merged.json]\n",
                why.c_str());
   std::exit(2);
 }
@@ -92,6 +120,15 @@ std::vector<int> parse_levels(const std::string& s) {
   }
   if (out.empty()) usage("--levels: empty");
   return out;
+}
+
+void parse_shard(const std::string& s, Options& o) {
+  int k = 0, n = 0;
+  char tail = 0;
+  if (std::sscanf(s.c_str(), "%d/%d%c", &k, &n, &tail) != 2 || n < 1 || k < 1 || k > n)
+    usage("--shard: '" + s + "' (K/S with 1 <= K <= S, e.g. 1/2)");
+  o.shard = k;
+  o.shards = n;
 }
 
 // Settings every evaluator here shares: no inheritance, no checkpoints kept, no constraints
@@ -130,7 +167,7 @@ SearchConfig rung_config(const SearchConfig& base, const std::vector<int>& level
 
 struct Level {
   std::string name;
-  std::vector<double> score;    // per genome (NaN: failed)
+  std::vector<double> score;    // per genome (NaN: failed or not run)
   std::vector<double> seconds;  // per genome
 };
 
@@ -140,6 +177,186 @@ double mean_finite(const std::vector<double>& v) {
   for (double x : v)
     if (std::isfinite(x)) s += x, ++n;
   return n ? s / n : std::nan("");
+}
+
+double number_or_nan(const nlohmann::json& v) {
+  return v.is_number() ? v.get<double>() : std::nan("");
+}
+
+// An evaluation's outcome as a row keeps it: status, reason, metrics.
+nlohmann::json outcome_json(const EvalOutcome& out) {
+  return {{"status", to_string(out.status)}, {"reason", out.reason}, {"metrics", out.metrics}};
+}
+
+// The table: every level's scores against the full scores, from the rows (one per genome
+// trained, in any order). Rows are what the files keep, so a fresh run, a resumed one and
+// a merge of shards compute the table the same way.
+class Table {
+ public:
+  explicit Table(const Options& o)
+      : o_(o),
+        n_(static_cast<size_t>(o.genomes)),
+        full_is_last_rung_(o.levels.back() == o.full_epochs),
+        full_score_(n_, std::nan("")),
+        full_seconds_(n_, std::nan("")) {}
+
+  bool full_is_last_rung() const { return full_is_last_rung_; }
+  double full_score(size_t i) const { return full_score_[i]; }
+  size_t rows() const { return rows_.size(); }
+  bool has(size_t i) const { return done_.count(i) > 0; }
+
+  void add(const nlohmann::json& row) {
+    const size_t i = row.at("index").get<size_t>();
+    if (i >= n_ || !done_.insert(i).second) return;
+    rows_.push_back(row);
+    if (row.contains("full")) {
+      const auto& f = row.at("full");
+      if (f.at("status") == "ok") {
+        const auto& m = f.at("metrics");
+        full_score_[i] = number_or_nan(m.at("miou"));
+        full_seconds_[i] = number_or_nan(m.at("train_s")) + number_or_nan(m.at("eval_s"));
+      }
+    }
+    absorb_rungs(row, "rungs", "rung ", i);
+    char p[48];
+    std::snprintf(p, sizeof p, "chips x%.2g, ", o_.chip_fraction);
+    absorb_rungs(row, "fewer_chips", p, i);
+    absorb_rungs(row, "small_chips", "half-side chips, ", i);
+    if (row.contains("zero_cost")) {
+      const auto& z = row.at("zero_cost");
+      for (const char* name : {"grad_norm", "synflow", "naswot"}) {
+        Level& l = level(std::string("zero-cost ") + name);
+        l.score[i] = number_or_nan(z.at(name));
+        l.seconds[i] = number_or_nan(z.at("seconds")) / 3;  // the three are computed together
+      }
+    }
+  }
+
+  // Prints the table (when `print`) and writes every row with it to `path` (when given).
+  void report(bool print, const std::string& path) const {
+    if (print) {
+      std::printf("\n%-34s %8s %8s %10s %6s\n", "level", "tau", "rho", "s/genome", "pairs");
+      std::printf("%-34s %8s %8s %10.1f %6zu\n",
+                  ("full (" + std::to_string(o_.full_epochs) + " ep)").c_str(), "1", "1",
+                  mean_finite(full_seconds_), rows_.size());
+    }
+    nlohmann::json table = nlohmann::json::array();
+    for (const Level& l : levels_) {
+      std::vector<double> a, b;
+      for (size_t i = 0; i < n_; ++i)
+        if (std::isfinite(l.score[i]) && std::isfinite(full_score_[i])) {
+          a.push_back(l.score[i]);
+          b.push_back(full_score_[i]);
+        }
+      const double tau = a.size() >= 2 ? kendall_tau(a, b) : std::nan("");
+      const double rho = a.size() >= 2 ? spearman_rho(a, b) : std::nan("");
+      const double secs = mean_finite(l.seconds);
+      if (print)
+        std::printf("%-34s %8.3f %8.3f %10.2f %6zu\n", l.name.c_str(), tau, rho, secs, a.size());
+      table.push_back({{"level", l.name},
+                       {"kendall_tau", std::isfinite(tau) ? nlohmann::json(tau) : nullptr},
+                       {"spearman_rho", std::isfinite(rho) ? nlohmann::json(rho) : nullptr},
+                       {"seconds_per_genome", secs},
+                       {"pairs", a.size()}});
+    }
+    if (path.empty()) return;
+    std::vector<nlohmann::json> rows = rows_;
+    std::sort(rows.begin(), rows.end(), [](const nlohmann::json& x, const nlohmann::json& y) {
+      return x.at("index").get<size_t>() < y.at("index").get<size_t>();
+    });
+    const nlohmann::json id = o_.identity();
+    nlohmann::json out = {{"genomes", rows},
+                          {"done", rows_.size()},
+                          {"table", table},
+                          {"options", id},
+                          {"full_is_last_rung", full_is_last_rung_}};
+    if (o_.shards > 1) out["shard"] = std::to_string(o_.shard) + "/" + std::to_string(o_.shards);
+    write_file_atomic(path, out.dump(2) + "\n");
+    if (print) std::printf("\nraw results: %s\n", path.c_str());
+  }
+
+ private:
+  Level& level(const std::string& name) {
+    for (auto& l : levels_)
+      if (l.name == name) return l;
+    levels_.push_back(
+        Level{name, std::vector<double>(n_, std::nan("")), std::vector<double>(n_, std::nan(""))});
+    return levels_.back();
+  }
+
+  // A rung run's scores: the device mIoU after each level (the full score's level skipped
+  // when the full score is the last rung of "rungs").
+  void absorb_rungs(const nlohmann::json& row, const char* key, const std::string& prefix,
+                    size_t i) {
+    if (!row.contains(key) || row.at(key).at("status") != "ok") return;
+    const auto& m = row.at(key).at("metrics");
+    const auto& miou = m.at("rung_miou");
+    const auto& secs = m.at("rung_s");
+    for (size_t k = 0; k < miou.size() && k < o_.levels.size(); ++k) {
+      if (full_is_last_rung_ && prefix == "rung " && k + 1 == o_.levels.size()) {
+        full_score_[i] = number_or_nan(miou[k]);
+        full_seconds_[i] = number_or_nan(secs[k]);
+        continue;
+      }
+      Level& l = level(prefix + std::to_string(o_.levels[k]) + " ep");
+      l.score[i] = number_or_nan(miou[k]);
+      l.seconds[i] = number_or_nan(secs[k]);
+    }
+  }
+
+  const Options& o_;
+  size_t n_;
+  bool full_is_last_rung_;
+  std::vector<double> full_score_, full_seconds_;
+  std::vector<Level> levels_;
+  std::vector<nlohmann::json> rows_;
+  std::set<size_t> done_;
+};
+
+// The rows of a results file written with the same options (threads and shards aside);
+// anything else is an error naming the file and the first option that differs.
+std::vector<nlohmann::json> load_rows(const std::string& path, const Options& o) {
+  const nlohmann::json in = load_config_file(path);
+  if (!in.is_object() || !in.contains("options") || !in.contains("genomes"))
+    throw Error(path + ": not a proxy_fidelity results file (no 'options' and 'genomes')");
+  const nlohmann::json want = o.identity(), have = in.at("options");
+  for (const auto& [key, value] : want.items())
+    if (!have.contains(key) || have.at(key) != value)
+      throw Error(path + ": option '" + key + "' is " +
+                  (have.contains(key) ? have.at(key).dump() : std::string("missing")) +
+                  ", this run's is " + value.dump());
+  std::vector<nlohmann::json> rows;
+  for (const auto& row : in.at("genomes")) {
+    if (!row.is_object() || !row.contains("index") || !row.at("index").is_number_unsigned() ||
+        row.at("index").get<size_t>() >= static_cast<size_t>(o.genomes) ||
+        !row.contains("genome") || !row.at("genome").is_string())
+      throw Error(path + ": a row without a valid 'index' and 'genome'");
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// The options of a results file (for --merge: the first file's options are the run's).
+Options options_of(const std::string& path, Options o) {
+  const nlohmann::json in = load_config_file(path);
+  if (!in.is_object() || !in.contains("options"))
+    throw Error(path + ": not a proxy_fidelity results file (no 'options')");
+  const auto& id = in.at("options");
+  try {
+    const std::string config = id.at("config").get<std::string>();
+    o.config = config == "built-in default" ? "" : config;
+    o.genomes = id.at("genomes").get<int>();
+    o.seed = id.at("seed").get<uint64_t>();
+    o.full_epochs = id.at("full_epochs").get<int>();
+    o.levels = id.at("levels").get<std::vector<int>>();
+    o.chip_fraction = id.at("chip_fraction").get<double>();
+    o.small_chips = id.at("small_chips").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": options: " + e.what());
+  }
+  if (o.genomes < 2 || o.levels.empty())
+    throw Error(path + ": options: 'genomes' below 2 or no 'levels'");
+  return o;
 }
 
 }  // namespace
@@ -171,6 +388,12 @@ int main(int argc, char** argv) {
       o.threads = std::stoi(next());
     else if (a == "--json")
       o.json = next();
+    else if (a == "--resume")
+      o.resume = true;
+    else if (a == "--shard")
+      parse_shard(next(), o);
+    else if (a == "--merge")
+      o.merge = split_csv_line(next());
     else
       usage("unknown argument " + a);
   }
@@ -181,7 +404,21 @@ int main(int argc, char** argv) {
   }
   if (o.full_epochs < 1) usage("--full-epochs: at least 1");
   if (o.chip_fraction < 0 || o.chip_fraction > 1) usage("--chip-fraction: within 0..1");
+  if (o.resume && o.json.empty()) usage("--resume: needs --json (the file to continue)");
+  if (!o.merge.empty() && (o.resume || o.shards > 1))
+    usage("--merge: combines finished files; --resume and --shard do not apply");
   try {
+    if (!o.merge.empty()) {  // no training: the files' rows, one table
+      o = options_of(o.merge.front(), o);
+      Table table(o);
+      for (const std::string& path : o.merge)
+        for (const auto& row : load_rows(path, o)) table.add(row);
+      std::printf("proxy_fidelity: merged %zu genomes of %d from %zu files\n", table.rows(),
+                  o.genomes, o.merge.size());
+      table.report(true, o.json);
+      return 0;
+    }
+
     SearchConfig base = o.config.empty()
                             ? SearchConfig::defaults()
                             : SearchConfig::from_json(load_config_file(o.config), o.config);
@@ -225,73 +462,44 @@ int main(int argc, char** argv) {
       if (seen.insert(g.str()).second) genomes.push_back(g);
     }
     const size_t n = genomes.size();
+    if (n < static_cast<size_t>(o.genomes))
+      throw Error("the search space holds only " + std::to_string(n) +
+                  " distinct genomes under its limits; use --genomes " + std::to_string(n));
     std::printf("proxy_fidelity: %zu genomes (seed %llu), full = %d epochs, levels", n,
                 static_cast<unsigned long long>(o.seed), o.full_epochs);
     for (int l : o.levels) std::printf(" %d", l);
-    std::printf(", data %s, device %s\n", full.train_config().at("data").dump().c_str(),
+    std::printf(", data %s, device %s", full.train_config().at("data").dump().c_str(),
                 base.device.c_str());
+    if (o.shards > 1) std::printf(", shard %d/%d", o.shard, o.shards);
+    std::printf("\n");
+
+    Table table(o);
+    if (o.resume && fs::exists(o.json)) {
+      for (const auto& row : load_rows(o.json, o)) {
+        const size_t i = row.at("index").get<size_t>();
+        if (row.at("genome").get<std::string>() != genomes[i].str())
+          throw Error(o.json + ": genome " + std::to_string(i) + " is " +
+                      row.at("genome").get<std::string>() + ", this run samples " +
+                      genomes[i].str());
+        table.add(row);
+      }
+      std::printf("resumed: %zu genomes already in %s\n", table.rows(), o.json.c_str());
+    } else if (!o.json.empty() && fs::exists(o.json)) {
+      throw Error(o.json + ": exists (continue it with --resume, or choose another --json)");
+    }
 
     // With the last level equal to the full epochs, the rungs' last score is the full score
     // (one schedule, continued exactly: train/train_state.h), so it is not trained twice.
-    const bool full_is_last_rung = o.levels.back() == o.full_epochs;
-    std::vector<Level> levels;
-    const auto level = [&](const std::string& name) -> Level& {
-      for (auto& l : levels)
-        if (l.name == name) return l;
-      levels.push_back(
-          Level{name, std::vector<double>(n, std::nan("")), std::vector<double>(n, std::nan(""))});
-      return levels.back();
-    };
-    std::vector<double> full_score(n, std::nan("")), full_seconds(n, std::nan(""));
-    nlohmann::json raw = nlohmann::json::array();
-    const auto record_rungs = [&](const EvalOutcome& out, const std::string& prefix, size_t i) {
-      if (out.status != EvalStatus::Ok) return;
-      const auto& miou = out.metrics.at("rung_miou");
-      const auto& secs = out.metrics.at("rung_s");
-      for (size_t k = 0; k < miou.size(); ++k) {
-        if (full_is_last_rung && prefix == "rung " && k + 1 == o.levels.size()) continue;
-        Level& l = level(prefix + std::to_string(o.levels[k]) + " ep");
-        l.score[i] = miou[k].is_number() ? miou[k].get<double>() : std::nan("");
-        l.seconds[i] = secs[k].get<double>();
-      }
-    };
     const auto evaluate_genome = [&](size_t i) {
       const auto t0 = std::chrono::steady_clock::now();
       Candidate c;
       c.id = i + 1;
       c.genome = genomes[i];
-      nlohmann::json row = {{"genome", c.genome.str()}};
-      if (!full_is_last_rung) {
-        const EvalOutcome f = full.evaluate(c, {});
-        row["full"] = {
-            {"status", to_string(f.status)}, {"reason", f.reason}, {"metrics", f.metrics}};
-        if (f.status == EvalStatus::Ok) {
-          full_score[i] = f.metrics.at("miou").get<double>();
-          full_seconds[i] =
-              f.metrics.at("train_s").get<double>() + f.metrics.at("eval_s").get<double>();
-        }
-      }
-      const EvalOutcome r = rungs.evaluate(c, {});
-      row["rungs"] = r.metrics;
-      record_rungs(r, "rung ", i);
-      if (full_is_last_rung && r.status == EvalStatus::Ok) {
-        full_score[i] = r.metrics.at("miou").get<double>();
-        full_seconds[i] = r.metrics.at("rung_s").back().get<double>();
-      } else if (full_is_last_rung) {
-        row["full"] = {{"status", to_string(r.status)}, {"reason", r.reason}};
-      }
-      if (fewer) {
-        const EvalOutcome x = fewer.get()->evaluate(c, {});
-        row["fewer_chips"] = x.metrics;
-        char p[48];
-        std::snprintf(p, sizeof p, "chips x%.2g, ", o.chip_fraction);
-        record_rungs(x, p, i);
-      }
-      if (small) {
-        const EvalOutcome x = small->evaluate(c, {});
-        row["small_chips"] = x.metrics;
-        record_rungs(x, "half-side chips, ", i);
-      }
+      nlohmann::json row = {{"index", i}, {"genome", c.genome.str()}};
+      if (!table.full_is_last_rung()) row["full"] = outcome_json(full.evaluate(c, {}));
+      row["rungs"] = outcome_json(rungs.evaluate(c, {}));
+      if (fewer) row["fewer_chips"] = outcome_json(fewer->evaluate(c, {}));
+      if (small) row["small_chips"] = outcome_json(small->evaluate(c, {}));
       ZeroCostScores z;
       z.grad_norm = z.synflow = z.naswot = std::nan("");
       try {
@@ -300,68 +508,28 @@ int main(int argc, char** argv) {
         std::printf("  zero-cost scores of %s failed: %s\n", c.genome.str().c_str(),
                     e.what_without_backtrace());
       }
-      for (const auto& [name, v] :
-           std::vector<std::pair<std::string, double>>{{"zero-cost grad_norm", z.grad_norm},
-                                                       {"zero-cost synflow", z.synflow},
-                                                       {"zero-cost naswot", z.naswot}}) {
-        Level& l = level(name);
-        l.score[i] = v;
-        l.seconds[i] = z.seconds / 3;  // the three are computed together
-      }
-      row["zero_cost"] = {{"grad_norm", z.grad_norm},
-                          {"synflow", z.synflow},
-                          {"naswot", z.naswot},
+      const auto finite_or_null = [](double v) {
+        return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+      };
+      row["zero_cost"] = {{"grad_norm", finite_or_null(z.grad_norm)},
+                          {"synflow", finite_or_null(z.synflow)},
+                          {"naswot", finite_or_null(z.naswot)},
                           {"seconds", z.seconds}};
-      raw.push_back(row);
+      table.add(row);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::printf("  %2zu/%zu %-70s full mIoU %.4f  (%.0f s)\n", i + 1, n, c.genome.str().c_str(),
-                  full_score[i], s);
+                  table.full_score(i), s);
       std::fflush(stdout);
     };
 
-    // The table of every level against the full scores so far; printed at the end, and
-    // written with the raw results after every genome (a long run stopped early keeps them).
-    const auto report = [&](bool print, size_t done) {
-      if (print) {
-        std::printf("\n%-34s %8s %8s %10s %6s\n", "level", "tau", "rho", "s/genome", "pairs");
-        std::printf("%-34s %8s %8s %10.1f %6zu\n",
-                    ("full (" + std::to_string(o.full_epochs) + " ep)").c_str(), "1", "1",
-                    mean_finite(full_seconds), done);
-      }
-      nlohmann::json table = nlohmann::json::array();
-      for (const Level& l : levels) {
-        std::vector<double> a, b;
-        for (size_t i = 0; i < done; ++i)
-          if (std::isfinite(l.score[i]) && std::isfinite(full_score[i])) {
-            a.push_back(l.score[i]);
-            b.push_back(full_score[i]);
-          }
-        const double tau = a.size() >= 2 ? kendall_tau(a, b) : std::nan("");
-        const double rho = a.size() >= 2 ? spearman_rho(a, b) : std::nan("");
-        const double secs = mean_finite(l.seconds);
-        if (print)
-          std::printf("%-34s %8.3f %8.3f %10.2f %6zu\n", l.name.c_str(), tau, rho, secs, a.size());
-        table.push_back({{"level", l.name},
-                         {"kendall_tau", std::isfinite(tau) ? nlohmann::json(tau) : nullptr},
-                         {"spearman_rho", std::isfinite(rho) ? nlohmann::json(rho) : nullptr},
-                         {"seconds_per_genome", secs},
-                         {"pairs", a.size()}});
-      }
-      if (!o.json.empty()) {
-        const nlohmann::json out = {{"genomes", raw},
-                                    {"done", done},
-                                    {"table", table},
-                                    {"full_epochs", o.full_epochs},
-                                    {"full_is_last_rung", full_is_last_rung},
-                                    {"levels", o.levels},
-                                    {"seed", o.seed},
-                                    {"config", o.config.empty() ? "built-in default" : o.config}};
-        write_file_atomic(o.json, out.dump(2) + "\n");
-        if (print) std::printf("\nraw results: %s\n", o.json.c_str());
-      }
-    };
-    for (size_t i = 0; i < n; ++i) evaluate_genome(i), report(false, i + 1);
-    report(true, n);
+    // The table is written with the rows after every genome (a long run stopped early keeps
+    // them, and --resume continues from them); printed at the end.
+    for (size_t i = 0; i < n; ++i) {
+      if (static_cast<int>(i % o.shards) != o.shard - 1 || table.has(i)) continue;
+      evaluate_genome(i);
+      table.report(false, o.json);
+    }
+    table.report(true, o.json);
     fs::remove_all(dir);
   } catch (const Error& e) {
     std::fprintf(stderr, "proxy_fidelity: error: %s\n", e.what());

@@ -1,4 +1,6 @@
 // dalnas search: evolutionary, hardware-aware NAS with the device's numerics in the loop.
+#include <sched.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -217,6 +219,14 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
   }
 }
 
+// The cores this process may run on (0: unknown).
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  return CPU_COUNT(&set);
+}
+
 PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
                           const SearchArgs& a, CandidateEvaluator& evaluator) {
   const std::string journal_path = out + "/journal.sqlite";
@@ -322,6 +332,10 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     throw Error(out + ": " + why);
   }
   if (best && cfg.evaluation.final_epochs > 0 && !g_stop.load()) {
+    // Under MPI --threads is each worker's; the workers wait while rank 0 retrains the
+    // winner, so the retraining uses every core rank 0 may run on (its affinity: the
+    // node's cores, or a batch system's allocation).
+    if (a.mpi) set_threads(usable_cores());
     const Genome g = Genome::parse(res.records[*best].genome);
     const std::string dir = out + "/best";
     // A resumed run whose winner was already retrained keeps that result.

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""What a search run spent and how its cheap scores agreed with its longer ones.
+
+    python3 bench/search_run_stats.py [--full-epochs N] RUN_DIR [RUN_DIR ...]
+
+Reads RUN_DIR/journal.sqlite (Python's sqlite3 only) and prints, per run:
+- evaluations by fidelity (a rung or stage, inherited, reused from the journal), the
+  training epochs they took and the worker-seconds they cost;
+- the cost of the same candidates trained from scratch for the full epochs (N, or the most
+  epochs a candidate of the run trained from scratch; each
+  candidate's own seconds per epoch times the full epochs, plus one device evaluation):
+  the ratio is how many more candidates per hour the schedule evaluates;
+- for the rung schedule, Kendall's tau between the device mIoU at each rung and at the
+  last, over the candidates that reached the last rung (promoted ones only: a sample with
+  a restricted range, so it understates what a random sample would show), and how often a
+  rung's score equals the one before it (training keeps the weights of the best
+  validation-loss epoch, so a rung whose epochs did not lower it scores the same);
+- the best candidates by fitness.
+"""
+import itertools
+import json
+import sqlite3
+import sys
+
+
+def kendall_tau(a, b):
+    c = d = 0
+    for i, j in itertools.combinations(range(len(a)), 2):
+        s = (a[i] - a[j]) * (b[i] - b[j])
+        c += s > 0
+        d += s < 0
+    n = len(a)
+    return (c - d) / (n * (n - 1) / 2) if n > 1 else float("nan")
+
+
+def run_stats(run, full_epochs=0):
+    db = sqlite3.connect(f"file:{run}/journal.sqlite?mode=ro", uri=True)
+    rows = list(db.execute("select candidate_id, genome, status, metrics, fitness, feasible "
+                           "from evaluations order by id"))
+    trained = []
+    by_fidelity = {}
+    reused = 0
+    for cid, genome, status, metrics, fitness, feasible in rows:
+        m = json.loads(metrics) if metrics else {}
+        if "reused_from" in m:
+            reused += 1
+            continue
+        fid = m.get("fidelity", status)
+        by_fidelity[fid] = by_fidelity.get(fid, 0) + 1
+        trained.append((cid, genome, status, m, fitness, feasible))
+    epochs = sum(m.get("epochs", 0) for _, _, _, m, _, _ in trained)
+    spent = sum(m.get("train_s", 0) + m.get("eval_s", 0) for _, _, _, m, _, _ in trained)
+    if not full_epochs:  # the most a candidate trained from scratch
+        full_epochs = max((m.get("epochs", 0) for _, _, s, m, _, _ in trained if s == "ok"
+                           and not m.get("fidelity", "").startswith("inherited")), default=0)
+    scratch = 0.0
+    for _, _, _, m, _, _ in trained:
+        if m.get("epochs", 0) <= 0 or "train_s" not in m:
+            continue
+        # device evaluations in eval_s: one per rung reached, two for a promoted two-stage one
+        evals = len(m.get("rung_miou", [])) or (2 if "fitness_low" in m else 1)
+        scratch += m["train_s"] / m["epochs"] * full_epochs + m.get("eval_s", 0) / evals
+    print(f"{run}")
+    print(f"  evaluations {len(rows)} ({reused} reused from the journal): "
+          + ", ".join(f"{k} {v}" for k, v in sorted(by_fidelity.items())))
+    print(f"  training epochs {epochs} ({epochs / max(1, len(trained)):.2f} a candidate), "
+          f"worker-seconds {spent:.0f}")
+    if spent > 0 and full_epochs:
+        print(f"  the same candidates from scratch at {full_epochs} epochs: ~{scratch:.0f} "
+              f"worker-seconds, {scratch / spent:.2f}x what the schedule spent")
+    rung = [m for _, _, s, m, _, _ in trained if s == "ok" and "rung_miou" in m]
+    if rung:
+        levels = max(len(m["rung_miou"]) for m in rung)
+        top = [m for m in rung if len(m["rung_miou"]) == levels]
+        print(f"  rungs: {len(top)} candidates reached rung {levels}")
+        for k in range(levels - 1):
+            a = [m["rung_miou"][k] for m in top]
+            b = [m["rung_miou"][-1] for m in top]
+            print(f"    tau(rung {k + 1}, rung {levels}) = {kendall_tau(a, b):+.3f} over {len(top)}")
+        for k in range(1, levels):
+            reached = [m for m in rung if len(m["rung_miou"]) > k]
+            same = sum(1 for m in reached if m["rung_miou"][k] == m["rung_miou"][k - 1])
+            print(f"    score unchanged from rung {k} to {k + 1}: {same} of {len(reached)}")
+    low = [m for _, _, s, m, _, _ in trained if s == "ok" and "fitness_low" in m
+           and m.get("fidelity") == "full" and "miou_low" in m]
+    if low:
+        a = [m["miou_low"] for m in low]
+        b = [m["miou"] for m in low]
+        print(f"  two-stage: tau(low fidelity, full) = {kendall_tau(a, b):+.3f} over {len(low)}")
+    ok = sorted((r for r in trained if r[2] == "ok" and r[5]), key=lambda r: -r[4])
+    print("  best by fitness:")
+    for cid, genome, _, m, fitness, _ in ok[:5]:
+        print(f"    {cid:4d} fitness {fitness:.4f}  mIoU {m.get('miou', float('nan')):.4f}  "
+              f"{m.get('latency_ms', float('nan')):6.2f} ms  {m.get('params', 0):7d} params  "
+              f"{m.get('fidelity', '')}  {genome}")
+
+
+def main():
+    args = sys.argv[1:]
+    full_epochs = 0
+    if len(args) >= 2 and args[0] == "--full-epochs":
+        if not args[1].isdigit() or int(args[1]) < 1:
+            sys.exit(f"search_run_stats: --full-epochs: '{args[1]}' is not a positive integer")
+        full_epochs = int(args[1])
+        args = args[2:]
+    if not args:
+        sys.exit("usage: search_run_stats.py [--full-epochs N] RUN_DIR [RUN_DIR ...]")
+    for run in args:
+        try:
+            run_stats(run, full_epochs)
+        except sqlite3.Error as e:
+            sys.exit(f"search_run_stats: {run}/journal.sqlite: {e}")
+
+
+if __name__ == "__main__":
+    main()
