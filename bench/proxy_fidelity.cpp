@@ -315,8 +315,8 @@ class Table {
 
 // The rows of a results file written with the same options (threads and shards aside);
 // anything else is an error naming the file and the first option that differs.
-std::vector<nlohmann::json> load_rows(const std::string& path, const Options& o) {
-  const nlohmann::json in = load_config_file(path);
+std::vector<nlohmann::json> load_rows(const nlohmann::json& in, const std::string& path,
+                                      const Options& o) {
   if (!in.is_object() || !in.contains("options") || !in.contains("genomes"))
     throw Error(path + ": not a proxy_fidelity results file (no 'options' and 'genomes')");
   const nlohmann::json want = o.identity(), have = in.at("options");
@@ -337,8 +337,7 @@ std::vector<nlohmann::json> load_rows(const std::string& path, const Options& o)
 }
 
 // The options of a results file (for --merge: the first file's options are the run's).
-Options options_of(const std::string& path, Options o) {
-  const nlohmann::json in = load_config_file(path);
+Options options_of(const nlohmann::json& in, const std::string& path, Options o) {
   if (!in.is_object() || !in.contains("options"))
     throw Error(path + ": not a proxy_fidelity results file (no 'options')");
   const auto& id = in.at("options");
@@ -408,11 +407,13 @@ int main(int argc, char** argv) {
   if (!o.merge.empty() && (o.resume || o.shards > 1))
     usage("--merge: combines finished files; --resume and --shard do not apply");
   try {
-    if (!o.merge.empty()) {  // no training: the files' rows, one table
-      o = options_of(o.merge.front(), o);
+    if (!o.merge.empty()) {               // no training: the files' rows, one table
+      std::vector<nlohmann::json> files;  // each read once
+      for (const std::string& path : o.merge) files.push_back(load_config_file(path));
+      o = options_of(files.front(), o.merge.front(), o);
       Table table(o);
-      for (const std::string& path : o.merge)
-        for (const auto& row : load_rows(path, o)) table.add(row);
+      for (size_t f = 0; f < files.size(); ++f)
+        for (const auto& row : load_rows(files[f], o.merge[f], o)) table.add(row);
       std::printf("proxy_fidelity: merged %zu genomes of %d from %zu files\n", table.rows(),
                   o.genomes, o.merge.size());
       table.report(true, o.json);
@@ -475,7 +476,7 @@ int main(int argc, char** argv) {
 
     Table table(o);
     if (o.resume && fs::exists(o.json)) {
-      for (const auto& row : load_rows(o.json, o)) {
+      for (const auto& row : load_rows(load_config_file(o.json), o.json, o)) {
         const size_t i = row.at("index").get<size_t>();
         if (row.at("genome").get<std::string>() != genomes[i].str())
           throw Error(o.json + ": genome " + std::to_string(i) + " is " +
