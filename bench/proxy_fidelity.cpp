@@ -15,7 +15,9 @@
 //              evaluation, CandidateEvaluator with the configuration's device profile);
 //   rungs      the search's schedule "rungs" with rungs = the levels: the device mIoU after
 //              each level's epochs of one schedule of the last level's length, continuing
-//              from the level before (what a candidate stopped at that rung scored);
+//              from the level before (what a candidate stopped at that rung scored), with
+//              the weights training keeps (rung_score "kept": the lowest validation loss so
+//              far) and, as its own level, with the rung's last weights (rung_score "last");
 //   chips xF   the same with rung_chip_fraction = F at every level (default 0.5; 0: skip);
 //   small      the same with chips of half the side (tiling size and stride halved);
 //   zero-cost  grad_norm, synflow and naswot at initialisation (eval/zero_cost.h).
@@ -302,6 +304,15 @@ class Table {
       l.score[i] = number_or_nan(miou[k]);
       l.seconds[i] = number_or_nan(secs[k]);
     }
+    // The same run scored with each rung's last weights instead of the kept ones
+    // (evaluation.rung_score "last"; CandidateEvaluator::also_score_last).
+    if (!m.contains("rung_miou_last")) return;
+    const auto& last = m.at("rung_miou_last");
+    for (size_t k = 0; k < last.size() && k < o_.levels.size() && k < secs.size(); ++k) {
+      Level& l = level(prefix + std::to_string(o_.levels[k]) + " ep, last weights");
+      l.score[i] = number_or_nan(last[k]);
+      l.seconds[i] = number_or_nan(secs[k]);
+    }
   }
 
   const Options& o_;
@@ -436,6 +447,7 @@ int main(int argc, char** argv) {
     const PreparedData& pd = prepared_data(*data);
     CandidateEvaluator full(full_config(base, o.full_epochs), dir + "/full", {}, data);
     CandidateEvaluator rungs(rung_config(base, o.levels, 1.0), dir + "/rungs", {}, data);
+    rungs.also_score_last = true;  // both rung scores of one run (kept and last weights)
     std::unique_ptr<CandidateEvaluator> fewer, small;
     if (o.chip_fraction > 0 && o.chip_fraction < 1)
       fewer = std::make_unique<CandidateEvaluator>(rung_config(base, o.levels, o.chip_fraction),

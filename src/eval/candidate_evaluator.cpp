@@ -96,7 +96,7 @@ struct CandidateEvaluator::Impl {
   void climb_rungs(const Candidate& c, const std::vector<EvaluationRecord>& history,
                    const TrainConfig& t, const PolicyPtr& policy, Checkpoint& ck, EvalOutcome& o,
                    DeviceMetrics& dm, int& trained, double& train_s, double& eval_s,
-                   const std::function<void(int)>& on_rung);
+                   const std::function<void(int)>& on_rung, bool also_score_last);
 };
 
 namespace {
@@ -285,7 +285,8 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
                                            const TrainConfig& t_in, const PolicyPtr& policy,
                                            Checkpoint& ck, EvalOutcome& o, DeviceMetrics& dm,
                                            int& trained, double& train_s, double& eval_s,
-                                           const std::function<void(int)>& on_rung) {
+                                           const std::function<void(int)>& on_rung,
+                                           bool also_score_last) {
   Impl& m = *this;
   const EvaluationConfig& ev = m.cfg.evaluation;
   const int rungs = static_cast<int>(ev.rungs.size());
@@ -294,8 +295,9 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
   const std::string state_path = rung_state_file(m.run_dir, c.genome);
   const std::string identity = config_hash(m.cfg.evaluation_identity());
   nlohmann::json fit_at = nlohmann::json::array(), miou_at = nlohmann::json::array();
-  nlohmann::json seconds_at = nlohmann::json::array();  // training + device time to each rung
-  int next = 0;                                         // the rung to train next
+  nlohmann::json miou_last_at = nlohmann::json::array();  // also_score_last: the last weights'
+  nlohmann::json seconds_at = nlohmann::json::array();    // training + device time to each rung
+  int next = 0;                                           // the rung to train next
   TrainState state;  // carried from rung to rung: the rungs are one uninterrupted run
   if (std::filesystem::exists(state_path)) {
     // A killed evaluation of this genome left its state after rung `rung`: continue there.
@@ -313,6 +315,7 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
         next = s.at("rung").get<int>() + 1;
         fit_at = s.at("rung_fitness");
         miou_at = s.at("rung_miou");
+        if (s.contains("rung_miou_last")) miou_last_at = s.at("rung_miou_last");
         seconds_at = s.at("rung_s");
         trained = s.at("epochs").get<int>();
         train_s = s.at("train_s").get<double>();
@@ -356,8 +359,21 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
     const TrainHistory h = fit(ck.net, m.data_().train, m.data_().val, t, {}, range, &state);
     trained += static_cast<int>(h.epochs.size());
     train_s += now_s() - t1;
+    // fit() leaves the kept weights (the lowest validation loss so far); they differ from
+    // the last epoch's when that epoch did not improve it.
+    const bool last_differs = !state.best.empty() && state.best_epoch != state.epochs_done;
+    if (ev.rung_score == "last" && last_differs) load_weights(*ck.net, state.last);
     const double t2 = now_s();
     dm = m.device_metrics(ck, m.eval_scenes);
+    if (also_score_last) {
+      double last_miou = dm.metrics.cm.miou();
+      if (ev.rung_score == "kept" && last_differs) {  // score the last weights, then put back
+        load_weights(*ck.net, state.last);
+        last_miou = m.device_metrics(ck, m.eval_scenes).metrics.cm.miou();
+        load_weights(*ck.net, state.best);
+      }
+      miou_last_at.push_back(last_miou);
+    }
     eval_s += now_s() - t2;
     measured = true;
     reached = k;
@@ -377,6 +393,7 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
     st.metrics = {{"rung", k},
                   {"rung_fitness", fit_at},
                   {"rung_miou", miou_at},
+                  {"rung_miou_last", miou_last_at},
                   {"rung_s", seconds_at},
                   {"epochs", trained},
                   {"train_s", train_s},
@@ -394,6 +411,7 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
   }
   o.metrics["rung_fitness"] = fit_at;
   o.metrics["rung_miou"] = miou_at;
+  if (also_score_last) o.metrics["rung_miou_last"] = miou_last_at;
   o.metrics["rung_s"] = seconds_at;
   o.metrics["rung"] = reached;
   o.metrics["promoted"] = reached + 1 == rungs;
@@ -490,7 +508,8 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
     int trained = 0;
     DeviceMetrics dm;
     if (climbs) {
-      m.climb_rungs(c, history, t, policy, ck, o, dm, trained, train_s, eval_s, on_rung);
+      m.climb_rungs(c, history, t, policy, ck, o, dm, trained, train_s, eval_s, on_rung,
+                    also_score_last);
       fidelity = o.metrics.at("fidelity").get<std::string>();
     } else {
       const int first_stage = staged ? ev.low_epochs : epochs;

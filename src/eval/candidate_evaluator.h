@@ -21,7 +21,8 @@
 //      (search/rungs.h): trained to each rung's epochs (continuing from where it stopped,
 //      one learning-rate schedule of the last rung's length, rung_chip_fraction of the
 //      chips per epoch), scored on the device, and promoted while that fitness is in the top
-//      1/eta of the rung's scores in `history`. Metrics: rung_fitness, rung_miou, rung_s (seconds
+//      1/eta of the rung's scores in `history` (evaluation.rung_score: with the weights
+//      training keeps, or the last epoch's). Metrics: rung_fitness, rung_miou, rung_s (seconds
 //      of training and device evaluation up to it; one per rung reached), rung (the last rung
 //      reached, 0-based), promoted, early_stopped. Between rungs the weights and rung state are
 //      saved to <run>/checkpoints/<genome hash>.rung.ck (atomically); an evaluation of the same
@@ -83,6 +84,10 @@ class CandidateEvaluator : public Evaluator {
   // Called after each rung of schedule "rungs" (rung index, 0-based) once its state file is
   // written; what it throws leaves the evaluation (tests simulate a kill with it).
   std::function<void(int rung)> on_rung;
+  // Schedule "rungs" with rung_score "kept": also score each rung with its last epoch's
+  // weights (metrics.rung_miou_last, one per rung reached; equal to rung_miou where the last
+  // epoch is the kept one), for bench/proxy_fidelity to compare the two scores of one run.
+  bool also_score_last = false;
   // Latency / memory / energy / params of `g` on the target (step 1 alone), as metrics.
   nlohmann::json cost(const Genome& g) const;
 

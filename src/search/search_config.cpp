@@ -125,6 +125,10 @@ void read_rungs(const nlohmann::json& j, const std::string& w, EvaluationConfig&
     throw Error(w + ".eta: must be above 1 (keep the top 1/eta at each rung), found " +
                 nlohmann::json(e.eta).dump());
   read_bool(j, "early_stop", w, e.early_stop);
+  read_string(j, "rung_score", w, e.rung_score);
+  if (e.rung_score != "kept" && e.rung_score != "last")
+    throw Error(w + ".rung_score: '" + e.rung_score +
+                "' is not a rung score (allowed: kept, last)");
   if (e.uses_rungs()) {
     if (!j.contains("rungs") && j.contains("epochs")) {
       // Epochs without rungs: the default rungs below it, then `epochs` itself.
@@ -146,11 +150,11 @@ void read_rungs(const nlohmann::json& j, const std::string& w, EvaluationConfig&
 }
 
 void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationConfig& e) {
-  check_keys(
-      j, w,
-      {"epochs", "split", "inheritance", "inherit_min_share", "inherit_epochs", "schedule",
-       "multi_fidelity", "low_epochs", "promote_fraction", "rungs", "eta", "rung_chip_fraction",
-       "early_stop", "final_epochs", "final_fp32_twin", "keep_checkpoints", "measure_latency"});
+  check_keys(j, w,
+             {"epochs", "split", "inheritance", "inherit_min_share", "inherit_epochs", "schedule",
+              "multi_fidelity", "low_epochs", "promote_fraction", "rungs", "eta",
+              "rung_chip_fraction", "early_stop", "rung_score", "final_epochs", "final_fp32_twin",
+              "keep_checkpoints", "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
   read_string(j, "schedule", w, e.schedule);
   if (e.schedule != "two-stage" && e.schedule != "rungs")
@@ -290,6 +294,7 @@ nlohmann::json SearchConfig::to_json() const {
                      {"eta", e.eta},
                      {"rung_chip_fraction", e.rung_chip_fraction},
                      {"early_stop", e.early_stop},
+                     {"rung_score", e.rung_score},
                      {"final_epochs", e.final_epochs},
                      {"final_fp32_twin", e.final_fp32_twin},
                      {"keep_checkpoints", e.keep_checkpoints},
@@ -317,6 +322,9 @@ nlohmann::json SearchConfig::evaluation_identity() const {
     for (const char* k : {"schedule", "rungs", "eta", "rung_chip_fraction", "early_stop"})
       e.erase(k);
   }
+  // The default rung score enters neither, so that rung journals made before the setting
+  // keep their identity.
+  if (!evaluation.uses_rungs() || evaluation.rung_score == "kept") e.erase("rung_score");
   j.erase("search_space");
   return j;
 }

@@ -42,6 +42,11 @@
 //                              #   `rungs` given: 1 at every rung)
 //   early_stop = false         #   stop before a rung when even mIoU 1 could not reach the
 //                              #   rung's cutoff (the cost terms alone rule it out)
+//   rung_score = "kept"        #   the weights a rung is scored with (and saved): "kept",
+//                              #   those training keeps (the lowest validation loss so
+//                              #   far, as a finished run would), or "last", those of the
+//                              #   rung's last epoch (training continues from the last
+//                              #   either way; the retraining of the winner keeps the best)
 //                              # (inherited candidates train inherit_epochs at once in
 //                              # either schedule; the settings of the schedule not in use
 //                              # are not part of evaluation_identity())
@@ -81,6 +86,7 @@ struct EvaluationConfig {
   double eta = 2.0;
   std::vector<double> rung_chip_fraction = {1, 1, 1, 1};  // one per rung
   bool early_stop = false;
+  std::string rung_score = "kept";  // kept | last
   bool uses_rungs() const { return schedule == "rungs"; }
   int final_epochs = 30;
   bool final_fp32_twin = true;

@@ -78,13 +78,17 @@ std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
   return out;
 }
 
-void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
+}  // namespace
+
+void load_weights(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
+  if (saved.size() != m.parameters().size() + m.buffers().size())
+    throw Error("weights: " + std::to_string(saved.size()) + " tensors, the network has " +
+                std::to_string(m.parameters().size() + m.buffers().size()));
   torch::NoGradGuard ng;
   size_t i = 0;
   for (auto& p : m.parameters()) p.copy_(saved[i++]);
   for (auto& b : m.buffers()) b.copy_(saved[i++]);
 }
-}  // namespace
 
 TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const TrainConfig& cfg,
                  const EpochCallback& on_epoch, const EpochRange& range, TrainState* state) {
@@ -105,7 +109,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
       throw Error("training state: " + std::to_string(state->last.size()) +
                   " tensors, the network has " +
                   std::to_string(net->parameters().size() + net->buffers().size()));
-    restore(*net, state->last);  // continue where the last range stopped, not from its best
+    load_weights(*net, state->last);  // continue where the last range stopped, not its best
   }
   if (state && !state->optimizer.empty()) {
     std::istringstream in(state->optimizer);
@@ -238,7 +242,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     a.save_to(out);
     state->optimizer = out.str();
   }
-  if (!best_weights.empty()) restore(*net, best_weights);
+  if (!best_weights.empty()) load_weights(*net, best_weights);
   net->eval();
   hist.seconds = seconds_since(t_start);
   return hist;

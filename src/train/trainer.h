@@ -74,6 +74,10 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
                  const EpochCallback& on_epoch = {}, const EpochRange& range = {},
                  TrainState* state = nullptr);
 
+// Copies weights saved as parameters then buffers (TrainState::last and ::best) into `m`;
+// throws dalnas::Error when the count does not match the module's.
+void load_weights(torch::nn::Module& m, const std::vector<torch::Tensor>& saved);
+
 // Loss and confusion matrix over a chip set (eval mode, no gradients).
 Metrics evaluate_chips(Network& net, const ChipSet& set, const LossOptions& loss, int batch);
 

@@ -395,6 +395,50 @@ TEST_F(CandidateEvaluatorTest, ClimbingEveryRungEqualsOneUninterruptedRun) {
   torch::set_num_threads(2);
 }
 
+// rung_score "last" scores (and keeps) each rung's last weights; training continues from the
+// last weights either way, so the "kept" run scored with its last weights
+// (also_score_last) gives the "last" run's scores exactly, rung by rung. The learning rate
+// is high so that some epoch does not improve the validation loss (the case that differs).
+TEST_F(CandidateEvaluatorTest, RungScoreLastScoresTheLastWeightsOfTheSameRun) {
+  SearchConfig kept = rung_config();
+  kept.evaluation.eta = 100;  // nobody before: every rung
+  kept.evaluation.epochs = 6;
+  kept.evaluation.rungs = {1, 2, 4, 6};
+  kept.evaluation.rung_chip_fraction = {1, 1, 1, 1};
+  kept.train["lr"] = 0.05;
+  SearchConfig last = kept;
+  last.evaluation.rung_score = "last";
+  CandidateEvaluator a(kept, dir_ + "/kept"), b(last, dir_ + "/last");
+  a.also_score_last = true;
+  const Candidate c = candidate(1, kGenome);
+  const EvalOutcome k = a.evaluate(c, {});
+  const EvalOutcome l = b.evaluate(c, {});
+  ASSERT_EQ(k.status, EvalStatus::Ok) << k.reason;
+  ASSERT_EQ(l.status, EvalStatus::Ok) << l.reason;
+  ASSERT_EQ(k.metrics.at("rung_miou_last").size(), 4u);
+  EXPECT_EQ(k.metrics.at("rung_miou_last"), l.metrics.at("rung_miou"));
+  EXPECT_FALSE(l.metrics.contains("rung_miou_last")) << "only when asked for";
+  EXPECT_EQ(l.metrics.at("miou"), l.metrics.at("rung_miou").back());
+  EXPECT_EQ(k.metrics.at("miou"), k.metrics.at("rung_miou").back());
+  // Rung 1 trained one epoch: its best is its last. Later the two differ somewhere.
+  EXPECT_EQ(k.metrics.at("rung_miou").at(0), k.metrics.at("rung_miou_last").at(0));
+  EXPECT_NE(k.metrics.at("rung_miou"), k.metrics.at("rung_miou_last"))
+      << "the setting does not exercise an epoch that fails to improve the validation loss";
+  // The same as a single-stage run that keeps its last weights: a "last" evaluation killed
+  // after rung 2 resumes to the uninterrupted result.
+  {
+    CandidateEvaluator killed(last, dir_ + "/killed");
+    killed.on_rung = [](int rung) {
+      if (rung == 1) throw std::runtime_error("killed");
+    };
+    EXPECT_THROW(killed.evaluate(c, {}), std::runtime_error);
+  }
+  CandidateEvaluator resumed(last, dir_ + "/killed");
+  const EvalOutcome r = resumed.evaluate(c, {});
+  EXPECT_EQ(r.metrics.at("resumed_at_rung"), 2);
+  EXPECT_EQ(result_of(r), result_of(l));
+}
+
 TEST_F(CandidateEvaluatorTest, AKilledRungEvaluationResumesToTheUninterruptedResult) {
   const SearchConfig cfg = rung_config();
   const Candidate c = candidate(1, kGenome);

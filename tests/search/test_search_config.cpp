@@ -98,7 +98,8 @@ TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
                               {"rungs", {1, 2, 4, 8}},
                               {"eta", 3},
                               {"rung_chip_fraction", {0.25, 0.5, 1, 1}},
-                              {"early_stop", true}}}};
+                              {"early_stop", true},
+                              {"rung_score", "last"}}}};
   const SearchConfig c = SearchConfig::from_json(j, "s.toml");
   EXPECT_TRUE(c.evaluation.uses_rungs());
   EXPECT_EQ(c.evaluation.rungs, (std::vector<int>{1, 2, 4, 8}));
@@ -106,6 +107,7 @@ TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
   EXPECT_DOUBLE_EQ(c.evaluation.eta, 3);
   EXPECT_EQ(c.evaluation.rung_chip_fraction, (std::vector<double>{0.25, 0.5, 1, 1}));
   EXPECT_TRUE(c.evaluation.early_stop);
+  EXPECT_EQ(c.evaluation.rung_score, "last");
   const SearchConfig d = SearchConfig::from_json(c.to_json(), "again");
   EXPECT_EQ(d.to_json(), c.to_json());
   // Rungs alone: every chip at every rung.
@@ -133,6 +135,11 @@ TEST(SearchConfig, RungSettingsAreInTheIdentityOnlyWhenRungsAreTheSchedule) {
   EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
   b = a;
   b.evaluation.early_stop = true;
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  b = a;
+  EXPECT_FALSE(a.evaluation_identity()["evaluation"].contains("rung_score"))
+      << "rung journals made before rung_score keep their identity";
+  b.evaluation.rung_score = "last";
   EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
   b = a;
   b.evaluation.low_epochs = 1;
@@ -164,6 +171,9 @@ TEST(SearchConfig, BadRungSettingsAreOneLineErrors) {
   EXPECT_TRUE(has(m, "evaluation.rung_chip_fraction: 0 is not a share")) << m;
   m = ev({{"schedule", "rungs"}, {"eta", 1}});
   EXPECT_TRUE(has(m, "evaluation.eta: must be above 1")) << m;
+  m = ev({{"schedule", "rungs"}, {"rung_score", "best"}});
+  EXPECT_TRUE(has(m, "evaluation.rung_score: 'best' is not a rung score (allowed: kept, last)"))
+      << m;
   m = ev({{"schedule", "halving"}});
   EXPECT_TRUE(has(m, "evaluation.schedule: 'halving' is not a schedule")) << m;
   m = ev({{"schedule", "rungs"}, {"multi_fidelity", false}});
