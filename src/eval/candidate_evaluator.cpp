@@ -337,14 +337,17 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
     j["miou"] = miou;
     return compute_fitness(m.cfg.fitness, EvalMetrics::from_json(j)).value;
   };
+  const RungPromotion rule = parse_rung_promotion(ev.promotion, "evaluation.promotion");
   bool measured = false;
   int reached = next - 1;
   for (int k = next; k < rungs; ++k) {
     if (ev.early_stop && k > 0) {
       // Fitness grows with mIoU: at mIoU 1 it is the most this candidate can score.
-      const double cutoff = rung_cutoff(rung_scores(history, static_cast<size_t>(k)), ev.eta);
+      // (A cutoff of +infinity means a rung too small to promote anyone yet (asha): the
+      // candidate trains it all the same, so that the rung fills.)
+      const double cutoff = rung_cutoff(rung_scores(history, static_cast<size_t>(k)), ev.eta, rule);
       const double most = fitness_with(1.0);
-      if (most < cutoff) {
+      if (most < cutoff && std::isfinite(cutoff)) {
         o.metrics["early_stopped"] = true;
         o.metrics["early_stop_reason"] = "fitness " + std::to_string(most) +
                                          " at mIoU 1 is below rung " + std::to_string(k + 1) +
@@ -382,7 +385,7 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
     miou_at.push_back(dm.metrics.cm.miou());
     seconds_at.push_back(train_s + eval_s);
     if (k + 1 == rungs) break;
-    if (!rung_promotes(f, rung_scores(history, static_cast<size_t>(k)), ev.eta)) break;
+    if (!rung_promotes(f, rung_scores(history, static_cast<size_t>(k)), ev.eta, rule)) break;
     // Promoted: keep where it stands, so that a killed search continues from here.
     Checkpoint st;
     st.genome = ck.genome;

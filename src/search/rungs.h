@@ -11,10 +11,17 @@
 // arrays (one number per rung reached) in the history's metrics; duplicates answered from
 // the journal (metrics.reused_from) are not counted again.
 //
-// Promotion of score s against the n earlier scores of the rung: promoted when fewer than
-// (n + 1) / eta of them are strictly better. The first candidate of a rung is promoted.
+// Promotion of score s against the n earlier scores of the rung, by rule:
+//   eager  promoted when fewer than (n + 1) / eta of them are strictly better (the top
+//          1/eta rounded up): the first candidate of a rung is promoted, and so are most of
+//          the first few, so early in a search many candidates climb every rung;
+//   asha   promoted when fewer than floor((n + 1) / eta) of them are strictly better (ASHA's
+//          top floor(n / eta) of the rung, itself counted): a rung promotes nobody until it
+//          holds eta scores, and then about one in eta. A candidate is decided once, when it
+//          reaches the rung (no later promotion: the evaluation has ended by then).
 #include <cstddef>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "search/journal.h"
@@ -24,11 +31,20 @@ namespace dalnas {
 // The scores recorded at rung `rung` (0-based) in `history` (metrics.rung_fitness).
 std::vector<double> rung_scores(const std::vector<EvaluationRecord>& history, size_t rung);
 
-// Whether `score` ranks in the top 1/eta of `previous` and itself (eta > 1).
-bool rung_promotes(double score, const std::vector<double>& previous, double eta);
+enum class RungPromotion { Eager, Asha };
+
+// "eager" | "asha" (nullopt-free: throws dalnas::Error naming `where` for anything else).
+RungPromotion parse_rung_promotion(const std::string& s, const std::string& where);
+const char* to_string(RungPromotion p);
+
+// Whether `score` ranks in the top 1/eta of `previous` and itself (eta > 1) by `rule`.
+bool rung_promotes(double score, const std::vector<double>& previous, double eta,
+                   RungPromotion rule = RungPromotion::Eager);
 
 // The lowest score that rung_promotes() would still promote against `previous`
-// (-infinity when every score would be).
-double rung_cutoff(const std::vector<double>& previous, double eta);
+// (-infinity when every score would be; +infinity when none would be, as under asha in a
+// rung of fewer than eta scores).
+double rung_cutoff(const std::vector<double>& previous, double eta,
+                   RungPromotion rule = RungPromotion::Eager);
 
 }  // namespace dalnas

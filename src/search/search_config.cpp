@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "search/rungs.h"
 #include "search/strategy.h"
 
 namespace dalnas {
@@ -125,6 +126,8 @@ void read_rungs(const nlohmann::json& j, const std::string& w, EvaluationConfig&
     throw Error(w + ".eta: must be above 1 (keep the top 1/eta at each rung), found " +
                 nlohmann::json(e.eta).dump());
   read_bool(j, "early_stop", w, e.early_stop);
+  read_string(j, "promotion", w, e.promotion);
+  parse_rung_promotion(e.promotion, w + ".promotion");
   read_string(j, "rung_score", w, e.rung_score);
   if (e.rung_score != "kept" && e.rung_score != "last")
     throw Error(w + ".rung_score: '" + e.rung_score +
@@ -153,8 +156,8 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
   check_keys(j, w,
              {"epochs", "split", "inheritance", "inherit_min_share", "inherit_epochs", "schedule",
               "multi_fidelity", "low_epochs", "promote_fraction", "rungs", "eta",
-              "rung_chip_fraction", "early_stop", "rung_score", "final_epochs", "final_fp32_twin",
-              "keep_checkpoints", "measure_latency"});
+              "rung_chip_fraction", "early_stop", "promotion", "rung_score", "final_epochs",
+              "final_fp32_twin", "keep_checkpoints", "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
   read_string(j, "schedule", w, e.schedule);
   if (e.schedule != "two-stage" && e.schedule != "rungs")
@@ -294,6 +297,7 @@ nlohmann::json SearchConfig::to_json() const {
                      {"eta", e.eta},
                      {"rung_chip_fraction", e.rung_chip_fraction},
                      {"early_stop", e.early_stop},
+                     {"promotion", e.promotion},
                      {"rung_score", e.rung_score},
                      {"final_epochs", e.final_epochs},
                      {"final_fp32_twin", e.final_fp32_twin},
@@ -322,9 +326,10 @@ nlohmann::json SearchConfig::evaluation_identity() const {
     for (const char* k : {"schedule", "rungs", "eta", "rung_chip_fraction", "early_stop"})
       e.erase(k);
   }
-  // The default rung score enters neither, so that rung journals made before the setting
-  // keep their identity.
+  // The default rung score and promotion enter neither, so that rung journals made before the
+  // setting keep their identity.
   if (!evaluation.uses_rungs() || evaluation.rung_score == "kept") e.erase("rung_score");
+  if (!evaluation.uses_rungs() || evaluation.promotion == "eager") e.erase("promotion");
   j.erase("search_space");
   return j;
 }

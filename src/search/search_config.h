@@ -42,6 +42,10 @@
 //                              #   `rungs` given: 1 at every rung)
 //   early_stop = false         #   stop before a rung when even mIoU 1 could not reach the
 //                              #   rung's cutoff (the cost terms alone rule it out)
+//   promotion = "eager"        #   "eager": promoted while in the top 1/eta of the rung so
+//                              #   far rounded up (the first of a rung always goes on);
+//                              #   "asha": ASHA's top floor(n/eta), so a rung promotes
+//                              #   nobody until it holds eta scores (search/rungs.h)
 //   rung_score = "kept"        #   the weights a rung is scored with (and saved): "kept",
 //                              #   those training keeps (the lowest validation loss so
 //                              #   far, as a finished run would), or "last", those of the
@@ -87,6 +91,7 @@ struct EvaluationConfig {
   std::vector<double> rung_chip_fraction = {1, 1, 1, 1};  // one per rung
   bool early_stop = false;
   std::string rung_score = "kept";  // kept | last
+  std::string promotion = "eager";  // eager | asha (search/rungs.h)
   bool uses_rungs() const { return schedule == "rungs"; }
   int final_epochs = 30;
   bool final_fp32_twin = true;

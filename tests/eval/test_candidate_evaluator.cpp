@@ -578,6 +578,34 @@ TEST_F(CandidateEvaluatorTest, EarlyStopEndsACandidateThatCannotReachTheRungsCut
   EXPECT_FALSE(p.metrics.contains("early_stopped"));
 }
 
+// promotion "asha": a rung promotes nobody until it holds eta scores; early stopping leaves
+// a candidate to train a rung too small to promote anyone (so that the rung fills).
+TEST_F(CandidateEvaluatorTest, AshaPromotionWaitsForEtaScoresAndEarlyStopLetsASmallRungFill) {
+  SearchConfig cfg = rung_config();  // rungs 1, 2, 3; eta 2
+  cfg.evaluation.promotion = "asha";
+  CandidateEvaluator ev(cfg, dir_);
+  const EvalOutcome first = ev.evaluate(candidate(1, kGenome), {});
+  ASSERT_EQ(first.status, EvalStatus::Ok) << first.reason;
+  EXPECT_EQ(first.metrics.at("epochs"), 1) << "the first of rung 0 is not promoted under asha";
+  EXPECT_EQ(first.metrics.at("rung"), 0);
+  EXPECT_EQ(first.metrics.at("promoted"), false);
+  // Two lower scores at rung 0, none at rung 1: promoted from rung 0 (floor(3/2) = 1, none
+  // better), rung 1 trained though early_stop is on (its cutoff is +infinity: too small),
+  // then not promoted from the empty rung 1.
+  cfg.evaluation.early_stop = true;
+  CandidateEvaluator es(cfg, dir_ + "/es");
+  const std::vector<EvaluationRecord> history = {rung_record(10, {-1.0}), rung_record(11, {-1.0})};
+  const EvalOutcome second = es.evaluate(candidate(2, kGenome), history);
+  ASSERT_EQ(second.status, EvalStatus::Ok) << second.reason;
+  EXPECT_EQ(second.metrics.at("epochs"), 2);
+  EXPECT_EQ(second.metrics.at("rung"), 1);
+  EXPECT_FALSE(second.metrics.contains("early_stopped"));
+  // The eager rule on the same history climbs every rung.
+  cfg.evaluation.promotion = "eager";
+  CandidateEvaluator eager(cfg, dir_ + "/eager");
+  EXPECT_EQ(eager.evaluate(candidate(2, kGenome), history).metrics.at("epochs"), 3);
+}
+
 TEST_F(CandidateEvaluatorTest, SharedPreparedDataGivesIdenticalResults) {
   const SearchConfig cfg = tiny();
   CandidateEvaluator owner(cfg, dir_ + "/owner");

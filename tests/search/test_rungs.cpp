@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/error.h"
 #include "search/rungs.h"
 
 namespace dalnas {
@@ -44,6 +45,56 @@ TEST(Rungs, EtaThreeKeepsAThird) {
   EXPECT_TRUE(rung_promotes(0.8, before, 3.0)) << "a tie with the cutoff is promoted";
   EXPECT_EQ(rung_cutoff({}, 3.0), -std::numeric_limits<double>::infinity());
   EXPECT_TRUE(rung_promotes(-1e9, {}, 3.0)) << "the first of a rung is always promoted";
+}
+
+TEST(Rungs, AshaPromotesNobodyUntilTheRungHoldsEtaScoresThenTheTopFloorShare) {
+  const RungPromotion asha = RungPromotion::Asha;
+  // eta 3, the same hand-made sequence decided against those before it: promoted when
+  // fewer than floor((n + 1) / 3) earlier scores are strictly better.
+  const std::vector<double> scores = {0.9, 0.5, 0.6, 0.4, 0.7, 0.95, 0.8, 0.3, 0.85};
+  //  0.9:  n=0, floor(1/3)=0                 -> stopped (the rung is too small)
+  //  0.5:  n=1, floor(2/3)=0                 -> stopped
+  //  0.6:  n=2, floor(3/3)=1, 1 better (0.9) -> stopped (1 < 1 false)
+  //  0.4:  n=3, floor(4/3)=1, 3 better       -> stopped
+  //  0.7:  n=4, floor(5/3)=1, 1 better       -> stopped
+  //  0.95: n=5, floor(6/3)=2, 0 better       -> promoted
+  //  0.8:  n=6, floor(7/3)=2, 2 better       -> stopped (2 < 2 false)
+  //  0.3:  n=7, floor(8/3)=2, 7 better       -> stopped
+  //  0.85: n=8, floor(9/3)=3, 2 better       -> promoted
+  const std::vector<bool> expected = {false, false, false, false, false, true, false, false, true};
+  std::vector<double> seen;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    EXPECT_EQ(rung_promotes(scores[i], seen, 3.0, asha), expected[i]) << "score " << i;
+    EXPECT_EQ(scores[i] >= rung_cutoff(seen, 3.0, asha), expected[i]) << "cutoff at " << i;
+    seen.push_back(scores[i]);
+  }
+  EXPECT_EQ(rung_cutoff({}, 3.0, asha), std::numeric_limits<double>::infinity())
+      << "nobody is promoted from an empty rung, whatever the score";
+  EXPECT_FALSE(rung_promotes(1e9, {}, 3.0, asha));
+  EXPECT_TRUE(rung_promotes(1e9, {0.1, 0.2}, 3.0, asha)) << "the third of three, the best";
+  // The eager rule on the same sequence promotes the first and most of the early ones.
+  seen.clear();
+  int eager = 0, asha_count = 0;
+  for (double x : scores) {
+    eager += rung_promotes(x, seen, 3.0) ? 1 : 0;
+    asha_count += rung_promotes(x, seen, 3.0, asha) ? 1 : 0;
+    seen.push_back(x);
+  }
+  EXPECT_EQ(eager, 5);  // 0.9, 0.7, 0.95, 0.8 and 0.85
+  EXPECT_EQ(asha_count, 2);
+}
+
+TEST(Rungs, PromotionRulesParseByName) {
+  EXPECT_EQ(parse_rung_promotion("eager", "e"), RungPromotion::Eager);
+  EXPECT_EQ(parse_rung_promotion("asha", "e"), RungPromotion::Asha);
+  EXPECT_STREQ(to_string(RungPromotion::Asha), "asha");
+  try {
+    parse_rung_promotion("lazy", "evaluation.promotion");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "evaluation.promotion: 'lazy' is not a promotion rule (allowed: eager, asha)");
+  }
 }
 
 TEST(Rungs, ScoresOfARungComeFromTheHistoryWithoutDuplicates) {

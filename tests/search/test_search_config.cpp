@@ -99,7 +99,8 @@ TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
                               {"eta", 3},
                               {"rung_chip_fraction", {0.25, 0.5, 1, 1}},
                               {"early_stop", true},
-                              {"rung_score", "last"}}}};
+                              {"rung_score", "last"},
+                              {"promotion", "asha"}}}};
   const SearchConfig c = SearchConfig::from_json(j, "s.toml");
   EXPECT_TRUE(c.evaluation.uses_rungs());
   EXPECT_EQ(c.evaluation.rungs, (std::vector<int>{1, 2, 4, 8}));
@@ -108,6 +109,7 @@ TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
   EXPECT_EQ(c.evaluation.rung_chip_fraction, (std::vector<double>{0.25, 0.5, 1, 1}));
   EXPECT_TRUE(c.evaluation.early_stop);
   EXPECT_EQ(c.evaluation.rung_score, "last");
+  EXPECT_EQ(c.evaluation.promotion, "asha");
   const SearchConfig d = SearchConfig::from_json(c.to_json(), "again");
   EXPECT_EQ(d.to_json(), c.to_json());
   // Rungs alone: every chip at every rung.
@@ -142,6 +144,10 @@ TEST(SearchConfig, RungSettingsAreInTheIdentityOnlyWhenRungsAreTheSchedule) {
   b.evaluation.rung_score = "last";
   EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
   b = a;
+  EXPECT_FALSE(a.evaluation_identity()["evaluation"].contains("promotion"));
+  b.evaluation.promotion = "asha";
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  b = a;
   b.evaluation.low_epochs = 1;
   EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity()) << "unused under rungs";
   SearchConfig two = SearchConfig::defaults();
@@ -174,6 +180,8 @@ TEST(SearchConfig, BadRungSettingsAreOneLineErrors) {
   m = ev({{"schedule", "rungs"}, {"rung_score", "best"}});
   EXPECT_TRUE(has(m, "evaluation.rung_score: 'best' is not a rung score (allowed: kept, last)"))
       << m;
+  m = ev({{"schedule", "rungs"}, {"promotion", "lazy"}});
+  EXPECT_TRUE(has(m, "evaluation.promotion: 'lazy' is not a promotion rule")) << m;
   m = ev({{"schedule", "halving"}});
   EXPECT_TRUE(has(m, "evaluation.schedule: 'halving' is not a schedule")) << m;
   m = ev({{"schedule", "rungs"}, {"multi_fidelity", false}});
