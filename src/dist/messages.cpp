@@ -118,15 +118,17 @@ std::vector<EvaluationRecord> compact_history(const Candidate& c,
   for (const auto& r : history) {
     const bool parent =
         std::find(c.parents.begin(), c.parents.end(), r.candidate_id) != c.parents.end();
-    // Promotion decisions need the low-fidelity and rung scores of everyone.
-    const bool low = r.metrics.contains("fitness_low") || r.metrics.contains("rung_fitness");
+    // Promotion and pre-filter decisions need the low-fidelity, rung and zero-cost scores
+    // of everyone.
+    const bool low = r.metrics.contains("fitness_low") || r.metrics.contains("rung_fitness") ||
+                     r.metrics.contains("zero_cost");
     if (!parent && !low) continue;
     EvaluationRecord k;
     k.candidate_id = r.candidate_id;
     k.status = r.status;
     if (parent) k.genome = r.genome;
     k.metrics = nlohmann::json::object();
-    for (const char* key : {"fitness_low", "rung_fitness", "reused_from"})
+    for (const char* key : {"fitness_low", "rung_fitness", "zero_cost", "reused_from"})
       if (r.metrics.contains(key)) k.metrics[key] = r.metrics.at(key);
     out.push_back(std::move(k));
   }

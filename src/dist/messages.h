@@ -47,8 +47,9 @@ JobResult decode_result(const std::string& text);
 
 // The part of `history` that CandidateEvaluator::evaluate reads: the records of `c`'s
 // parents (weight inheritance: id, genome, status) and, of every record, the
-// low-fidelity fitness, the rung scores (rung_fitness) and the reuse mark (promotion in
-// either schedule). Records with none of these are left out; metrics are trimmed to them.
+// low-fidelity fitness, the rung scores (rung_fitness), the zero-cost scores (zero_cost:
+// the pre-filter) and the reuse mark (promotion in either schedule). Records with none of these are
+// left out; metrics are trimmed to them.
 std::vector<EvaluationRecord> compact_history(const Candidate& c,
                                               const std::vector<EvaluationRecord>& history);
 

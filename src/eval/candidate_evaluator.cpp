@@ -19,9 +19,11 @@
 #include "eval/export_model.h"
 #include "eval/external_device.h"
 #include "eval/host_latency.h"
+#include "eval/zero_cost.h"
 #include "nn/inherit.h"
 #include "onnx/onnx_export.h"
 #include "search/fitness.h"
+#include "search/prefilter.h"
 #include "search/rungs.h"
 #include "train/experiment.h"
 #include "train/predict.h"
@@ -456,6 +458,26 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
       if (!again.feasible) {
         o.status = EvalStatus::Rejected;
         o.reason = "rejected before training (measured): " + again.reason();
+        return o;
+      }
+    }
+
+    // 1b. The pre-filter: the zero-cost score at initialisation against the run's so far.
+    if (ev.prefilter != "none") {
+      const double z =
+          zero_cost_score(ev.prefilter, c.genome, m.data_().bands, m.data_().train, o.seed);
+      o.metrics["zero_cost"] = {
+          {ev.prefilter, std::isfinite(z) ? nlohmann::json(z) : nlohmann::json(nullptr)}};
+      const std::vector<double> seen = prefilter_scores(history, ev.prefilter);
+      if (!prefilter_passes(z, seen, ev.prefilter_keep, ev.prefilter_warmup)) {
+        char why[200];
+        std::snprintf(why, sizeof why,
+                      "rejected by the pre-filter: %s score %.6g is below %.6g, the top %.0f%% "
+                      "of the %zu scores so far",
+                      ev.prefilter.c_str(), z, prefilter_cutoff(seen, ev.prefilter_keep),
+                      100 * ev.prefilter_keep, seen.size());
+        o.status = EvalStatus::Rejected;
+        o.reason = why;
         return o;
       }
     }

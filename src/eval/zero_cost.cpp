@@ -78,14 +78,37 @@ double naswot_score(Network& net, const torch::Tensor& x) {
   return logabs.item<double>();
 }
 
+namespace {
+
+// The network of `g` initialised with `seed` and the first `batch` chips (at least two).
+Network scored_network(const Genome& g, int bands, const ChipSet& chips, uint64_t seed, int batch,
+                       torch::Tensor& x, torch::Tensor& y) {
+  if (chips.size() < 2) throw Error("zero-cost scores: need at least two chips");
+  const int64_t n = std::min<int64_t>(chips.size(), std::max(2, batch));
+  x = chips.images.slice(0, 0, n);
+  y = chips.masks.slice(0, 0, n);
+  torch::manual_seed(seed);
+  return build_network(g, bands);
+}
+
+}  // namespace
+
+double zero_cost_score(const std::string& name, const Genome& g, int bands, const ChipSet& chips,
+                       uint64_t seed, int batch) {
+  if (name != "grad_norm" && name != "synflow" && name != "naswot")
+    throw Error("zero-cost score: '" + name + "' is not one (grad_norm, synflow, naswot)");
+  torch::Tensor x, y;
+  Network net = scored_network(g, bands, chips, seed, batch, x, y);
+  if (name == "grad_norm") return grad_norm_score(net, x, y);
+  if (name == "synflow") return synflow_score(net, x.size(2), x.size(3));
+  return naswot_score(net, x);
+}
+
 ZeroCostScores zero_cost_scores(const Genome& g, int bands, const ChipSet& chips, uint64_t seed,
                                 int batch) {
-  if (chips.size() < 2) throw Error("zero-cost scores: need at least two chips");
   const auto t0 = std::chrono::steady_clock::now();
-  const int64_t n = std::min<int64_t>(chips.size(), std::max(2, batch));
-  const torch::Tensor x = chips.images.slice(0, 0, n), y = chips.masks.slice(0, 0, n);
-  torch::manual_seed(seed);
-  Network net = build_network(g, bands);
+  torch::Tensor x, y;
+  Network net = scored_network(g, bands, chips, seed, batch, x, y);
   ZeroCostScores s;
   s.grad_norm = grad_norm_score(net, x, y);
   s.synflow = synflow_score(net, x.size(2), x.size(3));

@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 
 #include "core/genome.h"
 #include "nn/network.h"
@@ -42,5 +43,9 @@ struct ZeroCostScores {
 // first `batch` chips of `chips` (synflow at the chips' size).
 ZeroCostScores zero_cost_scores(const Genome& g, int bands, const ChipSet& chips, uint64_t seed,
                                 int batch = 16);
+// One of them by name ("grad_norm", "synflow" or "naswot"; dalnas::Error otherwise), the
+// same number zero_cost_scores() gives for it (the pre-filter of search/prefilter.h).
+double zero_cost_score(const std::string& name, const Genome& g, int bands, const ChipSet& chips,
+                       uint64_t seed, int batch = 16);
 
 }  // namespace dalnas

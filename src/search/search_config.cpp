@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "search/prefilter.h"
 #include "search/rungs.h"
 #include "search/strategy.h"
 
@@ -154,10 +155,28 @@ void read_rungs(const nlohmann::json& j, const std::string& w, EvaluationConfig&
 
 void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationConfig& e) {
   check_keys(j, w,
-             {"epochs", "split", "inheritance", "inherit_min_share", "inherit_epochs", "schedule",
-              "multi_fidelity", "low_epochs", "promote_fraction", "rungs", "eta",
-              "rung_chip_fraction", "early_stop", "promotion", "rung_score", "final_epochs",
-              "final_fp32_twin", "keep_checkpoints", "measure_latency"});
+             {"epochs",
+              "split",
+              "inheritance",
+              "inherit_min_share",
+              "inherit_epochs",
+              "schedule",
+              "multi_fidelity",
+              "low_epochs",
+              "promote_fraction",
+              "rungs",
+              "eta",
+              "rung_chip_fraction",
+              "early_stop",
+              "promotion",
+              "rung_score",
+              "prefilter",
+              "prefilter_keep",
+              "prefilter_warmup",
+              "final_epochs",
+              "final_fp32_twin",
+              "keep_checkpoints",
+              "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
   read_string(j, "schedule", w, e.schedule);
   if (e.schedule != "two-stage" && e.schedule != "rungs")
@@ -175,6 +194,17 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
   read_int(j, "low_epochs", w, e.low_epochs, 1, 100000);
   read_number(j, "promote_fraction", w, e.promote_fraction, true);
   if (e.promote_fraction > 1) throw Error(w + ".promote_fraction: must be within 0..1");
+  read_string(j, "prefilter", w, e.prefilter);
+  if (!is_prefilter_name(e.prefilter))
+    throw Error(w + ".prefilter: '" + e.prefilter +
+                "' is not a pre-filter (allowed: none, naswot, synflow, grad_norm)");
+  read_number(j, "prefilter_keep", w, e.prefilter_keep, false);
+  if (!(e.prefilter_keep > 0 && e.prefilter_keep < 1))
+    throw Error(w +
+                ".prefilter_keep: must be within (0, 1) (the share of candidates trained), "
+                "found " +
+                nlohmann::json(e.prefilter_keep).dump());
+  read_int(j, "prefilter_warmup", w, e.prefilter_warmup, 0, 1000000);
   read_int(j, "final_epochs", w, e.final_epochs, 0, 100000);
   read_bool(j, "final_fp32_twin", w, e.final_fp32_twin);
   read_bool(j, "keep_checkpoints", w, e.keep_checkpoints);
@@ -299,6 +329,9 @@ nlohmann::json SearchConfig::to_json() const {
                      {"early_stop", e.early_stop},
                      {"promotion", e.promotion},
                      {"rung_score", e.rung_score},
+                     {"prefilter", e.prefilter},
+                     {"prefilter_keep", e.prefilter_keep},
+                     {"prefilter_warmup", e.prefilter_warmup},
                      {"final_epochs", e.final_epochs},
                      {"final_fp32_twin", e.final_fp32_twin},
                      {"keep_checkpoints", e.keep_checkpoints},
@@ -330,6 +363,8 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   // setting keep their identity.
   if (!evaluation.uses_rungs() || evaluation.rung_score == "kept") e.erase("rung_score");
   if (!evaluation.uses_rungs() || evaluation.promotion == "eager") e.erase("promotion");
+  if (evaluation.prefilter == "none")
+    for (const char* k : {"prefilter", "prefilter_keep", "prefilter_warmup"}) e.erase(k);
   j.erase("search_space");
   return j;
 }

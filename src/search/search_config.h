@@ -54,6 +54,12 @@
 //                              # (inherited candidates train inherit_epochs at once in
 //                              # either schedule; the settings of the schedule not in use
 //                              # are not part of evaluation_identity())
+//   prefilter = "none"         # none | naswot | synflow | grad_norm: train a candidate
+//   prefilter_keep = 0.5       #   only when that zero-cost score (eval/zero_cost.h, at
+//   prefilter_warmup = 8       #   initialisation) ranks in the top prefilter_keep of the
+//                              #   run's scores so far (search/prefilter.h); the first
+//                              #   prefilter_warmup candidates all train; the others are
+//                              #   rejected before training (either schedule)
 //   final_epochs = 30          # the best genome is retrained this long into best/
 //   final_fp32_twin = true     # with precision aligned: the best genome is also retrained
 //                              # in FP32 (same epochs and seed) into best/fp32/, and
@@ -92,6 +98,9 @@ struct EvaluationConfig {
   bool early_stop = false;
   std::string rung_score = "kept";  // kept | last
   std::string promotion = "eager";  // eager | asha (search/rungs.h)
+  std::string prefilter = "none";   // none | naswot | synflow | grad_norm (search/prefilter.h)
+  double prefilter_keep = 0.5;      // the top share that trains, within (0, 1)
+  int prefilter_warmup = 8;         // the first candidates all train (the sample)
   bool uses_rungs() const { return schedule == "rungs"; }
   int final_epochs = 30;
   bool final_fp32_twin = true;

@@ -102,6 +102,17 @@ TEST(Messages, TheHistorySliceCarriesRungScores) {
       << "what rung promotion reads (search/rungs.h), nothing else";
 }
 
+TEST(Messages, TheHistorySliceCarriesZeroCostScores) {
+  const std::vector<EvaluationRecord> history = {
+      record(1, {{"miou", 0.5}, {"zero_cost", {{"naswot", 12.5}}}}),
+      record(2, {{"latency_ms", 3.0}}),
+  };
+  const auto h = compact_history(candidate(9, {}), history);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].metrics, (nlohmann::json{{"zero_cost", {{"naswot", 12.5}}}}))
+      << "what the pre-filter reads (search/prefilter.h)";
+}
+
 TEST(Messages, MalformedMessagesThrowNamingTheMessage) {
   for (const std::string bad : {"", "[1,2]", "{\"kind\":\"cell\"}", "{\"kind\":\"candidate\"}"}) {
     try {

@@ -11,10 +11,12 @@
 #include "device/lower.h"
 #include "device/profile.h"
 #include "eval/candidate_evaluator.h"
+#include "eval/zero_cost.h"
 #include "nn/network.h"
 #include "search/driver.h"
 #include "search/journal.h"
 #include "train/checkpoint.h"
+#include "train/experiment.h"
 
 namespace dalnas {
 namespace {
@@ -604,6 +606,41 @@ TEST_F(CandidateEvaluatorTest, AshaPromotionWaitsForEtaScoresAndEarlyStopLetsASm
   cfg.evaluation.promotion = "eager";
   CandidateEvaluator eager(cfg, dir_ + "/eager");
   EXPECT_EQ(eager.evaluate(candidate(2, kGenome), history).metrics.at("epochs"), 3);
+}
+
+// prefilter: the zero-cost score at initialisation decides whether a candidate trains.
+TEST_F(CandidateEvaluatorTest, APrefilterRejectsALowZeroCostScoreBeforeTraining) {
+  SearchConfig cfg = tiny();
+  cfg.evaluation.prefilter = "naswot";
+  cfg.evaluation.prefilter_keep = 0.5;
+  cfg.evaluation.prefilter_warmup = 1;
+  CandidateEvaluator ev(cfg, dir_);
+  const Candidate c = candidate(1, kGenome);
+  // The warm-up: the first candidate trains, its score recorded.
+  const EvalOutcome first = ev.evaluate(c, {});
+  ASSERT_EQ(first.status, EvalStatus::Ok) << first.reason;
+  ASSERT_TRUE(first.metrics.at("zero_cost").at("naswot").is_number());
+  const double z = first.metrics.at("zero_cost").at("naswot").get<double>();
+  EXPECT_TRUE(first.metrics.contains("epochs"));
+  // The same number zero_cost_scores() gives (bench/proxy_fidelity's measurement).
+  EXPECT_EQ(
+      z,
+      zero_cost_scores(c.genome, ev.bands(), prepared_data(*ev.data()).train, first.seed).naswot);
+  // Behind two better scores of two: rejected, untrained, the reason names the score.
+  EvaluationRecord hi;
+  hi.metrics = {{"zero_cost", {{"naswot", z + 100}}}};
+  const EvalOutcome low = ev.evaluate(candidate(2, kGenome), {hi, hi});
+  EXPECT_EQ(low.status, EvalStatus::Rejected);
+  EXPECT_FALSE(low.metrics.contains("epochs")) << "not trained";
+  EXPECT_EQ(low.metrics.at("zero_cost").at("naswot"), z) << "its score stays in the record";
+  EXPECT_NE(low.reason.find("rejected by the pre-filter: naswot score"), std::string::npos)
+      << low.reason;
+  // Ahead of them: trained, the same result as without a pre-filter.
+  EvaluationRecord lo;
+  lo.metrics = {{"zero_cost", {{"naswot", z - 100}}}};
+  const EvalOutcome passed = ev.evaluate(candidate(3, kGenome), {lo, lo});
+  ASSERT_EQ(passed.status, EvalStatus::Ok) << passed.reason;
+  EXPECT_EQ(passed.metrics.at("miou"), first.metrics.at("miou"));
 }
 
 TEST_F(CandidateEvaluatorTest, SharedPreparedDataGivesIdenticalResults) {

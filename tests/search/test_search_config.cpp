@@ -100,7 +100,10 @@ TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
                               {"rung_chip_fraction", {0.25, 0.5, 1, 1}},
                               {"early_stop", true},
                               {"rung_score", "last"},
-                              {"promotion", "asha"}}}};
+                              {"promotion", "asha"},
+                              {"prefilter", "naswot"},
+                              {"prefilter_keep", 0.25},
+                              {"prefilter_warmup", 4}}}};
   const SearchConfig c = SearchConfig::from_json(j, "s.toml");
   EXPECT_TRUE(c.evaluation.uses_rungs());
   EXPECT_EQ(c.evaluation.rungs, (std::vector<int>{1, 2, 4, 8}));
@@ -110,6 +113,9 @@ TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
   EXPECT_TRUE(c.evaluation.early_stop);
   EXPECT_EQ(c.evaluation.rung_score, "last");
   EXPECT_EQ(c.evaluation.promotion, "asha");
+  EXPECT_EQ(c.evaluation.prefilter, "naswot");
+  EXPECT_DOUBLE_EQ(c.evaluation.prefilter_keep, 0.25);
+  EXPECT_EQ(c.evaluation.prefilter_warmup, 4);
   const SearchConfig d = SearchConfig::from_json(c.to_json(), "again");
   EXPECT_EQ(d.to_json(), c.to_json());
   // Rungs alone: every chip at every rung.
@@ -148,6 +154,15 @@ TEST(SearchConfig, RungSettingsAreInTheIdentityOnlyWhenRungsAreTheSchedule) {
   b.evaluation.promotion = "asha";
   EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
   b = a;
+  b.evaluation.prefilter_keep = 0.3;
+  EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity()) << "no pre-filter: unused";
+  EXPECT_FALSE(a.evaluation_identity()["evaluation"].contains("prefilter"));
+  b.evaluation.prefilter = "naswot";
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  SearchConfig c2 = b;
+  c2.evaluation.prefilter_keep = 0.5;
+  EXPECT_NE(c2.evaluation_identity(), b.evaluation_identity()) << "its share, once in use";
+  b = a;
   b.evaluation.low_epochs = 1;
   EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity()) << "unused under rungs";
   SearchConfig two = SearchConfig::defaults();
@@ -182,6 +197,12 @@ TEST(SearchConfig, BadRungSettingsAreOneLineErrors) {
       << m;
   m = ev({{"schedule", "rungs"}, {"promotion", "lazy"}});
   EXPECT_TRUE(has(m, "evaluation.promotion: 'lazy' is not a promotion rule")) << m;
+  m = ev({{"prefilter", "jacov"}});
+  EXPECT_TRUE(has(m, "evaluation.prefilter: 'jacov' is not a pre-filter")) << m;
+  m = ev({{"prefilter", "naswot"}, {"prefilter_keep", 1}});
+  EXPECT_TRUE(has(m, "evaluation.prefilter_keep: must be within (0, 1)")) << m;
+  m = ev({{"prefilter_warmup", -1}});
+  EXPECT_TRUE(has(m, "evaluation.prefilter_warmup")) << m;
   m = ev({{"schedule", "halving"}});
   EXPECT_TRUE(has(m, "evaluation.schedule: 'halving' is not a schedule")) << m;
   m = ev({{"schedule", "rungs"}, {"multi_fidelity", false}});
