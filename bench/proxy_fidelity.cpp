@@ -373,6 +373,7 @@ Options options_of(const nlohmann::json& in, const std::string& path, Options o)
 
 int main(int argc, char** argv) {
   tune_allocator();
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a log of a run of hours shows each line at once
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
