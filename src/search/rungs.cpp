@@ -22,12 +22,12 @@ std::vector<double> rung_scores(const std::vector<EvaluationRecord>& history, si
 
 namespace {
 
-// How many earlier scores may be strictly better than a promoted one: fewer than
-// (n + 1) / eta (eager) or than floor((n + 1) / eta) (asha).
-size_t allowed_better(size_t n, double eta, RungPromotion rule) {
+// How many places of a rung promote: a score is promoted when fewer earlier scores than
+// this are strictly better. eager: better < (n + 1) / eta, which for a whole count is
+// better < ceil((n + 1) / eta); asha: better < floor((n + 1) / eta).
+size_t promoting_places(size_t n, double eta, RungPromotion rule) {
   const double q = static_cast<double>(n + 1) / eta;
-  // eager: better < q  <=>  better <= ceil(q) - 1; asha: better < floor(q).
-  const double c = rule == RungPromotion::Asha ? std::floor(q) : std::ceil(q) - 1;
+  const double c = rule == RungPromotion::Asha ? std::floor(q) : std::ceil(q);
   return c <= 0 ? 0 : static_cast<size_t>(c);
 }
 
@@ -48,24 +48,16 @@ bool rung_promotes(double score, const std::vector<double>& previous, double eta
   size_t better = 0;
   for (double p : previous)
     if (p > score) ++better;
-  if (rule == RungPromotion::Asha) return better < allowed_better(previous.size(), eta, rule);
-  return static_cast<double>(better) < static_cast<double>(previous.size() + 1) / eta;
+  return better < promoting_places(previous.size(), eta, rule);
 }
 
 double rung_cutoff(const std::vector<double>& previous, double eta, RungPromotion rule) {
-  if (rule == RungPromotion::Asha) {
-    const size_t m = allowed_better(previous.size(), eta, rule);  // promoted: better < m
-    if (m == 0) return std::numeric_limits<double>::infinity();
-    if (m > previous.size()) return -std::numeric_limits<double>::infinity();
-    std::vector<double> sorted = previous;
-    std::sort(sorted.begin(), sorted.end(), std::greater<double>());
-    return sorted[m - 1];
-  }
-  const size_t m = allowed_better(previous.size(), eta, rule);  // promoted: better <= m
-  if (m >= previous.size()) return -std::numeric_limits<double>::infinity();
+  const size_t m = promoting_places(previous.size(), eta, rule);
+  if (m == 0) return std::numeric_limits<double>::infinity();  // nobody, whatever the score
+  if (m > previous.size()) return -std::numeric_limits<double>::infinity();  // everybody
   std::vector<double> sorted = previous;
   std::sort(sorted.begin(), sorted.end(), std::greater<double>());
-  return sorted[m];
+  return sorted[m - 1];  // at or above it, at most m - 1 earlier scores are better
 }
 
 }  // namespace dalnas
