@@ -74,6 +74,17 @@ void int8_conv(const Int8ConvArgs& a);
 void int8_conv_scalar(const Int8ConvArgs& a);
 void int8_conv_avx2(const Int8ConvArgs& a);
 void int8_conv_avx512vnni(const Int8ConvArgs& a);
+// The AVX2 path computes some 3×3 stride-1 convolutions by an exact integer Winograd
+// F(2×2, 3×3) (quant/int8_conv_winograd.inc): int8_winograd_exact says whether that
+// algorithm is exact for `a` (3×3, stride 1, one group, at most 1,827 input channels),
+// int8_conv_avx2_uses_winograd whether int8_conv_avx2 takes it (where it is also faster,
+// unless DALNAS_INT8_WINOGRAD=0);
+// the two branches run on their own for the tests and bench/int8_conv
+// (int8_conv_avx2_winograd needs int8_winograd_exact).
+bool int8_winograd_exact(const Int8ConvArgs& a);
+bool int8_conv_avx2_uses_winograd(const Int8ConvArgs& a);
+void int8_conv_avx2_winograd(const Int8ConvArgs& a);
+void int8_conv_avx2_direct(const Int8ConvArgs& a);
 
 // ONNX Runtime's requantization of one int32 sum (bias included): the scalar formula above.
 int32_t requantize_float(int32_t acc, float scale, int32_t out_zero_point, int32_t act_min,

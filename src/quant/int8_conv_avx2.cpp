@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -106,6 +107,10 @@ struct Ops {
   }
   // Bias, requantization, output zero point, clamp; the first n of the 8 lanes to out.
   static void finish(int8_t* out, V v, int n, const Int8ConvArgs& a, int oc) {
+    store8(out, requant(v, a, oc), n);
+  }
+  // Bias, requantization, output zero point, clamp: 8 int32 lanes in [act_min, act_max].
+  static V requant(V v, const Int8ConvArgs& a, int oc) {
     if (a.bias != nullptr) v = _mm256_add_epi32(v, _mm256_set1_epi32(a.bias[oc]));
     if (a.scale != nullptr) {  // ONNX Runtime: float multiply, clamp, round to even
       __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(a.scale[oc]));
@@ -117,8 +122,7 @@ struct Ops {
     }
     v = _mm256_add_epi32(v, _mm256_set1_epi32(a.out_zero_point));
     v = _mm256_max_epi32(v, _mm256_set1_epi32(a.act_min));
-    v = _mm256_min_epi32(v, _mm256_set1_epi32(a.act_max));
-    store8(out, v, n);
+    return _mm256_min_epi32(v, _mm256_set1_epi32(a.act_max));
   }
 };
 
@@ -177,11 +181,47 @@ struct Dense {
 };
 
 #include "quant/int8_conv_direct.inc"
+#include "quant/int8_conv_winograd.inc"
+
+// DALNAS_INT8_WINOGRAD=0 keeps every dense convolution on the direct path (to measure what
+// the Winograd path brings: the results are the same bit for bit).
+bool winograd_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("DALNAS_INT8_WINOGRAD");
+    return e == nullptr || std::strcmp(e, "0") != 0;
+  }();
+  return on;
+}
 
 }  // namespace
 
 void int8_conv_avx2(const Int8ConvArgs& a) {
   if (a.c_in == a.groups) {  // one input channel per group: the direct depthwise path
+    depthwise<Ops>(a);
+    return;
+  }
+  if (winograd_enabled() &&
+      winograd_pays(a)) {  // 3×3, stride 1: exact integer Winograd F(2×2, 3×3)
+    winograd_dense(a);
+    return;
+  }
+  direct_dense<Dense>(a);
+}
+
+bool int8_winograd_exact(const Int8ConvArgs& a) {
+  return winograd_exact(a);
+}
+
+bool int8_conv_avx2_uses_winograd(const Int8ConvArgs& a) {
+  return a.c_in != a.groups && winograd_enabled() && winograd_pays(a);
+}
+
+void int8_conv_avx2_winograd(const Int8ConvArgs& a) {
+  winograd_dense(a);
+}
+
+void int8_conv_avx2_direct(const Int8ConvArgs& a) {
+  if (a.c_in == a.groups) {
     depthwise<Ops>(a);
     return;
   }

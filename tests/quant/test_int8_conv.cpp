@@ -194,15 +194,22 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
     if (use(isa)) paths.push_back(isa);
   }
   const Shape shapes[] = {
-      {1, 1, 1, 1, 1, 1, 1, 0, 1},     {1, 1, 1, 5, 7, 3, 1, 1, 1},
-      {2, 3, 5, 9, 11, 3, 1, 1, 1},    {1, 4, 8, 16, 16, 3, 2, 1, 1},
-      {1, 7, 13, 13, 17, 5, 1, 2, 1},  {1, 16, 16, 12, 12, 3, 1, 1, 16},  // depthwise
-      {2, 32, 32, 15, 9, 3, 2, 1, 32},                                    // depthwise, s2
-      {1, 8, 16, 10, 10, 3, 1, 1, 4},                                     // groups 4
-      {1, 12, 6, 11, 13, 1, 1, 0, 3},  {1, 67, 67, 9, 10, 3, 1, 1, 1},
-      {1, 67, 1, 7, 7, 5, 2, 2, 1},    {1, 1, 67, 8, 9, 5, 1, 2, 1},
-      {1, 33, 65, 17, 19, 1, 2, 0, 1}, {3, 6, 9, 5, 5, 5, 2, 0, 3},
-      {1, 64, 64, 23, 3, 3, 1, 1, 1},  {1, 2, 2, 40, 37, 3, 2, 1, 2},
+      {1, 1, 1, 1, 1, 1, 1, 0, 1},
+      {1, 1, 1, 5, 7, 3, 1, 1, 1},
+      {2, 3, 5, 9, 11, 3, 1, 1, 1},
+      {1, 4, 8, 16, 16, 3, 2, 1, 1},
+      {1, 7, 13, 13, 17, 5, 1, 2, 1},
+      {1, 16, 16, 12, 12, 3, 1, 1, 16},  // depthwise
+      {2, 32, 32, 15, 9, 3, 2, 1, 32},   // depthwise, s2
+      {1, 8, 16, 10, 10, 3, 1, 1, 4},    // groups 4
+      {1, 12, 6, 11, 13, 1, 1, 0, 3},
+      {1, 67, 67, 9, 10, 3, 1, 1, 1},
+      {1, 67, 1, 7, 7, 5, 2, 2, 1},
+      {1, 1, 67, 8, 9, 5, 1, 2, 1},
+      {1, 33, 65, 17, 19, 1, 2, 0, 1},
+      {3, 6, 9, 5, 5, 5, 2, 0, 3},
+      {1, 64, 64, 23, 3, 3, 1, 1, 1},
+      {1, 2, 2, 40, 37, 3, 2, 1, 2},
       {2, 8, 16, 10, 13, 3, 1, 1, 8},   // depthwise, multiplier 2
       {1, 5, 15, 19, 17, 5, 2, 2, 5},   // depthwise, k5 s2, multiplier 3
       {1, 67, 67, 3, 35, 1, 1, 0, 67},  // depthwise 1×1
@@ -216,9 +223,18 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
       {1, 6, 6, 9, 77, 3, 2, 1, 6},     // depthwise, stride 2, rows of 39: four vectors a pass
       {2, 4, 8, 7, 100, 5, 3, 2, 4},    // depthwise, stride 3, multiplier 2, rows of 34
       {1, 3, 3, 6, 70, 5, 1, 2, 3},     // depthwise, k5 s1, rows of 70 (two passes, a tail)
+      // 3×3 stride 1 (AVX2: the integer Winograd path): odd channel counts, partial tiles,
+      // padding 0 / 1 / 2, partial channel blocks, several tile blocks and a tail.
+      {1, 2, 3, 4, 4, 3, 1, 1, 1},      // one tile row, one tile column pair
+      {1, 5, 7, 33, 35, 3, 1, 1, 1},    // odd c_in (last pair half empty), odd sizes
+      {2, 16, 20, 18, 40, 3, 1, 0, 1},  // no padding: 16×38
+      {1, 9, 5, 7, 50, 3, 1, 2, 1},     // padding 2: 9×52, 26 tiles a row
+      {1, 32, 37, 16, 16, 3, 1, 1, 1},  // 37 output channels: a block of one
+      {1, 6, 4, 3, 3, 3, 1, 0, 1},      // a 1×1 output: one tile, three quarters unused
+      {1, 4, 6, 5, 100, 3, 1, 1, 1},    // 50 tiles a row: three blocks of 16 and a tail
   };
   std::mt19937 rng(20261129);
-  int compared = 0;
+  int compared = 0, winograd = 0;
   for (Shape s : shapes) {
     if (s.c_in % s.groups != 0 || s.c_out % s.groups != 0) s.groups = 1;
     for (int mode = 0; mode < 3; ++mode) {  // double, single, ONNX Runtime's float
@@ -243,10 +259,76 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
                             << int(ref[bad < n ? bad : 0]) << ")";
           ++compared;
         }
+        // Where the AVX2 Winograd branch is exact, both AVX2 branches on their own
+        // (int8_conv_avx2 takes one of them, by speed).
+        if (use(Int8Isa::AVX2) && int8_winograd_exact(p.a)) {
+          std::vector<int8_t> got(n, 0x55);
+          p.a.out = got.data();
+          int8_conv_avx2_winograd(p.a);
+          EXPECT_EQ(got, ref) << "avx2 winograd " << name(s);
+          std::fill(got.begin(), got.end(), int8_t{0x55});
+          int8_conv_avx2_direct(p.a);
+          EXPECT_EQ(got, ref) << "avx2 direct " << name(s);
+          ++winograd;
+        }
       }
     }
   }
   EXPECT_EQ(compared, static_cast<int>(std::size(shapes)) * 6 * static_cast<int>(paths.size()));
+  // The thirteen 3×3 stride-1 single-group shapes, six problems each.
+  if (use(Int8Isa::AVX2)) EXPECT_EQ(winograd, 13 * 6);
+}
+
+// The largest sums a 3×3 convolution can make: every x − z_in = −255 and every weight
+// −128 (each tap +32,640), with 1,827 input channels (the most for which the AVX2
+// Winograd branch's 4·Y stays inside int32: 4·9·32,640·1,827 = 2,146,798,080; both AVX2
+// branches run) and with 1,828 (the direct convolution only). A multiplier of 2^-23 maps the
+// interior sum, 536,699,520, to 64, so a sum wrong by a multiple of 2^30 (a lost top bit) would
+// show in every output.
+TEST(Int8Conv, LargestThreeByThreeSumsAreExact) {
+  for (int c_in : {1827, 1828}) {
+    const int h = 4, w = 5, c_out = 2;
+    std::vector<int8_t> in(static_cast<size_t>(c_in) * h * w, -128);
+    std::vector<int8_t> wt(static_cast<size_t>(c_out) * c_in * 9, -128);
+    for (size_t i = static_cast<size_t>(c_in) * 9; i < wt.size(); ++i) wt[i] = 127;  // oc 1
+    const QuantizedMultiplier q = QuantizeMultiplier(std::exp2(-23.0));
+    std::vector<int32_t> mult(c_out, q.multiplier);
+    std::vector<int> shift(c_out, q.shift);
+    Int8ConvArgs a;
+    a.in = in.data();
+    a.c_in = c_in;
+    a.h = h;
+    a.w = w;
+    a.in_zero_point = 127;
+    a.weight = wt.data();
+    a.c_out = c_out;
+    a.kernel = 3;
+    a.pad = 1;
+    a.multiplier = mult.data();
+    a.shift = shift.data();
+    std::vector<int8_t> ref(static_cast<size_t>(c_out) * h * w);
+    a.out = ref.data();
+    int8_conv(a, Int8Isa::Scalar);
+    // Interior outputs (9 taps) of channel 0: 9·32,640·c_in / 2^23 (1,827: 63.98 -> 64);
+    // of channel 1 (weights 127: −32,385 a tap): 1,827: −63.48 -> −63; 1,828: −63.52 -> −64.
+    const double taps = 9.0 * c_in / 8388608.0;
+    EXPECT_EQ(ref[static_cast<size_t>(1 * w + 1)], std::lround(32640 * taps)) << c_in;
+    EXPECT_EQ(ref[static_cast<size_t>(h * w + 1 * w + 1)], std::lround(-32385 * taps)) << c_in;
+    for (Int8Isa isa : kSimd) {
+      if (!use(isa)) continue;
+      std::vector<int8_t> got(ref.size(), 0x55);
+      a.out = got.data();
+      int8_conv(a, isa);
+      EXPECT_EQ(got, ref) << to_string(isa) << " c_in " << c_in;
+    }
+    EXPECT_EQ(int8_winograd_exact(a), c_in == 1827);
+    if (use(Int8Isa::AVX2) && int8_winograd_exact(a)) {
+      std::vector<int8_t> got(ref.size(), 0x55);
+      a.out = got.data();
+      int8_conv_avx2_winograd(a);
+      EXPECT_EQ(got, ref) << "avx2 winograd c_in " << c_in;
+    }
+  }
 }
 
 // The reference itself on a case with every tap outside the image but one: the result
