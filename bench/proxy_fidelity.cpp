@@ -6,6 +6,8 @@
 //                              [--no-small-chips] [--threads T] [--json out.json]
 //                              [--resume] [--shard K/S]
 //   build/bench/proxy_fidelity --merge a.json,b.json [--json merged.json]
+//   build/bench/proxy_fidelity --repeat-full a.json,b.json [--repeat-salt N] [--threads T]
+//                              --json repeats.json [--resume]
 //
 // N genomes (default 24) are sampled from the configuration's search space (seeded; the
 // built-in `dalnas search` default without --config: synthetic data). Each is trained:
@@ -31,6 +33,10 @@
 // already in the file are kept, the rest trained). --shard K/S trains only the genomes
 // whose 0-based index is K-1 modulo S (one process per core: the shards run side by side),
 // and --merge combines the shards' files (same options) into one table without training.
+// --repeat-full trains the full reference of the files' genomes once more, same data and
+// schedule, another training seed (initial weights, chip order, augmentation), and prints
+// the tau between the two full scores and the seed-to-seed spread of one score beside the
+// spread between genomes: how far one full training can be trusted as the reference.
 //
 // The lead's measurement on sen2ships (hours on 2 cores: two shards, resumable):
 //   build/bench/proxy_fidelity --config configs/search-sen2ships.toml --genomes 24
@@ -86,6 +92,8 @@ struct Options {
   bool resume = false;
   int shard = 1, shards = 1;       // this process trains genomes i with i % shards == shard - 1
   std::vector<std::string> merge;  // --merge: files to combine (no training)
+  std::vector<std::string> repeat_full;  // --repeat-full: files whose full references to repeat
+  uint64_t repeat_salt = 0x5eed;         // --repeat-salt: the other training seed's salt
 
   // What makes two runs' rows comparable (threads and sharding aside).
   nlohmann::json identity() const {
@@ -104,7 +112,9 @@ struct Options {
                "proxy_fidelity: %s\nusage: proxy_fidelity [--config search.toml] [--genomes N] "
                "[--seed S] [--full-epochs E] [--levels 1,2,4,8] [--chip-fraction F] "
                "[--no-small-chips] [--threads T] [--json out.json] [--resume] [--shard K/S]\n"
-               "       proxy_fidelity --merge a.json,b.json [--json merged.json]\n",
+               "       proxy_fidelity --merge a.json,b.json [--json merged.json]\n"
+               "       proxy_fidelity --repeat-full a.json,b.json [--repeat-salt N] "
+               "[--threads T] --json repeats.json [--resume]\n",
                why.c_str());
   std::exit(2);
 }
@@ -369,6 +379,93 @@ Options options_of(const nlohmann::json& in, const std::string& path, Options o)
   return o;
 }
 
+// --repeat-full: how repeatable the reference itself is. The full training of each genome
+// in the files is run again on the same data and schedule with another training seed
+// (initial weights, chip order, augmentation: CandidateEvaluator::training_seed_salt), and
+// the two full scores are compared: their Kendall tau is the most any cheap level can be
+// expected to reach against one full training. Rows written after every genome; --resume
+// continues the file.
+int repeat_full_references(const Options& o, const SearchConfig& base,
+                           const std::shared_ptr<const SearchData>& data, const std::string& dir,
+                           const std::vector<nlohmann::json>& rows) {
+  Table first(o);
+  for (const auto& row : rows) first.add(row);
+  nlohmann::json id = o.identity();
+  id["repeat_salt"] = o.repeat_salt;
+  std::map<size_t, nlohmann::json> done;  // index -> row
+  if (o.resume && fs::exists(o.json)) {
+    const nlohmann::json in = load_config_file(o.json);
+    if (!in.is_object() || !in.contains("options") || !in.contains("repeats"))
+      throw Error(o.json + ": not a --repeat-full results file (no 'options' and 'repeats')");
+    if (in.at("options") != id)
+      throw Error(o.json + ": written with other options " + in.at("options").dump() +
+                  ", this run's are " + id.dump());
+    for (const auto& r : in.at("repeats")) done[r.at("index").get<size_t>()] = r;
+    std::printf("resumed: %zu repeats already in %s\n", done.size(), o.json.c_str());
+  } else if (fs::exists(o.json)) {
+    throw Error(o.json + ": exists (continue it with --resume, or choose another --json)");
+  }
+  CandidateEvaluator again(full_config(base, o.full_epochs), dir + "/again", {}, data);
+  again.training_seed_salt = o.repeat_salt;
+
+  std::vector<std::pair<size_t, std::string>> todo;  // index, genome; by index
+  for (const auto& row : rows)
+    todo.emplace_back(row.at("index").get<size_t>(), row.at("genome").get<std::string>());
+  std::sort(todo.begin(), todo.end());
+  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  std::printf("proxy_fidelity: repeating the %d-epoch reference of %zu genomes (salt %llu)\n",
+              o.full_epochs, todo.size(), static_cast<unsigned long long>(o.repeat_salt));
+
+  const auto write = [&]() {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [i, r] : done) list.push_back(r);
+    write_file_atomic(o.json, nlohmann::json{{"options", id}, {"repeats", list}}.dump(2) + "\n");
+  };
+  for (const auto& [i, genome] : todo) {
+    if (done.count(i)) continue;
+    Candidate c;
+    c.id = i + 1;
+    c.genome = Genome::parse(genome);
+    const EvalOutcome out = again.evaluate(c, {});
+    const double s =
+        out.status == EvalStatus::Ok ? number_or_nan(out.metrics.at("miou")) : std::nan("");
+    done[i] = {{"index", i},
+               {"genome", genome},
+               {"first", first.full_score(i)},
+               {"again", outcome_json(out)}};
+    std::printf("  %2zu %-70s full mIoU %.4f, again %.4f\n", i + 1, genome.c_str(),
+                first.full_score(i), s);
+    write();
+  }
+
+  // The table: both scores per genome, their rank correlation, and the seed-to-seed spread
+  // of one score against the spread between genomes.
+  std::vector<double> a, b;
+  std::printf("\n%6s %10s %10s %10s\n", "genome", "first", "again", "diff");
+  for (const auto& [i, r] : done) {
+    const double x = number_or_nan(r.at("first"));
+    const auto& ag = r.at("again");
+    const double y =
+        ag.at("status") == "ok" ? number_or_nan(ag.at("metrics").at("miou")) : std::nan("");
+    std::printf("%6zu %10.4f %10.4f %+10.4f\n", i + 1, x, y, y - x);
+    if (std::isfinite(x) && std::isfinite(y)) a.push_back(x), b.push_back(y);
+  }
+  if (a.size() >= 2) {
+    double d2 = 0, m = 0, v = 0;
+    for (size_t k = 0; k < a.size(); ++k) d2 += (a[k] - b[k]) * (a[k] - b[k]), m += a[k];
+    m /= static_cast<double>(a.size());
+    for (double x : a) v += (x - m) * (x - m);
+    const double seed_sd = std::sqrt(d2 / (2.0 * static_cast<double>(a.size())));
+    const double between_sd = std::sqrt(v / static_cast<double>(a.size() - 1));
+    std::printf("\nfull vs full with another seed: tau %.3f, rho %.3f over %zu genomes\n",
+                kendall_tau(a, b), spearman_rho(a, b), a.size());
+    std::printf("sd of one score across seeds %.4f; sd between the genomes' first scores %.4f\n",
+                seed_sd, between_sd);
+  }
+  std::printf("\nraw results: %s\n", o.json.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -405,6 +502,10 @@ int main(int argc, char** argv) {
       parse_shard(next(), o);
     else if (a == "--merge")
       o.merge = split_csv_line(next());
+    else if (a == "--repeat-full")
+      o.repeat_full = split_csv_line(next());
+    else if (a == "--repeat-salt")
+      o.repeat_salt = std::stoull(next());
     else
       usage("unknown argument " + a);
   }
@@ -418,6 +519,10 @@ int main(int argc, char** argv) {
   if (o.resume && o.json.empty()) usage("--resume: needs --json (the file to continue)");
   if (!o.merge.empty() && (o.resume || o.shards > 1))
     usage("--merge: combines finished files; --resume and --shard do not apply");
+  if (!o.repeat_full.empty() && (!o.merge.empty() || o.shards > 1 || o.json.empty()))
+    usage("--repeat-full: needs --json (its results); --merge and --shard do not apply");
+  if (!o.repeat_full.empty() && o.repeat_salt == 0)
+    usage("--repeat-salt: not 0 (0 is the first training's seed)");
   try {
     if (!o.merge.empty()) {               // no training: the files' rows, one table
       std::vector<nlohmann::json> files;  // each read once
@@ -430,6 +535,17 @@ int main(int argc, char** argv) {
                   o.genomes, o.merge.size());
       table.report(true, o.json);
       return 0;
+    }
+
+    // --repeat-full: the options are the first file's; the rows are every file's.
+    std::vector<nlohmann::json> repeat_rows;
+    if (!o.repeat_full.empty()) {
+      std::vector<nlohmann::json> files;
+      for (const std::string& path : o.repeat_full) files.push_back(load_config_file(path));
+      o = options_of(files.front(), o.repeat_full.front(), o);
+      for (size_t f = 0; f < files.size(); ++f)
+        for (auto& row : load_rows(files[f], o.repeat_full[f], o))
+          repeat_rows.push_back(std::move(row));
     }
 
     SearchConfig base = o.config.empty()
@@ -446,6 +562,11 @@ int main(int argc, char** argv) {
     // The data once, shared by every evaluator of the same data settings.
     const auto data = prepare_search_data(full_config(base, o.full_epochs));
     const PreparedData& pd = prepared_data(*data);
+    if (!o.repeat_full.empty()) {
+      const int rc = repeat_full_references(o, base, data, dir, repeat_rows);
+      fs::remove_all(dir);
+      return rc;
+    }
     CandidateEvaluator full(full_config(base, o.full_epochs), dir + "/full", {}, data);
     CandidateEvaluator rungs(rung_config(base, o.levels, 1.0), dir + "/rungs", {}, data);
     rungs.also_score_last = true;  // both rung scores of one run (kept and last weights)

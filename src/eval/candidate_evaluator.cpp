@@ -430,7 +430,7 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
   Impl& m = *impl_;
   const EvaluationConfig& ev = m.cfg.evaluation;
   EvalOutcome o;
-  o.seed = candidate_seed(m.cfg.seed, c.genome);
+  o.seed = candidate_seed(m.cfg.seed ^ training_seed_salt, c.genome);
   try {
     // 1. Cost model and cheap rejection.
     o.metrics = cost(c.genome);

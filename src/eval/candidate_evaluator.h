@@ -88,6 +88,11 @@ class CandidateEvaluator : public Evaluator {
   // weights (metrics.rung_miou_last, one per rung reached; equal to rung_miou where the last
   // epoch is the kept one), for bench/proxy_fidelity to compare the two scores of one run.
   bool also_score_last = false;
+  // Mixed into every candidate's training seed (initial weights, chip order, augmentation;
+  // not the data, which is prepared once from the search seed): the same genome on the same
+  // data with another seed, for bench/proxy_fidelity --repeat-full (how repeatable a full
+  // training's score is). 0: the search's own seeds.
+  uint64_t training_seed_salt = 0;
   // Latency / memory / energy / params of `g` on the target (step 1 alone), as metrics.
   nlohmann::json cost(const Genome& g) const;
 

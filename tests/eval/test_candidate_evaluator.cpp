@@ -673,5 +673,34 @@ TEST_F(CandidateEvaluatorTest, SharedPreparedDataGivesIdenticalResults) {
   }
 }
 
+// bench/proxy_fidelity --repeat-full: a salt gives the same genome on the same data another
+// training seed (other initial weights, so other trained weights); salt 0 is the search's.
+TEST_F(CandidateEvaluatorTest, ATrainingSeedSaltRetrainsTheSameGenomeWithAnotherSeed) {
+  SearchConfig cfg = tiny();
+  cfg.evaluation.multi_fidelity = false;
+  CandidateEvaluator plain(cfg, dir_ + "/plain");
+  CandidateEvaluator salted(cfg, dir_ + "/salted", {}, plain.data());
+  salted.training_seed_salt = 7;
+  const Candidate c = candidate(1, kGenome);
+  const EvalOutcome a = plain.evaluate(c, {});
+  const EvalOutcome b = salted.evaluate(c, {});
+  ASSERT_EQ(a.status, EvalStatus::Ok) << a.reason;
+  ASSERT_EQ(b.status, EvalStatus::Ok) << b.reason;
+  EXPECT_EQ(a.seed, candidate_seed(cfg.seed, c.genome));
+  EXPECT_EQ(b.seed, candidate_seed(cfg.seed ^ 7, c.genome));
+  EXPECT_NE(a.seed, b.seed);
+  const Checkpoint ka = load_checkpoint(plain.checkpoint_path(c.genome));
+  const Checkpoint kb = load_checkpoint(salted.checkpoint_path(c.genome));
+  const auto pa = ka.net->parameters(), pb = kb.net->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  bool differ = false;
+  for (size_t i = 0; i < pa.size(); ++i) differ = differ || !torch::equal(pa[i], pb[i]);
+  EXPECT_TRUE(differ) << "another seed trained the same weights";
+  // The same salt again: the same result.
+  CandidateEvaluator again(cfg, dir_ + "/again", {}, plain.data());
+  again.training_seed_salt = 7;
+  EXPECT_EQ(result_of(again.evaluate(c, {})), result_of(b));
+}
+
 }  // namespace
 }  // namespace dalnas
