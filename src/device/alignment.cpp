@@ -12,6 +12,7 @@ DeviceAlignment alignment_for(const DeviceProfile& profile) {
     a.int8 = true;
     a.int8_ties_even = profile.integer->format == Int8Format::OnnxRuntime;
     a.int8_weight_max = profile.integer->weight_max;
+    a.int8_weights_per_tensor = profile.integer->weights_per_tensor;
     a.int8_pow2 = profile.integer->format == Int8Format::Dpu;
     a.int8_precision = profile.integer->precision;
     a.int8_first_last = profile.integer->first_last;

@@ -86,6 +86,11 @@ struct Int8Config {
   // sums of its AVX2 kernels without VNNI).
   // dpu-int8: 128 (power-of-two scales, weights in [−128, 127], no narrowing).
   int weight_max = 127;
+  // Weight scales: one per output channel (TFLite's and ONNX Runtime's default), or one per
+  // tensor ([integer] weights = "per-tensor": quant/quant_params.h
+  // quantize_weights_per_tensor; targets whose compiler or hardware has a single weight
+  // scale per layer). dpu-int8 is per tensor by construction (one fix position a tensor).
+  bool weights_per_tensor = false;
   CalibrationMethod calibration = CalibrationMethod::MinMax;
   double percentile = 99.99;   // Percentile: the upper percentile (lower: 100 − it)
   int calibration_tiles = 32;  // at most this many calibration tiles

@@ -275,7 +275,9 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
         const int wmax =
             precision_[i] == LayerPrecision::Int4W ? kInt4WeightMax : config_.weight_max;
         const PerChannelWeights w =
-            quantize_weights_per_channel(n.weight.data(), n.out_c, per, wmax);
+            config_.weights_per_tensor
+                ? quantize_weights_per_tensor(n.weight.data(), n.out_c, per, wmax)
+                : quantize_weights_per_channel(n.weight.data(), n.out_c, per, wmax);
         ConvData& d = conv_[i];
         d.weight = w.values;
         d.weight_scale = w.scales;

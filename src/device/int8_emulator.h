@@ -13,9 +13,10 @@
 //   Input:        asymmetric params from its calibrated range; the host normalises in
 //                 float first when the graph has an unfolded normalisation; then QUANTIZE
 //                 (quantize_int8: round half away from zero, clamp).
-//   Conv:         per-channel symmetric int8 weights, int32 bias (s_in·s_w[c]), output
-//                 params from its range, ReLU / ReLU6 as the clamp. Stride, pad, groups as
-//                 in the graph (square kernels, dilation 1).
+//   Conv:         per-channel symmetric int8 weights (per-tensor with the profile's
+//                 `weights = "per-tensor"`: one scale repeated per channel, the kernels
+//                 unchanged), int32 bias (s_in·s_w[c]), output params from its range, ReLU / ReLU6
+//                 as the clamp. Stride, pad, groups as in the graph (square kernels, dilation 1).
 //   MaxPool, AvgPool, Resize: output params = input params (shared, the spec requires it).
 //   GlobalAvgPool: MEAN over H × W to params from its range.
 //   Add / Mul:    TFLite ADD / MUL to params from the range (fused ReLU / ReLU6 clamps).

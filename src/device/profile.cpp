@@ -148,7 +148,7 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   if (!t.is_object()) throw Error(where + ": expected a table");
   check_keys(t, where,
              {"format", "rounding", "calibration", "percentile", "calibration_tiles",
-              "reduce_range", "precision", "first_last"});
+              "reduce_range", "precision", "first_last", "weights"});
   Int8Config c;
   const std::string format = get_string(t, "format", where, "");
   if (format.empty()) {
@@ -162,7 +162,7 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   const bool dpu = c.format == Int8Format::Dpu;
   if (dpu) {
     // Power-of-two fixed point: no multiplier to round, weights in [−128, 127].
-    for (const char* k : {"rounding", "reduce_range"}) {
+    for (const char* k : {"rounding", "reduce_range", "weights"}) {
       if (t.contains(k)) throw Error(where + "." + k + ": not a setting of format dpu-int8");
     }
     c.weight_max = 128;
@@ -172,6 +172,11 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
       throw Error(where + ".reduce_range: expected true or false");
     c.weight_max = t["reduce_range"].get<bool>() ? 64 : 127;
   }
+  const std::string weights = get_string(t, "weights", where, "per-channel");
+  if (weights != "per-channel" && weights != "per-tensor") {
+    throw Error(where + ".weights: '" + weights + "': expected per-channel or per-tensor");
+  }
+  c.weights_per_tensor = weights == "per-tensor";
   const std::string rounding = get_string(t, "rounding", where, "double");
   if (rounding != "double" && rounding != "single") {
     throw Error(where + ".rounding: '" + rounding + "': expected double or single");

@@ -32,6 +32,7 @@
 //   format = "int8-tflite"            # the arithmetic: int8-tflite | onnxruntime-int8
 //   rounding = "double"               # double | single: TFLite's requantization build
 //   reduce_range = false              # weights in [−64, 64] instead of [−127, 127]
+//   weights = "per-channel"           # per-channel | per-tensor: weight scales
 //   calibration = "minmax"            # minmax | percentile: activation ranges (PTQ)
 //   percentile = 99.99                # percentile calibration's upper percentile
 //   calibration_tiles = 32            # tiles of the training scenes used to calibrate

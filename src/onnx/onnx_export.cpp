@@ -139,16 +139,25 @@ class Exporter {
     return dv;
   }
 
-  // A per-channel (axis 0) DequantizeLinear of an integer initializer.
+  // A per-channel (axis 0) DequantizeLinear of an integer initializer; per tensor (scalar
+  // scale and zero point, no axis: the profile's weights = "per-tensor", whose scales are
+  // one value repeated) when `per_tensor`.
   template <class T>
   std::string dequantized(const std::string& base, const std::vector<int64_t>& dims,
-                          const std::vector<T>& v, const std::vector<float>& scales, int type) {
+                          const std::vector<T>& v, const std::vector<float>& scales, int type,
+                          bool per_tensor = false) {
     const int64_t c = dims.at(0);
     const std::string q = ints<T>(base + "_quantized", dims, v, type);
+    const std::string y = unique(base);
+    if (per_tensor) {
+      const std::string s = floats(base + "_scale", {}, {scales.at(0)}, true);
+      const std::string z = ints<T>(base + "_zero_point", {}, std::vector<T>{0}, type);
+      op("DequantizeLinear", base + ".dequantize", {q, s, z}, y);
+      return y;
+    }
     const std::string s = floats(base + "_scale", {c}, scales, true);
     const std::string z =
         ints<T>(base + "_zero_point", {c}, std::vector<T>(static_cast<size_t>(c), 0), type);
-    const std::string y = unique(base);
     attr(op("DequantizeLinear", base + ".dequantize", {q, s, z}, y), "axis", int64_t{0});
     return y;
   }
@@ -336,16 +345,18 @@ class Exporter {
               : std::vector<int64_t>{n.out_c, in_c / n.groups, n.kernel, n.kernel};
         std::vector<std::string> ins;
         if (q_ != nullptr && !t) {
-          // Per-channel int8 weights and the int32 bias (scale s_in · s_w[c]), dequantized.
+          // Per-channel (or per-tensor) int8 weights and the int32 bias (scale s_in · s_w[c]),
+          // dequantized.
           const Int8Emulator::ConvData& d = q_->conv(static_cast<int>(i));
           const float s_in = q_->params(n.inputs.at(0)).scale;
+          const bool per_tensor = q_->config().weights_per_tensor;
           std::vector<float> bias_scale(d.weight_scale.size());
           for (size_t c = 0; c < bias_scale.size(); ++c) bias_scale[c] = s_in * d.weight_scale[c];
           ins = {in(n, 0),
                  dequantized<int8_t>(base + ".weight", wd, d.weight, d.weight_scale,
-                                     onnx::TensorProto::INT8),
+                                     onnx::TensorProto::INT8, per_tensor),
                  dequantized<int32_t>(base + ".bias", {n.out_c}, d.bias, bias_scale,
-                                      onnx::TensorProto::INT32)};
+                                      onnx::TensorProto::INT32, per_tensor)};
         } else {
           ins = {in(n, 0), floats(base + ".weight", wd, n.weight)};
           if (!n.bias.empty()) ins.push_back(floats(base + ".bias", {n.out_c}, n.bias));

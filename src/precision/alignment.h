@@ -45,7 +45,8 @@ struct DeviceAlignment {
   bool int8 = false;
   bool int8_ties_even = false;
   int int8_weight_max = 127;
-  bool int8_pow2 = false;  // dpu-int8: power-of-two scales (fake_quant_pow2_*)
+  bool int8_weights_per_tensor = false;  // [integer] weights = "per-tensor": one scale a tensor
+  bool int8_pow2 = false;                // dpu-int8: power-of-two scales (fake_quant_pow2_*)
   // Mixed precision (the profile's rule, device/precision_rule.h): every layer's format
   // unless its block's genome gene says otherwise; the first encoder block and the head
   // take int8_first_last when it is not Default.

@@ -245,13 +245,14 @@ torch::Tensor fake_quant_activation_int16(const torch::Tensor& x, float lo, floa
   return fake_quant_affine(x, p.scale, 0, QRound::HalfAway, -32768, 32767);
 }
 
-torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax) {
+torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax, bool per_tensor) {
   const float qm = static_cast<float>(qmax);
   torch::Tensor q;
   {
     torch::NoGradGuard ng;
     const torch::Tensor flat = w.detach().reshape({w.size(0), -1});
-    const torch::Tensor m = std::get<0>(flat.abs().max(1, true));  // per channel
+    const torch::Tensor m = per_tensor ? flat.abs().max().reshape({1, 1})  // one for the tensor
+                                       : std::get<0>(flat.abs().max(1, true));  // per channel
     const torch::Tensor safe = torch::where(m > 0, m, torch::ones_like(m));
     const torch::Tensor inv = torch::where(m > 0, qm / safe, torch::zeros_like(m));
     const torch::Tensor scale = m / qm;

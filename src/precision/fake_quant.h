@@ -33,8 +33,10 @@ torch::Tensor fake_quant_activation(const torch::Tensor& x, float lo, float hi,
 torch::Tensor fake_quant_activation_int16(const torch::Tensor& x, float lo, float hi);
 
 // Per-output-channel symmetric int8 fake quantization of a weight tensor (dim 0 = channel)
-// to [−qmax, qmax] (127; 64 for ONNX Runtime's reduce_range), scale m / qmax.
-torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax = 127);
+// to [−qmax, qmax] (127; 64 for ONNX Runtime's reduce_range), scale m / qmax, m = max |w|
+// of the channel; `per_tensor`: m over the whole tensor (quantize_weights_per_tensor's grid,
+// quant/quant_params.h). Straight-through gradient.
+torch::Tensor fake_quant_weight(const torch::Tensor& w, int qmax = 127, bool per_tensor = false);
 
 // Power-of-two fake quantization (dpu-int8, quant/dpu_ops.h), symmetric, [−128, 127]:
 //   activations: at the overflow-free fix position of [lo, hi] (max_fix_pos), rounded half

@@ -82,9 +82,10 @@ torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
   if (int8()) {
     const LayerPrecision p = scope_precision();
     if (p == LayerPrecision::FP16) return project_fp16(w, HalfMode{}, zero_grad_on_overflow);
-    if (p == LayerPrecision::Int4W) return fake_quant_weight(w, 7);  // kInt4WeightMax
+    const bool per_tensor = align.int8_weights_per_tensor;
+    if (p == LayerPrecision::Int4W) return fake_quant_weight(w, 7, per_tensor);  // kInt4WeightMax
     return align.int8_pow2 ? fake_quant_pow2_weight(w)
-                           : fake_quant_weight(w, align.int8_weight_max);
+                           : fake_quant_weight(w, align.int8_weight_max, per_tensor);
   }
   return project_fp16(w, device_aligned() ? align.weights : half, zero_grad_on_overflow);
 }

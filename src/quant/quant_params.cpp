@@ -78,6 +78,43 @@ PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int
   return out;
 }
 
+PerChannelWeights quantize_weights_per_tensor(const float* w, int channels, int64_t per_channel,
+                                              int qmax) {
+  if (channels < 0 || per_channel < 0) {
+    throw Error("quantize_weights_per_tensor: negative size (" + std::to_string(channels) +
+                " channels × " + std::to_string(per_channel) + ")");
+  }
+  if (qmax < 1 || qmax > 127) {
+    throw Error("quantize_weights_per_tensor: qmax " + std::to_string(qmax) +
+                " is outside [1, 127]");
+  }
+  const int64_t n = static_cast<int64_t>(channels) * per_channel;
+  // std::minmax_element over the tensor, then range = max(|min|, |max|).
+  float lo = 0.0f, hi = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(w[i])) {
+      throw Error("quantize_weights_per_tensor: value " + std::to_string(i) + " (channel " +
+                  std::to_string(i / std::max<int64_t>(1, per_channel)) + ") is not finite");
+    }
+    if (i == 0 || w[i] < lo) lo = w[i];
+    if (i == 0 || w[i] > hi) hi = w[i];
+  }
+  const float k_scale = static_cast<float>(qmax);  // kScale (127)
+  const float range = std::max(std::abs(lo), std::abs(hi));
+  PerChannelWeights out;
+  out.values.assign(static_cast<size_t>(n), 0);
+  // `if (range == 0) { memset(quantized, 0); *scaling_factor = 1; }`
+  out.scales.assign(static_cast<size_t>(channels), range == 0 ? 1.0f : range / k_scale);
+  if (range == 0) return out;
+  const float scale_inv = k_scale / range;
+  for (int64_t i = 0; i < n; ++i) {
+    // `static_cast<int32_t>(round(values[i] * scaling_factor_inv))`, clamped to ±kScale.
+    const int32_t q = static_cast<int32_t>(std::round(w[i] * scale_inv));
+    out.values[static_cast<size_t>(i)] = static_cast<int8_t>(std::clamp(q, -qmax, qmax));
+  }
+  return out;
+}
+
 int8_t quantize_int8(float x, const QuantParams& p) {
   // `static_cast<double>(TfLiteRound(val / static_cast<float>(scale))) + zero_point`,
   // clamped in double to [−128, 127].

@@ -42,6 +42,18 @@ struct PerChannelWeights {
 PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel,
                                                int qmax = 127);
 
+// Symmetric per-tensor int8 weights: one scale for the whole tensor (TFLite's per-tensor
+// weight quantization, tensor_utils::SymmetricQuantizeFloats as
+// tools/optimize/quantization_utils.cc SymmetricQuantizeTensor calls it):
+//   range = max(|min|, |max|) over the tensor
+//   scale = range / 127;  q = clamp((int32) round(w · (127 / range)), −127, 127)   (float)
+//   range == 0: every value 0 and scale 1 (not 0, as a per-channel all-zero channel)
+// Returned in the per-channel form, the one scale repeated for each of the `channels`
+// channels: TFLite's kernels run per-tensor weights through the same per-channel arrays.
+// Same layout, `qmax` and errors as quantize_weights_per_channel.
+PerChannelWeights quantize_weights_per_tensor(const float* w, int channels, int64_t per_channel,
+                                              int qmax = 127);
+
 // TFLite reference AffineQuantize (kernels/internal/reference/quantize.h) for int8:
 //   unclamped = double(TfLiteRound(x / float(scale))) + zero_point
 //   q = (int8) clamp(unclamped, −128, 127)

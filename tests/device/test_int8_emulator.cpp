@@ -214,6 +214,37 @@ TEST(Int8Emulator, ScalarAndSimdConvolutionsGiveTheSameResult) {
   for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(ya[one.size() + i], one[i]);
 }
 
+// [integer] weights = "per-tensor": every convolution's weights on the tensor's one grid
+// (quantize_weights_per_tensor, its scale repeated per channel), and a different result.
+TEST(Int8Emulator, PerTensorWeightsAreASetting) {
+  std::mt19937 rng(8);
+  const DeviceGraph f = int8_form(unet(rng), kIn);
+  const auto x = images(2, kIn, rng);
+  Int8Config pc, pt;
+  pt.weights_per_tensor = true;
+  const auto r = calibrate_ranges(f, x.data(), 2, kIn, pc);
+  const Int8Emulator a(f, r, pc), b(f, r, pt);
+  int convs = 0;
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    const Node& n = f.nodes[i];
+    if (n.op != OpType::Conv) continue;
+    ++convs;
+    const int per = static_cast<int>(n.weight.size()) / n.out_c;
+    const PerChannelWeights want = quantize_weights_per_tensor(n.weight.data(), n.out_c, per);
+    const Int8Emulator::ConvData& d = b.conv(static_cast<int>(i));
+    EXPECT_EQ(d.weight, want.values) << n.name;
+    EXPECT_EQ(d.weight_scale, want.scales) << n.name;
+    EXPECT_EQ(a.conv(static_cast<int>(i)).weight_scale,
+              quantize_weights_per_channel(n.weight.data(), n.out_c, per).scales)
+        << n.name;
+  }
+  EXPECT_GT(convs, 2);
+  const auto ya = a.run(x.data(), kIn), yb = b.run(x.data(), kIn);
+  int64_t differ = 0;
+  for (size_t i = 0; i < ya.size(); ++i) differ += ya[i] != yb[i];
+  EXPECT_GT(differ, 0);
+}
+
 TEST(Int8Emulator, TheRoundingBuildIsASetting) {
   std::mt19937 rng(6);
   const DeviceGraph f = int8_form(unet(rng), kIn);

@@ -140,6 +140,16 @@ TEST(Profile, IntegerTargetsAndTheirErrors) {
     EXPECT_DOUBLE_EQ(q.integer->percentile, 99.9);
     EXPECT_EQ(q.integer->calibration_tiles, 8);
   }
+  EXPECT_FALSE(p.integer->weights_per_tensor);  // per channel unless the profile says
+  EXPECT_FALSE(at.int8_weights_per_tensor);
+  {
+    TempFile f(
+        "int_pt.toml",
+        "name = \"x\"\n[integer]\nformat = \"onnxruntime-int8\"\nweights = \"per-tensor\"\n");
+    const DeviceProfile q = load_profile(f.path);
+    EXPECT_TRUE(q.integer->weights_per_tensor);
+    EXPECT_TRUE(alignment_for(q).int8_weights_per_tensor);  // and QAT trains on that grid
+  }
   {
     TempFile f("int_kl.toml",
                "name = \"x\"\n[integer]\nformat = \"int8-tflite\"\n"
@@ -155,6 +165,10 @@ TEST(Profile, IntegerTargetsAndTheirErrors) {
       {"[integer]\nformat = \"int8-tflite\"\ncalibration_tiles = 0\n", "integer.calibration_tiles"},
       {"[integer]\nformat = \"int8-tflite\"\ntiles = 3\n", "integer: unknown key 'tiles'"},
       {"[integer]\nformat = \"onnxruntime-int8\"\nreduce_range = 1\n", "integer.reduce_range"},
+      {"[integer]\nformat = \"int8-tflite\"\nweights = \"per-layer\"\n",
+       "integer.weights: 'per-layer': expected per-channel or per-tensor"},
+      {"[integer]\nformat = \"dpu-int8\"\nweights = \"per-channel\"\n",
+       "integer.weights: not a setting of format dpu-int8"},
       {"[integer]\nformat = \"int8-tflite\"\nprecision = \"int2\"\n", "integer.precision: 'int2'"},
       {"[integer]\nformat = \"onnxruntime-int8\"\nprecision = \"fp16\"\n",
        "integer.precision: fp16 is not a precision onnxruntime-int8 runs"},

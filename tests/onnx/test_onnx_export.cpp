@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -164,6 +165,60 @@ TEST(OnnxExport, Int8QdqCarriesTheEmulatorsQuantization) {
   o.opset = 13;
   o.fp16 = true;
   EXPECT_THROW(to_onnx_qdq_bytes(q, o), Error);
+}
+
+// [integer] weights = "per-tensor": each convolution's weights and bias dequantized with one
+// scalar scale and zero point (no axis), the emulator's one scale; per channel: a vector.
+TEST(OnnxExport, Int8QdqPerTensorWeightsHaveOneScalarScale) {
+  Case c = make_case(Genome::parse(block_type_genomes()[2]), 4, 16, 16, 78);
+  const DeviceGraph form = int8_form(lowered(c, false), c.shape);
+  for (bool per_tensor : {false, true}) {
+    Int8Config cfg;
+    cfg.format = Int8Format::Tflite;
+    cfg.weights_per_tensor = per_tensor;
+    const Int8Emulator q(form, calibrate_ranges(form, c.raw.data(), 1, c.shape, cfg), cfg);
+    ExportOptions o;
+    o.opset = 13;
+    const onnx::ModelProto m = parse(to_onnx_qdq_bytes(q, o));
+    onnx::checker::check_model(m);
+    std::map<std::string, const onnx::TensorProto*> init;
+    for (const auto& t : m.graph().initializer()) init[t.name()] = &t;
+    std::map<std::string, const onnx::NodeProto*> by_name;
+    for (const auto& n : m.graph().node()) by_name[n.name()] = &n;
+    int convs = 0;
+    for (size_t i = 0; i < form.nodes.size(); ++i) {
+      if (form.nodes[i].op != OpType::Conv) continue;
+      ++convs;
+      const std::string base = form.nodes[i].name;
+      const Int8Emulator::ConvData& d = q.conv(static_cast<int>(i));
+      const int out_c = form.nodes[i].out_c;
+      for (const char* what : {".weight", ".bias"}) {
+        const onnx::TensorProto& s = *init.at(base + what + "_scale");
+        const onnx::NodeProto& dq = *by_name.at(base + what + ".dequantize");
+        bool axis = false;
+        for (const auto& a : dq.attribute()) axis = axis || a.name() == "axis";
+        if (per_tensor) {
+          EXPECT_EQ(s.dims_size(), 0) << base << what;
+          EXPECT_FALSE(axis) << base << what;
+        } else {
+          ASSERT_EQ(s.dims_size(), 1) << base << what;
+          EXPECT_EQ(s.dims(0), out_c) << base << what;
+          EXPECT_TRUE(axis) << base << what;
+        }
+      }
+      // The emulator's scales: one value repeated per tensor, and that value exported.
+      const std::vector<float>& ws = d.weight_scale;
+      if (per_tensor) {
+        EXPECT_EQ(std::count(ws.begin(), ws.end(), ws[0]), static_cast<long>(ws.size())) << base;
+        const onnx::TensorProto& s = *init.at(base + ".weight_scale");
+        float v = 0;
+        ASSERT_EQ(s.raw_data().size(), sizeof v);
+        std::memcpy(&v, s.raw_data().data(), sizeof v);
+        EXPECT_EQ(v, ws[0]) << base;
+      }
+    }
+    EXPECT_GT(convs, 1);
+  }
 }
 
 TEST(OnnxExport, Fp16StoresHalfWeightsAndCastsAtBothEnds) {

@@ -119,10 +119,11 @@ TEST(OnnxRuntime, Fp16ExportsFollowTheFp16IdealEmulator) {
 
 // The onnxruntime-int8 emulator of `g` (shapes for `s`), calibrated on `n` images.
 Int8Emulator ort_int8(const DeviceGraph& g, const Shape& s, const std::vector<float>& calib, int n,
-                      int weight_max = 64) {
+                      int weight_max = 64, bool weights_per_tensor = false) {
   Int8Config cfg;
   cfg.format = Int8Format::OnnxRuntime;
   cfg.weight_max = weight_max;
+  cfg.weights_per_tensor = weights_per_tensor;
   const DeviceGraph form = int8_form(g, s);
   return Int8Emulator(form, calibrate_ranges(form, calib.data(), n, s, cfg), cfg);
 }
@@ -329,6 +330,31 @@ TEST(OnnxRuntime, Int8QdqExportOfEveryOpMatchesTheOnnxRuntimeEmulation) {
       if (c.exact && optimize) {
         EXPECT_EQ(d.equal, static_cast<int64_t>(want.size())) << c.name;
       }
+    }
+  }
+}
+
+// The same with per-tensor weights ([integer] weights = "per-tensor": scalar weight and bias
+// scales in the export): ONNX Runtime's per-tensor QLinearConv against the emulation, bit
+// for bit where the per-channel export is, else within one unit.
+TEST(OnnxRuntime, Int8QdqExportWithPerTensorWeightsMatchesTheEmulation) {
+  SKIP_WITHOUT_ORT();
+  uint64_t seed = 500;
+  for (const OpCase& c : int8_op_cases()) {
+    const Shape s = c.g.input;
+    const std::vector<float> calib = random_input(Shape{s.c * 4, s.h, s.w}, seed++);
+    const Int8Emulator emu = ort_int8(c.g, s, calib, 4, 64, true);
+    const std::vector<float> x = random_input(s, seed++);
+    const std::vector<float> want = emu.run(x.data(), s);
+    const int last = emu.graph().nodes[static_cast<size_t>(emu.graph().output)].inputs.at(0);
+    ExportOptions o;
+    o.opset = 13;
+    const std::string bytes = to_onnx_qdq_bytes(emu, o);
+    const UnitDiff d = unit_diff(ort_forward(bytes, s, x, true), want, emu.params(last).scale);
+    std::printf("[ INT8     ] %-20s per-tensor: %s\n", c.name.c_str(), d.str().c_str());
+    EXPECT_LE(d.max, 1) << c.name << ": " << d.str();
+    if (c.exact) {
+      EXPECT_EQ(d.equal, static_cast<int64_t>(want.size())) << c.name;
     }
   }
 }

@@ -80,6 +80,40 @@ TEST(FakeQuant, WeightsHoldThePerChannelInt8Grid) {
   EXPECT_LT((a - b).abs().max().item<float>(), 1e-6f);
 }
 
+// [integer] weights = "per-tensor": the grid of quantize_weights_per_tensor, one scale for
+// the tensor, so a channel of small weights gets few levels (and a per-channel factor no
+// longer moves the grid with its channel).
+TEST(FakeQuant, PerTensorWeightsHoldTheTensorsOneGrid) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.0f, 0.2f);
+  const int oc = 4, per = 2 * 3 * 3;
+  std::vector<float> w(oc * per);
+  for (float& f : w) f = d(rng);
+  for (int k = 0; k < per; ++k) w[1 * per + k] *= 0.01f;  // a channel of tiny weights
+  for (int qmax : {127, 64, 7}) {
+    const PerChannelWeights q = quantize_weights_per_tensor(w.data(), oc, per, qmax);
+    const torch::Tensor y =
+        fake_quant_weight(torch::tensor(w).reshape({oc, 2, 3, 3}), qmax, true).reshape({-1});
+    for (int i = 0; i < oc * per; ++i) {
+      const float want = static_cast<float>(q.values[i]) * q.scales[i / per];
+      ASSERT_EQ(y[i].item<float>(), want) << qmax << " " << i;
+    }
+    // The tiny channel: per channel it keeps 2·qmax + 1 levels, per tensor only a few.
+    const torch::Tensor pc =
+        fake_quant_weight(torch::tensor(w).reshape({oc, 2, 3, 3}), qmax).reshape({oc, -1})[1];
+    const torch::Tensor pt = y.reshape({oc, -1})[1];
+    EXPECT_LT(std::get<0>(at::_unique(pt)).numel(), std::get<0>(at::_unique(pc)).numel()) << qmax;
+  }
+  // The policy follows the alignment's setting.
+  PrecisionPolicy p;
+  p.mode = PrecisionMode::Aligned;
+  p.align.int8 = true;
+  p.align.int8_weights_per_tensor = true;
+  const torch::Tensor wt = torch::tensor(w).reshape({oc, 2, 3, 3});
+  EXPECT_TRUE(torch::equal(p.weight(wt), fake_quant_weight(wt, 127, true)));
+  EXPECT_FALSE(torch::equal(p.weight(wt), fake_quant_weight(wt, 127, false)));
+}
+
 TEST(FakeQuant, GradientsPassStraightThroughInsideTheRangeOnly) {
   torch::Tensor x = torch::tensor({-5.0f, -0.5f, 0.2f, 1.0f, 9.0f}).requires_grad_(true);
   fake_quant_activation(x, -1.0f, 2.0f).sum().backward();

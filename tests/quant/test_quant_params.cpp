@@ -98,6 +98,36 @@ TEST(QuantizeWeightsPerChannel, SymmetricNarrowRange) {
   EXPECT_EQ(q.values, (std::vector<int8_t>{127, 3, -3, -1, 0, 0, 0, 0, -127, 56, 1, 100}));
 }
 
+TEST(QuantizeWeightsPerTensor, OneScaleForTheTensorAndScaleOneWhenAllZero) {
+  // The same tensor per tensor: range 127 -> scale 1 for all three channels; channel 2's
+  // values now on that grid: -2.54 -> -3 (ties and rounding away from zero as before),
+  // 1.111 -> 1, 0.013 -> 0, 2 -> 2.
+  const std::vector<float> w{127.0f, 2.5f,   -2.5f,  -0.5f,  //
+                             0.0f,   0.0f,   0.0f,   0.0f,   //
+                             -2.54f, 1.111f, 0.013f, 2.0f};
+  const PerChannelWeights q = quantize_weights_per_tensor(w.data(), 3, 4);
+  EXPECT_EQ(q.scales, (std::vector<float>{1.0f, 1.0f, 1.0f}));
+  EXPECT_EQ(q.values, (std::vector<int8_t>{127, 3, -3, -1, 0, 0, 0, 0, -3, 1, 0, 2}));
+  // The negative extreme sets the range: 4 -> 127 / 4 = 31.75 (exact); 2 -> 63.5, a tie,
+  // -> 64; 0.5 -> 15.875 -> 16; -0.125 -> -3.97 -> -4.
+  const std::vector<float> v{-4.0f, 2.0f, 0.5f, -0.125f};
+  const PerChannelWeights r = quantize_weights_per_tensor(v.data(), 2, 2);
+  EXPECT_EQ(r.scales, (std::vector<float>{4.0f / 127.0f, 4.0f / 127.0f}));
+  EXPECT_EQ(r.values, (std::vector<int8_t>{-127, 64, 16, -4}));
+  // reduce_range's narrower grid: range / 64 (inverse 16).
+  const PerChannelWeights n = quantize_weights_per_tensor(v.data(), 2, 2, 64);
+  EXPECT_EQ(n.scales[0], 0.0625f);
+  EXPECT_EQ(n.values, (std::vector<int8_t>{-64, 32, 8, -2}));
+  // All zero: TFLite's scaling factor 1 (a per-channel all-zero channel gets 0).
+  const std::vector<float> z(6, 0.0f);
+  const PerChannelWeights zq = quantize_weights_per_tensor(z.data(), 2, 3);
+  EXPECT_EQ(zq.scales, (std::vector<float>{1.0f, 1.0f}));
+  EXPECT_EQ(zq.values, std::vector<int8_t>(6, 0));
+  const std::vector<float> bad{1.0f, INFINITY};
+  EXPECT_THROW(quantize_weights_per_tensor(bad.data(), 1, 2), Error);
+  EXPECT_THROW(quantize_weights_per_tensor(v.data(), 2, 2, 128), Error);
+}
+
 TEST(QuantizeWeightsPerChannel, RejectsNonFinite) {
   const std::vector<float> w{1.0f, NAN};
   EXPECT_THROW(quantize_weights_per_channel(w.data(), 1, 2), Error);
