@@ -38,16 +38,22 @@ QuantParams asymmetric_int8_params(float min, float max) {
   return {scale, zp};
 }
 
-PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel,
-                                               int qmax) {
+namespace {
+// The arguments both weight quantizers take: sizes not negative, qmax in [1, 127].
+void check_weight_args(const char* who, int channels, int64_t per_channel, int qmax) {
   if (channels < 0 || per_channel < 0) {
-    throw Error("quantize_weights_per_channel: negative size (" + std::to_string(channels) +
-                " channels × " + std::to_string(per_channel) + ")");
+    throw Error(std::string(who) + ": negative size (" + std::to_string(channels) + " channels × " +
+                std::to_string(per_channel) + ")");
   }
   if (qmax < 1 || qmax > 127) {
-    throw Error("quantize_weights_per_channel: qmax " + std::to_string(qmax) +
-                " is outside [1, 127]");
+    throw Error(std::string(who) + ": qmax " + std::to_string(qmax) + " is outside [1, 127]");
   }
+}
+}  // namespace
+
+PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int64_t per_channel,
+                                               int qmax) {
+  check_weight_args("quantize_weights_per_channel", channels, per_channel, qmax);
   PerChannelWeights out;
   out.values.resize(static_cast<size_t>(channels) * static_cast<size_t>(per_channel));
   out.scales.resize(static_cast<size_t>(channels));
@@ -80,14 +86,7 @@ PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int
 
 PerChannelWeights quantize_weights_per_tensor(const float* w, int channels, int64_t per_channel,
                                               int qmax) {
-  if (channels < 0 || per_channel < 0) {
-    throw Error("quantize_weights_per_tensor: negative size (" + std::to_string(channels) +
-                " channels × " + std::to_string(per_channel) + ")");
-  }
-  if (qmax < 1 || qmax > 127) {
-    throw Error("quantize_weights_per_tensor: qmax " + std::to_string(qmax) +
-                " is outside [1, 127]");
-  }
+  check_weight_args("quantize_weights_per_tensor", channels, per_channel, qmax);
   const int64_t n = static_cast<int64_t>(channels) * per_channel;
   // std::minmax_element over the tensor, then range = max(|min|, |max|).
   float lo = 0.0f, hi = 0.0f;
