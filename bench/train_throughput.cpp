@@ -1,6 +1,8 @@
 // Training throughput: the `reference` genome, 4 bands, 128×128 chips, batch 16, one Adam
 // step with focal+Dice loss, in dalnas (libtorch C++) and in PyTorch (Python) in the same run.
-// Prints images/s, achieved GFLOP/s (3 × forward MACs × 2 per image) and the ratio.
+// Prints images/s, achieved GFLOP/s (3 × forward MACs × 2 per image) and the ratio; dalnas
+// in both activation layouts (nn/layout.h), PyTorch as a user writes it (row-major) and with
+// model and input in channels_last.
 //
 //   build/bench/train_throughput [--genome G] [--steps N] [--threads T] [--precision P]
 //                                [--device PROFILE]   (the profile --precision aligned follows)
@@ -19,6 +21,7 @@
 #include "core/genome.h"
 #include "device/alignment.h"
 #include "nn/describe.h"
+#include "nn/layout.h"
 #include "nn/network.h"
 #include "train/loss.h"
 
@@ -65,34 +68,50 @@ int main(int argc, char** argv) {
     policy->align = alignment_for(load_profile(device));
     precision += " (" + device + ")";
   }
-  torch::manual_seed(0);
-  Network net = build_network(g, bands, policy);
-  net->train();
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(1e-4));
   auto x = torch::randn({batch, bands, size, size});
   auto t = (torch::rand({batch, 1, size, size}) > 0.97).to(torch::kFloat);
   LossOptions lo;
-  std::chrono::steady_clock::time_point t0;
-  for (int i = 0; i < warmup + steps; ++i) {
-    if (i == warmup) t0 = std::chrono::steady_clock::now();
-    opt.zero_grad();
-    auto loss = compute_loss(net->forward(x), t, lo);
-    loss.backward();
-    opt.step();
-  }
-  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double ips = steps * batch / dt;
-  // Breakdown: forward only, and forward + backward without loss and optimiser.
-  auto time_it = [&](bool backward) {
-    const auto s0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps / 2 + 1; ++i) {
-      auto y = net->forward(x);
-      if (backward) y.sum().backward();
-    }
-    return (steps / 2 + 1) * batch /
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+  // The training step with activations channels-last or row-major (nn/layout.h), from the
+  // same initial weights; fwd / fwdbwd: forward only, and forward + backward without loss
+  // and optimiser.
+  struct Timing {
+    double ips = 0, fwd = 0, fwdbwd = 0;
   };
-  const double fwd = time_it(false), fwdbwd = time_it(true);
+  auto time_layout = [&](bool channels_last) {
+    set_channels_last_activations(channels_last);
+    torch::manual_seed(0);
+    Network net = build_network(g, bands, policy);
+    net->train();
+    torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(1e-4));
+    std::chrono::steady_clock::time_point t0;
+    for (int i = 0; i < warmup + steps; ++i) {
+      if (i == warmup) t0 = std::chrono::steady_clock::now();
+      opt.zero_grad();
+      auto loss = compute_loss(net->forward(x), t, lo);
+      loss.backward();
+      opt.step();
+    }
+    Timing r;
+    r.ips = steps * batch /
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto time_it = [&](bool backward) {
+      const auto s0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < steps / 2 + 1; ++i) {
+        auto y = net->forward(x);
+        if (backward) y.sum().backward();
+      }
+      return (steps / 2 + 1) * batch /
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    };
+    r.fwd = time_it(false);
+    r.fwdbwd = time_it(true);
+    return r;
+  };
+  const bool default_layout = channels_last_activations();
+  const Timing other = time_layout(!default_layout);
+  const Timing primary = time_layout(default_layout);
+  set_channels_last_activations(default_layout);
+  const double ips = primary.ips, fwd = primary.fwd, fwdbwd = primary.fwdbwd;
   const auto d = describe(g, bands, size, size);
   const double gflops = ips * 3.0 * 2.0 * static_cast<double>(d.macs) / 1e9;
   std::printf(
@@ -100,27 +119,40 @@ int main(int argc, char** argv) {
       "%d threads, precision %s\n",
       g.str().c_str(), static_cast<long long>(d.params), d.macs / 1e6, bands, size, size, batch,
       threads, precision.c_str());
+  const char* layout_name = default_layout ? "channels-last" : "row-major";
   std::printf(
       "dalnas  (C++ libtorch)   %8.1f img/s  %7.1f GFLOP/s  (forward only %.1f img/s, "
-      "forward+backward %.1f img/s)\n",
-      ips, gflops, fwd, fwdbwd);
+      "forward+backward %.1f img/s; activations %s)\n",
+      ips, gflops, fwd, fwdbwd, layout_name);
+  std::printf("dalnas, %-16s %8.1f img/s  %7.1f GFLOP/s  (DALNAS_CHANNELS_LAST=%d)\n",
+              default_layout ? "row-major" : "channels-last", other.ips,
+              other.ips * 3.0 * 2.0 * static_cast<double>(d.macs) / 1e9, default_layout ? 0 : 1);
 
-  const std::string cmd = std::string("/usr/bin/python3 ") + DALNAS_SOURCE_DIR +
-                          "/bench/train_throughput.py --genome '" + g.str() + "' --bands " +
-                          std::to_string(bands) + " --size " + std::to_string(size) + " --batch " +
-                          std::to_string(batch) + " --steps " + std::to_string(steps) +
-                          " --threads " + std::to_string(threads) + " 2>&1";
-  const std::string out = run(cmd);
-  try {
-    const auto j = nlohmann::json::parse(out.substr(out.find('{')));
-    const double py = j.at("images_per_s").get<double>();
-    std::printf("PyTorch (Python)         %8.1f img/s  %7.1f GFLOP/s  (%lld params)\n", py,
-                py * 3.0 * 2.0 * static_cast<double>(d.macs) / 1e9,
-                static_cast<long long>(j.at("params").get<int64_t>()));
-    std::printf("ratio dalnas/PyTorch     %8.2f\n", ips / py);
-  } catch (const std::exception&) {
-    std::printf("PyTorch reference failed: %s\n", out.c_str());
-    return 1;
+  // PyTorch: its default (row-major) and with model and input in channels_last.
+  double py[2] = {0, 0};
+  int64_t py_params = 0;
+  for (int cl = 0; cl < 2; ++cl) {
+    const std::string cmd = std::string("/usr/bin/python3 ") + DALNAS_SOURCE_DIR +
+                            "/bench/train_throughput.py --genome '" + g.str() + "' --bands " +
+                            std::to_string(bands) + " --size " + std::to_string(size) +
+                            " --batch " + std::to_string(batch) + " --steps " +
+                            std::to_string(steps) + " --threads " + std::to_string(threads) +
+                            (cl ? " --channels-last" : "") + " 2>&1";
+    const std::string out = run(cmd);
+    try {
+      const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+      py[cl] = j.at("images_per_s").get<double>();
+      py_params = j.at("params").get<int64_t>();
+    } catch (const std::exception&) {
+      std::printf("PyTorch reference failed: %s\n", out.c_str());
+      return 1;
+    }
   }
+  const double flop = 3.0 * 2.0 * static_cast<double>(d.macs) / 1e9;
+  std::printf("PyTorch (Python)         %8.1f img/s  %7.1f GFLOP/s  (%lld params)\n", py[0],
+              py[0] * flop, static_cast<long long>(py_params));
+  std::printf("PyTorch, channels_last   %8.1f img/s  %7.1f GFLOP/s\n", py[1], py[1] * flop);
+  std::printf("ratio dalnas/PyTorch     %8.2f   (against PyTorch channels_last: %.2f)\n",
+              ips / py[0], ips / py[1]);
   return 0;
 }

@@ -33,6 +33,7 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--channels-last", action="store_true", help="model and input in channels_last")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -41,6 +42,9 @@ def main():
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
     x = torch.randn(a.batch, a.bands, a.size, a.size)
     t = (torch.rand(a.batch, 1, a.size, a.size) > 0.97).float()
+    if a.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     for i in range(a.warmup + a.steps):
         if i == a.warmup:
             t0 = time.perf_counter()

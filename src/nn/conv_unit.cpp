@@ -1,5 +1,7 @@
 #include "nn/conv_unit.h"
 
+#include "nn/layout.h"
+
 namespace dalnas {
 
 torch::nn::Conv2d make_conv(int in, int out, int k, bool bias, int groups) {
@@ -13,8 +15,9 @@ torch::Tensor conv_forward(torch::nn::Conv2dImpl& conv, const torch::Tensor& x,
   torch::Tensor b;
   if (conv.bias.defined()) b = policy.weight(conv.bias);
   const int64_t pad = conv.weight.size(2) / 2;
-  return torch::conv2d(x, w, b, /*stride=*/1, /*padding=*/pad, /*dilation=*/1,
-                       conv.options.groups());
+  // A convolution of a one-channel input answers row-major: back to the activations' layout.
+  return activation_layout(
+      torch::conv2d(x, w, b, /*stride=*/1, /*padding=*/pad, /*dilation=*/1, conv.options.groups()));
 }
 
 torch::Tensor conv_bn(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn,

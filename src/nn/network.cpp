@@ -4,6 +4,7 @@
 #include "nn/asymmetric_resize.h"
 #include "nn/blocks/make_block.h"
 #include "nn/conv_unit.h"
+#include "nn/layout.h"
 
 namespace dalnas {
 
@@ -73,7 +74,7 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
   // Mixed precision scopes (precision/policy.h): each encoder block with the pooling
   // before it, the decoder, the head.
   p.set_scope(0, genome.blocks[0].precision);
-  x = p.input(x);
+  x = p.input(activation_layout(x));  // channels-last from here on (nn/layout.h)
   std::vector<torch::Tensor> skips;
   for (int i = 0; i < n; ++i) {
     p.set_scope(i, genome.blocks[static_cast<size_t>(i)].precision);
@@ -90,10 +91,11 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
   for (int j = 0; j < n - 1; ++j) {
     const std::string level = "dec" + std::to_string(j);
     const torch::Tensor& skip = skips[n - 2 - j];
-    x = upsample_bilinear(x, skip.size(2), skip.size(3), p.resize());
+    // (the asymmetric resize computes row-major planes: back to the activations' layout)
+    x = activation_layout(upsample_bilinear(x, skip.size(2), skip.size(3), p.resize()));
     x = p.act(x, (level + ".up").c_str());
     x = p.act(conv_acc(*up_proj[j]->as<torch::nn::Conv2d>(), x, p), (level + ".proj").c_str());
-    x = p.act(torch::cat({x, skip}, 1), (level + ".concat").c_str());
+    x = p.act(activation_layout(torch::cat({x, skip}, 1)), (level + ".concat").c_str());
     x = torch::relu(conv_bn(*dec_conv1[j]->as<torch::nn::Conv2d>(),
                             *dec_bn1[j]->as<torch::nn::BatchNorm2d>(), x, p));
     x = p.act(x, (level + ".conv1").c_str());

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "precision/dense.h"
 #include "quant/dpu_ops.h"
 #include "quant/int16_ops.h"
 #include "quant/quant_params.h"
@@ -136,9 +137,9 @@ struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                double scale, int64_t zero_point, int64_t rounding, int64_t qmin,
                                int64_t qmax) {
-    const torch::Tensor xc = x.contiguous();
+    const torch::Tensor xc = dense_layout(x);  // NCHW or channels-last, kept (precision/dense.h)
     torch::Tensor y = torch::empty_like(xc);
-    torch::Tensor inside = torch::empty(xc.sizes(), xc.options().dtype(torch::kBool));
+    torch::Tensor inside = torch::empty_like(xc, xc.options().dtype(torch::kBool));
     const float* xp = xc.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     bool* mp = inside.data_ptr<bool>();
@@ -151,7 +152,7 @@ struct FakeQuantFn : public torch::autograd::Function<FakeQuantFn> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const torch::Tensor inside = ctx->get_saved_variables()[0];
-    const torch::Tensor g = grad[0].to(torch::kFloat32).contiguous();
+    const torch::Tensor g = with_strides_of(grad[0].to(torch::kFloat32), inside);
     torch::Tensor out = torch::empty_like(g);
     const bool* mp = inside.data_ptr<bool>();
     const float* gp = g.data_ptr<float>();

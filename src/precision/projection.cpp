@@ -6,17 +6,19 @@
 #include <stdexcept>
 #include <string>
 
+#include "precision/dense.h"
+
 namespace dalnas {
 namespace {
 
 constexpr int64_t kGrain = 32768;  // elements per parallel chunk
 
-// Rounds a float32 CPU tensor element-wise through FP16 into a new contiguous tensor;
+// Rounds a float32 CPU tensor element-wise through FP16 into a new tensor laid out as x;
 // with scale != 1, rounds x · scale and divides the result by scale (chunk by chunk, so
 // the three steps share one trip through memory).
 torch::Tensor round_float_cpu(const torch::Tensor& x, HalfMode mode, float scale = 1.0f) {
-  const torch::Tensor src = x.contiguous();
-  torch::Tensor out = torch::empty(src.sizes(), src.options());
+  const torch::Tensor src = dense_layout(x);  // NCHW or channels-last, kept (precision/dense.h)
+  torch::Tensor out = torch::empty_like(src);
   const float* in = src.data_ptr<float>();
   float* dst = out.data_ptr<float>();
   at::parallel_for(0, src.numel(), kGrain, [&](int64_t begin, int64_t end) {

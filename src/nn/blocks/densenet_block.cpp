@@ -2,6 +2,7 @@
 
 #include "nn/activation.h"
 #include "nn/conv_unit.h"
+#include "nn/layout.h"
 
 namespace dalnas {
 
@@ -27,10 +28,10 @@ torch::Tensor DenseNetBlockImpl::forward(torch::Tensor x) {
   const PrecisionPolicy& p = *policy;
   torch::Tensor x1 =
       p.act(apply_activation(conv_bn(*conv1, *bn1, x, p), gene.act), p_conv1.c_str());
-  torch::Tensor c1 = p.act(torch::cat({x, x1}, 1), p_concat1.c_str());
+  torch::Tensor c1 = p.act(activation_layout(torch::cat({x, x1}, 1)), p_concat1.c_str());
   torch::Tensor x2 =
       p.act(apply_activation(conv_bn(*conv2, *bn2, c1, p), gene.act), p_conv2.c_str());
-  torch::Tensor c2 = p.act(torch::cat({x, x1, x2}, 1), p_concat2.c_str());
+  torch::Tensor c2 = p.act(activation_layout(torch::cat({x, x1, x2}, 1)), p_concat2.c_str());
   return p.act(apply_activation(conv_bn(*fuse, *fuse_bn, c2, p), gene.act), p_fuse.c_str());
 }
 
