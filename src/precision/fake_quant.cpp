@@ -1,11 +1,14 @@
 #include "precision/fake_quant.h"
 
 #include <ATen/Parallel.h>
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 
 #include "precision/dense.h"
 #include "quant/dpu_ops.h"
@@ -112,6 +115,53 @@ __attribute__((noinline, target("avx2"))) void clipped_grad_chunk_avx2(
   clipped_grad_body(inside, g, out, n);
 }
 
+// The range of a chunk: its smallest and largest value, and whether it holds a NaN (an
+// infinity shows as the bound itself). Order does not matter to a minimum or a maximum, so
+// both bodies give torch::aminmax's values.
+struct MinMax {
+  float lo = std::numeric_limits<float>::infinity();
+  float hi = -std::numeric_limits<float>::infinity();
+  bool nan = false;
+};
+MinMax combine(const MinMax& a, const MinMax& b) {
+  return {std::min(a.lo, b.lo), std::max(a.hi, b.hi), a.nan || b.nan};
+}
+__attribute__((noinline)) MinMax min_max_chunk(const float* x, int64_t n) {
+  MinMax r;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (v != v) {
+      r.nan = true;
+      continue;
+    }
+    r.lo = v < r.lo ? v : r.lo;
+    r.hi = v > r.hi ? v : r.hi;
+  }
+  return r;
+}
+__attribute__((noinline, target("avx2"))) MinMax min_max_chunk_avx2(const float* x, int64_t n) {
+  __m256 lo = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  __m256 hi = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 nan = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    lo = _mm256_min_ps(lo, v);  // a NaN lane is flagged above; its min / max do not count
+    hi = _mm256_max_ps(hi, v);
+  }
+  alignas(32) float l[8], h[8];
+  _mm256_store_ps(l, lo);
+  _mm256_store_ps(h, hi);
+  MinMax r = min_max_chunk(x + i, n - i);
+  r.nan = r.nan || _mm256_movemask_ps(nan) != 0;
+  for (int k = 0; k < 8; ++k) {
+    r.lo = std::min(r.lo, l[k]);
+    r.hi = std::max(r.hi, h[k]);
+  }
+  return r;
+}
+
 template <QRound R>
 void fake_quant_loop(const float* xp, float* yp, bool* mp, int64_t n, float s, float z, float qmin,
                      float qmax, bool avx2) {
@@ -213,6 +263,28 @@ bool fake_quant_simd() {
     return !(env != nullptr && std::strcmp(env, "1") == 0) && __builtin_cpu_supports("avx2");
   }();
   return enabled;
+}
+
+bool finite_min_max(const torch::Tensor& x, float& lo, float& hi, bool simd) {
+  if (x.numel() == 0) throw std::invalid_argument("finite_min_max: empty tensor");
+  if (x.scalar_type() != torch::kFloat32 || !x.device().is_cpu()) {
+    const auto [mn, mx] = torch::aminmax(x.detach());
+    lo = mn.item<float>();
+    hi = mx.item<float>();
+    return std::isfinite(lo) && std::isfinite(hi);
+  }
+  const torch::Tensor xc = dense_layout(x.detach());
+  const float* p = xc.data_ptr<float>();
+  const bool avx2 = simd && __builtin_cpu_supports("avx2");
+  const MinMax r = at::parallel_reduce(
+      int64_t{0}, xc.numel(), int64_t{1} << 16, MinMax{},
+      [=](int64_t b, int64_t e, MinMax) {
+        return avx2 ? min_max_chunk_avx2(p + b, e - b) : min_max_chunk(p + b, e - b);
+      },
+      combine);
+  lo = r.lo;
+  hi = r.hi;
+  return !r.nan && std::isfinite(lo) && std::isfinite(hi);
 }
 
 void fake_quant_values(const float* x, float* y, bool* inside, int64_t n, float scale,

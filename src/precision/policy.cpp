@@ -33,9 +33,8 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
   auto it = ranges_.find(where);
   float lo, hi;
   if (training || it == ranges_.end()) {
-    const auto [dmin, dmax] = torch::aminmax(x.detach());  // one pass
-    const float mn = dmin.item<float>(), mx = dmax.item<float>();
-    if (!std::isfinite(mn) || !std::isfinite(mx)) {
+    float mn = 0, mx = 0;
+    if (!finite_min_max(x, mn, mx)) {  // one pass (precision/fake_quant.h)
       throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
     }
     if (it == ranges_.end()) {

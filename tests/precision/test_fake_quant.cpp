@@ -5,7 +5,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "precision/fake_quant.h"
@@ -240,6 +243,50 @@ TEST(FakeQuant, Int8PolicyQuantizesAndLearnsRangesInTraining) {
   PrecisionPolicy h;
   h.mode = PrecisionMode::FP16Aligned;
   EXPECT_GT(std::get<0>(at::_unique(h.act(x, "a").detach().reshape({-1}))).numel(), 256);
+}
+
+// The range pass behind int8 quantization-aware training (finite_min_max): torch::aminmax's
+// values for every length around the vector width and the parallel grain, in both bodies and
+// both layouts; a NaN or an infinity anywhere, the tail included, reported as non-finite.
+TEST(FiniteMinMax, EqualsAminmaxAndFlagsNonFiniteValues) {
+  torch::manual_seed(21);
+  const std::vector<int64_t> lengths = {1, 7, 8, 9, 15, 16, 17, 1000, 65536, 65543, 300001};
+  for (const bool simd : {false, true}) {
+    for (const int64_t n : lengths) {
+      SCOPED_TRACE("n " + std::to_string(n) + (simd ? " simd" : " baseline"));
+      const torch::Tensor x = torch::randn({n}) * 3 + 0.5;
+      float lo = 0, hi = 0;
+      ASSERT_TRUE(finite_min_max(x, lo, hi, simd));
+      const auto [mn, mx] = torch::aminmax(x);
+      EXPECT_EQ(lo, mn.item<float>());
+      EXPECT_EQ(hi, mx.item<float>());
+      for (const int64_t at : {int64_t{0}, n / 2, n - 1}) {
+        for (const float bad :
+             {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+              -std::numeric_limits<float>::infinity()}) {
+          torch::Tensor y = x.clone();
+          y[at] = bad;
+          EXPECT_FALSE(finite_min_max(y, lo, hi, simd)) << "value " << bad << " at " << at;
+        }
+      }
+    }
+    // A channels-last activation and a strided view: the same range as their values.
+    const torch::Tensor a =
+        torch::randn({2, 5, 9, 7}).contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor v = torch::randn({3, 4, 10, 10}).slice(3, 0, 10, 3);
+    for (const torch::Tensor& t : {a, v}) {
+      float lo = 0, hi = 0;
+      ASSERT_TRUE(finite_min_max(t, lo, hi, simd));
+      EXPECT_EQ(lo, t.min().item<float>());
+      EXPECT_EQ(hi, t.max().item<float>());
+    }
+  }
+  float lo = 0, hi = 0;
+  EXPECT_THROW(finite_min_max(torch::empty({0}), lo, hi), std::invalid_argument);
+  // Other dtypes go through torch::aminmax.
+  ASSERT_TRUE(finite_min_max(torch::tensor({-2.5, 4.0}, torch::kFloat64), lo, hi));
+  EXPECT_EQ(lo, -2.5f);
+  EXPECT_EQ(hi, 4.0f);
 }
 
 }  // namespace
