@@ -462,6 +462,39 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
     std::printf("sd of one score across seeds %.4f; sd between the genomes' first scores %.4f\n",
                 seed_sd, between_sd);
   }
+
+  // The same for each metric the full training records: a reference score that separates
+  // networks needs a between-genome spread well above its seed-to-seed one (ratio > 1).
+  std::map<size_t, const nlohmann::json*> first_metrics;  // index -> the first full metrics
+  for (const auto& row : rows) {
+    const auto& f = row.at("full");
+    if (f.value("status", "") == "ok" && f.contains("metrics"))
+      first_metrics[row.at("index").get<size_t>()] = &f.at("metrics");
+  }
+  std::printf("\n%-18s %8s %10s %12s %7s %7s\n", "metric", "genomes", "seed sd", "between sd",
+              "ratio", "tau");
+  for (const char* metric :
+       {"miou", "vessel_iou", "boundary_f1", "object_precision", "object_recall"}) {
+    std::vector<double> x, y;
+    for (const auto& [i, r] : done) {
+      const auto it = first_metrics.find(i);
+      const auto& ag = r.at("again");
+      if (it == first_metrics.end() || ag.at("status") != "ok") continue;
+      if (!it->second->contains(metric) || !ag.at("metrics").contains(metric)) continue;
+      const double u = number_or_nan(it->second->at(metric));
+      const double w = number_or_nan(ag.at("metrics").at(metric));
+      if (std::isfinite(u) && std::isfinite(w)) x.push_back(u), y.push_back(w);
+    }
+    if (x.size() < 2) continue;
+    double d2 = 0, m = 0, v = 0;
+    for (size_t k = 0; k < x.size(); ++k) d2 += (x[k] - y[k]) * (x[k] - y[k]), m += x[k];
+    m /= static_cast<double>(x.size());
+    for (double u : x) v += (u - m) * (u - m);
+    const double seed_sd = std::sqrt(d2 / (2.0 * static_cast<double>(x.size())));
+    const double between_sd = std::sqrt(v / static_cast<double>(x.size() - 1));
+    std::printf("%-18s %8zu %10.4f %12.4f %7.2f %7.3f\n", metric, x.size(), seed_sd, between_sd,
+                seed_sd > 0 ? between_sd / seed_sd : std::nan(""), kendall_tau(x, y));
+  }
   std::printf("\nraw results: %s\n", o.json.c_str());
   return 0;
 }
