@@ -379,6 +379,19 @@ Options options_of(const nlohmann::json& in, const std::string& path, Options o)
   return o;
 }
 
+// Paired scores of the same genomes from two trainings that differ only in the seed: the
+// standard deviation of one score across seeds, sqrt(mean (a − b)² / 2), and the sample
+// standard deviation between the genomes' first scores `a`. Needs at least two pairs.
+std::pair<double, double> seed_and_between_sd(const std::vector<double>& a,
+                                              const std::vector<double>& b) {
+  double d2 = 0, m = 0, v = 0;
+  for (size_t k = 0; k < a.size(); ++k) d2 += (a[k] - b[k]) * (a[k] - b[k]), m += a[k];
+  m /= static_cast<double>(a.size());
+  for (double x : a) v += (x - m) * (x - m);
+  return {std::sqrt(d2 / (2.0 * static_cast<double>(a.size()))),
+          std::sqrt(v / static_cast<double>(a.size() - 1))};
+}
+
 // --repeat-full: how repeatable the reference itself is. The full training of each genome
 // in the files is run again on the same data and schedule with another training seed
 // (initial weights, chip order, augmentation: CandidateEvaluator::training_seed_salt), and
@@ -451,12 +464,7 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
     if (std::isfinite(x) && std::isfinite(y)) a.push_back(x), b.push_back(y);
   }
   if (a.size() >= 2) {
-    double d2 = 0, m = 0, v = 0;
-    for (size_t k = 0; k < a.size(); ++k) d2 += (a[k] - b[k]) * (a[k] - b[k]), m += a[k];
-    m /= static_cast<double>(a.size());
-    for (double x : a) v += (x - m) * (x - m);
-    const double seed_sd = std::sqrt(d2 / (2.0 * static_cast<double>(a.size())));
-    const double between_sd = std::sqrt(v / static_cast<double>(a.size() - 1));
+    const auto [seed_sd, between_sd] = seed_and_between_sd(a, b);
     std::printf("\nfull vs full with another seed: tau %.3f, rho %.3f over %zu genomes\n",
                 kendall_tau(a, b), spearman_rho(a, b), a.size());
     std::printf("sd of one score across seeds %.4f; sd between the genomes' first scores %.4f\n",
@@ -486,12 +494,7 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
       if (std::isfinite(u) && std::isfinite(w)) x.push_back(u), y.push_back(w);
     }
     if (x.size() < 2) continue;
-    double d2 = 0, m = 0, v = 0;
-    for (size_t k = 0; k < x.size(); ++k) d2 += (x[k] - y[k]) * (x[k] - y[k]), m += x[k];
-    m /= static_cast<double>(x.size());
-    for (double u : x) v += (u - m) * (u - m);
-    const double seed_sd = std::sqrt(d2 / (2.0 * static_cast<double>(x.size())));
-    const double between_sd = std::sqrt(v / static_cast<double>(x.size() - 1));
+    const auto [seed_sd, between_sd] = seed_and_between_sd(x, y);
     std::printf("%-18s %8zu %10.4f %12.4f %7.2f %7.3f\n", metric, x.size(), seed_sd, between_sd,
                 seed_sd > 0 ? between_sd / seed_sd : std::nan(""), kendall_tau(x, y));
   }
