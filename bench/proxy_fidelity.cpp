@@ -287,6 +287,25 @@ class Table {
     if (print) std::printf("\nraw results: %s\n", path.c_str());
   }
 
+  // Each level's Kendall tau over the genomes `ref` scores, against `ref` and against the
+  // first full score of the same genomes (so that the two columns compare like with like).
+  void report_against(const std::map<size_t, double>& ref, const char* label) const {
+    std::printf("\n%-34s %10s %12s %6s\n", "level", "tau first", label, "pairs");
+    for (const Level& l : levels_) {
+      std::vector<double> s, f, r;
+      for (const auto& [i, v] : ref)
+        if (i < n_ && std::isfinite(l.score[i]) && std::isfinite(full_score_[i]) &&
+            std::isfinite(v)) {
+          s.push_back(l.score[i]);
+          f.push_back(full_score_[i]);
+          r.push_back(v);
+        }
+      if (s.size() < 2) continue;
+      std::printf("%-34s %10.3f %12.3f %6zu\n", l.name.c_str(), kendall_tau(s, f),
+                  kendall_tau(s, r), s.size());
+    }
+  }
+
  private:
   Level& level(const std::string& name) {
     for (auto& l : levels_)
@@ -454,6 +473,7 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
   // The table: both scores per genome, their rank correlation, and the seed-to-seed spread
   // of one score against the spread between genomes.
   std::vector<double> a, b;
+  std::map<size_t, double> mean_of_two;  // index -> the mean of the two full scores
   std::printf("\n%6s %10s %10s %10s\n", "genome", "first", "again", "diff");
   for (const auto& [i, r] : done) {
     const double x = number_or_nan(r.at("first"));
@@ -461,7 +481,10 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
     const double y =
         ag.at("status") == "ok" ? number_or_nan(ag.at("metrics").at("miou")) : std::nan("");
     std::printf("%6zu %10.4f %10.4f %+10.4f\n", i + 1, x, y, y - x);
-    if (std::isfinite(x) && std::isfinite(y)) a.push_back(x), b.push_back(y);
+    if (std::isfinite(x) && std::isfinite(y)) {
+      a.push_back(x), b.push_back(y);
+      mean_of_two[i] = (x + y) / 2;
+    }
   }
   if (a.size() >= 2) {
     const auto [seed_sd, between_sd] = seed_and_between_sd(a, b);
@@ -497,6 +520,14 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
     const auto [seed_sd, between_sd] = seed_and_between_sd(x, y);
     std::printf("%-18s %8zu %10.4f %12.4f %7.2f %7.3f\n", metric, x.size(), seed_sd, between_sd,
                 seed_sd > 0 ? between_sd / seed_sd : std::nan(""), kendall_tau(x, y));
+  }
+  // The cheap levels against a lower-variance reference: the mean of the two full
+  // trainings (its seed-to-seed sd is 1/sqrt(2) of one training's).
+  if (mean_of_two.size() >= 2) {
+    std::printf(
+        "\neach level against one full training and against the mean of two (the "
+        "repeated genomes only)");
+    first.report_against(mean_of_two, "tau mean of 2");
   }
   std::printf("\nraw results: %s\n", o.json.c_str());
   return 0;
