@@ -44,6 +44,9 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
   opt("--freeze-bn-epochs", "freeze_bn_epochs",
       "BatchNorm statistics frozen for the last N epochs (integer targets fold them; 0 = "
       "off); in compare and the census, for the fine-tuning arms (c) and (d)");
+  opt("--qat-ranges", "qat_ranges",
+      "Integer targets, --precision aligned: activation ranges as moving averages of batch "
+      "min / max (ema, default) or learned by gradient (learned: LSQ); both deploy");
   opt("--min-delta", "min_delta", "Smallest validation-loss improvement that counts");
   opt("--seed", "seed", "Seed for weights, split, chip sampling and augmentation");
   opt("--threads", "threads", "CPU threads for training (default: all cores)");
@@ -77,7 +80,7 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
   };
   for (const auto& [k, v] : a.set) {
     if (k == "data" || k == "arch" || k == "precision" || k == "init" || k == "normalization" ||
-        k == "align_device")
+        k == "align_device" || k == "qat_ranges")
       j[k] = v;
     else if (k == "epochs" || k == "batch" || k == "patience" || k == "threads" ||
              k == "freeze_bn_epochs")

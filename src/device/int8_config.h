@@ -94,7 +94,12 @@ struct Int8Config {
   CalibrationMethod calibration = CalibrationMethod::MinMax;
   double percentile = 99.99;   // Percentile: the upper percentile (lower: 100 − it)
   int calibration_tiles = 32;  // at most this many calibration tiles
-  bool simd = true;            // false: the scalar convolution (also DALNAS_NO_SIMD=1)
+  // A network trained quantization-aware (its checkpoint carries act_ranges) deploys at the
+  // ranges it learned (device/trained_ranges.h), as a TFLite converter deploys a QAT
+  // model's FakeQuant ranges; the nodes those do not name are calibrated. false ([integer]
+  // ranges = "calibrated"): every range calibrated, the QAT ranges ignored.
+  bool trained_ranges = true;
+  bool simd = true;  // false: the scalar convolution (also DALNAS_NO_SIMD=1)
   // Mixed precision (format_runs above): the rule that gives every
   // node without a genome precision its format (device/precision_rule.h): `precision` for
   // every node, `first_last` (Default: none) for the first encoder block and the head.

@@ -148,7 +148,7 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   if (!t.is_object()) throw Error(where + ": expected a table");
   check_keys(t, where,
              {"format", "rounding", "calibration", "percentile", "calibration_tiles",
-              "reduce_range", "precision", "first_last", "weights"});
+              "reduce_range", "precision", "first_last", "weights", "ranges"});
   Int8Config c;
   const std::string format = get_string(t, "format", where, "");
   if (format.empty()) {
@@ -201,6 +201,11 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
     }
   }
   c.calibration_tiles = get_int(t, "calibration_tiles", where, 32, 1, 100000);
+  const std::string ranges = get_string(t, "ranges", where, "trained");
+  if (ranges != "trained" && ranges != "calibrated") {
+    throw Error(where + ".ranges: '" + ranges + "': expected trained or calibrated");
+  }
+  c.trained_ranges = ranges == "trained";
   // Mixed precision (device/precision_rule.h): what each format can run.
   auto precision = [&](const char* key, LayerPrecision fallback) {
     if (!t.contains(key)) return fallback;

@@ -36,6 +36,9 @@
 //   calibration = "minmax"            # minmax | percentile: activation ranges (PTQ)
 //   percentile = 99.99                # percentile calibration's upper percentile
 //   calibration_tiles = 32            # tiles of the training scenes used to calibrate
+//   ranges = "trained"                # trained | calibrated: a quantization-aware
+//                                     # checkpoint's own activation ranges, or PTQ's
+//                                     # (device/trained_ranges.h)            (trained)
 //   precision = "int8"                # mixed precision: every node's format, int8 | int4w
 //                                     # | fp16 (device/precision_rule.h)       (int8)
 //   first_last = "int8"               # the first encoder block and the head (none)

@@ -264,7 +264,9 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     res.device_numerics = to_string(ic.format) + " (" + arithmetic + layers + "; calibration " +
                           to_string(ic.calibration) + " on " +
                           std::to_string(ic.calibration_tiles) +
-                          " training tiles; aligned = int8 quantization-aware training); "
+                          " training tiles; aligned = int8 quantization-aware training, " +
+                          (ic.trained_ranges ? "deployed at its trained ranges" : "re-calibrated") +
+                          "); "
                           "normalisation " +
                           to_string(profile.emulator_config().input);
   } else

@@ -10,6 +10,7 @@
 #include "data/tiling.h"
 #include "device/int8_emulator.h"
 #include "device/lower.h"
+#include "device/trained_ranges.h"
 #include "eval/external_device.h"
 
 namespace dalnas {
@@ -100,7 +101,8 @@ DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
     std::vector<float> tiles;
     const int n = calibration_tiles(scenes, *calibration, opt, ic.calibration_tiles, tiles);
     const DeviceGraph form = int8_form(g, tile);
-    const auto ranges = calibrate_ranges(form, tiles.data(), n, tile, ic);
+    auto ranges = calibrate_ranges(form, tiles.data(), n, tile, ic);
+    if (ic.trained_ranges) apply_trained_ranges(form, trained_act_ranges(ck), ranges);
     int8 = std::make_unique<Int8Emulator>(form, ranges, ic);
     const Int8Emulator* e = int8.get();
     run = [e, threads](const float* in, int n, int bands, int t, float* logits) {

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "device/int8_emulator.h"
 #include "device/lower.h"
+#include "device/trained_ranges.h"
 #include "onnx/onnx_export.h"
 
 namespace dalnas {
@@ -73,12 +74,16 @@ void export_checkpoint_int8(Checkpoint& ck, const std::string& path, const Int8C
   if (n < 1 || calibration == nullptr) throw Error(path + ": no calibration tiles");
   const DeviceGraph g = lower_checkpoint(ck, opt);
   const DeviceGraph form = int8_form(g, g.input);
-  const Int8Emulator q(form, calibrate_ranges(form, calibration, n, g.input, config), config);
+  auto ranges = calibrate_ranges(form, calibration, n, g.input, config);
+  const int trained =
+      config.trained_ranges ? apply_trained_ranges(form, trained_act_ranges(ck), ranges) : 0;
+  const Int8Emulator q(form, ranges, config);
   ExportOptions eo;
   eo.opset = std::max(opt.opset, 13);
   eo.metadata = export_metadata(ck, opt);
   eo.metadata["int8_format"] = to_string(config.format);
   eo.metadata["calibration_tiles"] = n;
+  eo.metadata["trained_ranges"] = trained;  // nodes at quantization-aware training's ranges
   write_onnx_qdq(q, path, eo);
 }
 

@@ -40,8 +40,10 @@ void export_checkpoint_onnx(Checkpoint& ck, const std::string& path, bool fp16,
 // post-training quantized as the integer profile `config` says: activation ranges
 // calibrated on `n` raw tiles (n × bands × H × W of the export tile, from the training
 // scenes: eval/device_eval.h, calibration_tiles), opset max(opt.opset, 13), static shapes.
-// The metadata adds "int8_format" and "calibration_tiles". Throws dalnas::Error for a
-// dynamic export, n < 1, or a network the int8 emulation cannot run.
+// A quantization-aware checkpoint's own activation ranges replace the calibrated ones
+// where config.trained_ranges (device/trained_ranges.h). The metadata adds "int8_format",
+// "calibration_tiles" and "trained_ranges" (how many nodes took a trained range). Throws
+// dalnas::Error for a dynamic export, n < 1, or a network the int8 emulation cannot run.
 void export_checkpoint_int8(Checkpoint& ck, const std::string& path, const Int8Config& config,
                             const float* calibration, int n, const ModelExportOptions& opt = {});
 

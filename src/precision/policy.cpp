@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "precision/fake_quant.h"
+#include "precision/learned_range.h"
 
 namespace dalnas {
 
@@ -26,10 +27,71 @@ PrecisionMode parse_precision(const std::string& s) {
   throw Error("precision: unknown value \"" + s + "\" (allowed: fp32, fp16-aligned, aligned)");
 }
 
+const ActRanges& PrecisionPolicy::int8_ranges() const {
+  for (const auto& [name, t] : learned_) {
+    const torch::Tensor v = t.detach().to(torch::kFloat32).contiguous();
+    ranges_[name] = {v.data_ptr<float>()[0], v.data_ptr<float>()[1]};
+  }
+  return ranges_;
+}
+
+void PrecisionPolicy::set_int8_ranges(ActRanges r) const {
+  ranges_ = std::move(r);
+  torch::NoGradGuard ng;
+  for (auto it = learned_.begin(); it != learned_.end();) {
+    const auto f = ranges_.find(it->first);
+    if (f == ranges_.end()) {
+      it = learned_.erase(it);  // learned again from its next training batch
+      continue;
+    }
+    it->second.copy_(torch::tensor({f->second.first, f->second.second}));
+    ++it;
+  }
+}
+
+std::vector<torch::Tensor> PrecisionPolicy::learned_range_params() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& [name, t] : learned_) out.push_back(t);
+  return out;
+}
+
+void PrecisionPolicy::keep_learned_ranges_valid() const {
+  torch::NoGradGuard ng;
+  for (auto& [name, t] : learned_) {
+    float* v = t.data_ptr<float>();
+    if (!std::isfinite(v[0]) || !std::isfinite(v[1]))
+      throw Error("learned int8 range at '" + name + "' is not finite");
+    if (v[1] - v[0] < 1.0f / 1024.0f) v[1] = v[0] + 1.0f / 1024.0f;
+  }
+}
+
 torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::string& where,
                                         bool int16) const {
   // Ranges learn while gradients are recorded (training); evaluation reads them.
   const bool training = torch::GradMode::is_enabled() && x.requires_grad();
+  if (learned_ranges && !int16 && !align.int8_pow2) {
+    auto lt = learned_.find(where);
+    if (lt != learned_.end() || training) {
+      if (lt == learned_.end()) {  // first seen in training: the set range or this batch's
+        auto it = ranges_.find(where);
+        float lo = 0, hi = 0;
+        if (it != ranges_.end()) {
+          lo = it->second.first;
+          hi = it->second.second;
+        } else if (!finite_min_max(x, lo, hi)) {
+          throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
+        }
+        if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+        lt = learned_.emplace(where, torch::tensor({lo, hi}).requires_grad_(true)).first;
+      }
+      if (!training) {
+        const torch::Tensor v = lt->second.detach();
+        return fake_quant_activation(x, v.data_ptr<float>()[0], v.data_ptr<float>()[1],
+                                     align.int8_ties_even);
+      }
+      return fake_quant_activation_learned(x, lt->second, lsq_grad_scale(x), align.int8_ties_even);
+    }
+  }
   auto it = ranges_.find(where);
   float lo, hi;
   if (training || it == ranges_.end()) {

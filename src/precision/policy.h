@@ -37,6 +37,7 @@
 #include <string>
 #include <utility>
 
+#include "core/act_ranges.h"
 #include "precision/alignment.h"
 #include "precision/half.h"
 #include "precision/prescale.h"
@@ -56,7 +57,14 @@ struct PrecisionPolicy {
   PrecisionMode mode = PrecisionMode::FP32;
   HalfMode half;                       // rounding options used by the projection
   bool zero_grad_on_overflow = false;  // backward: zero the gradient where forward overflowed
-  DeviceAlignment align;               // mode aligned: what the device does
+  // Integer targets (asymmetric int8 activations: int8-tflite, onnxruntime-int8): each
+  // activation point's range learned by gradient descent (LSQ, precision/learned_range.h)
+  // instead of the moving average of batch min / max. The ranges start at the first
+  // training batch's min / max (or the ranges set before training); fit() steps them with
+  // an optimiser of their own (learned_range_params). Not for int16 layers or power-of-two
+  // (dpu-int8) points, which keep the moving average.
+  bool learned_ranges = false;
+  DeviceAlignment align;  // mode aligned: what the device does
   // Mode aligned with align.input_in_model: the data's normalisation (the network's
   // input is normalised; the device normalises raw values itself).
   std::vector<float> norm_mean, norm_std;
@@ -102,8 +110,19 @@ struct PrecisionPolicy {
   // otherwise).
   torch::Tensor block_output(const torch::Tensor& x, const std::string& where) const;
 
-  // Integer targets: the activation range each point has seen (lo, hi), by point name.
-  const std::map<std::string, std::pair<float, float>>& int8_ranges() const { return ranges_; }
+  // Integer targets: the activation range each point has seen (lo, hi), by point name
+  // (core/act_ranges.h). Part of a quantization-aware network's state: training keeps it
+  // with the weights (train/train_state.h), checkpoints store it, and set_int8_ranges puts
+  // it back (a point absent from `r` starts again from its first training batch).
+  const ActRanges& int8_ranges() const;
+  // Whether the forward pass fake-quantizes to an integer target (aligned mode, align.int8).
+  bool quantization_aware() const { return int8(); }
+  void set_int8_ranges(ActRanges r) const;
+  // learned_ranges: the (lo, hi) tensors being learned, by point name (created by the
+  // first training forward through each point); after an optimiser step,
+  // keep_learned_ranges_valid() keeps lo <= hi − 2^-10.
+  std::vector<torch::Tensor> learned_range_params() const;
+  void keep_learned_ranges_valid() const;
 
  private:
   HalfMode act_mode() const { return device_aligned() ? align.storage : half; }
@@ -113,7 +132,8 @@ struct PrecisionPolicy {
   // layer's activations).
   torch::Tensor int8_act(const torch::Tensor& x, const std::string& where,
                          bool int16 = false) const;
-  mutable std::map<std::string, std::pair<float, float>> ranges_;  // int8 act ranges
+  mutable ActRanges ranges_;                              // int8 act ranges
+  mutable std::map<std::string, torch::Tensor> learned_;  // learned_ranges: (lo, hi) leaves
   mutable int scope_block_ = kOther;
   mutable LayerPrecision scope_gene_ = LayerPrecision::Default;
 };

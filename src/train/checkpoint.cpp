@@ -7,12 +7,20 @@
 
 namespace dalnas {
 
+const ActRanges& trained_act_ranges(const Checkpoint& ck) {
+  if (ck.net && ck.net->policy && !ck.net->policy->int8_ranges().empty())
+    return ck.net->policy->int8_ranges();
+  return ck.act_ranges;
+}
+
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   std::ostringstream weights;
   torch::serialize::OutputArchive archive;
   ck.net->save(archive);
   archive.save_to(weights);
-  write_file_atomic(path, encode_checkpoint_container(checkpoint_meta_json(ck), weights.str()));
+  CheckpointMeta meta = ck;
+  meta.act_ranges = trained_act_ranges(ck);
+  write_file_atomic(path, encode_checkpoint_container(checkpoint_meta_json(meta), weights.str()));
 }
 
 Checkpoint load_checkpoint(const std::string& path, PolicyPtr policy) {
@@ -28,6 +36,10 @@ Checkpoint load_checkpoint(const std::string& path, PolicyPtr policy) {
   } catch (const c10::Error& e) {
     throw Error(path + ": weights do not match genome " + ck.genome.str());
   }
+  // A quantization-aware network evaluates (and continues training) at the ranges it
+  // learned.
+  if (ck.net->policy && ck.net->policy->quantization_aware() && !ck.act_ranges.empty())
+    ck.net->policy->set_int8_ranges(ck.act_ranges);
   return ck;
 }
 

@@ -73,13 +73,14 @@ CheckpointContainer decode_checkpoint_container(const std::string& in, const std
 }
 
 std::string checkpoint_meta_json(const CheckpointMeta& m) {
-  const nlohmann::json meta = {{"format", "dalnas-checkpoint"},
-                               {"version", kCheckpointVersion},
-                               {"genome", m.genome.str()},
-                               {"bands", m.bands},
-                               {"normalization", m.norm.to_json()},
-                               {"config", m.config},
-                               {"metrics", m.metrics}};
+  nlohmann::json meta = {{"format", "dalnas-checkpoint"},
+                         {"version", kCheckpointVersion},
+                         {"genome", m.genome.str()},
+                         {"bands", m.bands},
+                         {"normalization", m.norm.to_json()},
+                         {"config", m.config},
+                         {"metrics", m.metrics}};
+  if (!m.act_ranges.empty()) meta["act_ranges"] = act_ranges_json(m.act_ranges);
   return meta.dump();
 }
 
@@ -121,6 +122,8 @@ CheckpointMeta parse_checkpoint_meta(const std::string& text, const std::string&
       throw Error(where + ": '" + std::string(key) + "' must be an object");
     *field = meta.at(key);
   }
+  if (meta.contains("act_ranges") && !meta.at("act_ranges").is_null())
+    m.act_ranges = parse_act_ranges(meta.at("act_ranges"), where + ": act_ranges");
   // The scene lists `eval` and `report` read back: split name -> scene names.
   if (m.config.contains("split_scenes")) {
     const auto& splits = m.config.at("split_scenes");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/act_ranges.h"
 #include "core/genome.h"
 #include "data/normalization.h"
 
@@ -39,6 +40,9 @@ struct CheckpointMeta {
   Normalization norm;
   nlohmann::json config = nlohmann::json::object();   // resolved training configuration
   nlohmann::json metrics = nlohmann::json::object();  // metrics recorded when saved
+  // Quantization-aware training's activation ranges (core/act_ranges.h; "act_ranges",
+  // absent when empty). save_checkpoint writes the network's policy's own when it has any.
+  ActRanges act_ranges;
 };
 
 std::string checkpoint_meta_json(const CheckpointMeta& m);

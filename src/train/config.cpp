@@ -61,6 +61,7 @@ nlohmann::json TrainConfig::to_json() const {
   };
   // Written only when set: configurations recorded before the setting read as before.
   if (freeze_bn_epochs != 0) j["freeze_bn_epochs"] = freeze_bn_epochs;
+  if (qat_ranges != "ema") j["qat_ranges"] = qat_ranges;
   return j;
 }
 
@@ -89,15 +90,34 @@ void check_keys(const nlohmann::json& j, std::initializer_list<const char*> keys
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& ctx) {
   TrainConfig c;
-  check_keys(j, {"data",         "synthetic",       "arch",
-                 "precision",    "align_device",    "normalization",
-                 "overflow",     "subnormals",      "zero_grad_on_overflow",
-                 "epochs",       "batch",           "lr",
-                 "weight_decay", "cosine",          "loss",
-                 "patience",     "min_delta",       "seed",
-                 "threads",      "tiling",          "split",
-                 "augment",      "eval_tile",       "eval_overlap",
-                 "init",         "freeze_bn_epochs"},
+  check_keys(j,
+             {"data",
+              "synthetic",
+              "arch",
+              "precision",
+              "align_device",
+              "normalization",
+              "overflow",
+              "subnormals",
+              "zero_grad_on_overflow",
+              "epochs",
+              "batch",
+              "lr",
+              "weight_decay",
+              "cosine",
+              "loss",
+              "patience",
+              "min_delta",
+              "seed",
+              "threads",
+              "tiling",
+              "split",
+              "augment",
+              "eval_tile",
+              "eval_overlap",
+              "init",
+              "freeze_bn_epochs",
+              "qat_ranges"},
              ctx, "");
   read(j, "data", c.data, ctx);
   if (j.contains("synthetic")) {
@@ -155,6 +175,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& c
   }
   read(j, "patience", c.patience, ctx);
   read(j, "freeze_bn_epochs", c.freeze_bn_epochs, ctx);
+  read(j, "qat_ranges", c.qat_ranges, ctx);
   read(j, "min_delta", c.min_delta, ctx);
   read(j, "seed", c.seed, ctx);
   read(j, "threads", c.threads, ctx);
@@ -195,6 +216,8 @@ void TrainConfig::validate() const {
   need(loss.pos_weight > 0, "loss.pos_weight", "must be > 0");
   need(patience >= 0, "patience", "must be >= 0");
   need(freeze_bn_epochs >= 0, "freeze_bn_epochs", "must be >= 0");
+  need(qat_ranges == "ema" || qat_ranges == "learned", "qat_ranges",
+       "must be ema or learned, got '" + qat_ranges + "'");
   need(threads >= 0, "threads", "must be >= 0");
   need(tiling.size >= 8, "tiling.size", "must be >= 8");
   need(tiling.stride >= 1 && tiling.stride <= tiling.size, "tiling.stride",

@@ -38,6 +38,11 @@ struct TrainConfig {
   // that the network ends training with the statistics an integer target folds into its
   // convolutions (quantization-aware training's "freeze BN"). 0: never.
   int freeze_bn_epochs = 0;
+  // Integer targets trained quantization-aware (precision aligned): "ema" keeps each
+  // activation range as a moving average of batch min / max; "learned" learns it by
+  // gradient (LSQ, precision/learned_range.h). Either way the ranges deploy with the
+  // weights (device/trained_ranges.h).
+  std::string qat_ranges = "ema";
   int patience = 10;  // early stopping on validation loss; 0 disables
   double min_delta = 1e-4;
   uint64_t seed = 1;

@@ -63,6 +63,7 @@ TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data, const Epoch
   policy->mode = cfg.precision;
   policy->half = cfg.half;
   policy->zero_grad_on_overflow = cfg.zero_grad_on_overflow;
+  policy->learned_ranges = cfg.qat_ranges == "learned";
   policy->align = cfg.align;
   policy->norm_mean = data.norm.mean;
   policy->norm_std = data.norm.std;
@@ -88,6 +89,8 @@ TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data, const Epoch
                                    {"val", scene_names(data.scenes, data.split.val)},
                                    {"test", scene_names(data.scenes, data.split.test)}};
   out.history = fit(out.ck.net, data.train, data.val, cfg, on_epoch);
+  // The ranges this training learned (none unless quantization-aware), not an init's.
+  out.ck.act_ranges = policy->int8_ranges();
 
   TileOptions to;
   to.tile = cfg.eval_tile;

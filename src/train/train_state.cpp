@@ -11,7 +11,7 @@ namespace dalnas {
 
 namespace {
 constexpr char kMagic[8] = {'D', 'A', 'L', 'N', 'A', 'S', 'T', 'S'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -54,6 +54,16 @@ void TrainState::save(const std::string& path) const {
   a.write("optimizer", torch::from_blob(const_cast<char*>(optimizer.data()),
                                         {static_cast<int64_t>(optimizer.size())}, torch::kUInt8)
                            .clone());
+  const std::string ranges =
+      nlohmann::json{{"last", act_ranges_json(last_ranges)}, {"best", act_ranges_json(best_ranges)}}
+          .dump();
+  a.write("ranges", torch::from_blob(const_cast<char*>(ranges.data()),
+                                     {static_cast<int64_t>(ranges.size())}, torch::kUInt8)
+                        .clone());
+  a.write("range_optimizer",
+          torch::from_blob(const_cast<char*>(range_optimizer.data()),
+                           {static_cast<int64_t>(range_optimizer.size())}, torch::kUInt8)
+              .clone());
   std::ostringstream body;
   a.save_to(body);
   const std::string b = body.str();
@@ -71,7 +81,7 @@ TrainState TrainState::load(const std::string& path) {
     throw Error(path + ": not a dalnas training state (bad magic)");
   size_t at = sizeof kMagic;
   const auto version = get<uint32_t>(in, at, path);
-  if (version != kVersion)
+  if (version != kVersion && version != 1)
     throw Error(path + ": training state version " + std::to_string(version) +
                 " is not supported (this dalnas reads " + std::to_string(kVersion) + ")");
   const auto size = get<uint64_t>(in, at, path);
@@ -102,6 +112,28 @@ TrainState TrainState::load(const std::string& path) {
     opt = opt.contiguous();
     s.optimizer.assign(reinterpret_cast<const char*>(opt.data_ptr<uint8_t>()),
                        static_cast<size_t>(opt.numel()));
+    if (version >= 2) {
+      torch::Tensor r;
+      a.read("ranges", r);
+      r = r.contiguous();
+      const std::string text(reinterpret_cast<const char*>(r.data_ptr<uint8_t>()),
+                             static_cast<size_t>(r.numel()));
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(text);
+      } catch (const nlohmann::json::exception&) {
+        throw Error(path + ": training state ranges are not valid JSON");
+      }
+      if (!j.is_object() || !j.contains("last") || !j.contains("best"))
+        throw Error(path + ": training state ranges lack 'last' or 'best'");
+      s.last_ranges = parse_act_ranges(j.at("last"), path + ": ranges.last");
+      s.best_ranges = parse_act_ranges(j.at("best"), path + ": ranges.best");
+      torch::Tensor ro;
+      a.read("range_optimizer", ro);
+      ro = ro.contiguous();
+      s.range_optimizer.assign(reinterpret_cast<const char*>(ro.data_ptr<uint8_t>()),
+                               static_cast<size_t>(ro.numel()));
+    }
   } catch (const c10::Error& e) {
     throw Error(path + ": unreadable training state: " + e.what_without_backtrace());
   }

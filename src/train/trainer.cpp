@@ -110,6 +110,8 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
                   " tensors, the network has " +
                   std::to_string(net->parameters().size() + net->buffers().size()));
     load_weights(*net, state->last);  // continue where the last range stopped, not its best
+    // ... with the activation ranges it had there (quantization-aware training).
+    if (!state->last_ranges.empty()) net->policy->set_int8_ranges(state->last_ranges);
   }
   if (state && !state->optimizer.empty()) {
     std::istringstream in(state->optimizer);
@@ -135,13 +137,45 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
   const bool aligned = net->policy && net->policy->device_aligned();
   double best_loss = state ? state->best_loss : INFINITY;
   std::vector<torch::Tensor> best_weights = state ? state->best : std::vector<torch::Tensor>{};
+  ActRanges best_ranges = state ? state->best_ranges : ActRanges{};  // QAT: with best_weights
   int since_best = state ? state->since_best : 0;
   hist.best_epoch = state ? state->best_epoch : 0;
   const double lr_min = cfg.lr / 20;
 
+  // Learned activation ranges (LSQ, PrecisionPolicy::learned_ranges): an Adam of their own,
+  // made once the first training forward has created them, at the weights' learning rate.
+  std::unique_ptr<torch::optim::Adam> range_opt;
+  const PrecisionPolicy& policy = *net->policy;
+  double lr = cfg.lr;
+  const auto step_ranges = [&] {
+    if (!policy.learned_ranges) return;
+    const std::vector<torch::Tensor> ps = policy.learned_range_params();
+    if (ps.empty()) return;
+    if (!range_opt) {
+      range_opt = std::make_unique<torch::optim::Adam>(ps, torch::optim::AdamOptions(lr));
+      if (state && !state->range_optimizer.empty()) {
+        std::istringstream in(state->range_optimizer);
+        torch::serialize::InputArchive a;
+        a.load_from(in);
+        range_opt->load(a);
+      }
+    } else {
+      size_t known = 0;
+      for (const auto& g : range_opt->param_groups()) known += g.params().size();
+      if (known != ps.size())  // a point first met after the others (set_int8_ranges dropped it)
+        throw Error("learned int8 ranges: " + std::to_string(ps.size()) + " points, " +
+                    std::to_string(known) + " when training began");
+    }
+    for (auto& g : range_opt->param_groups())
+      static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    range_opt->step();
+    range_opt->zero_grad();
+    policy.keep_learned_ranges_valid();
+  };
+
   for (int epoch = first; epoch <= last; ++epoch) {
     const auto t0 = Clock::now();
-    double lr = cfg.lr;
+    lr = cfg.lr;
     if (cfg.cosine && cfg.epochs > 1)
       lr = lr_min + 0.5 * (cfg.lr - lr_min) * (1 + std::cos(M_PI * (epoch - 1) / (cfg.epochs - 1)));
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
@@ -185,10 +219,12 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
           throw Error("training diverged (loss is " + std::to_string(lv) + ") at epoch " +
                       std::to_string(epoch));
         ++skipped;  // the device's forward overflowed inside the network: no update
+        if (range_opt) range_opt->zero_grad();
         continue;
       }
       loss.backward();
       opt.step();
+      step_ranges();
       loss_sum += lv * static_cast<double>(x.size(0));
       seen += static_cast<int64_t>(x.size(0));
     }
@@ -216,6 +252,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     if (monitored < best_loss - cfg.min_delta) {
       best_loss = monitored;
       best_weights = snapshot(*net);
+      best_ranges = net->policy->int8_ranges();
       hist.best_epoch = epoch;
       since_best = 0;
     } else {
@@ -236,13 +273,26 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     state->best_epoch = hist.best_epoch;
     state->since_best = since_best;
     state->stopped = hist.early_stopped;
+    state->last_ranges = net->policy->int8_ranges();
+    state->best_ranges = best_ranges;
     std::ostringstream out;
     torch::serialize::OutputArchive a;
     opt.save(a);
     a.save_to(out);
     state->optimizer = out.str();
+    if (range_opt) {
+      std::ostringstream ro;
+      torch::serialize::OutputArchive ra;
+      range_opt->save(ra);
+      ra.save_to(ro);
+      state->range_optimizer = ro.str();
+    }
   }
-  if (!best_weights.empty()) load_weights(*net, best_weights);
+  if (!best_weights.empty()) {
+    load_weights(*net, best_weights);
+    // The best weights evaluate and deploy at the ranges they were trained at.
+    if (!best_ranges.empty()) net->policy->set_int8_ranges(best_ranges);
+  }
   net->eval();
   hist.seconds = seconds_since(t_start);
   return hist;

@@ -4,6 +4,9 @@
 
 #include "core/error.h"
 #include "data/synthetic.h"
+#include "device/alignment.h"
+#include "device/int8_emulator.h"
+#include "device/trained_ranges.h"
 #include "eval/device_eval.h"
 
 using namespace dalnas;
@@ -106,6 +109,78 @@ TEST(DeviceEval, Int8ProfileQuantizesAfterCalibratingOnTheTrainingScenes) {
   const auto q1 = evaluate_on_device(ck, "int8-tflite", s, {1}, to, &one, &calib);
   EXPECT_NE(q1.metrics.cm.tp * 1000003 + q1.metrics.cm.fp,
             q.metrics.cm.tp * 1000003 + q.metrics.cm.fp);
+}
+
+// A network trained quantization-aware deploys at the activation ranges it was trained at
+// ([integer] ranges = "trained", the default), as a TFLite converter deploys a QAT model:
+// the emulator then computes what the quantization-aware forward computed, closer than
+// after re-calibrating the same weights on other tiles.
+TEST(DeviceEval, QuantizationAwareNetworkDeploysAtItsTrainedRanges) {
+  Checkpoint ck = tiny_checkpoint(5);
+  const DeviceProfile p = load_profile("int8-tflite");
+  ASSERT_TRUE(p.integer && p.integer->trained_ranges);
+  ck.net->policy->mode = PrecisionMode::Aligned;
+  ck.net->policy->align = alignment_for(p);
+  ASSERT_TRUE(ck.net->policy->quantization_aware());
+  auto s = scenes();
+  TileOptions to;
+  to.tile = 32;
+  to.overlap = 0;
+  std::vector<float> train_tiles, other_tiles;
+  const int nt = calibration_tiles(s, {0}, to, 8, train_tiles);
+  const int no = calibration_tiles(s, {1}, to, 8, other_tiles);
+  ASSERT_GE(nt, 2);
+  ASSERT_GE(no, 2);
+  const auto normalised = [&](const std::vector<float>& raw, int n) {
+    auto x = torch::from_blob(const_cast<float*>(raw.data()), {n, 4, 32, 32}).clone();
+    for (int c = 0; c < 4; ++c)
+      x.select(1, c)
+          .sub_(ck.norm.mean[static_cast<size_t>(c)])
+          .div_(ck.norm.std[static_cast<size_t>(c)]);
+    return x;
+  };
+  // Ranges learned as training learns them (gradients recorded), on scene 0's tiles at
+  // twice their contrast: ranges that calibration on scene 1 would not find.
+  for (int pass = 0; pass < 3; ++pass)
+    ck.net->forward((normalised(train_tiles, nt) * 2).requires_grad_(true));
+  ASSERT_FALSE(ck.net->policy->int8_ranges().empty());
+  torch::Tensor qat;
+  {
+    torch::NoGradGuard ng;
+    qat = ck.net->forward(normalised(other_tiles, no)).contiguous();
+  }
+  const Shape tile{4, 32, 32};
+  const DeviceGraph form = int8_form(lower_for(ck.net, ck.norm, p), tile);
+  const auto calibrated = calibrate_ranges(form, other_tiles.data(), no, tile, *p.integer);
+  auto trained = calibrated;
+  EXPECT_GT(apply_trained_ranges(form, trained_act_ranges(ck), trained), 10);
+  const auto distance = [&](const std::vector<TensorRange>& r) {
+    const Int8Emulator e(form, r, *p.integer);
+    const auto out = e.run_batch(other_tiles.data(), no, tile, 1);
+    const float* q = qat.data_ptr<float>();
+    double d = 0;
+    for (size_t i = 0; i < out.size(); ++i) d += std::fabs(out[i] - q[i]);
+    return d / static_cast<double>(out.size());
+  };
+  const double at_trained = distance(trained), at_calibrated = distance(calibrated);
+  std::printf("mean |emulator - QAT forward|: %.5f at the trained ranges, %.5f calibrated\n",
+              at_trained, at_calibrated);
+  EXPECT_LT(at_trained, 0.5 * at_calibrated) << at_trained << " vs " << at_calibrated;
+
+  // evaluate_on_device does the same; "calibrated" ignores the trained ranges.
+  to.tile = 64;
+  to.overlap = 8;
+  const std::vector<int> calib{0};
+  DeviceProfile recal = p;
+  recal.integer->trained_ranges = false;
+  const auto a = evaluate_on_device(ck, "int8-tflite", s, {1}, to, &p, &calib);
+  const auto b = evaluate_on_device(ck, "int8-tflite", s, {1}, to, &recal, &calib);
+  ck.net->policy->set_int8_ranges({});  // no ranges: "trained" calibrates everything too
+  const auto c = evaluate_on_device(ck, "int8-tflite", s, {1}, to, &p, &calib);
+  EXPECT_EQ(b.metrics.cm.tp, c.metrics.cm.tp);
+  EXPECT_EQ(b.metrics.cm.fp, c.metrics.cm.fp);
+  EXPECT_NE(a.metrics.cm.tp * 1000003 + a.metrics.cm.fp,
+            b.metrics.cm.tp * 1000003 + b.metrics.cm.fp);
 }
 
 TEST(DeviceEval, DpuProfileQuantizesAfterCalibratingOnTheTrainingScenes) {

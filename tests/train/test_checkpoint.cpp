@@ -88,3 +88,45 @@ TEST(Checkpoint, DetectsCorruptionTruncationAndForeignFiles) {
 
   expect_error_containing((d.path / "missing.ckpt").string(), "no such file");
 }
+
+// Quantization-aware training's activation ranges are part of the checkpoint: a network
+// loaded to go on training quantization-aware gets them back; one loaded for anything else
+// keeps them in the checkpoint (for the integer deployment), not in its policy.
+TEST(Checkpoint, QuantizationAwareRangesTravelWithTheWeights) {
+  TempDir d;
+  const auto qat = [] {
+    auto p = std::make_shared<PrecisionPolicy>();
+    p->mode = PrecisionMode::Aligned;
+    p->align.int8 = true;
+    return p;
+  };
+  Checkpoint ck = make();
+  ck.net = build_network(ck.genome, 4, qat());
+  ck.net->train();
+  ck.net->forward(torch::randn({2, 4, 24, 24}).requires_grad_(true));  // ranges from a batch
+  const ActRanges learned = ck.net->policy->int8_ranges();
+  ASSERT_GT(learned.size(), 5u);
+  ASSERT_EQ(learned.count("enc0.conv"), 1u);
+  ASSERT_EQ(learned.count("head"), 1u);
+  const std::string p = (d.path / "q.ckpt").string();
+  save_checkpoint(p, ck);
+
+  Checkpoint again = load_checkpoint(p, qat());
+  EXPECT_EQ(again.net->policy->int8_ranges(), learned);
+  EXPECT_EQ(trained_act_ranges(again), learned);
+  Checkpoint host = load_checkpoint(p);  // an FP32 policy
+  EXPECT_TRUE(host.net->policy->int8_ranges().empty());
+  EXPECT_EQ(host.act_ranges, learned);
+  EXPECT_EQ(trained_act_ranges(host), learned);
+  // The quantization-aware forward of the reloaded network is the saved one's.
+  ck.net->eval();
+  again.net->eval();
+  torch::NoGradGuard ng;
+  const auto x = torch::randn({1, 4, 24, 24});
+  EXPECT_TRUE(torch::equal(ck.net->forward(x), again.net->forward(x)));
+
+  // A network without ranges saves none.
+  Checkpoint plain = make();
+  save_checkpoint(p, plain);
+  EXPECT_TRUE(load_checkpoint(p, qat()).act_ranges.empty());
+}

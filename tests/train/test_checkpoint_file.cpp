@@ -53,6 +53,7 @@ CheckpointMeta meta() {
   m.norm.std = {0.5f, 1e-3f, 7};
   m.config = {{"epochs", 4}, {"split_scenes", {{"train", {"a", "b"}}, {"test", {"c"}}}}};
   m.metrics = {{"test", {{"miou", 0.5}}}};
+  m.act_ranges = {{"input", {-2.5f, 3.25f}}, {"enc0.conv", {0.0f, 6.0f}}};
   return m;
 }
 
@@ -123,6 +124,12 @@ TEST(CheckpointMeta, RoundTripsEveryField) {
   EXPECT_EQ(back.norm.std, m.norm.std);
   EXPECT_EQ(back.config, m.config);
   EXPECT_EQ(back.metrics, m.metrics);
+  EXPECT_EQ(back.act_ranges, m.act_ranges);
+  // A checkpoint without quantization-aware ranges writes none and reads none.
+  CheckpointMeta plain = m;
+  plain.act_ranges.clear();
+  EXPECT_FALSE(nlohmann::json::parse(checkpoint_meta_json(plain)).contains("act_ranges"));
+  EXPECT_TRUE(parse_checkpoint_meta(checkpoint_meta_json(plain), kPath).act_ranges.empty());
 }
 
 TEST(CheckpointMeta, OlderFilesWithNullOrNoConfigAndMetricsRead) {
@@ -168,6 +175,13 @@ TEST(CheckpointMeta, EachWrongFieldIsNamed) {
       {"/config/split_scenes", "all", "split_scenes must map each split"},
       {"/config/split_scenes/test", "c", "split_scenes must map each split"},
       {"/config/split_scenes/test/0", 3, "split_scenes must map each split"},
+      {"/act_ranges", nlohmann::json::array(), "act_ranges: expected an object"},
+      {"/act_ranges/enc0.conv", nlohmann::json::array({1}),
+       "act_ranges.enc0.conv: expected [lo, hi]"},
+      {"/act_ranges/enc0.conv", nlohmann::json::array({"0", 1}), "act_ranges.enc0.conv: expected"},
+      {"/act_ranges/enc0.conv", nlohmann::json::array({2, 1}), "act_ranges.enc0.conv: lo 2"},
+      {"/act_ranges/input", nlohmann::json::array({0, 1e39}),
+       "act_ranges.input: range is not finite"},
   };
   for (const Bad& b : cases) {
     nlohmann::json j = meta_json();

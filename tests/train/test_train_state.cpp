@@ -24,6 +24,8 @@ TrainState sample() {
   s.since_best = 1;
   s.stopped = true;
   s.optimizer = std::string("opt\0state", 9);
+  s.last_ranges = {{"input", {-1.5f, 2.0f}}, {"enc0.conv", {0.0f, 6.0f}}};
+  s.best_ranges = {{"input", {-1.25f, 2.5f}}};
   return s;
 }
 
@@ -47,6 +49,8 @@ TEST(TrainState, RoundTripKeepsEveryField) {
   EXPECT_EQ(b.since_best, 1);
   EXPECT_TRUE(b.stopped);
   EXPECT_EQ(b.optimizer, a.optimizer);
+  EXPECT_EQ(b.last_ranges, a.last_ranges);
+  EXPECT_EQ(b.best_ranges, a.best_ranges);
   ASSERT_EQ(b.last.size(), 2u);
   ASSERT_EQ(b.best.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
@@ -58,6 +62,7 @@ TEST(TrainState, RoundTripKeepsEveryField) {
   const TrainState e = TrainState::load(path);
   EXPECT_TRUE(std::isinf(e.best_loss));
   EXPECT_TRUE(e.last.empty() && e.best.empty() && e.optimizer.empty());
+  EXPECT_TRUE(e.last_ranges.empty() && e.best_ranges.empty());
 }
 
 TEST(TrainState, DamagedFilesAreErrorsNamingTheFile) {

@@ -210,6 +210,118 @@ TEST(Trainer, RangesWithAStateEqualOneUninterruptedRun) {
   torch::set_num_threads(2);
 }
 
+// Quantization-aware training (an int8 target): the activation ranges are state like the
+// weights. Ranges of epochs through a state file train what one run trains, and the kept
+// (best) weights come back with the ranges they were trained at.
+TEST(Trainer, QuantizationAwareRangesCarryOverBetweenRanges) {
+  torch::set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 4;
+  c.lr = 3e-3;
+  PreparedData d = prepare_data(c);
+  const auto fresh = [&] {
+    auto p = std::make_shared<PrecisionPolicy>();
+    p->mode = PrecisionMode::Aligned;
+    p->align.int8 = true;
+    torch::manual_seed(11);
+    return build_network(Genome::parse(c.arch), d.bands, p);
+  };
+  const auto weights = [](Network& n) {
+    std::vector<torch::Tensor> w;
+    for (const auto& p : n->parameters()) w.push_back(p.detach().clone());
+    return w;
+  };
+  const auto same = [](const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!torch::equal(a[i], b[i])) return false;
+    return true;
+  };
+  Network whole = fresh();
+  TrainState ws;
+  fit(whole, d.train, d.val, c, {}, EpochRange{1, 4}, &ws);
+  ASSERT_FALSE(whole->policy->int8_ranges().empty());
+  // After training the network holds the kept weights and their ranges; the state holds
+  // both where training stopped.
+  EXPECT_EQ(whole->policy->int8_ranges(), ws.best_ranges);
+  EXPECT_FALSE(ws.last_ranges.empty());
+
+  const std::string path = ::testing::TempDir() + "/qat-ranges.train";
+  {
+    Network first = fresh();
+    TrainState s;
+    fit(first, d.train, d.val, c, {}, EpochRange{1, 2}, &s);
+    s.save(path);
+  }
+  TrainState loaded = TrainState::load(path);
+  ASSERT_FALSE(loaded.last_ranges.empty());
+  Network other = fresh();  // a new network and policy: everything comes from the file
+  fit(other, d.train, d.val, c, {}, EpochRange{3, 4}, &loaded);
+  EXPECT_TRUE(same(weights(other), weights(whole)));
+  EXPECT_EQ(other->policy->int8_ranges(), whole->policy->int8_ranges());
+
+  // Without the ranges (a state that lost them) the moving averages restart: another
+  // network (the check can fail).
+  TrainState lost = TrainState::load(path);
+  lost.last_ranges.clear();
+  lost.best_ranges.clear();
+  Network restarted = fresh();
+  fit(restarted, d.train, d.val, c, {}, EpochRange{3, 4}, &lost);
+  EXPECT_FALSE(same(weights(restarted), weights(whole)) &&
+               restarted->policy->int8_ranges() == whole->policy->int8_ranges());
+  torch::set_num_threads(2);
+}
+
+// Learned ranges (LSQ): the ranges and their optimiser carry over between ranges of epochs
+// too, and learning moves them away from the moving averages'.
+TEST(Trainer, LearnedRangesCarryOverBetweenRangesAndDifferFromMovingAverages) {
+  torch::set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 3;
+  c.lr = 3e-3;
+  PreparedData d = prepare_data(c);
+  const auto fresh = [&](bool learned) {
+    auto p = std::make_shared<PrecisionPolicy>();
+    p->mode = PrecisionMode::Aligned;
+    p->align.int8 = true;
+    p->learned_ranges = learned;
+    torch::manual_seed(12);
+    return build_network(Genome::parse(c.arch), d.bands, p);
+  };
+  const auto weights = [](Network& n) {
+    std::vector<torch::Tensor> w;
+    for (const auto& p : n->parameters()) w.push_back(p.detach().clone());
+    return w;
+  };
+  const auto same = [](const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!torch::equal(a[i], b[i])) return false;
+    return true;
+  };
+  Network whole = fresh(true);
+  fit(whole, d.train, d.val, c);
+  ASSERT_FALSE(whole->policy->learned_range_params().empty());
+  Network ema = fresh(false);
+  fit(ema, d.train, d.val, c);
+  EXPECT_NE(whole->policy->int8_ranges(), ema->policy->int8_ranges());
+
+  const std::string path = ::testing::TempDir() + "/lsq-ranges.train";
+  {
+    Network first = fresh(true);
+    TrainState s;
+    fit(first, d.train, d.val, c, {}, EpochRange{1, 1}, &s);
+    EXPECT_FALSE(s.range_optimizer.empty());
+    s.save(path);
+  }
+  TrainState loaded = TrainState::load(path);
+  Network other = fresh(true);
+  fit(other, d.train, d.val, c, {}, EpochRange{2, 3}, &loaded);
+  EXPECT_TRUE(same(weights(other), weights(whole)));
+  EXPECT_EQ(other->policy->int8_ranges(), whole->policy->int8_ranges());
+  torch::set_num_threads(2);
+}
+
 TEST(Trainer, AStateStoppedEarlyTrainsNoFurther) {
   TrainConfig c = tiny_config();
   c.epochs = 30;
