@@ -6,6 +6,8 @@
 //
 //   build/bench/train_throughput [--genome G] [--steps N] [--threads T] [--precision P]
 //                                [--device PROFILE]   (the profile --precision aligned follows)
+//                                [--qat-ranges ema|learned]  (integer profiles: LSQ ranges;
+//                                the ranges' own optimiser step is not timed)
 #include <torch/torch.h>
 
 #include <array>
@@ -40,7 +42,7 @@ std::string run(const std::string& cmd) {
 
 int main(int argc, char** argv) {
   dalnas::tune_allocator();
-  std::string genome = "reference", precision = "fp32", device = "myriadx";
+  std::string genome = "reference", precision = "fp32", device = "myriadx", qat_ranges = "ema";
   int steps = 20, warmup = 3, batch = 16, size = 128, bands = 4;
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -59,6 +61,8 @@ int main(int argc, char** argv) {
       batch = std::stoi(v);
     else if (k == "--size")
       size = std::stoi(v);
+    else if (k == "--qat-ranges")
+      qat_ranges = v;
   }
   torch::set_num_threads(threads);
   const Genome g = resolve_arch(genome, bands);
@@ -67,6 +71,8 @@ int main(int argc, char** argv) {
   if (policy->mode == PrecisionMode::Aligned) {
     policy->align = alignment_for(load_profile(device));
     precision += " (" + device + ")";
+    policy->learned_ranges = qat_ranges == "learned";
+    if (policy->align.int8) precision += ", ranges " + qat_ranges;
   }
   auto x = torch::randn({batch, bands, size, size});
   auto t = (torch::rand({batch, 1, size, size}) > 0.97).to(torch::kFloat);

@@ -19,8 +19,23 @@
 namespace dalnas {
 
 // `range`: a float tensor of two elements, lo then hi (a leaf that requires grad to learn).
+// x: float32 on the CPU, any dense layout (kept); the backward is one pass over x and its
+// gradient. Throws dalnas::Error for another range size or tensor type.
 torch::Tensor fake_quant_activation_learned(const torch::Tensor& x, const torch::Tensor& range,
                                             double grad_scale, bool ties_even = false);
+
+// The backward on raw float arrays (n elements of x, the forward's inside mask and the
+// incoming gradient g): gx = g where inside else 0, and the two sums of the rule above
+// (unscaled, lo's and hi's whatever their sign conditions). Each chunk of 2^14 elements is
+// summed in eight float lanes (element i into lane i % 8), the lanes and chunks in double in
+// order; `simd`: the AVX2 body where the CPU has it, else the scalar one, both giving the
+// same sums bit for bit.
+struct RangeGradSums {
+  double lo = 0, hi = 0;
+};
+RangeGradSums learned_range_backward(const float* x, const bool* inside, const float* g, float* gx,
+                                     int64_t n, float scale, int zero_point, bool ties_even,
+                                     bool simd);
 
 // LSQ's gradient scale for a tensor x (batch first): 1 / sqrt(x.numel() / x.size(0) · 255).
 double lsq_grad_scale(const torch::Tensor& x);

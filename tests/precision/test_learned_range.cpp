@@ -47,27 +47,69 @@ TEST(LearnedRange, ForwardIsTheFixedRangeFormAndGradientsFollowTheRule) {
                         {0.0f, 1.0f, {1, 4, 8, 8}},    // a ReLU's range: lo fixed at 0
                         {-0.3f, 0.2f, {3, 2, 4, 4}},   // most values clipped
                         {0.25f, 3.0f, {2, 1, 9, 9}}};  // lo > 0: widened to 0, no gradient
-  for (const Case& c : cases) {
-    const torch::Tensor x = (torch::randn(c.shape) * 1.3).requires_grad_(true);
-    const torch::Tensor range = torch::tensor({c.lo, c.hi}).requires_grad_(true);
-    const double gs = lsq_grad_scale(x);
-    const torch::Tensor y = fake_quant_activation_learned(x, range, gs);
-    EXPECT_TRUE(torch::equal(y.detach(), fake_quant_activation(x.detach(), c.lo, c.hi)))
-        << c.lo << " " << c.hi;
-    const torch::Tensor g = torch::randn(c.shape);
-    y.backward(g);
-    // x: straight through inside the representable range, 0 where clipped.
-    const torch::Tensor x2 = x.detach().clone().requires_grad_(true);
-    fake_quant_activation(x2, c.lo, c.hi).backward(g);
-    EXPECT_TRUE(torch::equal(x.grad(), x2.grad()));
-    const auto [dlo, dhi] = reference_range_grad(x.detach(), g, c.lo, c.hi, gs);
-    EXPECT_NEAR(range.grad()[0].item<double>(), dlo, 1e-4 * (1 + std::fabs(dlo))) << c.lo;
-    EXPECT_NEAR(range.grad()[1].item<double>(), dhi, 1e-4 * (1 + std::fabs(dhi))) << c.hi;
-    if (c.lo >= 0) {
-      EXPECT_EQ(range.grad()[0].item<double>(), 0.0);
+  for (const bool channels_last : {false, true})
+    for (const Case& c : cases) {
+      torch::Tensor x = torch::randn(c.shape) * 1.3;
+      if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+      x.requires_grad_(true);
+      const torch::Tensor range = torch::tensor({c.lo, c.hi}).requires_grad_(true);
+      const double gs = lsq_grad_scale(x);
+      const torch::Tensor y = fake_quant_activation_learned(x, range, gs);
+      EXPECT_TRUE(torch::equal(y.detach(), fake_quant_activation(x.detach(), c.lo, c.hi)))
+          << c.lo << " " << c.hi;
+      EXPECT_EQ(y.strides(), x.strides());  // the layout is kept
+      const torch::Tensor g = torch::randn(c.shape);
+      y.backward(g);
+      // x: straight through inside the representable range, 0 where clipped.
+      const torch::Tensor x2 = x.detach().clone().requires_grad_(true);
+      fake_quant_activation(x2, c.lo, c.hi).backward(g);
+      EXPECT_TRUE(torch::equal(x.grad(), x2.grad()));
+      const auto [dlo, dhi] = reference_range_grad(x.detach(), g, c.lo, c.hi, gs);
+      EXPECT_NEAR(range.grad()[0].item<double>(), dlo, 1e-4 * (1 + std::fabs(dlo))) << c.lo;
+      EXPECT_NEAR(range.grad()[1].item<double>(), dhi, 1e-4 * (1 + std::fabs(dhi))) << c.hi;
+      if (c.lo >= 0) {
+        EXPECT_EQ(range.grad()[0].item<double>(), 0.0);
+      }
+    }
+  EXPECT_DOUBLE_EQ(lsq_grad_scale(torch::zeros({4, 2, 3, 5})), 1.0 / std::sqrt(30.0 * 255.0));
+}
+
+// The backward's AVX2 body against its scalar body (bit for bit, both roundings, lengths
+// around the vector width and the chunk), and both against the naive rule.
+TEST(LearnedRange, Avx2BackwardEqualsTheScalarBackward) {
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2 on this CPU: scalar body only";
+  torch::manual_seed(9);
+  for (const int64_t n : {1, 7, 8, 9, 100, 16383, 16384, 16385, 40001}) {
+    for (const bool even : {false, true}) {
+      // Values on and between grid points (ties included), inside and outside the range.
+      const QuantParams p = asymmetric_int8_params(-1.0f, 2.0f);
+      torch::Tensor x = torch::randn({n}) * 1.5;
+      x.slice(0, 0, n / 3)
+          .copy_((torch::randint(-140, 140, {n / 3}) + 0.5) * p.scale -
+                 static_cast<float>(p.zero_point) * p.scale);
+      const torch::Tensor g = torch::randn({n});
+      torch::Tensor y = torch::empty({n}), inside = torch::empty({n}, torch::kBool);
+      fake_quant_values(x.data_ptr<float>(), y.data_ptr<float>(), inside.data_ptr<bool>(), n,
+                        p.scale, p.zero_point,
+                        even ? FakeQuantRound::HalfEven : FakeQuantRound::HalfAway, -128, 127,
+                        false);
+      torch::Tensor ga = torch::empty({n}), gb = torch::empty({n});
+      const RangeGradSums a =
+          learned_range_backward(x.data_ptr<float>(), inside.data_ptr<bool>(), g.data_ptr<float>(),
+                                 ga.data_ptr<float>(), n, p.scale, p.zero_point, even, true);
+      const RangeGradSums b =
+          learned_range_backward(x.data_ptr<float>(), inside.data_ptr<bool>(), g.data_ptr<float>(),
+                                 gb.data_ptr<float>(), n, p.scale, p.zero_point, even, false);
+      EXPECT_EQ(a.lo, b.lo) << n << " " << even;
+      EXPECT_EQ(a.hi, b.hi) << n << " " << even;
+      EXPECT_TRUE(torch::equal(ga, gb)) << n;
+      if (!even) {
+        const auto [rlo, rhi] = reference_range_grad(x, g, -1.0f, 2.0f, 1.0);
+        EXPECT_NEAR(a.lo, rlo, 1e-4 * (1 + std::fabs(rlo))) << n;
+        EXPECT_NEAR(a.hi, rhi, 1e-4 * (1 + std::fabs(rhi))) << n;
+      }
     }
   }
-  EXPECT_DOUBLE_EQ(lsq_grad_scale(torch::zeros({4, 2, 3, 5})), 1.0 / std::sqrt(30.0 * 255.0));
 }
 
 TEST(LearnedRange, LearningShrinksATooWideRangeAndLowersTheError) {
