@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "data/dataset.h"
+#include "eval/calibration_sensitivity.h"
 #include "eval/device_eval.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -17,6 +18,7 @@ namespace dalnas::cli {
 namespace {
 struct EvalArgs {
   std::string model, data, split = "test", device = "host";
+  std::string sensitivity;  // --sensitivity METHOD (integer devices)
   int threads = 0, tile = 0, overlap = -1;
   bool json = false;
 };
@@ -35,6 +37,11 @@ void add_eval(CLI::App& app) {
       "Where the network runs: host (FP32 libtorch here), a device profile "
       "emulated bit for bit (myriadx, fp16-ideal, fp32, int8-tflite, or a .toml path), or "
       "external:PROFILE, a real device behind a command (docs/devices.md)");
+  cmd->add_option("--sensitivity", a->sensitivity,
+                  "Integer devices: quantize with the profile's calibration, then once per "
+                  "layer with that layer's range alone from METHOD (minmax, percentile, "
+                  "entropy, diffs), and print each layer's mIoU change, largest loss first")
+      ->type_name("METHOD");
   cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
   cmd->add_option("--tile", a->tile, "Tile side for whole-scene prediction (default: as trained)");
   cmd->add_option("--overlap", a->overlap, "Overlap between tiles (default: as trained)");
@@ -42,6 +49,24 @@ void add_eval(CLI::App& app) {
 
   cmd->callback([a]() {
     set_threads(a->threads);
+    // Checked before anything is loaded: the method, and a device with calibration.
+    CalibrationMethod alternative = CalibrationMethod::MinMax;
+    DeviceProfile profile;
+    if (!a->sensitivity.empty()) {
+      try {
+        alternative = parse_calibration_method(a->sensitivity);
+      } catch (const Error& e) {
+        throw Error(std::string("--sensitivity: ") + e.what());
+      }
+      if (is_host_device(a->device))
+        throw Error(
+            "--sensitivity: needs an integer --device (int8-tflite, onnxruntime-int8, "
+            "dpu-int8, ...), not host");
+      profile = load_profile(a->device);
+      if (!profile.integer)
+        throw Error("--sensitivity: device '" + a->device +
+                    "' is not an integer profile (no [integer] table)");
+    }
     Checkpoint ck = load_checkpoint(a->model);
     const TrainConfig trained = trained_config(ck, a->model);
     const std::string data = a->data.empty() ? trained.data : a->data;
@@ -69,6 +94,32 @@ void add_eval(CLI::App& app) {
     if (to.overlap * 2 >= to.tile) throw Error("--overlap must be less than half of --tile");
     // Calibration scenes of an integer device: the model's training scenes found in --data.
     const std::vector<int> calib = split_scene_indices(ck, scenes, "train");
+    if (!a->sensitivity.empty()) {
+      const CalibrationSensitivity r =
+          calibration_sensitivity(ck, profile, alternative, scenes, which, to, &calib);
+      if (a->json) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (const auto& n : r.nodes)
+          rows.push_back({{"node", n.node},
+                          {"base_range", {n.base.min, n.base.max}},
+                          {"alternative_range", {n.alternative.min, n.alternative.max}},
+                          {"miou", n.miou},
+                          {"delta", n.delta}});
+        std::printf("%s\n", nlohmann::json{{"device", a->device},
+                                           {"split", a->split},
+                                           {"base", r.base_method},
+                                           {"alternative", r.alternative_method},
+                                           {"base_miou", r.base_miou},
+                                           {"alternative_miou", r.alternative_miou},
+                                           {"nodes", rows}}
+                                .dump()
+                                .c_str());
+      } else {
+        std::printf("model   %s\ndevice  %s, split %s (%zu scenes)\n\n%s", a->model.c_str(),
+                    a->device.c_str(), a->split.c_str(), which.size(), r.table().c_str());
+      }
+      return;
+    }
     const DeviceMetrics dm = evaluate_on_device(ck, a->device, scenes, which, to, nullptr, &calib);
     const Metrics& m = dm.metrics;
     nlohmann::json j = m.to_json();

@@ -65,6 +65,45 @@ int calibration_tiles(const std::vector<Scene>& scenes, const std::vector<int>& 
   return n;
 }
 
+Int8Setup int8_setup(Checkpoint& ck, const DeviceProfile& profile, const std::vector<Scene>& scenes,
+                     const TileOptions& opt, const std::vector<int>* calibration) {
+  if (!profile.integer) throw Error("device '" + profile.name + "' is not an integer profile");
+  if (calibration == nullptr || calibration->empty()) {
+    throw Error("device '" + profile.name +
+                "': post-training int8 quantization needs calibration scenes (the training "
+                "split); none were given");
+  }
+  Int8Setup s;
+  const Int8Config& ic = *profile.integer;
+  const Shape tile{ck.bands, opt.tile, opt.tile};
+  DeviceGraph g = lower_for(ck.net, ck.norm, profile);
+  g.infer_shapes(tile);
+  s.form = int8_form(g, tile);
+  s.tile_count = calibration_tiles(scenes, *calibration, opt, ic.calibration_tiles, s.tiles);
+  s.ranges = calibrate_ranges(s.form, s.tiles.data(), s.tile_count, tile, ic);
+  if (ic.trained_ranges) s.trained = apply_trained_ranges(s.form, trained_act_ranges(ck), s.ranges);
+  return s;
+}
+
+DeviceMetrics evaluate_int8(const DeviceGraph& form, const std::vector<TensorRange>& ranges,
+                            const Int8Config& config, const std::vector<Scene>& scenes,
+                            const std::vector<int>& which, const TileOptions& opt) {
+  const Int8Emulator e(form, ranges, config);
+  const int threads = at::get_num_threads();
+  const TileForward run = [&e, threads](const float* in, int n, int bands, int t, float* logits) {
+    const auto out = e.run_batch(in, n, Shape{bands, t, t}, threads);
+    std::copy(out.begin(), out.end(), logits);
+  };
+  DeviceMetrics r;
+  for (int i : which) {
+    const auto prob = predict_scene_with(run, scenes[static_cast<size_t>(i)], nullptr, opt);
+    const Scene& s = scenes[static_cast<size_t>(i)];
+    r.metrics.add_scene(prob.data(), s.mask.data(), s.height, s.width);
+    r.nan_pixels += std::count_if(prob.begin(), prob.end(), [](float p) { return std::isnan(p); });
+  }
+  return r;
+}
+
 DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
                                  const std::vector<Scene>& scenes, const std::vector<int>& which,
                                  const TileOptions& opt, const DeviceProfile* profile,
@@ -83,36 +122,19 @@ DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
   if (is_external_device(device) || is_external_profile(*profile)) {
     return evaluate_external(ck, parse_external_profile(*profile), scenes, which, opt);
   }
+  if (profile->integer) {
+    const Int8Setup q = int8_setup(ck, *profile, scenes, opt, calibration);
+    r = evaluate_int8(q.form, q.ranges, *profile->integer, scenes, which, opt);
+    r.device = device;
+    r.metrics.params = count_parameters(*ck.net);
+    return r;
+  }
   DeviceGraph g = lower_for(ck.net, ck.norm, *profile);
-  const Shape tile{ck.bands, opt.tile, opt.tile};
-  g.infer_shapes(tile);
+  g.infer_shapes(Shape{ck.bands, opt.tile, opt.tile});
   // --threads (set_threads) reaches the emulators through libtorch's thread count.
   const int threads = at::get_num_threads();
-  std::unique_ptr<Emulator> emu;
-  std::unique_ptr<Int8Emulator> int8;
-  TileForward run;
-  if (profile->integer) {
-    if (calibration == nullptr || calibration->empty()) {
-      throw Error("device '" + profile->name +
-                  "': post-training int8 quantization needs calibration scenes (the training "
-                  "split); none were given");
-    }
-    const Int8Config& ic = *profile->integer;
-    std::vector<float> tiles;
-    const int n = calibration_tiles(scenes, *calibration, opt, ic.calibration_tiles, tiles);
-    const DeviceGraph form = int8_form(g, tile);
-    auto ranges = calibrate_ranges(form, tiles.data(), n, tile, ic);
-    if (ic.trained_ranges) apply_trained_ranges(form, trained_act_ranges(ck), ranges);
-    int8 = std::make_unique<Int8Emulator>(form, ranges, ic);
-    const Int8Emulator* e = int8.get();
-    run = [e, threads](const float* in, int n, int bands, int t, float* logits) {
-      const auto out = e->run_batch(in, n, Shape{bands, t, t}, threads);
-      std::copy(out.begin(), out.end(), logits);
-    };
-  } else {
-    emu = std::make_unique<Emulator>(g, profile->emulator_config());
-    run = emulator_forward(*emu, threads);
-  }
+  const Emulator emu(g, profile->emulator_config());
+  const TileForward run = emulator_forward(emu, threads);
   for (int i : which) {
     const auto prob = predict_scene_with(run, scenes[static_cast<size_t>(i)], nullptr, opt);
     const Scene& s = scenes[static_cast<size_t>(i)];

@@ -7,6 +7,7 @@
 
 #include "data/scene.h"
 #include "device/emulator.h"
+#include "device/int8_emulator.h"
 #include "device/profile.h"
 #include "train/checkpoint.h"
 #include "train/predict.h"
@@ -46,6 +47,25 @@ DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
                                  const std::vector<Scene>& scenes, const std::vector<int>& which,
                                  const TileOptions& opt, const DeviceProfile* profile = nullptr,
                                  const std::vector<int>* calibration = nullptr);
+
+// An integer profile's post-training quantization of the checkpoint (what
+// evaluate_on_device runs): the lowered graph in int8 form, the calibration tiles of the
+// `calibration` scenes, each node's calibrated range and, where the profile says so, the
+// checkpoint's trained ranges in place (`trained`: how many nodes took one). Throws
+// dalnas::Error for a profile that is not integer or no calibration scenes.
+struct Int8Setup {
+  DeviceGraph form;
+  std::vector<float> tiles;  // tile_count × bands × tile × tile raw values
+  int tile_count = 0;
+  std::vector<TensorRange> ranges;
+  int trained = 0;
+};
+Int8Setup int8_setup(Checkpoint& ck, const DeviceProfile& profile, const std::vector<Scene>& scenes,
+                     const TileOptions& opt, const std::vector<int>* calibration);
+// Whole-scene metrics of `form` run by the Int8Emulator at `ranges` (metrics.params unset).
+DeviceMetrics evaluate_int8(const DeviceGraph& form, const std::vector<TensorRange>& ranges,
+                            const Int8Config& config, const std::vector<Scene>& scenes,
+                            const std::vector<int>& which, const TileOptions& opt);
 
 // Up to `count` tiles (bands × tile × tile each, raw values) spread evenly over the tile
 // grid (step tile − overlap) of the listed scenes, in scene order; returns how many.

@@ -74,6 +74,7 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
   // Mixed precision scopes (precision/policy.h): each encoder block with the pooling
   // before it, the decoder, the head.
   p.set_scope(0, genome.blocks[0].precision);
+  p.set_training_forward(is_training() && torch::GradMode::is_enabled());
   x = p.input(activation_layout(x));  // channels-last from here on (nn/layout.h)
   std::vector<torch::Tensor> skips;
   for (int i = 0; i < n; ++i) {

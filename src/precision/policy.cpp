@@ -68,7 +68,7 @@ void PrecisionPolicy::keep_learned_ranges_valid() const {
 torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::string& where,
                                         bool int16) const {
   // Ranges learn while gradients are recorded (training); evaluation reads them.
-  const bool training = torch::GradMode::is_enabled() && x.requires_grad();
+  const bool training = torch::GradMode::is_enabled() && (x.requires_grad() || training_forward_);
   if (learned_ranges && !int16 && !align.int8_pow2) {
     auto lt = learned_.find(where);
     if (lt != learned_.end() || training) {

@@ -115,6 +115,11 @@ struct PrecisionPolicy {
   // with the weights (train/train_state.h), checkpoints store it, and set_int8_ranges puts
   // it back (a point absent from `r` starts again from its first training batch).
   const ActRanges& int8_ranges() const;
+  // Set by the network at the start of each forward: a training forward (module in training
+  // mode, gradients recorded). Integer ranges learn in a training forward at every point,
+  // the network input too (which carries no gradient); elsewhere a point learns only when
+  // its tensor records a gradient.
+  void set_training_forward(bool t) const { training_forward_ = t; }
   // Whether the forward pass fake-quantizes to an integer target (aligned mode, align.int8).
   bool quantization_aware() const { return int8(); }
   void set_int8_ranges(ActRanges r) const;
@@ -134,6 +139,7 @@ struct PrecisionPolicy {
                          bool int16 = false) const;
   mutable ActRanges ranges_;                              // int8 act ranges
   mutable std::map<std::string, torch::Tensor> learned_;  // learned_ranges: (lo, hi) leaves
+  mutable bool training_forward_ = false;
   mutable int scope_block_ = kOther;
   mutable LayerPrecision scope_gene_ = LayerPrecision::Default;
 };

@@ -119,6 +119,23 @@ TEST(CliTrainEval, EvalOnEmulatedDevicesAndCompare) {
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.err.find("nosuchchip"), std::string::npos) << bad.err;
 
+  // Layer-wise calibration sensitivity on an integer device; refused elsewhere, one line.
+  auto sens = run_dalnas("eval --model " + d.str() +
+                         "/run/model.ckpt --device int8-tflite --sensitivity percentile --json");
+  ASSERT_EQ(sens.code, 0) << sens.err;
+  const auto js = nlohmann::json::parse(sens.out);
+  EXPECT_EQ(js["base"], "minmax");
+  EXPECT_EQ(js["alternative"], "percentile");
+  EXPECT_FALSE(js["nodes"].empty());
+  for (const auto& [args, says] : std::vector<std::pair<std::string, std::string>>{
+           {"--device host --sensitivity entropy", "needs an integer --device"},
+           {"--device myriadx --sensitivity entropy", "not an integer profile"},
+           {"--device int8-tflite --sensitivity kl", "--sensitivity: calibration 'kl'"}}) {
+    auto b = run_dalnas("eval --model " + d.str() + "/run/model.ckpt " + args);
+    EXPECT_NE(b.code, 0) << args;
+    EXPECT_NE(b.err.find(says), std::string::npos) << args << ": " << b.err;
+  }
+
   auto c = run_dalnas(
       "compare --arch tiny --epochs 1 --seeds 1 --finetune-epochs 1 --chip-size 64 "
       "--threads 2 --quiet --json --out " +

@@ -103,9 +103,10 @@ TEST(Checkpoint, QuantizationAwareRangesTravelWithTheWeights) {
   Checkpoint ck = make();
   ck.net = build_network(ck.genome, 4, qat());
   ck.net->train();
-  ck.net->forward(torch::randn({2, 4, 24, 24}).requires_grad_(true));  // ranges from a batch
+  ck.net->forward(torch::randn({2, 4, 24, 24}));  // ranges from a training batch
   const ActRanges learned = ck.net->policy->int8_ranges();
   ASSERT_GT(learned.size(), 5u);
+  ASSERT_EQ(learned.count("input"), 1u);  // the input's too, though it has no gradient
   ASSERT_EQ(learned.count("enc0.conv"), 1u);
   ASSERT_EQ(learned.count("head"), 1u);
   const std::string p = (d.path / "q.ckpt").string();
