@@ -276,7 +276,9 @@ TEST(Int8Conv, SimdEqualsScalarOverShapes) {
   }
   EXPECT_EQ(compared, static_cast<int>(std::size(shapes)) * 6 * static_cast<int>(paths.size()));
   // The thirteen 3×3 stride-1 single-group shapes, six problems each.
-  if (use(Int8Isa::AVX2)) EXPECT_EQ(winograd, 13 * 6);
+  if (use(Int8Isa::AVX2)) {
+    EXPECT_EQ(winograd, 13 * 6);
+  }
 }
 
 // The largest sums a 3×3 convolution can make: every x − z_in = −255 and every weight
