@@ -65,6 +65,19 @@ int calibration_tiles(const std::vector<Scene>& scenes, const std::vector<int>& 
   return n;
 }
 
+namespace {
+// The listed scenes predicted tile by tile with `run`: metrics and NaN pixels added to r.
+void score_scenes(const TileForward& run, const std::vector<Scene>& scenes,
+                  const std::vector<int>& which, const TileOptions& opt, DeviceMetrics& r) {
+  for (int i : which) {
+    const auto prob = predict_scene_with(run, scenes[static_cast<size_t>(i)], nullptr, opt);
+    const Scene& s = scenes[static_cast<size_t>(i)];
+    r.metrics.add_scene(prob.data(), s.mask.data(), s.height, s.width);
+    r.nan_pixels += std::count_if(prob.begin(), prob.end(), [](float p) { return std::isnan(p); });
+  }
+}
+}  // namespace
+
 Int8Setup int8_setup(Checkpoint& ck, const DeviceProfile& profile, const std::vector<Scene>& scenes,
                      const TileOptions& opt, const std::vector<int>* calibration) {
   if (!profile.integer) throw Error("device '" + profile.name + "' is not an integer profile");
@@ -95,12 +108,7 @@ DeviceMetrics evaluate_int8(const DeviceGraph& form, const std::vector<TensorRan
     std::copy(out.begin(), out.end(), logits);
   };
   DeviceMetrics r;
-  for (int i : which) {
-    const auto prob = predict_scene_with(run, scenes[static_cast<size_t>(i)], nullptr, opt);
-    const Scene& s = scenes[static_cast<size_t>(i)];
-    r.metrics.add_scene(prob.data(), s.mask.data(), s.height, s.width);
-    r.nan_pixels += std::count_if(prob.begin(), prob.end(), [](float p) { return std::isnan(p); });
-  }
+  score_scenes(run, scenes, which, opt, r);
   return r;
 }
 
@@ -135,12 +143,7 @@ DeviceMetrics evaluate_on_device(Checkpoint& ck, const std::string& device,
   const int threads = at::get_num_threads();
   const Emulator emu(g, profile->emulator_config());
   const TileForward run = emulator_forward(emu, threads);
-  for (int i : which) {
-    const auto prob = predict_scene_with(run, scenes[static_cast<size_t>(i)], nullptr, opt);
-    const Scene& s = scenes[static_cast<size_t>(i)];
-    r.metrics.add_scene(prob.data(), s.mask.data(), s.height, s.width);
-    r.nan_pixels += std::count_if(prob.begin(), prob.end(), [](float p) { return std::isnan(p); });
-  }
+  score_scenes(run, scenes, which, opt, r);
   r.metrics.params = count_parameters(*ck.net);
   return r;
 }

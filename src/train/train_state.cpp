@@ -33,6 +33,22 @@ void write_list(torch::serialize::OutputArchive& a, const std::string& name,
   for (size_t i = 0; i < list.size(); ++i) a.write(name + "." + std::to_string(i), list[i]);
 }
 
+// Bytes (another archive, JSON text) as a uint8 tensor entry, and back.
+void write_bytes(torch::serialize::OutputArchive& a, const std::string& name,
+                 const std::string& bytes) {
+  a.write(name, torch::from_blob(const_cast<char*>(bytes.data()),
+                                 {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
+                    .clone());
+}
+
+std::string read_bytes(torch::serialize::InputArchive& a, const std::string& name) {
+  torch::Tensor t;
+  a.read(name, t);
+  t = t.contiguous();
+  return std::string(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()),
+                     static_cast<size_t>(t.numel()));
+}
+
 std::vector<torch::Tensor> read_list(torch::serialize::InputArchive& a, const std::string& name) {
   torch::Tensor n;
   a.read(name + ".n", n);
@@ -51,19 +67,12 @@ void TrainState::save(const std::string& path) const {
   write_list(a, "last", last);
   write_list(a, "best", best);
   // The optimiser's archive as bytes (it is an archive of its own).
-  a.write("optimizer", torch::from_blob(const_cast<char*>(optimizer.data()),
-                                        {static_cast<int64_t>(optimizer.size())}, torch::kUInt8)
-                           .clone());
-  const std::string ranges =
+  write_bytes(a, "optimizer", optimizer);
+  write_bytes(
+      a, "ranges",
       nlohmann::json{{"last", act_ranges_json(last_ranges)}, {"best", act_ranges_json(best_ranges)}}
-          .dump();
-  a.write("ranges", torch::from_blob(const_cast<char*>(ranges.data()),
-                                     {static_cast<int64_t>(ranges.size())}, torch::kUInt8)
-                        .clone());
-  a.write("range_optimizer",
-          torch::from_blob(const_cast<char*>(range_optimizer.data()),
-                           {static_cast<int64_t>(range_optimizer.size())}, torch::kUInt8)
-              .clone());
+          .dump());
+  write_bytes(a, "range_optimizer", range_optimizer);
   std::ostringstream body;
   a.save_to(body);
   const std::string b = body.str();
@@ -107,17 +116,9 @@ TrainState TrainState::load(const std::string& path) {
     s.stopped = v[4] != 0;
     s.last = read_list(a, "last");
     s.best = read_list(a, "best");
-    torch::Tensor opt;
-    a.read("optimizer", opt);
-    opt = opt.contiguous();
-    s.optimizer.assign(reinterpret_cast<const char*>(opt.data_ptr<uint8_t>()),
-                       static_cast<size_t>(opt.numel()));
+    s.optimizer = read_bytes(a, "optimizer");
     if (version >= 2) {
-      torch::Tensor r;
-      a.read("ranges", r);
-      r = r.contiguous();
-      const std::string text(reinterpret_cast<const char*>(r.data_ptr<uint8_t>()),
-                             static_cast<size_t>(r.numel()));
+      const std::string text = read_bytes(a, "ranges");
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(text);
@@ -128,11 +129,7 @@ TrainState TrainState::load(const std::string& path) {
         throw Error(path + ": training state ranges lack 'last' or 'best'");
       s.last_ranges = parse_act_ranges(j.at("last"), path + ": ranges.last");
       s.best_ranges = parse_act_ranges(j.at("best"), path + ": ranges.best");
-      torch::Tensor ro;
-      a.read("range_optimizer", ro);
-      ro = ro.contiguous();
-      s.range_optimizer.assign(reinterpret_cast<const char*>(ro.data_ptr<uint8_t>()),
-                               static_cast<size_t>(ro.numel()));
+      s.range_optimizer = read_bytes(a, "range_optimizer");
     }
   } catch (const c10::Error& e) {
     throw Error(path + ": unreadable training state: " + e.what_without_backtrace());

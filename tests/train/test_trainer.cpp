@@ -25,6 +25,29 @@ TrainConfig tiny_config() {
   c.threads = 2;
   return c;
 }
+
+// Every parameter and buffer of a network, copied.
+std::vector<torch::Tensor> weights_of(Network& n) {
+  std::vector<torch::Tensor> w;
+  for (const auto& p : n->parameters()) w.push_back(p.detach().clone());
+  for (const auto& b : n->buffers()) w.push_back(b.detach().clone());
+  return w;
+}
+bool same_tensors(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!torch::equal(a[i], b[i])) return false;
+  return true;
+}
+// A network whose forward is int8 quantization-aware (moving-average or learned ranges).
+Network qat_network(const std::string& arch, int bands, uint64_t seed, bool learned = false) {
+  auto p = std::make_shared<PrecisionPolicy>();
+  p->mode = PrecisionMode::Aligned;
+  p->align.int8 = true;
+  p->learned_ranges = learned;
+  torch::manual_seed(seed);
+  return build_network(Genome::parse(arch), bands, p);
+}
 }  // namespace
 
 TEST(Trainer, LossDecreasesAndBestWeightsAreKept) {
@@ -157,18 +180,6 @@ TEST(Trainer, RangesWithAStateEqualOneUninterruptedRun) {
   c.augment = true;
   PreparedData d = prepare_data(c);
   ASSERT_GT(d.val.size(), 0) << "best-weight restoring between ranges is part of the check";
-  const auto weights = [](Network& n) {
-    std::vector<torch::Tensor> w;
-    for (const auto& p : n->parameters()) w.push_back(p.detach().clone());
-    for (const auto& b : n->buffers()) w.push_back(b.detach().clone());
-    return w;
-  };
-  const auto same = [](const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (!torch::equal(a[i], b[i])) return false;
-    return true;
-  };
   const auto fresh = [&] {
     torch::manual_seed(11);
     return build_network(Genome::parse(c.arch), d.bands);
@@ -189,7 +200,7 @@ TEST(Trainer, RangesWithAStateEqualOneUninterruptedRun) {
   ASSERT_EQ(epochs.size(), 4u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(epochs[i].train_loss, hw.epochs[i].train_loss) << i;
   EXPECT_EQ(state.best_epoch, hw.best_epoch);
-  EXPECT_TRUE(same(weights(parts), weights(whole))) << "the kept (best) weights";
+  EXPECT_TRUE(same_tensors(weights_of(parts), weights_of(whole))) << "the kept (best) weights";
 
   // Through a file (a search killed between rungs continues from it): the same again.
   Network resumed = fresh();
@@ -200,13 +211,13 @@ TEST(Trainer, RangesWithAStateEqualOneUninterruptedRun) {
   TrainState loaded = TrainState::load(path);
   Network other = fresh();  // another object: the state carries the weights where it stopped
   fit(other, d.train, d.val, c, {}, EpochRange{3, 4}, &loaded);
-  EXPECT_TRUE(same(weights(other), weights(whole)));
+  EXPECT_TRUE(same_tensors(weights_of(other), weights_of(whole)));
 
   // Without the state the optimiser starts afresh: a different network (the test can fail).
   Network stateless = fresh();
   fit(stateless, d.train, d.val, c, {}, EpochRange{1, 2});
   fit(stateless, d.train, d.val, c, {}, EpochRange{3, 4});
-  EXPECT_FALSE(same(weights(stateless), weights(whole)));
+  EXPECT_FALSE(same_tensors(weights_of(stateless), weights_of(whole)));
   torch::set_num_threads(2);
 }
 
@@ -219,24 +230,7 @@ TEST(Trainer, QuantizationAwareRangesCarryOverBetweenRanges) {
   c.epochs = 4;
   c.lr = 3e-3;
   PreparedData d = prepare_data(c);
-  const auto fresh = [&] {
-    auto p = std::make_shared<PrecisionPolicy>();
-    p->mode = PrecisionMode::Aligned;
-    p->align.int8 = true;
-    torch::manual_seed(11);
-    return build_network(Genome::parse(c.arch), d.bands, p);
-  };
-  const auto weights = [](Network& n) {
-    std::vector<torch::Tensor> w;
-    for (const auto& p : n->parameters()) w.push_back(p.detach().clone());
-    return w;
-  };
-  const auto same = [](const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (!torch::equal(a[i], b[i])) return false;
-    return true;
-  };
+  const auto fresh = [&] { return qat_network(c.arch, d.bands, 11); };
   Network whole = fresh();
   TrainState ws;
   fit(whole, d.train, d.val, c, {}, EpochRange{1, 4}, &ws);
@@ -257,7 +251,7 @@ TEST(Trainer, QuantizationAwareRangesCarryOverBetweenRanges) {
   ASSERT_FALSE(loaded.last_ranges.empty());
   Network other = fresh();  // a new network and policy: everything comes from the file
   fit(other, d.train, d.val, c, {}, EpochRange{3, 4}, &loaded);
-  EXPECT_TRUE(same(weights(other), weights(whole)));
+  EXPECT_TRUE(same_tensors(weights_of(other), weights_of(whole)));
   EXPECT_EQ(other->policy->int8_ranges(), whole->policy->int8_ranges());
 
   // Without the ranges (a state that lost them) the moving averages restart: another
@@ -267,7 +261,7 @@ TEST(Trainer, QuantizationAwareRangesCarryOverBetweenRanges) {
   lost.best_ranges.clear();
   Network restarted = fresh();
   fit(restarted, d.train, d.val, c, {}, EpochRange{3, 4}, &lost);
-  EXPECT_FALSE(same(weights(restarted), weights(whole)) &&
+  EXPECT_FALSE(same_tensors(weights_of(restarted), weights_of(whole)) &&
                restarted->policy->int8_ranges() == whole->policy->int8_ranges());
   torch::set_num_threads(2);
 }
@@ -280,25 +274,7 @@ TEST(Trainer, LearnedRangesCarryOverBetweenRangesAndDifferFromMovingAverages) {
   c.epochs = 3;
   c.lr = 3e-3;
   PreparedData d = prepare_data(c);
-  const auto fresh = [&](bool learned) {
-    auto p = std::make_shared<PrecisionPolicy>();
-    p->mode = PrecisionMode::Aligned;
-    p->align.int8 = true;
-    p->learned_ranges = learned;
-    torch::manual_seed(12);
-    return build_network(Genome::parse(c.arch), d.bands, p);
-  };
-  const auto weights = [](Network& n) {
-    std::vector<torch::Tensor> w;
-    for (const auto& p : n->parameters()) w.push_back(p.detach().clone());
-    return w;
-  };
-  const auto same = [](const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (!torch::equal(a[i], b[i])) return false;
-    return true;
-  };
+  const auto fresh = [&](bool learned) { return qat_network(c.arch, d.bands, 12, learned); };
   Network whole = fresh(true);
   fit(whole, d.train, d.val, c);
   ASSERT_FALSE(whole->policy->learned_range_params().empty());
@@ -317,7 +293,7 @@ TEST(Trainer, LearnedRangesCarryOverBetweenRangesAndDifferFromMovingAverages) {
   TrainState loaded = TrainState::load(path);
   Network other = fresh(true);
   fit(other, d.train, d.val, c, {}, EpochRange{2, 3}, &loaded);
-  EXPECT_TRUE(same(weights(other), weights(whole)));
+  EXPECT_TRUE(same_tensors(weights_of(other), weights_of(whole)));
   EXPECT_EQ(other->policy->int8_ranges(), whole->policy->int8_ranges());
   torch::set_num_threads(2);
 }
