@@ -40,7 +40,9 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--sensitivity", a->sensitivity,
                   "Integer devices: quantize with the profile's calibration, then once per "
                   "layer with that layer's range alone from METHOD (minmax, percentile, "
-                  "entropy, diffs), and print each layer's mIoU change, largest loss first")
+                  "entropy, diffs, or trained: the ranges a quantization-aware network was "
+                  "trained at, against re-calibration), and print each layer's mIoU change, "
+                  "largest loss first")
       ->type_name("METHOD");
   cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
   cmd->add_option("--tile", a->tile, "Tile side for whole-scene prediction (default: as trained)");
@@ -50,11 +52,11 @@ void add_eval(CLI::App& app) {
   cmd->callback([a]() {
     set_threads(a->threads);
     // Checked before anything is loaded: the method, and a device with calibration.
-    CalibrationMethod alternative = CalibrationMethod::MinMax;
+    SensitivityAlternative alternative;
     DeviceProfile profile;
     if (!a->sensitivity.empty()) {
       try {
-        alternative = parse_calibration_method(a->sensitivity);
+        alternative = parse_sensitivity_alternative(a->sensitivity);
       } catch (const Error& e) {
         throw Error(std::string("--sensitivity: ") + e.what());
       }

@@ -43,7 +43,9 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
   opt("--patience", "patience", "Early-stopping patience in epochs on validation loss (0 = off)");
   opt("--freeze-bn-epochs", "freeze_bn_epochs",
       "BatchNorm statistics frozen for the last N epochs (integer targets fold them; 0 = "
-      "off); in compare and the census, for the fine-tuning arms (c) and (d)");
+      "off; auto, the default: 1 for quantization-aware training on an integer profile "
+      "with 2 or more epochs or --init); in compare and the census, for the fine-tuning "
+      "arms (c) and (d)");
   opt("--qat-ranges", "qat_ranges",
       "Integer targets, --precision aligned: activation ranges as moving averages of batch "
       "min / max (ema, default) or learned by gradient (learned: LSQ); both deploy");
@@ -82,6 +84,8 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
     if (k == "data" || k == "arch" || k == "precision" || k == "init" || k == "normalization" ||
         k == "align_device" || k == "qat_ranges")
       j[k] = v;
+    else if (k == "freeze_bn_epochs" && v == "auto")
+      j[k] = -1;
     else if (k == "epochs" || k == "batch" || k == "patience" || k == "threads" ||
              k == "freeze_bn_epochs")
       j[k] = static_cast<int>(num(k, v));

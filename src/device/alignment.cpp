@@ -16,6 +16,7 @@ DeviceAlignment alignment_for(const DeviceProfile& profile) {
     a.int8_pow2 = profile.integer->format == Int8Format::Dpu;
     a.int8_precision = profile.integer->precision;
     a.int8_first_last = profile.integer->first_last;
+    a.int8_input_folded = profile.pipeline.input == InputPipeline::Folded;
     return a;
   }
   const EmulatorConfig c = profile.emulator_config();

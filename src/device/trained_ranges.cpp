@@ -13,6 +13,9 @@ int find_node(const DeviceGraph& g, const std::string& name) {
 }  // namespace
 
 int trained_range_node(const DeviceGraph& form, const std::string& point) {
+  if (point == "input.raw") {  // the raw values before a normalisation on the device
+    return find_node(form, "normalize") >= 0 ? find_node(form, "input") : -1;
+  }
   if (point == "input") {
     const int n = find_node(form, "normalize");
     return n >= 0 ? n : find_node(form, "input");

@@ -32,28 +32,56 @@ std::string CalibrationSensitivity::table() const {
   return o.str();
 }
 
-CalibrationSensitivity calibration_sensitivity(Checkpoint& ck, const DeviceProfile& profile,
-                                               CalibrationMethod alternative,
+SensitivityAlternative parse_sensitivity_alternative(const std::string& s) {
+  if (s == "trained") return SensitivityAlternative::trained_ranges();
+  SensitivityAlternative a;
+  try {
+    a.method = parse_calibration_method(s);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (or trained: the network's trained ranges)");
+  }
+  return a;
+}
+
+CalibrationSensitivity calibration_sensitivity(Checkpoint& ck, const DeviceProfile& profile_in,
+                                               const SensitivityAlternative& alternative,
                                                const std::vector<Scene>& scenes,
                                                const std::vector<int>& which,
                                                const TileOptions& opt,
                                                const std::vector<int>* calibration) {
-  const Int8Setup q = int8_setup(ck, profile, scenes, opt, calibration);
-  const Int8Config& base = *profile.integer;
-  if (alternative == CalibrationMethod::Diffs && base.format != Int8Format::Dpu)
+  if (!profile_in.integer)
+    throw Error("sensitivity: profile '" + profile_in.name +
+                "' is not an integer profile (no [integer] table)");
+  DeviceProfile profile = profile_in;
+  if (alternative.trained) {
+    if (trained_act_ranges(ck).empty())
+      throw Error(
+          "--sensitivity trained: the checkpoint has no trained activation ranges (it was not "
+          "trained quantization-aware for an integer profile)");
+    profile.integer->trained_ranges = false;  // the base: every node re-calibrated
+  } else if (alternative.method == CalibrationMethod::Diffs &&
+             profile.integer->format != Int8Format::Dpu) {
     throw Error(
         "calibration 'diffs' chooses power-of-two fix positions; it is a setting of "
         "format dpu-int8 only");
-  Int8Config alt = base;
-  alt.calibration = alternative;
-  const Shape tile{ck.bands, opt.tile, opt.tile};
-  std::vector<TensorRange> alt_ranges =
-      calibrate_ranges(q.form, q.tiles.data(), q.tile_count, tile, alt);
-  if (base.trained_ranges) apply_trained_ranges(q.form, trained_act_ranges(ck), alt_ranges);
+  }
+  const Int8Setup q = int8_setup(ck, profile, scenes, opt, calibration);
+  const Int8Config& base = *profile.integer;
+  std::vector<TensorRange> alt_ranges;
+  if (alternative.trained) {
+    alt_ranges = q.ranges;
+    apply_trained_ranges(q.form, trained_act_ranges(ck), alt_ranges);
+  } else {
+    Int8Config alt = base;
+    alt.calibration = alternative.method;
+    const Shape tile{ck.bands, opt.tile, opt.tile};
+    alt_ranges = calibrate_ranges(q.form, q.tiles.data(), q.tile_count, tile, alt);
+    if (base.trained_ranges) apply_trained_ranges(q.form, trained_act_ranges(ck), alt_ranges);
+  }
 
   CalibrationSensitivity r;
   r.base_method = to_string(base.calibration);
-  r.alternative_method = to_string(alternative);
+  r.alternative_method = alternative.trained ? "trained" : to_string(alternative.method);
   r.base_miou = evaluate_int8(q.form, q.ranges, base, scenes, which, opt).metrics.cm.miou();
   r.alternative_miou =
       evaluate_int8(q.form, alt_ranges, base, scenes, which, opt).metrics.cm.miou();

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "device/alignment.h"
 #include "device/emulator.h"
+#include "device/precision_rule.h"
 #include "eval/device_eval.h"
 #include "train/experiment.h"
 
@@ -96,11 +97,89 @@ std::vector<Behaviour> device_behaviours() {
   return b;
 }
 
+std::vector<Behaviour> integer_behaviours() {
+  std::vector<Behaviour> b;
+  auto add = [&b](std::string name, std::string description, std::function<void(Int8Config&)> off,
+                  std::function<bool(const DeviceGraph&, const DeviceProfile&)> applies) {
+    Behaviour x;
+    x.name = std::move(name);
+    x.description = std::move(description);
+    x.switch_off = [off](DeviceProfile& p) {
+      if (p.integer) off(*p.integer);
+    };
+    x.applies = std::move(applies);
+    b.push_back(std::move(x));
+  };
+  // Whether some node of the graph resolves to precision `q` under the profile's rule.
+  auto runs = [](const DeviceGraph& g, const DeviceProfile& p, LayerPrecision q) {
+    if (!p.integer) return false;
+    for (LayerPrecision r : resolve_precision(g, *p.integer))
+      if (r == q) return true;
+    return false;
+  };
+  // The rule's precision `from`, wherever the rule places it, becomes `to`.
+  auto replace = [](Int8Config& c, LayerPrecision from, LayerPrecision to) {
+    if (c.precision == from) c.precision = to;
+    if (c.first_last == from) c.first_last = to;
+  };
+  add(
+      "per-channel", "one weight scale per output channel instead of one a tensor",
+      [](Int8Config& c) { c.weights_per_tensor = false; },
+      [](const DeviceGraph&, const DeviceProfile& p) {
+        return p.integer && p.integer->weights_per_tensor && p.integer->format != Int8Format::Dpu;
+      });
+  add(
+      "reduce-range", "weights over the full [-127, 127] (no 7-bit reduce_range)",
+      [](Int8Config& c) { c.weight_max = 127; },
+      [](const DeviceGraph&, const DeviceProfile& p) {
+        return p.integer && p.integer->weight_max < 127 && p.integer->format != Int8Format::Dpu;
+      });
+  add(
+      "int4-weights", "the rule's int4w layers with int8 weights",
+      [replace](Int8Config& c) { replace(c, LayerPrecision::Int4W, LayerPrecision::Int8); },
+      [runs](const DeviceGraph& g, const DeviceProfile& p) {
+        return runs(g, p, LayerPrecision::Int4W) &&
+               (p.integer->precision == LayerPrecision::Int4W ||
+                p.integer->first_last == LayerPrecision::Int4W);
+      });
+  add(
+      "int8-activations", "the rule's int8 layers with 16-bit activations (TFLite's 16x8)",
+      [replace](Int8Config& c) { replace(c, LayerPrecision::Int8, LayerPrecision::Int16); },
+      [](const DeviceGraph&, const DeviceProfile& p) {
+        return p.integer && format_runs(p.integer->format, LayerPrecision::Int16) &&
+               (p.integer->precision == LayerPrecision::Int8 ||
+                p.integer->first_last == LayerPrecision::Int8);
+      });
+  add(
+      "first-last", "the first encoder block and the head in fp16 (the input read unquantized)",
+      [](Int8Config& c) { c.first_last = LayerPrecision::FP16; },
+      [](const DeviceGraph&, const DeviceProfile& p) {
+        return p.integer && format_runs(p.integer->format, LayerPrecision::FP16) &&
+               p.integer->first_last != LayerPrecision::FP16;
+      });
+  add(
+      "all", "every layer of the rule in fp16 (no integer arithmetic)",
+      [](Int8Config& c) { c.precision = c.first_last = LayerPrecision::FP16; },
+      [](const DeviceGraph&, const DeviceProfile& p) {
+        return p.integer && format_runs(p.integer->format, LayerPrecision::FP16);
+      });
+  return b;
+}
+
+std::vector<Behaviour> behaviours_for(const DeviceProfile& profile) {
+  return profile.integer ? integer_behaviours() : device_behaviours();
+}
+
 DeviceProfile profile_for_pipeline(const DeviceProfile& base, const std::string& pipeline) {
   DeviceProfile p = base;
   if (pipeline == "host" || pipeline == "raw") {
     p.pipeline.input = InputPipeline::Host;
     p.fold_normalization = false;
+  } else if (pipeline == "model" && base.integer) {
+    // An integer device normalises in the graph: a depthwise 1x1 convolution after the
+    // int8 input (device/lower.h), the raw values quantized with one scale for all bands.
+    p.pipeline.input = InputPipeline::Folded;
+    p.fold_normalization = true;
   } else if (pipeline == "model") {
     p.pipeline.input = InputPipeline::Model;
     p.fold_normalization = false;
@@ -442,7 +521,7 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
   if (opt.pipelines.empty()) throw Error("census: no pipelines");
   const DeviceProfile base = load_profile(opt.device);
   for (const std::string& p : opt.pipelines) profile_for_pipeline(base, p);  // validate names
-  const std::vector<Behaviour> behaviours = device_behaviours();
+  const std::vector<Behaviour> behaviours = behaviours_for(base);
 
   // Data per normalisation: standard (host, model) and none / reflectance (raw).
   std::map<std::string, PreparedData> data;
@@ -493,7 +572,8 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
       ft.lr = opt.finetune_lr;
       ft.patience = 0;
       ft.init.clear();
-      ft.freeze_bn_epochs = opt.train.freeze_bn_epochs;
+      // Both fine-tuning arms alike; auto: 1 for an integer target (from trained weights).
+      ft.freeze_bn_epochs = opt.train.resolved_freeze_bn_epochs(base.integer.has_value(), true);
       const std::string tag = genome + " [" + pipeline + "]";
       if (!trained.count(norm)) {
         Trained t;

@@ -38,7 +38,19 @@ struct Behaviour {
 // interpolation, avgpool-borders, shave-activations, flush (subnormals kept), overflow
 // (saturation instead of inf), and "all" (every one of them off at once).
 std::vector<Behaviour> device_behaviours();
+// The behaviours of an integer profile ([integer], device/int8_config.h), each switched
+// off toward a finer format where the format runs it: per-channel (one weight scale a
+// channel where the profile has one a tensor), reduce-range (weights over [-127, 127]),
+// int4-weights (the rule's int4w layers in int8), int8-activations (the rule's int8
+// layers with int16 activations, TFLite's 16x8), first-last (the first block and the
+// head in fp16), and "all" (every layer of the rule in fp16). A format that runs none of
+// them (dpu-int8 runs int8 only) has no row that applies.
+std::vector<Behaviour> integer_behaviours();
+// integer_behaviours() for an integer profile, else device_behaviours().
+std::vector<Behaviour> behaviours_for(const DeviceProfile& profile);
 // The profile for one pipeline (host / model / raw): the input placement set on `base`.
+// On an integer profile, model normalises in the graph (input = "folded": the host
+// quantizes the raw values, a depthwise 1x1 convolution normalises them on the device).
 DeviceProfile profile_for_pipeline(const DeviceProfile& base, const std::string& pipeline);
 
 struct CensusOptions {

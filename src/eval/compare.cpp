@@ -307,7 +307,9 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
     ft.lr = opt.finetune_lr;
     ft.patience = 0;
     ft.init.clear();
-    ft.freeze_bn_epochs = base.freeze_bn_epochs;  // both fine-tuning arms alike
+    // Both fine-tuning arms alike; auto: 1 for an integer target (the fine-tuning starts
+    // from trained weights, TrainConfig::freeze_bn_epochs).
+    ft.freeze_bn_epochs = base.resolved_freeze_bn_epochs(profile.integer.has_value(), true);
     TrainConfig ftc = ft;
     // Aligned to the target profile's pipeline (conversions, range, pre-scaled
     // accumulators, upsampling mode), not just "round to FP16".

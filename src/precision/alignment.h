@@ -52,6 +52,11 @@ struct DeviceAlignment {
   // take int8_first_last when it is not Default.
   LayerPrecision int8_precision = LayerPrecision::Int8;
   LayerPrecision int8_first_last = LayerPrecision::Default;
+  // An integer target that normalises on the device (input = "folded": the host quantizes
+  // the raw values to int8 with one scale for every band, a depthwise 1x1 convolution
+  // normalises them): the forward pass quantizes the raw values at their own range
+  // ("input.raw") before the normalised input's ("input").
+  bool int8_input_folded = false;
 };
 
 // "half_pixel", "asymmetric", "align_corners".

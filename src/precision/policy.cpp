@@ -55,6 +55,11 @@ std::vector<torch::Tensor> PrecisionPolicy::learned_range_params() const {
   return out;
 }
 
+void PrecisionPolicy::restart_int8_ranges() const {
+  for (const auto& [name, t] : learned_) restart_learned_.insert(name);
+  ranges_.clear();
+}
+
 void PrecisionPolicy::keep_learned_ranges_valid() const {
   torch::NoGradGuard ng;
   for (auto& [name, t] : learned_) {
@@ -83,6 +88,14 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
         }
         if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
         lt = learned_.emplace(where, torch::tensor({lo, hi}).requires_grad_(true)).first;
+      }
+      if (training && restart_learned_.erase(where) > 0) {  // restart_int8_ranges
+        float lo = 0, hi = 0;
+        if (!finite_min_max(x, lo, hi))
+          throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
+        if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+        torch::NoGradGuard ng;
+        lt->second.copy_(torch::tensor({lo, hi}));
       }
       if (!training) {
         const torch::Tensor v = lt->second.detach();
@@ -184,6 +197,23 @@ torch::Tensor PrecisionPolicy::input(const torch::Tensor& x) const {
   // the device's int8 -> int16), not an int16 tensor.
   if (int8() && scope_precision() == LayerPrecision::Int16) {
     torch::Tensor y = int8_act(x, "input");
+    if (observer) observer("input", y);
+    return y;
+  }
+  // Normalisation on an integer device: the raw values quantized with one scale for every
+  // band, then normalised by an int8 depthwise 1x1 convolution (its one weight a channel
+  // is exact per channel; its int32 bias at s_in·s_w, within a step) and requantized at
+  // the input's range. Both quantizations pass gradients straight through.
+  if (int8() && align.int8_input_folded && !norm_mean.empty()) {
+    const int64_t c = x.size(1);
+    if (static_cast<int64_t>(norm_mean.size()) != c || static_cast<int64_t>(norm_std.size()) != c) {
+      throw Error("aligned forward: normalisation has " + std::to_string(norm_mean.size()) +
+                  " bands, the input " + std::to_string(c));
+    }
+    const torch::Tensor mean = torch::tensor(norm_mean, x.options()).view({1, c, 1, 1});
+    const torch::Tensor sd = torch::tensor(norm_std, x.options()).view({1, c, 1, 1});
+    const torch::Tensor raw = int8_act(x * sd + mean, "input.raw");
+    torch::Tensor y = int8_act((raw - mean) / sd, "input");
     if (observer) observer("input", y);
     return y;
   }

@@ -34,6 +34,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -128,6 +129,11 @@ struct PrecisionPolicy {
   // keep_learned_ranges_valid() keeps lo <= hi − 2^-10.
   std::vector<torch::Tensor> learned_range_params() const;
   void keep_learned_ranges_valid() const;
+  // Every range starts again from the next training batch through its point: moving
+  // averages restart there, learned ranges (the same tensors, still in their optimiser)
+  // take that batch's min / max and learn on. Training calls it where BatchNorm freezes:
+  // ranges seen on batch statistics do not describe the network the device folds.
+  void restart_int8_ranges() const;
 
  private:
   HalfMode act_mode() const { return device_aligned() ? align.storage : half; }
@@ -139,6 +145,7 @@ struct PrecisionPolicy {
                          bool int16 = false) const;
   mutable ActRanges ranges_;                              // int8 act ranges
   mutable std::map<std::string, torch::Tensor> learned_;  // learned_ranges: (lo, hi) leaves
+  mutable std::set<std::string> restart_learned_;         // learned ranges to set from a batch
   mutable bool training_forward_ = false;
   mutable int scope_block_ = kOther;
   mutable LayerPrecision scope_gene_ = LayerPrecision::Default;

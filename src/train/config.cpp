@@ -60,9 +60,15 @@ nlohmann::json TrainConfig::to_json() const {
       {"init", init},
   };
   // Written only when set: configurations recorded before the setting read as before.
-  if (freeze_bn_epochs != 0) j["freeze_bn_epochs"] = freeze_bn_epochs;
+  if (freeze_bn_epochs != -1) j["freeze_bn_epochs"] = freeze_bn_epochs;
   if (qat_ranges != "ema") j["qat_ranges"] = qat_ranges;
   return j;
+}
+
+int TrainConfig::resolved_freeze_bn_epochs(bool quantization_aware,
+                                           bool from_trained_weights) const {
+  if (freeze_bn_epochs >= 0) return freeze_bn_epochs;
+  return quantization_aware && (epochs >= 2 || from_trained_weights || !init.empty()) ? 1 : 0;
 }
 
 namespace {
@@ -215,7 +221,7 @@ void TrainConfig::validate() const {
   need(loss.gamma >= 0, "loss.gamma", "must be >= 0");
   need(loss.pos_weight > 0, "loss.pos_weight", "must be > 0");
   need(patience >= 0, "patience", "must be >= 0");
-  need(freeze_bn_epochs >= 0, "freeze_bn_epochs", "must be >= 0");
+  need(freeze_bn_epochs >= -1, "freeze_bn_epochs", "must be >= 0, or -1 (auto)");
   need(qat_ranges == "ema" || qat_ranges == "learned", "qat_ranges",
        "must be ema or learned, got '" + qat_ranges + "'");
   need(threads >= 0, "threads", "must be >= 0");

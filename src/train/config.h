@@ -36,8 +36,17 @@ struct TrainConfig {
   // BatchNorm statistics frozen for the last N epochs (its layers in eval mode: the
   // running statistics normalise and stop moving, the affine parameters still learn), so
   // that the network ends training with the statistics an integer target folds into its
-  // convolutions (quantization-aware training's "freeze BN"). 0: never.
-  int freeze_bn_epochs = 0;
+  // convolutions (quantization-aware training's "freeze BN"). 0: never. -1 (auto, the
+  // default): 1 where the training is quantization-aware for an integer profile and has an
+  // epoch to spare (2 or more epochs, or a fine-tuning from --init), else 0 — the recipe of
+  // PyTorch's and TensorFlow's QAT. Without it, the activation ranges learn on batch
+  // statistics while the device folds the running ones; where those have not converged
+  // (few batches an epoch), the trained ranges do not fit the deployed network.
+  int freeze_bn_epochs = -1;
+  // freeze_bn_epochs with auto resolved, for a training that is (or is not)
+  // quantization-aware for an integer profile; from_trained_weights: a fine-tuning that
+  // starts from trained weights however they were loaded (as --init does).
+  int resolved_freeze_bn_epochs(bool quantization_aware, bool from_trained_weights = false) const;
   // Integer targets trained quantization-aware (precision aligned): "ema" keeps each
   // activation range as a moving average of batch min / max; "learned" learns it by
   // gradient (LSQ, precision/learned_range.h). Either way the ranges deploy with the

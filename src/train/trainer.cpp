@@ -135,6 +135,8 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
 
   const bool has_val = val.size() > 0;
   const bool aligned = net->policy && net->policy->device_aligned();
+  const int freeze_bn_epochs =
+      cfg.resolved_freeze_bn_epochs(net->policy && net->policy->quantization_aware());
   double best_loss = state ? state->best_loss : INFINITY;
   std::vector<torch::Tensor> best_weights = state ? state->best : std::vector<torch::Tensor>{};
   ActRanges best_ranges = state ? state->best_ranges : ActRanges{};  // QAT: with best_weights
@@ -183,11 +185,17 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     net->train();
     // The last freeze_bn_epochs epochs: BatchNorm on its running statistics, which stop
     // moving (eval mode), the rest of the network training.
-    const bool freeze_bn = cfg.freeze_bn_epochs > 0 && epoch > cfg.epochs - cfg.freeze_bn_epochs;
+    const bool freeze_bn = freeze_bn_epochs > 0 && epoch > cfg.epochs - freeze_bn_epochs;
     if (freeze_bn) {
       for (const auto& m : net->modules(/*include_self=*/false)) {
         if (dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get()) != nullptr) m->eval();
       }
+      // The first frozen epoch: quantization-aware ranges seen on batch statistics start
+      // again on the network the device folds (with few batches an epoch, a moving average
+      // would otherwise keep most of the old ranges).
+      if (epoch == cfg.epochs - freeze_bn_epochs + 1 && net->policy &&
+          net->policy->quantization_aware())
+        net->policy->restart_int8_ranges();
     }
     // The epoch's own stream: the same shuffle and augmentation in whichever range it runs.
     rng.seed(cfg.seed * 0x9E3779B97F4A7C15ULL + 17 + static_cast<uint64_t>(epoch - 1));

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/genome.h"
 #include "eval/census.h"
+#include "eval/device_eval.h"
 
 using namespace dalnas;
 
@@ -67,6 +68,80 @@ TEST(Census, EachBehaviourSwitchesOffWhatItNames) {
   EXPECT_FALSE(all.emulator_config().tiling.enabled);
   EXPECT_EQ(all.emulator_config().half_pixel_resize, ResizeCoord::HalfPixel);
   EXPECT_EQ(all.neural_engine.half.overflow, Overflow::Saturate);
+}
+
+// An integer profile's behaviours are switched off toward a finer format, and only where
+// the format runs that format and the profile has the behaviour.
+TEST(Census, IntegerBehavioursSwitchOffWhatTheFormatRuns) {
+  torch::manual_seed(1);
+  Network net = build_network(resolve_arch("tiny", 4), 4);
+  net->eval();
+  Normalization norm;
+  norm.mean = {1, 2, 3, 4};
+  norm.std = {1, 1, 1, 1};
+  const DeviceGraph g = lower_for(net, norm, false);
+  const auto applying = [&](const std::string& device) {
+    const DeviceProfile p = load_profile(device);
+    EXPECT_TRUE(p.integer);
+    std::vector<std::string> names;
+    for (const Behaviour& b : behaviours_for(p)) {
+      DeviceProfile q = p;
+      b.switch_off(q);
+      if (b.applies(g, p)) {
+        names.push_back(b.name);
+        EXPECT_TRUE(q.integer->precision != p.integer->precision ||
+                    q.integer->first_last != p.integer->first_last ||
+                    q.integer->weight_max != p.integer->weight_max ||
+                    q.integer->weights_per_tensor != p.integer->weights_per_tensor)
+            << device << " " << b.name;
+      }
+    }
+    return names;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(applying("int8-tflite"), (V{"int8-activations", "first-last", "all"}));
+  EXPECT_EQ(applying("onnxruntime-int8"), (V{"reduce-range"}));
+  EXPECT_EQ(applying("dpu-int8"), V{});  // int8 only, one fix position a tensor
+  EXPECT_EQ(applying("mixed-a8w4"), (V{"int4-weights", "int8-activations", "first-last", "all"}));
+  DeviceProfile per_tensor = load_profile("int8-tflite");
+  per_tensor.integer->weights_per_tensor = true;
+  EXPECT_TRUE(integer_behaviours().front().applies(g, per_tensor));
+  // "model" on an integer profile: the normalisation in the graph, after the int8 input.
+  const DeviceProfile m = profile_for_pipeline(load_profile("int8-tflite"), "model");
+  EXPECT_EQ(m.pipeline.input, InputPipeline::Folded);
+  EXPECT_TRUE(m.fold_normalization);
+  EXPECT_EQ(profile_for_pipeline(load_profile("myriadx"), "model").pipeline.input,
+            InputPipeline::Model);
+}
+
+// A census on an integer profile: the integer behaviours' rows, each run where it applies
+// (the "model" pipeline's folded input is checked in DeviceEval.QuantizationAwareTraining-
+// FollowsANormalisationOnTheDevice).
+TEST(Census, TinyIntegerCensusAblatesTheIntegerBehaviours) {
+  torch::set_num_threads(1);
+  CensusOptions o = tiny_census();
+  o.device = "int8-tflite";
+  o.pipelines = {"host", "model"};
+  const CensusResult r = run_census(o, {});
+  ASSERT_EQ(r.cells.size(), 2u);
+  for (const CensusCell& c : r.cells) {
+    ASSERT_TRUE(c.failure.empty()) << c.failure;
+    ASSERT_EQ(c.ablations.size(), integer_behaviours().size());
+    EXPECT_GT(c.ptq_device.cm.total(), 0u);
+    for (const Ablation& a : c.ablations) {
+      // Rows that cannot apply repeat (b); "all" and the 16-bit activations run.
+      const bool should =
+          a.behaviour == "all" || a.behaviour == "int8-activations" || a.behaviour == "first-last";
+      EXPECT_EQ(a.applies, should) << a.behaviour;
+      if (!a.applies) {
+        EXPECT_EQ(a.ptq_miou, c.ptq_device.cm.miou()) << a.behaviour;
+      }
+    }
+  }
+  EXPECT_EQ(r.cells[0].pipeline, "host");
+  EXPECT_EQ(r.cells[1].pipeline, "model");
+  EXPECT_EQ(r.cells[0].ptq_device.cm.total(), r.cells[1].ptq_device.cm.total());
+  torch::set_num_threads(2);
 }
 
 TEST(Census, TinyCensusEndToEndAndReadBack) {

@@ -8,6 +8,7 @@
 #include "device/int8_emulator.h"
 #include "device/trained_ranges.h"
 #include "eval/device_eval.h"
+#include "train/experiment.h"
 
 using namespace dalnas;
 
@@ -181,6 +182,137 @@ TEST(DeviceEval, QuantizationAwareNetworkDeploysAtItsTrainedRanges) {
   EXPECT_EQ(b.metrics.cm.fp, c.metrics.cm.fp);
   EXPECT_NE(a.metrics.cm.tp * 1000003 + a.metrics.cm.fp,
             b.metrics.cm.tp * 1000003 + b.metrics.cm.fp);
+}
+
+// An integer device that normalises in the graph (input = "folded", the census's "model"
+// pipeline): the host quantizes the raw values with one scale for every band, a depthwise
+// 1x1 convolution normalises them. Quantization-aware training follows that ("input.raw"
+// before "input"), and the network deployed at its trained ranges computes what the
+// training forward computed, closer than a training that quantizes only the normalised
+// input (as on the host pipeline).
+TEST(DeviceEval, QuantizationAwareTrainingFollowsANormalisationOnTheDevice) {
+  DeviceProfile p = load_profile("int8-tflite");
+  p.pipeline.input = InputPipeline::Folded;
+  p.fold_normalization = true;
+  ASSERT_TRUE(alignment_for(p).int8_input_folded);
+  ASSERT_FALSE(alignment_for(load_profile("int8-tflite")).int8_input_folded);
+  auto s = scenes();
+  TileOptions to;
+  to.tile = 32;
+  to.overlap = 0;
+  std::vector<float> tiles;
+  const int n = calibration_tiles(s, {0, 1}, to, 12, tiles);
+  ASSERT_GE(n, 4);
+  const Shape tile{4, 32, 32};
+  // Mean |emulator - QAT forward| over the tiles, the network deployed at its trained
+  // ranges, after ranges learned with (or without) the device's input quantization.
+  const auto distance = [&](bool folded_in_training, ActRanges* ranges_out) {
+    Checkpoint ck = tiny_checkpoint(6);
+    ck.net->policy->mode = PrecisionMode::Aligned;
+    ck.net->policy->align = alignment_for(p);
+    ck.net->policy->align.int8_input_folded = folded_in_training;
+    ck.net->policy->norm_mean = ck.norm.mean;
+    ck.net->policy->norm_std = ck.norm.std;
+    auto x = torch::from_blob(tiles.data(), {n, 4, 32, 32}).clone();
+    for (int c = 0; c < 4; ++c)
+      x.select(1, c)
+          .sub_(ck.norm.mean[static_cast<size_t>(c)])
+          .div_(ck.norm.std[static_cast<size_t>(c)]);
+    for (int pass = 0; pass < 3; ++pass) ck.net->forward(x.clone().requires_grad_(true));
+    torch::Tensor qat;
+    {
+      torch::NoGradGuard ng;
+      qat = ck.net->forward(x).contiguous();
+    }
+    if (ranges_out) *ranges_out = trained_act_ranges(ck);
+    const DeviceGraph form = int8_form(lower_for(ck.net, ck.norm, p), tile);
+    auto ranges = calibrate_ranges(form, tiles.data(), n, tile, *p.integer);
+    apply_trained_ranges(form, trained_act_ranges(ck), ranges);
+    const Int8Emulator e(form, ranges, *p.integer);
+    const auto out = e.run_batch(tiles.data(), n, tile, 1);  // raw values: normalised inside
+    const float* q = qat.data_ptr<float>();
+    double d = 0;
+    for (size_t i = 0; i < out.size(); ++i) d += std::fabs(out[i] - q[i]);
+    return d / static_cast<double>(out.size());
+  };
+  ActRanges folded_ranges;
+  const double folded = distance(true, &folded_ranges), host_style = distance(false, nullptr);
+  std::printf(
+      "mean |emulator - QAT forward|: %.5f trained with the input quantized raw, %.5f not\n",
+      folded, host_style);
+  // The raw range is a trained point, and it reaches the graph's input node.
+  ASSERT_TRUE(folded_ranges.count("input.raw"));
+  const auto [lo, hi] = folded_ranges.at("input.raw");
+  EXPECT_GT(hi - lo, 1000.0f);  // digital numbers, not normalised values
+  Checkpoint probe = tiny_checkpoint(6);
+  const DeviceGraph form = int8_form(lower_for(probe.net, probe.norm, p), tile);
+  const int input_node = trained_range_node(form, "input.raw");
+  ASSERT_GE(input_node, 0);
+  EXPECT_EQ(form.nodes[static_cast<size_t>(input_node)].op, OpType::Input);
+  EXPECT_EQ(form.nodes[static_cast<size_t>(trained_range_node(form, "input"))].name, "normalize");
+  EXPECT_LT(folded, 0.5 * host_style) << folded << " vs " << host_style;
+}
+
+// A quantization-aware training with few batches an epoch: BatchNorm's running statistics
+// (what the device folds) have not caught up with the batch statistics the ranges were
+// learned on. With BatchNorm frozen for the last epoch (freeze_bn_epochs auto, the default
+// for an integer target), the ranges end training on the network the device runs: each
+// trained range is within a factor of the min / max calibration of the same weights on the
+// training scenes. Without the freeze, some are far wider (the check can fail).
+TEST(DeviceEval, QuantizationAwareRangesFitTheFoldedNetworkWithBatchNormFrozenLast) {
+  torch::set_num_threads(1);
+  const DeviceProfile p = load_profile("int8-tflite");
+  TrainConfig c;
+  c.data = "synthetic";
+  c.synthetic.scenes = 6;
+  c.synthetic.height = 96;
+  c.synthetic.width = 96;
+  c.arch = "ConvBnAct-8-k3-relu_max_ConvBnAct-12-k3-relu_max_ConvBnAct-16-k3-relu_dec-8";
+  c.epochs = 2;
+  c.batch = 8;
+  c.lr = 3e-3;
+  c.tiling.size = 48;
+  c.tiling.stride = 48;
+  c.tiling.background_keep = 1.0;
+  c.eval_tile = 48;
+  c.eval_overlap = 0;
+  c.patience = 0;
+  c.precision = PrecisionMode::Aligned;
+  c.align_device = "int8-tflite";
+  c.align = alignment_for(p);
+  ASSERT_EQ(c.freeze_bn_epochs, -1);  // auto is the default
+  EXPECT_EQ(c.resolved_freeze_bn_epochs(true), 1);
+  EXPECT_EQ(c.resolved_freeze_bn_epochs(false), 0);
+  // The widest trained / calibrated ratio of range widths over the nodes a range reaches.
+  const auto widest_ratio = [&](int freeze) {
+    TrainConfig t = c;
+    t.freeze_bn_epochs = freeze;
+    PreparedData d = prepare_data(t);
+    TrainOutcome r = train_model(t, d);
+    EXPECT_TRUE(r.ck.net->policy->quantization_aware());
+    EXPECT_FALSE(trained_act_ranges(r.ck).empty());
+    DeviceProfile recal = p;
+    recal.integer->trained_ranges = false;
+    TileOptions to;
+    to.tile = 48;
+    to.overlap = 0;
+    const Int8Setup q = int8_setup(r.ck, recal, d.scenes, to, &d.split.train);
+    auto trained = q.ranges;
+    EXPECT_GT(apply_trained_ranges(q.form, trained_act_ranges(r.ck), trained), 5);
+    double widest = 0;
+    for (size_t i = 0; i < trained.size(); ++i) {
+      const double cw = q.ranges[i].max - q.ranges[i].min;
+      const double tw = trained[i].max - trained[i].min;
+      if (cw > 0) widest = std::max(widest, tw / cw);
+    }
+    return widest;
+  };
+  const double frozen = widest_ratio(-1), moving = widest_ratio(0);
+  std::printf("widest trained / calibrated range: %.2f with BatchNorm frozen last, %.2f not\n",
+              frozen, moving);
+  EXPECT_LT(frozen, 2.0);
+  EXPECT_GT(moving, 2.0 * frozen);
+  torch::set_num_threads(2);
 }
 
 TEST(DeviceEval, DpuProfileQuantizesAfterCalibratingOnTheTrainingScenes) {

@@ -17,10 +17,13 @@ TEST(TrainConfig, JsonRoundTrip) {
   c.split.test = {"a", "b"};
   TrainConfig back = TrainConfig::from_json(c.to_json(), "t");
   EXPECT_EQ(back.to_json(), c.to_json());
-  // freeze_bn_epochs is written only when set (earlier configurations read as before).
+  // freeze_bn_epochs is written only when not auto (-1, the default); 0 and N round-trip.
   EXPECT_FALSE(c.to_json().contains("freeze_bn_epochs"));
-  c.freeze_bn_epochs = 2;
-  EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").freeze_bn_epochs, 2);
+  EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").freeze_bn_epochs, -1);
+  for (int n : {0, 2}) {
+    c.freeze_bn_epochs = n;
+    EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").freeze_bn_epochs, n);
+  }
 }
 
 TEST(TrainConfig, ErrorsNameTheField) {
@@ -40,5 +43,22 @@ TEST(TrainConfig, ErrorsNameTheField) {
   expect({{"loss", {{"alpha", 2}}}}, "loss.alpha");
   expect({{"precision", "int3"}}, "int3");
   expect({{"overflow", "wrap"}}, "overflow");
-  expect({{"freeze_bn_epochs", -1}}, "freeze_bn_epochs");
+  expect({{"freeze_bn_epochs", -2}}, "freeze_bn_epochs");
+}
+
+// freeze_bn_epochs auto (-1): BatchNorm frozen for the last epoch of a quantization-aware
+// training with an epoch to spare (2 or more, or a fine-tuning); set values stand as given.
+TEST(TrainConfig, FreezeBatchNormAutoResolvesForQuantizationAwareTraining) {
+  TrainConfig c;
+  c.epochs = 3;
+  EXPECT_EQ(c.resolved_freeze_bn_epochs(true), 1);
+  EXPECT_EQ(c.resolved_freeze_bn_epochs(false), 0);
+  c.epochs = 1;
+  EXPECT_EQ(c.resolved_freeze_bn_epochs(true), 0);  // from scratch: statistics to learn first
+  c.init = "model.ckpt";
+  EXPECT_EQ(c.resolved_freeze_bn_epochs(true), 1);  // fine-tuning trained statistics
+  c.freeze_bn_epochs = 0;
+  EXPECT_EQ(c.resolved_freeze_bn_epochs(true), 0);
+  c.freeze_bn_epochs = 2;
+  EXPECT_EQ(c.resolved_freeze_bn_epochs(false), 2);
 }
