@@ -7,6 +7,8 @@
 // carry the same names; a point's range goes to the node that holds the same tensor:
 //   "input"   the network's normalised input: the graph's "normalize" node where the
 //             normalisation is folded into the graph, else "input";
+//   "input.raw" the raw values before a folded normalisation: the graph's "input" node
+//             (none where the normalisation is not folded);
 //   P         the node "P.act" where int8_form split P's activation into a node of its
 //             own (the training point is after the activation), else the node P.
 // Points with no such node (a mixed-precision block's "encN.int8") and nodes with no point
