@@ -94,6 +94,11 @@ struct Int8Config {
   CalibrationMethod calibration = CalibrationMethod::MinMax;
   double percentile = 99.99;   // Percentile: the upper percentile (lower: 100 − it)
   int calibration_tiles = 32;  // at most this many calibration tiles
+  // Percentile and entropy: a tensor after a bounded activation (ReLU6, Clip, Sigmoid,
+  // HardSigmoid) keeps its min / max instead of the clipped range ([integer] keep_bounded =
+  // true). TensorRT's entropy calibrator clips every tensor (false, the default); on
+  // sen2ships the ReLU6 outputs it clips from [0, 6] to under 1 cost the most (README).
+  bool keep_bounded = false;
   // A network trained quantization-aware (its checkpoint carries act_ranges) deploys at the
   // ranges it learned (device/trained_ranges.h), as a TFLite converter deploys a QAT
   // model's FakeQuant ranges; the nodes those do not name are calibrated. false ([integer]

@@ -180,10 +180,16 @@ std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* 
       r[i] = TensorRange{static_cast<float>(-128.0 * step), static_cast<float>(127.0 * step)};
     }
   }
+  // keep_bounded: tensors after a bounded activation keep min / max (Int8Config).
+  const auto kept = [&](size_t i) {
+    const ActType a = form.nodes[i].act;
+    return config.keep_bounded && (a == ActType::ReLU6 || a == ActType::Clip ||
+                                   a == ActType::Sigmoid || a == ActType::HardSigmoid);
+  };
   if (config.calibration == CalibrationMethod::Entropy) {
     for (size_t i = 0; i < nodes; ++i) {
       const std::vector<float>& s = samples[i];
-      if (s.empty()) continue;
+      if (s.empty() || kept(i)) continue;
       const float t = entropy_threshold(s.data(), static_cast<int64_t>(s.size()));
       r[i].min = std::max(r[i].min, -t);
       r[i].max = std::min(r[i].max, t);
@@ -191,7 +197,7 @@ std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* 
   } else if (!samples.empty()) {
     for (size_t i = 0; i < nodes; ++i) {
       std::vector<float>& s = samples[i];
-      if (s.empty()) continue;
+      if (s.empty() || kept(i)) continue;
       const double q = config.percentile / 100.0;
       const auto at = [&](double p) {
         const size_t idx = static_cast<size_t>(std::llround(p * static_cast<double>(s.size() - 1)));

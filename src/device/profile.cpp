@@ -148,7 +148,7 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   if (!t.is_object()) throw Error(where + ": expected a table");
   check_keys(t, where,
              {"format", "rounding", "calibration", "percentile", "calibration_tiles",
-              "reduce_range", "precision", "first_last", "weights", "ranges"});
+              "reduce_range", "precision", "first_last", "weights", "ranges", "keep_bounded"});
   Int8Config c;
   const std::string format = get_string(t, "format", where, "");
   if (format.empty()) {
@@ -201,6 +201,7 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
     }
   }
   c.calibration_tiles = get_int(t, "calibration_tiles", where, 32, 1, 100000);
+  c.keep_bounded = get_bool(t, "keep_bounded", where, false);
   const std::string ranges = get_string(t, "ranges", where, "trained");
   if (ranges != "trained" && ranges != "calibrated") {
     throw Error(where + ".ranges: '" + ranges + "': expected trained or calibrated");

@@ -207,14 +207,18 @@ nlohmann::json CensusCell::to_json() const {
                        {"seconds", seconds},
                        {"ablations", nlohmann::json::array()}};
   for (const Ablation& a : ablations) {
+    const auto number = [](double v) {
+      return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+    };
     cj["ablations"].push_back(
         {{"behaviour", a.behaviour},
          {"applies", a.applies},
-         {"ptq_miou", a.ptq_miou},
+         {"ptq_miou", number(a.ptq_miou)},
          {"aligned_miou",
           std::isfinite(a.aligned_miou) ? nlohmann::json(a.aligned_miou) : nlohmann::json(nullptr)},
          {"ptq_nan_pixels", a.ptq_nan_pixels},
-         {"gap_given_back", attributed(a)}});
+         {"gap_given_back", number(attributed(a))}});
+    if (!a.failure.empty()) cj["ablations"].back()["failure"] = a.failure;
   }
   return cj;
 }
@@ -251,7 +255,9 @@ CensusCell CensusCell::from_json(const nlohmann::json& cj, const std::string& w)
       Ablation a;
       a.behaviour = aj.at("behaviour").get<std::string>();
       a.applies = aj.value("applies", true);
-      a.ptq_miou = aj.at("ptq_miou").get<double>();
+      a.ptq_miou = aj.at("ptq_miou").is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                               : aj.at("ptq_miou").get<double>();
+      a.failure = aj.value("failure", "");
       a.aligned_miou = aj.at("aligned_miou").is_null() ? std::numeric_limits<double>::quiet_NaN()
                                                        : aj.at("aligned_miou").get<double>();
       a.ptq_nan_pixels = aj.value("ptq_nan_pixels", int64_t{0});
@@ -424,7 +430,7 @@ std::string CensusResult::table() const {
         for (const CensusCell& c : cells) {
           if (c.pipeline != p) continue;
           for (const Ablation& a : c.ablations) {
-            if (a.behaviour != b) continue;
+            if (a.behaviour != b || !a.failure.empty()) continue;
             const double v = c.attributed(a);
             sum += v;
             mx = std::max(mx, v);
@@ -657,16 +663,24 @@ CensusResult run_census(const CensusOptions& opt, const CensusProgress& progress
             cell.ablations.push_back(ab);
             continue;
           }
-          const auto pb =
-              evaluate_on_device(t.a.ck, p.name, d.scenes, evalset, to, &p, &d.split.train);
-          ab.ptq_miou = pb.metrics.cm.miou();
           ab.aligned_miou = std::numeric_limits<double>::quiet_NaN();
-          if (opt.ablate_aligned) {
-            ab.aligned_miou =
-                evaluate_on_device(c.ck, p.name, d.scenes, evalset, to, &p, &d.split.train)
-                    .metrics.cm.miou();
+          try {
+            const auto pb =
+                evaluate_on_device(t.a.ck, p.name, d.scenes, evalset, to, &p, &d.split.train);
+            ab.ptq_miou = pb.metrics.cm.miou();
+            ab.ptq_nan_pixels = pb.nan_pixels;
+            if (opt.ablate_aligned) {
+              ab.aligned_miou =
+                  evaluate_on_device(c.ck, p.name, d.scenes, evalset, to, &p, &d.split.train)
+                      .metrics.cm.miou();
+            }
+          } catch (const Error& e) {
+            // The device cannot run this network with the behaviour off: recorded, and
+            // the census goes on.
+            ab.failure = e.what();
+            ab.ptq_miou = ab.aligned_miou = std::numeric_limits<double>::quiet_NaN();
+            say(tag + ": " + beh.name + " off: " + ab.failure);
           }
-          ab.ptq_nan_pixels = pb.nan_pixels;
           cell.ablations.push_back(ab);
         }
       }

@@ -88,6 +88,10 @@ struct Ablation {
   bool applies = true;  // false: no layer of the network has the behaviour
   double ptq_miou = 0, aligned_miou = 0;
   int64_t ptq_nan_pixels = 0;
+  // Why the device could not run the network with the behaviour off (e.g. 16-bit
+  // activations in a layer whose activation has no int16 kernel); then ptq_miou and
+  // aligned_miou are NaN and the row counts in no mean. Empty: it ran.
+  std::string failure;
 };
 
 struct CensusCell {

@@ -262,7 +262,8 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
       }
     }
     res.device_numerics = to_string(ic.format) + " (" + arithmetic + layers + "; calibration " +
-                          to_string(ic.calibration) + " on " +
+                          to_string(ic.calibration) +
+                          (ic.keep_bounded ? " (bounded activations at min / max)" : "") + " on " +
                           std::to_string(ic.calibration_tiles) +
                           " training tiles; aligned = int8 quantization-aware training, " +
                           (ic.trained_ranges ? "deployed at its trained ranges" : "re-calibrated") +

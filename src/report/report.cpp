@@ -732,7 +732,8 @@ struct Builder {
           for (const auto& a : cell["ablations"]) {
             const std::string b = jstr(a, "behaviour");
             if (std::find(xs.begin(), xs.end(), b) == xs.end()) xs.push_back(b);
-            hc.push_back({b, y, jnum(a, "gap_given_back")});
+            const double v = jnum(a, "gap_given_back");  // null: the device could not run it
+            if (std::isfinite(v)) hc.push_back({b, y, v});
           }
         rows.push_back(row);
       }

@@ -98,6 +98,32 @@ TEST(Int8Calibration, MinMaxIsTheFloatModelsRangeAndPercentileIsInside) {
     clipped = clipped || e[i].max < r[i].max || e[i].min > r[i].min;
   }
   EXPECT_TRUE(clipped);
+  // keep_bounded: after a bounded activation (here a ReLU6 depthwise convolution and the SE
+  // block's sigmoid) min / max, everywhere else the same clipped ranges; for entropy and
+  // percentile alike.
+  for (const CalibrationMethod m : {CalibrationMethod::Entropy, CalibrationMethod::Percentile}) {
+    cfg.calibration = m;
+    const auto clip = calibrate_ranges(f, x.data(), 3, kIn, cfg);
+    cfg.keep_bounded = true;
+    const auto keep = calibrate_ranges(f, x.data(), 3, kIn, cfg);
+    cfg.keep_bounded = false;
+    int bounded = 0, bounded_clipped = 0;
+    for (size_t i = 0; i + 1 < f.nodes.size(); ++i) {
+      const ActType a = f.nodes[i].act;
+      if (a == ActType::ReLU6 || a == ActType::Sigmoid || a == ActType::Clip ||
+          a == ActType::HardSigmoid) {
+        bounded += a == ActType::ReLU6;
+        bounded_clipped += a == ActType::ReLU6 && clip[i].max < r[i].max;
+        EXPECT_EQ(keep[i].min, r[i].min) << f.nodes[i].name;
+        EXPECT_EQ(keep[i].max, r[i].max) << f.nodes[i].name;
+      } else {
+        EXPECT_EQ(keep[i].min, clip[i].min) << f.nodes[i].name;
+        EXPECT_EQ(keep[i].max, clip[i].max) << f.nodes[i].name;
+      }
+    }
+    EXPECT_GE(bounded, 1);
+    EXPECT_GE(bounded_clipped, 1) << "the check needs a clipped ReLU6 output";
+  }
 }
 
 TEST(Int8Emulator, QuantizesEachNodeAsTheSpecSays) {
