@@ -406,7 +406,7 @@ std::string CensusResult::table() const {
   }
   if (!names.empty()) {
     o << "\npost-conversion mIoU given back by switching one behaviour off (mean over genomes;\n"
-         "max in brackets), per pipeline:\n\n";
+         "max in brackets; n/a: no network has it), per pipeline:\n\n";
     std::vector<std::string> pipes;
     for (const CensusCell& c : cells) {
       if (std::find(pipes.begin(), pipes.end(), c.pipeline) == pipes.end()) {
@@ -426,7 +426,7 @@ std::string CensusResult::table() const {
       o << buf;
       for (const auto& p : pipes) {
         double sum = 0, mx = -1e9;
-        int n = 0;
+        int n = 0, ran = 0;  // ran: the rows where the behaviour applied and the device ran
         for (const CensusCell& c : cells) {
           if (c.pipeline != p) continue;
           for (const Ablation& a : c.ablations) {
@@ -435,10 +435,12 @@ std::string CensusResult::table() const {
             sum += v;
             mx = std::max(mx, v);
             ++n;
+            ran += a.applies;
           }
         }
+        // "n/a": no network of the pipeline has the behaviour (or none could run without it).
         std::snprintf(buf, sizeof buf, "%-20s",
-                      n ? (signed4(sum / n) + " [" + signed4(mx) + "]").c_str() : "-");
+                      ran ? (signed4(sum / n) + " [" + signed4(mx) + "]").c_str() : "n/a");
         o << buf;
       }
       o << "\n";
