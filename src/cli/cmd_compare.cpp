@@ -216,7 +216,8 @@ void add_compare(CLI::App& app) {
                   "Census: comma-separated genomes (strings, names or pynas:codes)");
   cmd->add_flag("--no-reference", c->no_reference, "Census: leave `reference` out");
   cmd->add_option("--pipelines", c->pipelines,
-                  "Census: input pipelines, comma-separated: host, model, raw (default all)");
+                  "Census: input pipelines, comma-separated: host, model, raw (default all); on an "
+                  "integer device model is the normalisation in the graph, after the int8 input");
   cmd->add_option("--raw-scale", c->raw_scale,
                   "Census, raw pipeline: 1 (digital numbers, default) or 0.0001 (reflectance)");
   cmd->add_flag("--no-ablation", c->no_ablation,
