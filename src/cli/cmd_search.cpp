@@ -14,9 +14,11 @@
 #include "core/config_file.h"
 #include "core/error.h"
 #include "core/run_lock.h"
+#include "device/profile.h"
 #include "dist/mpi_search.h"
 #include "dist/mpi_worker.h"
 #include "eval/candidate_evaluator.h"
+#include "eval/external_device.h"
 #include "nn/describe.h"
 #include "search/driver.h"
 #include "search/results.h"
@@ -256,6 +258,9 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
   Journal journal(journal_path);
   DriverOptions opt;
   opt.stop = &g_stop;
+  // A resumed search refuses a device profile whose content changed since it started.
+  opt.fingerprints["device profile"] =
+      cfg.device + " " + profile_fingerprint(external_profile_name(cfg.device));
   if (!a.quiet) opt.on_progress = [&](const SearchProgress& p) { print_progress(p, a.json); };
   const SearchOutcome res = a.mpi ? dist::run_search_mpi(*a.mpi, cfg, space, out, journal, opt)
                                   : run_search(cfg, space, evaluator, journal, opt);

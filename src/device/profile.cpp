@@ -1,5 +1,6 @@
 #include "device/profile.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
@@ -322,18 +323,37 @@ DeviceProfile parse_profile(const nlohmann::json& doc, const std::string& path) 
   return p;
 }
 
-DeviceProfile load_profile(const std::string& name_or_path) {
+namespace {
+// The file a profile name or path names; throws naming a bare name that has no file.
+std::string profile_file(const std::string& name_or_path) {
   const bool is_path = name_or_path.find('/') != std::string::npos ||
                        ends_with(name_or_path, ".toml") || ends_with(name_or_path, ".json");
-  std::string path = name_or_path;
-  if (!is_path) {
-    if (name_or_path.empty()) throw Error("device profile: empty name");
-    path = devices_dir() + "/" + name_or_path + ".toml";
-    if (!std::ifstream(path).good()) {
-      throw Error("device profile '" + name_or_path + "': " + path + " does not exist");
-    }
+  if (is_path) return name_or_path;
+  if (name_or_path.empty()) throw Error("device profile: empty name");
+  const std::string path = devices_dir() + "/" + name_or_path + ".toml";
+  if (!std::ifstream(path).good()) {
+    throw Error("device profile '" + name_or_path + "': " + path + " does not exist");
   }
+  return path;
+}
+}  // namespace
+
+DeviceProfile load_profile(const std::string& name_or_path) {
+  const std::string path = profile_file(name_or_path);
   return parse_profile(load_config_file(path), path);
+}
+
+std::string profile_fingerprint(const std::string& name_or_path) {
+  const std::string path = profile_file(name_or_path);
+  const std::string doc = load_config_file(path).dump();  // keys sorted, comments gone
+  uint64_t h = 1469598103934665603ULL;                    // FNV-1a, 64 bits
+  for (unsigned char c : doc) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 }  // namespace dalnas

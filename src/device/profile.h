@@ -77,6 +77,10 @@ struct DeviceProfile {
 // up as <dir>/<name>.toml, where dir is $DALNAS_DEVICES_DIR if set, else the repository's
 // devices/ folder (compiled in). Throws dalnas::Error naming the file and the key.
 DeviceProfile load_profile(const std::string& name_or_path);
+// A hash (16 hex digits) of the content of the profile `name_or_path` names, as parsed
+// (comments and layout do not count, every value does): a search records it and refuses to
+// resume against a changed profile. Throws dalnas::Error as load_profile does.
+std::string profile_fingerprint(const std::string& name_or_path);
 // Parses an already loaded document; `path` only names it in error messages.
 DeviceProfile parse_profile(const nlohmann::json& doc, const std::string& path);
 // The folder bare names are looked up in.

@@ -70,7 +70,8 @@ Observation observation_of(const EvaluationRecord& r, const FitnessConfig& fitne
   return failed_observation(r.candidate_id);
 }
 
-OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal) {
+OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal,
+                   const std::map<std::string, std::string>& fingerprints) {
   const nlohmann::json identity = resume_identity(cfg);
   OpenedRun o;
   // The run: new, or the journal's (which must be this configuration's).
@@ -78,6 +79,7 @@ OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& j
   if (runs.empty()) {
     nlohmann::json rec = cfg.to_json();
     rec["identity"] = identity;
+    if (!fingerprints.empty()) rec["fingerprints"] = fingerprints;
     o.run_id = journal.start_run(rec, cfg.seed);
   } else {
     const RunInfo& run = runs.back();
@@ -85,6 +87,15 @@ OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& j
       throw Error(journal.path() +
                   ": this journal belongs to a search with another configuration (strategy, "
                   "search space, training, device or seed differ); use a new --out folder");
+    const nlohmann::json recorded = run.config.value("fingerprints", nlohmann::json::object());
+    for (const auto& [key, value] : fingerprints) {
+      if (!recorded.is_object() || !recorded.contains(key)) continue;
+      const nlohmann::json& was = recorded.at(key);
+      if (!was.is_string() || was.get<std::string>() != value)
+        throw Error(journal.path() + ": the " + key + " changed since this search started (" +
+                    (was.is_string() ? was.get<std::string>() : was.dump()) + ", now " + value +
+                    "); its evaluations were made against the old one; use a new --out folder");
+    }
     o.run_id = run.id;
   }
   o.strategy = make_strategy(cfg.strategy, cfg.strategy_params, space, cfg.seed);
@@ -140,7 +151,7 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
   const double t0 = now_s();
   SearchOutcome out;
   const std::string eval_hash = config_hash(cfg.evaluation_identity());
-  OpenedRun opened = open_run(cfg, space, journal);
+  OpenedRun opened = open_run(cfg, space, journal, options.fingerprints);
   const int64_t run_id = opened.run_id;
   auto strategy = std::move(opened.strategy);
   const int64_t planned = planned_evaluations(cfg, strategy->params());

@@ -35,6 +35,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,12 @@ struct SearchProgress {
 struct DriverOptions {
   std::function<void(const SearchProgress&)> on_progress;
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT) to stop after the current one
+  // Fingerprints of what the configuration names but does not hold, e.g. {"device profile":
+  // hash of the profile file's content}: recorded with a new run; resuming a run whose
+  // recorded fingerprint for a key differs is an error naming the key (its earlier
+  // evaluations were made against other content). Runs recorded without a key are not
+  // checked for it.
+  std::map<std::string, std::string> fingerprints;
 };
 
 struct SearchOutcome {
@@ -89,7 +96,8 @@ struct OpenedRun {
   double elapsed_before = 0.0;            // seconds spent by earlier invocations
   std::vector<EvaluationRecord> records;  // the run's evaluations (load_run_records)
 };
-OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal);
+OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal,
+                   const std::map<std::string, std::string>& fingerprints = {});
 
 // The run's evaluations in commit order, a row with metrics.retry_of (a transient failure
 // evaluated again) in place of the row it retried. Throws dalnas::Error naming the journal

@@ -219,4 +219,20 @@ TEST(Profile, KeepsOtherSectionsAndDefaults) {
 }
 
 }  // namespace
+// The fingerprint follows the parsed content: comments and layout do not change it, a value
+// does; an unknown name is the same error as load_profile's.
+TEST(Profile, FingerprintFollowsTheContentNotTheLayout) {
+  TempFile a("fp_a.toml", "name = \"x\"\n[integer]\nformat = \"int8-tflite\"\n");
+  TempFile b("fp_b.toml",
+             "# a comment\nname = \"x\"   # same\n\n[integer]\nformat = \"int8-tflite\"\n");
+  TempFile c("fp_c.toml",
+             "name = \"x\"\n[integer]\nformat = \"int8-tflite\"\nkeep_bounded = true\n");
+  const std::string fa = profile_fingerprint(a.path);
+  EXPECT_EQ(fa.size(), 16u);
+  EXPECT_EQ(profile_fingerprint(b.path), fa);
+  EXPECT_NE(profile_fingerprint(c.path), fa);
+  EXPECT_EQ(profile_fingerprint("myriadx"), profile_fingerprint(load_profile("myriadx").path));
+  EXPECT_THROW(profile_fingerprint("no-such-profile"), Error);
+}
+
 }  // namespace dalnas

@@ -286,6 +286,40 @@ TEST_F(DriverTest, AJournalOfAnotherSearchIsRefused) {
   EXPECT_EQ(run_search(cfg, cfg.space, ev, j).records.size(), 4u);
 }
 
+// What the configuration names but does not hold (the device profile's content): a
+// resume against another fingerprint is refused naming it; journals recorded without one
+// resume as before.
+TEST_F(DriverTest, AResumeAgainstAChangedFingerprintIsRefused) {
+  SearchConfig cfg = small_config("random");
+  GenomeEvaluator ev;
+  DriverOptions opt;
+  opt.fingerprints["device profile"] = "myriadx 0123";
+  {
+    Journal j(journal("fp"));
+    cfg.max_evaluations = 2;
+    run_search(cfg, cfg.space, ev, j, opt);
+    cfg.max_evaluations = 3;
+    EXPECT_EQ(run_search(cfg, cfg.space, ev, j, opt).records.size(), 3u);  // same: resumes
+    opt.fingerprints["device profile"] = "myriadx 4567";
+    cfg.max_evaluations = 4;
+    try {
+      run_search(cfg, cfg.space, ev, j, opt);
+      FAIL() << "expected an error";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("device profile changed"), std::string::npos) << m;
+      EXPECT_NE(m.find("0123"), std::string::npos) << m;
+      EXPECT_NE(m.find("fp.sqlite"), std::string::npos) << m;
+    }
+  }
+  // A journal whose run recorded no fingerprint (made before them) is not checked.
+  Journal old(journal("old"));
+  cfg.max_evaluations = 2;
+  run_search(cfg, cfg.space, ev, old);
+  cfg.max_evaluations = 3;
+  EXPECT_EQ(run_search(cfg, cfg.space, ev, old, opt).records.size(), 3u);
+}
+
 TEST_F(DriverTest, StopFlagEndsAfterTheCurrentEvaluation) {
   const SearchConfig cfg = small_config("ga");
   std::atomic<bool> stop{false};
