@@ -357,6 +357,33 @@ TEST(SearchCli, AFailedResumeLeavesFailedTxtAndASuccessfulOneRemovesIt) {
   EXPECT_FALSE(fs::exists(out + "/FAILED.txt"));
 }
 
+// The journal records the device profile's fingerprint: a resume after the profile's
+// content changed is refused naming it, nothing is evaluated; with the old content back it
+// resumes.
+TEST(SearchCli, AResumeAfterTheDeviceProfileChangedIsRefused) {
+  TempDir d;
+  const std::string out = d.str() + "/run";
+  const std::string profile = d.str() + "/dev.toml";
+  const std::string original = slurp(std::string(DALNAS_SOURCE_DIR) + "/devices/fp16-ideal.toml");
+  std::ofstream(profile) << original;
+  std::string text = kTiny;
+  text.replace(text.find("seed = 3"), 8, "seed = 3\ndevice = \"" + profile + "\"");
+  ASSERT_EQ(run_dalnas("search --config " + write_config(d, text) + " --out " + out +
+                       " --threads 1 -q --final-epochs 0 --evaluations 2")
+                .code,
+            0);
+  const auto rows = journal_rows(out + "/journal.sqlite");
+  std::ofstream(profile, std::ios::app) << "\n[cost]\nmodel = \"integer\"\n";  // changed
+  const auto bad = run_dalnas("search --resume " + out + " --threads 1 -q --evaluations 3");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("device profile changed"), std::string::npos) << bad.err;
+  EXPECT_EQ(journal_rows(out + "/journal.sqlite"), rows);
+  std::ofstream(profile, std::ios::trunc) << "# a comment only\n" << original;  // same content
+  const auto good = run_dalnas("search --resume " + out + " --threads 1 -q --evaluations 3");
+  EXPECT_EQ(good.code, 0) << good.err;
+  EXPECT_EQ(journal_rows(out + "/journal.sqlite").size(), 3u);
+}
+
 TEST(SearchCli, StaleTemporaryFilesAreRemovedOnResume) {
   TempDir d;
   const std::string out = d.str() + "/run";
