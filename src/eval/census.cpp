@@ -206,18 +206,17 @@ nlohmann::json CensusCell::to_json() const {
                        {"gap", gap()},
                        {"seconds", seconds},
                        {"ablations", nlohmann::json::array()}};
+  // NaN (not run, or the device could not run it) as null.
+  const auto number = [](double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  };
   for (const Ablation& a : ablations) {
-    const auto number = [](double v) {
-      return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-    };
-    cj["ablations"].push_back(
-        {{"behaviour", a.behaviour},
-         {"applies", a.applies},
-         {"ptq_miou", number(a.ptq_miou)},
-         {"aligned_miou",
-          std::isfinite(a.aligned_miou) ? nlohmann::json(a.aligned_miou) : nlohmann::json(nullptr)},
-         {"ptq_nan_pixels", a.ptq_nan_pixels},
-         {"gap_given_back", number(attributed(a))}});
+    cj["ablations"].push_back({{"behaviour", a.behaviour},
+                               {"applies", a.applies},
+                               {"ptq_miou", number(a.ptq_miou)},
+                               {"aligned_miou", number(a.aligned_miou)},
+                               {"ptq_nan_pixels", a.ptq_nan_pixels},
+                               {"gap_given_back", number(attributed(a))}});
     if (!a.failure.empty()) cj["ablations"].back()["failure"] = a.failure;
   }
   return cj;
@@ -255,11 +254,13 @@ CensusCell CensusCell::from_json(const nlohmann::json& cj, const std::string& w)
       Ablation a;
       a.behaviour = aj.at("behaviour").get<std::string>();
       a.applies = aj.value("applies", true);
-      a.ptq_miou = aj.at("ptq_miou").is_null() ? std::numeric_limits<double>::quiet_NaN()
-                                               : aj.at("ptq_miou").get<double>();
+      const auto number = [&aj](const char* key) {  // null: NaN
+        const nlohmann::json& v = aj.at(key);
+        return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+      };
+      a.ptq_miou = number("ptq_miou");
       a.failure = aj.value("failure", "");
-      a.aligned_miou = aj.at("aligned_miou").is_null() ? std::numeric_limits<double>::quiet_NaN()
-                                                       : aj.at("aligned_miou").get<double>();
+      a.aligned_miou = number("aligned_miou");
       a.ptq_nan_pixels = aj.value("ptq_nan_pixels", int64_t{0});
       c.ablations.push_back(std::move(a));
     }

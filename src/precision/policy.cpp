@@ -8,6 +8,29 @@
 
 namespace dalnas {
 
+namespace {
+// One batch's (min, max) at a training point; throws naming the point when x holds a
+// non-finite value (one pass, precision/fake_quant.h).
+std::pair<float, float> batch_range(const torch::Tensor& x, const std::string& where) {
+  float lo = 0, hi = 0;
+  if (!finite_min_max(x, lo, hi))
+    throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
+  return {lo, hi};
+}
+// A learned range's starting (lo, hi): at least 2^-10 wide.
+torch::Tensor learned_start(float lo, float hi) {
+  if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+  return torch::tensor({lo, hi});
+}
+// Throws when the normalisation's band count is not the input's.
+void check_norm_bands(const std::vector<float>& mean, const std::vector<float>& sd, int64_t c) {
+  if (static_cast<int64_t>(mean.size()) != c || static_cast<int64_t>(sd.size()) != c) {
+    throw Error("aligned forward: normalisation has " + std::to_string(mean.size()) +
+                " bands, the input " + std::to_string(c));
+  }
+}
+}  // namespace
+
 std::string to_string(PrecisionMode m) {
   switch (m) {
     case PrecisionMode::FP32:
@@ -79,23 +102,13 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
     if (lt != learned_.end() || training) {
       if (lt == learned_.end()) {  // first seen in training: the set range or this batch's
         auto it = ranges_.find(where);
-        float lo = 0, hi = 0;
-        if (it != ranges_.end()) {
-          lo = it->second.first;
-          hi = it->second.second;
-        } else if (!finite_min_max(x, lo, hi)) {
-          throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
-        }
-        if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
-        lt = learned_.emplace(where, torch::tensor({lo, hi}).requires_grad_(true)).first;
+        const auto [lo, hi] = it != ranges_.end() ? it->second : batch_range(x, where);
+        lt = learned_.emplace(where, learned_start(lo, hi).requires_grad_(true)).first;
       }
       if (training && restart_learned_.erase(where) > 0) {  // restart_int8_ranges
-        float lo = 0, hi = 0;
-        if (!finite_min_max(x, lo, hi))
-          throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
-        if (hi - lo < 1.0f / 1024.0f) hi = lo + 1.0f / 1024.0f;
+        const auto [lo, hi] = batch_range(x, where);
         torch::NoGradGuard ng;
-        lt->second.copy_(torch::tensor({lo, hi}));
+        lt->second.copy_(learned_start(lo, hi));
       }
       if (!training) {
         const torch::Tensor v = lt->second.detach();
@@ -108,10 +121,7 @@ torch::Tensor PrecisionPolicy::int8_act(const torch::Tensor& x, const std::strin
   auto it = ranges_.find(where);
   float lo, hi;
   if (training || it == ranges_.end()) {
-    float mn = 0, mx = 0;
-    if (!finite_min_max(x, mn, mx)) {  // one pass (precision/fake_quant.h)
-      throw Error("int8 quantization-aware forward: non-finite values at '" + where + "'");
-    }
+    const auto [mn, mx] = batch_range(x, where);
     if (it == ranges_.end()) {
       if (training) ranges_[where] = {mn, mx};
       lo = mn;
@@ -206,10 +216,7 @@ torch::Tensor PrecisionPolicy::input(const torch::Tensor& x) const {
   // the input's range. Both quantizations pass gradients straight through.
   if (int8() && align.int8_input_folded && !norm_mean.empty()) {
     const int64_t c = x.size(1);
-    if (static_cast<int64_t>(norm_mean.size()) != c || static_cast<int64_t>(norm_std.size()) != c) {
-      throw Error("aligned forward: normalisation has " + std::to_string(norm_mean.size()) +
-                  " bands, the input " + std::to_string(c));
-    }
+    check_norm_bands(norm_mean, norm_std, c);
     const torch::Tensor mean = torch::tensor(norm_mean, x.options()).view({1, c, 1, 1});
     const torch::Tensor sd = torch::tensor(norm_std, x.options()).view({1, c, 1, 1});
     const torch::Tensor raw = int8_act(x * sd + mean, "input.raw");
@@ -221,10 +228,7 @@ torch::Tensor PrecisionPolicy::input(const torch::Tensor& x) const {
   torch::Tensor y;
   if (align.input_in_model && !norm_mean.empty()) {
     const int64_t c = x.size(1);
-    if (static_cast<int64_t>(norm_mean.size()) != c || static_cast<int64_t>(norm_std.size()) != c) {
-      throw Error("aligned forward: normalisation has " + std::to_string(norm_mean.size()) +
-                  " bands, the input " + std::to_string(c));
-    }
+    check_norm_bands(norm_mean, norm_std, c);
     // The raw values the host sends, converted, then the device's ScaleShift (constants
     // converted by the plugin, one rounding of x·s + b). The raw values need no gradient.
     std::vector<float> mean(norm_mean), sd(norm_std), s(c), b(c);
