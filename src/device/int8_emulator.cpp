@@ -594,8 +594,10 @@ void Int8Emulator::quantize_int16_layers(const std::vector<TensorRange>& ranges)
       case OpType::AvgPool:
       case OpType::Resize:
       case OpType::Concat:
+      case OpType::GlobalAvgPool:  // MEAN: its own parameters, from its range
         break;
-      case OpType::Add: {
+      case OpType::Add:
+      case OpType::Mul: {
         const ActivationRange ar = activation_range_int16(fused(n.act), params16_[i]);
         act_min_[i] = ar.min;
         act_max_[i] = ar.max;
@@ -608,12 +610,20 @@ void Int8Emulator::quantize_int16_layers(const std::vector<TensorRange>& ranges)
           act_max_[i] = ar.max;
           break;
         }
+        if (n.act == ActType::Sigmoid) {
+          // LOGISTIC int16: output fixed at 1/32768 (SigmoidPrepare ENSUREs it); the input's
+          // multiplier is checked here, once, rather than at the first image.
+          params16_[i] = int16_logistic_output_params();
+          int16_logistic_prepare(pin);
+          break;
+        }
+        // TFLite has no int16 kernel for these (HARD_SWISH and GELU: int8 / uint8 only).
         throw Error("int16: node '" + n.name + "': activation " + to_string(n.act) +
-                    " has no int16 kernel here (int16 layers run ReLU and ReLU6)");
+                    " has no int16 kernel (int16 layers run ReLU, ReLU6 and Sigmoid)");
       default:
         throw Error("int16: node '" + n.name + "': operation " + to_string(n.op) +
-                    " has no int16 kernel here (int16 layers run Conv, MaxPool, AvgPool, Add, "
-                    "Concat, Resize, ReLU and ReLU6)");
+                    " has no int16 kernel here (int16 layers run Conv, MaxPool, AvgPool, "
+                    "GlobalAvgPool, Add, Mul, Concat, Resize, ReLU, ReLU6 and Sigmoid)");
     }
   }
 }
@@ -721,7 +731,25 @@ void Int8Emulator::int16_node(size_t i, const std::vector<Shape>& shapes, Tensor
                 os.numel(), params16_[i], act_min_[i], act_max_[i], config_.rounding, y.data());
       break;
     }
-    case OpType::Activation:  // ReLU / ReLU6 (the constructor refused the rest)
+    case OpType::GlobalAvgPool:
+      int16_mean_hw(x.data(), is.c, is.h, is.w, params16_[static_cast<size_t>(a)], params16_[i],
+                    config_.rounding, y.data());
+      break;
+    case OpType::Mul: {
+      // The second input per channel (c × 1 × 1, the SE gate) or of the same shape.
+      const size_t b = static_cast<size_t>(n.inputs.at(1));
+      const bool per_channel = shapes[b].h == 1 && shapes[b].w == 1 && (os.h > 1 || os.w > 1);
+      int16_mul(x.data(), params16_[static_cast<size_t>(a)], t.s[b].data(), params16_[b], os.c,
+                os.h, os.w, per_channel, params16_[i], act_min_[i], act_max_[i], config_.rounding,
+                y.data());
+      break;
+    }
+    case OpType::Activation:
+      if (n.act == ActType::Sigmoid) {
+        int16_logistic(x.data(), os.numel(), params16_[static_cast<size_t>(a)], y.data());
+        break;
+      }
+      // ReLU / ReLU6 (the constructor refused the rest)
       int16_requantize(x.data(), os.numel(), params16_[static_cast<size_t>(a)], params16_[i],
                        config_.rounding, y.data());
       for (int16_t& q : y) {

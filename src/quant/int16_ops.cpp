@@ -423,4 +423,141 @@ void int16_average_pool(const Int16PoolArgs& a) {
   pool_detail::pool_window<false>(a, kInt16Min);
 }
 
+// ---------------------------------------------------------------------------------------
+// MUL, MEAN, LOGISTIC.
+
+void int16_mul(const int16_t* a, const QuantParams& pa, const int16_t* b, const QuantParams& pb,
+               int c, int h, int w, bool b_per_channel, const QuantParams& out, int32_t act_min,
+               int32_t act_max, RequantRounding rounding, int16_t* y) {
+  const std::string op = "int16 mul";
+  check_int16_params(pa, op, "first input");
+  check_int16_params(pb, op, "second input");
+  check_int16_params(out, op, "output");
+  check_act16(act_min, act_max, op);
+  if (c < 1 || h < 1 || w < 1) {
+    throw Error(op + ": shape " + std::to_string(c) + "x" + std::to_string(h) + "x" +
+                std::to_string(w) + " is empty");
+  }
+  const double m_real = static_cast<double>(pa.scale) * static_cast<double>(pb.scale) /
+                        static_cast<double>(out.scale);
+  if (!(m_real > 0.0) || !std::isfinite(m_real)) {
+    throw Error(op + ": multiplier " + std::to_string(m_real) + " (s1 · s2 / s_out) is not finite");
+  }
+  const QuantizedMultiplier m = QuantizeMultiplier(m_real, rounding);
+  if (m.shift > 30 || m.shift < -31) {
+    throw Error(op + ": multiplier " + std::to_string(m_real) +
+                " (s1 · s2 / s_out) is out of range (shift outside [-31, 30])");
+  }
+  const int64_t hw = static_cast<int64_t>(h) * w;
+  for (int ch = 0; ch < c; ++ch) {
+    for (int64_t p = 0; p < hw; ++p) {
+      const int64_t i = ch * hw + p;
+      const int32_t bv = b_per_channel ? b[ch] : b[i];
+      const int32_t v = MultiplyByQuantizedMultiplier(int32_t{a[i]} * bv, m, rounding);
+      y[i] = static_cast<int16_t>(clamp_i32(v, act_min, act_max));
+    }
+  }
+}
+
+void int16_mean_hw(const int16_t* x, int c, int h, int w, const QuantParams& in,
+                   const QuantParams& out, RequantRounding rounding, int16_t* y) {
+  const std::string op = "int16 mean";
+  check_int16_params(in, op, "input");
+  check_int16_params(out, op, "output");
+  const int64_t n = static_cast<int64_t>(h) * w;
+  if (c < 1 || n < 1 || n > (int64_t{1} << 16)) {
+    throw Error(op + ": " + std::to_string(h) + "x" + std::to_string(w) +
+                " is empty or too large for an int32 sum of int16 values (at most 65536)");
+  }
+  const QuantizedMultiplier m = requant_multiplier(in, out, rounding, op);
+  // 63 - CountLeadingZeros(N) = floor(log2 N).
+  int shift = 0;
+  while ((n >> (shift + 1)) != 0) ++shift;
+  shift = std::min(shift, 32);
+  shift = std::min(shift, 31 + m.shift);
+  const int32_t multiplier =
+      static_cast<int32_t>((static_cast<int64_t>(m.multiplier) << shift) / n);
+  for (int ch = 0; ch < c; ++ch) {
+    int32_t sum = 0;
+    const int16_t* p = x + ch * n;
+    for (int64_t i = 0; i < n; ++i) sum += p[i];
+    const int32_t v = MultiplyByQuantizedMultiplier(sum, multiplier, m.shift - shift, rounding);
+    y[ch] = static_cast<int16_t>(clamp_i32(v, kInt16Min, kInt16Max));
+  }
+}
+
+const uint16_t* int16_sigmoid_table() {
+  // TFLite's sigmoid_table_uint16 (tensorflow/lite/kernels/internal/common.h; the same
+  // table in CMSIS-NN's arm_nntables.c): sigmoid(i / 24) in 0.16 fixed point.
+  static const uint16_t kTable[256] = {
+      32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794,
+      41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443,
+      48964, 49475, 49975, 50464, 50942, 51409, 51865, 52311, 52745, 53169, 53581, 53983, 54374,
+      54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433, 57724, 58007, 58280, 58544,
+      58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110, 61279,
+      61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990,
+      63090, 63186, 63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030,
+      64090, 64148, 64204, 64257, 64308, 64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652,
+      64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900, 64926, 64950, 64974, 64997, 65019,
+      65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234,
+      65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360,
+      65367, 65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433,
+      65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476,
+      65479, 65481, 65483, 65485, 65488, 65489, 65491, 65493, 65495, 65497, 65498, 65500, 65501,
+      65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513, 65514, 65515, 65516,
+      65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
+      65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529,
+      65529, 65530, 65530, 65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532,
+      65532, 65532, 65532, 65533, 65533, 65533, 65533, 65533, 65533, 65533, 65533, 65534, 65534,
+      65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535};
+  return kTable;
+}
+
+QuantParams int16_logistic_output_params() {
+  return QuantParams{1.0f / 32768.0f, 0};
+}
+
+Int16Logistic int16_logistic_prepare(const QuantParams& in) {
+  const std::string op = "int16 logistic";
+  check_int16_params(in, op, "input");
+  constexpr int kInputIntegerBits = 3;
+  Int16Logistic p;
+  int log2_scale = 0;
+  const bool pot = checked_log2(in.scale, &log2_scale);
+  if (pot && (15 - kInputIntegerBits) + log2_scale == 0) return p;  // 3 << 0
+  double m = static_cast<double>(in.scale) * 4096.0 * 3.0;
+  p.shift = 0;
+  while (m <= 32767.0 / 2.0 && p.shift <= 30) {
+    ++p.shift;
+    m *= 2.0;
+  }
+  if (m > 32767.0) {
+    throw Error(op + ": input scale " + std::to_string(in.scale) +
+                " is too coarse for TFLite's int16 logistic (multiplier " + std::to_string(m) +
+                " above 32767; the input range must stay below about 87 000)");
+  }
+  p.multiplier = static_cast<int32_t>(m);
+  return p;
+}
+
+void int16_logistic(const int16_t* x, int64_t n, const QuantParams& in, int16_t* y) {
+  const Int16Logistic p = int16_logistic_prepare(in);
+  const uint16_t* t = int16_sigmoid_table();
+  const int32_t round = p.shift > 0 ? int32_t{1} << (p.shift - 1) : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = (int32_t{x[i]} * p.multiplier + round) >> p.shift;
+    const uint32_t a = static_cast<uint32_t>(std::abs(v));
+    const uint32_t u = a >> 9;
+    uint32_t r;
+    if (u >= 255) {
+      r = uint32_t{0x7FFF} << 10;
+    } else {
+      const uint32_t ua = t[u], ub = t[u + 1];
+      r = (ua << 9) + (a & 0x1ff) * (ub - ua);
+    }
+    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
+    y[i] = static_cast<int16_t>(r >> 10);
+  }
+}
+
 }  // namespace dalnas

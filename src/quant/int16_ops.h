@@ -210,4 +210,49 @@ void check_pool(const Int16PoolArgs& a, const char* op);
 void int16_max_pool(const Int16PoolArgs& a);
 void int16_average_pool(const Int16PoolArgs& a);
 
+// MUL with int16 inputs and output (kernels/mul.cc Prepare: M = double(s1)·double(s2) /
+// double(s_out) by QuantizeMultiplier; reference_integer_ops::MulElementwise<int16_t,
+// int16_t> and its broadcast), all zero points 0:
+//   y = clamp(MBQM(a·b, M), act_min, act_max)      (|a·b| <= 2^30: int32, no overflow)
+// (MBQM = fixed_point.h's int32 MultiplyByQuantizedMultiplier, in `rounding`'s variant.)
+// `b` has c·h·w values or c values (one per channel, broadcast over h × w: the SE gate).
+void int16_mul(const int16_t* a, const QuantParams& pa, const int16_t* b, const QuantParams& pb,
+               int c, int h, int w, bool b_per_channel, const QuantParams& out, int32_t act_min,
+               int32_t act_max, RequantRounding rounding, int16_t* y);
+
+// MEAN over H × W with int16 input and output (kernels/reduce.cc Prepare: M = double(s_in)
+// / double(s_out) by QuantizeMultiplier, zero points 0 ENSUREd; reference_ops::
+// QuantizedMeanOrSum<int16_t, int32_t>), per channel, the arithmetic of int8_mean_hw
+// (quant/int8_ops.h) with int16's clamp:
+//   N = h·w; sum = Σ q (int32); sh = min(floor(log2 N), 32, 31 + e)
+//   M' = (int32)((int64(M0) << sh) / N); y = clamp(MBQM(sum, M', e − sh), −32768, 32767)
+// N must be at most 2^16 (the int32 sum of int16 values). Output c × 1 × 1.
+void int16_mean_hw(const int16_t* x, int c, int h, int w, const QuantParams& in,
+                   const QuantParams& out, RequantRounding rounding, int16_t* y);
+
+// LOGISTIC int16 -> int16 (kernels/activations.cc SigmoidPrepare for kTfLiteInt16;
+// reference_integer_ops::Logistic, the int16 overload). Output parameters are fixed: scale
+// exactly 1/32768, zero point 0 (int16_logistic_output_params()); the input's zero point 0.
+// Prepare, from s_in:
+//   if CheckedLog2(s_in) finds s_in = 2^−12 (a left shift of 0): multiplier 3, shift 0;
+//   else m = s_in · 4096 · 3 (double), shift = 0, and while m <= 32767 / 2 and shift <= 30:
+//        shift += 1, m *= 2; multiplier = (int32) m (TFLite DCHECKs multiplier <= 32767;
+//        here a larger one, s_in > 32767 / 12288, throws dalnas::Error).
+// Per value (int32 arithmetic, >> arithmetic):
+//   v = (x · multiplier + (shift > 0 ? 2^(shift − 1) : 0)) >> shift    (1/(3·4096) units)
+//   a = |v|; u = a >> 9
+//   r = u >= 255 ? 0x7FFF << 10 : (T[u] << 9) + (a & 511) · (T[u + 1] − T[u])
+//   r = v >= 0 ? r + 2^9 : 2^25 − r + 2^9 − 1;  y = r >> 10
+// T is TFLite's sigmoid_table_uint16 (kernels/internal/common.h): sigmoid(i / 24) in 0.16
+// fixed point, i = 0 .. 255. Its entries are not all round(65536 · sigmoid(i / 24)) (44 of
+// the 256 are one above or below), so int16_sigmoid_table() returns TFLite's own values.
+struct Int16Logistic {
+  int32_t multiplier = 3;
+  int shift = 0;
+};
+Int16Logistic int16_logistic_prepare(const QuantParams& in);
+void int16_logistic(const int16_t* x, int64_t n, const QuantParams& in, int16_t* y);
+QuantParams int16_logistic_output_params();
+const uint16_t* int16_sigmoid_table();  // 256 entries
+
 }  // namespace dalnas

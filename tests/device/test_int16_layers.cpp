@@ -235,11 +235,87 @@ TEST(Int16Layer, AWholeInt16NetworkIsTheKernelChainBitForBit) {
   EXPECT_EQ(emu.run(x.data(), kIn), want);
 }
 
+// in -> enc0 (ReLU) -> SE: global mean, 1×1 ReLU, 1×1 Sigmoid, the gate's product -> head.
+DeviceGraph se_net(std::mt19937& rng) {
+  DeviceGraph g;
+  g.add(simple(OpType::Input, "in", {}));
+  const int e0 = g.add(conv("enc0", 0, 3, 6, 3, 1, ActType::ReLU, rng));
+  const int gp = g.add(simple(OpType::GlobalAvgPool, "se_pool", {e0}));
+  const int sr = g.add(conv("se_reduce", gp, 6, 3, 1, 1, ActType::ReLU, rng));
+  const int se = g.add(conv("se_expand", sr, 3, 6, 1, 1, ActType::Sigmoid, rng));
+  const int m = g.add(simple(OpType::Mul, "se_mul", {e0, se}));
+  const int h = g.add(conv("head", m, 6, 2, 1, 1, ActType::None, rng));
+  g.add(simple(OpType::Output, "out", {h}));
+  return g;
+}
+
+// An SE block in int16 (the whole model 16x8): MEAN, the 1×1 convolutions, LOGISTIC at its
+// fixed 1/32768 output and the per-channel MUL, rebuilt from the kernels bit for bit.
+TEST(Int16Layer, ASqueezeExcitationBlockIsTheKernelChainBitForBit) {
+  std::mt19937 rng(9);
+  const DeviceGraph f = int8_form(se_net(rng), kIn);
+  const auto x = images(3, kIn, rng);
+  Int8Config c;
+  c.precision = LayerPrecision::Int16;
+  const Int8Emulator emu(f, calibrate_ranges(f, x.data(), 3, kIn, c), c);
+  const int in = node_named(f, "in"), e0 = node_named(f, "enc0"), gp = node_named(f, "se_pool"),
+            sr = node_named(f, "se_reduce"), se = node_named(f, "se_expand"),
+            sig = node_named(f, "se_expand.act"), mul = node_named(f, "se_mul"),
+            head = node_named(f, "head");
+  ASSERT_TRUE(sig >= 0 && mul >= 0 && gp >= 0);
+  for (int k : {e0, gp, sr, se, sig, mul, head}) {
+    EXPECT_EQ(emu.precision(k), LayerPrecision::Int16) << f.nodes[static_cast<size_t>(k)].name;
+  }
+  EXPECT_EQ(emu.params16(sig).scale, 1.0f / 32768.0f);
+  const std::vector<Shape> sh = f.compute_shapes(kIn);
+  for (int img = 0; img < 3; ++img) {
+    const float* xi = x.data() + kIn.numel() * img;
+    const auto all = emu.run_all(xi, kIn);
+    std::vector<int16_t> x16(all[in].size());
+    int8_to_int16_requantize(all[in].data(), static_cast<int64_t>(x16.size()), emu.params(in),
+                             emu.params16(in), RequantRounding::Double, x16.data());
+    const std::vector<int16_t> y0 = conv16(emu, e0, x16, sh[in]);
+    std::vector<int16_t> ym(static_cast<size_t>(sh[e0].c));
+    int16_mean_hw(y0.data(), sh[e0].c, sh[e0].h, sh[e0].w, emu.params16(e0), emu.params16(gp),
+                  RequantRounding::Double, ym.data());
+    const std::vector<int16_t> yr = conv16(emu, sr, ym, sh[gp]);
+    const std::vector<int16_t> ye = conv16(emu, se, yr, sh[sr]);
+    std::vector<int16_t> ys(ye.size());
+    int16_logistic(ye.data(), static_cast<int64_t>(ye.size()), emu.params16(se), ys.data());
+    std::vector<int16_t> yg(y0.size());
+    int16_mul(y0.data(), emu.params16(e0), ys.data(), emu.params16(sig), sh[e0].c, sh[e0].h,
+              sh[e0].w, true, emu.params16(mul), -32768, 32767, RequantRounding::Double, yg.data());
+    const std::vector<int16_t> yh = conv16(emu, head, yg, sh[mul]);
+    EXPECT_EQ(to_int8(ym, emu.params16(gp), emu.params(gp)), all[gp]);
+    EXPECT_EQ(to_int8(ys, emu.params16(sig), emu.params(sig)), all[sig]);
+    EXPECT_EQ(to_int8(yg, emu.params16(mul), emu.params(mul)), all[mul]);
+    // The gate is a sigmoid: strictly inside (0, 1) here, and not constant.
+    EXPECT_GT(*std::max_element(ys.begin(), ys.end()), *std::min_element(ys.begin(), ys.end()));
+    std::vector<float> want(yh.size());
+    dequantize_int16(yh.data(), static_cast<int64_t>(yh.size()), emu.params16(head), want.data());
+    EXPECT_EQ(emu.run(xi, kIn), want);
+  }
+  // And it follows the float model more closely than the same network in int8.
+  Int8Config c8;
+  const Int8Emulator emu8(f, calibrate_ranges(f, x.data(), 3, kIn, c8), c8);
+  const Emulator fp32(f, EmulatorConfig{});
+  double e16 = 0, e8 = 0;
+  for (int img = 0; img < 3; ++img) {
+    const float* xi = x.data() + kIn.numel() * img;
+    const auto a = fp32.run(xi, kIn), b16 = emu.run(xi, kIn), b8 = emu8.run(xi, kIn);
+    for (size_t i = 0; i < a.size(); ++i) {
+      e16 += std::abs(a[i] - b16[i]);
+      e8 += std::abs(a[i] - b8[i]);
+    }
+  }
+  EXPECT_LT(e16, e8);
+}
+
 TEST(Int16Layer, RefusesOperationsWithoutAnInt16KernelNamingTheNode) {
   std::mt19937 rng(3);
   DeviceGraph g = residual(rng, LayerPrecision::Int16);
   // A GELU convolution in the int16 block: int8_form splits the GELU off as an Activation
-  // node of the block, which has no int16 kernel here.
+  // node of the block, which has no int16 kernel (TFLite's GELU is int8 / uint8 only).
   g.nodes[static_cast<size_t>(node_named(g, "enc1.conv"))].act = ActType::GELU;
   const DeviceGraph f = int8_form(g, kIn);
   const auto x = images(2, kIn, rng);

@@ -782,5 +782,167 @@ TEST(Int16Pool, RejectsBadWindows) {
   expect_error([&] { int16_max_pool(a); }, "null tensor");
 }
 
+// ---------------------------------------------------------------------------------------
+// MUL, MEAN, LOGISTIC
+
+TEST(Int16Mul, HandComputedTiesAndBroadcast) {
+  const QuantParams s8{1.0f / 256.0f, 0};
+  // s1 = s2 = s_out = 2^-8: y = a·b / 256. 128·3 = 384 -> 1.5: 2 in both variants; -1.5:
+  // -2 with double rounding (ties away from zero), -1 with single rounding (ties up).
+  std::vector<int16_t> a{128, -128, 300, 32767, -32768}, b{3, 3, -5, 32767, -32768};
+  std::vector<int16_t> y(a.size());
+  int16_mul(a.data(), s8, b.data(), s8, 1, 1, 5, false, s8, -32768, 32767, RequantRounding::Double,
+            y.data());
+  // 300·-5 / 256 = -5.86 -> -6; 32767² / 256 and 32768² / 256 saturate to 32767.
+  EXPECT_EQ(y, (std::vector<int16_t>{2, -2, -6, 32767, 32767}));
+  int16_mul(a.data(), s8, b.data(), s8, 1, 1, 5, false, s8, -32768, 32767, RequantRounding::Single,
+            y.data());
+  EXPECT_EQ(y, (std::vector<int16_t>{2, -1, -6, 32767, 32767}));
+  // Fused ReLU clamps.
+  int16_mul(a.data(), s8, b.data(), s8, 1, 1, 5, false, s8, 0, 32767, RequantRounding::Double,
+            y.data());
+  EXPECT_EQ(y[1], 0);
+  EXPECT_EQ(y[2], 0);
+  // The gate per channel: 2 channels of 2×1, b = {2, -1} with s_b = 1, s_out = s_a.
+  const QuantParams one{1.0f, 0};
+  std::vector<int16_t> x{10, 20, 30, 40}, g{2, -1}, z(4);
+  int16_mul(x.data(), s8, g.data(), one, 2, 2, 1, true, s8, -32768, 32767, RequantRounding::Double,
+            z.data());
+  EXPECT_EQ(z, (std::vector<int16_t>{20, 40, -30, -40}));
+}
+
+TEST(Int16Mul, RejectsBadParameters) {
+  std::vector<int16_t> a(4), y(4);
+  const QuantParams ok{0.01f, 0};
+  expect_error(
+      [&] {
+        int16_mul(a.data(), QuantParams{0.01f, 3}, a.data(), ok, 1, 2, 2, false, ok, -32768, 32767,
+                  RequantRounding::Double, y.data());
+      },
+      "first input zero point 3 must be 0");
+  expect_error(
+      [&] {
+        int16_mul(a.data(), ok, a.data(), QuantParams{0.0f, 0}, 1, 2, 2, false, ok, -32768, 32767,
+                  RequantRounding::Double, y.data());
+      },
+      "second input scale");
+  expect_error(
+      [&] {
+        int16_mul(a.data(), ok, a.data(), ok, 1, 2, 2, false, ok, 5, 4, RequantRounding::Double,
+                  y.data());
+      },
+      "activation range");
+}
+
+TEST(Int16Mean, HandComputedTiesInBothRoundings) {
+  const QuantParams s{1e-3f, 0};
+  // M = 1: QuantizeMultiplier gives (2^30, 1); N = 4, sh = 2, M' = 2^30, shift -1.
+  // 10 / 4 = 2.5 -> 3 in both; -2.5 -> -3 (double: away from zero), -2 (single: up).
+  std::vector<int16_t> x{1, 2, 3, 4, -1, -2, -3, -4}, y(2);
+  int16_mean_hw(x.data(), 2, 2, 2, s, s, RequantRounding::Double, y.data());
+  EXPECT_EQ(y, (std::vector<int16_t>{3, -3}));
+  int16_mean_hw(x.data(), 2, 2, 2, s, s, RequantRounding::Single, y.data());
+  EXPECT_EQ(y, (std::vector<int16_t>{3, -2}));
+  // Output scale twice the input's: 2.5 / 2 = 1.25 -> 1.
+  int16_mean_hw(x.data(), 2, 2, 2, s, QuantParams{2e-3f, 0}, RequantRounding::Double, y.data());
+  EXPECT_EQ(y, (std::vector<int16_t>{1, -1}));
+}
+
+TEST(Int16Mean, LargestWindowAtTheExtremesAndItsLimit) {
+  // 256 × 256 = 2^16 values of 32767: the int32 sum 2^31 − 2^16 holds; the mean is 32767.
+  const QuantParams s{0.5f, 0};
+  std::vector<int16_t> x(65536, 32767), y(1);
+  int16_mean_hw(x.data(), 1, 256, 256, s, s, RequantRounding::Double, y.data());
+  EXPECT_EQ(y[0], 32767);
+  std::fill(x.begin(), x.end(), int16_t{-32768});
+  int16_mean_hw(x.data(), 1, 256, 256, s, s, RequantRounding::Single, y.data());
+  EXPECT_EQ(y[0], -32768);
+  // A random window against the float mean, within one step.
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> d(-32768, 32767);
+  std::vector<int16_t> r(37 * 29);
+  double sum = 0;
+  for (int16_t& v : r) {
+    v = static_cast<int16_t>(d(rng));
+    sum += v;
+  }
+  int16_mean_hw(r.data(), 1, 37, 29, s, QuantParams{0.75f, 0}, RequantRounding::Double, y.data());
+  EXPECT_NEAR(y[0], sum / r.size() * 0.5 / 0.75, 1.0);
+  std::vector<int16_t> big(257 * 256);
+  expect_error(
+      [&] { int16_mean_hw(big.data(), 1, 257, 256, s, s, RequantRounding::Double, y.data()); },
+      "at most 65536");
+  expect_error(
+      [&] {
+        int16_mean_hw(x.data(), 1, 2, 2, QuantParams{0.5f, 1}, s, RequantRounding::Double,
+                      y.data());
+      },
+      "input zero point 1 must be 0");
+}
+
+TEST(Int16Logistic, PrepareFollowsSigmoidPrepare) {
+  // 2^-12: CheckedLog2 finds a power of two with left shift 15 - 3 - 12 = 0: multiplier 3.
+  Int16Logistic p = int16_logistic_prepare(QuantParams{1.0f / 4096.0f, 0});
+  EXPECT_EQ(p.multiplier, 3);
+  EXPECT_EQ(p.shift, 0);
+  // 8 / 32767 is within 1e-3 of 2^-12 in log2: treated as the power of two too.
+  p = int16_logistic_prepare(QuantParams{8.0f / 32767.0f, 0});
+  EXPECT_EQ(p.multiplier, 3);
+  EXPECT_EQ(p.shift, 0);
+  // 3 / 32767: m = 12288·3/32767 = 1.12503, doubled 14 times to 18432.6: (18432, 14).
+  p = int16_logistic_prepare(QuantParams{3.0f / 32767.0f, 0});
+  EXPECT_EQ(p.multiplier, 18432);
+  EXPECT_EQ(p.shift, 14);
+  // 2^-10 is a power of two but with left shift 15 - 3 - 10 = 2: the general path,
+  // m = 2^-10·4096·3 = 12, doubled 11 times to 24576.
+  p = int16_logistic_prepare(QuantParams{1.0f / 1024.0f, 0});
+  EXPECT_EQ(p.multiplier, 24576);
+  EXPECT_EQ(p.shift, 11);
+  expect_error([] { int16_logistic_prepare(QuantParams{4.0f, 0}); }, "too coarse");
+  expect_error([] { int16_logistic_prepare(QuantParams{0.01f, 2}); }, "zero point 2 must be 0");
+  const QuantParams o = int16_logistic_output_params();
+  EXPECT_EQ(o.scale, 1.0f / 32768.0f);
+  EXPECT_EQ(o.zero_point, 0);
+}
+
+TEST(Int16Logistic, HandComputedFromTheTable) {
+  const uint16_t* t = int16_sigmoid_table();
+  EXPECT_EQ(t[0], 32768);
+  EXPECT_EQ(t[24], 47911);  // sigmoid(1) = 0.731059 · 65536 = 47910.6
+  EXPECT_EQ(t[255], 65535);
+  const QuantParams s{1.0f / 4096.0f, 0};
+  // x = 4096 (1.0): v = 12288, u = 24, no fraction: (47911·2^9 + 2^9) >> 10 = 23956.
+  // x = −4096: (2^25 − 47911·2^9 + 2^9 − 1) >> 10 = 8812 (the two sum to 32768 − 0).
+  // x = 1: v = 3, (32768·2^9 + 3·(33451 − 32768) + 2^9) >> 10 = 16386; x = −1: 16382.
+  // x = 0: 16384 (0.5). |x| = 32767 (8.0): u = 191: 32757; −32768: 11.
+  std::vector<int16_t> x{4096, -4096, 1, -1, 0, 32767, -32768, 2048};
+  std::vector<int16_t> y(x.size());
+  int16_logistic(x.data(), static_cast<int64_t>(x.size()), s, y.data());
+  EXPECT_EQ(y, (std::vector<int16_t>{23956, 8812, 16386, 16382, 16384, 32757, 11, 20397}));
+  // The general path, 3 / 32767 (18432, 14): x = 10923 -> v = (10923·18432 + 2^13) >> 14 =
+  // 12288, the same table point as 1.0 above.
+  const int16_t one = 10923;
+  int16_t r = 0;
+  int16_logistic(&one, 1, QuantParams{3.0f / 32767.0f, 0}, &r);
+  EXPECT_EQ(r, 23956);
+}
+
+TEST(Int16Logistic, WithinTwoStepsOfSigmoidAndMonotonicOverEveryInput) {
+  std::vector<int16_t> x(65536), y(65536);
+  for (int i = 0; i < 65536; ++i) x[static_cast<size_t>(i)] = static_cast<int16_t>(i - 32768);
+  for (float scale : {1.0f / 4096.0f, 3.0f / 32767.0f, 20.0f / 32767.0f, 1e-5f, 5e-3f}) {
+    int16_logistic(x.data(), 65536, QuantParams{scale, 0}, y.data());
+    double worst = 0;
+    for (size_t i = 0; i < 65536; ++i) {
+      const double want = 1.0 / (1.0 + std::exp(-static_cast<double>(x[i]) * scale));
+      worst = std::max(worst, std::abs(y[i] / 32768.0 - want));
+      if (i > 0) {
+        ASSERT_GE(y[i], y[i - 1]) << "scale " << scale << " at x = " << x[i];
+      }
+    }
+    EXPECT_LT(worst, 2.0 / 32768.0) << "scale " << scale;
+  }
+}
+
 }  // namespace
 }  // namespace dalnas
