@@ -99,6 +99,13 @@ struct Int8Config {
   // true). TensorRT's entropy calibrator clips every tensor (false, the default); on
   // sen2ships the ReLU6 outputs it clips from [0, 6] to under 1 cost the most (README).
   bool keep_bounded = false;
+  // Entropy calibration's quantization grid ([integer] entropy = "tensorrt" | "grid").
+  // tensorrt (the default): TensorRT's procedure, 128 levels over |x| for every tensor.
+  // grid: the grid this target has: a one-signed tensor (min >= 0 or max <= 0, e.g. after
+  // a ReLU) under asymmetric parameters (int8-tflite, onnxruntime-int8) spans 256 levels
+  // from 0 to the threshold, not 128, and exact zeros, which the zero point holds exactly,
+  // stay out of the histogram (quant/entropy_calibration.h, skip_zeros).
+  bool entropy_grid = false;
   // A network trained quantization-aware (its checkpoint carries act_ranges) deploys at the
   // ranges it learned (device/trained_ranges.h), as a TFLite converter deploys a QAT
   // model's FakeQuant ranges; the nodes those do not name are calibrated. false ([integer]

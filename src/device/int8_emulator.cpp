@@ -190,7 +190,12 @@ std::vector<TensorRange> calibrate_ranges(const DeviceGraph& form, const float* 
     for (size_t i = 0; i < nodes; ++i) {
       const std::vector<float>& s = samples[i];
       if (s.empty() || kept(i)) continue;
-      const float t = entropy_threshold(s.data(), static_cast<int64_t>(s.size()));
+      // grid: a one-signed tensor has every level of an asymmetric grid on its side.
+      const bool one_signed = r[i].min >= 0.0f || r[i].max <= 0.0f;
+      const int levels =
+          config.entropy_grid && one_signed && config.format != Int8Format::Dpu ? 256 : 128;
+      const float t = entropy_threshold(s.data(), static_cast<int64_t>(s.size()), 2048, levels,
+                                        config.entropy_grid);
       r[i].min = std::max(r[i].min, -t);
       r[i].max = std::min(r[i].max, t);
     }

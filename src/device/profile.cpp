@@ -147,9 +147,10 @@ std::string devices_dir() {
 namespace {
 Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   if (!t.is_object()) throw Error(where + ": expected a table");
-  check_keys(t, where,
-             {"format", "rounding", "calibration", "percentile", "calibration_tiles",
-              "reduce_range", "precision", "first_last", "weights", "ranges", "keep_bounded"});
+  check_keys(
+      t, where,
+      {"format", "rounding", "calibration", "percentile", "calibration_tiles", "reduce_range",
+       "precision", "first_last", "weights", "ranges", "keep_bounded", "entropy"});
   Int8Config c;
   const std::string format = get_string(t, "format", where, "");
   if (format.empty()) {
@@ -203,6 +204,11 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   }
   c.calibration_tiles = get_int(t, "calibration_tiles", where, 32, 1, 100000);
   c.keep_bounded = get_bool(t, "keep_bounded", where, false);
+  const std::string entropy = get_string(t, "entropy", where, "tensorrt");
+  if (entropy != "tensorrt" && entropy != "grid") {
+    throw Error(where + ".entropy: '" + entropy + "': expected tensorrt or grid");
+  }
+  c.entropy_grid = entropy == "grid";
   const std::string ranges = get_string(t, "ranges", where, "trained");
   if (ranges != "trained" && ranges != "calibrated") {
     throw Error(where + ".ranges: '" + ranges + "': expected trained or calibrated");

@@ -261,15 +261,17 @@ CompareResult run_compare(const CompareOptions& opt, const CompareProgress& prog
         layers += ", first block and head " + to_string(ic.first_last);
       }
     }
-    res.device_numerics = to_string(ic.format) + " (" + arithmetic + layers + "; calibration " +
-                          to_string(ic.calibration) +
-                          (ic.keep_bounded ? " (bounded activations at min / max)" : "") + " on " +
-                          std::to_string(ic.calibration_tiles) +
-                          " training tiles; aligned = int8 quantization-aware training, " +
-                          (ic.trained_ranges ? "deployed at its trained ranges" : "re-calibrated") +
-                          "); "
-                          "normalisation " +
-                          to_string(profile.emulator_config().input);
+    res.device_numerics =
+        to_string(ic.format) + " (" + arithmetic + layers + "; calibration " +
+        to_string(ic.calibration) + (ic.keep_bounded ? " (bounded activations at min / max)" : "") +
+        (ic.entropy_grid && ic.calibration == CalibrationMethod::Entropy ? " (on the target's grid)"
+                                                                         : "") +
+        " on " + std::to_string(ic.calibration_tiles) +
+        " training tiles; aligned = int8 quantization-aware training, " +
+        (ic.trained_ranges ? "deployed at its trained ranges" : "re-calibrated") +
+        "); "
+        "normalisation " +
+        to_string(profile.emulator_config().input);
   } else
     res.device_numerics = "neural engine: " + to_string(profile.neural_engine) +
                           "; shave: " + to_string(profile.shave) + "; normalisation " +

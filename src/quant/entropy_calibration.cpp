@@ -59,7 +59,7 @@ int entropy_cut(const std::vector<double>& hist, int levels) {
   return best;
 }
 
-float entropy_threshold(const float* x, int64_t n, int bins, int levels) {
+float entropy_threshold(const float* x, int64_t n, int bins, int levels, bool skip_zeros) {
   if (n < 1) throw Error("entropy calibration: no values");
   float m = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
@@ -70,6 +70,7 @@ float entropy_threshold(const float* x, int64_t n, int bins, int levels) {
   const double width = static_cast<double>(m) / bins;
   std::vector<double> hist(static_cast<size_t>(bins), 0.0);
   for (int64_t i = 0; i < n; ++i) {
+    if (skip_zeros && x[i] == 0.0f) continue;
     const int b = std::min(bins - 1, static_cast<int>(std::fabs(x[i]) / width));
     hist[static_cast<size_t>(b)] += 1.0;
   }

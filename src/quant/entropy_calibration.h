@@ -23,8 +23,12 @@
 namespace dalnas {
 
 // The threshold T for the values x[0..n) (n >= 1). All-zero values give 0. A non-finite
-// value throws dalnas::Error.
-float entropy_threshold(const float* x, int64_t n, int bins = 2048, int levels = 128);
+// value throws dalnas::Error. skip_zeros: values exactly 0 stay out of the histogram (a
+// target whose grid holds 0 exactly, an asymmetric zero point, quantizes them without
+// error; after a ReLU they are often most of the tensor, and in bin 0 their mass makes
+// every wide cut look costly: the merged first group spreads it over its other bins).
+float entropy_threshold(const float* x, int64_t n, int bins = 2048, int levels = 128,
+                        bool skip_zeros = false);
 
 // Step 2 on a ready histogram of |x| (bins of equal width): the index i of the chosen cut
 // (levels <= i <= hist.size()). Exposed for the tests.

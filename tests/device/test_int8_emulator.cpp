@@ -124,6 +124,21 @@ TEST(Int8Calibration, MinMaxIsTheFloatModelsRangeAndPercentileIsInside) {
     EXPECT_GE(bounded, 1);
     EXPECT_GE(bounded_clipped, 1) << "the check needs a clipped ReLU6 output";
   }
+  // entropy = "grid": one-signed tensors on 256 levels without their zeros; never wider
+  // than min / max, and wider than TensorRT's cut for some ReLU output; tensors of both
+  // signs keep 128 levels (only the zeros leave their histogram).
+  cfg.calibration = CalibrationMethod::Entropy;
+  const auto trt = calibrate_ranges(f, x.data(), 3, kIn, cfg);
+  cfg.entropy_grid = true;
+  const auto grid = calibrate_ranges(f, x.data(), 3, kIn, cfg);
+  cfg.entropy_grid = false;
+  int wider = 0;
+  for (size_t i = 0; i + 1 < f.nodes.size(); ++i) {
+    EXPECT_GE(grid[i].min, r[i].min) << f.nodes[i].name;
+    EXPECT_LE(grid[i].max, r[i].max) << f.nodes[i].name;
+    if (r[i].min >= 0.0f) wider += grid[i].max > trt[i].max;
+  }
+  EXPECT_GE(wider, 1);
 }
 
 TEST(Int8Emulator, QuantizesEachNodeAsTheSpecSays) {

@@ -156,12 +156,20 @@ TEST(Profile, IntegerTargetsAndTheirErrors) {
                "calibration = \"entropy\"\nkeep_bounded = true\n");
     EXPECT_EQ(load_profile(f.path).integer->calibration, CalibrationMethod::Entropy);
     EXPECT_TRUE(load_profile(f.path).integer->keep_bounded);
+    EXPECT_FALSE(load_profile(f.path).integer->entropy_grid);
+  }
+  {
+    TempFile f("int_kl_grid.toml",
+               "name = \"x\"\n[integer]\nformat = \"int8-tflite\"\n"
+               "calibration = \"entropy\"\nentropy = \"grid\"\n");
+    EXPECT_TRUE(load_profile(f.path).integer->entropy_grid);
   }
   EXPECT_FALSE(p.integer->keep_bounded);  // TensorRT's calibrator clips every tensor
   const std::pair<const char*, const char*> bad[] = {
       {"[integer]\nrounding = \"double\"\n", "integer.format: missing"},
       {"[integer]\nformat = \"int4\"\n", "integer.format: 'int4'"},
       {"[integer]\nformat = \"int8-tflite\"\nkeep_bounded = 1\n", "integer.keep_bounded"},
+      {"[integer]\nformat = \"int8-tflite\"\nentropy = \"kl\"\n", "integer.entropy: 'kl'"},
       {"[integer]\nformat = \"int8-tflite\"\nrounding = \"up\"\n", "integer.rounding: 'up'"},
       {"[integer]\nformat = \"int8-tflite\"\ncalibration = \"kl\"\n", "integer.calibration"},
       {"[integer]\nformat = \"int8-tflite\"\npercentile = 20\n", "integer.percentile"},

@@ -2,6 +2,7 @@
 // the threshold on data with and without outliers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -56,6 +57,36 @@ TEST(EntropyCalibration, ClipsOutliersOfAGaussian) {
   const std::vector<float> bad = {1.0f, std::numeric_limits<float>::quiet_NaN()};
   EXPECT_THROW(entropy_threshold(bad.data(), 2), Error);
   EXPECT_THROW(entropy_threshold(bad.data(), 0), Error);
+}
+
+// A ReLU output: most values exactly 0, the rest a falling tail. TensorRT's procedure puts
+// the zeros in bin 0, whose mass the first merged group spreads over its other bins, so it
+// cuts short; without them (skip_zeros) and with the 256 levels an asymmetric grid gives a
+// one-signed tensor, the threshold keeps more of the tail.
+TEST(EntropyCalibration, ZerosOfAReluOutputPullTheCutDown) {
+  std::mt19937 rng(11);
+  std::exponential_distribution<float> d(1.0f);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> x(200000);
+  for (float& v : x) v = u(rng) < 0.7f ? 0.0f : d(rng);
+  const int64_t n = static_cast<int64_t>(x.size());
+  const float trt = entropy_threshold(x.data(), n);
+  const float no_zeros = entropy_threshold(x.data(), n, 2048, 128, true);
+  const float grid = entropy_threshold(x.data(), n, 2048, 256, true);
+  const float max = *std::max_element(x.begin(), x.end());
+  EXPECT_GT(trt, 0.0f);
+  EXPECT_GT(no_zeros, trt);
+  EXPECT_GE(grid, no_zeros);
+  EXPECT_LE(grid, max);
+  // The same values without zeros: skipping changes nothing.
+  std::vector<float> tail;
+  for (float v : x)
+    if (v != 0.0f) tail.push_back(v);
+  EXPECT_EQ(entropy_threshold(tail.data(), static_cast<int64_t>(tail.size()), 2048, 128, true),
+            entropy_threshold(tail.data(), static_cast<int64_t>(tail.size())));
+  // Only zeros: 0 either way.
+  const std::vector<float> zeros(10, 0.0f);
+  EXPECT_EQ(entropy_threshold(zeros.data(), 10, 2048, 256, true), 0.0f);
 }
 
 }  // namespace
