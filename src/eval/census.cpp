@@ -158,6 +158,14 @@ std::vector<Behaviour> integer_behaviours() {
                p.integer->first_last != LayerPrecision::FP16;
       });
   add(
+      "calibration", "min / max ranges instead of the profile's clipping calibration",
+      [](Int8Config& c) { c.calibration = CalibrationMethod::MinMax; },
+      [](const DeviceGraph&, const DeviceProfile& p) {
+        // percentile and entropy clip tails; dpu-int8's "diffs" picks the fix position of
+        // least squared error, which may overflow where min / max's never does.
+        return p.integer && p.integer->calibration != CalibrationMethod::MinMax;
+      });
+  add(
       "all", "every layer of the rule in fp16 (no integer arithmetic)",
       [](Int8Config& c) { c.precision = c.first_last = LayerPrecision::FP16; },
       [](const DeviceGraph&, const DeviceProfile& p) {

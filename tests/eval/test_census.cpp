@@ -92,7 +92,8 @@ TEST(Census, IntegerBehavioursSwitchOffWhatTheFormatRuns) {
         EXPECT_TRUE(q.integer->precision != p.integer->precision ||
                     q.integer->first_last != p.integer->first_last ||
                     q.integer->weight_max != p.integer->weight_max ||
-                    q.integer->weights_per_tensor != p.integer->weights_per_tensor)
+                    q.integer->weights_per_tensor != p.integer->weights_per_tensor ||
+                    q.integer->calibration != p.integer->calibration)
             << device << " " << b.name;
       }
     }
@@ -101,11 +102,21 @@ TEST(Census, IntegerBehavioursSwitchOffWhatTheFormatRuns) {
   using V = std::vector<std::string>;
   EXPECT_EQ(applying("int8-tflite"), (V{"int8-activations", "first-last", "all"}));
   EXPECT_EQ(applying("onnxruntime-int8"), (V{"reduce-range"}));
-  EXPECT_EQ(applying("dpu-int8"), V{});  // int8 only, one fix position a tensor
+  // int8 only, one fix position a tensor: only its "diffs" calibration can be switched.
+  EXPECT_EQ(applying("dpu-int8"), V{"calibration"});
   EXPECT_EQ(applying("mixed-a8w4"), (V{"int4-weights", "int8-activations", "first-last", "all"}));
   DeviceProfile per_tensor = load_profile("int8-tflite");
   per_tensor.integer->weights_per_tensor = true;
   EXPECT_TRUE(integer_behaviours().front().applies(g, per_tensor));
+  DeviceProfile kl = load_profile("int8-tflite");
+  kl.integer->calibration = CalibrationMethod::Entropy;
+  const auto names = [&](const DeviceProfile& p) {
+    std::vector<std::string> v;
+    for (const Behaviour& b : behaviours_for(p))
+      if (b.applies(g, p)) v.push_back(b.name);
+    return v;
+  };
+  EXPECT_EQ(names(kl), (V{"int8-activations", "first-last", "calibration", "all"}));
   // "model" on an integer profile: the normalisation in the graph, after the int8 input.
   const DeviceProfile m = profile_for_pipeline(load_profile("int8-tflite"), "model");
   EXPECT_EQ(m.pipeline.input, InputPipeline::Folded);
