@@ -1,5 +1,6 @@
 #include "cli/train_options.h"
 
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -77,7 +78,10 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
       if (pos != v.size()) throw std::invalid_argument(v);
       return d;
     } catch (const std::exception&) {
-      throw Error("--" + key + ": '" + v + "' is not a number");
+      std::string flag = key;  // the flag as typed: --chip-size, not chip_size
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      throw Error("--" + flag + ": '" + v + "' is not a number" +
+                  (key == "freeze_bn_epochs" ? " of epochs or auto" : ""));
     }
   };
   for (const auto& [k, v] : a.set) {

@@ -45,6 +45,9 @@ TEST(CliErrors, CorruptCheckpoint) {
 
 TEST(CliErrors, BadOptionValues) {
   expect_one_line_error(run_dalnas("train --epochs many"), "--epochs");
+  expect_one_line_error(run_dalnas("train --freeze-bn-epochs often --epochs 1"),
+                        "--freeze-bn-epochs: 'often' is not a number of epochs or auto");
+  expect_one_line_error(run_dalnas("train --chip-size big --epochs 1"), "--chip-size: 'big'");
   expect_one_line_error(run_dalnas("train --precision fp8 --epochs 1"), "fp8");
   expect_one_line_error(run_dalnas("train --loss hinge --epochs 1"), "hinge");
   expect_one_line_error(run_dalnas("arch describe reference --size 12x"), "--size");
