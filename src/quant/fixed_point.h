@@ -97,4 +97,19 @@ inline int32_t MultiplyByQuantizedMultiplier(int32_t x, QuantizedMultiplier q,
   return MultiplyByQuantizedMultiplier(x, q.multiplier, q.shift, rounding);
 }
 
+// MEAN's 1/N folded into the multiplier q of s_in / s_out, as reference_ops::
+// QuantizedMeanOrSum does it (n >= 1):
+//   sh = min(floor(log2 n), 32, 31 + q.shift)    (63 − CountLeadingZeros(n) = floor(log2 n))
+//   {(int32)((int64(q.multiplier) << sh) / n), q.shift − sh}
+inline QuantizedMultiplier MeanMultiplier(QuantizedMultiplier q, int64_t n) {
+  int sh = 0;
+  while ((n >> (sh + 1)) != 0) ++sh;
+  sh = sh < 32 ? sh : 32;
+  sh = sh < 31 + q.shift ? sh : 31 + q.shift;
+  QuantizedMultiplier r;
+  r.multiplier = static_cast<int32_t>((static_cast<int64_t>(q.multiplier) << sh) / n);
+  r.shift = q.shift - sh;
+  return r;
+}
+
 }  // namespace dalnas

@@ -469,19 +469,12 @@ void int16_mean_hw(const int16_t* x, int c, int h, int w, const QuantParams& in,
     throw Error(op + ": " + std::to_string(h) + "x" + std::to_string(w) +
                 " is empty or too large for an int32 sum of int16 values (at most 65536)");
   }
-  const QuantizedMultiplier m = requant_multiplier(in, out, rounding, op);
-  // 63 - CountLeadingZeros(N) = floor(log2 N).
-  int shift = 0;
-  while ((n >> (shift + 1)) != 0) ++shift;
-  shift = std::min(shift, 32);
-  shift = std::min(shift, 31 + m.shift);
-  const int32_t multiplier =
-      static_cast<int32_t>((static_cast<int64_t>(m.multiplier) << shift) / n);
+  const QuantizedMultiplier m = MeanMultiplier(requant_multiplier(in, out, rounding, op), n);
   for (int ch = 0; ch < c; ++ch) {
     int32_t sum = 0;
     const int16_t* p = x + ch * n;
     for (int64_t i = 0; i < n; ++i) sum += p[i];
-    const int32_t v = MultiplyByQuantizedMultiplier(sum, multiplier, m.shift - shift, rounding);
+    const int32_t v = MultiplyByQuantizedMultiplier(sum, m, rounding);
     y[ch] = static_cast<int16_t>(clamp_i32(v, kInt16Min, kInt16Max));
   }
 }

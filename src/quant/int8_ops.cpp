@@ -174,23 +174,16 @@ void int8_mean_hw(const int8_t* x, int c, int h, int w, const QuantParams& in,
     throw Error("mean: " + std::to_string(h) + "x" + std::to_string(w) +
                 " is empty or too large for an int32 sum");
   }
-  const QuantizedMultiplier m = any_multiplier(
-      static_cast<double>(in.scale) / static_cast<double>(out.scale), rounding, "mean");
-  // 63 - CountLeadingZeros(N) = floor(log2 N).
-  int shift = 0;
-  while ((n >> (shift + 1)) != 0) ++shift;
-  shift = std::min(shift, 32);
-  shift = std::min(shift, 31 + m.shift);
-  const int32_t multiplier =
-      static_cast<int32_t>((static_cast<int64_t>(m.multiplier) << shift) / n);
+  const QuantizedMultiplier m =
+      MeanMultiplier(any_multiplier(static_cast<double>(in.scale) / static_cast<double>(out.scale),
+                                    rounding, "mean"),
+                     n);
   for (int ch = 0; ch < c; ++ch) {
     int32_t sum = 0;
     const int8_t* p = x + ch * n;
     for (int64_t i = 0; i < n; ++i) sum += p[i];
     const int32_t centred = static_cast<int32_t>(sum - in.zero_point * n);
-    const int32_t v =
-        MultiplyByQuantizedMultiplier(centred, multiplier, m.shift - shift, rounding) +
-        out.zero_point;
+    const int32_t v = MultiplyByQuantizedMultiplier(centred, m, rounding) + out.zero_point;
     y[ch] = static_cast<int8_t>(clamp_i32(v, -128, 127));
   }
 }
