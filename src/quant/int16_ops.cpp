@@ -63,16 +63,26 @@ QuantizedMultiplier smaller_than_one(double m, RequantRounding rounding, const s
   return q;
 }
 
-// QuantizeMultiplier(s_in / s_out) for Requantize; MBQM needs shift in [-31, 30].
-QuantizedMultiplier requant_multiplier(const QuantParams& in, const QuantParams& out,
-                                       RequantRounding rounding, const std::string& op) {
-  const double m = static_cast<double>(in.scale) / static_cast<double>(out.scale);
+// QuantizeMultiplier(m) for the int32 MBQM, which needs shift in [-31, 30]; `what` names
+// the ratio m is in the message.
+QuantizedMultiplier checked_multiplier(double m, RequantRounding rounding, const std::string& op,
+                                       const char* what) {
+  if (!(m > 0.0) || !std::isfinite(m)) {
+    throw Error(op + ": multiplier " + std::to_string(m) + " (" + what + ") is not finite");
+  }
   const QuantizedMultiplier q = QuantizeMultiplier(m, rounding);
   if (q.shift > 30 || q.shift < -31) {
-    throw Error(op + ": multiplier " + std::to_string(m) + " (input scale / output scale) is " +
+    throw Error(op + ": multiplier " + std::to_string(m) + " (" + what + ") is " +
                 "out of range (shift " + std::to_string(q.shift) + " outside [-31, 30])");
   }
   return q;
+}
+
+// QuantizeMultiplier(s_in / s_out) for Requantize and MEAN.
+QuantizedMultiplier requant_multiplier(const QuantParams& in, const QuantParams& out,
+                                       RequantRounding rounding, const std::string& op) {
+  return checked_multiplier(static_cast<double>(in.scale) / static_cast<double>(out.scale),
+                            rounding, op, "input scale / output scale");
 }
 
 // reference_ops::Requantize: clamp(MBQM(x − z_in, M) + z_out) to the output type's range.
@@ -438,16 +448,10 @@ void int16_mul(const int16_t* a, const QuantParams& pa, const int16_t* b, const 
     throw Error(op + ": shape " + std::to_string(c) + "x" + std::to_string(h) + "x" +
                 std::to_string(w) + " is empty");
   }
-  const double m_real = static_cast<double>(pa.scale) * static_cast<double>(pb.scale) /
-                        static_cast<double>(out.scale);
-  if (!(m_real > 0.0) || !std::isfinite(m_real)) {
-    throw Error(op + ": multiplier " + std::to_string(m_real) + " (s1 · s2 / s_out) is not finite");
-  }
-  const QuantizedMultiplier m = QuantizeMultiplier(m_real, rounding);
-  if (m.shift > 30 || m.shift < -31) {
-    throw Error(op + ": multiplier " + std::to_string(m_real) +
-                " (s1 · s2 / s_out) is out of range (shift outside [-31, 30])");
-  }
+  const QuantizedMultiplier m =
+      checked_multiplier(static_cast<double>(pa.scale) * static_cast<double>(pb.scale) /
+                             static_cast<double>(out.scale),
+                         rounding, op, "s1 · s2 / s_out");
   const int64_t hw = static_cast<int64_t>(h) * w;
   for (int ch = 0; ch < c; ++ch) {
     for (int64_t p = 0; p < hw; ++p) {
