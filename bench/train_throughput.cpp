@@ -8,6 +8,8 @@
 //                                [--device PROFILE]   (the profile --precision aligned follows)
 //                                [--qat-ranges ema|learned]  (integer profiles: LSQ ranges;
 //                                the ranges' own optimiser step is not timed)
+//                                [--qat-weights max|learned]  (integer profiles: LSQ
+//                                weight steps; their optimiser step is not timed either)
 #include <torch/torch.h>
 
 #include <array>
@@ -42,7 +44,8 @@ std::string run(const std::string& cmd) {
 
 int main(int argc, char** argv) {
   dalnas::tune_allocator();
-  std::string genome = "reference", precision = "fp32", device = "myriadx", qat_ranges = "ema";
+  std::string genome = "reference", precision = "fp32", device = "myriadx", qat_ranges = "ema",
+              qat_weights = "max";
   int steps = 20, warmup = 3, batch = 16, size = 128, bands = 4;
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
       size = std::stoi(v);
     else if (k == "--qat-ranges")
       qat_ranges = v;
+    else if (k == "--qat-weights")
+      qat_weights = v;
   }
   torch::set_num_threads(threads);
   const Genome g = resolve_arch(genome, bands);
@@ -72,7 +77,8 @@ int main(int argc, char** argv) {
     policy->align = alignment_for(load_profile(device));
     precision += " (" + device + ")";
     policy->learned_ranges = qat_ranges == "learned";
-    if (policy->align.int8) precision += ", ranges " + qat_ranges;
+    policy->learned_weight_steps = qat_weights == "learned";
+    if (policy->align.int8) precision += ", ranges " + qat_ranges + ", weights " + qat_weights;
   }
   auto x = torch::randn({batch, bands, size, size});
   auto t = (torch::rand({batch, 1, size, size}) > 0.97).to(torch::kFloat);

@@ -50,6 +50,10 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
   opt("--qat-ranges", "qat_ranges",
       "Integer targets, --precision aligned: activation ranges as moving averages of batch "
       "min / max (ema, default) or learned by gradient (learned: LSQ); both deploy");
+  opt("--qat-weights", "qat_weights",
+      "Integer targets, --precision aligned: each weight channel quantized at max |w| (max, "
+      "default; what the targets compute) or at a step learned by gradient (learned: LSQ), "
+      "which deploys with the weights");
   opt("--min-delta", "min_delta", "Smallest validation-loss improvement that counts");
   opt("--seed", "seed", "Seed for weights, split, chip sampling and augmentation");
   opt("--threads", "threads", "CPU threads for training (default: all cores)");
@@ -86,7 +90,7 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
   };
   for (const auto& [k, v] : a.set) {
     if (k == "data" || k == "arch" || k == "precision" || k == "init" || k == "normalization" ||
-        k == "align_device" || k == "qat_ranges")
+        k == "align_device" || k == "qat_ranges" || k == "qat_weights")
       j[k] = v;
     else if (k == "freeze_bn_epochs" && v == "auto")
       j[k] = -1;

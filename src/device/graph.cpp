@@ -177,6 +177,15 @@ std::vector<Shape> DeviceGraph::compute_shapes(const Shape& in) const {
                "bias has " + std::to_string(n.bias.size()) + " values, expected " +
                    std::to_string(n.out_c));
         }
+        if (!n.weight_scale.empty() && static_cast<int>(n.weight_scale.size()) != n.out_c) {
+          fail(n, i,
+               "weight_scale has " + std::to_string(n.weight_scale.size()) + " values, expected " +
+                   std::to_string(n.out_c));
+        }
+        for (float s : n.weight_scale) {
+          if (!std::isfinite(s) || s < 0)
+            fail(n, i, "weight_scale holds a negative or non-finite scale");
+        }
         const int64_t eh = int64_t(n.dilation) * (n.kernel - 1) + 1;
         const int64_t ew = int64_t(n.dilation) * (n.kw() - 1) + 1;
         const int64_t ph = int64_t(x.h) + 2 * n.pad + n.pad_end;

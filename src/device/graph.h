@@ -85,6 +85,11 @@ struct Node {
   // FC: out_c × in_c
   std::vector<float> weight;
   std::vector<float> bias;  // out_c (empty = no bias)
+  // Conv: the trained per-output-channel weight scales (learned weight steps of
+  // quantization-aware training, folded: lower() from core/weight_steps.h); empty: none, an
+  // integer target computes max |w_c| / qmax. Integer targets with per-channel weights
+  // quantize at these instead ([integer] ranges = "trained", the default).
+  std::vector<float> weight_scale;
   // Activations (fused into Conv / Add / FullyConnected, or the op of an Activation node)
   ActType act = ActType::None;
   float act_min = 0.0f, act_max = 6.0f;  // Clip bounds (ReLU6 = Clip(0, 6))

@@ -285,8 +285,14 @@ Int8Emulator::Int8Emulator(const DeviceGraph& form, const std::vector<TensorRang
         // Weight-only int4: the per-channel symmetric grid [−7, 7] (a 4-bit weight).
         const int wmax =
             precision_[i] == LayerPrecision::Int4W ? kInt4WeightMax : config_.weight_max;
+        // A quantization-aware network's learned weight steps (Node::weight_scale) deploy
+        // as trained ranges do: per-channel targets quantize at them.
+        const bool trained_scales =
+            config_.trained_ranges && !config_.weights_per_tensor && !n.weight_scale.empty();
         const PerChannelWeights w =
-            config_.weights_per_tensor
+            trained_scales
+                ? quantize_weights_at_scales(n.weight.data(), n.out_c, per, n.weight_scale, wmax)
+            : config_.weights_per_tensor
                 ? quantize_weights_per_tensor(n.weight.data(), n.out_c, per, wmax)
                 : quantize_weights_per_channel(n.weight.data(), n.out_c, per, wmax);
         ConvData& d = conv_[i];

@@ -1,7 +1,9 @@
 #include "device/lower.h"
 
 #include <cmath>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 #include "nn/blocks/conv_act.h"
@@ -36,7 +38,13 @@ ActType act_of(Activation a) {
 
 class Lowering {
  public:
-  explicit Lowering(DeviceGraph& g) : g_(g) {}
+  Lowering(DeviceGraph& g, Network& net, const WeightSteps& steps) : g_(g) {
+    if (steps.empty()) return;
+    for (const auto& p : net->named_parameters(/*recurse=*/true)) {
+      const auto it = steps.find(p.key());
+      if (it != steps.end()) steps_[p.value().unsafeGetTensorImpl()] = {p.key(), &it->second};
+    }
+  }
 
   // A convolution with optional BatchNorm folded in and a fused activation.
   int conv(const std::string& name, int input, torch::nn::Conv2dImpl& c,
@@ -46,14 +54,15 @@ class Lowering {
     const int64_t out_c = w.size(0);
     auto b = c.bias.defined() ? c.bias.detach().to(torch::kFloat64)
                               : torch::zeros({out_c}, torch::kFloat64);
+    torch::Tensor k = torch::ones({out_c}, torch::kFloat64);  // BatchNorm's factor per channel
     if (bn) {
       auto var = bn->running_var.to(torch::kFloat64);
       auto mean = bn->running_mean.to(torch::kFloat64);
       auto gamma = bn->weight.detach().to(torch::kFloat64);
       auto beta = bn->bias.detach().to(torch::kFloat64);
-      auto scale = gamma / torch::sqrt(var + bn->options.eps());
-      w = w * scale.view({-1, 1, 1, 1});
-      b = (b - mean) * scale + beta;
+      k = gamma / torch::sqrt(var + bn->options.eps());
+      w = w * k.view({-1, 1, 1, 1});
+      b = (b - mean) * k + beta;
     }
     Node n;
     n.op = OpType::Conv;
@@ -67,6 +76,17 @@ class Lowering {
     n.weight = to_vec(w);
     n.bias = to_vec(b);
     n.act = act;
+    const auto st = steps_.find(c.weight.unsafeGetTensorImpl());
+    if (st != steps_.end()) {
+      const std::vector<float>& s = *st->second.second;
+      if (static_cast<int64_t>(s.size()) != out_c)
+        throw Error("lower: weight steps of '" + st->second.first +
+                    "': " + std::to_string(s.size()) + " for " + std::to_string(out_c) +
+                    " output channels");
+      const torch::Tensor folded =
+          torch::tensor(std::vector<double>(s.begin(), s.end()), torch::kFloat64) * k.abs();
+      n.weight_scale = to_vec(folded);
+    }
     return g_.add(std::move(n));
   }
 
@@ -125,13 +145,15 @@ class Lowering {
 
  private:
   DeviceGraph& g_;
+  // Learned weight steps by the weight tensor: (parameter name, steps).
+  std::map<const void*, std::pair<std::string, const std::vector<float>*>> steps_;
 };
 
 }  // namespace
 
 DeviceGraph lower(Network& net, const LowerOptions& opt) {
   DeviceGraph g;
-  Lowering L(g);
+  Lowering L(g, net, opt.weight_steps);
   const int bands = net->in_bands;
   if (!opt.norm_mean.empty() && (static_cast<int>(opt.norm_mean.size()) != bands ||
                                  static_cast<int>(opt.norm_std.size()) != bands))

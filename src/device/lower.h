@@ -13,6 +13,7 @@
 // This file (and only this one in device/) needs libtorch; it builds the dalnas_lower target.
 #include <vector>
 
+#include "core/weight_steps.h"
 #include "device/graph.h"
 #include "nn/network.h"
 
@@ -21,6 +22,11 @@ namespace dalnas {
 struct LowerOptions {
   std::vector<float> norm_mean, norm_std;  // per band; empty = the network's input is raw
   bool fold_normalization = false;
+  // Learned weight steps by parameter name (core/weight_steps.h): each convolution whose
+  // weight has steps gets Node::weight_scale = step_c · |gamma_c / sqrt(var_c + eps)| (the
+  // folded weight's scale; the step itself without BatchNorm). Throws dalnas::Error naming
+  // the parameter when its step count is not the convolution's output channels.
+  WeightSteps weight_steps;
 };
 
 DeviceGraph lower(Network& net, const LowerOptions& opt);

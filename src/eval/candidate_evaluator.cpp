@@ -81,6 +81,7 @@ struct CandidateEvaluator::Impl {
     p->half = train.half;
     p->zero_grad_on_overflow = train.zero_grad_on_overflow;
     p->learned_ranges = train.qat_ranges == "learned";
+    p->learned_weight_steps = train.qat_weights == "learned";
     p->align = train.align;
     p->norm_mean = data_().norm.mean;
     p->norm_std = data_().norm.std;
@@ -368,20 +369,24 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
     // fit() leaves the kept weights (the lowest validation loss so far); they differ from
     // the last epoch's when that epoch did not improve it.
     const bool last_differs = !state.best.empty() && state.best_epoch != state.epochs_done;
-    // (QAT: each set of weights with the activation ranges it was trained at.)
-    const auto put = [&](const std::vector<torch::Tensor>& w, const ActRanges& r) {
+    // (QAT: each set of weights with the activation ranges and weight steps it was trained
+    // at.)
+    const auto put = [&](const std::vector<torch::Tensor>& w, const ActRanges& r,
+                         const WeightSteps& steps) {
       load_weights(*ck.net, w);
       if (!r.empty()) ck.net->policy->set_int8_ranges(r);
+      if (!steps.empty()) ck.net->policy->set_weight_steps(steps, /*log=*/true);
     };
-    if (ev.rung_score == "last" && last_differs) put(state.last, state.last_ranges);
+    if (ev.rung_score == "last" && last_differs)
+      put(state.last, state.last_ranges, state.last_steps);
     const double t2 = now_s();
     dm = m.device_metrics(ck, m.eval_scenes);
     if (also_score_last) {
       double last_miou = dm.metrics.cm.miou();
       if (ev.rung_score == "kept" && last_differs) {  // score the last weights, then put back
-        put(state.last, state.last_ranges);
+        put(state.last, state.last_ranges, state.last_steps);
         last_miou = m.device_metrics(ck, m.eval_scenes).metrics.cm.miou();
-        put(state.best, state.best_ranges);
+        put(state.best, state.best_ranges, state.best_steps);
       }
       miou_last_at.push_back(last_miou);
     }

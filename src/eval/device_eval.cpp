@@ -26,16 +26,19 @@ TileForward emulator_forward(const Emulator& emu, int threads) {
   };
 }
 
-DeviceGraph lower_for(Network& net, const Normalization& norm, bool fold_normalization) {
+DeviceGraph lower_for(Network& net, const Normalization& norm, bool fold_normalization,
+                      const WeightSteps& steps) {
   LowerOptions lo;
   lo.norm_mean = norm.mean;
   lo.norm_std = norm.std;
   lo.fold_normalization = fold_normalization;
+  lo.weight_steps = steps;
   return lower(net, lo);
 }
 
-DeviceGraph lower_for(Network& net, const Normalization& norm, const DeviceProfile& profile) {
-  return lower_for(net, norm, profile.fold_normalization);
+DeviceGraph lower_for(Network& net, const Normalization& norm, const DeviceProfile& profile,
+                      const WeightSteps& steps) {
+  return lower_for(net, norm, profile.fold_normalization, steps);
 }
 
 int calibration_tiles(const std::vector<Scene>& scenes, const std::vector<int>& which,
@@ -89,7 +92,7 @@ Int8Setup int8_setup(Checkpoint& ck, const DeviceProfile& profile, const std::ve
   Int8Setup s;
   const Int8Config& ic = *profile.integer;
   const Shape tile{ck.bands, opt.tile, opt.tile};
-  DeviceGraph g = lower_for(ck.net, ck.norm, profile);
+  DeviceGraph g = lower_for(ck.net, ck.norm, profile, trained_weight_steps(ck));
   g.infer_shapes(tile);
   s.form = int8_form(g, tile);
   s.tile_count = calibration_tiles(scenes, *calibration, opt, ic.calibration_tiles, s.tiles);

@@ -23,10 +23,14 @@ bool is_host_device(const std::string& device);
 // or on the device, as the lowered graph says).
 TileForward emulator_forward(const Emulator& emu, int threads = 0);
 
-// Lowers `net` with `norm` and the profile's normalisation placement.
-DeviceGraph lower_for(Network& net, const Normalization& norm, const DeviceProfile& profile);
+// Lowers `net` with `norm` and the profile's normalisation placement; `steps`: learned
+// weight steps for the convolutions' Node::weight_scale (device/lower.h; an integer target
+// deploys at them).
+DeviceGraph lower_for(Network& net, const Normalization& norm, const DeviceProfile& profile,
+                      const WeightSteps& steps = {});
 // The same with the normalisation placement given directly (external devices).
-DeviceGraph lower_for(Network& net, const Normalization& norm, bool fold_normalization);
+DeviceGraph lower_for(Network& net, const Normalization& norm, bool fold_normalization,
+                      const WeightSteps& steps = {});
 
 // Whole-scene metrics of the checkpoint on `device` (see is_host_device). For an emulated
 // device the result also counts pixels whose logit was NaN in `nan_pixels` (scored as

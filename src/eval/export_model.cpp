@@ -32,6 +32,7 @@ DeviceGraph lower_checkpoint(Checkpoint& ck, const ModelExportOptions& opt) {
   lo.norm_mean = ck.norm.mean;
   lo.norm_std = ck.norm.std;
   lo.fold_normalization = opt.fold_normalization;
+  lo.weight_steps = trained_weight_steps(ck);
   ck.net->eval();
   DeviceGraph g = lower(ck.net, lo);
   g.input = {ck.bands, h, w};

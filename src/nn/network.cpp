@@ -57,6 +57,7 @@ NetworkImpl::NetworkImpl(const Genome& g, int bands, PolicyPtr p)
     c = d;
   }
   head = register_module("head", make_conv(d, 1, 1, /*bias=*/true));
+  policy->index_weights(*this);
 }
 
 torch::Tensor NetworkImpl::forward(torch::Tensor x) {

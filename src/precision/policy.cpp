@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "precision/fake_quant.h"
 #include "precision/learned_range.h"
+#include "precision/learned_step.h"
 
 namespace dalnas {
 
@@ -161,15 +162,84 @@ torch::Tensor PrecisionPolicy::block_output(const torch::Tensor& x,
   return int8_act(x, where);
 }
 
+void PrecisionPolicy::index_weights(const torch::nn::Module& net) const {
+  weight_names_.clear();
+  for (const auto& p : net.named_parameters(/*recurse=*/true))
+    weight_names_[p.value().unsafeGetTensorImpl()] = p.key();
+}
+
+WeightSteps PrecisionPolicy::weight_steps(bool log) const {
+  WeightSteps out;
+  for (const auto& [name, t] : log_steps_) {
+    torch::Tensor v = t.detach();
+    if (!log) v = torch::exp(v);
+    v = v.to(torch::kFloat32).contiguous();
+    out[name] = std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+  }
+  return out;
+}
+
+void PrecisionPolicy::set_weight_steps(const WeightSteps& s, bool log) const {
+  torch::NoGradGuard ng;
+  for (auto it = log_steps_.begin(); it != log_steps_.end();) {
+    if (s.count(it->first) == 0) {
+      it = log_steps_.erase(it);  // starts again at its next training forward
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [name, v] : s) {
+    torch::Tensor t = torch::tensor(v, torch::kFloat32);
+    if (!log) t = torch::log(t);
+    auto it = log_steps_.find(name);
+    if (it != log_steps_.end() && it->second.numel() == t.numel()) {
+      it->second.copy_(t);  // the same leaf (it may be in an optimiser)
+    } else {
+      log_steps_[name] = t.requires_grad_(true);
+    }
+  }
+}
+
+std::vector<torch::Tensor> PrecisionPolicy::learned_step_params() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& [name, t] : log_steps_) out.push_back(t);
+  return out;
+}
+
+torch::Tensor PrecisionPolicy::int_weight(const torch::Tensor& w, int qmax, bool per_tensor) const {
+  if (!learned_weight_steps || per_tensor || w.dim() < 2)
+    return fake_quant_weight(w, qmax, per_tensor);
+  const auto name = weight_names_.find(w.unsafeGetTensorImpl());
+  if (name == weight_names_.end()) return fake_quant_weight(w, qmax);
+  const bool training = torch::GradMode::is_enabled() && w.requires_grad();
+  auto it = log_steps_.find(name->second);
+  if (it == log_steps_.end()) {
+    if (!training) return fake_quant_weight(w, qmax);
+    it = log_steps_
+             .emplace(name->second, torch::log(initial_weight_steps(w, qmax)).requires_grad_(true))
+             .first;
+  }
+  if (it->second.numel() != w.size(0))
+    throw Error("learned weight steps: '" + name->second + "' has " +
+                std::to_string(it->second.numel()) + " steps for " + std::to_string(w.size(0)) +
+                " output channels");
+  if (!training) {
+    torch::NoGradGuard ng;
+    return fake_quant_weight_learned(w.detach(), torch::exp(it->second.detach()), qmax, 0.0);
+  }
+  return fake_quant_weight_learned(w, torch::exp(it->second), qmax,
+                                   weight_step_grad_scale(w, qmax));
+}
+
 torch::Tensor PrecisionPolicy::weight(const torch::Tensor& w) const {
   if (!enabled()) return w;
   if (int8()) {
     const LayerPrecision p = scope_precision();
     if (p == LayerPrecision::FP16) return project_fp16(w, HalfMode{}, zero_grad_on_overflow);
     const bool per_tensor = align.int8_weights_per_tensor;
-    if (p == LayerPrecision::Int4W) return fake_quant_weight(w, 7, per_tensor);  // kInt4WeightMax
+    if (p == LayerPrecision::Int4W) return int_weight(w, 7, per_tensor);  // kInt4WeightMax
     return align.int8_pow2 ? fake_quant_pow2_weight(w)
-                           : fake_quant_weight(w, align.int8_weight_max, per_tensor);
+                           : int_weight(w, align.int8_weight_max, per_tensor);
   }
   return project_fp16(w, device_aligned() ? align.weights : half, zero_grad_on_overflow);
 }

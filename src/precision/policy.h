@@ -39,6 +39,7 @@
 #include <utility>
 
 #include "core/act_ranges.h"
+#include "core/weight_steps.h"
 #include "precision/alignment.h"
 #include "precision/half.h"
 #include "precision/prescale.h"
@@ -65,6 +66,17 @@ struct PrecisionPolicy {
   // an optimiser of their own (learned_range_params). Not for int16 layers or power-of-two
   // (dpu-int8) points, which keep the moving average.
   bool learned_ranges = false;
+  // Integer targets with per-channel weights (int8, int4w and int16 layers; not dpu-int8's
+  // power-of-two grid, not per-tensor weights): each convolution weight's per-output-channel
+  // step learned by gradient (LSQ on weights, precision/learned_step.h) instead of the
+  // max |w| / qmax the targets compute. A step starts at max |w_c| / qmax in the first
+  // training forward through its weight (or at the steps set before training) and is
+  // learned as its natural logarithm (a leaf of learned_step_params, which fit() steps at
+  // kStepLrFactor times the learning rate: Adam moves a leaf by about its learning rate a
+  // step, so the log makes that a relative change whatever the step's size). Weights are
+  // known by the names index_weights() recorded; a weight not indexed keeps max |w|.
+  bool learned_weight_steps = false;
+  static constexpr double kStepLrFactor = 10.0;
   DeviceAlignment align;  // mode aligned: what the device does
   // Mode aligned with align.input_in_model: the data's normalisation (the network's
   // input is normalised; the device normalises raw values itself).
@@ -135,6 +147,20 @@ struct PrecisionPolicy {
   // ranges seen on batch statistics do not describe the network the device folds.
   void restart_int8_ranges() const;
 
+  // learned_weight_steps: the network's weight parameters by name (named_parameters), so
+  // that weight() knows which step a tensor has. NetworkImpl calls it once it is built; a
+  // policy serves one network.
+  void index_weights(const torch::nn::Module& net) const;
+  // The learned steps by parameter name: exp of each leaf, the floats the forward uses
+  // (`log`: the leaves themselves, for a training state that must continue exactly).
+  WeightSteps weight_steps(bool log = false) const;
+  // Replaces the learned steps (`log`: `s` holds leaves, as weight_steps(true) gave them);
+  // a weight absent from `s` starts again at its next training forward. Throws
+  // dalnas::Error naming the parameter when its step count is not its channel count at use.
+  void set_weight_steps(const WeightSteps& s, bool log = false) const;
+  // The leaves being learned (log steps), in parameter-name order.
+  std::vector<torch::Tensor> learned_step_params() const;
+
  private:
   HalfMode act_mode() const { return device_aligned() ? align.storage : half; }
   mutable PrescalePass pass_;  // the forward pass's pre-scaling state
@@ -146,6 +172,12 @@ struct PrecisionPolicy {
   mutable ActRanges ranges_;                              // int8 act ranges
   mutable std::map<std::string, torch::Tensor> learned_;  // learned_ranges: (lo, hi) leaves
   mutable std::set<std::string> restart_learned_;         // learned ranges to set from a batch
+  // learned_weight_steps: log-step leaves by parameter name, and the names by tensor.
+  mutable std::map<std::string, torch::Tensor> log_steps_;
+  mutable std::map<const void*, std::string> weight_names_;
+  // The weight's fake quantization to [−qmax, qmax] with its learned step where it has one
+  // (or gets one: a training forward), else at max |w|.
+  torch::Tensor int_weight(const torch::Tensor& w, int qmax, bool per_tensor) const;
   mutable bool training_forward_ = false;
   mutable int scope_block_ = kOther;
   mutable LayerPrecision scope_gene_ = LayerPrecision::Default;

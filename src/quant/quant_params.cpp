@@ -114,6 +114,37 @@ PerChannelWeights quantize_weights_per_tensor(const float* w, int channels, int6
   return out;
 }
 
+PerChannelWeights quantize_weights_at_scales(const float* w, int channels, int64_t per_channel,
+                                             const std::vector<float>& scales, int qmax) {
+  check_weight_args("quantize_weights_at_scales", channels, per_channel, qmax);
+  if (scales.size() != static_cast<size_t>(channels)) {
+    throw Error("quantize_weights_at_scales: " + std::to_string(scales.size()) + " scales for " +
+                std::to_string(channels) + " channels");
+  }
+  PerChannelWeights out;
+  out.values.resize(static_cast<size_t>(channels) * static_cast<size_t>(per_channel));
+  out.scales = scales;
+  for (int c = 0; c < channels; ++c) {
+    const float s = scales[static_cast<size_t>(c)];
+    if (!std::isfinite(s) || s < 0) {
+      throw Error("quantize_weights_at_scales: channel " + std::to_string(c) + " scale " +
+                  std::to_string(s) + " is negative or not finite");
+    }
+    const float* wc = w + static_cast<int64_t>(c) * per_channel;
+    int8_t* qc = out.values.data() + static_cast<int64_t>(c) * per_channel;
+    for (int64_t i = 0; i < per_channel; ++i) {
+      if (!std::isfinite(wc[i])) {
+        throw Error("quantize_weights_at_scales: channel " + std::to_string(c) + " value " +
+                    std::to_string(i) + " is not finite");
+      }
+      const float u = s > 0 ? wc[i] / s : 0.0f;
+      const float r = std::round(std::clamp(u, -256.0f, 256.0f));  // no int overflow
+      qc[i] = static_cast<int8_t>(std::clamp(static_cast<int32_t>(r), -qmax, qmax));
+    }
+  }
+  return out;
+}
+
 int8_t quantize_int8(float x, const QuantParams& p) {
   // `static_cast<double>(TfLiteRound(val / static_cast<float>(scale))) + zero_point`,
   // clamped in double to [−128, 127].

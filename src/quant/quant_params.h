@@ -54,6 +54,16 @@ PerChannelWeights quantize_weights_per_channel(const float* w, int channels, int
 PerChannelWeights quantize_weights_per_tensor(const float* w, int channels, int64_t per_channel,
                                               int qmax = 127);
 
+// Symmetric per-channel weights at given scales (a quantization-aware network's trained
+// weight quantizers, as a TFLite converter quantizes a constant behind a FakeQuant with
+// given min / max):  q = clamp((int32) std::round(w / scale_c), −qmax, qmax)   (float
+// division, the rounding of precision/learned_step.h's forward); a channel of scale 0
+// holds zeros (its weights are all 0: a BatchNorm gamma of 0). Same layout, `qmax` and
+// errors as quantize_weights_per_channel; throws dalnas::Error for a scale count that is
+// not `channels` or a negative or non-finite scale.
+PerChannelWeights quantize_weights_at_scales(const float* w, int channels, int64_t per_channel,
+                                             const std::vector<float>& scales, int qmax = 127);
+
 // TFLite reference AffineQuantize (kernels/internal/reference/quantize.h) for int8:
 //   unclamped = double(TfLiteRound(x / float(scale))) + zero_point
 //   q = (int8) clamp(unclamped, −128, 127)

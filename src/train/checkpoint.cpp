@@ -13,6 +13,14 @@ const ActRanges& trained_act_ranges(const Checkpoint& ck) {
   return ck.act_ranges;
 }
 
+WeightSteps trained_weight_steps(const Checkpoint& ck) {
+  if (ck.net && ck.net->policy) {
+    WeightSteps s = ck.net->policy->weight_steps();
+    if (!s.empty()) return s;
+  }
+  return ck.weight_steps;
+}
+
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   std::ostringstream weights;
   torch::serialize::OutputArchive archive;
@@ -20,6 +28,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   archive.save_to(weights);
   CheckpointMeta meta = ck;
   meta.act_ranges = trained_act_ranges(ck);
+  meta.weight_steps = trained_weight_steps(ck);
   write_file_atomic(path, encode_checkpoint_container(checkpoint_meta_json(meta), weights.str()));
 }
 
@@ -40,6 +49,9 @@ Checkpoint load_checkpoint(const std::string& path, PolicyPtr policy) {
   // learned.
   if (ck.net->policy && ck.net->policy->quantization_aware() && !ck.act_ranges.empty())
     ck.net->policy->set_int8_ranges(ck.act_ranges);
+  if (ck.net->policy && ck.net->policy->quantization_aware() &&
+      ck.net->policy->learned_weight_steps && !ck.weight_steps.empty())
+    ck.net->policy->set_weight_steps(ck.weight_steps);
   return ck;
 }
 

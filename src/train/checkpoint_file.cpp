@@ -81,6 +81,7 @@ std::string checkpoint_meta_json(const CheckpointMeta& m) {
                          {"config", m.config},
                          {"metrics", m.metrics}};
   if (!m.act_ranges.empty()) meta["act_ranges"] = act_ranges_json(m.act_ranges);
+  if (!m.weight_steps.empty()) meta["weight_steps"] = weight_steps_json(m.weight_steps);
   return meta.dump();
 }
 
@@ -124,6 +125,8 @@ CheckpointMeta parse_checkpoint_meta(const std::string& text, const std::string&
   }
   if (meta.contains("act_ranges") && !meta.at("act_ranges").is_null())
     m.act_ranges = parse_act_ranges(meta.at("act_ranges"), where + ": act_ranges");
+  if (meta.contains("weight_steps") && !meta.at("weight_steps").is_null())
+    m.weight_steps = parse_weight_steps(meta.at("weight_steps"), where + ": weight_steps");
   // The scene lists `eval` and `report` read back: split name -> scene names.
   if (m.config.contains("split_scenes")) {
     const auto& splits = m.config.at("split_scenes");

@@ -12,6 +12,7 @@
 
 #include "core/act_ranges.h"
 #include "core/genome.h"
+#include "core/weight_steps.h"
 #include "data/normalization.h"
 
 namespace dalnas {
@@ -43,6 +44,8 @@ struct CheckpointMeta {
   // Quantization-aware training's activation ranges (core/act_ranges.h; "act_ranges",
   // absent when empty). save_checkpoint writes the network's policy's own when it has any.
   ActRanges act_ranges;
+  // Learned weight steps (core/weight_steps.h; "weight_steps", absent when empty).
+  WeightSteps weight_steps;
 };
 
 std::string checkpoint_meta_json(const CheckpointMeta& m);

@@ -62,6 +62,7 @@ nlohmann::json TrainConfig::to_json() const {
   // Written only when set: configurations recorded before the setting read as before.
   if (freeze_bn_epochs != -1) j["freeze_bn_epochs"] = freeze_bn_epochs;
   if (qat_ranges != "ema") j["qat_ranges"] = qat_ranges;
+  if (qat_weights != "max") j["qat_weights"] = qat_weights;
   return j;
 }
 
@@ -123,7 +124,8 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& c
               "eval_overlap",
               "init",
               "freeze_bn_epochs",
-              "qat_ranges"},
+              "qat_ranges",
+              "qat_weights"},
              ctx, "");
   read(j, "data", c.data, ctx);
   if (j.contains("synthetic")) {
@@ -182,6 +184,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& c
   read(j, "patience", c.patience, ctx);
   read(j, "freeze_bn_epochs", c.freeze_bn_epochs, ctx);
   read(j, "qat_ranges", c.qat_ranges, ctx);
+  read(j, "qat_weights", c.qat_weights, ctx);
   read(j, "min_delta", c.min_delta, ctx);
   read(j, "seed", c.seed, ctx);
   read(j, "threads", c.threads, ctx);
@@ -224,6 +227,8 @@ void TrainConfig::validate() const {
   need(freeze_bn_epochs >= -1, "freeze_bn_epochs", "must be >= 0, or -1 (auto)");
   need(qat_ranges == "ema" || qat_ranges == "learned", "qat_ranges",
        "must be ema or learned, got '" + qat_ranges + "'");
+  need(qat_weights == "max" || qat_weights == "learned", "qat_weights",
+       "must be max or learned, got '" + qat_weights + "'");
   need(threads >= 0, "threads", "must be >= 0");
   need(tiling.size >= 8, "tiling.size", "must be >= 8");
   need(tiling.stride >= 1 && tiling.stride <= tiling.size, "tiling.stride",

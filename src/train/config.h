@@ -52,6 +52,10 @@ struct TrainConfig {
   // gradient (LSQ, precision/learned_range.h). Either way the ranges deploy with the
   // weights (device/trained_ranges.h).
   std::string qat_ranges = "ema";
+  // ... and their weights: "max" quantizes each output channel at max |w| / qmax (what the
+  // targets compute); "learned" learns each channel's step by gradient (LSQ on weights,
+  // precision/learned_step.h), and the steps deploy with the weights (device/lower.h).
+  std::string qat_weights = "max";
   int patience = 10;  // early stopping on validation loss; 0 disables
   double min_delta = 1e-4;
   uint64_t seed = 1;

@@ -64,6 +64,7 @@ TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data, const Epoch
   policy->half = cfg.half;
   policy->zero_grad_on_overflow = cfg.zero_grad_on_overflow;
   policy->learned_ranges = cfg.qat_ranges == "learned";
+  policy->learned_weight_steps = cfg.qat_weights == "learned";
   policy->align = cfg.align;
   policy->norm_mean = data.norm.mean;
   policy->norm_std = data.norm.std;
@@ -91,6 +92,7 @@ TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data, const Epoch
   out.history = fit(out.ck.net, data.train, data.val, cfg, on_epoch);
   // The ranges this training learned (none unless quantization-aware), not an init's.
   out.ck.act_ranges = policy->int8_ranges();
+  out.ck.weight_steps = policy->weight_steps();
 
   TileOptions to;
   to.tile = cfg.eval_tile;

@@ -11,7 +11,7 @@ namespace dalnas {
 
 namespace {
 constexpr char kMagic[8] = {'D', 'A', 'L', 'N', 'A', 'S', 'T', 'S'};
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -73,6 +73,10 @@ void TrainState::save(const std::string& path) const {
       nlohmann::json{{"last", act_ranges_json(last_ranges)}, {"best", act_ranges_json(best_ranges)}}
           .dump());
   write_bytes(a, "range_optimizer", range_optimizer);
+  write_bytes(a, "weight_steps",
+              nlohmann::json{{"last", weight_steps_json(last_steps)},
+                             {"best", weight_steps_json(best_steps)}}
+                  .dump());
   std::ostringstream body;
   a.save_to(body);
   const std::string b = body.str();
@@ -90,7 +94,7 @@ TrainState TrainState::load(const std::string& path) {
     throw Error(path + ": not a dalnas training state (bad magic)");
   size_t at = sizeof kMagic;
   const auto version = get<uint32_t>(in, at, path);
-  if (version != kVersion && version != 1)
+  if (version != kVersion && version != 1 && version != 2)
     throw Error(path + ": training state version " + std::to_string(version) +
                 " is not supported (this dalnas reads " + std::to_string(kVersion) + ")");
   const auto size = get<uint64_t>(in, at, path);
@@ -130,6 +134,18 @@ TrainState TrainState::load(const std::string& path) {
       s.last_ranges = parse_act_ranges(j.at("last"), path + ": ranges.last");
       s.best_ranges = parse_act_ranges(j.at("best"), path + ": ranges.best");
       s.range_optimizer = read_bytes(a, "range_optimizer");
+    }
+    if (version >= 3) {
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(read_bytes(a, "weight_steps"));
+      } catch (const nlohmann::json::exception&) {
+        throw Error(path + ": training state weight steps are not valid JSON");
+      }
+      if (!j.is_object() || !j.contains("last") || !j.contains("best"))
+        throw Error(path + ": training state weight steps lack 'last' or 'best'");
+      s.last_steps = parse_weight_steps(j.at("last"), path + ": weight_steps.last", true);
+      s.best_steps = parse_weight_steps(j.at("best"), path + ": weight_steps.best", true);
     }
   } catch (const c10::Error& e) {
     throw Error(path + ": unreadable training state: " + e.what_without_backtrace());

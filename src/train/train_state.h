@@ -16,7 +16,9 @@
 // Saved to a file (a search killed mid-rung continues from it): "DALNASTS" | u32 version |
 // u64 size | libtorch archive | u64 FNV-1a checksum of everything before it; written
 // atomically. Version 2 adds the ranges (JSON text as bytes, "ranges") and the learned
-// ranges' optimiser ("range_optimizer"); version 1 files read with neither.
+// ranges' optimiser ("range_optimizer"); version 1 files read with neither. Version 3 adds
+// the learned weight steps ("weight_steps": JSON of their log leaves, last and best; the
+// range optimiser then holds their Adam state too); earlier files read with none.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "core/act_ranges.h"
+#include "core/weight_steps.h"
 
 namespace dalnas {
 
@@ -39,6 +42,9 @@ struct TrainState {
   std::string range_optimizer;  // learned ranges (LSQ): their optimiser's archive (empty: none)
   ActRanges last_ranges;        // int8 activation ranges where training stopped (empty: none)
   ActRanges best_ranges;        // ... with the best weights
+  // Learned weight steps (PrecisionPolicy::learned_weight_steps) as their log leaves
+  // (weight_steps(true)), where training stopped and with the best weights (empty: none).
+  WeightSteps last_steps, best_steps;
 
   // Writes atomically. Reads throw dalnas::Error naming the file (missing, bad magic,
   // unsupported version, checksum mismatch, unreadable archive).

@@ -112,6 +112,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     load_weights(*net, state->last);  // continue where the last range stopped, not its best
     // ... with the activation ranges it had there (quantization-aware training).
     if (!state->last_ranges.empty()) net->policy->set_int8_ranges(state->last_ranges);
+    if (!state->last_steps.empty()) net->policy->set_weight_steps(state->last_steps, true);
   }
   if (state && !state->optimizer.empty()) {
     std::istringstream in(state->optimizer);
@@ -139,22 +140,39 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
       cfg.resolved_freeze_bn_epochs(net->policy && net->policy->quantization_aware());
   double best_loss = state ? state->best_loss : INFINITY;
   std::vector<torch::Tensor> best_weights = state ? state->best : std::vector<torch::Tensor>{};
-  ActRanges best_ranges = state ? state->best_ranges : ActRanges{};  // QAT: with best_weights
+  ActRanges best_ranges = state ? state->best_ranges : ActRanges{};    // QAT: with best_weights
+  WeightSteps best_steps = state ? state->best_steps : WeightSteps{};  // ... (log steps)
   int since_best = state ? state->since_best : 0;
   hist.best_epoch = state ? state->best_epoch : 0;
   const double lr_min = cfg.lr / 20;
 
-  // Learned activation ranges (LSQ, PrecisionPolicy::learned_ranges): an Adam of their own,
-  // made once the first training forward has created them, at the weights' learning rate.
+  // Learned activation ranges and weight steps (LSQ, PrecisionPolicy::learned_ranges and
+  // learned_weight_steps): an Adam of their own, made once the first training forward has
+  // created them; the ranges at the weights' learning rate, the (log) weight steps at
+  // kStepLrFactor times it, each group its own param group.
   std::unique_ptr<torch::optim::Adam> range_opt;
+  std::vector<double> group_factor;  // each param group's factor of the learning rate
   const PrecisionPolicy& policy = *net->policy;
   double lr = cfg.lr;
   const auto step_ranges = [&] {
-    if (!policy.learned_ranges) return;
-    const std::vector<torch::Tensor> ps = policy.learned_range_params();
-    if (ps.empty()) return;
+    if (!policy.learned_ranges && !policy.learned_weight_steps) return;
+    const std::vector<torch::Tensor> ranges =
+        policy.learned_ranges ? policy.learned_range_params() : std::vector<torch::Tensor>{};
+    const std::vector<torch::Tensor> steps =
+        policy.learned_weight_steps ? policy.learned_step_params() : std::vector<torch::Tensor>{};
+    if (ranges.empty() && steps.empty()) return;
     if (!range_opt) {
-      range_opt = std::make_unique<torch::optim::Adam>(ps, torch::optim::AdamOptions(lr));
+      std::vector<torch::optim::OptimizerParamGroup> groups;
+      if (!ranges.empty()) {
+        groups.emplace_back(ranges, std::make_unique<torch::optim::AdamOptions>(lr));
+        group_factor.push_back(1.0);
+      }
+      if (!steps.empty()) {
+        groups.emplace_back(steps, std::make_unique<torch::optim::AdamOptions>(
+                                       lr * PrecisionPolicy::kStepLrFactor));
+        group_factor.push_back(PrecisionPolicy::kStepLrFactor);
+      }
+      range_opt = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(lr));
       if (state && !state->range_optimizer.empty()) {
         std::istringstream in(state->range_optimizer);
         torch::serialize::InputArchive a;
@@ -164,12 +182,14 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     } else {
       size_t known = 0;
       for (const auto& g : range_opt->param_groups()) known += g.params().size();
-      if (known != ps.size())  // a point first met after the others (set_int8_ranges dropped it)
-        throw Error("learned int8 ranges: " + std::to_string(ps.size()) + " points, " +
+      if (known != ranges.size() + steps.size())  // a point or weight first met after the others
+        throw Error("learned int8 ranges and weight steps: " +
+                    std::to_string(ranges.size() + steps.size()) + " leaves, " +
                     std::to_string(known) + " when training began");
     }
-    for (auto& g : range_opt->param_groups())
-      static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    for (size_t i = 0; i < range_opt->param_groups().size(); ++i)
+      static_cast<torch::optim::AdamOptions&>(range_opt->param_groups()[i].options())
+          .lr(lr * group_factor[i]);
     range_opt->step();
     range_opt->zero_grad();
     policy.keep_learned_ranges_valid();
@@ -261,6 +281,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
       best_loss = monitored;
       best_weights = snapshot(*net);
       best_ranges = net->policy->int8_ranges();
+      best_steps = net->policy->weight_steps(/*log=*/true);
       hist.best_epoch = epoch;
       since_best = 0;
     } else {
@@ -283,6 +304,8 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     state->stopped = hist.early_stopped;
     state->last_ranges = net->policy->int8_ranges();
     state->best_ranges = best_ranges;
+    state->last_steps = net->policy->weight_steps(/*log=*/true);
+    state->best_steps = best_steps;
     std::ostringstream out;
     torch::serialize::OutputArchive a;
     opt.save(a);
@@ -300,6 +323,7 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     load_weights(*net, best_weights);
     // The best weights evaluate and deploy at the ranges they were trained at.
     if (!best_ranges.empty()) net->policy->set_int8_ranges(best_ranges);
+    if (!best_steps.empty()) net->policy->set_weight_steps(best_steps, /*log=*/true);
   }
   net->eval();
   hist.seconds = seconds_since(t_start);

@@ -27,6 +27,14 @@ using int8_test::unet;
 
 const Shape kIn{3, 16, 16};
 
+// How many elements of two outputs of the same size differ.
+template <typename T>
+int64_t count_differ(const std::vector<T>& a, const std::vector<T>& b) {
+  int64_t n = 0;
+  for (size_t i = 0; i < a.size(); ++i) n += a[i] != b[i];
+  return n;
+}
+
 TEST(Int8Form, SplitsActivationsTfliteCannotFuse) {
   std::mt19937 rng(1);
   const DeviceGraph g = unet(rng);
@@ -280,10 +288,49 @@ TEST(Int8Emulator, PerTensorWeightsAreASetting) {
         << n.name;
   }
   EXPECT_GT(convs, 2);
-  const auto ya = a.run(x.data(), kIn), yb = b.run(x.data(), kIn);
-  int64_t differ = 0;
-  for (size_t i = 0; i < ya.size(); ++i) differ += ya[i] != yb[i];
-  EXPECT_GT(differ, 0);
+  EXPECT_GT(count_differ(a.run(x.data(), kIn), b.run(x.data(), kIn)), 0);
+}
+
+// Trained weight scales (Node::weight_scale, learned weight steps lowered): a convolution
+// that has them holds its weights at them (quantize_weights_at_scales, int4w at qmax 7);
+// [integer] ranges = "calibrated" and per-tensor weights ignore them; the result differs.
+TEST(Int8Emulator, TrainedWeightScalesReplaceTheMaxGrid) {
+  std::mt19937 rng(9);
+  DeviceGraph g = unet(rng);
+  for (Node& n : g.nodes) {
+    if (n.op != OpType::Conv) continue;
+    const int per = static_cast<int>(n.weight.size()) / n.out_c;
+    n.weight_scale = quantize_weights_per_channel(n.weight.data(), n.out_c, per).scales;
+    for (float& s : n.weight_scale) s *= 0.5f;  // the largest weights clamp
+  }
+  g.nodes[static_cast<size_t>(int8_test::node_named(g, "enc2"))].precision = LayerPrecision::Int4W;
+  const DeviceGraph f = int8_form(g, kIn);
+  const auto x = images(2, kIn, rng);
+  Int8Config trained, calibrated, per_tensor;
+  calibrated.trained_ranges = false;
+  per_tensor.weights_per_tensor = true;
+  const auto r = calibrate_ranges(f, x.data(), 2, kIn, trained);
+  const Int8Emulator a(f, r, trained), b(f, r, calibrated), c(f, r, per_tensor);
+  int convs = 0;
+  for (size_t i = 0; i < f.nodes.size(); ++i) {
+    const Node& n = f.nodes[i];
+    if (n.op != OpType::Conv) continue;
+    ++convs;
+    const int per = static_cast<int>(n.weight.size()) / n.out_c;
+    const int qmax = n.name == "enc2" ? 7 : 127;
+    const PerChannelWeights want =
+        quantize_weights_at_scales(n.weight.data(), n.out_c, per, n.weight_scale, qmax);
+    EXPECT_EQ(a.conv(static_cast<int>(i)).weight, want.values) << n.name;
+    EXPECT_EQ(a.conv(static_cast<int>(i)).weight_scale, n.weight_scale) << n.name;
+    EXPECT_EQ(b.conv(static_cast<int>(i)).weight_scale,
+              quantize_weights_per_channel(n.weight.data(), n.out_c, per, qmax).scales)
+        << n.name;
+    EXPECT_EQ(c.conv(static_cast<int>(i)).weight_scale,
+              quantize_weights_per_tensor(n.weight.data(), n.out_c, per, qmax).scales)
+        << n.name;
+  }
+  EXPECT_GT(convs, 4);
+  EXPECT_GT(count_differ(a.run(x.data(), kIn), b.run(x.data(), kIn)), 0);
 }
 
 TEST(Int8Emulator, TheRoundingBuildIsASetting) {

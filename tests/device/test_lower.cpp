@@ -4,9 +4,11 @@
 
 #include <random>
 
+#include "core/error.h"
 #include "device/emulator.h"
 #include "device/lower.h"
 #include "device/profile.h"
+#include "nn/blocks/conv_bn_act.h"
 
 using namespace dalnas;
 
@@ -205,3 +207,57 @@ TEST(LowerPrecision, StagesCarryTheirBlockNumberAndPrecisionGene) {
 
 }  // namespace
 }  // namespace dalnas
+
+namespace {
+TEST(Lower, LearnedWeightStepsBecomeTheFoldedWeightsScales) {
+  Case c = make_case(
+      Genome::parse("ConvBnAct-8-k3-relu_max_ConvAct-12-k3-relu_max_ConvBnAct-16-k3-relu_dec-8"), 4,
+      32, 32, 5);
+  // Steps for a convolution with BatchNorm (enc0), one without (enc1) and the head.
+  LowerOptions lo;
+  for (const auto& p : c.net->named_parameters()) {
+    if (p.key() == "enc0.conv.weight" || p.key() == "enc1.conv.weight" ||
+        p.key() == "head.weight") {
+      std::vector<float> s(static_cast<size_t>(p.value().size(0)));
+      for (size_t i = 0; i < s.size(); ++i) s[i] = 0.01f * static_cast<float>(i + 1);
+      lo.weight_steps[p.key()] = s;
+    }
+  }
+  const DeviceGraph g = lower(c.net, lo);
+  auto& bn = *dynamic_cast<ConvBnActImpl*>(c.net->encoder[0].get())->bn;
+  const torch::Tensor k = (bn.weight.detach().to(torch::kFloat64) /
+                           torch::sqrt(bn.running_var.to(torch::kFloat64) + bn.options.eps()))
+                              .abs();
+  int with = 0;
+  for (const Node& n : g.nodes) {
+    if (n.op != OpType::Conv) continue;
+    if (n.name == "enc0.conv") {
+      ASSERT_EQ(n.weight_scale.size(), 8u);
+      for (int i = 0; i < 8; ++i) {
+        const double want =
+            static_cast<double>(0.01f * static_cast<float>(i + 1)) * k[i].item<double>();
+        EXPECT_EQ(n.weight_scale[static_cast<size_t>(i)], static_cast<float>(want)) << i;
+      }
+    } else if (n.name == "enc1.conv") {  // no BatchNorm: the steps themselves
+      ASSERT_EQ(n.weight_scale.size(), 12u);
+      EXPECT_EQ(n.weight_scale[11], 0.01f * 12);
+    } else if (n.name == "head") {
+      EXPECT_EQ(n.weight_scale.size(), 1u);
+    } else {
+      EXPECT_TRUE(n.weight_scale.empty()) << n.name;
+    }
+    with += !n.weight_scale.empty();
+  }
+  EXPECT_EQ(with, 3);
+  // A step count that is not the channel count names the parameter.
+  lo.weight_steps["enc1.conv.weight"].pop_back();
+  try {
+    lower(c.net, lo);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'enc1.conv.weight': 11 for 12 output channels"),
+              std::string::npos)
+        << e.what();
+  }
+}
+}  // namespace

@@ -8,6 +8,7 @@
 #include "device/int8_emulator.h"
 #include "device/trained_ranges.h"
 #include "eval/device_eval.h"
+#include "steps_near.h"
 #include "train/experiment.h"
 
 using namespace dalnas;
@@ -24,6 +25,26 @@ Checkpoint tiny_checkpoint(uint64_t seed) {
   ck.norm.mean = {3000, 3000, 2800, 2000};
   ck.norm.std = {600, 650, 700, 900};
   return ck;
+}
+// n raw 4 x 32 x 32 tiles normalised as the checkpoint's network takes them.
+torch::Tensor normalised_tiles(const Checkpoint& ck, const std::vector<float>& raw, int n) {
+  auto x = torch::from_blob(const_cast<float*>(raw.data()), {n, 4, 32, 32}).clone();
+  for (int c = 0; c < 4; ++c)
+    x.select(1, c)
+        .sub_(ck.norm.mean[static_cast<size_t>(c)])
+        .div_(ck.norm.std[static_cast<size_t>(c)]);
+  return x;
+}
+// Up to 8 tiles of scene 0 (train) and of scene 1 (other).
+struct TileSets {
+  std::vector<float> train, other;
+  int nt = 0, no = 0;
+};
+TileSets tile_sets(const std::vector<Scene>& s, const TileOptions& to) {
+  TileSets t;
+  t.nt = calibration_tiles(s, {0}, to, 8, t.train);
+  t.no = calibration_tiles(s, {1}, to, 8, t.other);
+  return t;
 }
 std::vector<Scene> scenes() {
   SyntheticOptions o;
@@ -127,18 +148,13 @@ TEST(DeviceEval, QuantizationAwareNetworkDeploysAtItsTrainedRanges) {
   TileOptions to;
   to.tile = 32;
   to.overlap = 0;
-  std::vector<float> train_tiles, other_tiles;
-  const int nt = calibration_tiles(s, {0}, to, 8, train_tiles);
-  const int no = calibration_tiles(s, {1}, to, 8, other_tiles);
+  const TileSets t = tile_sets(s, to);
+  const std::vector<float>&train_tiles = t.train, &other_tiles = t.other;
+  const int nt = t.nt, no = t.no;
   ASSERT_GE(nt, 2);
   ASSERT_GE(no, 2);
   const auto normalised = [&](const std::vector<float>& raw, int n) {
-    auto x = torch::from_blob(const_cast<float*>(raw.data()), {n, 4, 32, 32}).clone();
-    for (int c = 0; c < 4; ++c)
-      x.select(1, c)
-          .sub_(ck.norm.mean[static_cast<size_t>(c)])
-          .div_(ck.norm.std[static_cast<size_t>(c)]);
-    return x;
+    return normalised_tiles(ck, raw, n);
   };
   // Ranges learned as training learns them (gradients recorded), on scene 0's tiles at
   // twice their contrast: ranges that calibration on scene 1 would not find.
@@ -182,6 +198,61 @@ TEST(DeviceEval, QuantizationAwareNetworkDeploysAtItsTrainedRanges) {
   EXPECT_EQ(b.metrics.cm.fp, c.metrics.cm.fp);
   EXPECT_NE(a.metrics.cm.tp * 1000003 + a.metrics.cm.fp,
             b.metrics.cm.tp * 1000003 + b.metrics.cm.fp);
+}
+
+// A network trained with learned weight steps (LSQ on weights) deploys at them: on a
+// 4-bit-weight target (mixed-a8w4) with steps well below max |w| / 7, the emulator with the
+// steps lowered into the graph follows the quantization-aware forward far more closely than
+// the same network and ranges at the max |w| grid.
+TEST(DeviceEval, LearnedWeightStepsDeployWithTheWeights) {
+  Checkpoint ck = tiny_checkpoint(6);
+  const DeviceProfile p = load_profile("mixed-a8w4");
+  ck.net->policy->mode = PrecisionMode::Aligned;
+  ck.net->policy->align = alignment_for(p);
+  ck.net->policy->learned_weight_steps = true;
+  auto s = scenes();
+  TileOptions to;
+  to.tile = 32;
+  to.overlap = 0;
+  const TileSets t = tile_sets(s, to);
+  const std::vector<float>&train_tiles = t.train, &other_tiles = t.other;
+  const int nt = t.nt, no = t.no;
+  const auto normalised = [&](const std::vector<float>& raw, int n) {
+    return normalised_tiles(ck, raw, n);
+  };
+  // A training forward creates the steps (at max |w| / qmax); set them to 0.55 of that,
+  // then let the activation ranges follow the quantized weights.
+  ck.net->forward(normalised(train_tiles, nt).requires_grad_(true));
+  WeightSteps steps = ck.net->policy->weight_steps();
+  ASSERT_GE(steps.size(), 8u);
+  for (auto& [name, v] : steps)
+    for (float& x : v) x *= 0.55f;
+  ck.net->policy->set_weight_steps(steps);
+  for (int pass = 0; pass < 3; ++pass)
+    ck.net->forward(normalised(train_tiles, nt).requires_grad_(true));
+  EXPECT_TRUE(test_util::steps_near(trained_weight_steps(ck), steps));
+  steps = trained_weight_steps(ck);
+  torch::Tensor qat;
+  {
+    torch::NoGradGuard ng;
+    qat = ck.net->forward(normalised(other_tiles, no)).contiguous();
+  }
+  const Shape tile{4, 32, 32};
+  const auto distance = [&](const WeightSteps& w) {
+    const DeviceGraph form = int8_form(lower_for(ck.net, ck.norm, p, w), tile);
+    auto r = calibrate_ranges(form, other_tiles.data(), no, tile, *p.integer);
+    apply_trained_ranges(form, trained_act_ranges(ck), r);
+    const Int8Emulator e(form, r, *p.integer);
+    const auto out = e.run_batch(other_tiles.data(), no, tile, 1);
+    const float* q = qat.data_ptr<float>();
+    double d = 0;
+    for (size_t i = 0; i < out.size(); ++i) d += std::fabs(out[i] - q[i]);
+    return d / static_cast<double>(out.size());
+  };
+  const double with = distance(steps), without = distance({});
+  std::printf("mean |emulator - QAT forward|: %.5f at the learned steps, %.5f at max |w|\n", with,
+              without);
+  EXPECT_LT(with, 0.5 * without) << with << " vs " << without;
 }
 
 // An integer device that normalises in the graph (input = "folded", the census's "model"

@@ -201,6 +201,20 @@ std::vector<OpCase> int8_op_cases() {
     finish(g, 8, 13, 11);
     cases.push_back({"conv3x3_relu", g, true});
   }
+  {  // trained weight scales (learned steps): 0.6 of max |w_c| / 127, the largest weights
+     // clamped; with per-tensor weights the emulation ignores them (max |w| of the tensor)
+    DeviceGraph g = start(8);
+    Node c = conv("conv_trained_scales", 0, 8, 16, 3, ActType::ReLU, rng);
+    const size_t per = c.weight.size() / 16;
+    for (size_t o = 0; o < 16; ++o) {
+      float m = 0;
+      for (size_t i = 0; i < per; ++i) m = std::max(m, std::fabs(c.weight[o * per + i]));
+      c.weight_scale.push_back(0.6f * m / 127.0f);
+    }
+    g.add(c);
+    finish(g, 8, 10, 9);
+    cases.push_back({"conv_trained_scales", g, true});
+  }
   {  // GEMM path, odd channel counts, stride 2, ReLU6
     DeviceGraph g = start(3);
     g.add(conv("conv_s2_relu6", 0, 3, 5, 3, ActType::ReLU6, rng, 2));

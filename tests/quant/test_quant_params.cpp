@@ -128,6 +128,32 @@ TEST(QuantizeWeightsPerTensor, OneScaleForTheTensorAndScaleOneWhenAllZero) {
   EXPECT_THROW(quantize_weights_per_tensor(v.data(), 2, 2, 128), Error);
 }
 
+// Given scales (a quantization-aware network's learned steps): w / scale rounded half away
+// from zero, clamped to [−qmax, qmax]; a channel of scale 0 holds zeros.
+TEST(QuantizeWeightsAtScales, RoundsAtTheGivenScaleAndClamps) {
+  // Channel 0, scale 0.5: 1.25 -> 2.5 -> 3 (tie away), -1.25 -> -3, 0.2 -> 0.4 -> 0,
+  // 100 -> 200 -> 127 (clamped). Channel 1, scale 0: zeros. Channel 2, scale 0.25 at
+  // qmax 7 in the second call: 1.0 -> 4, -3 -> -12 -> -7, 0.375 -> 1.5 -> 2, 0.1 -> 0.
+  const std::vector<float> w{1.25f, -1.25f, 0.2f,   100.0f,  //
+                             0.0f,  0.0f,   0.0f,   0.0f,    //
+                             1.0f,  -3.0f,  0.375f, 0.1f};
+  const std::vector<float> scales{0.5f, 0.0f, 0.25f};
+  const PerChannelWeights q = quantize_weights_at_scales(w.data(), 3, 4, scales);
+  EXPECT_EQ(q.scales, scales);
+  EXPECT_EQ(q.values, (std::vector<int8_t>{3, -3, 0, 127, 0, 0, 0, 0, 4, -12, 2, 0}));
+  const PerChannelWeights q7 = quantize_weights_at_scales(w.data(), 3, 4, scales, 7);
+  EXPECT_EQ(q7.values, (std::vector<int8_t>{3, -3, 0, 7, 0, 0, 0, 0, 4, -7, 2, 0}));
+  // At max |w_c| / 127 the grid is the per-channel one (these values hold no near-tie).
+  const std::vector<float> v{127.0f, 2.5f, -2.5f, -0.5f, -2.54f, 1.111f, 0.013f, 2.0f};
+  const PerChannelWeights pc = quantize_weights_per_channel(v.data(), 2, 4);
+  EXPECT_EQ(quantize_weights_at_scales(v.data(), 2, 4, pc.scales).values, pc.values);
+  EXPECT_THROW(quantize_weights_at_scales(w.data(), 3, 4, {0.5f, 0.5f}), Error);
+  EXPECT_THROW(quantize_weights_at_scales(w.data(), 3, 4, {0.5f, -1.0f, 0.5f}), Error);
+  EXPECT_THROW(quantize_weights_at_scales(w.data(), 3, 4, {0.5f, NAN, 0.5f}), Error);
+  const std::vector<float> bad{1.0f, INFINITY};
+  EXPECT_THROW(quantize_weights_at_scales(bad.data(), 1, 2, {1.0f}), Error);
+}
+
 TEST(QuantizeWeightsPerChannel, RejectsNonFinite) {
   const std::vector<float> w{1.0f, NAN};
   EXPECT_THROW(quantize_weights_per_channel(w.data(), 1, 2), Error);

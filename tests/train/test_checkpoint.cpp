@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "steps_near.h"
 #include "train/checkpoint.h"
 
 using namespace dalnas;
@@ -130,4 +132,52 @@ TEST(Checkpoint, QuantizationAwareRangesTravelWithTheWeights) {
   Checkpoint plain = make();
   save_checkpoint(p, plain);
   EXPECT_TRUE(load_checkpoint(p, qat()).act_ranges.empty());
+}
+
+// Learned weight steps (LSQ on weights) are saved by parameter name beside the ranges and
+// come back onto a policy that learns them; any other policy keeps them in the metadata
+// only (trained_weight_steps still gives them to lower()).
+TEST(Checkpoint, LearnedWeightStepsTravelWithTheWeights) {
+  TempDir d;
+  const auto qat = [](bool learned) {
+    auto p = std::make_shared<PrecisionPolicy>();
+    p->mode = PrecisionMode::Aligned;
+    p->align.int8 = true;
+    p->learned_weight_steps = learned;
+    return p;
+  };
+  Checkpoint ck = make();
+  ck.net = build_network(ck.genome, 4, qat(true));
+  ck.net->train();
+  ck.net->forward(torch::randn({2, 4, 24, 24})).sum().backward();
+  WeightSteps steps = ck.net->policy->weight_steps();
+  ASSERT_GT(steps.size(), 3u);
+  for (auto& [name, v] : steps) v[0] *= 0.5f;  // not the max grid
+  ck.net->policy->set_weight_steps(steps);
+  EXPECT_TRUE(test_util::steps_near(ck.net->policy->weight_steps(), steps));
+  steps = ck.net->policy->weight_steps();  // the floats the forward uses
+  const std::string p = (d.path / "s.ckpt").string();
+  save_checkpoint(p, ck);
+
+  Checkpoint again = load_checkpoint(p, qat(true));
+  EXPECT_EQ(again.weight_steps, steps);  // the file holds them exactly
+  EXPECT_TRUE(test_util::steps_near(again.net->policy->weight_steps(), steps));
+  ck.net->eval();
+  again.net->eval();
+  {
+    torch::NoGradGuard ng;
+    const auto x = torch::randn({1, 4, 24, 24});
+    // Within a float rounding of each step: outputs equal up to a value at a rounding tie.
+    EXPECT_LE((ck.net->forward(x) - again.net->forward(x)).abs().max().item<float>(), 1e-5f);
+  }
+  Checkpoint max_grid = load_checkpoint(p, qat(false));
+  EXPECT_TRUE(max_grid.net->policy->weight_steps().empty());
+  Checkpoint host = load_checkpoint(p);
+  EXPECT_TRUE(host.net->policy->weight_steps().empty());
+  EXPECT_EQ(trained_weight_steps(host), steps);
+  // The metadata's own steps (a network without a policy of them) save as they are.
+  Checkpoint plain = make();
+  plain.weight_steps = {{"head.weight", {1.0f}}};
+  save_checkpoint(p, plain);
+  EXPECT_EQ(load_checkpoint(p).weight_steps, plain.weight_steps);
 }

@@ -19,6 +19,9 @@ TEST(TrainConfig, JsonRoundTrip) {
   EXPECT_EQ(back.to_json(), c.to_json());
   // freeze_bn_epochs is written only when not auto (-1, the default); 0 and N round-trip.
   EXPECT_FALSE(c.to_json().contains("freeze_bn_epochs"));
+  EXPECT_FALSE(c.to_json().contains("qat_weights"));  // written only when not max
+  c.qat_weights = "learned";
+  EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").qat_weights, "learned");
   EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").freeze_bn_epochs, -1);
   for (int n : {0, 2}) {
     c.freeze_bn_epochs = n;
@@ -44,6 +47,7 @@ TEST(TrainConfig, ErrorsNameTheField) {
   expect({{"precision", "int3"}}, "int3");
   expect({{"overflow", "wrap"}}, "overflow");
   expect({{"freeze_bn_epochs", -2}}, "freeze_bn_epochs");
+  expect({{"qat_weights", "lsq"}}, "qat_weights");
 }
 
 // freeze_bn_epochs auto (-1): BatchNorm frozen for the last epoch of a quantization-aware

@@ -26,6 +26,8 @@ TrainState sample() {
   s.optimizer = std::string("opt\0state", 9);
   s.last_ranges = {{"input", {-1.5f, 2.0f}}, {"enc0.conv", {0.0f, 6.0f}}};
   s.best_ranges = {{"input", {-1.25f, 2.5f}}};
+  s.last_steps = {{"enc0.conv.weight", {-6.5f, -7.0f}}, {"head.weight", {-3.0f}}};
+  s.best_steps = {{"enc0.conv.weight", {-6.25f, -7.125f}}};
   return s;
 }
 
@@ -51,6 +53,8 @@ TEST(TrainState, RoundTripKeepsEveryField) {
   EXPECT_EQ(b.optimizer, a.optimizer);
   EXPECT_EQ(b.last_ranges, a.last_ranges);
   EXPECT_EQ(b.best_ranges, a.best_ranges);
+  EXPECT_EQ(b.last_steps, a.last_steps);
+  EXPECT_EQ(b.best_steps, a.best_steps);
   ASSERT_EQ(b.last.size(), 2u);
   ASSERT_EQ(b.best.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
@@ -63,6 +67,7 @@ TEST(TrainState, RoundTripKeepsEveryField) {
   EXPECT_TRUE(std::isinf(e.best_loss));
   EXPECT_TRUE(e.last.empty() && e.best.empty() && e.optimizer.empty());
   EXPECT_TRUE(e.last_ranges.empty() && e.best_ranges.empty());
+  EXPECT_TRUE(e.last_steps.empty() && e.best_steps.empty());
 }
 
 TEST(TrainState, DamagedFilesAreErrorsNamingTheFile) {

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "data/synthetic.h"
+#include "precision/learned_step.h"
 #include "train/experiment.h"
 #include "train/trainer.h"
 
@@ -40,11 +41,13 @@ bool same_tensors(const std::vector<torch::Tensor>& a, const std::vector<torch::
   return true;
 }
 // A network whose forward is int8 quantization-aware (moving-average or learned ranges).
-Network qat_network(const std::string& arch, int bands, uint64_t seed, bool learned = false) {
+Network qat_network(const std::string& arch, int bands, uint64_t seed, bool learned = false,
+                    bool learned_steps = false) {
   auto p = std::make_shared<PrecisionPolicy>();
   p->mode = PrecisionMode::Aligned;
   p->align.int8 = true;
   p->learned_ranges = learned;
+  p->learned_weight_steps = learned_steps;
   torch::manual_seed(seed);
   return build_network(Genome::parse(arch), bands, p);
 }
@@ -295,6 +298,60 @@ TEST(Trainer, LearnedRangesCarryOverBetweenRangesAndDifferFromMovingAverages) {
   fit(other, d.train, d.val, c, {}, EpochRange{2, 3}, &loaded);
   EXPECT_TRUE(same_tensors(weights_of(other), weights_of(whole)));
   EXPECT_EQ(other->policy->int8_ranges(), whole->policy->int8_ranges());
+  torch::set_num_threads(2);
+}
+
+// Learned weight steps (LSQ on weights): training moves them away from max |w| / qmax; they
+// and their optimiser carry over between ranges of epochs through a state file (the split
+// run equals the whole one, weights, ranges and steps); the kept weights come back with
+// their steps. Without the carried steps the split run differs (the check can fail).
+TEST(Trainer, LearnedWeightStepsMoveAndCarryOverBetweenRanges) {
+  torch::set_num_threads(1);
+  TrainConfig c = tiny_config();
+  c.epochs = 3;
+  c.lr = 3e-3;
+  PreparedData d = prepare_data(c);
+  const auto fresh = [&] { return qat_network(c.arch, d.bands, 13, true, true); };
+  Network whole = fresh();
+  TrainState ws;
+  fit(whole, d.train, d.val, c, {}, EpochRange{1, 3}, &ws);
+  const WeightSteps learned = whole->policy->weight_steps();
+  ASSERT_FALSE(learned.empty());
+  EXPECT_EQ(whole->policy->weight_steps(true), ws.best_steps);
+  // The steps moved from where they started (max |w_c| / 127 of the trained weights would be
+  // a coincidence).
+  int moved = 0, total = 0;
+  for (const auto& p : whole->named_parameters()) {
+    const auto it = learned.find(p.key());
+    if (it == learned.end()) continue;
+    const torch::Tensor start = initial_weight_steps(p.value(), 127);
+    for (size_t i = 0; i < it->second.size(); ++i, ++total)
+      moved += std::fabs(it->second[i] / start[static_cast<int64_t>(i)].item<float>() - 1) > 1e-3;
+  }
+  EXPECT_GT(moved, total / 2) << moved << " of " << total;
+
+  const std::string path = ::testing::TempDir() + "/lsq-steps.train";
+  {
+    Network first = fresh();
+    TrainState s;
+    fit(first, d.train, d.val, c, {}, EpochRange{1, 1}, &s);
+    EXPECT_FALSE(s.last_steps.empty());
+    s.save(path);
+  }
+  TrainState loaded = TrainState::load(path);
+  ASSERT_FALSE(loaded.last_steps.empty());
+  Network other = fresh();
+  fit(other, d.train, d.val, c, {}, EpochRange{2, 3}, &loaded);
+  EXPECT_TRUE(same_tensors(weights_of(other), weights_of(whole)));
+  EXPECT_EQ(other->policy->weight_steps(), learned);
+
+  TrainState lost = TrainState::load(path);
+  lost.last_steps.clear();
+  lost.best_steps.clear();
+  lost.range_optimizer.clear();
+  Network restarted = fresh();
+  fit(restarted, d.train, d.val, c, {}, EpochRange{2, 3}, &lost);
+  EXPECT_NE(restarted->policy->weight_steps(), learned);
   torch::set_num_threads(2);
 }
 
