@@ -20,7 +20,8 @@ void check_meta(const std::string& text) {
   const dalnas::CheckpointMeta back =
       dalnas::parse_checkpoint_meta(dalnas::checkpoint_meta_json(m), "fuzz.ckpt");
   if (!(back.genome == m.genome) || back.bands != m.bands || back.norm.mean != m.norm.mean ||
-      back.norm.std != m.norm.std || back.config != m.config || back.metrics != m.metrics)
+      back.norm.std != m.norm.std || back.config != m.config || back.metrics != m.metrics ||
+      back.act_ranges != m.act_ranges || back.weight_steps != m.weight_steps)
     std::abort();
 }
 
