@@ -88,7 +88,14 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
                   (key == "freeze_bn_epochs" ? " of epochs or auto" : ""));
     }
   };
+  // The flags with a fixed set of values, named as typed.
+  const auto one_of = [](const std::string& flag, const std::string& v, const char* x,
+                         const char* y) {
+    if (v != x && v != y) throw Error(flag + ": '" + v + "' is not " + x + " or " + y);
+  };
   for (const auto& [k, v] : a.set) {
+    if (k == "qat_ranges") one_of("--qat-ranges", v, "ema", "learned");
+    if (k == "qat_weights") one_of("--qat-weights", v, "max", "learned");
     if (k == "data" || k == "arch" || k == "precision" || k == "init" || k == "normalization" ||
         k == "align_device" || k == "qat_ranges" || k == "qat_weights")
       j[k] = v;

@@ -47,6 +47,10 @@ TEST(CliErrors, BadOptionValues) {
   expect_one_line_error(run_dalnas("train --epochs many"), "--epochs");
   expect_one_line_error(run_dalnas("train --freeze-bn-epochs often --epochs 1"),
                         "--freeze-bn-epochs: 'often' is not a number of epochs or auto");
+  expect_one_line_error(run_dalnas("train --qat-weights lsq --epochs 1"),
+                        "--qat-weights: 'lsq' is not max or learned");
+  expect_one_line_error(run_dalnas("train --qat-ranges minmax --epochs 1"),
+                        "--qat-ranges: 'minmax' is not ema or learned");
   expect_one_line_error(run_dalnas("train --chip-size big --epochs 1"), "--chip-size: 'big'");
   expect_one_line_error(run_dalnas("train --precision fp8 --epochs 1"), "fp8");
   expect_one_line_error(run_dalnas("train --loss hinge --epochs 1"), "hinge");
