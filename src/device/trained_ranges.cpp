@@ -20,6 +20,16 @@ int trained_range_node(const DeviceGraph& form, const std::string& point) {
     const int n = find_node(form, "normalize");
     return n >= 0 ? n : find_node(form, "input");
   }
+  // P.pre: the tensor before an activation int8_form split off (nn/activation.h), the
+  // node P itself; nothing where P's activation was fused.
+  static const std::string kPre = ".pre";
+  if (point.size() > kPre.size() &&
+      point.compare(point.size() - kPre.size(), kPre.size(), kPre) == 0) {
+    const std::string base = point.substr(0, point.size() - kPre.size());
+    const int act = find_node(form, base + ".act");
+    if (act < 0 || form.nodes[static_cast<size_t>(act)].op != OpType::Activation) return -1;
+    return find_node(form, base);
+  }
   const int split = find_node(form, point + ".act");
   if (split >= 0 && form.nodes[static_cast<size_t>(split)].op == OpType::Activation) return split;
   return find_node(form, point);

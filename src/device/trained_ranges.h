@@ -10,7 +10,10 @@
 //   "input.raw" the raw values before a folded normalisation: the graph's "input" node
 //             (none where the normalisation is not folded);
 //   P         the node "P.act" where int8_form split P's activation into a node of its
-//             own (the training point is after the activation), else the node P.
+//             own (the training point is after the activation), else the node P;
+//   P.pre     the tensor before such a split activation (the point a quantization-aware
+//             forward reads it at, nn/activation.h): the node P; none where P's
+//             activation is fused.
 // Points with no such node (a mixed-precision block's "encN.int8") and nodes with no point
 // keep their calibrated range. No libtorch.
 #include <string>

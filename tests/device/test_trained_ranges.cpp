@@ -28,6 +28,12 @@ TEST(TrainedRanges, EachPointReachesTheNodeHoldingItsTensor) {
   EXPECT_EQ(trained_range_node(form, "enc2"), node_named(form, "enc2.act"));
   EXPECT_EQ(trained_range_node(form, "res_add"), node_named(form, "res_add.act"));
   EXPECT_EQ(trained_range_node(form, "cat"), node_named(form, "cat"));
+  // The tensor before a split activation (P.pre, nn/activation.h): the node P itself; none
+  // where the activation is fused (the conv's output is the activation's).
+  EXPECT_EQ(trained_range_node(form, "enc2.pre"), node_named(form, "enc2"));
+  EXPECT_EQ(trained_range_node(form, "res_add.pre"), node_named(form, "res_add"));
+  EXPECT_EQ(trained_range_node(form, "enc1.pre"), -1);
+  EXPECT_EQ(trained_range_node(form, ".pre"), -1);
   EXPECT_EQ(trained_range_node(form, "enc9.conv"), -1);
   EXPECT_EQ(trained_range_node(form, "input"), -1);  // this graph's input is called "in"
 

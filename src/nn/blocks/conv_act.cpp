@@ -11,8 +11,7 @@ ConvActImpl::ConvActImpl(const BlockGene& g, int in_channels, PolicyPtr p, const
 }
 
 torch::Tensor ConvActImpl::forward(torch::Tensor x) {
-  x = apply_activation(conv_acc(*conv, x, *policy), gene.act);
-  return policy->act(x, p_conv.c_str());
+  return activate(conv_acc(*conv, x, *policy), gene.act, *policy, p_conv);
 }
 
 }  // namespace dalnas

@@ -13,8 +13,7 @@ ConvBnActImpl::ConvBnActImpl(const BlockGene& g, int in_channels, PolicyPtr p,
 }
 
 torch::Tensor ConvBnActImpl::forward(torch::Tensor x) {
-  x = apply_activation(conv_bn(*conv, *bn, x, *policy), gene.act);
-  return policy->act(x, p_conv.c_str());
+  return activate(conv_bn(*conv, *bn, x, *policy), gene.act, *policy, p_conv);
 }
 
 }  // namespace dalnas

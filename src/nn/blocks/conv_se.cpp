@@ -22,10 +22,10 @@ ConvSEImpl::ConvSEImpl(const BlockGene& g, int in_channels, PolicyPtr p, const s
 
 torch::Tensor ConvSEImpl::forward(torch::Tensor x) {
   const PrecisionPolicy& p = *policy;
-  x = p.act(apply_activation(conv_bn(*conv, *bn, x, p), gene.act), p_conv.c_str());
+  x = activate(conv_bn(*conv, *bn, x, p), gene.act, p, p_conv);
   torch::Tensor s = p.act(torch::adaptive_avg_pool2d(x, {1, 1}), p_pool.c_str());
   s = p.act(torch::relu(conv_acc(*se_reduce, s, p)), p_reduce.c_str());
-  s = p.act(torch::sigmoid(conv_acc(*se_expand, s, p)), p_expand.c_str());
+  s = sigmoid_gate(conv_acc(*se_expand, s, p), p, p_expand);
   return p.act(x * s, p_mul.c_str());
 }
 

@@ -26,13 +26,11 @@ DenseNetBlockImpl::DenseNetBlockImpl(const BlockGene& g, int in_channels, Policy
 
 torch::Tensor DenseNetBlockImpl::forward(torch::Tensor x) {
   const PrecisionPolicy& p = *policy;
-  torch::Tensor x1 =
-      p.act(apply_activation(conv_bn(*conv1, *bn1, x, p), gene.act), p_conv1.c_str());
+  torch::Tensor x1 = activate(conv_bn(*conv1, *bn1, x, p), gene.act, p, p_conv1);
   torch::Tensor c1 = p.act(activation_layout(torch::cat({x, x1}, 1)), p_concat1.c_str());
-  torch::Tensor x2 =
-      p.act(apply_activation(conv_bn(*conv2, *bn2, c1, p), gene.act), p_conv2.c_str());
+  torch::Tensor x2 = activate(conv_bn(*conv2, *bn2, c1, p), gene.act, p, p_conv2);
   torch::Tensor c2 = p.act(activation_layout(torch::cat({x, x1, x2}, 1)), p_concat2.c_str());
-  return p.act(apply_activation(conv_bn(*fuse, *fuse_bn, c2, p), gene.act), p_fuse.c_str());
+  return activate(conv_bn(*fuse, *fuse_bn, c2, p), gene.act, p, p_fuse);
 }
 
 }  // namespace dalnas

@@ -25,9 +25,8 @@ MBConvImpl::MBConvImpl(const BlockGene& g, int in_channels, PolicyPtr p, const s
 
 torch::Tensor MBConvImpl::forward(torch::Tensor x) {
   const PrecisionPolicy& p = *policy;
-  torch::Tensor y = apply_activation(conv_bn(*expand, *expand_bn, x, p), gene.act);
-  y = p.act(y, p_expand.c_str());
-  y = p.act(apply_activation(conv_bn(*dw, *dw_bn, y, p), gene.act), p_dw.c_str());
+  torch::Tensor y = activate(conv_bn(*expand, *expand_bn, x, p), gene.act, p, p_expand);
+  y = activate(conv_bn(*dw, *dw_bn, y, p), gene.act, p, p_dw);
   y = p.act(conv_bn(*project, *project_bn, y, p), p_project.c_str());
   if (use_residual) y = p.act(y + x, p_add.c_str());
   return y;

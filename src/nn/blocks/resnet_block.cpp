@@ -25,11 +25,11 @@ ResNetBlockImpl::ResNetBlockImpl(const BlockGene& g, int in_channels, PolicyPtr 
 
 torch::Tensor ResNetBlockImpl::forward(torch::Tensor x) {
   const PrecisionPolicy& p = *policy;
-  torch::Tensor y = p.act(apply_activation(conv_bn(*conv1, *bn1, x, p), gene.act), p_conv1.c_str());
+  torch::Tensor y = activate(conv_bn(*conv1, *bn1, x, p), gene.act, p, p_conv1);
   y = p.act(conv_bn(*conv2, *bn2, y, p), p_conv2.c_str());
   torch::Tensor s = x;
   if (shortcut) s = p.act(conv_bn(*shortcut, *shortcut_bn, x, p), p_shortcut.c_str());
-  return p.act(apply_activation(y + s, gene.act), p_add.c_str());
+  return activate(y + s, gene.act, p, p_add);
 }
 
 }  // namespace dalnas
