@@ -111,6 +111,21 @@ struct Int8Config {
   // model's FakeQuant ranges; the nodes those do not name are calibrated. false ([integer]
   // ranges = "calibrated"): every range calibrated, the QAT ranges ignored.
   bool trained_ranges = true;
+  // dpu-int8's arithmetic where it departs from the exact operation (quant/dpu_ops.h), each
+  // true as the DPU computes it; the census switches them off one at a time (eval/census.h):
+  //   dpu_bias_int8       the bias an int8 at a fix position of its own (false: an int32
+  //                       at the accumulator's position, round(b · 2^(pos_w + pos_in)));
+  //   dpu_pool_divisor    average pooling and the global mean multiply by the hardware's
+  //                       m / 2^s (false: divide by the count);
+  //   dpu_add_truncation  an add reads its inputs at the coarser position plus two bits,
+  //                       truncated (false: the exact sum, rounded once);
+  //   dpu_hardswish       hard-swish in the hardware's fixed point, 2731 / 2^14 for 1/6 and
+  //                       an intermediate at position 7 (false: a table of the float
+  //                       function, rounded half up).
+  bool dpu_bias_int8 = true;
+  bool dpu_pool_divisor = true;
+  bool dpu_add_truncation = true;
+  bool dpu_hardswish = true;
   bool simd = true;  // false: the scalar convolution (also DALNAS_NO_SIMD=1)
   // Mixed precision (format_runs above): the rule that gives every
   // node without a genome precision its format (device/precision_rule.h): `precision` for

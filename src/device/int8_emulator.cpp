@@ -510,6 +510,11 @@ void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
                               static_cast<float>(std::ldexp(1.0, -sh.pos_w)));
         d.bias.assign(static_cast<size_t>(n.out_c), 0);
         for (size_t c = 0; c < n.bias.size(); ++c) {
+          if (!config_.dpu_bias_int8) {  // int32 at the accumulator's position
+            const double v = std::round(std::ldexp(static_cast<double>(n.bias[c]), sh.pos_w + pin));
+            d.bias[c] = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
+            continue;
+          }
           d.bias[c] = int32_t{fix_quantize(n.bias[c], sh.pos_b, FixRound::Std)} *
                       (int32_t{1} << sh.shift_bias);
         }
@@ -529,8 +534,10 @@ void Int8Emulator::quantize_dpu(const std::vector<TensorRange>& ranges) {
         break;
       }
       case OpType::Activation:
-        if (n.act == ActType::HardSwish) {
+        if (n.act == ActType::HardSwish && config_.dpu_hardswish) {
           lut_[i] = dpu_hardswish_table(pin, pos_[i]);
+        } else if (n.act == ActType::HardSwish) {
+          lut_[i] = dpu_table(pin, pos_[i], hardswish_f);
         } else if (table_activation(n.act)) {
           lut_[i] = dpu_table(pin, pos_[i],
                               n.act == ActType::Sigmoid ? sigmoid_f
@@ -925,7 +932,7 @@ void Int8Emulator::execute(const float* input, const Shape& in, Tensors& t) cons
         if (n.op == OpType::MaxPool) {
           int8_max_pool(pa);
         } else if (dpu) {
-          dpu_average_pool(pa, pos_[a], pos_[i]);
+          dpu_average_pool(pa, pos_[a], pos_[i], !config_.dpu_pool_divisor);
         } else if (ort) {
           ort_average_pool(pa, params_[a], params_[i], path);
         } else {
@@ -935,7 +942,8 @@ void Int8Emulator::execute(const float* input, const Shape& in, Tensors& t) cons
       }
       case OpType::GlobalAvgPool:
         if (dpu) {
-          dpu_mean_hw(x0->data(), is.c, is.h, is.w, pos_[a], pos_[i], y.data());
+          dpu_mean_hw(x0->data(), is.c, is.h, is.w, pos_[a], pos_[i], y.data(),
+                      !config_.dpu_pool_divisor);
         } else if (ort) {
           ort_global_average_pool(x0->data(), is.c, is.h, is.w, params_[a], params_[i], y.data(),
                                   path);
@@ -987,7 +995,7 @@ void Int8Emulator::execute(const float* input, const Shape& in, Tensors& t) cons
         const int b = n.inputs.at(1);
         if (dpu) {
           dpu_add(x0->data(), pos_[a], v[b].data(), pos_[b], os.numel(), pos_[i], act_min_[i],
-                  act_max_[i], y.data());
+                  act_max_[i], y.data(), config_.dpu_add_truncation);
           break;
         }
         if (ort && add_lut_[i].empty()) {

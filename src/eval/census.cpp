@@ -13,6 +13,7 @@
 #include "device/emulator.h"
 #include "device/precision_rule.h"
 #include "eval/device_eval.h"
+#include "quant/dpu_ops.h"
 #include "train/experiment.h"
 
 namespace dalnas {
@@ -164,6 +165,46 @@ std::vector<Behaviour> integer_behaviours() {
         // percentile and entropy clip tails; dpu-int8's "diffs" picks the fix position of
         // least squared error, which may overflow where min / max's never does.
         return p.integer && p.integer->calibration != CalibrationMethod::MinMax;
+      });
+  // dpu-int8's arithmetic, each quirk replaced by the exact operation (int8_config.h).
+  auto dpu_node = [](const DeviceGraph& g, const DeviceProfile& p,
+                     const std::function<bool(const Node&)>& has) {
+    if (!p.integer || p.integer->format != Int8Format::Dpu) return false;
+    for (const Node& n : g.nodes)
+      if (has(n)) return true;
+    return false;
+  };
+  add(
+      "bias-8bit", "an int32 bias at the accumulator's position instead of the DPU's int8 one",
+      [](Int8Config& c) { c.dpu_bias_int8 = false; },
+      [dpu_node](const DeviceGraph& g, const DeviceProfile& p) {
+        return dpu_node(g, p,
+                        [](const Node& n) { return n.op == OpType::Conv && !n.bias.empty(); });
+      });
+  add(
+      "pool-divisor", "average pooling and the global mean divide by the count, not m / 2^s",
+      [](Int8Config& c) { c.dpu_pool_divisor = false; },
+      [dpu_node](const DeviceGraph& g, const DeviceProfile& p) {
+        // A k x k pool whose divisor is 1 / k^2 exactly (2 x 2: 1/4) is unchanged; a global
+        // mean's count is the tile's, not known here.
+        return dpu_node(g, p, [](const Node& n) {
+          if (n.op == OpType::GlobalAvgPool) return true;
+          return n.op == OpType::AvgPool &&
+                 !dpu_divisor_exact(dpu_pool_divisor(n.kernel),
+                                    static_cast<int64_t>(n.kernel) * n.kernel);
+        });
+      });
+  add(
+      "add-alignment", "an add's exact sum rounded once, not its inputs truncated to align",
+      [](Int8Config& c) { c.dpu_add_truncation = false; },
+      [dpu_node](const DeviceGraph& g, const DeviceProfile& p) {
+        return dpu_node(g, p, [](const Node& n) { return n.op == OpType::Add; });
+      });
+  add(
+      "hardswish", "hard-swish as the float function, not the DPU's 2731 / 2^14 fixed point",
+      [](Int8Config& c) { c.dpu_hardswish = false; },
+      [dpu_node](const DeviceGraph& g, const DeviceProfile& p) {
+        return dpu_node(g, p, [](const Node& n) { return n.act == ActType::HardSwish; });
       });
   add(
       "all", "every layer of the rule in fp16 (no integer arithmetic)",

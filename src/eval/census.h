@@ -43,8 +43,10 @@ std::vector<Behaviour> device_behaviours();
 // channel where the profile has one a tensor), reduce-range (weights over [-127, 127]),
 // int4-weights (the rule's int4w layers in int8), int8-activations (the rule's int8
 // layers with int16 activations, TFLite's 16x8), first-last (the first block and the
-// head in fp16), and "all" (every layer of the rule in fp16). A format that runs none of
-// them (dpu-int8 runs int8 only) has no row that applies.
+// head in fp16), calibration (min / max instead of a clipping calibration), the DPU's
+// arithmetic quirks on dpu-int8 (bias-8bit, pool-divisor, add-alignment, hardswish: each
+// the exact operation instead, device/int8_config.h), and "all" (every layer of the rule
+// in fp16). A row applies only where the format runs it and the graph has what it changes.
 std::vector<Behaviour> integer_behaviours();
 // integer_behaviours() for an integer profile, else device_behaviours().
 std::vector<Behaviour> behaviours_for(const DeviceProfile& profile);

@@ -104,6 +104,11 @@ int64_t read_aligned(int8_t q, int sr) {
 int8_t round_scaled(int64_t v, int64_t m, int s, int e) {
   return dpu_round(std::ldexp(static_cast<double>(v * m), e - s));
 }
+// dpu_round(v · 2^e / n): one correctly rounded division (a tie k + 1/2 is representable,
+// so it is found exactly).
+int8_t round_divided(int64_t v, int64_t n, int e) {
+  return dpu_round(std::ldexp(static_cast<double>(v), e) / static_cast<double>(n));
+}
 
 }  // namespace
 
@@ -113,7 +118,15 @@ int dpu_add_out_pos(int pos_a, int pos_b, int pos_out) {
 }
 
 void dpu_add(const int8_t* a, int pos_a, const int8_t* b, int pos_b, int64_t n, int pos_out,
-             int32_t act_min, int32_t act_max, int8_t* y) {
+             int32_t act_min, int32_t act_max, int8_t* y, bool truncate) {
+  if (!truncate) {  // dyadic values of a few bits: exact in double
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = std::ldexp(static_cast<double>(a[i]), pos_out - pos_a) +
+                       std::ldexp(static_cast<double>(b[i]), pos_out - pos_b);
+      y[i] = clamp_act(dpu_round(v), act_min, act_max);
+    }
+    return;
+  }
   const int p = std::min(pos_a, pos_b);
   const int ra = pos_a - p, rb = pos_b - p;
   const double scale = std::ldexp(1.0, pos_out - p - 2);
@@ -171,9 +184,14 @@ DpuDivisor dpu_pool_divisor(int kernel) {
   }
 }
 
-void dpu_average_pool(const Int8PoolArgs& a, int pos_in, int pos_out) {
+bool dpu_divisor_exact(const DpuDivisor& d, int64_t n) {
+  return d.m * n == (int64_t{1} << d.s);
+}
+
+void dpu_average_pool(const Int8PoolArgs& a, int pos_in, int pos_out, bool exact) {
   check_pool(a, "dpu average pool");
   const DpuDivisor d = dpu_pool_divisor(a.kernel);
+  const int64_t count = static_cast<int64_t>(a.kernel) * a.kernel;
   const int oh = a.out_h(), ow = a.out_w();
   for (int ch = 0; ch < a.c; ++ch) {
     const int8_t* x = a.in + static_cast<int64_t>(ch) * a.h * a.w;
@@ -189,20 +207,23 @@ void dpu_average_pool(const Int8PoolArgs& a, int pos_in, int pos_out) {
             if (ix >= 0 && ix < a.w) sum += x[iy * a.w + ix];
           }
         }
-        y[oy * ow + ox] =
-            clamp_act(round_scaled(sum, d.m, d.s, pos_out - pos_in), a.act_min, a.act_max);
+        const int8_t q = exact ? round_divided(sum, count, pos_out - pos_in)
+                               : round_scaled(sum, d.m, d.s, pos_out - pos_in);
+        y[oy * ow + ox] = clamp_act(q, a.act_min, a.act_max);
       }
     }
   }
 }
 
-void dpu_mean_hw(const int8_t* x, int c, int h, int w, int pos_in, int pos_out, int8_t* y) {
+void dpu_mean_hw(const int8_t* x, int c, int h, int w, int pos_in, int pos_out, int8_t* y,
+                 bool exact) {
   const int64_t hw = static_cast<int64_t>(h) * w;
   const DpuDivisor d = dpu_mean_divisor(hw);
   for (int ch = 0; ch < c; ++ch) {
     int64_t sum = 0;
     for (int64_t k = 0; k < hw; ++k) sum += x[ch * hw + k];
-    y[ch] = round_scaled(sum, d.m, d.s, pos_out - pos_in);
+    y[ch] = exact ? round_divided(sum, hw, pos_out - pos_in)
+                  : round_scaled(sum, d.m, d.s, pos_out - pos_in);
   }
 }
 

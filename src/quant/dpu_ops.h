@@ -81,8 +81,10 @@ int32_t dpu_relu6_max(int pos_out);
 //   t = floor(4·a / 2^(pos_a − p)) + floor(4·b / 2^(pos_b − p))
 //   y = clamp(dpu_round(t · 2^(pos_out − p) / 4), act_min, act_max)
 // pos_out − p is the negated shift_write, bounded to [−15, 15] (dpu_add_out_pos).
+// `truncate` false: the exact sum rounded once, y = clamp(dpu_round(a · 2^(pos_out − pos_a)
+// + b · 2^(pos_out − pos_b)), act_min, act_max) (the census's switch, eval/census.h).
 void dpu_add(const int8_t* a, int pos_a, const int8_t* b, int pos_b, int64_t n, int pos_out,
-             int32_t act_min, int32_t act_max, int8_t* y);
+             int32_t act_min, int32_t act_max, int8_t* y, bool truncate = true);
 // vai_q adjust_shift_write: the output position moved into [p − 15, p + 15].
 int dpu_add_out_pos(int pos_a, int pos_b, int pos_out);
 
@@ -110,9 +112,14 @@ DpuDivisor dpu_mean_divisor(int64_t n);
 // always k·k), times the divisor, rescaled to the output position, rounded once:
 //   y = dpu_round(Σ q · m / 2^s · 2^(pos_out − pos_in))
 // Arguments checked as int8_average_pool's (check_pool).
-void dpu_average_pool(const Int8PoolArgs& a, int pos_in, int pos_out);
+// `exact` (both): divide by the count itself, y = dpu_round(Σ q · 2^(pos_out − pos_in) / n),
+// instead of the hardware's divisor (the census's switch, eval/census.h).
+void dpu_average_pool(const Int8PoolArgs& a, int pos_in, int pos_out, bool exact = false);
 // Global average over H × W per channel, the same with dpu_mean_divisor(h·w). Output c.
-void dpu_mean_hw(const int8_t* x, int c, int h, int w, int pos_in, int pos_out, int8_t* y);
+void dpu_mean_hw(const int8_t* x, int c, int h, int w, int pos_in, int pos_out, int8_t* y,
+                 bool exact = false);
+// Whether the hardware's divisor of n values is 1 / n exactly (m / 2^s = 1 / n).
+bool dpu_divisor_exact(const DpuDivisor& d, int64_t n);
 
 // Bilinear resize: not a DPUCZDX8G operation, so it runs in Vitis's CPU runner
 // (resize_fix.cpp: interpolate the integer values in float, then dpu_round at the output

@@ -191,6 +191,81 @@ TEST(DpuEmulator, AvgPoolUsesTheHardwaresDivisorAndPaddingCounts) {
   // corner: 4 · 64 · 7/64 = 28 → 28/64; centre: 9 · 64 · 7/64 = 63 → 63/64.
   EXPECT_FLOAT_EQ(y[0], 28.0f / 64.0f);
   EXPECT_FLOAT_EQ(y[5], 63.0f / 64.0f);
+  // The census's switch (dpu_pool_divisor off): the count itself, 9 · 64 / 9 = 64 at the
+  // centre; the corner's 4 · 64 / 9 = 28.4 still rounds to 28.
+  Int8Config exact = dpu_config();
+  exact.dpu_pool_divisor = false;
+  const auto ye = Int8Emulator(g, r, exact).run(x.data(), in);
+  EXPECT_FLOAT_EQ(ye[0], 28.0f / 64.0f);
+  EXPECT_FLOAT_EQ(ye[5], 1.0f);
+}
+
+// Each of the DPU's arithmetic quirks the census switches off (Int8Config::dpu_*) reaches
+// the arithmetic: on a graph with biased convolutions, an add and a hard-swish, switching
+// one off changes the output; on a graph without an add or a hard-swish those two change
+// nothing.
+TEST(DpuEmulator, EachArithmeticQuirkCanBeSwitchedToTheExactOperation) {
+  std::mt19937 rng(26);
+  const DeviceGraph f = int8_form(unet(rng), kIn);
+  const auto calib = images(4, kIn, rng);
+  const auto r = calibrate_ranges(f, calib.data(), 4, kIn, dpu_config());
+  const auto x = images(3, kIn, rng);
+  const auto base = Int8Emulator(f, r, dpu_config()).run_batch(x.data(), 3, kIn, 1);
+  const auto differing = [&](const DeviceGraph& g, const std::vector<TensorRange>& rg,
+                             const std::vector<float>& want, void (*off)(Int8Config&)) {
+    Int8Config c = dpu_config();
+    off(c);
+    const auto y = Int8Emulator(g, rg, c).run_batch(x.data(), 3, kIn, 1);
+    int64_t n = 0;
+    for (size_t i = 0; i < y.size(); ++i) n += y[i] != want[i];
+    return n;
+  };
+  using Off = void (*)(Int8Config&);
+  const Off bias = [](Int8Config& c) { c.dpu_bias_int8 = false; };
+  const Off add = [](Int8Config& c) { c.dpu_add_truncation = false; };
+  const Off hswish = [](Int8Config& c) { c.dpu_hardswish = false; };
+  EXPECT_GT(differing(f, r, base, bias), 0);
+  EXPECT_GT(differing(f, r, base, hswish), 0);
+  // The add's truncation drops bits only where its inputs' positions differ by more than
+  // its two extra bits (here 5) and the output is finer than the coarser input (at
+  // the coarser input's position, the two extra bits and half-up rounding give the exact
+  // sum's result: a truncated k − 1/2 still rounds up); equal positions add exactly.
+  DeviceGraph sum;
+  sum.add(simple(OpType::Input, "in", {}));
+  const int ca = sum.add(conv("a", 0, 3, 2, 1, 1, ActType::None, rng));
+  Node nb = conv("b", 0, 3, 2, 1, 1, ActType::None, rng);
+  for (float& w : nb.weight) w /= 32.0f;  // 5 positions finer than a
+  for (float& w : nb.bias) w /= 32.0f;
+  const int cb = sum.add(nb);
+  const int s = sum.add(simple(OpType::Add, "sum", {ca, cb}));
+  sum.add(simple(OpType::Output, "out", {s}));
+  sum.infer_shapes(kIn);
+  std::vector<TensorRange> sr = calibrate_ranges(sum, calib.data(), 4, kIn, dpu_config());
+  sr[static_cast<size_t>(s)].min = sr[static_cast<size_t>(ca)].min / 4;  // 2 positions finer
+  sr[static_cast<size_t>(s)].max = sr[static_cast<size_t>(ca)].max / 4;
+  const Int8Emulator truncating(sum, sr, dpu_config());
+  ASSERT_GE(truncating.fix_position(cb), truncating.fix_position(ca) + 3);
+  ASSERT_GT(truncating.fix_position(s), truncating.fix_position(ca));
+  const auto sbase = truncating.run_batch(x.data(), 3, kIn, 1);
+  EXPECT_GT(differing(sum, sr, sbase, add), 0);
+  std::vector<TensorRange> same = sr;
+  same[static_cast<size_t>(cb)] = sr[static_cast<size_t>(ca)];
+  const auto equal_base = Int8Emulator(sum, same, dpu_config()).run_batch(x.data(), 3, kIn, 1);
+  EXPECT_EQ(differing(sum, same, equal_base, add), 0);
+  // A graph of convolutions and pooling only (no add, no hard-swish).
+  DeviceGraph plain;
+  plain.add(simple(OpType::Input, "in", {}));
+  const int c1 = plain.add(conv("c1", 0, 3, 4, 3, 1, ActType::ReLU, rng));
+  Node mp = simple(OpType::MaxPool, "pool", {c1});
+  mp.kernel = mp.stride = 2;
+  const int p = plain.add(mp);
+  const int h = plain.add(conv("head", p, 4, 1, 1, 1, ActType::None, rng));
+  plain.add(simple(OpType::Output, "out", {h}));
+  const DeviceGraph pf = int8_form(plain, kIn);
+  const auto pr = calibrate_ranges(pf, calib.data(), 4, kIn, dpu_config());
+  const auto pbase = Int8Emulator(pf, pr, dpu_config()).run_batch(x.data(), 3, kIn, 1);
+  EXPECT_EQ(differing(pf, pr, pbase, add), 0);
+  EXPECT_EQ(differing(pf, pr, pbase, hswish), 0);
 }
 
 TEST(DpuEmulator, APoolAfterAnAddFollowsTheAddsBoundedPosition) {

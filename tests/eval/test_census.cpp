@@ -93,7 +93,11 @@ TEST(Census, IntegerBehavioursSwitchOffWhatTheFormatRuns) {
                     q.integer->first_last != p.integer->first_last ||
                     q.integer->weight_max != p.integer->weight_max ||
                     q.integer->weights_per_tensor != p.integer->weights_per_tensor ||
-                    q.integer->calibration != p.integer->calibration)
+                    q.integer->calibration != p.integer->calibration ||
+                    q.integer->dpu_bias_int8 != p.integer->dpu_bias_int8 ||
+                    q.integer->dpu_pool_divisor != p.integer->dpu_pool_divisor ||
+                    q.integer->dpu_add_truncation != p.integer->dpu_add_truncation ||
+                    q.integer->dpu_hardswish != p.integer->dpu_hardswish)
             << device << " " << b.name;
       }
     }
@@ -102,8 +106,10 @@ TEST(Census, IntegerBehavioursSwitchOffWhatTheFormatRuns) {
   using V = std::vector<std::string>;
   EXPECT_EQ(applying("int8-tflite"), (V{"int8-activations", "first-last", "all"}));
   EXPECT_EQ(applying("onnxruntime-int8"), (V{"reduce-range"}));
-  // int8 only, one fix position a tensor: only its "diffs" calibration can be switched.
-  EXPECT_EQ(applying("dpu-int8"), V{"calibration"});
+  // int8 only, one fix position a tensor: its "diffs" calibration and the quirks of its
+  // arithmetic that this network has (biased convolutions; no add, average pool or
+  // hard-swish) can be switched.
+  EXPECT_EQ(applying("dpu-int8"), (V{"calibration", "bias-8bit"}));
   EXPECT_EQ(applying("mixed-a8w4"), (V{"int4-weights", "int8-activations", "first-last", "all"}));
   DeviceProfile per_tensor = load_profile("int8-tflite");
   per_tensor.integer->weights_per_tensor = true;

@@ -219,6 +219,15 @@ TEST(DpuAdd, AlignsToTheCoarserPositionTruncatingTwoExtraBits) {
   // A fused ReLU clamps; the order of the inputs does not matter.
   dpu_add(&z, 2, &a3, 4, 1, 2, 0, 127, &y);
   EXPECT_EQ(y, 0);
+  // The census's switch (truncate = false): the exact sum rounded once, −0.5 → 0; the
+  // first case is the same either way.
+  dpu_add(&a4, 5, &z, 2, 1, 4, -128, 127, &y, false);
+  EXPECT_EQ(y, 0);
+  dpu_add(&a1, 4, &b1, 2, 1, 3, -128, 127, &y, false);
+  EXPECT_EQ(y, 11);
+  const int8_t a5 = 127, b5 = 127;  // 127/16 + 127/4 at position 4: 635 → saturates
+  dpu_add(&a5, 4, &b5, 2, 1, 4, -128, 127, &y, false);
+  EXPECT_EQ(y, 127);
   EXPECT_EQ(dpu_add_out_pos(4, 2, 30), 17);  // shift_write bounded to [−15, 15]
   EXPECT_EQ(dpu_add_out_pos(4, 2, -20), -13);
   EXPECT_EQ(dpu_add_out_pos(4, 2, 3), 3);
@@ -248,6 +257,43 @@ TEST(DpuPool, TheHardwaresDivisors) {
   EXPECT_TRUE(eq(dpu_mean_divisor(16384), 1, 14));
   EXPECT_TRUE(eq(dpu_mean_divisor(1), 1, 0));
   EXPECT_THROW(dpu_mean_divisor(0), Error);
+  EXPECT_TRUE(dpu_divisor_exact(dpu_pool_divisor(2), 4));
+  EXPECT_TRUE(dpu_divisor_exact(dpu_mean_divisor(16384), 16384));
+  EXPECT_FALSE(dpu_divisor_exact(dpu_pool_divisor(3), 9));
+  EXPECT_FALSE(dpu_divisor_exact(dpu_mean_divisor(9), 9));
+}
+
+// exact = true (the census's switch): the window's sum divided by the count, rounded once
+// half up, where the hardware's m / 2^s rounds the other way.
+TEST(DpuPool, ExactDivisionWhereTheHardwaresDivisorRoundsOtherwise) {
+  // A 3×3 window summing to 41: 41 · 7/64 = 4.48 → 4, 41 / 9 = 4.56 → 5.
+  std::vector<int8_t> x(9, 5);
+  x[4] = 1;
+  std::vector<int8_t> y(1);
+  Int8PoolArgs a;
+  a.in = x.data();
+  a.h = a.w = 3;
+  a.kernel = 3;
+  a.stride = 1;
+  a.out = y.data();
+  dpu_average_pool(a, 0, 0);
+  EXPECT_EQ(y[0], 4);
+  dpu_average_pool(a, 0, 0, true);
+  EXPECT_EQ(y[0], 5);
+  // A global mean of 9 values summing to 256: 256 · 57/512 = 28.5 → 29 (half up), 256 / 9 =
+  // 28.4 → 28.
+  std::vector<int8_t> m(9, 28);
+  m[0] = 32;
+  dpu_mean_hw(m.data(), 1, 3, 3, 0, 0, y.data());
+  EXPECT_EQ(y[0], 29);
+  dpu_mean_hw(m.data(), 1, 3, 3, 0, 0, y.data(), true);
+  EXPECT_EQ(y[0], 28);
+  // Half up on an exact tie of the division.
+  const std::vector<int8_t> four = {1, 1, 1, 2};
+  dpu_mean_hw(four.data(), 1, 2, 2, 0, 1, y.data(), true);
+  EXPECT_EQ(y[0], 3);  // 2 · 5 / 4 = 2.5 → 3
+  dpu_mean_hw(four.data(), 1, 2, 2, 0, 0, y.data(), true);
+  EXPECT_EQ(y[0], 1);  // 5 / 4 = 1.25 → 1
 }
 
 TEST(DpuPool, AverageCountsPaddingAsZeroAndRoundsOnce) {
