@@ -150,7 +150,7 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
   check_keys(
       t, where,
       {"format", "rounding", "calibration", "percentile", "calibration_tiles", "reduce_range",
-       "precision", "first_last", "weights", "ranges", "keep_bounded", "entropy"});
+       "precision", "first_last", "weights", "ranges", "keep_bounded", "entropy", "dpu_exact"});
   Int8Config c;
   const std::string format = get_string(t, "format", where, "");
   if (format.empty()) {
@@ -214,6 +214,28 @@ Int8Config parse_integer(const nlohmann::json& t, const std::string& where) {
     throw Error(where + ".ranges: '" + ranges + "': expected trained or calibrated");
   }
   c.trained_ranges = ranges == "trained";
+  // dpu-int8: the arithmetic quirks replaced by the exact operation (int8_config.h), by the
+  // census's row names, e.g. dpu_exact = ["add-alignment"] for a DPU that adds exactly.
+  if (t.contains("dpu_exact")) {
+    const std::string key = where + ".dpu_exact";
+    if (!dpu) throw Error(key + ": not a setting of format " + to_string(c.format));
+    if (!t["dpu_exact"].is_array()) throw Error(key + ": expected a list of names");
+    for (const auto& v : t["dpu_exact"]) {
+      const std::string name = v.is_string() ? v.get<std::string>() : v.dump();
+      if (name == "bias-8bit") {
+        c.dpu_bias_int8 = false;
+      } else if (name == "pool-divisor") {
+        c.dpu_pool_divisor = false;
+      } else if (name == "add-alignment") {
+        c.dpu_add_truncation = false;
+      } else if (name == "hardswish") {
+        c.dpu_hardswish = false;
+      } else {
+        throw Error(key + ": '" + name +
+                    "': expected bias-8bit, pool-divisor, add-alignment or hardswish");
+      }
+    }
+  }
   // Mixed precision (device/precision_rule.h): what each format can run.
   auto precision = [&](const char* key, LayerPrecision fallback) {
     if (!t.contains(key)) return fallback;

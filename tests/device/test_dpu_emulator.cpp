@@ -310,6 +310,25 @@ TEST(DpuProfile, LoadsAndRefusesSettingsOfOtherFormats) {
     EXPECT_NE(std::string(e.what()).find("integer.rounding"), std::string::npos) << e.what();
   }
   EXPECT_THROW(parse(R"({"format": "dpu-int8", "reduce_range": true})"), Error);
+  // dpu_exact: the census's quirk rows as a setting (a DPU that computes one exactly).
+  EXPECT_TRUE(p.integer->dpu_bias_int8 && p.integer->dpu_pool_divisor &&
+              p.integer->dpu_add_truncation && p.integer->dpu_hardswish);
+  const DeviceProfile exact =
+      parse(R"({"format": "dpu-int8", "dpu_exact": ["add-alignment", "hardswish"]})");
+  EXPECT_TRUE(exact.integer->dpu_bias_int8);
+  EXPECT_TRUE(exact.integer->dpu_pool_divisor);
+  EXPECT_FALSE(exact.integer->dpu_add_truncation);
+  EXPECT_FALSE(exact.integer->dpu_hardswish);
+  for (const char* bad : {R"({"format": "dpu-int8", "dpu_exact": ["rounding"]})",
+                          R"({"format": "dpu-int8", "dpu_exact": "hardswish"})",
+                          R"({"format": "int8-tflite", "dpu_exact": ["hardswish"]})"}) {
+    try {
+      parse(bad);
+      FAIL() << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("integer.dpu_exact"), std::string::npos) << e.what();
+    }
+  }
   try {
     parse(R"({"format": "int8-tflite", "calibration": "diffs"})");
     FAIL() << "diffs accepted for int8-tflite";
