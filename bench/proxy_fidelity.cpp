@@ -7,7 +7,7 @@
 //                              [--resume] [--shard K/S]
 //   build/bench/proxy_fidelity --merge a.json,b.json [--json merged.json]
 //   build/bench/proxy_fidelity --repeat-full a.json,b.json [--repeat-salt N] [--threads T]
-//                              --json repeats.json [--resume]
+//                              --json repeats.json[,more.json] [--resume]
 //
 // N genomes (default 24) are sampled from the configuration's search space (seeded; the
 // built-in `dalnas search` default without --config: synthetic data). Each is trained:
@@ -36,7 +36,11 @@
 // --repeat-full trains the full reference of the files' genomes once more, same data and
 // schedule, another training seed (initial weights, chip order, augmentation), and prints
 // the tau between the two full scores and the seed-to-seed spread of one score beside the
-// spread between genomes: how far one full training can be trusted as the reference.
+// spread between genomes: how far one full training can be trusted as the reference. With
+// the seed's share taken out (core/repeatability.h) it also prints the genomes' own sd, the
+// permutation p-value that they do not differ at all, and the tau two references of k seeds
+// each can be expected to reach. --json a.json,b.json (several repeat files of the same
+// options, e.g. one per shard) combines them without training.
 //
 // The lead's measurement on sen2ships (hours on 2 cores: two shards, resumable):
 //   build/bench/proxy_fidelity --config configs/search-sen2ships.toml --genomes 24
@@ -67,6 +71,7 @@
 #include "core/csv.h"
 #include "core/error.h"
 #include "core/rank_correlation.h"
+#include "core/repeatability.h"
 #include "core/rng.h"
 #include "eval/candidate_evaluator.h"
 #include "eval/zero_cost.h"
@@ -398,17 +403,12 @@ Options options_of(const nlohmann::json& in, const std::string& path, Options o)
   return o;
 }
 
-// Paired scores of the same genomes from two trainings that differ only in the seed: the
-// standard deviation of one score across seeds, sqrt(mean (a − b)² / 2), and the sample
-// standard deviation between the genomes' first scores `a`. Needs at least two pairs.
-std::pair<double, double> seed_and_between_sd(const std::vector<double>& a,
-                                              const std::vector<double>& b) {
-  double d2 = 0, m = 0, v = 0;
-  for (size_t k = 0; k < a.size(); ++k) d2 += (a[k] - b[k]) * (a[k] - b[k]), m += a[k];
-  m /= static_cast<double>(a.size());
-  for (double x : a) v += (x - m) * (x - m);
-  return {std::sqrt(d2 / (2.0 * static_cast<double>(a.size()))),
-          std::sqrt(v / static_cast<double>(a.size() - 1))};
+// The repeatability analysis of paired scores (first, again) of the same genomes
+// (core/repeatability.h; a fixed permutation seed, so a table prints the same each time).
+Repeatability analyse_pairs(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<std::vector<double>> t;
+  for (size_t k = 0; k < a.size(); ++k) t.push_back({a[k], b[k]});
+  return repeatability(t, 9999, 1);
 }
 
 // --repeat-full: how repeatable the reference itself is. The full training of each genome
@@ -425,15 +425,28 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
   nlohmann::json id = o.identity();
   id["repeat_salt"] = o.repeat_salt;
   std::map<size_t, nlohmann::json> done;  // index -> row
-  if (o.resume && fs::exists(o.json)) {
-    const nlohmann::json in = load_config_file(o.json);
+  // Several --json files (a,b,c): their repeats combined, read only (no training).
+  const std::vector<std::string> outs = split_csv_line(o.json);
+  const auto absorb = [&](const std::string& path) {
+    const nlohmann::json in = load_config_file(path);
     if (!in.is_object() || !in.contains("options") || !in.contains("repeats"))
-      throw Error(o.json + ": not a --repeat-full results file (no 'options' and 'repeats')");
+      throw Error(path + ": not a --repeat-full results file (no 'options' and 'repeats')");
     if (in.at("options") != id)
-      throw Error(o.json + ": written with other options " + in.at("options").dump() +
+      throw Error(path + ": written with other options " + in.at("options").dump() +
                   ", this run's are " + id.dump());
-    for (const auto& r : in.at("repeats")) done[r.at("index").get<size_t>()] = r;
-    std::printf("resumed: %zu repeats already in %s\n", done.size(), o.json.c_str());
+    size_t added = 0;
+    for (const auto& r : in.at("repeats")) {
+      const size_t i = r.at("index").get<size_t>();
+      if (done.count(i))
+        throw Error(path + ": genome " + std::to_string(i + 1) + " repeated again");
+      done[i] = r, ++added;
+    }
+    std::printf("resumed: %zu repeats already in %s\n", added, path.c_str());
+  };
+  if (outs.size() > 1) {
+    for (const std::string& path : outs) absorb(path);
+  } else if (o.resume && fs::exists(o.json)) {
+    absorb(o.json);
   } else if (fs::exists(o.json)) {
     throw Error(o.json + ": exists (continue it with --resume, or choose another --json)");
   }
@@ -453,8 +466,13 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
     for (const auto& [i, r] : done) list.push_back(r);
     write_file_atomic(o.json, nlohmann::json{{"options", id}, {"repeats", list}}.dump(2) + "\n");
   };
+  size_t missing = 0;
   for (const auto& [i, genome] : todo) {
     if (done.count(i)) continue;
+    if (outs.size() > 1) {  // read only
+      ++missing;
+      continue;
+    }
     Candidate c;
     c.id = i + 1;
     c.genome = Genome::parse(genome);
@@ -486,12 +504,31 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
       mean_of_two[i] = (x + y) / 2;
     }
   }
+  if (missing > 0)
+    std::printf("(%zu genomes of the files have no repeat in %s yet)\n", missing, o.json.c_str());
   if (a.size() >= 2) {
-    const auto [seed_sd, between_sd] = seed_and_between_sd(a, b);
+    const Repeatability rep = analyse_pairs(a, b);
     std::printf("\nfull vs full with another seed: tau %.3f, rho %.3f over %zu genomes\n",
                 kendall_tau(a, b), spearman_rho(a, b), a.size());
     std::printf("sd of one score across seeds %.4f; sd between the genomes' first scores %.4f\n",
-                seed_sd, between_sd);
+                rep.seed_sd, rep.raw_between_sd);
+    // How much of the spread is the genomes (core/repeatability.h): the genomes' own sd
+    // once the seed's share is taken out, the permutation p-value of "no genome differs",
+    // and what a reference averaging k seeds would be worth.
+    std::printf(
+        "genomes' own sd (seed noise removed) %.4f; F %.2f, permutation p %.3f that the "
+        "genomes do not differ\n",
+        rep.genome_sd, rep.f, rep.p);
+    std::printf("%14s %12s %26s\n", "seeds/genome", "reliability", "tau expected between two");
+    for (int k : {1, 2, 4, 8, 16})
+      std::printf("%14d %12.3f %26.3f\n", k, rep.reliability(k), rep.expected_tau(k));
+    const int need = rep.seeds_for_tau(0.6);
+    if (need > 0)
+      std::printf("seeds per genome for two references to agree at tau >= 0.6: %d\n", need);
+    else
+      std::printf(
+          "seeds per genome for two references to agree at tau >= 0.6: none (the estimated "
+          "genome variance is 0)\n");
   }
 
   // The same for each metric the full training records: a reference score that separates
@@ -502,8 +539,8 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
     if (f.value("status", "") == "ok" && f.contains("metrics"))
       first_metrics[row.at("index").get<size_t>()] = &f.at("metrics");
   }
-  std::printf("\n%-18s %8s %10s %12s %7s %7s\n", "metric", "genomes", "seed sd", "between sd",
-              "ratio", "tau");
+  std::printf("\n%-18s %8s %10s %12s %10s %7s %7s\n", "metric", "genomes", "seed sd", "between sd",
+              "genome sd", "p", "tau");
   for (const char* metric :
        {"miou", "vessel_iou", "boundary_f1", "object_precision", "object_recall"}) {
     std::vector<double> x, y;
@@ -517,9 +554,9 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
       if (std::isfinite(u) && std::isfinite(w)) x.push_back(u), y.push_back(w);
     }
     if (x.size() < 2) continue;
-    const auto [seed_sd, between_sd] = seed_and_between_sd(x, y);
-    std::printf("%-18s %8zu %10.4f %12.4f %7.2f %7.3f\n", metric, x.size(), seed_sd, between_sd,
-                seed_sd > 0 ? between_sd / seed_sd : std::nan(""), kendall_tau(x, y));
+    const Repeatability rep = analyse_pairs(x, y);
+    std::printf("%-18s %8zu %10.4f %12.4f %10.4f %7.3f %7.3f\n", metric, x.size(), rep.seed_sd,
+                rep.raw_between_sd, rep.genome_sd, rep.p, kendall_tau(x, y));
   }
   // The cheap levels against a lower-variance reference: the mean of the two full
   // trainings (its seed-to-seed sd is 1/sqrt(2) of one training's).
