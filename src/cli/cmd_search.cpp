@@ -2,6 +2,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -56,6 +57,20 @@ int64_t to_int(const std::string& flag, const std::string& v) {
   }
 }
 
+// "10.3" or "10.3ms" -> 10.3; a positive, finite number of milliseconds.
+double to_ms(const std::string& flag, const std::string& v) {
+  std::string t = v;
+  if (t.size() > 2 && t.compare(t.size() - 2, 2, "ms") == 0) t.resize(t.size() - 2);
+  try {
+    size_t pos = 0;
+    const double x = std::stod(t, &pos);
+    if (pos != t.size() || !std::isfinite(x) || x <= 0) throw std::invalid_argument(v);
+    return x;
+  } catch (const std::exception&) {
+    throw Error("--" + flag + ": '" + v + "' is not a latency in milliseconds (e.g. 10.3)");
+  }
+}
+
 // Flags over the config file over the built-in default.
 SearchConfig resolve(const SearchArgs& a) {
   nlohmann::json j =
@@ -92,6 +107,8 @@ SearchConfig resolve(const SearchArgs& a) {
       j["train"][k] = v;
     else if (k == "schedule")
       j["evaluation"]["schedule"] = v;
+    else if (k == "max-latency")  // beside the config's other hard limits
+      j["fitness"]["constraints"]["max_latency_ms"] = to_ms(k, v);
   }
   // A few epochs per candidate: low_epochs and inherit_epochs follow --epochs when the
   // config does not set them.
@@ -343,13 +360,15 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     if (a.mpi) set_threads(usable_cores());
     const Genome g = Genome::parse(res.records[*best].genome);
     const std::string dir = out + "/best";
-    // A resumed run whose winner was already retrained keeps that result.
+    // A resumed run whose winner was already retrained keeps that result, unless the
+    // retraining's recipe ([final_train] in the run's config.toml) changed since.
     bool done_before = false;
     if (resume && fs::exists(dir + "/metrics.json") && fs::exists(dir + "/model.ckpt")) {
       try {
         const auto prev = nlohmann::json::parse(read_file(dir + "/metrics.json"));
-        done_before =
-            prev.value("genome", std::string()) == g.str() && prev.value("epochs", -1) > 0;
+        done_before = prev.value("genome", std::string()) == g.str() &&
+                      prev.value("epochs", -1) > 0 &&
+                      prev.value("final_train", nlohmann::json::object()) == cfg.final_train;
         if (done_before) pr.final = prev;
       } catch (const std::exception&) {
         done_before = false;
@@ -363,8 +382,10 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
       if (talk) std::fprintf(stderr, "\nthe best genome was retrained before: %s\n", dir.c_str());
     } else {
       if (talk)
-        std::fprintf(stderr, "\nretraining the best genome for %d epochs: %s\n",
-                     cfg.evaluation.final_epochs, g.str().c_str());
+        std::fprintf(
+            stderr, "\nretraining the best genome for %d epochs%s%s: %s\n",
+            cfg.evaluation.final_epochs, cfg.final_train.empty() ? "" : " with [final_train] ",
+            cfg.final_train.empty() ? "" : cfg.final_train.dump().c_str(), g.str().c_str());
       pr.final = evaluator.train_final(g, dir, on_epoch);
       pr.final["candidate_id"] = res.records[*best].candidate_id;
       pr.final["search_metrics"] = res.records[*best].metrics;
@@ -456,6 +477,9 @@ void add_search(CLI::App& app) {
   opt("--schedule", "schedule",
       "two-stage (default: low_epochs, then the rest when promising) or rungs (successive "
       "halving over [evaluation] rungs)");
+  opt("--max-latency", "max-latency",
+      "Hard latency limit in ms on the target (fitness.constraints.max_latency_ms): "
+      "candidates estimated above it are rejected before training");
   opt("--final-epochs", "final-epochs", "Epochs to retrain the best genome (0: no retraining)");
   opt("--input-size", "input-size", "Inference input S or HxW for the cost model (default 256)");
   cmd->add_flag_function(

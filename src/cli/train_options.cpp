@@ -35,9 +35,9 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
       "profile's pipeline: conversions, range, pre-scaled accumulators, upsampling mode)");
   opt("--normalization", "normalization",
       "standard (per-band mean/std, default), none (raw values) or reflectance (DN / 10000)");
-  opt("--epochs", "epochs", "Training epochs (default 40)");
+  opt("--epochs", "epochs", "Training epochs (default 30)");
   opt("--batch", "batch", "Batch size (default 16)");
-  opt("--lr", "lr", "Adam learning rate (default 1e-3)");
+  opt("--lr", "lr", "Adam learning rate (default 3e-3, cosine decay to lr/20)");
   opt("--loss", "loss", "focal, bce, dice, focal+dice (default) or bce+dice");
   opt("--focal-alpha", "alpha", "Focal loss alpha (weight of vessel pixels, default 0.75)");
   opt("--focal-gamma", "gamma", "Focal loss gamma (default 2)");
@@ -58,7 +58,8 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
   opt("--seed", "seed", "Seed for weights, split, chip sampling and augmentation");
   opt("--threads", "threads", "CPU threads for training (default: all cores)");
   opt("--chip-size", "chip_size", "Training chip side in pixels (default 128)");
-  opt("--chip-stride", "chip_stride", "Step between training chips (default 96)");
+  opt("--chip-stride", "chip_stride",
+      "Step between training chips (default 64; 3/4 of --chip-size when only that is given)");
   opt("--background-keep", "background_keep", "Fraction of vessel-free chips kept (default 0.25)");
   opt("--train-scenes", "train_scenes", "Comma-separated scene names for training");
   opt("--val-scenes", "val_scenes", "Comma-separated scene names for validation");
@@ -127,7 +128,7 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
     else if (k == "augment" || k == "cosine")
       j[k] = false;
   }
-  // A chip size given without a stride keeps the default overlap ratio.
+  // A chip size given without a stride: chips every 3/4 of their side (as the help says).
   if (a.set.count("chip_size") && !a.set.count("chip_stride") &&
       !(j.contains("tiling") && j["tiling"].contains("stride")))
     j["tiling"]["stride"] = std::max(1, j["tiling"]["size"].get<int>() * 3 / 4);

@@ -66,6 +66,7 @@ struct CandidateEvaluator::Impl {
   std::string run_dir;
   std::function<void(const std::string&)> log;
   TrainConfig train;
+  TrainConfig final_train;  // the winner's retraining: [train] with [final_train] over it
   std::shared_ptr<const SearchData> shared;  // the data, possibly shared with other evaluators
   const PreparedData& data_() const { return shared->data; }
   DeviceProfile profile;
@@ -75,14 +76,15 @@ struct CandidateEvaluator::Impl {
   TileOptions tiles;
   std::vector<int> eval_scenes;
 
-  PolicyPtr policy() const {
+  PolicyPtr policy() const { return policy_for(train); }
+  PolicyPtr policy_for(const TrainConfig& t) const {
     auto p = std::make_shared<PrecisionPolicy>();
-    p->mode = train.precision;
-    p->half = train.half;
-    p->zero_grad_on_overflow = train.zero_grad_on_overflow;
-    p->learned_ranges = train.qat_ranges == "learned";
-    p->learned_weight_steps = train.qat_weights == "learned";
-    p->align = train.align;
+    p->mode = t.precision;
+    p->half = t.half;
+    p->zero_grad_on_overflow = t.zero_grad_on_overflow;
+    p->learned_ranges = t.qat_ranges == "learned";
+    p->learned_weight_steps = t.qat_weights == "learned";
+    p->align = t.align;
     p->norm_mean = data_().norm.mean;
     p->norm_std = data_().norm.std;
     return p;
@@ -112,6 +114,28 @@ TrainConfig search_train_config(const SearchConfig& cfg) {
   tj["epochs"] = cfg.evaluation.epochs;
   TrainConfig t = TrainConfig::from_json(tj, "train");
   t.validate();
+  return t;
+}
+
+// The winner's retraining: the candidates' [train] with [final_train] merged over it (key
+// by key), aligned to the same profile, final_epochs long.
+TrainConfig final_train_config(const SearchConfig& cfg, const TrainConfig& candidates) {
+  nlohmann::json tj = cfg.train;
+  tj.merge_patch(cfg.final_train);
+  tj["seed"] = cfg.seed;
+  tj["epochs"] = std::max(1, cfg.evaluation.final_epochs);
+  TrainConfig t;
+  try {
+    t = TrainConfig::from_json(tj, "final_train");
+    t.validate();
+  } catch (const Error& e) {
+    // validate() names the field after "config: "; say which table set it.
+    const std::string w = e.what();
+    if (w.rfind("config: ", 0) == 0) throw Error("final_train: " + w.substr(8));
+    throw;
+  }
+  t.align = candidates.align;
+  t.align_device = candidates.align_device;
   return t;
 }
 
@@ -159,6 +183,7 @@ CandidateEvaluator::CandidateEvaluator(const SearchConfig& cfg, std::string run_
     m.train.align = alignment_for(m.profile);
     m.train.align_device = m.profile.name;
   }
+  m.final_train = final_train_config(cfg, m.train);
   m.cost_model = load_cost_model(m.profile);
   if (!m.cost_model.cpu_warning.empty()) {
     std::fprintf(stderr, "warning: %s\n", m.cost_model.cpu_warning.c_str());
@@ -648,10 +673,8 @@ nlohmann::json CandidateEvaluator::train_final(
     const Genome& g, const std::string& dir,
     const std::function<void(int epoch, int total, double eta_s)>& on_epoch, bool fp32_twin) {
   Impl& m = *impl_;
-  TrainConfig t = m.train;
-  t.epochs = std::max(1, m.cfg.evaluation.final_epochs);
-  t.seed = m.cfg.seed;
-  PolicyPtr policy = m.policy();
+  TrainConfig t = m.final_train;
+  PolicyPtr policy = m.policy_for(t);
   if (fp32_twin) {
     t.precision = PrecisionMode::FP32;
     policy->mode = PrecisionMode::FP32;
@@ -662,11 +685,17 @@ nlohmann::json CandidateEvaluator::train_final(
   ck.bands = m.data_().bands;
   ck.norm = m.data_().norm;
   ck.net = build_network(g, m.data_().bands, policy);
+  // Chips of the retraining's own tiling where [final_train] changes it (the same scenes,
+  // split and normalisation; the scenes are evaluated whole either way).
   const double t0 = now_s();
-  const TrainHistory h = fit(ck.net, m.data_().train, m.data_().val, t,
-                             [&](const EpochStats& s, int total, double eta) {
-                               if (on_epoch) on_epoch(s.epoch, total, eta);
-                             });
+  PreparedData own;
+  const bool own_chips = data_key(t) != data_key(m.train);
+  if (own_chips) own = prepare_data(t, &m.data_().norm);
+  const PreparedData& d = own_chips ? own : m.data_();
+  const TrainHistory h =
+      fit(ck.net, d.train, d.val, t, [&](const EpochStats& s, int total, double eta) {
+        if (on_epoch) on_epoch(s.epoch, total, eta);
+      });
   const double train_s = now_s() - t0;
   nlohmann::json out = cost(g);
   out["genome"] = g.str();
@@ -674,6 +703,8 @@ nlohmann::json CandidateEvaluator::train_final(
   out["device"] = m.cfg.device;
   out["epochs"] = static_cast<int>(h.epochs.size());
   out["train_s"] = train_s;
+  // The recipe where it is not the candidates' (a resumed run retrains when it changes).
+  if (!m.cfg.final_train.empty()) out["final_train"] = m.cfg.final_train;
   const auto host = [&](const std::vector<int>& which) {
     return evaluate_scenes(ck.net, m.data_().scenes, which, m.data_().norm, m.tiles).to_json();
   };

@@ -96,7 +96,9 @@ class CandidateEvaluator : public Evaluator {
   // Latency / memory / energy / params of `g` on the target (step 1 alone), as metrics.
   nlohmann::json cost(const Genome& g) const;
 
-  // Retrains `g` from scratch for evaluation.final_epochs epochs (the search seed), saves
+  // Retrains `g` from scratch for evaluation.final_epochs epochs (the search seed) with the
+  // candidates' [train] settings and [final_train] over them (its own chips where it changes
+  // the tiling; metrics.final_train records the overrides), saves
   // <dir>/model.ckpt, exports <dir>/model-fp32.onnx and model-fp16.onnx at the search's
   // input size, and returns its metrics: host FP32 and device metrics on the val and test
   // splits, params, latency, FPS, peak memory, energy, the ONNX file names.

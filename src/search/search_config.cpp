@@ -271,7 +271,9 @@ void read_search(const nlohmann::json& j, const std::string& w, SearchConfig& c)
 SearchConfig SearchConfig::from_json(const nlohmann::json& j, const std::string& where) {
   SearchConfig c = defaults();
   if (!j.is_object()) throw Error(where + ": top level must be a table");
-  check_keys(j, where, {"search", "strategy", "search_space", "fitness", "evaluation", "train"});
+  check_keys(
+      j, where,
+      {"search", "strategy", "search_space", "fitness", "evaluation", "train", "final_train"});
   if (j.contains("search")) read_search(j.at("search"), where + ": search", c);
   c.strategy_params = default_strategy_params(c.strategy);
   if (j.contains("strategy")) {
@@ -288,6 +290,21 @@ SearchConfig SearchConfig::from_json(const nlohmann::json& j, const std::string&
   if (j.contains("train")) {
     if (!j.at("train").is_object()) throw Error(where + ": train: expected a table");
     c.train.merge_patch(j.at("train"));  // nested tables merge key by key
+  }
+  if (j.contains("final_train")) {
+    const auto& f = j.at("final_train");
+    if (!f.is_object())
+      throw Error(where + ": final_train: expected a table of [train] keys for the retraining");
+    for (const auto& [k, v] : f.items()) {
+      (void)v;
+      for (const char* fixed : final_train_fixed_keys())
+        if (k == fixed)
+          throw Error(where + ": final_train." + k +
+                      ": cannot differ from the search's (the winner is retrained and "
+                      "evaluated on the search's data, split, normalisation, precision, seed "
+                      "and tiles; its epochs are evaluation.final_epochs)");
+    }
+    c.final_train = f;
   }
   // Strategy parameters are checked by building the strategy once.
   try {
@@ -337,7 +354,15 @@ nlohmann::json SearchConfig::to_json() const {
                      {"keep_checkpoints", e.keep_checkpoints},
                      {"measure_latency", e.measure_latency}};
   j["train"] = train;
+  j["final_train"] = final_train;
   return j;
+}
+
+const std::vector<const char*>& final_train_fixed_keys() {
+  static const std::vector<const char*> k = {
+      "data",   "synthetic", "split", "normalization", "precision", "align_device", "seed",
+      "epochs", "arch",      "init",  "threads",       "eval_tile", "eval_overlap"};
+  return k;
 }
 
 nlohmann::json SearchConfig::evaluation_identity() const {
@@ -350,6 +375,7 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   j["evaluation"].erase("final_epochs");
   j["evaluation"].erase("final_fp32_twin");
   j["evaluation"].erase("keep_checkpoints");
+  j.erase("final_train");  // the winner's retraining: no candidate's result depends on it
   // Each schedule's settings enter only when it is the one in use, so that adding the rung
   // settings left the identity of two-stage runs (and their journals) unchanged.
   auto& e = j["evaluation"];

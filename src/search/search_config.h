@@ -69,6 +69,15 @@
 //   measure_latency = false    # latency from the profile's [measure] table (a real device
 //                              # or host timing) instead of the cost model
 //   [train]                    # train/config.h (data, precision, batch, lr, tiling, ...)
+//   [final_train]              # [train] keys that differ for the winner's retraining into
+//                              # best/ (and its FP32 twin) only, e.g. the recipe of
+//                              # `dalnas train` (lr = 3e-3, patience = 10, tiling = {size =
+//                              # 128, stride = 64}) where the candidates train on a cheaper
+//                              # one; merged over [train] key by key. Not part of
+//                              # evaluation_identity(); data, split, normalization,
+//                              # precision, seed, epochs (evaluation.final_epochs), eval_tile
+//                              # and eval_overlap cannot differ (the winner is retrained and
+//                              # evaluated on the search's scenes, numerics and tiles)
 //
 // `train.epochs` is ignored (the [evaluation] epochs apply); `train.seed` is set from
 // search.seed. Unknown keys are errors naming the table and key.
@@ -125,7 +134,8 @@ struct SearchConfig {
   SearchSpace space;
   FitnessConfig fitness;
   EvaluationConfig evaluation;
-  nlohmann::json train = nlohmann::json::object();  // TrainConfig's JSON (train/config.h)
+  nlohmann::json train = nlohmann::json::object();        // TrainConfig's JSON (train/config.h)
+  nlohmann::json final_train = nlohmann::json::object();  // overrides of `train` for best/
 
   // The built-in default: a small search on the synthetic default data that finishes in
   // minutes on 2 cores (ga, population 12, 4 generations, 6 epochs per candidate (2 at low
@@ -142,6 +152,9 @@ struct SearchConfig {
   // device, evaluation, fitness inputs): its hash keys the journal's duplicate lookup.
   nlohmann::json evaluation_identity() const;
 };
+
+// The [train] keys a [final_train] table may not set (SearchConfig::final_train).
+const std::vector<const char*>& final_train_fixed_keys();
 
 // "90", "90s", "30m", "2h", "1h30m" -> seconds; throws dalnas::Error naming `what`.
 double parse_duration(const std::string& s, const std::string& what);

@@ -274,6 +274,8 @@ TEST(SearchCli, BadInputGetsOneLineNamingTheProblem) {
       {"search --time-budget 10x --out " + d.str() + "/c", "--time-budget: '10x'"},
       {"search --device nowhere --out " + d.str() + "/e", "nowhere"},
       {"search --resume " + d.str() + " --epochs 3", "--resume"},
+      {"search --max-latency fast --out " + d.str() + "/f", "--max-latency: 'fast'"},
+      {"search --max-latency -3 --out " + d.str() + "/g", "--max-latency: '-3'"},
   };
   for (const auto& c : cases) {
     const auto r = run_dalnas(c.args + " -q");
@@ -329,6 +331,29 @@ TEST(SearchCli, ASearchWithNoUsableCandidateFailsAndSaysWhyAndWhatToChange) {
   EXPECT_EQ(summary["rejected"], 10);
   EXPECT_NE(summary["no_winner"].get<std::string>().find("most common reason"), std::string::npos);
   EXPECT_EQ(lines_of(out + "/candidates.csv"), 11) << "the evaluations are all recorded";
+}
+
+TEST(SearchCli, MaxLatencyIsAHardLimitBesideTheConfigsOthers) {
+  TempDir d;
+  // The config limits parameters generously; --max-latency adds a limit no network meets.
+  const std::string cfg =
+      write_config(d, std::string(kTiny) + "\n[fitness]\nconstraints = {max_params = 1000000}\n");
+  const std::string out = d.str() + "/run";
+  const auto r = run_dalnas("search --config " + cfg + " --max-latency 0.001ms --out " + out +
+                            " --threads 1 -q --evaluations 4");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("rejected before training"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("max_latency_ms 0.001"), std::string::npos) << r.err;
+  const std::string written = slurp(out + "/config.toml");
+  EXPECT_NE(written.find("max_latency_ms = 0.001"), std::string::npos) << written;
+  EXPECT_NE(written.find("max_params = 1000000"), std::string::npos) << "kept beside it";
+  // A limit every network meets leaves the search as it was: nothing rejected.
+  const std::string out2 = d.str() + "/run2";
+  const auto ok = run_dalnas("search --config " + cfg + " --max-latency 10000 --out " + out2 +
+                             " --threads 1 -q --evaluations 3 --final-epochs 0");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  const auto summary = nlohmann::json::parse(slurp(out2 + "/summary.json"));
+  EXPECT_EQ(summary["rejected"], 0) << summary.dump();
 }
 
 TEST(SearchCli, AFailedResumeLeavesFailedTxtAndASuccessfulOneRemovesIt) {

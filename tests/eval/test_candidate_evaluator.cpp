@@ -306,6 +306,52 @@ TEST_F(CandidateEvaluatorTest, TrainFinalWritesTheCheckpointAndHostAndDeviceTest
   EXPECT_EQ(ck.genome.str(), Genome::parse(kGenome).str());
 }
 
+TEST_F(CandidateEvaluatorTest, TrainFinalFollowsTheFinalTrainRecipeOnItsOwnChips) {
+  SearchConfig cfg = tiny();
+  cfg.evaluation.final_epochs = 1;
+  CandidateEvaluator plain(cfg, dir_);
+  const auto a = plain.train_final(Genome::parse(kGenome), dir_ + "/plain");
+  EXPECT_FALSE(a.contains("final_train")) << "no overrides, nothing recorded";
+  // Another learning rate and 64-px chips (one a scene) for the retraining only.
+  cfg.final_train = {{"lr", 0.05}, {"tiling", {{"size", 64}, {"stride", 64}}}};
+  CandidateEvaluator ev(cfg, dir_);
+  EXPECT_EQ(ev.train_config().at("lr"), plain.train_config().at("lr"))
+      << "the candidates' recipe is the [train] table's";
+  const auto b = ev.train_final(Genome::parse(kGenome), dir_ + "/final");
+  EXPECT_EQ(b.at("final_train"), cfg.final_train);
+  const Checkpoint ca = load_checkpoint(dir_ + "/plain/model.ckpt");
+  const Checkpoint cb = load_checkpoint(dir_ + "/final/model.ckpt");
+  EXPECT_DOUBLE_EQ(cb.config.at("lr").get<double>(), 0.05);
+  EXPECT_EQ(cb.config.at("tiling").at("size"), 64);
+  EXPECT_EQ(cb.config.at("tiling").at("background_keep"), 1.0) << "merged key by key";
+  EXPECT_EQ(cb.config.at("batch"), ca.config.at("batch"));
+  // Same genome, seed and initial weights, another recipe: other trained weights.
+  const auto pa = ca.net->parameters(), pb = cb.net->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  double diff = 0;
+  for (size_t i = 0; i < pa.size(); ++i) diff += (pa[i] - pb[i]).abs().sum().item<double>();
+  EXPECT_GT(diff, 0.0);
+  // Scenes, split and evaluation tiles are the search's: the same ground truth is counted.
+  EXPECT_EQ(a.at("device_test").at("objects").at("vessels"),
+            b.at("device_test").at("objects").at("vessels"));
+  // A bad override is an error naming the table at construction, before any search.
+  cfg.final_train = {{"lr", -1.0}};
+  try {
+    CandidateEvaluator bad(cfg, dir_);
+    ADD_FAILURE() << "lr -1 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("final_train: lr"), std::string::npos) << e.what();
+  }
+  cfg.final_train = {{"batch", "large"}};
+  try {
+    CandidateEvaluator bad(cfg, dir_);
+    ADD_FAILURE() << "batch 'large' accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("final_train"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("batch"), std::string::npos) << e.what();
+  }
+}
+
 // Schedule "rungs" over three rungs of 1, 2 and 3 epochs.
 SearchConfig rung_config() {
   SearchConfig cfg = tiny();

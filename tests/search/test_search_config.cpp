@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/config_file.h"
 #include "core/error.h"
 #include "search/search_config.h"
 
@@ -90,6 +95,56 @@ TEST(SearchConfig, ErrorsNameTheTableAndKey) {
   EXPECT_NE(error_of({{"search_space", {{"widths", {0}}}}}).find("search_space.widths"),
             std::string::npos)
       << error_of({{"search_space", {{"widths", {0}}}}});
+}
+
+TEST(SearchConfig, FinalTrainOverridesTheWinnersRecipeOnlyAndRoundTripsThroughToml) {
+  const nlohmann::json j = {
+      {"train", {{"lr", 0.01}, {"tiling", {{"size", 64}, {"stride", 32}}}}},
+      {"final_train", {{"lr", 3e-3}, {"patience", 10}, {"tiling", {{"size", 128}}}}}};
+  const SearchConfig c = SearchConfig::from_json(j, "s.toml");
+  EXPECT_EQ(c.final_train.at("lr"), 3e-3);
+  EXPECT_EQ(c.final_train.at("tiling").at("size"), 128);
+  EXPECT_EQ(c.train.at("lr"), 0.01) << "the candidates' recipe is unchanged";
+  // Through the run folder's config.toml and back.
+  const std::string path = ::testing::TempDir() + "dalnas-final-train-config.toml";
+  {
+    std::ofstream f(path);
+    f << to_toml(c.to_json());
+  }
+  const SearchConfig d = SearchConfig::from_json(load_config_file(path), path);
+  std::remove(path.c_str());
+  EXPECT_EQ(d.final_train, c.final_train);
+  EXPECT_TRUE(SearchConfig::defaults().final_train.empty()) << "none by default";
+  // No candidate's result depends on it.
+  EXPECT_EQ(c.evaluation_identity(),
+            SearchConfig::from_json({{"train", j.at("train")}}, "t").evaluation_identity());
+  EXPECT_FALSE(c.evaluation_identity().contains("final_train"));
+}
+
+TEST(SearchConfig, FinalTrainCannotChangeWhatTheWinnerIsEvaluatedOn) {
+  for (const char* k : {"data", "split", "precision", "seed", "epochs", "eval_tile"}) {
+    const std::string e = error_of({{"final_train", {{k, 1}}}});
+    EXPECT_NE(e.find(std::string("final_train.") + k + ": cannot differ"), std::string::npos) << e;
+  }
+  EXPECT_NE(error_of({{"final_train", 3}}).find("final_train: expected a table"),
+            std::string::npos);
+}
+
+TEST(SearchConfig, EveryShippedSearchConfigIsValid) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(DALNAS_SOURCE_DIR "/configs")) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() != ".toml" || name.rfind("train-", 0) == 0) continue;
+    ++n;
+    EXPECT_NO_THROW(SearchConfig::from_json(load_config_file(e.path().string()), name)) << name;
+  }
+  EXPECT_GE(n, 5);
+  const SearchConfig c = SearchConfig::from_json(
+      load_config_file(DALNAS_SOURCE_DIR "/configs/search-sen2ships.toml"), "sen2ships");
+  // The one-hour search retrains its winner with `dalnas train`'s recipe.
+  EXPECT_EQ(c.final_train.at("lr"), 0.003);
+  EXPECT_EQ(c.final_train.at("tiling").at("size"), 128);
+  EXPECT_EQ(c.train.at("lr"), 0.01);
 }
 
 TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
