@@ -67,6 +67,10 @@ struct CandidateEvaluator::Impl {
   std::function<void(const std::string&)> log;
   TrainConfig train;
   TrainConfig final_train;  // the winner's retraining: [train] with [final_train] over it
+  // Its chips where [final_train] changes the tiling: prepared once, for the winner and its
+  // FP32 twin alike.
+  std::unique_ptr<PreparedData> final_data;
+  const PreparedData& final_data_();
   std::shared_ptr<const SearchData> shared;  // the data, possibly shared with other evaluators
   const PreparedData& data_() const { return shared->data; }
   DeviceProfile profile;
@@ -77,18 +81,7 @@ struct CandidateEvaluator::Impl {
   std::vector<int> eval_scenes;
 
   PolicyPtr policy() const { return policy_for(train); }
-  PolicyPtr policy_for(const TrainConfig& t) const {
-    auto p = std::make_shared<PrecisionPolicy>();
-    p->mode = t.precision;
-    p->half = t.half;
-    p->zero_grad_on_overflow = t.zero_grad_on_overflow;
-    p->learned_ranges = t.qat_ranges == "learned";
-    p->learned_weight_steps = t.qat_weights == "learned";
-    p->align = t.align;
-    p->norm_mean = data_().norm.mean;
-    p->norm_std = data_().norm.std;
-    return p;
-  }
+  PolicyPtr policy_for(const TrainConfig& t) const { return training_policy(t, data_().norm); }
 
   void say(const std::string& s) const {
     if (log) log(s);
@@ -150,6 +143,13 @@ std::string data_key(const TrainConfig& t) {
 }
 
 }  // namespace
+
+const PreparedData& CandidateEvaluator::Impl::final_data_() {
+  if (data_key(final_train) == data_key(train)) return data_();
+  if (!final_data)
+    final_data = std::make_unique<PreparedData>(prepare_data(final_train, &data_().norm));
+  return *final_data;
+}
 
 const PreparedData& prepared_data(const SearchData& d) {
   return d.data;
@@ -688,10 +688,7 @@ nlohmann::json CandidateEvaluator::train_final(
   // Chips of the retraining's own tiling where [final_train] changes it (the same scenes,
   // split and normalisation; the scenes are evaluated whole either way).
   const double t0 = now_s();
-  PreparedData own;
-  const bool own_chips = data_key(t) != data_key(m.train);
-  if (own_chips) own = prepare_data(t, &m.data_().norm);
-  const PreparedData& d = own_chips ? own : m.data_();
+  const PreparedData& d = m.final_data_();
   const TrainHistory h =
       fit(ck.net, d.train, d.val, t, [&](const EpochStats& s, int total, double eta) {
         if (on_epoch) on_epoch(s.epoch, total, eta);

@@ -266,6 +266,11 @@ void read_search(const nlohmann::json& j, const std::string& w, SearchConfig& c)
   }
 }
 
+// The [train] keys a [final_train] table may not set: the winner is retrained and evaluated
+// on the search's data, split, numerics, seed and tiles (its epochs: final_epochs).
+const char* const final_train_fixed_keys[] = {
+    "data",   "synthetic", "split", "normalization", "precision", "align_device", "seed",
+    "epochs", "arch",      "init",  "threads",       "eval_tile", "eval_overlap"};
 }  // namespace
 
 SearchConfig SearchConfig::from_json(const nlohmann::json& j, const std::string& where) {
@@ -295,11 +300,10 @@ SearchConfig SearchConfig::from_json(const nlohmann::json& j, const std::string&
     const auto& f = j.at("final_train");
     if (!f.is_object())
       throw Error(where + ": final_train: expected a table of [train] keys for the retraining");
-    for (const auto& [k, v] : f.items()) {
-      (void)v;
-      for (const char* fixed : final_train_fixed_keys())
-        if (k == fixed)
-          throw Error(where + ": final_train." + k +
+    for (auto it = f.begin(); it != f.end(); ++it) {
+      for (const char* fixed : final_train_fixed_keys)
+        if (it.key() == fixed)
+          throw Error(where + ": final_train." + it.key() +
                       ": cannot differ from the search's (the winner is retrained and "
                       "evaluated on the search's data, split, normalisation, precision, seed "
                       "and tiles; its epochs are evaluation.final_epochs)");
@@ -356,13 +360,6 @@ nlohmann::json SearchConfig::to_json() const {
   j["train"] = train;
   j["final_train"] = final_train;
   return j;
-}
-
-const std::vector<const char*>& final_train_fixed_keys() {
-  static const std::vector<const char*> k = {
-      "data",   "synthetic", "split", "normalization", "precision", "align_device", "seed",
-      "epochs", "arch",      "init",  "threads",       "eval_tile", "eval_overlap"};
-  return k;
 }
 
 nlohmann::json SearchConfig::evaluation_identity() const {

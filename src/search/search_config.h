@@ -153,9 +153,6 @@ struct SearchConfig {
   nlohmann::json evaluation_identity() const;
 };
 
-// The [train] keys a [final_train] table may not set (SearchConfig::final_train).
-const std::vector<const char*>& final_train_fixed_keys();
-
 // "90", "90s", "30m", "2h", "1h30m" -> seconds; throws dalnas::Error naming `what`.
 double parse_duration(const std::string& s, const std::string& what);
 

@@ -56,18 +56,23 @@ Network clone_network(Network& net, PolicyPtr policy) {
   return copy;
 }
 
+PolicyPtr training_policy(const TrainConfig& cfg, const Normalization& norm) {
+  auto p = std::make_shared<PrecisionPolicy>();
+  p->mode = cfg.precision;
+  p->half = cfg.half;
+  p->zero_grad_on_overflow = cfg.zero_grad_on_overflow;
+  p->learned_ranges = cfg.qat_ranges == "learned";
+  p->learned_weight_steps = cfg.qat_weights == "learned";
+  p->align = cfg.align;
+  p->norm_mean = norm.mean;
+  p->norm_std = norm.std;
+  return p;
+}
+
 TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data, const EpochCallback& on_epoch,
                          const Checkpoint* init) {
   TrainOutcome out;
-  auto policy = std::make_shared<PrecisionPolicy>();
-  policy->mode = cfg.precision;
-  policy->half = cfg.half;
-  policy->zero_grad_on_overflow = cfg.zero_grad_on_overflow;
-  policy->learned_ranges = cfg.qat_ranges == "learned";
-  policy->learned_weight_steps = cfg.qat_weights == "learned";
-  policy->align = cfg.align;
-  policy->norm_mean = data.norm.mean;
-  policy->norm_std = data.norm.std;
+  const PolicyPtr policy = training_policy(cfg, data.norm);
 
   torch::manual_seed(cfg.seed);
   if (init) {

@@ -42,6 +42,11 @@ TrainOutcome train_model(const TrainConfig& cfg, PreparedData& data,
 // A copy of `net` (weights and BatchNorm statistics) using `policy`.
 Network clone_network(Network& net, PolicyPtr policy);
 
+// The precision policy a training of `cfg` runs under: its precision mode, FP16 rounding,
+// overflow handling, learned ranges / weight steps, device alignment, and the data's
+// normalisation statistics.
+PolicyPtr training_policy(const TrainConfig& cfg, const Normalization& norm);
+
 std::vector<std::string> scene_names(const std::vector<Scene>& scenes, const std::vector<int>& idx);
 
 }  // namespace dalnas
