@@ -32,11 +32,22 @@
 // to a random genome, and only if that is also taken proposes a repeat (the evaluator's
 // journal lookup answers it without training).
 //
+// Screen: a function of the genome alone that says, before anything is trained, why it
+// cannot be feasible (e.g. the cost model's latency above a hard limit), or nothing when it
+// may be. A strategy given one (set_screen) treats a genome that fails it like a duplicate:
+// it draws again, up to `max_retries` times, so that such genomes take no evaluation, no
+// place in its population and no share of its budget; if the random fallback's draws all
+// fail too, the first of them not proposed before is proposed anyway (the evaluator then
+// rejects it). Seed genomes are proposed whatever the screen says (the user named them).
+// The screen is not part of state(); determinism holds for the same screen. screened()
+// counts the draws it turned away (saved in state()).
+//
 // Ranking for single-objective strategies (ga, regularized-evolution): feasible before
 // infeasible; feasible by fitness (higher first); infeasible by violation (lower first);
 // then by id (older first). A failed evaluation (ok = false) counts as infeasible with
 // infinite violation.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -103,6 +114,11 @@ class Strategy {
   // Continues from state(). Throws dalnas::Error when the state belongs to another
   // strategy, other parameters or another search space, or is malformed.
   virtual void restore(const nlohmann::json& state) = 0;
+  // Why a genome cannot be feasible (empty: it may be); see "Screen" above.
+  using Screen = std::function<std::string(const Genome&)>;
+  virtual void set_screen(Screen screen) = 0;
+  // Draws the screen has turned away so far (over restores).
+  virtual int64_t screened() const = 0;
 };
 
 // name: ga | regularized-evolution | nsga2 | random. params: a JSON object of that

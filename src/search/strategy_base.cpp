@@ -123,10 +123,25 @@ bool StrategyBase::seen(const Genome& g) const {
   return seen_.count(g.str()) > 0;
 }
 
+void StrategyBase::set_screen(Screen screen) {
+  screen_ = std::move(screen);
+  screen_passes_.clear();
+}
+
+bool StrategyBase::admissible(const Genome& g) {
+  if (seen(g)) return false;
+  if (!screen_) return true;
+  const std::string key = g.str();
+  auto it = screen_passes_.find(key);
+  if (it == screen_passes_.end()) it = screen_passes_.emplace(key, screen_(g).empty()).first;
+  if (!it->second) ++screened_;
+  return it->second;
+}
+
 bool StrategyBase::unique(const std::function<Genome()>& next, Genome& out) {
   for (int i = 0; i <= max_retries_; ++i) {
     out = next();
-    if (!seen(out)) return true;
+    if (admissible(out)) return true;
   }
   out = unique_random();
   return false;
@@ -146,12 +161,17 @@ void StrategyBase::set_seeds(std::vector<Genome> seeds, const std::string& where
 Genome StrategyBase::unique_random() {
   for (const Genome& s : seeds_)
     if (!seen(s)) return s;
-  Genome g;
+  Genome g, unseen;
+  bool have_unseen = false;
   for (int i = 0; i <= max_retries_; ++i) {
     g = space_.sample(rng_);
-    if (!seen(g)) break;
+    if (admissible(g)) return g;
+    if (!have_unseen && !seen(g)) {
+      unseen = g;
+      have_unseen = true;
+    }
   }
-  return g;
+  return have_unseen ? unseen : g;
 }
 
 Candidate StrategyBase::take_outstanding(uint64_t id) {
@@ -191,6 +211,7 @@ nlohmann::json StrategyBase::state() const {
   nlohmann::json o = nlohmann::json::array();
   for (const auto& kv : outstanding_) o.push_back(to_json(kv.second));
   j["outstanding"] = o;
+  j["screened"] = screened_;
   j["data"] = save_data();
   return j;
 }
@@ -223,8 +244,11 @@ void StrategyBase::restore(const nlohmann::json& j) {
       Candidate cand = candidate_from_json(c);
       outstanding[cand.id] = cand;
     }
+    // States saved before the screen existed have no count.
+    const int64_t screened = j.contains("screened") ? j.at("screened").get<int64_t>() : 0;
     load_data(j.at("data"));
     seed_ = j.at("seed").get<uint64_t>();
+    screened_ = screened;
     rng_ = rng;
     next_id_ = next_id;
     seen_ = std::move(seen_set);

@@ -46,6 +46,8 @@ class StrategyBase : public Strategy {
   std::vector<Candidate> outstanding() const override;
   nlohmann::json state() const final;
   void restore(const nlohmann::json& state) final;
+  void set_screen(Screen screen) override;
+  int64_t screened() const override { return screened_; }
 
  protected:
   // `params` is the resolved parameters (ParamReader::finish()), stored in the state.
@@ -62,13 +64,17 @@ class StrategyBase : public Strategy {
   Candidate make(const Genome& g, int generation, std::vector<uint64_t> parents,
                  std::string origin);
   bool seen(const Genome& g) const;
-  // Calls `next` until it gives a genome not proposed before, at most max_retries + 1
-  // times; then a random genome, drawn the same way; then accepts a repeat of the last
-  // random draw. Returns true when the result came from `next` (false: random fallback;
-  // the caller labels it "random" and gives it no parents).
+  // Not proposed before and passes the screen (when there is one); a screened-out genome
+  // is counted in screened_.
+  bool admissible(const Genome& g);
+  // Calls `next` until it gives an admissible genome (not proposed before, passes the
+  // screen), at most max_retries + 1 times; then a random genome, drawn the same way; then
+  // the first of those random draws not proposed before, else a repeat of the last. Returns true
+  // when the result came from `next` (false: random fallback; the caller labels it "random" and
+  // gives it no parents).
   bool unique(const std::function<Genome()>& next, Genome& out);
-  // The first seed genome not proposed yet; else a random genome not proposed before (or a
-  // repeat after max_retries + 1 draws).
+  // The first seed genome not proposed yet; else a random admissible genome (after
+  // max_retries + 1 draws without one: the first not proposed before, else a repeat).
   Genome unique_random();
   // The strategy's `seed_genomes` (read with ParamReader::get_genomes), each checked
   // against the space; throws dalnas::Error "<where>seed_genomes[i]: <gene problem>".
@@ -91,6 +97,9 @@ class StrategyBase : public Strategy {
   std::set<std::string> seen_;
   std::deque<Candidate> queue_;
   std::map<uint64_t, Candidate> outstanding_;
+  Screen screen_;
+  std::map<std::string, bool> screen_passes_;  // the screen's answers by genome (a cache)
+  int64_t screened_ = 0;
 };
 
 }  // namespace dalnas

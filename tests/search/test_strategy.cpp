@@ -208,6 +208,126 @@ TEST_P(EveryStrategy, RejectsUnknownObservationsAndForeignStates) {
   EXPECT_EQ(error_of([&] { w->restore(broken); }).rfind("random state 'xoshiro256ss:nope'", 0), 0u);
 }
 
+// A screen that rules out about half the space: networks whose first block is wider than 24.
+std::string wide_first_block(const Genome& g) {
+  return g.blocks.at(0).width > 24 ? "first block wider than 24" : "";
+}
+
+// With a screen, no genome that fails it is proposed (the strategy draws again), the
+// strategy still proposes as many candidates as without one (its budget counts proposals),
+// the draws turned away are counted and saved, and a resumed screened run continues exactly
+// like an uninterrupted one.
+TEST_P(EveryStrategy, ScreenKeepsOutGenomesThatFailItWithoutSpendingTheBudget) {
+  const std::string name = GetParam();
+  const SearchSpace space;
+  auto plain = make_strategy(name, small_params(name), space, 11);
+  Driver dp;
+  dp.workers = 2;
+  const int plain_steps = dp.run(*plain);
+  int plain_wide = 0;
+  for (const auto& line : dp.log)
+    if (line.rfind("propose", 0) == 0) {
+      const std::string g = line.substr(line.find(' ', 8) + 1);
+      plain_wide += wide_first_block(Genome::parse(g.substr(0, g.find(' ')))).empty() ? 0 : 1;
+    }
+  ASSERT_GT(plain_wide, 0) << "the screen must matter for this test to mean anything";
+  EXPECT_EQ(plain->screened(), 0);
+
+  auto s = make_strategy(name, small_params(name), space, 11);
+  s->set_screen(wide_first_block);
+  Driver d;
+  d.workers = 2;
+  int proposed = 0;
+  for (;;) {
+    auto before = d.log.size();
+    if (!d.step(*s)) break;
+    for (size_t i = before; i < d.log.size(); ++i) {
+      if (d.log[i].rfind("propose", 0) != 0) continue;
+      ++proposed;
+      const std::string rest = d.log[i].substr(d.log[i].find(' ', 8) + 1);
+      const Genome g = Genome::parse(rest.substr(0, rest.find(' ')));
+      EXPECT_EQ(wide_first_block(g), "") << name << ": proposed " << g.str();
+    }
+  }
+  EXPECT_TRUE(s->done());
+  EXPECT_EQ(proposed, plain_steps) << "the same number of candidates as without a screen";
+  EXPECT_GT(s->screened(), 0);
+  EXPECT_EQ(s->state().at("screened").get<int64_t>(), s->screened());
+
+  // Resume mid-run with the same screen: the same proposals and the same count.
+  for (int k : {3, plain_steps / 2}) {
+    auto first = make_strategy(name, small_params(name), space, 11);
+    first->set_screen(wide_first_block);
+    Driver d1;
+    d1.workers = 2;
+    ASSERT_EQ(d1.run(*first, k), k);
+    auto resumed = make_strategy(name, small_params(name), space, 11);
+    resumed->set_screen(wide_first_block);
+    resumed->restore(nlohmann::json::parse(first->state().dump()));
+    EXPECT_EQ(resumed->screened(), first->screened());
+    d1.inflight = resumed->outstanding();
+    d1.run(*resumed);
+    EXPECT_EQ(d1.log, d.log) << name << " k=" << k;
+    EXPECT_EQ(resumed->state(), s->state()) << name << " k=" << k;
+  }
+
+  // A screen that admits everything changes nothing: the same run as without one.
+  auto open = make_strategy(name, small_params(name), space, 11);
+  open->set_screen([](const Genome&) { return std::string(); });
+  Driver d_open;
+  d_open.workers = 2;
+  d_open.run(*open);
+  EXPECT_EQ(d_open.log, dp.log);
+  EXPECT_EQ(open->state(), plain->state());
+
+  // States saved before the screen existed carry no count: restored as none.
+  nlohmann::json old = plain->state();
+  old.erase("screened");
+  auto from_old = make_strategy(name, small_params(name), space, 11);
+  from_old->restore(old);
+  EXPECT_EQ(from_old->screened(), 0);
+}
+
+// A screen nothing passes: the strategy still proposes (the first unproposed random draw,
+// which the evaluator then rejects), never a repeat, and finishes; seed genomes are
+// proposed whatever the screen says.
+TEST_P(EveryStrategy, ScreenThatNothingPassesStillProposesAndSeedsGoFirst) {
+  const std::string name = GetParam();
+  const SearchSpace space;
+  nlohmann::json params = small_params(name);
+  params["max_retries"] = 3;
+  params["seed_genomes"] = {"reference"};
+  auto s = make_strategy(name, params, space, 8);
+  int calls = 0;
+  s->set_screen([&calls](const Genome&) {
+    ++calls;
+    return std::string("too slow");
+  });
+  std::set<std::string> genomes;
+  bool first = true;
+  for (;;) {
+    auto cands = s->propose(3);
+    if (cands.empty()) break;
+    std::vector<Observation> obs;
+    for (const Candidate& c : cands) {
+      if (first) {
+        EXPECT_EQ(c.origin, "seed");
+        first = false;
+      }
+      EXPECT_TRUE(genomes.insert(c.genome.str()).second) << "repeat: " << c.genome.str();
+      obs.push_back(testing_search::synthetic_result(c));
+    }
+    s->observe(obs);
+  }
+  EXPECT_TRUE(s->done());
+  EXPECT_GT(genomes.size(), 10u);
+  EXPECT_GE(s->screened(), static_cast<int64_t>(genomes.size()) - 1);
+  // Every answer of the screen turned a draw away (answers are kept per genome, so a genome
+  // drawn twice is asked once).
+  EXPECT_GT(calls, 0);
+  EXPECT_LE(calls, s->screened());
+}
+
 INSTANTIATE_TEST_SUITE_P(Search, EveryStrategy,
                          ::testing::Values("ga", "regularized-evolution", "nsga2", "random"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
