@@ -461,6 +461,17 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
                               : "rung " + std::to_string(reached + 1) + "/" + std::to_string(rungs);
 }
 
+std::string CandidateEvaluator::cost_rejection(const Genome& g) const {
+  const FitnessConfig& f = impl_->cfg.fitness;
+  if (!f.has_constraints()) return "";  // nothing to build the network for
+  try {
+    const FitnessResult r = check_constraints(f, EvalMetrics::from_json(cost(g)));
+    return r.feasible ? "" : r.reason();
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
                                          const std::vector<EvaluationRecord>& history) {
   Impl& m = *impl_;

@@ -95,6 +95,10 @@ class CandidateEvaluator : public Evaluator {
   uint64_t training_seed_salt = 0;
   // Latency / memory / energy / params of `g` on the target (step 1 alone), as metrics.
   nlohmann::json cost(const Genome& g) const;
+  // Why step 1 would reject `g` (the hard constraints on cost(g)), or "" when it would not:
+  // the screen `dalnas search` gives its strategy (SearchConfig::screen, search/strategy.h).
+  // A genome whose cost cannot be computed passes (its evaluation then fails, saying why).
+  std::string cost_rejection(const Genome& g) const;
 
   // Retrains `g` from scratch for evaluation.final_epochs epochs (the search seed) with the
   // candidates' [train] settings and [final_train] over them (its own chips where it changes

@@ -64,6 +64,9 @@ struct FitnessConfig {
   double target_energy_mj = 0.0;                 // mnasnet, optional: > 0 adds the energy factor
   double mnas_alpha = -0.07, mnas_beta = -0.07;  // mnasnet
   double max_params = 0, max_latency_ms = 0, max_peak_memory_bytes = 0, max_energy_mj = 0;
+  bool has_constraints() const {
+    return max_params > 0 || max_latency_ms > 0 || max_peak_memory_bytes > 0 || max_energy_mj > 0;
+  }
   std::vector<std::string> objectives = {"miou", "latency_ms", "params"};
 
   // Throws dalnas::Error "<where>.<key>: <problem>".

@@ -125,6 +125,29 @@ TEST_F(CandidateEvaluatorTest, AConstraintViolatedBeforeTrainingRejectsWithoutTr
   EXPECT_FALSE(std::filesystem::exists(ev.checkpoint_path(c.genome)));
 }
 
+// cost_rejection (the search's screen) says what step 1 of evaluate() would say: the same
+// violated constraints, nothing where evaluate() would train.
+TEST_F(CandidateEvaluatorTest, CostRejectionAgreesWithTheRejectionBeforeTraining) {
+  SearchConfig cfg = tiny();
+  const Genome g = Genome::parse(kGenome);
+  {
+    CandidateEvaluator none(cfg, dir_);
+    EXPECT_EQ(none.cost_rejection(g), "") << "no constraint: nothing to reject";
+  }
+  CandidateEvaluator probe(cfg, dir_);
+  const double ms = probe.cost(g).at("latency_ms").get<double>();
+  cfg.fitness.max_latency_ms = ms * 0.9;
+  CandidateEvaluator tight(cfg, dir_);
+  const std::string why = tight.cost_rejection(g);
+  EXPECT_NE(why.find("max_latency_ms"), std::string::npos) << why;
+  const EvalOutcome o = tight.evaluate(candidate(1, kGenome), {});
+  EXPECT_EQ(o.status, EvalStatus::Rejected);
+  EXPECT_EQ(o.reason, "rejected before training: " + why);
+  cfg.fitness.max_latency_ms = ms * 1.1;
+  CandidateEvaluator loose(cfg, dir_);
+  EXPECT_EQ(loose.cost_rejection(g), "");
+}
+
 TEST_F(CandidateEvaluatorTest, AChildInheritsItsParentsWeightsAndTrainsShorter) {
   SearchConfig cfg = tiny();
   cfg.evaluation.multi_fidelity = false;
