@@ -279,6 +279,8 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
   opt.fingerprints["device profile"] =
       cfg.device + " " + profile_fingerprint(external_profile_name(cfg.device));
   if (!a.quiet) opt.on_progress = [&](const SearchProgress& p) { print_progress(p, a.json); };
+  // Genomes the cost model rules out are not proposed (SearchConfig::screen).
+  opt.screen = [&evaluator](const Genome& g) { return evaluator.cost_rejection(g); };
   const SearchOutcome res = a.mpi ? dist::run_search_mpi(*a.mpi, cfg, space, out, journal, opt)
                                   : run_search(cfg, space, evaluator, journal, opt);
   if (talk && res.resumed_from > 0)
@@ -308,6 +310,7 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
   summary["transient"] = transient;
   summary["retried"] = res.retried;
   summary["rejected"] = rejected;
+  summary["screened"] = res.screened;
 
   // The best candidates, then the winner retrained into best/.
   std::vector<size_t> order;
@@ -321,6 +324,11 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
                  res.stop_reason.c_str(), static_cast<long long>(res.records.size()),
                  static_cast<long long>(failed), static_cast<long long>(rejected),
                  format_seconds(res.elapsed_s).c_str());
+    if (res.screened > 0)
+      std::fprintf(stderr,
+                   "%lld draws of the strategy were not proposed: the cost model put them "
+                   "outside the hard constraints\n",
+                   static_cast<long long>(res.screened));
     std::fprintf(stderr, "%-4s %-52s %9s %8s %9s %8s %8s\n", "id", "genome", "params", "mIoU",
                  "lat (ms)", "FPS", "fitness");
     for (size_t k = 0; k < std::min<size_t>(5, order.size()); ++k) {

@@ -37,7 +37,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   const int workers = evaluator.workers();
   if (workers < 1) throw Error("search: the evaluator has no workers");
   const std::string eval_hash = config_hash(cfg.evaluation_identity());
-  OpenedRun opened = open_run(cfg, space, journal, options.fingerprints);
+  OpenedRun opened = open_run(cfg, space, journal, options);
   const int64_t run_id = opened.run_id;
   auto strategy = std::move(opened.strategy);
   const int64_t planned = planned_evaluations(cfg, strategy->params());
@@ -307,6 +307,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
     }
   }
   out.elapsed_s = elapsed();
+  out.screened = strategy->screened();
   return out;
 }
 

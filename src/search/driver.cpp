@@ -30,6 +30,9 @@ nlohmann::json resume_identity(const SearchConfig& cfg) {
   j["strategy"] = cfg.to_json()["strategy"];
   j["search_space"] = cfg.space.to_json();
   j["strategy_name"] = cfg.strategy;
+  // Screening changes which genomes the strategy proposes; only the non-default enters, so
+  // that journals made before the setting keep their identity.
+  if (!cfg.screen) j["screen"] = false;
   return j;
 }
 
@@ -71,7 +74,8 @@ Observation observation_of(const EvaluationRecord& r, const FitnessConfig& fitne
 }
 
 OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal,
-                   const std::map<std::string, std::string>& fingerprints) {
+                   const DriverOptions& options) {
+  const auto& fingerprints = options.fingerprints;
   const nlohmann::json identity = resume_identity(cfg);
   OpenedRun o;
   // The run: new, or the journal's (which must be this configuration's).
@@ -99,6 +103,7 @@ OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& j
     o.run_id = run.id;
   }
   o.strategy = make_strategy(cfg.strategy, cfg.strategy_params, space, cfg.seed);
+  if (cfg.screen && options.screen) o.strategy->set_screen(options.screen);
   if (auto saved = journal.load_latest_state()) {
     o.step = saved->first;
     const nlohmann::json& s = saved->second;
@@ -151,7 +156,7 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
   const double t0 = now_s();
   SearchOutcome out;
   const std::string eval_hash = config_hash(cfg.evaluation_identity());
-  OpenedRun opened = open_run(cfg, space, journal, options.fingerprints);
+  OpenedRun opened = open_run(cfg, space, journal, options);
   const int64_t run_id = opened.run_id;
   auto strategy = std::move(opened.strategy);
   const int64_t planned = planned_evaluations(cfg, strategy->params());
@@ -315,6 +320,7 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
     report(out.records.back(), reused, false);
   }
   out.elapsed_s = elapsed();
+  out.screened = strategy->screened();
   return out;
 }
 

@@ -68,6 +68,11 @@ struct DriverOptions {
   // evaluations were made against other content). Runs recorded without a key are not
   // checked for it.
   std::map<std::string, std::string> fingerprints;
+  // Why a genome cannot be feasible before training (the cost model against the hard
+  // constraints; empty: it may be). With SearchConfig::screen the strategy does not propose
+  // genomes that fail it (search/strategy.h "Screen"); `dalnas search` builds it from the
+  // evaluator's cost model (screen_by_cost()). Empty: no screen.
+  Strategy::Screen screen;
 };
 
 struct SearchOutcome {
@@ -78,6 +83,7 @@ struct SearchOutcome {
   int64_t resumed_from = 0;  // evaluations found in the journal at start
   int64_t reused = 0;        // duplicates answered from the journal in this invocation
   int64_t retried = 0;       // transient failures of earlier invocations evaluated again
+  int64_t screened = 0;      // draws the strategy's screen turned away (the run's, all told)
 };
 
 // Evaluations a strategy plans (ga: population + (generations - 1) * (population -
@@ -88,7 +94,8 @@ int64_t planned_evaluations(const SearchConfig& cfg, const nlohmann::json& strat
 // strategy, restored to the journal's latest committed state. Shared by run_search and
 // run_search_async, so that a journal moves between them. Throws dalnas::Error when the
 // journal belongs to another configuration, its saved state has no strategy, or its
-// evaluations do not match the saved step.
+// evaluations do not match the saved step. The strategy gets options.screen when
+// cfg.screen is on.
 struct OpenedRun {
   int64_t run_id = 0;
   std::unique_ptr<Strategy> strategy;
@@ -97,7 +104,7 @@ struct OpenedRun {
   std::vector<EvaluationRecord> records;  // the run's evaluations (load_run_records)
 };
 OpenedRun open_run(const SearchConfig& cfg, const SearchSpace& space, Journal& journal,
-                   const std::map<std::string, std::string>& fingerprints = {});
+                   const DriverOptions& options = {});
 
 // The run's evaluations in commit order, a row with metrics.retry_of (a transient failure
 // evaluated again) in place of the row it retried. Throws dalnas::Error naming the journal

@@ -222,7 +222,7 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
 void read_search(const nlohmann::json& j, const std::string& w, SearchConfig& c) {
   check_keys(j, w,
              {"strategy", "seed", "device", "input_size", "interface", "shaves", "requests",
-              "max_evaluations", "time_budget_s", "time_budget", "transient_retries"});
+              "max_evaluations", "time_budget_s", "time_budget", "transient_retries", "screen"});
   read_string(j, "strategy", w, c.strategy);
   bool known = false;
   for (const auto& n : strategy_names()) known = known || n == c.strategy;
@@ -256,6 +256,7 @@ void read_search(const nlohmann::json& j, const std::string& w, SearchConfig& c)
   read_int(j, "requests", w, c.requests, 1, 64);
   read_int(j, "max_evaluations", w, c.max_evaluations, 0, int64_t(1) << 40);
   read_int(j, "transient_retries", w, c.transient_retries, 0, 100);
+  read_bool(j, "screen", w, c.screen);
   read_number(j, "time_budget_s", w, c.time_budget_s, true);
   if (j.contains("time_budget")) {
     const auto& v = j.at("time_budget");
@@ -330,7 +331,8 @@ nlohmann::json SearchConfig::to_json() const {
                  {"requests", requests},
                  {"max_evaluations", max_evaluations},
                  {"time_budget_s", time_budget_s},
-                 {"transient_retries", transient_retries}};
+                 {"transient_retries", transient_retries},
+                 {"screen", screen}};
   j["strategy"] = make_strategy(strategy, strategy_params, space, seed)->params();
   j["search_space"] = space.to_json();
   j["fitness"] = fitness.to_json();
@@ -369,6 +371,7 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   j["search"].erase("max_evaluations");
   j["search"].erase("time_budget_s");
   j["search"].erase("transient_retries");
+  j["search"].erase("screen");  // which genomes are proposed, not what one scores
   j["evaluation"].erase("final_epochs");
   j["evaluation"].erase("final_fp32_twin");
   j["evaluation"].erase("keep_checkpoints");

@@ -13,6 +13,13 @@
 //   requests = 1               # inferences in flight (>= 2: pipelined FPS)
 //   max_evaluations = 0        # stop after this many evaluations (0: the strategy's budget)
 //   time_budget_s = 0          # stop starting new evaluations after this (0: none)
+//   screen = true              # the strategy does not propose a genome whose cost model
+//                              # already breaks a hard constraint (fitness.constraints,
+//                              # --max-latency): it draws again (search/strategy.h), so
+//                              # such genomes take no evaluation, no place in the
+//                              # population and no share of the budget; false: they are
+//                              # proposed and rejected before training (the journal
+//                              # holds them). Not part of evaluation_identity().
 //   [strategy]                 # the strategy's parameters (search/ga.h, ...) over
 //                              # default_strategy_params(strategy)
 //   [search_space]             # core/search_space.h
@@ -130,6 +137,7 @@ struct SearchConfig {
   // A transient failure (search/evaluator.h) is evaluated again at once up to this many
   // times before it is recorded; a resumed search evaluates recorded ones again anyway.
   int transient_retries = 0;
+  bool screen = true;  // the strategy draws again for a genome the cost model rules out
   nlohmann::json strategy_params = nlohmann::json::object();
   SearchSpace space;
   FitnessConfig fitness;

@@ -184,6 +184,33 @@ TEST_F(AsyncDriverTest, GenerationalStrategiesCommitTheSerialDriversEvaluations)
   }
 }
 
+// The screen reaches the strategy through the asynchronous driver as through the serial one:
+// no committed genome fails it, and a generational strategy commits the same evaluations.
+TEST_F(AsyncDriverTest, TheScreenAppliesAsInTheSerialDriver) {
+  SearchConfig cfg = small_config("ga");
+  cfg.fitness.max_latency_ms = 5.0;
+  DriverOptions opt;
+  const auto latency = [](const Genome& g) {
+    double width = g.decoder_width;
+    for (const auto& b : g.blocks) width += b.width;
+    return 1.0 + width / 20.0;  // genome_outcome's
+  };
+  opt.screen = [&](const Genome& g) {
+    return latency(g) > 5.0 ? std::string("latency_ms > max_latency_ms 5") : std::string();
+  };
+  SerialEvaluator se;
+  Journal js(journal("screen-serial"));
+  const SearchOutcome serial_out = run_search(cfg, cfg.space, se, js, opt);
+  FakeWorkers w(3);
+  Journal ja(journal("screen-async"));
+  const SearchOutcome out = run_search_async(cfg, cfg.space, w, ja, opt);
+  EXPECT_TRUE(out.finished);
+  EXPECT_GT(out.screened, 0);
+  EXPECT_EQ(out.screened, serial_out.screened);
+  EXPECT_EQ(as_set(out.records), as_set(serial_out.records));
+  for (const auto& r : out.records) EXPECT_LE(latency(Genome::parse(r.genome)), 5.0) << r.genome;
+}
+
 TEST_F(AsyncDriverTest, AsynchronousStrategiesKeepEveryWorkerBusy) {
   for (const char* strategy : {"regularized-evolution", "random"}) {
     const SearchConfig cfg = small_config(strategy);

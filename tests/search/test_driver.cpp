@@ -232,6 +232,56 @@ TEST_F(DriverTest, RejectedCandidatesAreInfeasibleAndRankLast) {
   EXPECT_GT(rejected, 0);
 }
 
+// The screen (DriverOptions::screen, SearchConfig::screen): genomes the cost model rules out
+// are not proposed, so the journal holds no rejected candidate and the budget buys as many
+// evaluations as without the constraint; screen = false proposes and rejects them as before;
+// a journal started one way is not resumed the other.
+TEST_F(DriverTest, ScreenedGenomesAreNotProposedAndTheBudgetBuysEvaluations) {
+  SearchConfig cfg = small_config("regularized-evolution");
+  cfg.fitness.max_params = 20000;
+  DriverOptions opt;
+  int asked = 0;
+  opt.screen = [&asked](const Genome& g) {
+    ++asked;
+    double params = 0;
+    for (const auto& b : g.blocks) params += b.width * b.width * b.kernel * b.kernel;
+    return params > 20000 ? std::string("params > 20000") : std::string();
+  };
+  GenomeEvaluator ev;
+  ev.reject_above_params = 20000;
+  Journal j(journal("screened"));
+  const auto out = run_search(cfg, cfg.space, ev, j, opt);
+  EXPECT_TRUE(out.finished);
+  EXPECT_EQ(out.records.size(), 14u);
+  EXPECT_GT(asked, 0);
+  EXPECT_GT(out.screened, 0);
+  for (const auto& r : out.records) EXPECT_NE(r.status, EvalStatus::Rejected) << r.genome;
+
+  cfg.screen = false;
+  GenomeEvaluator ev2;
+  ev2.reject_above_params = 20000;
+  Journal j2(journal("unscreened"));
+  const auto out2 = run_search(cfg, cfg.space, ev2, j2, opt);
+  EXPECT_EQ(out2.screened, 0);
+  int rejected = 0;
+  for (const auto& r : out2.records) rejected += r.status == EvalStatus::Rejected;
+  EXPECT_GT(rejected, 0);
+  SearchConfig screened_cfg = cfg;
+  screened_cfg.screen = true;
+  EXPECT_EQ(cfg.evaluation_identity(), screened_cfg.evaluation_identity())
+      << "the screen changes no candidate's result";
+
+  // The other setting on the same journal: refused, naming the journal.
+  cfg.screen = true;
+  GenomeEvaluator ev3;
+  try {
+    run_search(cfg, cfg.space, ev3, j2, opt);
+    ADD_FAILURE() << "resumed a screen = false journal with the screen on";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unscreened.sqlite"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(DriverTest, TimeBudgetStopsBeforeTheStrategyIsDone) {
   SearchConfig cfg = small_config("random");
   cfg.strategy_params = {{"budget", 1000}};

@@ -30,19 +30,24 @@ TEST(SearchConfig, DefaultsAreASmallValidSearch) {
 }
 
 TEST(SearchConfig, RoundTripsThroughJson) {
-  nlohmann::json j = {
-      {"search",
-       {{"strategy", "nsga2"}, {"seed", 7}, {"input_size", {128, 96}}, {"time_budget", "1h30m"}}},
-      {"strategy", {{"population", 10}, {"generations", 2}}},
-      {"evaluation", {{"epochs", 5}, {"low_epochs", 2}, {"inheritance", false}}},
-      {"fitness", {{"constraints", {{"max_latency_ms", 20}}}}},
-      {"train", {{"data", "synthetic:4"}, {"lr", 0.01}}}};
+  nlohmann::json j = {{"search",
+                       {{"strategy", "nsga2"},
+                        {"seed", 7},
+                        {"input_size", {128, 96}},
+                        {"time_budget", "1h30m"},
+                        {"screen", false}}},
+                      {"strategy", {{"population", 10}, {"generations", 2}}},
+                      {"evaluation", {{"epochs", 5}, {"low_epochs", 2}, {"inheritance", false}}},
+                      {"fitness", {{"constraints", {{"max_latency_ms", 20}}}}},
+                      {"train", {{"data", "synthetic:4"}, {"lr", 0.01}}}};
   const SearchConfig c = SearchConfig::from_json(j, "s.toml");
   EXPECT_EQ(c.strategy, "nsga2");
   EXPECT_EQ(c.seed, 7u);
   EXPECT_EQ(c.input_h, 128);
   EXPECT_EQ(c.input_w, 96);
   EXPECT_DOUBLE_EQ(c.time_budget_s, 5400);
+  EXPECT_FALSE(c.screen);
+  EXPECT_TRUE(SearchConfig::defaults().screen) << "on by default";
   EXPECT_FALSE(c.evaluation.inheritance);
   EXPECT_DOUBLE_EQ(c.fitness.max_latency_ms, 20);
   EXPECT_EQ(c.train.at("precision"), "aligned") << "defaults kept beside given keys";
@@ -59,6 +64,7 @@ TEST(SearchConfig, BudgetsAndStrategyParametersAreNotPartOfTheEvaluationIdentity
   b.strategy_params["population"] = 20;
   b.evaluation.final_epochs = 3;
   b.evaluation.final_fp32_twin = false;
+  b.screen = false;
   EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity());
   EXPECT_TRUE(a.evaluation.final_fp32_twin) << "on by default";
   EXPECT_FALSE(SearchConfig::from_json(b.to_json(), "b").evaluation.final_fp32_twin);
@@ -82,6 +88,7 @@ TEST(SearchConfig, ErrorsNameTheTableAndKey) {
             std::string::npos);
   EXPECT_NE(error_of({{"search", {{"interface", "usb4"}}}}).find("search.interface"),
             std::string::npos);
+  EXPECT_NE(error_of({{"search", {{"screen", "yes"}}}}).find("search.screen"), std::string::npos);
   EXPECT_NE(error_of({{"search", {{"time_budget", "ten minutes"}}}}).find("time_budget"),
             std::string::npos);
   EXPECT_NE(error_of({{"evaluation", {{"epochs", 0}}}}).find("evaluation.epochs"),
