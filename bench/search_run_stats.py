@@ -5,7 +5,9 @@
 
 Reads RUN_DIR/journal.sqlite (Python's sqlite3 only) and prints, per run:
 - evaluations by fidelity (a rung or stage, inherited, reused from the journal), the
-  training epochs they took and the worker-seconds they cost;
+  training epochs they took and the worker-seconds they cost; how many of the strategy's
+  draws its screen turned away (genomes the cost model put outside a hard constraint,
+  never proposed; `[search] screen`);
 - the cost of the same candidates trained from scratch for the full epochs (N, or the most
   epochs a candidate of the run trained from scratch; each
   candidate's own seconds per epoch times the full epochs, plus one device evaluation):
@@ -60,10 +62,16 @@ def run_stats(run, full_epochs=0):
         # device evaluations in eval_s: one per rung reached, two for a promoted two-stage one
         evals = len(m.get("rung_miou", [])) or (2 if "fitness_low" in m else 1)
         scratch += m["train_s"] / m["epochs"] * full_epochs + m.get("eval_s", 0) / evals
+    state = db.execute("select state from strategy_state order by step desc limit 1").fetchone()
+    screened = json.loads(state[0]).get("strategy", {}).get("screened", 0) if state else 0
     print(f"{run}")
     print(f"  evaluations {len(rows)} ({reused} reused from the journal): "
           + ", ".join(f"{k} {v}" for k, v in sorted(by_fidelity.items())))
-    print(f"  training epochs {epochs} ({epochs / max(1, len(trained)):.2f} a candidate), "
+    if screened:
+        print(f"  draws not proposed (the cost model put them outside a hard constraint): "
+              f"{screened}")
+    n_trained = sum(1 for r in trained if r[2] != "rejected")  # rejected: no epoch
+    print(f"  training epochs {epochs} ({epochs / max(1, n_trained):.2f} a trained candidate), "
           f"worker-seconds {spent:.0f}")
     if spent > 0 and full_epochs:
         print(f"  the same candidates from scratch at {full_epochs} epochs: ~{scratch:.0f} "
