@@ -74,7 +74,8 @@ class StrategyBase : public Strategy {
   // gives it no parents).
   bool unique(const std::function<Genome()>& next, Genome& out);
   // The first seed genome not proposed yet; else a random admissible genome (after
-  // max_retries + 1 draws without one: the first not proposed before, else a repeat).
+  // max_retries + 1 draws without one, max_retries + 1 + kScreenedDraws when a screen is set:
+  // the first not proposed before, else a repeat).
   Genome unique_random();
   // The strategy's `seed_genomes` (read with ParamReader::get_genomes), each checked
   // against the space; throws dalnas::Error "<where>seed_genomes[i]: <gene problem>".
@@ -91,6 +92,8 @@ class StrategyBase : public Strategy {
   SearchSpace space_;
   uint64_t seed_;
   int max_retries_;
+  // Extra random draws unique_random() makes when a screen is set (screened draws are cheap).
+  static constexpr int kScreenedDraws = 4000;
   std::vector<Genome> seeds_;
   Rng rng_;
   uint64_t next_id_ = 1;

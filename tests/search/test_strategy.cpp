@@ -328,6 +328,35 @@ TEST_P(EveryStrategy, ScreenThatNothingPassesStillProposesAndSeedsGoFirst) {
   EXPECT_LE(calls, s->screened());
 }
 
+// A screen that few random genomes pass (about 1 in 300, as a tight latency limit on a
+// wide space) still yields admissible random members: screened random draws get many more
+// tries than max_retries before the fallback proposes a genome that fails the screen.
+TEST_P(EveryStrategy, RareAdmissibleGenomesAreFoundBeforeTheFallback) {
+  const std::string name = GetParam();
+  const SearchSpace space;
+  nlohmann::json params = small_params(name);
+  params["max_retries"] = 3;
+  auto s = make_strategy(name, params, space, 5);
+  const auto rare = [](const Genome& g) {
+    return std::hash<std::string>{}(g.str() + "#") % 300 == 0 ? std::string() : "too slow";
+  };
+  s->set_screen(rare);
+  int proposed = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto cands = s->propose(4);
+    if (cands.empty()) break;
+    std::vector<Observation> obs;
+    for (const Candidate& c : cands) {
+      ++proposed;
+      EXPECT_EQ(rare(c.genome), "") << name << ": fell back to " << c.genome.str();
+      obs.push_back(testing_search::synthetic_result(c));
+    }
+    s->observe(obs);
+  }
+  EXPECT_GE(proposed, 4);
+  EXPECT_GT(s->screened(), 100) << "the screen turned many draws away";
+}
+
 INSTANTIATE_TEST_SUITE_P(Search, EveryStrategy,
                          ::testing::Values("ga", "regularized-evolution", "nsga2", "random"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
