@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD_ASAN:-build-asan}
 JOBS=${JOBS:-$(nproc)}
 start=$(date +%s)
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDALNAS_SANITIZE=ON \
+# -O1 -g1 (line tables for the reports' stack traces, no variable info): about 0.6x the
+# compile time of RelWithDebInfo's -O2 -g under the sanitizers (docs/reliability.md §10).
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DDALNAS_SANITIZE=ON \
   -DDALNAS_BUILD_BENCH=OFF > /dev/null
 TARGETS="test_core test_quant test_data test_device test_cost test_probe test_search"
 # shellcheck disable=SC2086
@@ -23,9 +26,14 @@ export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
 # libtorch (test_device links lower()) takes ~20 s to start, so ctest's one process per test
 # would take an hour.
 failed=()
+# ProbeFitSlow.RoundTripEveryProfile fits every profile (4 min under ASan, 80 % of the
+# sanitizer tests' time); fit_probes stays covered here by ProbeFit.*, and the round trip
+# runs in `make test`.
+filter_for() { [ "$1" = test_probe ] && echo "--gtest_filter=-ProbeFitSlow.*" || true; }
 for t in $TARGETS; do
   t0=$(date +%s)
-  if (cd "$BUILD/tests" && "./$t" --gtest_brief=1 >"../sanitize-$t.log" 2>&1); then
+  # shellcheck disable=SC2046
+  if (cd "$BUILD/tests" && "./$t" --gtest_brief=1 $(filter_for "$t") >"../sanitize-$t.log" 2>&1); then
     echo "sanitize: $t passed ($(( $(date +%s) - t0 )) s)"
   else
     echo "sanitize: $t FAILED ($(( $(date +%s) - t0 )) s), the end of $BUILD/sanitize-$t.log:" >&2
