@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_args.h"
 #include "core/allocator.h"
 #include "core/error.h"
 #include "core/genome.h"
@@ -113,49 +114,36 @@ const char* env_or(const char* name, const char* otherwise) {
   return v != nullptr ? v : otherwise;
 }
 
-int parse_int(const std::string& key, const std::string& v, int lo) {
-  int x = 0;
-  try {
-    size_t pos = 0;
-    x = std::stoi(v, &pos);
-    if (pos != v.size()) throw std::invalid_argument(v);
-  } catch (const std::exception&) {
-    throw Error(key + ": '" + v + "' is not an integer");
-  }
-  if (x < lo) throw Error(key + ": " + v + " is below " + std::to_string(lo));
-  return x;
-}
-
 int run_bench(int argc, char** argv) {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int images = 8, reps = 3, size = 256, scalar_images = 1;
   std::string isa_opt = "all", only = "all";
   const int bands = 4;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string k = argv[i];
-    if (i + 1 >= argc) throw Error(k + ": missing value");
-    const std::string v = argv[i + 1];
-    if (k == "--threads")
-      threads = parse_int(k, v, 1);
-    else if (k == "--images")
-      images = parse_int(k, v, 1);
-    else if (k == "--reps")
-      reps = parse_int(k, v, 1);
-    else if (k == "--size")
-      size = parse_int(k, v, 16);
-    else if (k == "--scalar-images")
-      scalar_images = parse_int(k, v, 1);
-    else if (k == "--isa")
-      isa_opt = v;
-    else if (k == "--cpu-time")
-      g_cpu_time = v == "1" || v == "on";
-    else if (k == "--only")
-      only = v;
-    else
-      throw Error(k +
-                  ": unknown option (--threads, --images, --reps, --size, --scalar-images, --isa, "
-                  "--cpu-time, --only)");
-  }
+  bench::parse_pairs(argc, argv,
+                     "usage: emulator_throughput [--threads T] [--images N] [--reps N] "
+                     "[--size S] [--scalar-images N] [--isa all|avx512|avx2] "
+                     "[--cpu-time on|off] [--only all|fp16|int8]",
+                     [&](const std::string& k, const std::string& v) {
+                       if (k == "--threads")
+                         threads = bench::parse_int(k, v, 1);
+                       else if (k == "--images")
+                         images = bench::parse_int(k, v, 1);
+                       else if (k == "--reps")
+                         reps = bench::parse_int(k, v, 1);
+                       else if (k == "--size")
+                         size = bench::parse_int(k, v, 16);
+                       else if (k == "--scalar-images")
+                         scalar_images = bench::parse_int(k, v, 1);
+                       else if (k == "--isa")
+                         isa_opt = v;
+                       else if (k == "--cpu-time")
+                         g_cpu_time = v == "1" || v == "on";
+                       else if (k == "--only")
+                         only = v;
+                       else
+                         return false;
+                       return true;
+                     });
   if (only != "all" && only != "fp16" && only != "int8")
     throw Error("--only: '" + only + "' is not all, fp16 or int8");
   std::vector<KernelIsa> isas;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_args.h"
 #include "search/async_driver.h"
 
 namespace {
@@ -68,19 +69,24 @@ class InstantWorkers : public AsyncEvaluator {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   int evaluations = 2000, workers = 100;
   std::string strategy = "regularized-evolution", dir = "/tmp/dalnas-rank0-cost";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--evaluations"))
-      evaluations = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--workers"))
-      workers = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--strategy"))
-      strategy = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--dir"))
-      dir = argv[i + 1];
-  }
+  bench::parse_pairs(argc, argv,
+                     "usage: rank0_cost [--evaluations N] [--workers N] [--strategy S] [--dir D]",
+                     [&](const std::string& k, const std::string& v) {
+                       if (k == "--evaluations")
+                         evaluations = bench::parse_int(k, v, 1);
+                       else if (k == "--workers")
+                         workers = bench::parse_int(k, v, 1);
+                       else if (k == "--strategy")
+                         strategy = v;
+                       else if (k == "--dir")
+                         dir = v;
+                       else
+                         return false;
+                       return true;
+                     });
   SearchConfig cfg = SearchConfig::defaults();
   cfg.strategy = strategy;
   cfg.time_budget_s = 0;
@@ -122,4 +128,13 @@ int main(int argc, char** argv) {
       stats.submit_us / std::max<int64_t>(1, stats.submitted));
   fs::remove_all(dir);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_bench(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rank0_cost: %s\n", e.what());
+    return 1;
+  }
 }

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_args.h"
 #include "core/allocator.h"
 #include "core/genome.h"
 #include "device/alignment.h"
@@ -42,33 +43,40 @@ std::string run(const std::string& cmd) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   dalnas::tune_allocator();
   std::string genome = "reference", precision = "fp32", device = "myriadx", qat_ranges = "ema",
               qat_weights = "max";
   int steps = 20, warmup = 3, batch = 16, size = 128, bands = 4;
   int threads = static_cast<int>(std::thread::hardware_concurrency());
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--genome")
-      genome = v;
-    else if (k == "--steps")
-      steps = std::stoi(v);
-    else if (k == "--threads")
-      threads = std::stoi(v);
-    else if (k == "--precision")
-      precision = v;
-    else if (k == "--device")
-      device = v;
-    else if (k == "--batch")
-      batch = std::stoi(v);
-    else if (k == "--size")
-      size = std::stoi(v);
-    else if (k == "--qat-ranges")
-      qat_ranges = v;
-    else if (k == "--qat-weights")
-      qat_weights = v;
-  }
+  bench::parse_pairs(
+      argc, argv,
+      "usage: train_throughput [--genome G] [--steps N] [--threads T] [--precision P] "
+      "[--device PROFILE] [--batch B] [--size S] [--qat-ranges ema|learned] "
+      "[--qat-weights max|learned]",
+      [&](const std::string& k, const std::string& v) {
+        if (k == "--genome")
+          genome = v;
+        else if (k == "--steps")
+          steps = bench::parse_int(k, v, 1);
+        else if (k == "--threads")
+          threads = bench::parse_int(k, v, 1);
+        else if (k == "--precision")
+          precision = v;
+        else if (k == "--device")
+          device = v;
+        else if (k == "--batch")
+          batch = bench::parse_int(k, v, 1);
+        else if (k == "--size")
+          size = bench::parse_int(k, v, 16);
+        else if (k == "--qat-ranges")
+          qat_ranges = v;
+        else if (k == "--qat-weights")
+          qat_weights = v;
+        else
+          return false;
+        return true;
+      });
   torch::set_num_threads(threads);
   const Genome g = resolve_arch(genome, bands);
   auto policy = std::make_shared<PrecisionPolicy>();
@@ -167,4 +175,13 @@ int main(int argc, char** argv) {
   std::printf("ratio dalnas/PyTorch     %8.2f   (against PyTorch channels_last: %.2f)\n",
               ips / py[0], ips / py[1]);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_bench(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_throughput: %s\n", e.what());
+    return 1;
+  }
 }
