@@ -23,6 +23,7 @@
 #include "nn/describe.h"
 #include "search/driver.h"
 #include "search/results.h"
+#include "search/seed_summary.h"
 #include "train/config.h"
 #include "train/object_metrics.h"
 
@@ -101,6 +102,8 @@ SearchConfig resolve(const SearchArgs& a) {
       j["strategy"][k] = to_int(k, v);
     else if (k == "epochs" || k == "final-epochs")
       j["evaluation"][k == "epochs" ? "epochs" : "final_epochs"] = to_int(k, v);
+    else if (k == "final-seeds")
+      j["evaluation"]["final_seeds"] = to_int(k, v);
     else if (k == "inheritance" || k == "multi-fidelity")
       j["evaluation"][k == "inheritance" ? "inheritance" : "multi_fidelity"] = false;
     else if (k == "data" || k == "precision")
@@ -367,53 +370,74 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     // node's cores, or a batch system's allocation).
     if (a.mpi) set_threads(usable_cores());
     const Genome g = Genome::parse(res.records[*best].genome);
-    const std::string dir = out + "/best";
-    // A resumed run whose winner was already retrained keeps that result, unless the
-    // retraining's recipe ([final_train] in the run's config.toml) changed since.
-    bool done_before = false;
-    if (resume && fs::exists(dir + "/metrics.json") && fs::exists(dir + "/model.ckpt")) {
-      try {
-        const auto prev = nlohmann::json::parse(read_file(dir + "/metrics.json"));
-        done_before = prev.value("genome", std::string()) == g.str() &&
-                      prev.value("epochs", -1) > 0 &&
-                      prev.value("final_train", nlohmann::json::object()) == cfg.final_train;
-        if (done_before) pr.final = prev;
-      } catch (const std::exception&) {
-        done_before = false;
-      }
-    }
+    const std::string precision = cfg.train.value("precision", std::string("fp32"));
+    const bool with_twin = cfg.evaluation.final_fp32_twin && precision == "aligned";
     const auto on_epoch = [&](int e, int total, double eta) {
       if (talk && (e == total || e % 5 == 0))
         std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total, format_seconds(eta).c_str());
     };
-    if (done_before) {
-      if (talk) std::fprintf(stderr, "\nthe best genome was retrained before: %s\n", dir.c_str());
-    } else {
-      if (talk)
-        std::fprintf(
-            stderr, "\nretraining the best genome for %d epochs%s%s: %s\n",
-            cfg.evaluation.final_epochs, cfg.final_train.empty() ? "" : " with [final_train] ",
-            cfg.final_train.empty() ? "" : cfg.final_train.dump().c_str(), g.str().c_str());
-      pr.final = evaluator.train_final(g, dir, on_epoch);
-      pr.final["candidate_id"] = res.records[*best].candidate_id;
-      pr.final["search_metrics"] = res.records[*best].metrics;
-      write_file_atomic(dir + "/genome.txt", g.str() + "\n");
-      write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
-    }
-    // The FP32 twin: the same genome, epochs and seed trained in FP32 and converted after
-    // training, so that best/ holds the headline comparison for the winner.
-    const std::string precision = cfg.train.value("precision", std::string("fp32"));
-    const std::string twin_dir = dir + "/fp32";
-    const bool twin_before =  // a resumed run keeps the twin it has
-        pr.final.contains("fp32_twin") && fs::exists(twin_dir + "/model.ckpt");
-    if (cfg.evaluation.final_fp32_twin && precision == "aligned" && !twin_before &&
-        !g_stop.load()) {
-      if (talk)
-        std::fprintf(stderr,
-                     "training its FP32 twin (%d epochs) for post-training conversion: %s\n",
-                     cfg.evaluation.final_epochs, twin_dir.c_str());
-      pr.final["fp32_twin"] = evaluator.train_final(g, twin_dir, on_epoch, true);
-      write_file_atomic(dir + "/metrics.json", pr.final.dump(2) + "\n");
+    // One retraining of the winner (and its FP32 twin) with the search seed + k: k = 0 into
+    // best/ (deployed: ONNX files), k > 0 into best/seeds/<seed>/ (evaluation.final_seeds).
+    // A resumed run keeps a retraining it finished, unless the retraining's recipe
+    // ([final_train] in the run's config.toml) changed since.
+    const uint64_t seed0 = cfg.seed;  // the retrainings' seed (candidate_evaluator: train.seed)
+    const auto retrain = [&](int k) -> nlohmann::json {
+      const std::string dir =
+          k == 0 ? out + "/best" : out + "/best/seeds/" + std::to_string(seed0 + k);
+      nlohmann::json m;
+      bool done_before = false;
+      if (resume && fs::exists(dir + "/metrics.json") && fs::exists(dir + "/model.ckpt")) {
+        try {
+          const auto prev = nlohmann::json::parse(read_file(dir + "/metrics.json"));
+          done_before = prev.value("genome", std::string()) == g.str() &&
+                        prev.value("epochs", -1) > 0 &&
+                        prev.value("final_train", nlohmann::json::object()) == cfg.final_train;
+          if (done_before) m = prev;
+          if (done_before && !m.contains("seed")) m["seed"] = seed0 + k;  // an older run's
+        } catch (const std::exception&) {
+          done_before = false;
+        }
+      }
+      if (done_before) {
+        if (talk) std::fprintf(stderr, "\nthe best genome was retrained before: %s\n", dir.c_str());
+      } else {
+        if (talk)
+          std::fprintf(stderr, "\nretraining the best genome for %d epochs%s%s%s: %s\n",
+                       cfg.evaluation.final_epochs,
+                       k == 0 ? "" : (" (seed " + std::to_string(seed0 + k) + ")").c_str(),
+                       cfg.final_train.empty() ? "" : " with [final_train] ",
+                       cfg.final_train.empty() ? "" : cfg.final_train.dump().c_str(),
+                       g.str().c_str());
+        m = evaluator.train_final(g, dir, on_epoch, false, k);
+        m["candidate_id"] = res.records[*best].candidate_id;
+        m["search_metrics"] = res.records[*best].metrics;
+        if (k == 0) write_file_atomic(dir + "/genome.txt", g.str() + "\n");
+        write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
+      }
+      // The FP32 twin: the same genome, epochs and seed trained in FP32 and converted after
+      // training, so that best/ holds the headline comparison for the winner.
+      const std::string twin_dir = dir + "/fp32";
+      const bool twin_before =  // a resumed run keeps the twin it has
+          m.contains("fp32_twin") && fs::exists(twin_dir + "/model.ckpt");
+      if (with_twin && !twin_before && !g_stop.load()) {
+        if (talk)
+          std::fprintf(stderr,
+                       "training its FP32 twin (%d epochs) for post-training conversion: %s\n",
+                       cfg.evaluation.final_epochs, twin_dir.c_str());
+        m["fp32_twin"] = evaluator.train_final(g, twin_dir, on_epoch, true, k);
+        write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
+      }
+      return m;
+    };
+    pr.final = retrain(0);
+    if (cfg.evaluation.final_seeds > 1) {
+      std::vector<nlohmann::json> per_seed = {pr.final};
+      for (int k = 1; k < cfg.evaluation.final_seeds && !g_stop.load(); ++k)
+        per_seed.push_back(retrain(k));
+      if (!g_stop.load()) {
+        pr.final["over_seeds"] = summarize_seeds(per_seed);
+        write_file_atomic(out + "/best/metrics.json", pr.final.dump(2) + "\n");
+      }
     }
     pr.genome = g.str();
     pr.ok = true;
@@ -437,6 +461,10 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
                      "(aligned: %s)\n",
                      miou(tw, "host_test").c_str(), cfg.device.c_str(),
                      miou(tw, "device_test").c_str(), t("device_test").c_str());
+      }
+      if (pr.final.contains("over_seeds")) {
+        const std::string line = seed_summary_line(pr.final["over_seeds"], cfg.device);
+        if (!line.empty()) std::fprintf(stderr, "  %s\n", line.c_str());
       }
       // Vessel-level metrics (train/object_metrics.h) of the test scenes on the device; a run
       // retrained before they existed has none.
@@ -489,6 +517,8 @@ void add_search(CLI::App& app) {
       "Hard latency limit in ms on the target (fitness.constraints.max_latency_ms): "
       "candidates estimated above it are rejected before training");
   opt("--final-epochs", "final-epochs", "Epochs to retrain the best genome (0: no retraining)");
+  opt("--final-seeds", "final-seeds",
+      "Training seeds the best genome is retrained with (mean and sd in best/metrics.json)");
   opt("--input-size", "input-size", "Inference input S or HxW for the cost model (default 256)");
   cmd->add_flag_function(
       "--no-inheritance", [a](int64_t) { a->set["inheritance"] = "false"; },

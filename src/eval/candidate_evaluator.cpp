@@ -682,9 +682,12 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
 
 nlohmann::json CandidateEvaluator::train_final(
     const Genome& g, const std::string& dir,
-    const std::function<void(int epoch, int total, double eta_s)>& on_epoch, bool fp32_twin) {
+    const std::function<void(int epoch, int total, double eta_s)>& on_epoch, bool fp32_twin,
+    int seed_offset) {
   Impl& m = *impl_;
   TrainConfig t = m.final_train;
+  if (seed_offset < 0) throw Error("train_final: seed_offset must be >= 0");
+  t.seed += static_cast<uint64_t>(seed_offset);
   PolicyPtr policy = m.policy_for(t);
   if (fp32_twin) {
     t.precision = PrecisionMode::FP32;
@@ -710,6 +713,7 @@ nlohmann::json CandidateEvaluator::train_final(
   out["precision"] = to_string(t.precision);
   out["device"] = m.cfg.device;
   out["epochs"] = static_cast<int>(h.epochs.size());
+  out["seed"] = t.seed;
   out["train_s"] = train_s;
   // The recipe where it is not the candidates' (a resumed run retrains when it changes).
   if (!m.cfg.final_train.empty()) out["final_train"] = m.cfg.final_train;
@@ -731,7 +735,7 @@ nlohmann::json CandidateEvaluator::train_final(
                                {"test", scene_names(m.data_().scenes, m.data_().split.test)}};
   ck.metrics = out;
   save_checkpoint((std::filesystem::path(dir) / "model.ckpt").string(), ck);
-  if (fp32_twin) return out;
+  if (fp32_twin || seed_offset > 0) return out;
   // The deployable files: FP32 and FP16 ONNX at the search's inference size.
   ModelExportOptions eo;
   eo.height = m.cfg.input_h;

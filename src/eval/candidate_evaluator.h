@@ -108,10 +108,12 @@ class CandidateEvaluator : public Evaluator {
   // splits, params, latency, FPS, peak memory, energy, the ONNX file names.
   // `fp32_twin`: train in FP32 whatever the search's precision (the same epochs and seed),
   // so that its device metrics are those of post-training conversion; no ONNX export.
+  // `seed_offset` > 0: trained with the search seed + seed_offset (evaluation.final_seeds'
+  // repetitions; metrics.seed records it); no ONNX export either.
   nlohmann::json train_final(
       const Genome& g, const std::string& dir,
       const std::function<void(int epoch, int total, double eta_s)>& on_epoch = {},
-      bool fp32_twin = false);
+      bool fp32_twin = false, int seed_offset = 0);
 
   // The latency of `g` (ms) measured by the profile's [measure] table (an external command
   // on the exported ONNX, or host timing); false with `why` when unmeasured.

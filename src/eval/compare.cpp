@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/mean_sd.h"
 #include "device/alignment.h"
 #include "eval/device_eval.h"
 #include "train/experiment.h"
@@ -32,14 +33,7 @@ std::string fmt(const char* f, double a, double b) {
 }  // namespace
 
 std::pair<double, double> CompareResult::miou_stats(const std::vector<double>& v) {
-  if (v.empty()) return {NAN, NAN};
-  double mean = 0;
-  for (double x : v) mean += x;
-  mean /= static_cast<double>(v.size());
-  double var = 0;
-  for (double x : v) var += (x - mean) * (x - mean);
-  const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0;
-  return {mean, sd};
+  return mean_sd(v);
 }
 
 std::vector<double> CompareResult::column(const std::string& which) const {

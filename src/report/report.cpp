@@ -532,6 +532,34 @@ struct Builder {
                       "its FP32 twin, trained in FP32 and converted after training (best/fp32/).");
     }
 
+    // The winner over several training seeds ([evaluation] final_seeds).
+    if (run.best.is_object() && run.best.contains("over_seeds")) {
+      const json& s = run.best["over_seeds"];
+      const auto ms = [](const json& j, const char* k) -> std::string {
+        if (!j.is_object() || !j.contains(k)) return "–";
+        return f(jnum(j[k], "mean"), 4) + " ± " + f(jnum(j[k], "sd"), 4);
+      };
+      const json twin = s.value("fp32_twin", json());
+      std::vector<std::vector<std::string>> rows;
+      for (const char* split : {"val", "test"}) {
+        const std::string h = std::string("host_") + split, d = std::string("device_") + split;
+        rows.push_back(
+            {split, ms(s, h.c_str()), ms(s, d.c_str()), ms(twin, h.c_str()), ms(twin, d.c_str())});
+      }
+      std::string body = "<p>The winner retrained with " + std::to_string(s["seeds"].size()) +
+                         " training seeds (" + escape_html(s["seeds"].dump()) +
+                         "; best/ holds the first, best/seeds/ the others): mIoU, mean ± "
+                         "sample sd over the seeds. Twin's conversion loss on the test "
+                         "scenes " +
+                         ms(s, "conversion_loss_test") + "; aligned minus twin on " +
+                         escape_html(device) + " " + ms(s, "aligned_gain_test") + ".</p>\n";
+      body += html_table(
+          {"split", "host FP32", "trained " + escape_html(precision) + ", " + escape_html(device),
+           "FP32 twin, host", "FP32 twin after conversion, " + escape_html(device)},
+          rows);
+      section("seeds", "The winner over seeds", body);
+    }
+
     // Panels.
     std::vector<PanelModel> models;
     std::string why;

@@ -175,6 +175,7 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
               "prefilter_warmup",
               "final_epochs",
               "final_fp32_twin",
+              "final_seeds",
               "keep_checkpoints",
               "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
@@ -207,6 +208,7 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
   read_int(j, "prefilter_warmup", w, e.prefilter_warmup, 0, 1000000);
   read_int(j, "final_epochs", w, e.final_epochs, 0, 100000);
   read_bool(j, "final_fp32_twin", w, e.final_fp32_twin);
+  read_int(j, "final_seeds", w, e.final_seeds, 1, 100);
   read_bool(j, "keep_checkpoints", w, e.keep_checkpoints);
   read_bool(j, "measure_latency", w, e.measure_latency);
   if (e.uses_rungs() && j.contains("multi_fidelity") && !e.multi_fidelity)
@@ -357,6 +359,7 @@ nlohmann::json SearchConfig::to_json() const {
                      {"prefilter_warmup", e.prefilter_warmup},
                      {"final_epochs", e.final_epochs},
                      {"final_fp32_twin", e.final_fp32_twin},
+                     {"final_seeds", e.final_seeds},
                      {"keep_checkpoints", e.keep_checkpoints},
                      {"measure_latency", e.measure_latency}};
   j["train"] = train;
@@ -374,6 +377,7 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   j["search"].erase("screen");  // which genomes are proposed, not what one scores
   j["evaluation"].erase("final_epochs");
   j["evaluation"].erase("final_fp32_twin");
+  j["evaluation"].erase("final_seeds");
   j["evaluation"].erase("keep_checkpoints");
   j.erase("final_train");  // the winner's retraining: no candidate's result depends on it
   // Each schedule's settings enter only when it is the one in use, so that adding the rung

@@ -72,6 +72,12 @@
 //                              # in FP32 (same epochs and seed) into best/fp32/, and
 //                              # converted after training on the device, so that best/
 //                              # holds the headline comparison for the winner
+//   final_seeds = 1            # the best genome (and its twin) is retrained with this many
+//                              # training seeds (search.seed, +1, ...): the first into best/
+//                              # (deployed), the others into best/seeds/<seed>/; best/
+//                              # metrics.json "over_seeds" gives mean and sd of each test
+//                              # and val mIoU (one training's seed moves mIoU by ~0.01 on
+//                              # sen2ships, as much as the networks of a search differ)
 //   keep_checkpoints = true    # candidates' weights in checkpoints/ (needed to inherit)
 //   measure_latency = false    # latency from the profile's [measure] table (a real device
 //                              # or host timing) instead of the cost model
@@ -120,6 +126,7 @@ struct EvaluationConfig {
   bool uses_rungs() const { return schedule == "rungs"; }
   int final_epochs = 30;
   bool final_fp32_twin = true;
+  int final_seeds = 1;
   bool keep_checkpoints = true;
   bool measure_latency = false;
 };

@@ -356,6 +356,62 @@ TEST(SearchCli, MaxLatencyIsAHardLimitBesideTheConfigsOthers) {
   EXPECT_EQ(summary["rejected"], 0) << summary.dump();
 }
 
+TEST(SearchCli, FinalSeedsRetrainTheWinnerPerSeedAndSummarizeThem) {
+  TempDir d;
+  const std::string out = d.str() + "/run";
+  const auto r = run_dalnas("search --config " + write_config(d) + " --out " + out +
+                            " --threads 1 --evaluations 3 --final-seeds 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // kTiny's search seed is 3: the deployed retraining is seed 3, the second seed 4.
+  const std::string second = out + "/best/seeds/4";
+  for (const char* f : {"/model.ckpt", "/metrics.json", "/fp32/model.ckpt"})
+    EXPECT_TRUE(fs::exists(second + f)) << f;
+  EXPECT_FALSE(fs::exists(second + "/model-fp16.onnx")) << "only best/ is for deployment";
+  EXPECT_TRUE(fs::exists(out + "/best/model-fp16.onnx"));
+  EXPECT_NE(slurp(out + "/best/model.ckpt"), slurp(second + "/model.ckpt"))
+      << "another seed trains other weights";
+  const auto best = nlohmann::json::parse(slurp(out + "/best/metrics.json"));
+  const auto other = nlohmann::json::parse(slurp(second + "/metrics.json"));
+  EXPECT_EQ(best["seed"], 3);
+  EXPECT_EQ(other["seed"], 4);
+  EXPECT_EQ(other["fp32_twin"]["seed"], 4);
+  EXPECT_EQ(other["genome"], best["genome"]);
+  ASSERT_TRUE(best.contains("over_seeds")) << best.dump();
+  const auto& s = best["over_seeds"];
+  EXPECT_EQ(s["seeds"], nlohmann::json({3, 4}));
+  EXPECT_EQ(s["device_test"]["miou"][0], best["device_test"]["miou"]);
+  EXPECT_EQ(s["device_test"]["miou"][1], other["device_test"]["miou"]);
+  EXPECT_EQ(s["fp32_twin"]["device_test"]["miou"][1], other["fp32_twin"]["device_test"]["miou"]);
+  const double m = 0.5 * (best["device_test"]["miou"].get<double>() +
+                          other["device_test"]["miou"].get<double>());
+  EXPECT_NEAR(s["device_test"]["mean"].get<double>(), m, 1e-12);
+  EXPECT_NE(r.err.find("over seeds 3-4 (2): test mIoU on myriadx"), std::string::npos) << r.err;
+  const auto summary = nlohmann::json::parse(slurp(out + "/summary.json"));
+  EXPECT_EQ(summary["best"]["over_seeds"], s);
+  const std::string html = slurp(out + "/report.html");
+  EXPECT_NE(html.find("The winner over seeds"), std::string::npos);
+  char mean_sd[64];
+  std::snprintf(mean_sd, sizeof mean_sd, "%.4f ± %.4f", s["device_test"]["mean"].get<double>(),
+                s["device_test"]["sd"].get<double>());
+  EXPECT_NE(html.find(mean_sd), std::string::npos) << mean_sd;
+
+  // A run cut off after the first retraining: resuming trains only the missing seed.
+  fs::remove_all(second);
+  const auto first_time = fs::last_write_time(out + "/best/model.ckpt");
+  const auto again = run_dalnas("search --resume " + out + " --threads 1");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(fs::last_write_time(out + "/best/model.ckpt"), first_time);
+  EXPECT_NE(again.err.find("retrained before"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("(seed 4)"), std::string::npos) << again.err;
+  const auto redone = nlohmann::json::parse(slurp(second + "/metrics.json"));
+  EXPECT_EQ(redone["device_test"], other["device_test"]) << "the same seed trains the same";
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/best/metrics.json"))["over_seeds"], s);
+  const auto bad = run_dalnas("search --config " + write_config(d) + " --out " + d.str() +
+                              "/bad --final-seeds 0 -q");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("final_seeds"), std::string::npos) << bad.err;
+}
+
 TEST(SearchCli, AFailedResumeLeavesFailedTxtAndASuccessfulOneRemovesIt) {
   TempDir d;
   const std::string out = d.str() + "/run";
