@@ -438,6 +438,11 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
         pr.final["over_seeds"] = summarize_seeds(per_seed);
         write_file_atomic(out + "/best/metrics.json", pr.final.dump(2) + "\n");
       }
+    } else if (pr.final.contains("over_seeds")) {
+      // A run resumed with final_seeds lowered to 1: the summary of the earlier, larger
+      // setting no longer describes this run (its best/seeds/ folders stay on disk).
+      pr.final.erase("over_seeds");
+      write_file_atomic(out + "/best/metrics.json", pr.final.dump(2) + "\n");
     }
     pr.genome = g.str();
     pr.ok = true;
@@ -555,10 +560,11 @@ void add_search(CLI::App& app) {
       if (!a->config_file.empty())
         throw Error("--resume: the run folder's config.toml applies; drop --config");
       for (const auto& [k, v] : a->set)
-        if (k != "evaluations" && k != "time-budget")
+        // --final-seeds only says how many times the winner is retrained after the search.
+        if (k != "evaluations" && k != "time-budget" && k != "final-seeds")
           throw Error("--resume: --" + k +
-                      " would change the search; only --evaluations and --time-budget may be "
-                      "given");
+                      " would change the search; only --evaluations, --time-budget and "
+                      "--final-seeds may be given");
       const std::string cfg_path = a->resume + "/config.toml";
       if (!fs::exists(cfg_path))
         throw Error(a->resume + ": not a search run folder (no config.toml)");

@@ -406,6 +406,22 @@ TEST(SearchCli, FinalSeedsRetrainTheWinnerPerSeedAndSummarizeThem) {
   const auto redone = nlohmann::json::parse(slurp(second + "/metrics.json"));
   EXPECT_EQ(redone["device_test"], other["device_test"]) << "the same seed trains the same";
   EXPECT_EQ(nlohmann::json::parse(slurp(out + "/best/metrics.json"))["over_seeds"], s);
+
+  // Resumed with final_seeds lowered to 1: nothing is retrained, and the summary over the
+  // earlier two seeds leaves best/metrics.json and summary.json (the seed's files stay).
+  const auto one = run_dalnas("search --resume " + out + " --threads 1 --final-seeds 1");
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(fs::last_write_time(out + "/best/model.ckpt"), first_time);
+  EXPECT_EQ(one.err.find("over seeds"), std::string::npos) << one.err;
+  const auto lowered = nlohmann::json::parse(slurp(out + "/best/metrics.json"));
+  EXPECT_FALSE(lowered.contains("over_seeds")) << lowered.dump();
+  EXPECT_EQ(lowered["device_test"], best["device_test"]);
+  EXPECT_FALSE(nlohmann::json::parse(slurp(out + "/summary.json"))["best"].contains("over_seeds"));
+  EXPECT_TRUE(fs::exists(second + "/metrics.json"));
+  // An option that would change the search itself is still refused on resume.
+  const auto changed = run_dalnas("search --resume " + out + " --threads 1 -q --epochs 3");
+  EXPECT_EQ(changed.code, 1);
+  EXPECT_NE(changed.err.find("--epochs would change the search"), std::string::npos) << changed.err;
   const auto bad = run_dalnas("search --config " + write_config(d) + " --out " + d.str() +
                               "/bad --final-seeds 0 -q");
   EXPECT_EQ(bad.code, 1);
