@@ -22,6 +22,7 @@
 #include "eval/external_device.h"
 #include "nn/describe.h"
 #include "search/driver.h"
+#include "search/finalists.h"
 #include "search/results.h"
 #include "search/seed_summary.h"
 #include "train/config.h"
@@ -104,6 +105,8 @@ SearchConfig resolve(const SearchArgs& a) {
       j["evaluation"][k == "epochs" ? "epochs" : "final_epochs"] = to_int(k, v);
     else if (k == "final-seeds")
       j["evaluation"]["final_seeds"] = to_int(k, v);
+    else if (k == "final-candidates")
+      j["evaluation"]["final_candidates"] = to_int(k, v);
     else if (k == "inheritance" || k == "multi-fidelity")
       j["evaluation"][k == "inheritance" ? "inheritance" : "multi_fidelity"] = false;
     else if (k == "data" || k == "precision")
@@ -210,6 +213,15 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
 // Everything that can be checked (configuration, device profile, data) is checked before
 // the run folder is created: a command that fails there leaves no folder behind. Once the
 // folder exists a failure leaves FAILED.txt in it saying why (removed by a later success).
+// The regular files of folder `from` into folder `to` (created; subfolders not copied).
+void copy_files(const std::string& from, const std::string& to) {
+  fs::create_directories(to);
+  for (const auto& e : fs::directory_iterator(from))
+    if (e.is_regular_file())
+      fs::copy_file(e.path(), fs::path(to) / e.path().filename(),
+                    fs::copy_options::overwrite_existing);
+}
+
 PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, const SearchArgs& a) {
   const std::string journal_path = out + "/journal.sqlite";
   if (!resume && fs::exists(journal_path))
@@ -353,6 +365,15 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
   }
   summary["top"] = top;
 
+  // The run's last files: summary.json (and the JSON line), then the result.
+  const auto finish = [&]() {
+    write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
+    if (a.json)
+      std::printf("%s\n",
+                  nlohmann::json({{"event", "summary"}, {"summary", summary}}).dump().c_str());
+    if (talk) std::fprintf(stderr, "outputs in %s/\n", out.c_str());
+    return pr;
+  };
   const auto best = best_record(res.records);
   if (!best && !g_stop.load()) {
     // Nothing to retrain or deploy: say why and fail (FAILED.txt repeats it).
@@ -369,37 +390,122 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     // winner, so the retraining uses every core rank 0 may run on (its affinity: the
     // node's cores, or a batch system's allocation).
     if (a.mpi) set_threads(usable_cores());
-    const Genome g = Genome::parse(res.records[*best].genome);
     const std::string precision = cfg.train.value("precision", std::string("fp32"));
     const bool with_twin = cfg.evaluation.final_fp32_twin && precision == "aligned";
     const auto on_epoch = [&](int e, int total, double eta) {
       if (talk && (e == total || e % 5 == 0))
         std::fprintf(stderr, "  epoch %d/%d  ETA %s\n", e, total, format_seconds(eta).c_str());
     };
+    const uint64_t seed0 = cfg.seed;  // the retrainings' seed (candidate_evaluator: train.seed)
+    // A retraining of `genome` finished before in `dir` (a resumed run, or a finalist's
+    // retraining that became the winner's) with the current recipe: its metrics in `m`.
+    const auto finished_before = [&](const std::string& dir, const std::string& genome,
+                                     nlohmann::json& m) {
+      if (!fs::exists(dir + "/metrics.json") || !fs::exists(dir + "/model.ckpt")) return false;
+      try {
+        const auto prev = nlohmann::json::parse(read_file(dir + "/metrics.json"));
+        if (prev.value("genome", std::string()) != genome || prev.value("epochs", -1) <= 0 ||
+            prev.value("final_train", nlohmann::json::object()) != cfg.final_train)
+          return false;
+        m = prev;
+        return true;
+      } catch (const std::exception&) {
+        return false;
+      }
+    };
+    // [evaluation] final_candidates: the search's best few are retrained like the winner
+    // (final_seeds seeds each) into finalists/<id>/<seed>/, and the winner is the one whose
+    // fitness with its mean mIoU over the seeds is highest (search/finalists.h).
+    size_t win = *best;
+    bool from_finalists = false;
+    const size_t n_final = std::min<size_t>(cfg.evaluation.final_candidates, order.size());
+    if (n_final > 1) {
+      std::vector<Finalist> finalists;
+      for (size_t i = 0; i < n_final && !g_stop.load(); ++i) {
+        const auto& rec = res.records[order[i]];
+        const Genome fg = Genome::parse(rec.genome);
+        Finalist f{rec.candidate_id, fg.str(), rec.fitness, rec.metrics, {}};
+        for (int k = 0; k < cfg.evaluation.final_seeds && !g_stop.load(); ++k) {
+          const std::string dir = out + "/finalists/" + std::to_string(rec.candidate_id) + "/" +
+                                  std::to_string(seed0 + k);
+          // A finished run resumed with final_candidates raised: the winner's retrainings
+          // in best/ (and best/seeds/) are its finalist's, copied rather than trained again.
+          const std::string as_best =
+              k == 0 ? out + "/best" : out + "/best/seeds/" + std::to_string(seed0 + k);
+          nlohmann::json m;
+          if (resume && !finished_before(dir, fg.str(), m) &&
+              finished_before(as_best, fg.str(), m)) {
+            copy_files(as_best, dir);
+            if (talk)
+              std::fprintf(stderr, "finalist %zu of %zu, seed %llu: the winner's retraining %s\n",
+                           i + 1, n_final, static_cast<unsigned long long>(seed0 + k),
+                           as_best.c_str());
+          }
+          if (!(resume && finished_before(dir, fg.str(), m))) {
+            if (talk)
+              std::fprintf(stderr,
+                           "\nretraining finalist %zu of %zu (candidate %llu, seed %llu) for %d "
+                           "epochs: %s\n",
+                           i + 1, n_final, static_cast<unsigned long long>(rec.candidate_id),
+                           static_cast<unsigned long long>(seed0 + k), cfg.evaluation.final_epochs,
+                           fg.str().c_str());
+            m = evaluator.train_final(fg, dir, on_epoch, false, k);
+            m["candidate_id"] = rec.candidate_id;
+            m["search_metrics"] = rec.metrics;
+            write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
+          }
+          f.retrained.push_back(m);
+        }
+        finalists.push_back(std::move(f));
+      }
+      if (!g_stop.load()) {
+        const FinalistsChoice choice =
+            choose_finalist(cfg.fitness, cfg.evaluation.split, finalists);
+        win = order[choice.chosen];
+        from_finalists = true;
+        summary["finalists"] = choice.table;
+        write_file_atomic(out + "/finalists/finalists.json", choice.table.dump(2) + "\n");
+        if (talk)
+          std::fprintf(stderr,
+                       "\nthe finalists, retrained with %d seed(s) each (mean device mIoU on "
+                       "%s; * the winner):\n%s",
+                       cfg.evaluation.final_seeds, cfg.evaluation.split.c_str(),
+                       finalists_table(choice.table, cfg.device).c_str());
+        // The winner's retrainings are its finalist's: best/ and best/seeds/<seed>/ (the
+        // twin, when asked for, is trained below).
+        const auto& rec = res.records[win];
+        for (int k = 0; k < cfg.evaluation.final_seeds; ++k) {
+          const std::string src = out + "/finalists/" + std::to_string(rec.candidate_id) + "/" +
+                                  std::to_string(seed0 + k);
+          const std::string dst =
+              k == 0 ? out + "/best" : out + "/best/seeds/" + std::to_string(seed0 + k);
+          nlohmann::json m;
+          if (finished_before(dst, rec.genome, m)) continue;
+          if (fs::exists(dst)) fs::remove_all(dst);  // another winner's files
+          copy_files(src, dst);
+          if (k == 0) write_file_atomic(dst + "/genome.txt", rec.genome + "\n");
+        }
+      }
+    }
+    if (g_stop.load()) {  // cut off among the finalists: --resume continues them
+      pr.genome = res.records[*best].genome;
+      return finish();
+    }
+    const Genome g = Genome::parse(res.records[win].genome);
     // One retraining of the winner (and its FP32 twin) with the search seed + k: k = 0 into
     // best/ (deployed: ONNX files), k > 0 into best/seeds/<seed>/ (evaluation.final_seeds).
     // A resumed run keeps a retraining it finished, unless the retraining's recipe
     // ([final_train] in the run's config.toml) changed since.
-    const uint64_t seed0 = cfg.seed;  // the retrainings' seed (candidate_evaluator: train.seed)
     const auto retrain = [&](int k) -> nlohmann::json {
       const std::string dir =
           k == 0 ? out + "/best" : out + "/best/seeds/" + std::to_string(seed0 + k);
       nlohmann::json m;
-      bool done_before = false;
-      if (resume && fs::exists(dir + "/metrics.json") && fs::exists(dir + "/model.ckpt")) {
-        try {
-          const auto prev = nlohmann::json::parse(read_file(dir + "/metrics.json"));
-          done_before = prev.value("genome", std::string()) == g.str() &&
-                        prev.value("epochs", -1) > 0 &&
-                        prev.value("final_train", nlohmann::json::object()) == cfg.final_train;
-          if (done_before) m = prev;
-          if (done_before && !m.contains("seed")) m["seed"] = seed0 + k;  // an older run's
-        } catch (const std::exception&) {
-          done_before = false;
-        }
-      }
+      const bool done_before = (resume || from_finalists) && finished_before(dir, g.str(), m);
+      if (done_before && !m.contains("seed")) m["seed"] = seed0 + k;  // an older run's
       if (done_before) {
-        if (talk) std::fprintf(stderr, "\nthe best genome was retrained before: %s\n", dir.c_str());
+        if (talk)
+          std::fprintf(stderr, "\nthe best genome was retrained before%s: %s\n",
+                       from_finalists ? " (as a finalist)" : "", dir.c_str());
       } else {
         if (talk)
           std::fprintf(stderr, "\nretraining the best genome for %d epochs%s%s%s: %s\n",
@@ -409,8 +515,8 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
                        cfg.final_train.empty() ? "" : cfg.final_train.dump().c_str(),
                        g.str().c_str());
         m = evaluator.train_final(g, dir, on_epoch, false, k);
-        m["candidate_id"] = res.records[*best].candidate_id;
-        m["search_metrics"] = res.records[*best].metrics;
+        m["candidate_id"] = res.records[win].candidate_id;
+        m["search_metrics"] = res.records[win].metrics;
         if (k == 0) write_file_atomic(dir + "/genome.txt", g.str() + "\n");
         write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
       }
@@ -479,14 +585,9 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
             ObjectMetrics::from_json(pr.final["device_test"]["objects"]).summary().c_str());
     }
   } else if (best) {
-    pr.genome = res.records[*best].genome;
+    pr.genome = res.records[*best].genome;  // not retrained: the search's own best
   }
-  write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
-  if (a.json)
-    std::printf("%s\n",
-                nlohmann::json({{"event", "summary"}, {"summary", summary}}).dump().c_str());
-  if (talk) std::fprintf(stderr, "outputs in %s/\n", out.c_str());
-  return pr;
+  return finish();
 }
 
 }  // namespace
@@ -524,6 +625,9 @@ void add_search(CLI::App& app) {
   opt("--final-epochs", "final-epochs", "Epochs to retrain the best genome (0: no retraining)");
   opt("--final-seeds", "final-seeds",
       "Training seeds the best genome is retrained with (mean and sd in best/metrics.json)");
+  opt("--final-candidates", "final-candidates",
+      "Retrain the search's best K (each with --final-seeds seeds) and choose the winner by "
+      "its mean mIoU over the seeds (finalists/)");
   opt("--input-size", "input-size", "Inference input S or HxW for the cost model (default 256)");
   cmd->add_flag_function(
       "--no-inheritance", [a](int64_t) { a->set["inheritance"] = "false"; },
@@ -560,11 +664,13 @@ void add_search(CLI::App& app) {
       if (!a->config_file.empty())
         throw Error("--resume: the run folder's config.toml applies; drop --config");
       for (const auto& [k, v] : a->set)
-        // --final-seeds only says how many times the winner is retrained after the search.
-        if (k != "evaluations" && k != "time-budget" && k != "final-seeds")
+        // --final-seeds and --final-candidates only say how the winner is retrained and
+        // chosen after the search.
+        if (k != "evaluations" && k != "time-budget" && k != "final-seeds" &&
+            k != "final-candidates")
           throw Error("--resume: --" + k +
-                      " would change the search; only --evaluations, --time-budget and "
-                      "--final-seeds may be given");
+                      " would change the search; only --evaluations, --time-budget, "
+                      "--final-seeds and --final-candidates may be given");
       const std::string cfg_path = a->resume + "/config.toml";
       if (!fs::exists(cfg_path))
         throw Error(a->resume + ": not a search run folder (no config.toml)");

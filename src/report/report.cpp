@@ -560,6 +560,32 @@ struct Builder {
       section("seeds", "The winner over seeds", body);
     }
 
+    // The search's best few retrained before the winner was chosen ([evaluation]
+    // final_candidates, search/finalists.h).
+    if (run.summary.is_object() && run.summary.contains("finalists") &&
+        run.summary["finalists"].is_array()) {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& r : run.summary["finalists"]) {
+        std::string per_seed;
+        for (const auto& v : r.value("miou", json::array()))
+          per_seed += (per_seed.empty() ? "" : " ") + f(v.is_number() ? v.get<double>() : NAN, 4);
+        rows.push_back({r.value("chosen", false) ? "chosen" : "", f(jnum(r, "candidate_id"), 0),
+                        escape_html(jstr(r, "genome")), f(jnum(r, "search_fitness"), 4),
+                        f(jnum(r, "search_miou"), 4), per_seed,
+                        f(jnum(r, "mean"), 4) + " ± " + f(jnum(r, "sd"), 4),
+                        f(jnum(r, "fitness"), 4)});
+      }
+      section("finalists", "The finalists",
+              "<p>The search's best candidates by fitness, each retrained like the winner "
+              "with the same training seeds; the winner is the one whose fitness with its "
+              "mean device mIoU over the seeds (on the search's split) is highest "
+              "(finalists/).</p>\n" +
+                  html_table({"", "id", "genome", "search fitness", "search mIoU",
+                              "mIoU per seed, " + escape_html(device), "mean ± sd",
+                              "fitness with the mean"},
+                             rows));
+    }
+
     // Panels.
     std::vector<PanelModel> models;
     std::string why;

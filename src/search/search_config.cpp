@@ -176,6 +176,7 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
               "final_epochs",
               "final_fp32_twin",
               "final_seeds",
+              "final_candidates",
               "keep_checkpoints",
               "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
@@ -209,6 +210,7 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
   read_int(j, "final_epochs", w, e.final_epochs, 0, 100000);
   read_bool(j, "final_fp32_twin", w, e.final_fp32_twin);
   read_int(j, "final_seeds", w, e.final_seeds, 1, 100);
+  read_int(j, "final_candidates", w, e.final_candidates, 1, 100);
   read_bool(j, "keep_checkpoints", w, e.keep_checkpoints);
   read_bool(j, "measure_latency", w, e.measure_latency);
   if (e.uses_rungs() && j.contains("multi_fidelity") && !e.multi_fidelity)
@@ -360,6 +362,7 @@ nlohmann::json SearchConfig::to_json() const {
                      {"final_epochs", e.final_epochs},
                      {"final_fp32_twin", e.final_fp32_twin},
                      {"final_seeds", e.final_seeds},
+                     {"final_candidates", e.final_candidates},
                      {"keep_checkpoints", e.keep_checkpoints},
                      {"measure_latency", e.measure_latency}};
   j["train"] = train;
@@ -378,6 +381,7 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   j["evaluation"].erase("final_epochs");
   j["evaluation"].erase("final_fp32_twin");
   j["evaluation"].erase("final_seeds");
+  j["evaluation"].erase("final_candidates");
   j["evaluation"].erase("keep_checkpoints");
   j.erase("final_train");  // the winner's retraining: no candidate's result depends on it
   // Each schedule's settings enter only when it is the one in use, so that adding the rung

@@ -78,6 +78,15 @@
 //                              # metrics.json "over_seeds" gives mean and sd of each test
 //                              # and val mIoU (one training's seed moves mIoU by ~0.01 on
 //                              # sen2ships, as much as the networks of a search differ)
+//   final_candidates = 1       # > 1: the search's top K feasible candidates (by fitness)
+//                              # are each retrained like the winner (final_epochs,
+//                              # [final_train], final_seeds seeds) into finalists/<id>/
+//                              # <seed>/, and the winner is the one whose fitness with its
+//                              # mean device mIoU over the seeds (on `split`, the search's
+//                              # metric; cost metrics as the search measured them) is best
+//                              # (search/finalists.h): one short training's score is mostly
+//                              # seed on sen2ships, so its top-1 is partly luck. Its
+//                              # retrainings become best/ and best/seeds/ (not trained again)
 //   keep_checkpoints = true    # candidates' weights in checkpoints/ (needed to inherit)
 //   measure_latency = false    # latency from the profile's [measure] table (a real device
 //                              # or host timing) instead of the cost model
@@ -127,6 +136,7 @@ struct EvaluationConfig {
   int final_epochs = 30;
   bool final_fp32_twin = true;
   int final_seeds = 1;
+  int final_candidates = 1;  // the top K retrained and compared before the winner is chosen
   bool keep_checkpoints = true;
   bool measure_latency = false;
 };

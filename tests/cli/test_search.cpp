@@ -428,6 +428,82 @@ TEST(SearchCli, FinalSeedsRetrainTheWinnerPerSeedAndSummarizeThem) {
   EXPECT_NE(bad.err.find("final_seeds"), std::string::npos) << bad.err;
 }
 
+TEST(SearchCli, FinalCandidatesRetrainTheBestFewAndChooseByTheMeanOverSeeds) {
+  TempDir d;
+  const std::string out = d.str() + "/run";
+  const auto r = run_dalnas("search --config " + write_config(d) + " --out " + out +
+                            " --threads 1 --evaluations 3 --final-seeds 2 --final-candidates 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(slurp(out + "/summary.json"));
+  ASSERT_TRUE(summary.contains("finalists")) << summary.dump();
+  const auto& fin = summary["finalists"];
+  ASSERT_EQ(fin.size(), 2u);
+  // The finalists are the search's first two, in its order.
+  EXPECT_EQ(fin[0]["candidate_id"], summary["top"][0]["candidate_id"]);
+  EXPECT_EQ(fin[1]["candidate_id"], summary["top"][1]["candidate_id"]);
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/finalists/finalists.json")), fin);
+  int chosen = -1;
+  for (int i = 0; i < 2; ++i) {
+    const std::string dir = out + "/finalists/" + fin[i]["candidate_id"].dump();
+    for (int seed : {3, 4}) {
+      const std::string m = dir + "/" + std::to_string(seed) + "/metrics.json";
+      ASSERT_TRUE(fs::exists(m)) << m;
+      const auto j = nlohmann::json::parse(slurp(m));
+      EXPECT_EQ(j["seed"], seed);
+      EXPECT_EQ(j["genome"], fin[i]["genome"]);
+      EXPECT_EQ(j["device_val"]["miou"], fin[i]["miou"][seed - 3]);
+    }
+    if (fin[i]["chosen"].get<bool>()) chosen = i;
+  }
+  ASSERT_GE(chosen, 0);
+  // The winner has the best fitness with its mean.
+  EXPECT_GE(fin[chosen]["fitness"].get<double>(), fin[1 - chosen]["fitness"].get<double>());
+  // Its retrainings are best/ and best/seeds/4 (copied, not trained again), and its twin.
+  const std::string win = out + "/finalists/" + fin[chosen]["candidate_id"].dump();
+  EXPECT_EQ(slurp(out + "/best/model.ckpt"), slurp(win + "/3/model.ckpt"));
+  EXPECT_EQ(slurp(out + "/best/seeds/4/model.ckpt"), slurp(win + "/4/model.ckpt"));
+  EXPECT_TRUE(fs::exists(out + "/best/model-fp16.onnx"));
+  EXPECT_TRUE(fs::exists(out + "/best/fp32/model.ckpt"));
+  EXPECT_TRUE(fs::exists(out + "/best/seeds/4/fp32/model.ckpt"));
+  const auto best = nlohmann::json::parse(slurp(out + "/best/metrics.json"));
+  EXPECT_EQ(best["candidate_id"], fin[chosen]["candidate_id"]);
+  EXPECT_EQ(best["genome"], fin[chosen]["genome"]);
+  EXPECT_EQ(slurp(out + "/best/genome.txt"), fin[chosen]["genome"].get<std::string>() + "\n");
+  EXPECT_EQ(best["over_seeds"]["device_val"]["miou"], fin[chosen]["miou"]);
+  EXPECT_NE(r.err.find("retraining finalist 2 of 2"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("retraining the best genome"), std::string::npos)
+      << "the winner's retrainings are its finalist's: " << r.err;
+  EXPECT_NE(slurp(out + "/report.html").find("The finalists"), std::string::npos);
+
+  // Resumed, nothing is retrained and the choice is the same.
+  const auto again = run_dalnas("search --resume " + out + " --threads 1");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.err.find("retraining finalist"), std::string::npos) << again.err;
+  EXPECT_EQ(again.err.find("training its FP32 twin"), std::string::npos) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/summary.json"))["finalists"], fin);
+
+  // A finished run with one winner, resumed with final_candidates raised: the winner's
+  // retrainings in best/ become its finalist's (not trained again), the other is trained.
+  const std::string out2 = d.str() + "/run2";
+  const auto one = run_dalnas("search --config " + write_config(d) + " --out " + out2 +
+                              " --threads 1 --evaluations 3 --final-seeds 2");
+  ASSERT_EQ(one.code, 0) << one.err;
+  const std::string ckpt = slurp(out2 + "/best/model.ckpt");
+  const auto first_id = nlohmann::json::parse(slurp(out2 + "/best/metrics.json"))["candidate_id"];
+  const auto raised = run_dalnas("search --resume " + out2 + " --threads 1 --final-candidates 2");
+  ASSERT_EQ(raised.code, 0) << raised.err;
+  EXPECT_EQ(raised.err.find("retraining finalist 1 of 2"), std::string::npos) << raised.err;
+  EXPECT_NE(raised.err.find("finalist 1 of 2, seed 4: the winner's retraining"), std::string::npos)
+      << raised.err;
+  EXPECT_NE(raised.err.find("retraining finalist 2 of 2"), std::string::npos) << raised.err;
+  EXPECT_EQ(slurp(out2 + "/finalists/" + first_id.dump() + "/3/model.ckpt"), ckpt);
+  EXPECT_EQ(nlohmann::json::parse(slurp(out2 + "/summary.json"))["finalists"].size(), 2u);
+  const auto bad = run_dalnas("search --config " + write_config(d) + " --out " + d.str() +
+                              "/bad --final-candidates 0 -q");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("final_candidates"), std::string::npos) << bad.err;
+}
+
 TEST(SearchCli, AFailedResumeLeavesFailedTxtAndASuccessfulOneRemovesIt) {
   TempDir d;
   const std::string out = d.str() + "/run";
