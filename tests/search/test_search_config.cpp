@@ -65,10 +65,13 @@ TEST(SearchConfig, BudgetsAndStrategyParametersAreNotPartOfTheEvaluationIdentity
   b.evaluation.final_epochs = 3;
   b.evaluation.final_fp32_twin = false;
   b.evaluation.final_seeds = 3;
+  b.evaluation.final_candidates = 4;
   b.screen = false;
   EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity());
   EXPECT_EQ(a.evaluation.final_seeds, 1) << "one retraining by default";
   EXPECT_EQ(SearchConfig::from_json(b.to_json(), "b").evaluation.final_seeds, 3);
+  EXPECT_EQ(a.evaluation.final_candidates, 1) << "the search's own best by default";
+  EXPECT_EQ(SearchConfig::from_json(b.to_json(), "b").evaluation.final_candidates, 4);
   EXPECT_TRUE(a.evaluation.final_fp32_twin) << "on by default";
   EXPECT_FALSE(SearchConfig::from_json(b.to_json(), "b").evaluation.final_fp32_twin);
   b.train["precision"] = "fp32";
@@ -294,17 +297,19 @@ TEST(ParseDuration, ReadsUnitsAndRejectsOtherText) {
   }
 }
 
-TEST(SearchConfig, FinalSeedsOutOfRangeIsAnErrorNamingTheKey) {
-  for (const char* bad : {"0", "-1", "101", "\"three\""}) {
-    nlohmann::json j = SearchConfig::defaults().to_json();
-    j["evaluation"]["final_seeds"] = nlohmann::json::parse(bad);
-    try {
-      SearchConfig::from_json(j, "cfg.toml");
-      ADD_FAILURE() << "final_seeds = " << bad << " was accepted";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("final_seeds"), std::string::npos) << e.what();
+TEST(SearchConfig, FinalSeedsOrCandidatesOutOfRangeIsAnErrorNamingTheKey) {
+  for (const char* key : {"final_seeds", "final_candidates"})
+    for (const char* bad : {"0", "-1", "101", "\"three\""}) {
+      nlohmann::json j = SearchConfig::defaults().to_json();
+      j["evaluation"][key] = nlohmann::json::parse(bad);
+      try {
+        SearchConfig::from_json(j, "cfg.toml");
+        ADD_FAILURE() << key << " = " << bad << " was accepted";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(std::string("evaluation.") + key), std::string::npos)
+            << e.what();
+      }
     }
-  }
 }
 
 }  // namespace
