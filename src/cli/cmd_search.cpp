@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/run_lock.h"
 #include "device/profile.h"
+#include "dist/mpi_final.h"
 #include "dist/mpi_search.h"
 #include "dist/mpi_worker.h"
 #include "eval/candidate_evaluator.h"
@@ -420,12 +421,20 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     bool from_finalists = false;
     const size_t n_final = std::min<size_t>(cfg.evaluation.final_candidates, order.size());
     if (n_final > 1) {
+      // First what is done (a resumed run's, or the winner's retrainings in best/), then
+      // the rest: side by side on the workers under MPI, else one after another here.
       std::vector<Finalist> finalists;
-      for (size_t i = 0; i < n_final && !g_stop.load(); ++i) {
+      struct Pending {
+        size_t i;
+        int k;
+        std::string dir;
+      };
+      std::vector<Pending> pending;
+      for (size_t i = 0; i < n_final; ++i) {
         const auto& rec = res.records[order[i]];
         const Genome fg = Genome::parse(rec.genome);
         Finalist f{rec.candidate_id, fg.str(), rec.fitness, rec.metrics, {}};
-        for (int k = 0; k < cfg.evaluation.final_seeds && !g_stop.load(); ++k) {
+        for (int k = 0; k < cfg.evaluation.final_seeds; ++k) {
           const std::string dir = out + "/finalists/" + std::to_string(rec.candidate_id) + "/" +
                                   std::to_string(seed0 + k);
           // A finished run resumed with final_candidates raised: the winner's retrainings
@@ -433,30 +442,54 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
           const std::string as_best =
               k == 0 ? out + "/best" : out + "/best/seeds/" + std::to_string(seed0 + k);
           nlohmann::json m;
-          if (resume && !finished_before(dir, fg.str(), m) &&
-              finished_before(as_best, fg.str(), m)) {
+          if (resume && !finished_before(dir, f.genome, m) &&
+              finished_before(as_best, f.genome, m)) {
             copy_files(as_best, dir);
             if (talk)
               std::fprintf(stderr, "finalist %zu of %zu, seed %llu: the winner's retraining %s\n",
                            i + 1, n_final, static_cast<unsigned long long>(seed0 + k),
                            as_best.c_str());
           }
-          if (!(resume && finished_before(dir, fg.str(), m))) {
-            if (talk)
-              std::fprintf(stderr,
-                           "\nretraining finalist %zu of %zu (candidate %llu, seed %llu) for %d "
-                           "epochs: %s\n",
-                           i + 1, n_final, static_cast<unsigned long long>(rec.candidate_id),
-                           static_cast<unsigned long long>(seed0 + k), cfg.evaluation.final_epochs,
-                           fg.str().c_str());
-            m = evaluator.train_final(fg, dir, on_epoch, false, k);
-            m["candidate_id"] = rec.candidate_id;
-            m["search_metrics"] = rec.metrics;
-            write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
+          if (!(resume && finished_before(dir, f.genome, m))) {
+            m = nullptr;
+            pending.push_back({i, k, dir});
           }
           f.retrained.push_back(m);
         }
         finalists.push_back(std::move(f));
+      }
+      const auto done = [&](const Pending& p, nlohmann::json m) {
+        const auto& rec = res.records[order[p.i]];
+        m["candidate_id"] = rec.candidate_id;
+        m["search_metrics"] = rec.metrics;
+        write_file_atomic(p.dir + "/metrics.json", m.dump(2) + "\n");
+        finalists[p.i].retrained[p.k] = m;
+      };
+      if (a.mpi && !pending.empty()) {
+        std::vector<dist::FinalJob> jobs;
+        for (const auto& p : pending)
+          jobs.push_back({cfg.to_json(), out, finalists[p.i].genome, p.dir, p.k});
+        if (talk)
+          std::fprintf(stderr, "\nretraining %zu finalists' seeds for %d epochs on the workers\n",
+                       jobs.size(), cfg.evaluation.final_epochs);
+        const auto say = [&](const std::string& line) {
+          if (talk) std::fprintf(stderr, "  %s\n", line.c_str());
+        };
+        const auto metrics = dist::run_final_mpi(*a.mpi, jobs, say);
+        for (size_t j = 0; j < pending.size(); ++j) done(pending[j], metrics[j]);
+      } else {
+        for (const auto& p : pending) {
+          if (g_stop.load()) break;
+          const Finalist& f = finalists[p.i];
+          if (talk)
+            std::fprintf(stderr,
+                         "\nretraining finalist %zu of %zu (candidate %llu, seed %llu) for %d "
+                         "epochs: %s\n",
+                         p.i + 1, n_final, static_cast<unsigned long long>(f.candidate_id),
+                         static_cast<unsigned long long>(seed0 + p.k), cfg.evaluation.final_epochs,
+                         f.genome.c_str());
+          done(p, evaluator.train_final(Genome::parse(f.genome), p.dir, on_epoch, false, p.k));
+        }
       }
       if (!g_stop.load()) {
         const FinalistsChoice choice =

@@ -5,10 +5,12 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "core/genome.h"
 #include "core/strings.h"
 #include "core/transient_error.h"
 #include "dist/census_jobs.h"
 #include "dist/compare_jobs.h"
+#include "dist/final_jobs.h"
 #include "dist/messages.h"
 #include "eval/candidate_evaluator.h"
 #include "search/classified_evaluation.h"
@@ -74,13 +76,13 @@ struct JobRunner::Impl {
   std::unique_ptr<CandidateEvaluator> evaluator;
   int transient_retries = 0;
 
-  CandidateEvaluator& evaluator_for(const Job& job) {
-    const std::string k = job.config.dump() + "\n" + job.run_dir;
+  CandidateEvaluator& evaluator_for(const nlohmann::json& config, const std::string& run_dir) {
+    const std::string k = config.dump() + "\n" + run_dir;
     if (!evaluator || k != key) {
       evaluator.reset();
       key.clear();
-      const SearchConfig cfg = SearchConfig::from_json(job.config, "job config");
-      evaluator = std::make_unique<CandidateEvaluator>(cfg, job.run_dir);
+      const SearchConfig cfg = SearchConfig::from_json(config, "job config");
+      evaluator = std::make_unique<CandidateEvaluator>(cfg, run_dir);
       transient_retries = cfg.transient_retries;
       key = k;
     }
@@ -108,6 +110,20 @@ std::string JobRunner::run(const std::string& job_message) {
     c.seconds = now_s() - t0;
     return encode_compare_result(c);
   }
+  if (is_final_job(job_message)) {  // a finalist's retraining (dist/final_jobs.h)
+    FinalJobResult f;
+    f.worker = impl_->worker;
+    try {
+      const FinalJob job = decode_final_job(job_message);
+      f.metrics = impl_->evaluator_for(job.config, job.run_dir)
+                      .train_final(Genome::parse(job.genome), job.dir, {}, false, job.seed_offset);
+    } catch (const std::exception& e) {
+      f.metrics = nullptr;
+      f.error = first_line(e.what());
+    }
+    f.seconds = now_s() - t0;
+    return encode_final_result(f);
+  }
   if (is_census_job(job_message)) {
     CensusJobResult c;
     c.worker = impl_->worker;
@@ -130,7 +146,7 @@ std::string JobRunner::run(const std::string& job_message) {
     r.candidate_id = candidate_id_of(job_message);
     const Job job = decode_job(job_message);
     r.candidate_id = job.candidate.id;
-    HookedEvaluator ev(impl_->evaluator_for(job));
+    HookedEvaluator ev(impl_->evaluator_for(job.config, job.run_dir));
     // Classified as run_search does it: failures (transient ones marked) are results, a
     // programming error is sent as such and stops the search on rank 0.
     r.outcome = evaluate_classified(ev, job.candidate, job.history, impl_->transient_retries);

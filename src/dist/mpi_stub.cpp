@@ -1,5 +1,5 @@
 // Built instead of mpi_session.cpp, mpi_worker.cpp, mpi_evaluator.cpp, mpi_transport.cpp,
-// mpi_farm.cpp, mpi_census.cpp and mpi_compare.cpp
+// mpi_farm.cpp, mpi_census.cpp, mpi_compare.cpp and mpi_final.cpp
 // when CMake found no MPI: `--evaluator mpi` then says so, and everything else works.
 #include <stdexcept>
 
@@ -7,6 +7,7 @@
 #include "dist/mpi_census.h"
 #include "dist/mpi_compare.h"
 #include "dist/mpi_evaluator.h"
+#include "dist/mpi_final.h"
 #include "dist/mpi_session.h"
 #include "dist/mpi_worker.h"
 
@@ -57,6 +58,11 @@ std::pair<uint64_t, EvalOutcome> MpiEvaluator::wait() {
 }
 
 CompareResult run_compare_mpi(MpiSession&, const CompareOptions&, const CompareProgress&) {
+  not_built();
+}
+
+std::vector<nlohmann::json> run_final_mpi(MpiSession&, const std::vector<FinalJob>&,
+                                          const std::function<void(const std::string&)>&) {
   not_built();
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/config_file.h"
+#include "dist/final_jobs.h"
 #include "dist/job_runner.h"
 #include "dist/messages.h"
 #include "eval/candidate_evaluator.h"
@@ -81,6 +82,35 @@ TEST(JobRunner, FailuresComeBackAsResultsNamingTheWorker) {
   EXPECT_EQ(bad.candidate_id, 11u);
   EXPECT_EQ(bad.outcome.status, EvalStatus::Failed);
   EXPECT_NE(bad.outcome.reason.find("job message"), std::string::npos) << bad.outcome.reason;
+}
+
+// A finalist's retraining (dist/final_jobs.h): the local train_final's metrics and files.
+TEST(JobRunner, AFinalJobRetrainsLikeTheLocalEvaluator) {
+  test_util::TempDir d("jobs");
+  SearchConfig cfg = tiny_config(d.path.string());
+  cfg.evaluation.final_epochs = 1;
+  JobRunner runner(3);
+  FinalJob job;
+  job.config = cfg.to_json();
+  job.run_dir = d.path.string();
+  job.genome = "ConvBnAct-8-k3-relu_max_ConvAct-16-k3-relu_max_ConvBnAct-8-k3-relu_dec-8";
+  job.dir = d.path.string() + "/finalists/1/4";
+  job.seed_offset = 1;
+  const FinalJobResult r = decode_final_result(runner.run(encode_final_job(job)));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.worker, 3);
+  EXPECT_TRUE(std::filesystem::exists(job.dir + "/model.ckpt"));
+  CandidateEvaluator local(cfg, d.path.string());
+  const auto m =
+      local.train_final(Genome::parse(job.genome), d.path.string() + "/local", {}, false, 1);
+  EXPECT_EQ(r.metrics["seed"], m["seed"]);
+  EXPECT_EQ(r.metrics["device_val"], m["device_val"]);
+  EXPECT_EQ(r.metrics["device_test"], m["device_test"]);
+  // A genome that does not parse comes back as the retraining's error.
+  job.genome = "NoSuchBlock-8";
+  const FinalJobResult bad = decode_final_result(runner.run(encode_final_job(job)));
+  EXPECT_TRUE(bad.metrics.is_null());
+  EXPECT_NE(bad.error.find("genome"), std::string::npos) << bad.error;
 }
 
 }  // namespace

@@ -183,6 +183,33 @@ TEST(MpiSearch, OneRankAloneSaysItNeedsWorkers) {
   EXPECT_FALSE(fs::exists(d.str() + "/run/journal.sqlite"));
 }
 
+// [evaluation] final_candidates under MPI: the finalists' retrainings go to the workers, side
+// by side, and give what the local search's give (one thread each, deterministic).
+TEST(MpiSearch, FinalistsRetrainOnTheWorkersLikeTheLocalSearch) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const std::string cfg = write_config(d);
+  const std::string flags =
+      " --threads 1 --no-multi-fidelity --final-epochs 1 --final-seeds 2 --final-candidates 2";
+  const auto local = run_dalnas("search --config " + cfg + " --out " + d.str() + "/local" + flags);
+  ASSERT_EQ(local.code, 0) << local.err;
+  const auto mpi =
+      run_shell(std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --config " + cfg +
+                " --out " + d.str() + "/mpi" + flags);
+  ASSERT_EQ(mpi.code, 0) << mpi.err;
+  EXPECT_NE(mpi.err.find("retraining 4 finalists' seeds for 1 epochs on the workers"),
+            std::string::npos)
+      << mpi.err;
+  EXPECT_NE(mpi.err.find("on worker 1"), std::string::npos) << mpi.err;
+  EXPECT_NE(mpi.err.find("on worker 2"), std::string::npos) << mpi.err;
+  const auto expected = nlohmann::json::parse(slurp(d.str() + "/local/finalists/finalists.json"));
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(slurp(d.str() + "/mpi/finalists/finalists.json")), expected);
+  EXPECT_EQ(nlohmann::json::parse(slurp(d.str() + "/mpi/best/metrics.json"))["candidate_id"],
+            nlohmann::json::parse(slurp(d.str() + "/local/best/metrics.json"))["candidate_id"]);
+  EXPECT_TRUE(fs::exists(d.str() + "/mpi/best/model-fp16.onnx"));
+}
+
 // The pid of the process of MPI rank `rank` among the children of `parent` (mpirun), or 0.
 pid_t rank_pid(pid_t parent, int rank) {
   const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
