@@ -211,6 +211,10 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
   read_bool(j, "final_fp32_twin", w, e.final_fp32_twin);
   read_int(j, "final_seeds", w, e.final_seeds, 1, 100);
   read_int(j, "final_candidates", w, e.final_candidates, 1, 100);
+  if (e.final_candidates > 1 && e.split == "train")
+    throw Error(w +
+                ".final_candidates: the finalists are compared on the val or test scenes "
+                "(the retraining's metrics), not with split = \"train\"");
   read_bool(j, "keep_checkpoints", w, e.keep_checkpoints);
   read_bool(j, "measure_latency", w, e.measure_latency);
   if (e.uses_rungs() && j.contains("multi_fidelity") && !e.multi_fidelity)

@@ -297,6 +297,21 @@ TEST(ParseDuration, ReadsUnitsAndRejectsOtherText) {
   }
 }
 
+TEST(SearchConfig, FinalCandidatesNeedAValOrTestSplit) {
+  nlohmann::json j = SearchConfig::defaults().to_json();
+  j["evaluation"]["final_candidates"] = 3;
+  j["evaluation"]["split"] = "test";
+  EXPECT_EQ(SearchConfig::from_json(j, "cfg.toml").evaluation.final_candidates, 3);
+  j["evaluation"]["split"] = "train";
+  try {
+    SearchConfig::from_json(j, "cfg.toml");
+    ADD_FAILURE() << "final_candidates with split train was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("evaluation.final_candidates"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(SearchConfig, FinalSeedsOrCandidatesOutOfRangeIsAnErrorNamingTheKey) {
   for (const char* key : {"final_seeds", "final_candidates"})
     for (const char* bad : {"0", "-1", "101", "\"three\""}) {
