@@ -211,18 +211,21 @@ struct PipelineResult {
 PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
                           const SearchArgs& a, CandidateEvaluator& evaluator);
 
-// Everything that can be checked (configuration, device profile, data) is checked before
-// the run folder is created: a command that fails there leaves no folder behind. Once the
-// folder exists a failure leaves FAILED.txt in it saying why (removed by a later success).
-// The regular files of folder `from` into folder `to` (created; subfolders not copied).
+// The regular files of folder `from` into folder `to` (created; subfolders not copied),
+// metrics.json last and atomically: a copy cut short has none, so it counts as not done.
 void copy_files(const std::string& from, const std::string& to) {
   fs::create_directories(to);
   for (const auto& e : fs::directory_iterator(from))
-    if (e.is_regular_file())
+    if (e.is_regular_file() && e.path().filename() != "metrics.json")
       fs::copy_file(e.path(), fs::path(to) / e.path().filename(),
                     fs::copy_options::overwrite_existing);
+  if (fs::exists(from + "/metrics.json"))
+    write_file_atomic(to + "/metrics.json", read_file(from + "/metrics.json"));
 }
 
+// Everything that can be checked (configuration, device profile, data) is checked before
+// the run folder is created: a command that fails there leaves no folder behind. Once the
+// folder exists a failure leaves FAILED.txt in it saying why (removed by a later success).
 PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, const SearchArgs& a) {
   const std::string journal_path = out + "/journal.sqlite";
   if (!resume && fs::exists(journal_path))
