@@ -294,21 +294,35 @@ class Table {
 
   // Each level's Kendall tau over the genomes `ref` scores, against `ref` and against the
   // first full score of the same genomes (so that the two columns compare like with like).
-  void report_against(const std::map<size_t, double>& ref, const char* label) const {
-    std::printf("\n%-34s %10s %12s %6s\n", "level", "tau first", label, "pairs");
+  // Each level's tau against the first full training, against the repeat alone (a training
+  // that shares nothing with the levels' runs: other initial weights, chip order and
+  // augmentation) and against the mean of the two; then the first full training itself
+  // against the repeat, the fidelity a level would need to equal full training's.
+  void report_against(const std::map<size_t, double>& again,
+                      const std::map<size_t, double>& mean_of_two) const {
+    std::printf("\n%-34s %10s %11s %14s %6s\n", "level", "tau first", "tau repeat", "tau mean of 2",
+                "pairs");
     for (const Level& l : levels_) {
-      std::vector<double> s, f, r;
-      for (const auto& [i, v] : ref)
+      std::vector<double> s, f, r, m;
+      for (const auto& [i, v] : again)
         if (i < n_ && std::isfinite(l.score[i]) && std::isfinite(full_score_[i]) &&
-            std::isfinite(v)) {
+            std::isfinite(v) && mean_of_two.count(i)) {
           s.push_back(l.score[i]);
           f.push_back(full_score_[i]);
           r.push_back(v);
+          m.push_back(mean_of_two.at(i));
         }
       if (s.size() < 2) continue;
-      std::printf("%-34s %10.3f %12.3f %6zu\n", l.name.c_str(), kendall_tau(s, f),
-                  kendall_tau(s, r), s.size());
+      std::printf("%-34s %10.3f %11.3f %14.3f %6zu\n", l.name.c_str(), kendall_tau(s, f),
+                  kendall_tau(s, r), kendall_tau(s, m), s.size());
     }
+    std::vector<double> f, r;
+    for (const auto& [i, v] : again)
+      if (i < n_ && std::isfinite(full_score_[i]) && std::isfinite(v))
+        f.push_back(full_score_[i]), r.push_back(v);
+    if (f.size() >= 2)
+      std::printf("%-34s %10.3f %11.3f %14s %6zu\n", "full (first training itself)", 1.0,
+                  kendall_tau(f, r), "-", f.size());
   }
 
  private:
@@ -492,6 +506,7 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
   // of one score against the spread between genomes.
   std::vector<double> a, b;
   std::map<size_t, double> mean_of_two;  // index -> the mean of the two full scores
+  std::map<size_t, double> again_score;  // index -> the repeat's score
   std::printf("\n%6s %10s %10s %10s\n", "genome", "first", "again", "diff");
   for (const auto& [i, r] : done) {
     const double x = number_or_nan(r.at("first"));
@@ -502,6 +517,7 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
     if (std::isfinite(x) && std::isfinite(y)) {
       a.push_back(x), b.push_back(y);
       mean_of_two[i] = (x + y) / 2;
+      again_score[i] = y;
     }
   }
   if (missing > 0)
@@ -562,9 +578,9 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
   // trainings (its seed-to-seed sd is 1/sqrt(2) of one training's).
   if (mean_of_two.size() >= 2) {
     std::printf(
-        "\neach level against one full training and against the mean of two (the "
-        "repeated genomes only)");
-    first.report_against(mean_of_two, "tau mean of 2");
+        "\neach level against the first full training, the repeat alone and the mean of "
+        "the two (the repeated genomes only)");
+    first.report_against(again_score, mean_of_two);
   }
   std::printf("\nraw results: %s\n", o.json.c_str());
   return 0;
