@@ -211,6 +211,10 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
   read_bool(j, "final_fp32_twin", w, e.final_fp32_twin);
   read_int(j, "final_seeds", w, e.final_seeds, 1, 100);
   read_int(j, "final_candidates", w, e.final_candidates, 1, 100);
+  if (e.final_candidates > 1 && e.final_epochs == 0)
+    throw Error(w +
+                ".final_candidates: the finalists are retrained for final_epochs, which is 0 "
+                "(no retraining)");
   if (e.final_candidates > 1 && e.split == "train")
     throw Error(w +
                 ".final_candidates: the finalists are compared on the val or test scenes "

@@ -297,7 +297,7 @@ TEST(ParseDuration, ReadsUnitsAndRejectsOtherText) {
   }
 }
 
-TEST(SearchConfig, FinalCandidatesNeedAValOrTestSplit) {
+TEST(SearchConfig, FinalCandidatesNeedAValOrTestSplitAndARetraining) {
   nlohmann::json j = SearchConfig::defaults().to_json();
   j["evaluation"]["final_candidates"] = 3;
   j["evaluation"]["split"] = "test";
@@ -308,6 +308,16 @@ TEST(SearchConfig, FinalCandidatesNeedAValOrTestSplit) {
     ADD_FAILURE() << "final_candidates with split train was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("evaluation.final_candidates"), std::string::npos)
+        << e.what();
+  }
+  // Nothing to compare without a retraining.
+  j["evaluation"]["split"] = "val";
+  j["evaluation"]["final_epochs"] = 0;
+  try {
+    SearchConfig::from_json(j, "cfg.toml");
+    ADD_FAILURE() << "final_candidates with final_epochs 0 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("final_epochs, which is 0"), std::string::npos)
         << e.what();
   }
 }
