@@ -445,15 +445,16 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
           const std::string as_best =
               k == 0 ? out + "/best" : out + "/best/seeds/" + std::to_string(seed0 + k);
           nlohmann::json m;
-          if (resume && !finished_before(dir, f.genome, m) &&
-              finished_before(as_best, f.genome, m)) {
+          bool have = resume && finished_before(dir, f.genome, m);
+          if (!have && resume && finished_before(as_best, f.genome, m)) {
             copy_files(as_best, dir);
+            have = true;
             if (talk)
               std::fprintf(stderr, "finalist %zu of %zu, seed %llu: the winner's retraining %s\n",
                            i + 1, n_final, static_cast<unsigned long long>(seed0 + k),
                            as_best.c_str());
           }
-          if (!(resume && finished_before(dir, f.genome, m))) {
+          if (!have) {
             m = nullptr;
             pending.push_back({i, k, dir});
           }

@@ -63,12 +63,7 @@ CensusJobResult decode_census_result(const std::string& text) {
 }
 
 bool is_census_job(const std::string& text) {
-  try {
-    const nlohmann::json j = nlohmann::json::parse(text);
-    return j.is_object() && j.value("kind", std::string()) == "census";
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
+  return is_message_kind(text, "census");
 }
 
 CensusResult run_census_unit(const CensusJob& job) {

@@ -48,12 +48,7 @@ CompareJobResult decode_compare_result(const std::string& text) {
 }
 
 bool is_compare_job(const std::string& text) {
-  try {
-    const nlohmann::json j = nlohmann::json::parse(text);
-    return j.is_object() && j.value("kind", std::string()) == "compare";
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
+  return is_message_kind(text, "compare");
 }
 
 }  // namespace dalnas::dist

@@ -63,12 +63,7 @@ FinalJobResult decode_final_result(const std::string& text) {
 }
 
 bool is_final_job(const std::string& text) {
-  try {
-    const nlohmann::json j = nlohmann::json::parse(text);
-    return j.is_object() && j.value("kind", std::string()) == "final";
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
+  return is_message_kind(text, "final");
 }
 
 }  // namespace dalnas::dist

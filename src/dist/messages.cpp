@@ -56,6 +56,15 @@ nlohmann::json parse_message(const std::string& text, const std::string& what) {
   }
 }
 
+bool is_message_kind(const std::string& text, const std::string& kind) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    return j.is_object() && j.value("kind", std::string()) == kind;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
 std::string encode_job(const Job& job) {
   nlohmann::json history = nlohmann::json::array();
   for (const auto& r : job.history) history.push_back(record_to_json(r));

@@ -39,6 +39,9 @@ struct JobResult {
 // A message's JSON object; throws dalnas::Error "<what>: not JSON (...)" / "not a JSON
 // object" (shared by every kind of message: dist/census_jobs.h, dist/compare_jobs.h).
 nlohmann::json parse_message(const std::string& text, const std::string& what);
+// Whether `text` is a JSON object whose "kind" is `kind`, without decoding the rest (false
+// for anything else, malformed text included): how a worker tells the kinds apart.
+bool is_message_kind(const std::string& text, const std::string& kind);
 
 std::string encode_job(const Job& job);
 Job decode_job(const std::string& text);
