@@ -43,6 +43,7 @@ extern "C" void on_sigint(int) {
 struct SearchArgs {
   std::string config_file, out, resume;
   std::map<std::string, std::string> set;  // flag -> value as typed
+  std::vector<std::string> overrides;      // --set table.key=value, in order
   bool quiet = false, json = false, compare_pipelines = false;
   int threads = 0;
   std::string evaluator = "local";  // local | mpi
@@ -87,6 +88,8 @@ SearchConfig resolve(const SearchArgs& a) {
   // The built-in default run (no config file) has a safety net so that it ends in under
   // 10 minutes on 2 cores: no new candidate after 7 minutes.
   if (a.config_file.empty()) j["search"]["time_budget_s"] = 420;
+  // --set table.key=value over the file, the named flags over both.
+  for (const auto& o : a.overrides) apply_override(j, o);
   for (const auto& [k, v] : a.set) {
     if (k == "strategy" || k == "device")
       j["search"][k] = v;
@@ -146,7 +149,10 @@ SearchConfig resolve(const SearchArgs& a) {
       if (fractions) e["rung_chip_fraction"] = f;
     }
   }
-  return SearchConfig::from_json(j, a.config_file.empty() ? "options" : a.config_file);
+  // Errors name where a key came from: the file, and --set when it was given.
+  std::string source = a.config_file.empty() ? "options" : a.config_file;
+  if (!a.overrides.empty()) source += a.config_file.empty() ? " (--set)" : " with --set";
+  return SearchConfig::from_json(j, source);
 }
 
 std::string fmt(double v, int prec = 3) {
@@ -641,6 +647,12 @@ void add_search(CLI::App& app) {
   cmd->add_option("--config", a->config_file, "Search config (TOML or JSON); flags override it");
   cmd->add_option("--out", a->out, "Run folder (default runs/search-<timestamp>)");
   cmd->add_option("--resume", a->resume, "Continue the search in this run folder");
+  cmd->add_option("--set", a->overrides,
+                  "Any config key as table.key=value with a TOML value, over the config "
+                  "file (repeatable), e.g. --set 'evaluation.rungs=[8]' --set "
+                  "evaluation.rung_score=last")
+      ->take_all()
+      ->allow_extra_args(false);
   opt("--strategy", "strategy", "ga (default), regularized-evolution, nsga2 or random");
   opt("--seed", "seed", "Seed of the strategy, the split and every candidate's training");
   opt("--device", "device", "Target device profile (default myriadx)");
@@ -700,6 +712,10 @@ void add_search(CLI::App& app) {
     if (!a->resume.empty()) {
       if (!a->config_file.empty())
         throw Error("--resume: the run folder's config.toml applies; drop --config");
+      if (!a->overrides.empty())
+        throw Error(
+            "--resume: --set would change the search; the run folder's config.toml "
+            "applies");
       for (const auto& [k, v] : a->set)
         // --final-seeds and --final-candidates only say how the winner is retrained and
         // chosen after the search.

@@ -2,7 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <sstream>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -110,6 +112,73 @@ nlohmann::json load_config_file(const std::string& path) {
     throw Error(path + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
                 ": invalid TOML: " + std::string(e.description()));
   }
+}
+
+namespace {
+
+std::string trimmed(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+bool bare_key(const std::string& k) {
+  if (k.empty()) return false;
+  for (char c : k)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  return true;
+}
+
+// A word a user means as text (last, regularized-evolution, ../shared/data/sen2ships):
+// nothing TOML would read as structure, quoting or a second value.
+bool bare_word(const std::string& v) {
+  return !v.empty() && v.find_first_of(" \t\"'[]{}=,#") == std::string::npos;
+}
+
+}  // namespace
+
+void apply_override(nlohmann::json& j, const std::string& assignment, const std::string& flag) {
+  const std::string where = flag + " '" + assignment + "': ";
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos)
+    throw Error(where + "expected table.key=value (e.g. evaluation.rungs=[8])");
+  const std::string key = trimmed(assignment.substr(0, eq));
+  const std::string value = trimmed(assignment.substr(eq + 1));
+  std::vector<std::string> path;
+  for (size_t b = 0;;) {
+    const auto dot = key.find('.', b);
+    path.push_back(key.substr(b, dot == std::string::npos ? std::string::npos : dot - b));
+    if (!bare_key(path.back()))
+      throw Error(where + "the key '" + key +
+                  "' is not a dotted path of names (letters, digits, _ and -)");
+    if (dot == std::string::npos) break;
+    b = dot + 1;
+  }
+  if (value.empty()) throw Error(where + "no value after '='");
+  nlohmann::json v;
+  try {
+    const toml::table t = toml::parse("v = " + value);
+    if (t.size() != 1 || !t.contains("v")) throw Error("");
+    v = to_json(*t.get("v"));
+  } catch (const toml::parse_error& e) {
+    if (!bare_word(value))
+      throw Error(where + "the value is not TOML (" + std::string(e.description()) +
+                  "); quote text as \"...\"");
+    v = value;
+  } catch (const Error&) {
+    throw Error(where + "the value is not one TOML value");
+  }
+  if (!j.is_object()) j = nlohmann::json::object();
+  nlohmann::json* at = &j;
+  std::string walked;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    walked += (i ? "." : "") + path[i];
+    nlohmann::json& next = (*at)[path[i]];
+    if (next.is_null()) next = nlohmann::json::object();
+    if (!next.is_object()) throw Error(where + "'" + walked + "' is a value, not a table");
+    at = &next;
+  }
+  (*at)[path.back()] = std::move(v);
 }
 
 }  // namespace dalnas

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli_util.h"
+#include "core/config_file.h"
 
 namespace dalnas::test {
 namespace {
@@ -85,6 +86,21 @@ std::vector<std::string> journal_rows(const std::string& path) {
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rows;
+}
+
+// The metrics JSON of the journal's first evaluation.
+nlohmann::json first_metrics(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string text = "{}";
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT metrics FROM evaluations ORDER BY id LIMIT 1", -1, &st, nullptr);
+    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+      text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return nlohmann::json::parse(text);
 }
 
 int lines_of(const std::string& path) {
@@ -276,6 +292,10 @@ TEST(SearchCli, BadInputGetsOneLineNamingTheProblem) {
       {"search --resume " + d.str() + " --epochs 3", "--resume"},
       {"search --max-latency fast --out " + d.str() + "/f", "--max-latency: 'fast'"},
       {"search --max-latency -3 --out " + d.str() + "/g", "--max-latency: '-3'"},
+      {"search --set evaluation.rungs --out " + d.str() + "/h", "expected table.key=value"},
+      {"search --set 'evaluation.rungz=[2]' --out " + d.str() + "/i", "evaluation.rungz"},
+      {"search --set 'evaluation.eta=[2' --out " + d.str() + "/j", "is not TOML"},
+      {"search --resume " + d.str() + " --set evaluation.eta=2", "--resume: --set"},
   };
   for (const auto& c : cases) {
     const auto r = run_dalnas(c.args + " -q");
@@ -354,6 +374,34 @@ TEST(SearchCli, MaxLatencyIsAHardLimitBesideTheConfigsOthers) {
   ASSERT_EQ(ok.code, 0) << ok.err;
   const auto summary = nlohmann::json::parse(slurp(out2 + "/summary.json"));
   EXPECT_EQ(summary["rejected"], 0) << summary.dump();
+}
+
+TEST(SearchCli, SetOverridesTheConfigFileAndNamedFlagsOverrideSet) {
+  TempDir d;
+  const std::string cfg = write_config(d);
+  const std::string out = d.str() + "/run";
+  // The file's two-stage schedule becomes rungs 1 -> 2 with half the chips at rung 1;
+  // --seed, a named flag, wins over --set search.seed.
+  const auto r = run_dalnas("search --config " + cfg +
+                            " --set evaluation.schedule=rungs --set 'evaluation.rungs=[1, 2]'"
+                            " --set 'evaluation.rung_chip_fraction=[0.5, 1]'"
+                            " --set evaluation.rung_score=last --set search.seed=5 --seed 7"
+                            " --evaluations 2 --final-epochs 0 --out " +
+                            out + " --threads 1 -q");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto c = load_config_file(out + "/config.toml");
+  EXPECT_EQ(c["evaluation"]["schedule"], "rungs");
+  EXPECT_EQ(c["evaluation"]["rungs"], nlohmann::json::array({1, 2}));
+  EXPECT_EQ(c["evaluation"]["rung_chip_fraction"], nlohmann::json::array({0.5, 1.0}));
+  EXPECT_EQ(c["evaluation"]["rung_score"], "last");
+  EXPECT_EQ(c["search"]["seed"], 7);
+  EXPECT_EQ(c["strategy"]["population"], 4) << "the file's other keys are kept";
+  // What ran is what config.toml says: the first candidate trained on the rungs.
+  const auto m = first_metrics(out + "/journal.sqlite");
+  ASSERT_TRUE(m.contains("rung_s")) << m.dump();
+  EXPECT_EQ(m["fidelity"].get<std::string>().find("low"), std::string::npos) << m.dump();
+  EXPECT_NE(slurp(out + "/command.txt").find("--set evaluation.rung_score=last"),
+            std::string::npos);
 }
 
 TEST(SearchCli, FinalSeedsRetrainTheWinnerPerSeedAndSummarizeThem) {

@@ -47,5 +47,65 @@ TEST(ConfigFile, SyntaxErrorsNameTheFile) {
   EXPECT_NE(error_of(d.path.string() + "/missing.toml").find("missing.toml"), std::string::npos);
 }
 
+// ---- apply_override: --set table.key=value -------------------------------------------
+
+std::string override_error(nlohmann::json j, const std::string& assignment) {
+  try {
+    apply_override(j, assignment);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigOverride, SetsTomlValuesAtDottedPathsOverWhatIsThere) {
+  nlohmann::json j = {{"evaluation", {{"rungs", {2, 4, 8}}, {"eta", 3}}}};
+  apply_override(j, "evaluation.rungs=[8]");
+  apply_override(j, "evaluation.rung_chip_fraction = [0.5]");
+  apply_override(j, "evaluation.rung_score=last");  // a bare word is text
+  apply_override(j, "evaluation.early_stop=true");
+  apply_override(j, "train.tiling={size = 64, stride = 32}");
+  apply_override(j, "search.device=\"host\"");
+  apply_override(j, "train.data=../shared/data/sen2ships");      // a path is text too
+  apply_override(j, "fitness.constraints.max_latency_ms=13.3");  // tables are created
+  EXPECT_EQ(j["evaluation"]["rungs"], nlohmann::json::array({8}));
+  EXPECT_EQ(j["evaluation"]["rung_chip_fraction"], nlohmann::json::array({0.5}));
+  EXPECT_EQ(j["evaluation"]["rung_score"], "last");
+  EXPECT_EQ(j["evaluation"]["early_stop"], true);
+  EXPECT_EQ(j["evaluation"]["eta"], 3) << "the rest of the table is kept";
+  EXPECT_EQ(j["train"]["tiling"]["stride"], 32);
+  EXPECT_TRUE(j["train"]["tiling"]["size"].is_number_integer());
+  EXPECT_EQ(j["search"]["device"], "host");
+  EXPECT_EQ(j["train"]["data"], "../shared/data/sen2ships");
+  EXPECT_DOUBLE_EQ(j["fitness"]["constraints"]["max_latency_ms"].get<double>(), 13.3);
+  // The later of two overrides of one key wins.
+  apply_override(j, "evaluation.eta=2");
+  EXPECT_EQ(j["evaluation"]["eta"], 2);
+}
+
+TEST(ConfigOverride, AMalformedOverrideIsOneErrorNamingItAndWhatIsWrong) {
+  const nlohmann::json j = {{"search", {{"seed", 1}}}};
+  const struct {
+    std::string text, expect;
+  } cases[] = {
+      {"evaluation.rungs", "expected table.key=value"},
+      {"=3", "is not a dotted path"},
+      {"evaluation..rungs=3", "is not a dotted path"},
+      {"evaluation.rungs.=3", "is not a dotted path"},
+      {"eval uation.rungs=3", "is not a dotted path"},
+      {"evaluation.rungs=", "no value after '='"},
+      {"evaluation.rungs=[8", "is not TOML"},
+      {"evaluation.rungs=8 9", "is not TOML"},
+      {"evaluation.rung_score=la st", "is not TOML"},  // text with a space: quoted
+      {"search.seed.value=1", "'search.seed' is a value, not a table"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = override_error(j, c.text);
+    EXPECT_NE(e.find("--set '" + c.text + "'"), std::string::npos) << c.text << ": " << e;
+    EXPECT_NE(e.find(c.expect), std::string::npos) << c.text << ": " << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << "one line: " << e;
+  }
+}
+
 }  // namespace
 }  // namespace dalnas
