@@ -11,7 +11,10 @@ Reads RUN_DIR/journal.sqlite (Python's sqlite3 only) and prints, per run:
 - the cost of the same candidates trained from scratch for the full epochs (N, or the most
   epochs a candidate of the run trained from scratch; each
   candidate's own seconds per epoch times the full epochs, plus one device evaluation):
-  the ratio is how many more candidates per hour the schedule evaluates;
+  the ratio is how many more candidates per hour the schedule evaluates. An epoch of a
+  rung with `rung_chip_fraction` f < 1 (the run's config.toml) draws f of the chips, so it
+  counts as f of an epoch (epochs on all the chips, "chip-epochs") both in what the run
+  spent and in the seconds per epoch its candidates would take from scratch;
 - for the rung schedule, Kendall's tau between the device mIoU at each rung and at the
   last, over the candidates that reached the last rung (promoted ones only: a sample with
   a restricted range, so it understates what a random sample would show), and how often a
@@ -21,8 +24,10 @@ Reads RUN_DIR/journal.sqlite (Python's sqlite3 only) and prints, per run:
 """
 import itertools
 import json
+import os
 import sqlite3
 import sys
+import tomllib
 
 
 def kendall_tau(a, b):
@@ -33,6 +38,30 @@ def kendall_tau(a, b):
         d += s < 0
     n = len(a)
     return (c - d) / (n * (n - 1) / 2) if n > 1 else float("nan")
+
+
+def chip_epochs_of(run):
+    """m -> the candidate's epochs weighted by the share of chips each drew."""
+    rungs, fractions = [], []
+    path = os.path.join(run, "config.toml")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            ev = tomllib.load(f).get("evaluation", {})
+        if ev.get("schedule") == "rungs":
+            rungs = list(ev.get("rungs", []))
+            fractions = list(ev.get("rung_chip_fraction", [1.0] * len(rungs)))
+
+    def weigh(m):
+        n = m.get("epochs", 0)
+        if not rungs or "rung_miou" not in m or len(fractions) != len(rungs):
+            return n  # inherited and two-stage candidates train on every chip
+        total = 0.0
+        for e in range(1, n + 1):
+            k = next((i for i, r in enumerate(rungs) if e <= r), len(rungs) - 1)
+            total += fractions[k]
+        return total
+
+    return weigh
 
 
 def run_stats(run, full_epochs=0):
@@ -51,6 +80,8 @@ def run_stats(run, full_epochs=0):
         by_fidelity[fid] = by_fidelity.get(fid, 0) + 1
         trained.append((cid, genome, status, m, fitness, feasible))
     epochs = sum(m.get("epochs", 0) for _, _, _, m, _, _ in trained)
+    weigh = chip_epochs_of(run)
+    chip_epochs = sum(weigh(m) for _, _, _, m, _, _ in trained)
     spent = sum(m.get("train_s", 0) + m.get("eval_s", 0) for _, _, _, m, _, _ in trained)
     if not full_epochs:  # the most a candidate trained from scratch
         full_epochs = max((m.get("epochs", 0) for _, _, s, m, _, _ in trained if s == "ok"
@@ -61,7 +92,7 @@ def run_stats(run, full_epochs=0):
             continue
         # device evaluations in eval_s: one per rung reached, two for a promoted two-stage one
         evals = len(m.get("rung_miou", [])) or (2 if "fitness_low" in m else 1)
-        scratch += m["train_s"] / m["epochs"] * full_epochs + m.get("eval_s", 0) / evals
+        scratch += m["train_s"] / weigh(m) * full_epochs + m.get("eval_s", 0) / evals
     state = db.execute("select state from strategy_state order by step desc limit 1").fetchone()
     screened = json.loads(state[0]).get("strategy", {}).get("screened", 0) if state else 0
     print(f"{run}")
@@ -73,6 +104,9 @@ def run_stats(run, full_epochs=0):
     n_trained = sum(1 for r in trained if r[2] != "rejected")  # rejected: no epoch
     print(f"  training epochs {epochs} ({epochs / max(1, n_trained):.2f} a trained candidate), "
           f"worker-seconds {spent:.0f}")
+    if chip_epochs != epochs:
+        print(f"  chip-epochs (epochs weighted by the share of chips drawn) {chip_epochs:.1f} "
+              f"({chip_epochs / max(1, n_trained):.2f} a trained candidate)")
     if spent > 0 and full_epochs:
         print(f"  the same candidates from scratch at {full_epochs} epochs: ~{scratch:.0f} "
               f"worker-seconds, {scratch / spent:.2f}x what the schedule spent")

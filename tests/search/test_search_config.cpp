@@ -158,6 +158,12 @@ TEST(SearchConfig, EveryShippedSearchConfigIsValid) {
   EXPECT_EQ(c.final_train.at("lr"), 0.003);
   EXPECT_EQ(c.final_train.at("tiling").at("size"), 128);
   EXPECT_EQ(c.train.at("lr"), 0.01);
+  // Its candidates train the proxy-fidelity table's cheapest level that ranks like full
+  // training (README): 8 epochs on half the chips, scored at the kept weights.
+  EXPECT_TRUE(c.evaluation.uses_rungs());
+  EXPECT_EQ(c.evaluation.rungs, (std::vector<int>{8}));
+  EXPECT_EQ(c.evaluation.rung_chip_fraction, (std::vector<double>{0.5}));
+  EXPECT_EQ(c.evaluation.rung_score, "kept");
 }
 
 TEST(SearchConfig, RungScheduleParsesAndRoundTrips) {
