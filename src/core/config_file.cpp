@@ -131,8 +131,12 @@ bool bare_key(const std::string& k) {
 
 // A word a user means as text (last, regularized-evolution, ../shared/data/sen2ships):
 // nothing TOML would read as structure, quoting or a second value.
+// Printable ASCII only: other bytes (UTF-8 text) must be quoted, where TOML checks them.
 bool bare_word(const std::string& v) {
-  return !v.empty() && v.find_first_of(" \t\"'[]{}=,#") == std::string::npos;
+  if (v.empty() || v.find_first_of("\"'[]{}=,#") != std::string::npos) return false;
+  for (char c : v)
+    if (c <= ' ' || c > '~') return false;
+  return true;
 }
 
 }  // namespace

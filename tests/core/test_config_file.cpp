@@ -97,6 +97,7 @@ TEST(ConfigOverride, AMalformedOverrideIsOneErrorNamingItAndWhatIsWrong) {
       {"evaluation.rungs=[8", "is not TOML"},
       {"evaluation.rungs=8 9", "is not TOML"},
       {"evaluation.rung_score=la st", "is not TOML"},  // text with a space: quoted
+      {"search.device=my\x9e", "is not TOML"},         // found by fuzz_config: not UTF-8
       {"search.seed.value=1", "'search.seed' is a value, not a table"},
   };
   for (const auto& c : cases) {
