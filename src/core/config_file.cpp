@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/atomic_file.h"
+#include "core/csv.h"
 #include "core/error.h"
 
 namespace dalnas {
@@ -116,12 +117,6 @@ nlohmann::json load_config_file(const std::string& path) {
 
 namespace {
 
-std::string trimmed(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
-
 bool bare_key(const std::string& k) {
   if (k.empty()) return false;
   for (char c : k)
@@ -130,8 +125,8 @@ bool bare_key(const std::string& k) {
 }
 
 // A word a user means as text (last, regularized-evolution, ../shared/data/sen2ships):
-// nothing TOML would read as structure, quoting or a second value.
-// Printable ASCII only: other bytes (UTF-8 text) must be quoted, where TOML checks them.
+// nothing TOML would read as structure, quoting or a second value, and printable ASCII
+// only (other bytes, UTF-8 text, must be quoted, where TOML checks them).
 bool bare_word(const std::string& v) {
   if (v.empty() || v.find_first_of("\"'[]{}=,#") != std::string::npos) return false;
   for (char c : v)
@@ -142,12 +137,14 @@ bool bare_word(const std::string& v) {
 }  // namespace
 
 void apply_override(nlohmann::json& j, const std::string& assignment, const std::string& flag) {
-  const std::string where = flag + " '" + assignment + "': ";
+  std::string shown;  // the override as typed, on one line
+  for (char c : assignment) shown += c == '\n' ? "\\n" : c == '\r' ? "\\r" : std::string(1, c);
+  const std::string where = flag + " '" + shown + "': ";
   const auto eq = assignment.find('=');
   if (eq == std::string::npos)
     throw Error(where + "expected table.key=value (e.g. evaluation.rungs=[8])");
-  const std::string key = trimmed(assignment.substr(0, eq));
-  const std::string value = trimmed(assignment.substr(eq + 1));
+  const std::string key = trim(assignment.substr(0, eq));
+  const std::string value = trim(assignment.substr(eq + 1));
   std::vector<std::string> path;
   for (size_t b = 0;;) {
     const auto dot = key.find('.', b);
@@ -159,18 +156,15 @@ void apply_override(nlohmann::json& j, const std::string& assignment, const std:
     b = dot + 1;
   }
   if (value.empty()) throw Error(where + "no value after '='");
-  nlohmann::json v;
+  nlohmann::json v = value;  // a bare word: text
   try {
     const toml::table t = toml::parse("v = " + value);
-    if (t.size() != 1 || !t.contains("v")) throw Error("");
+    if (t.size() != 1 || !t.contains("v")) throw Error(where + "the value is not one TOML value");
     v = to_json(*t.get("v"));
   } catch (const toml::parse_error& e) {
     if (!bare_word(value))
       throw Error(where + "the value is not TOML (" + std::string(e.description()) +
                   "); quote text as \"...\"");
-    v = value;
-  } catch (const Error&) {
-    throw Error(where + "the value is not one TOML value");
   }
   if (!j.is_object()) j = nlohmann::json::object();
   nlohmann::json* at = &j;

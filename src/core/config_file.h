@@ -14,11 +14,11 @@ std::string to_toml(const nlohmann::json& j);
 // Sets one command-line override, "table.key=value", into `j` (a configuration as
 // load_config_file() reads it): the key is a dotted path of bare TOML keys (letters,
 // digits, '_' and '-'), tables on the way are created, and the value is a TOML value
-// (8, 0.5, true, "text", [8], [0.5, 1], {size = 64}); a word that is not one and holds no
-// space, quote, bracket, brace, '=', ',' or '#' (last, ../shared/data/sen2ships) is text. Throws
-// dalnas::Error
-// "<flag> '<text>': <problem>" for a missing '=', an empty or malformed key, a path
-// through a value that is not a table, or a value that is not TOML.
+// (8, 0.5, true, "text", [8], [0.5, 1], {size = 64}); a printable ASCII word that is not
+// one and holds no space, quote, bracket, brace, '=', ',' or '#' (last,
+// ../shared/data/sen2ships) is text. Throws dalnas::Error "<flag> '<text>': <problem>"
+// for a missing '=', an empty or malformed key, a path through a value that is not a
+// table, or a value that is not TOML.
 void apply_override(nlohmann::json& j, const std::string& assignment,
                     const std::string& flag = "--set");
 

@@ -98,11 +98,14 @@ TEST(ConfigOverride, AMalformedOverrideIsOneErrorNamingItAndWhatIsWrong) {
       {"evaluation.rungs=8 9", "is not TOML"},
       {"evaluation.rung_score=la st", "is not TOML"},  // text with a space: quoted
       {"search.device=my\x9e", "is not TOML"},         // found by fuzz_config: not UTF-8
+      {"search.seed=1\nx = 2", "not one TOML value"},
       {"search.seed.value=1", "'search.seed' is a value, not a table"},
   };
   for (const auto& c : cases) {
     const std::string e = override_error(j, c.text);
-    EXPECT_NE(e.find("--set '" + c.text + "'"), std::string::npos) << c.text << ": " << e;
+    std::string shown = c.text;  // a line break shows as \n
+    for (size_t p = 0; (p = shown.find('\n', p)) != std::string::npos;) shown.replace(p, 1, "\\n");
+    EXPECT_NE(e.find("--set '" + shown + "'"), std::string::npos) << c.text << ": " << e;
     EXPECT_NE(e.find(c.expect), std::string::npos) << c.text << ": " << e;
     EXPECT_EQ(e.find('\n'), std::string::npos) << "one line: " << e;
   }
