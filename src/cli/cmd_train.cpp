@@ -1,4 +1,5 @@
 // dalnas train: train one network described by a genome, in FP32 or deployment-aligned FP16.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "cli/train_options.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
+#include "core/csv.h"
 #include "core/error.h"
 #include "train/experiment.h"
 
@@ -60,6 +62,11 @@ void add_train(CLI::App& app) {
       // mistake, not something to ignore.
       const bool arch_given =
           a->set.count("arch") ||
+          std::any_of(a->overrides.begin(), a->overrides.end(),
+                      [](const std::string& o) {
+                        const size_t eq = o.find('=');
+                        return eq != std::string::npos && trim(o.substr(0, eq)) == "arch";
+                      }) ||
           (!a->config_file.empty() && load_config_file(a->config_file).contains("arch"));
       if (arch_given) {
         const std::string want = resolve_arch(cfg.arch, init.bands).str();

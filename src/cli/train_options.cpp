@@ -27,6 +27,12 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
         flag, [a, key](const std::string& v) { a->set[key] = v; }, help);
   };
   cmd->add_option("--config", a->config_file, "Config file (TOML or JSON); flags override it");
+  cmd->add_option("--set", a->overrides,
+                  "Any training config key as key=value or table.key=value with a TOML value, "
+                  "over the config file (repeatable; the named flags override it), e.g. "
+                  "--set loss.kind=dice --set 'split.val=[\"a\", \"b\"]'")
+      ->take_all()
+      ->allow_extra_args(false);
   opt("--data", "data",
       "Dataset: synthetic, synthetic:N, a COCO .json, or a folder (default synthetic)");
   opt("--arch", "arch", "Genome string, a named genome (reference, tiny, ...) or pynas:<code>");
@@ -76,6 +82,7 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
   nlohmann::json j =
       a.config_file.empty() ? nlohmann::json::object() : load_config_file(a.config_file);
   if (!j.is_object()) throw Error(a.config_file + ": top level must be a table/object");
+  for (const auto& o : a.overrides) apply_override(j, o);  // --set over the file
   auto num = [&](const std::string& key, const std::string& v) -> double {
     try {
       size_t pos = 0;
@@ -132,7 +139,10 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
   if (a.set.count("chip_size") && !a.set.count("chip_stride") &&
       !(j.contains("tiling") && j["tiling"].contains("stride")))
     j["tiling"]["stride"] = std::max(1, j["tiling"]["size"].get<int>() * 3 / 4);
-  TrainConfig cfg = TrainConfig::from_json(j, a.config_file.empty() ? "options" : a.config_file);
+  // Errors name where a key came from: the file, and --set when it was given.
+  std::string source = a.config_file.empty() ? "options" : a.config_file;
+  if (!a.overrides.empty()) source += a.config_file.empty() ? " (--set)" : " with --set";
+  TrainConfig cfg = TrainConfig::from_json(j, source);
   if (cfg.precision == PrecisionMode::Aligned && !cfg.align_device.empty()) {
     cfg.align = alignment_for(load_profile(cfg.align_device));
   }

@@ -1,10 +1,12 @@
 #pragma once
-// Training options shared by `dalnas train` and `dalnas compare`: flags override the
+// Training options shared by `dalnas train` and `dalnas compare`: flags override
+// --set KEY=VALUE (any TrainConfig key, dotted into its tables), which overrides the
 // values of --config FILE (TOML or JSON), which override TrainConfig's defaults.
 #include <CLI/CLI.hpp>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "train/config.h"
 
@@ -16,6 +18,7 @@ struct TrainArgs {
   bool json = false;
   bool quiet = false;
   std::map<std::string, std::string> set;  // flag key -> value as typed
+  std::vector<std::string> overrides;      // --set key=value, in order
 };
 
 // Adds --config, --data, --arch, --precision, --epochs, ... to `cmd`.

@@ -1,6 +1,7 @@
 // End to end through the executable, on tiny synthetic data: train, eval, arch describe.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
@@ -58,6 +59,38 @@ TEST(CliTrainEval, Fp16AlignedTrainingAndFineTuningFromCheckpoint) {
   const auto j = nlohmann::json::parse(f.out);
   EXPECT_EQ(j["precision"], "fp16-aligned");
   EXPECT_EQ(j["genome"], nlohmann::json::parse(r.out)["genome"]);
+}
+
+// --set KEY=VALUE reaches any training key over the config file; the named flags win.
+TEST(CliTrainEval, SetOverridesTheConfigFileAndNamedFlagsOverrideSet) {
+  TempDir d;
+  const std::string cfg = d.str() + "/train.toml";
+  {
+    std::ofstream f(cfg);
+    f << "lr = 0.002\n[loss]\nkind = \"bce\"\n";
+  }
+  auto r = run_dalnas("train" + kTiny + " --config " + cfg +
+                      " --set loss.kind=dice --set 'tiling={size = 48, stride = 40}'"
+                      " --set epochs=1 --set lr=0.004 --json --out " +
+                      d.str() + "/run");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto c = nlohmann::json::parse(slurp(d.str() + "/run/config.json"));
+  EXPECT_EQ(c["loss"]["kind"], "dice") << "--set over the file";
+  EXPECT_DOUBLE_EQ(c["lr"].get<double>(), 0.004);
+  EXPECT_EQ(c["epochs"], 2) << "--epochs (a named flag) over --set epochs";
+  EXPECT_EQ(c["tiling"]["size"], 64) << "--chip-size over --set's table";
+  EXPECT_EQ(c["tiling"]["stride"], 40) << "the stride --set gave is kept";
+
+  // A key TrainConfig does not have, and an assignment without '=': one line each,
+  // naming --set and the key, and nothing written.
+  auto bad = run_dalnas("train" + kTiny + " --set tiling.sise=3 --out " + d.str() + "/bad");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("--set"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("sise"), std::string::npos) << bad.err;
+  auto noeq = run_dalnas("train" + kTiny + " --set epochs --out " + d.str() + "/bad");
+  EXPECT_NE(noeq.code, 0);
+  EXPECT_NE(noeq.err.find("--set 'epochs'"), std::string::npos) << noeq.err;
+  EXPECT_FALSE(fs::exists(d.path / "bad"));
 }
 
 TEST(CliTrainEval, ArchDescribeJson) {
