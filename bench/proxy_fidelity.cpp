@@ -8,6 +8,8 @@
 //   build/bench/proxy_fidelity --merge a.json,b.json [--json merged.json]
 //   build/bench/proxy_fidelity --repeat-full a.json,b.json [--repeat-salt N] [--threads T]
 //                              --json repeats.json[,more.json] [--resume]
+//   build/bench/proxy_fidelity --inherited a.json,b.json [--repeats r.json,...] [--threads T]
+//                              [--shard K/S] --json inherited.json[,more.json] [--resume]
 //
 // N genomes (default 24) are sampled from the configuration's search space (seeded; the
 // built-in `dalnas search` default without --config: synthetic data). Each is trained:
@@ -25,8 +27,21 @@
 //   zero-cost  grad_norm, synflow and naswot at initialisation (eval/zero_cost.h).
 // It prints Kendall's tau and Spearman's rho of every level's scores against the full
 // scores (core/rank_correlation.h) and the mean seconds per genome each level costs (a
-// level's seconds include the levels below it, as a candidate pays them). Not measured:
-// inherited weights as a level (needs a trained parent per genome).
+// level's seconds include the levels below it, as a candidate pays them).
+//
+// --inherited a.json,b.json measures inherited weights as a level, as the search uses them:
+// for each genome of the files a parent is drawn by the configuration's mutation (the
+// [strategy] mutation_rate, redrawn until the genome would inherit at least
+// inherit_min_share of its parameters from it), the parent is trained from scratch at the
+// configuration's own [evaluation] schedule (a search's from-scratch candidate), and the
+// genome then starts from the parent's weights and trains inherit_epochs (a search's
+// inherited child, the same CandidateEvaluator code). It prints the level's tau against the
+// files' full scores, the parent's score as a level of its own (how much of a child's score
+// is its parent's), and the inflation: a child's score minus the genome's own from-scratch
+// score at the configuration's level, against the spread between genomes. With --repeats
+// r1.json,... (--repeat-full results) each level is also set against the repeat. Resumable
+// and shardable like the table; several --json files are read together without training
+// (give the --threads they were trained with: the parents' evaluation identity holds it).
 //
 // The results (every genome's raw row and the table) are rewritten to --json after every
 // genome. A run stopped early continues with --resume (the same options; the genomes
@@ -70,12 +85,15 @@
 #include "core/config_file.h"
 #include "core/csv.h"
 #include "core/error.h"
+#include "core/mean_sd.h"
 #include "core/rank_correlation.h"
 #include "core/repeatability.h"
 #include "core/rng.h"
 #include "eval/candidate_evaluator.h"
 #include "eval/zero_cost.h"
 #include "nn/describe.h"
+#include "nn/inherit.h"
+#include "nn/network.h"
 #include "search/journal.h"
 #include "train/experiment.h"
 
@@ -99,6 +117,8 @@ struct Options {
   std::vector<std::string> merge;  // --merge: files to combine (no training)
   std::vector<std::string> repeat_full;  // --repeat-full: files whose full references to repeat
   uint64_t repeat_salt = 0x5eed;         // --repeat-salt: the other training seed's salt
+  std::vector<std::string> inherited;    // --inherited: files whose genomes to inherit into
+  std::vector<std::string> repeats;      // --repeats: --repeat-full results to rank against
 
   // What makes two runs' rows comparable (threads and sharding aside).
   nlohmann::json identity() const {
@@ -119,7 +139,9 @@ struct Options {
                "[--no-small-chips] [--threads T] [--json out.json] [--resume] [--shard K/S]\n"
                "       proxy_fidelity --merge a.json,b.json [--json merged.json]\n"
                "       proxy_fidelity --repeat-full a.json,b.json [--repeat-salt N] "
-               "[--threads T] --json repeats.json [--resume]\n",
+               "[--threads T] --json repeats.json [--resume]\n"
+               "       proxy_fidelity --inherited a.json,b.json [--repeats r.json,...] "
+               "[--threads T] [--shard K/S] --json inherited.json [--resume]\n",
                why.c_str());
   std::exit(2);
 }
@@ -198,6 +220,15 @@ double mean_finite(const std::vector<double>& v) {
 
 double number_or_nan(const nlohmann::json& v) {
   return v.is_number() ? v.get<double>() : std::nan("");
+}
+
+// The seconds an evaluation took: training and device evaluation (a rung schedule's
+// last rung_s, which counts both up to the last rung reached).
+double outcome_seconds(const nlohmann::json& m) {
+  if (m.contains("rung_s") && m.at("rung_s").is_array() && !m.at("rung_s").empty())
+    return number_or_nan(m.at("rung_s").back());
+  return number_or_nan(m.value("train_s", nlohmann::json())) +
+         number_or_nan(m.value("eval_s", nlohmann::json()));
 }
 
 // An evaluation's outcome as a row keeps it: status, reason, metrics.
@@ -290,6 +321,34 @@ class Table {
     if (o_.shards > 1) out["shard"] = std::to_string(o_.shard) + "/" + std::to_string(o_.shards);
     write_file_atomic(path, out.dump(2) + "\n");
     if (print) std::printf("\nraw results: %s\n", path.c_str());
+  }
+
+  // An --inherited row: the genome's score as a parent's child (level `child_level`) and
+  // the parent's own score (level `parent_level`), each with what its evaluation cost. A
+  // child that did not inherit (too little matched) has no score at the level.
+  void absorb_inherited(const nlohmann::json& row, const std::string& child_level,
+                        const std::string& parent_level) {
+    const size_t i = row.at("index").get<size_t>();
+    if (i >= n_) return;
+    const auto& p = row.at("parent_eval");
+    if (p.at("status") == "ok") {
+      Level& l = level(parent_level);
+      l.score[i] = number_or_nan(p.at("metrics").at("miou"));
+      l.seconds[i] = outcome_seconds(p.at("metrics"));
+    }
+    const auto& c = row.at("child");
+    if (c.at("status") == "ok" && c.at("metrics").contains("inherited_from")) {
+      Level& l = level(child_level);
+      l.score[i] = number_or_nan(c.at("metrics").at("miou"));
+      l.seconds[i] = outcome_seconds(c.at("metrics"));
+    }
+  }
+
+  // Genome i's score at a level (NaN: no such level or no score).
+  double score(const std::string& name, size_t i) const {
+    for (const Level& l : levels_)
+      if (l.name == name) return i < n_ ? l.score[i] : std::nan("");
+    return std::nan("");
   }
 
   // Each level's Kendall tau over the genomes `ref` scores, against `ref` and against the
@@ -586,6 +645,243 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
   return 0;
 }
 
+// --repeat-full results (several files, one per shard, say) as two maps: the repeat's score
+// of each genome and the mean of its two full scores (the first from `first`).
+void read_repeats(const Options& o, const Table& first, std::map<size_t, double>& again,
+                  std::map<size_t, double>& mean_of_two) {
+  for (const std::string& path : o.repeats) {
+    const nlohmann::json in = load_config_file(path);
+    if (!in.is_object() || !in.contains("options") || !in.contains("repeats"))
+      throw Error(path + ": not a --repeat-full results file (no 'options' and 'repeats')");
+    nlohmann::json id = in.at("options");
+    id.erase("repeat_salt");
+    if (id != o.identity())
+      throw Error(path + ": written for other options " + id.dump() + ", the genomes' are " +
+                  o.identity().dump());
+    for (const auto& r : in.at("repeats")) {
+      const size_t i = r.at("index").get<size_t>();
+      const auto& ag = r.at("again");
+      if (ag.at("status") != "ok") continue;
+      const double y = number_or_nan(ag.at("metrics").at("miou"));
+      const double x = first.full_score(i);
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      again[i] = y;
+      mean_of_two[i] = (x + y) / 2;
+    }
+  }
+}
+
+// The table's level that scores a genome as the configuration's from-scratch candidates
+// are scored (one rung schedule whose last rung is a table level at the table's chip
+// share or all the chips), or "" when no level of the table matches.
+std::string scratch_level_name(const Options& o, const EvaluationConfig& ev) {
+  if (!ev.uses_rungs() || ev.rungs.empty()) return "";
+  const int last = ev.rungs.back();
+  if (std::find(o.levels.begin(), o.levels.end(), last) == o.levels.end()) return "";
+  const double f = ev.rung_chip_fraction.empty() ? 1.0 : ev.rung_chip_fraction.back();
+  const std::string weights = ev.rung_score == "last" ? ", last weights" : "";
+  if (f == 1.0) return "rung " + std::to_string(last) + " ep" + weights;
+  if (f != o.chip_fraction) return "";
+  char p[48];
+  std::snprintf(p, sizeof p, "chips x%.2g, ", o.chip_fraction);
+  return p + std::to_string(last) + " ep" + weights;
+}
+
+// --inherited: inherited weights as a level. For each genome of the files a parent is drawn
+// by mutation (seeded per genome, so shards and resumes draw the same) until the genome
+// inherits at least inherit_min_share of its parameters from it; the parent is trained as
+// the configuration's from-scratch candidates are, and the genome as its child (the
+// search's CandidateEvaluator with inheritance on). Rows written after every genome.
+int inherited_level(const Options& o, const SearchConfig& base,
+                    const std::shared_ptr<const SearchData>& data, const std::string& dir,
+                    const std::vector<nlohmann::json>& rows) {
+  Table table(o);
+  for (const auto& row : rows) table.add(row);
+  SearchConfig pc = base;  // bench_config: accuracy only, no constraints
+  pc.evaluation.inheritance = true;
+  pc.evaluation.keep_checkpoints = true;  // the parent's weights, for its child
+  pc.evaluation.early_stop = false;       // a parent competes with nobody
+  pc.evaluation.prefilter = "none";
+  const EvaluationConfig& ev = pc.evaluation;
+  const double rate = pc.strategy_params.value("mutation_rate", 0.2);
+  nlohmann::json id = o.identity();
+  id["parent_evaluation"] = pc.evaluation_identity();
+  id["mutation_rate"] = rate;
+
+  char child_name[96];
+  std::snprintf(child_name, sizeof child_name, "inherited, %d ep (share >= %.2g)",
+                ev.inherit_epochs, ev.inherit_min_share);
+  const std::string child_level = child_name, parent_level = "its parent's score";
+  const std::string scratch_level = scratch_level_name(o, ev);
+
+  std::map<size_t, nlohmann::json> done;  // index -> row
+  const std::vector<std::string> outs = split_csv_line(o.json);
+  const auto absorb = [&](const std::string& path) {
+    const nlohmann::json in = load_config_file(path);
+    if (!in.is_object() || !in.contains("options") || !in.contains("inherited"))
+      throw Error(path + ": not an --inherited results file (no 'options' and 'inherited')");
+    if (in.at("options") != id)
+      throw Error(path +
+                  ": written with other options (or another configuration's "
+                  "[evaluation] or mutation rate) than this run's");
+    size_t added = 0;
+    for (const auto& r : in.at("inherited")) {
+      const size_t i = r.at("index").get<size_t>();
+      if (done.count(i)) throw Error(path + ": genome " + std::to_string(i + 1) + " twice");
+      done[i] = r, ++added;
+    }
+    std::printf("resumed: %zu inherited rows already in %s\n", added, path.c_str());
+  };
+  if (outs.size() > 1) {
+    for (const std::string& path : outs) absorb(path);
+  } else if (o.resume && fs::exists(o.json)) {
+    absorb(o.json);
+  } else if (fs::exists(o.json)) {
+    throw Error(o.json + ": exists (continue it with --resume, or choose another --json)");
+  }
+
+  const PreparedData& pd = prepared_data(*data);
+  const int bands = pd.bands;
+  SearchSpace space = base.space;
+  space.in_bands = bands;
+  space.param_counter = [bands](const Genome& g) { return describe(g, bands, 64, 64).params; };
+  CandidateEvaluator evaluator(pc, dir + "/inherited", {}, data);
+
+  std::vector<std::pair<size_t, std::string>> todo;  // index, genome; by index
+  for (const auto& row : rows)
+    todo.emplace_back(row.at("index").get<size_t>(), row.at("genome").get<std::string>());
+  std::sort(todo.begin(), todo.end());
+  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  std::printf(
+      "proxy_fidelity: inherited weights for %zu genomes: a parent by mutation (rate %.2g), "
+      "trained at the configuration's [evaluation] (%s), then the genome from its weights "
+      "for %d epochs%s\n",
+      todo.size(), rate, ev.uses_rungs() ? "rungs" : "two-stage", ev.inherit_epochs,
+      o.shards > 1 ? (", shard " + std::to_string(o.shard) + "/" + std::to_string(o.shards)).c_str()
+                   : "");
+  const auto write = [&]() {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [i, r] : done) list.push_back(r);
+    write_file_atomic(o.json, nlohmann::json{{"options", id}, {"inherited", list}}.dump(2) + "\n");
+  };
+  size_t missing = 0;
+  for (const auto& [i, text] : todo) {
+    if (done.count(i) || static_cast<int>(i % o.shards) != o.shard - 1) continue;
+    if (outs.size() > 1) {  // read only
+      ++missing;
+      continue;
+    }
+    const Genome g = Genome::parse(text);
+    // The parent: the first mutation (of up to 1000 draws) the genome inherits enough from.
+    Rng rng(o.seed * 0x9e3779b97f4a7c15ULL + 0x1f1e5 + i);
+    Genome parent;
+    double share = 0;
+    bool found = false;
+    for (int draw = 0; draw < 1000 && !found; ++draw) {
+      const Genome p = space.mutate(g, rate, rng);
+      if (p.str() == g.str()) continue;
+      Network child_net = build_network(g, bands), parent_net = build_network(p, bands);
+      const double s = inherit_weights(child_net, parent_net).share();
+      if (s >= ev.inherit_min_share && s > 0) parent = p, share = s, found = true;  // the first
+    }
+    nlohmann::json row = {{"index", i}, {"genome", text}};
+    if (!found) {
+      row["parent"] = nullptr;
+      row["parent_eval"] = {{"status", "failed"}, {"reason", "no mutation shares enough"}};
+      row["child"] = {{"status", "failed"}, {"reason", "no parent"}};
+    } else {
+      Candidate pcand;
+      pcand.id = 100000 + i + 1;
+      pcand.genome = parent;
+      const EvalOutcome po = evaluator.evaluate(pcand, {});
+      EvaluationRecord rec;
+      rec.candidate_id = pcand.id;
+      rec.genome = parent.str();
+      rec.status = po.status;
+      rec.metrics = po.metrics;
+      Candidate child;
+      child.id = i + 1;
+      child.genome = g;
+      child.parents = {pcand.id};
+      child.origin = "mutation";
+      const EvalOutcome co = evaluator.evaluate(child, {rec});
+      row["parent"] = parent.str();
+      row["share"] = share;
+      row["parent_eval"] = outcome_json(po);
+      row["child"] = outcome_json(co);
+      const auto miou = [](const EvalOutcome& out) {
+        return out.status == EvalStatus::Ok ? number_or_nan(out.metrics.at("miou")) : std::nan("");
+      };
+      std::printf("  %2zu %-62s share %.2f: parent %.4f, child %.4f, full %.4f\n", i + 1,
+                  text.c_str(), share, miou(po), miou(co), table.full_score(i));
+    }
+    fs::remove_all(dir + "/inherited/checkpoints");  // the parent's weights served their child
+    done[i] = row;
+    write();
+  }
+  if (missing > 0)
+    std::printf("(%zu genomes of this shard have no inherited row in the files yet)\n", missing);
+
+  for (const auto& [i, r] : done) table.absorb_inherited(r, child_level, parent_level);
+  std::printf("\nevery level against the full scores, with the inherited level and its parents:");
+  table.report(true, "");
+
+  // The inflation: a child's score against the genome's own from-scratch score at the
+  // configuration's level, and how the children would place among from-scratch rivals.
+  if (!scratch_level.empty()) {
+    std::vector<double> diff, scratch_all, beats;
+    for (size_t i = 0; i < static_cast<size_t>(o.genomes); ++i) {
+      const double s = table.score(scratch_level, i);
+      if (std::isfinite(s)) scratch_all.push_back(s);
+    }
+    for (size_t i = 0; i < static_cast<size_t>(o.genomes); ++i) {
+      const double c = table.score(child_level, i), s = table.score(scratch_level, i);
+      if (!std::isfinite(c)) continue;
+      if (std::isfinite(s)) diff.push_back(c - s);
+      double above = 0;
+      for (double x : scratch_all) above += c > x ? 1.0 : (c == x ? 0.5 : 0.0);
+      if (!scratch_all.empty()) beats.push_back(above / scratch_all.size());
+    }
+    const auto [dm, dsd] = mean_sd(diff);
+    const auto [sm, ssd] = mean_sd(scratch_all);
+    const auto [bm, bsd] = mean_sd(beats);
+    size_t up = 0;
+    for (double d : diff) up += d > 0;
+    std::printf(
+        "\ninflation against '%s' (the configuration's from-scratch level):\n"
+        "  child minus the genome's own from-scratch score: %+.4f +- %.4f over %zu genomes "
+        "(%zu higher)\n"
+        "  sd between the genomes' from-scratch scores: %.4f (mean %.4f)\n"
+        "  a child scores above %.0f %% of the from-scratch scores on average (50 %% if "
+        "inheritance kept the scale)\n",
+        scratch_level.c_str(), dm, dsd, diff.size(), up, ssd, sm, 100 * bm);
+  } else {
+    std::printf(
+        "\n(no level of the table matches the configuration's from-scratch schedule: "
+        "no inflation figures)\n");
+  }
+  {
+    std::vector<double> c, p;
+    for (size_t i = 0; i < static_cast<size_t>(o.genomes); ++i) {
+      const double x = table.score(child_level, i), y = table.score(parent_level, i);
+      if (std::isfinite(x) && std::isfinite(y)) c.push_back(x), p.push_back(y);
+    }
+    if (c.size() >= 2)
+      std::printf("child's score against its parent's: tau %.3f, rho %.3f over %zu pairs\n",
+                  kendall_tau(c, p), spearman_rho(c, p), c.size());
+  }
+  if (!o.repeats.empty()) {
+    std::map<size_t, double> again, mean_of_two;
+    read_repeats(o, table, again, mean_of_two);
+    std::printf(
+        "\neach level against the first full training, the repeat alone and the mean "
+        "of the two");
+    table.report_against(again, mean_of_two);
+  }
+  std::printf("\nraw results: %s\n", o.json.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -626,6 +922,10 @@ int main(int argc, char** argv) {
       o.repeat_full = split_csv_line(next());
     else if (a == "--repeat-salt")
       o.repeat_salt = std::stoull(next());
+    else if (a == "--inherited")
+      o.inherited = split_csv_line(next());
+    else if (a == "--repeats")
+      o.repeats = split_csv_line(next());
     else
       usage("unknown argument " + a);
   }
@@ -641,6 +941,10 @@ int main(int argc, char** argv) {
     usage("--merge: combines finished files; --resume and --shard do not apply");
   if (!o.repeat_full.empty() && (!o.merge.empty() || o.shards > 1 || o.json.empty()))
     usage("--repeat-full: needs --json (its results); --merge and --shard do not apply");
+  if (!o.inherited.empty() && (!o.merge.empty() || !o.repeat_full.empty() || o.json.empty()))
+    usage("--inherited: needs --json (its results); --merge and --repeat-full do not apply");
+  if (!o.repeats.empty() && o.inherited.empty())
+    usage("--repeats: only with --inherited (--repeat-full prints its own comparison)");
   if (!o.repeat_full.empty() && o.repeat_salt == 0)
     usage("--repeat-salt: not 0 (0 is the first training's seed)");
   try {
@@ -657,15 +961,16 @@ int main(int argc, char** argv) {
       return 0;
     }
 
-    // --repeat-full: the options are the first file's; the rows are every file's.
+    // --repeat-full and --inherited: the options are the first file's; the rows are every
+    // file's.
     std::vector<nlohmann::json> repeat_rows;
-    if (!o.repeat_full.empty()) {
+    const std::vector<std::string>& sources = o.repeat_full.empty() ? o.inherited : o.repeat_full;
+    if (!sources.empty()) {
       std::vector<nlohmann::json> files;
-      for (const std::string& path : o.repeat_full) files.push_back(load_config_file(path));
-      o = options_of(files.front(), o.repeat_full.front(), o);
+      for (const std::string& path : sources) files.push_back(load_config_file(path));
+      o = options_of(files.front(), sources.front(), o);
       for (size_t f = 0; f < files.size(); ++f)
-        for (auto& row : load_rows(files[f], o.repeat_full[f], o))
-          repeat_rows.push_back(std::move(row));
+        for (auto& row : load_rows(files[f], sources[f], o)) repeat_rows.push_back(std::move(row));
     }
 
     SearchConfig base = o.config.empty()
@@ -682,8 +987,10 @@ int main(int argc, char** argv) {
     // The data once, shared by every evaluator of the same data settings.
     const auto data = prepare_search_data(full_config(base, o.full_epochs));
     const PreparedData& pd = prepared_data(*data);
-    if (!o.repeat_full.empty()) {
-      const int rc = repeat_full_references(o, base, data, dir, repeat_rows);
+    if (!o.repeat_full.empty() || !o.inherited.empty()) {
+      const int rc = o.repeat_full.empty()
+                         ? inherited_level(o, base, data, dir, repeat_rows)
+                         : repeat_full_references(o, base, data, dir, repeat_rows);
       fs::remove_all(dir);
       return rc;
     }

@@ -20,6 +20,9 @@ Reads RUN_DIR/journal.sqlite (Python's sqlite3 only) and prints, per run:
   a restricted range, so it understates what a random sample would show), and how often a
   rung's score equals the one before it (training keeps the weights of the best
   validation-loss epoch, so a rung whose epochs did not lower it scores the same);
+- with weight inheritance, the val mIoU of inherited children beside that of from-scratch
+  candidates (mean and sd), each child's score minus its parent's, and how many of the
+  top 5, 10 and 20 by mIoU are inherited against their share of the run;
 - the best candidates by fitness.
 """
 import itertools
@@ -62,6 +65,39 @@ def chip_epochs_of(run):
         return total
 
     return weigh
+
+
+def mean_sd(v):
+    if not v:
+        return float("nan"), float("nan")
+    m = sum(v) / len(v)
+    sd = (sum((x - m) ** 2 for x in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else 0.0
+    return m, sd
+
+
+def inherited_stats(trained):
+    """Inherited children's scores beside from-scratch candidates' and their parents'."""
+    ok = [(cid, m) for cid, _, s, m, _, _ in trained if s == "ok" and "miou" in m]
+    by_id = {cid: m for cid, m in ok}
+    inh = [(cid, m) for cid, m in ok if m.get("fidelity") == "inherited"]
+    scratch = [m["miou"] for _, m in ok if m.get("fidelity") != "inherited"]
+    if not inh or not scratch:
+        return
+    child = [m["miou"] for _, m in inh]
+    diff = [m["miou"] - by_id[m["inherited_from"]]["miou"] for _, m in inh
+            if m.get("inherited_from") in by_id]
+    (cm, csd), (sm, ssd), (dm, dsd) = mean_sd(child), mean_sd(scratch), mean_sd(diff)
+    print(f"  val mIoU: from scratch {sm:.4f} +- {ssd:.4f} over {len(scratch)}, "
+          f"inherited {cm:.4f} +- {csd:.4f} over {len(child)}")
+    if diff:
+        print(f"    inherited child minus its parent: {dm:+.4f} +- {dsd:.4f} "
+              f"({sum(d > 0 for d in diff)} of {len(diff)} above the parent)")
+    ranked = sorted(ok, key=lambda r: -r[1]["miou"])
+    share = len(inh) / len(ok)
+    for k in (5, 10, 20):
+        if k <= len(ranked):
+            n = sum(1 for _, m in ranked[:k] if m.get("fidelity") == "inherited")
+            print(f"    inherited among the top {k} by mIoU: {n} (at their share {share * k:.1f})")
 
 
 def run_stats(run, full_epochs=0):
@@ -129,6 +165,7 @@ def run_stats(run, full_epochs=0):
         a = [m["miou_low"] for m in low]
         b = [m["miou"] for m in low]
         print(f"  two-stage: tau(low fidelity, full) = {kendall_tau(a, b):+.3f} over {len(low)}")
+    inherited_stats(trained)
     ok = sorted((r for r in trained if r[2] == "ok" and r[5]), key=lambda r: -r[4])
     print("  best by fitness:")
     for cid, genome, _, m, fitness, _ in ok[:5]:
