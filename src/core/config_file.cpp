@@ -142,7 +142,9 @@ void apply_override(nlohmann::json& j, const std::string& assignment, const std:
   const std::string where = flag + " '" + shown + "': ";
   const auto eq = assignment.find('=');
   if (eq == std::string::npos)
-    throw Error(where + "expected table.key=value (e.g. evaluation.rungs=[8])");
+    throw Error(
+        where +
+        "expected KEY=VALUE, the key dotted into its table (e.g. evaluation.rungs=[8], lr=0.003)");
   const std::string key = trim(assignment.substr(0, eq));
   const std::string value = trim(assignment.substr(eq + 1));
   std::vector<std::string> path;

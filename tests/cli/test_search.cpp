@@ -292,7 +292,7 @@ TEST(SearchCli, BadInputGetsOneLineNamingTheProblem) {
       {"search --resume " + d.str() + " --epochs 3", "--resume"},
       {"search --max-latency fast --out " + d.str() + "/f", "--max-latency: 'fast'"},
       {"search --max-latency -3 --out " + d.str() + "/g", "--max-latency: '-3'"},
-      {"search --set evaluation.rungs --out " + d.str() + "/h", "expected table.key=value"},
+      {"search --set evaluation.rungs --out " + d.str() + "/h", "expected KEY=VALUE"},
       {"search --set 'evaluation.rungz=[2]' --out " + d.str() + "/i", "evaluation.rungz"},
       {"search --set 'evaluation.eta=[2' --out " + d.str() + "/j", "is not TOML"},
       {"search --resume " + d.str() + " --set evaluation.eta=2", "--resume: --set"},

@@ -88,7 +88,7 @@ TEST(ConfigOverride, AMalformedOverrideIsOneErrorNamingItAndWhatIsWrong) {
   const struct {
     std::string text, expect;
   } cases[] = {
-      {"evaluation.rungs", "expected table.key=value"},
+      {"evaluation.rungs", "expected KEY=VALUE"},
       {"=3", "is not a dotted path"},
       {"evaluation..rungs=3", "is not a dotted path"},
       {"evaluation.rungs.=3", "is not a dotted path"},
