@@ -484,6 +484,61 @@ Repeatability analyse_pairs(const std::vector<double>& a, const std::vector<doub
   return repeatability(t, 9999, 1);
 }
 
+// The results files of --repeat-full and --inherited: {"options": id, key: [rows]}, one
+// row per genome index. The rows already there: several --json files (a,b,c) are combined,
+// read only; one file is continued with --resume; an existing file without --resume is an
+// error (nothing is overwritten). `mode` names the option in errors.
+std::map<size_t, nlohmann::json> load_results(const Options& o, const nlohmann::json& id,
+                                              const std::string& key, const std::string& mode) {
+  std::map<size_t, nlohmann::json> done;  // index -> row
+  const auto absorb = [&](const std::string& path) {
+    const nlohmann::json in = load_config_file(path);
+    if (!in.is_object() || !in.contains("options") || !in.contains(key))
+      throw Error(path + ": not a " + mode + " results file (no 'options' and '" + key + "')");
+    if (in.at("options") != id)
+      throw Error(path + ": written with other options " + in.at("options").dump() +
+                  ", this run's are " + id.dump());
+    size_t added = 0;
+    for (const auto& r : in.at(key)) {
+      const size_t i = r.at("index").get<size_t>();
+      if (done.count(i)) throw Error(path + ": genome " + std::to_string(i + 1) + " twice");
+      done[i] = r, ++added;
+    }
+    std::printf("resumed: %zu %s rows already in %s\n", added, key.c_str(), path.c_str());
+  };
+  const std::vector<std::string> outs = split_csv_line(o.json);
+  if (outs.size() > 1) {
+    for (const std::string& path : outs) absorb(path);
+  } else if (o.resume && fs::exists(o.json)) {
+    absorb(o.json);
+  } else if (fs::exists(o.json)) {
+    throw Error(o.json + ": exists (continue it with --resume, or choose another --json)");
+  }
+  return done;
+}
+
+// Several --json files are read together, never written.
+bool read_only(const Options& o) {
+  return split_csv_line(o.json).size() > 1;
+}
+
+void write_results(const Options& o, const nlohmann::json& id, const std::string& key,
+                   const std::map<size_t, nlohmann::json>& done) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [i, r] : done) list.push_back(r);
+  write_file_atomic(o.json, nlohmann::json{{"options", id}, {key, list}}.dump(2) + "\n");
+}
+
+// The (index, genome) pairs of table rows, by index, each once.
+std::vector<std::pair<size_t, std::string>> genomes_of(const std::vector<nlohmann::json>& rows) {
+  std::vector<std::pair<size_t, std::string>> todo;
+  for (const auto& row : rows)
+    todo.emplace_back(row.at("index").get<size_t>(), row.at("genome").get<std::string>());
+  std::sort(todo.begin(), todo.end());
+  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  return todo;
+}
+
 // --repeat-full: how repeatable the reference itself is. The full training of each genome
 // in the files is run again on the same data and schedule with another training seed
 // (initial weights, chip order, augmentation: CandidateEvaluator::training_seed_salt), and
@@ -497,52 +552,19 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
   for (const auto& row : rows) first.add(row);
   nlohmann::json id = o.identity();
   id["repeat_salt"] = o.repeat_salt;
-  std::map<size_t, nlohmann::json> done;  // index -> row
-  // Several --json files (a,b,c): their repeats combined, read only (no training).
-  const std::vector<std::string> outs = split_csv_line(o.json);
-  const auto absorb = [&](const std::string& path) {
-    const nlohmann::json in = load_config_file(path);
-    if (!in.is_object() || !in.contains("options") || !in.contains("repeats"))
-      throw Error(path + ": not a --repeat-full results file (no 'options' and 'repeats')");
-    if (in.at("options") != id)
-      throw Error(path + ": written with other options " + in.at("options").dump() +
-                  ", this run's are " + id.dump());
-    size_t added = 0;
-    for (const auto& r : in.at("repeats")) {
-      const size_t i = r.at("index").get<size_t>();
-      if (done.count(i))
-        throw Error(path + ": genome " + std::to_string(i + 1) + " repeated again");
-      done[i] = r, ++added;
-    }
-    std::printf("resumed: %zu repeats already in %s\n", added, path.c_str());
-  };
-  if (outs.size() > 1) {
-    for (const std::string& path : outs) absorb(path);
-  } else if (o.resume && fs::exists(o.json)) {
-    absorb(o.json);
-  } else if (fs::exists(o.json)) {
-    throw Error(o.json + ": exists (continue it with --resume, or choose another --json)");
-  }
+  std::map<size_t, nlohmann::json> done = load_results(o, id, "repeats", "--repeat-full");
+  const bool reading = read_only(o);
   CandidateEvaluator again(full_config(base, o.full_epochs), dir + "/again", {}, data);
   again.training_seed_salt = o.repeat_salt;
 
-  std::vector<std::pair<size_t, std::string>> todo;  // index, genome; by index
-  for (const auto& row : rows)
-    todo.emplace_back(row.at("index").get<size_t>(), row.at("genome").get<std::string>());
-  std::sort(todo.begin(), todo.end());
-  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  const auto todo = genomes_of(rows);
   std::printf("proxy_fidelity: repeating the %d-epoch reference of %zu genomes (salt %llu)\n",
               o.full_epochs, todo.size(), static_cast<unsigned long long>(o.repeat_salt));
 
-  const auto write = [&]() {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& [i, r] : done) list.push_back(r);
-    write_file_atomic(o.json, nlohmann::json{{"options", id}, {"repeats", list}}.dump(2) + "\n");
-  };
   size_t missing = 0;
   for (const auto& [i, genome] : todo) {
     if (done.count(i)) continue;
-    if (outs.size() > 1) {  // read only
+    if (reading) {
       ++missing;
       continue;
     }
@@ -558,7 +580,7 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
                {"again", outcome_json(out)}};
     std::printf("  %2zu %-70s full mIoU %.4f, again %.4f\n", i + 1, genome.c_str(),
                 first.full_score(i), s);
-    write();
+    write_results(o, id, "repeats", done);
   }
 
   // The table: both scores per genome, their rank correlation, and the seed-to-seed spread
@@ -714,31 +736,8 @@ int inherited_level(const Options& o, const SearchConfig& base,
   const std::string child_level = child_name, parent_level = "its parent's score";
   const std::string scratch_level = scratch_level_name(o, ev);
 
-  std::map<size_t, nlohmann::json> done;  // index -> row
-  const std::vector<std::string> outs = split_csv_line(o.json);
-  const auto absorb = [&](const std::string& path) {
-    const nlohmann::json in = load_config_file(path);
-    if (!in.is_object() || !in.contains("options") || !in.contains("inherited"))
-      throw Error(path + ": not an --inherited results file (no 'options' and 'inherited')");
-    if (in.at("options") != id)
-      throw Error(path +
-                  ": written with other options (or another configuration's "
-                  "[evaluation] or mutation rate) than this run's");
-    size_t added = 0;
-    for (const auto& r : in.at("inherited")) {
-      const size_t i = r.at("index").get<size_t>();
-      if (done.count(i)) throw Error(path + ": genome " + std::to_string(i + 1) + " twice");
-      done[i] = r, ++added;
-    }
-    std::printf("resumed: %zu inherited rows already in %s\n", added, path.c_str());
-  };
-  if (outs.size() > 1) {
-    for (const std::string& path : outs) absorb(path);
-  } else if (o.resume && fs::exists(o.json)) {
-    absorb(o.json);
-  } else if (fs::exists(o.json)) {
-    throw Error(o.json + ": exists (continue it with --resume, or choose another --json)");
-  }
+  std::map<size_t, nlohmann::json> done = load_results(o, id, "inherited", "--inherited");
+  const bool reading = read_only(o);
 
   const PreparedData& pd = prepared_data(*data);
   const int bands = pd.bands;
@@ -747,11 +746,7 @@ int inherited_level(const Options& o, const SearchConfig& base,
   space.param_counter = [bands](const Genome& g) { return describe(g, bands, 64, 64).params; };
   CandidateEvaluator evaluator(pc, dir + "/inherited", {}, data);
 
-  std::vector<std::pair<size_t, std::string>> todo;  // index, genome; by index
-  for (const auto& row : rows)
-    todo.emplace_back(row.at("index").get<size_t>(), row.at("genome").get<std::string>());
-  std::sort(todo.begin(), todo.end());
-  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  const auto todo = genomes_of(rows);
   std::printf(
       "proxy_fidelity: inherited weights for %zu genomes: a parent by mutation (rate %.2g), "
       "trained at the configuration's [evaluation] (%s), then the genome from its weights "
@@ -759,15 +754,10 @@ int inherited_level(const Options& o, const SearchConfig& base,
       todo.size(), rate, ev.uses_rungs() ? "rungs" : "two-stage", ev.inherit_epochs,
       o.shards > 1 ? (", shard " + std::to_string(o.shard) + "/" + std::to_string(o.shards)).c_str()
                    : "");
-  const auto write = [&]() {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& [i, r] : done) list.push_back(r);
-    write_file_atomic(o.json, nlohmann::json{{"options", id}, {"inherited", list}}.dump(2) + "\n");
-  };
   size_t missing = 0;
   for (const auto& [i, text] : todo) {
     if (done.count(i) || static_cast<int>(i % o.shards) != o.shard - 1) continue;
-    if (outs.size() > 1) {  // read only
+    if (reading) {
       ++missing;
       continue;
     }
@@ -817,7 +807,7 @@ int inherited_level(const Options& o, const SearchConfig& base,
     }
     fs::remove_all(dir + "/inherited/checkpoints");  // the parent's weights served their child
     done[i] = row;
-    write();
+    write_results(o, id, "inherited", done);
   }
   if (missing > 0)
     std::printf("(%zu genomes of this shard have no inherited row in the files yet)\n", missing);
