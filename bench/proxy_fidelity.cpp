@@ -668,20 +668,36 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
 }
 
 // --repeat-full results (several files, one per shard, say) as two maps: the repeat's score
-// of each genome and the mean of its two full scores (the first from `first`).
+// of each genome and the mean of its two full scores (the first from `first`). The files
+// must be one repeat: the same salt (another salt is another independent training, not
+// more genomes of this one), and each genome in one file only.
 void read_repeats(const Options& o, const Table& first, std::map<size_t, double>& again,
                   std::map<size_t, double>& mean_of_two) {
+  nlohmann::json salt;                 // the first file's repeat salt
+  std::string salt_file;               // ... and that file
+  std::map<size_t, std::string> from;  // genome index -> the file it was read from
   for (const std::string& path : o.repeats) {
     const nlohmann::json in = load_config_file(path);
     if (!in.is_object() || !in.contains("options") || !in.contains("repeats"))
       throw Error(path + ": not a --repeat-full results file (no 'options' and 'repeats')");
     nlohmann::json id = in.at("options");
+    const nlohmann::json s = id.value("repeat_salt", nlohmann::json());
     id.erase("repeat_salt");
     if (id != o.identity())
       throw Error(path + ": written for other options " + id.dump() + ", the genomes' are " +
                   o.identity().dump());
+    if (salt_file.empty()) {
+      salt = s, salt_file = path;
+    } else if (s != salt) {
+      throw Error(path + ": repeat salt " + s.dump() + ", but " + salt_file + "'s is " +
+                  salt.dump() + " (repeats with other salts are other trainings: read them apart)");
+    }
     for (const auto& r : in.at("repeats")) {
       const size_t i = r.at("index").get<size_t>();
+      if (const auto seen = from.find(i); seen != from.end() && seen->second != path)
+        throw Error(path + ": genome " + std::to_string(i + 1) + " is also in " + seen->second +
+                    " (the files overlap)");
+      from[i] = path;
       const auto& ag = r.at("again");
       if (ag.at("status") != "ok") continue;
       const double y = number_or_nan(ag.at("metrics").at("miou"));
