@@ -83,7 +83,9 @@ SearchConfig base_config(const Options& o, const std::string& strategy, uint64_t
              {"lr", 0.01},
              {"eval_tile", 128},
              {"eval_overlap", 0},
-             {"tiling", {{"size", 64}, {"stride", 32}}}};
+             {"tiling", {{"size", 64}, {"stride", 32}}},
+             // a seed draws its own split of the scenes as well (the runs in the README)
+             {"split", {{"seed", seed}}}};
   return c;
 }
 

@@ -654,7 +654,9 @@ void add_search(CLI::App& app) {
       ->take_all()
       ->allow_extra_args(false);
   opt("--strategy", "strategy", "ga (default), regularized-evolution, nsga2 or random");
-  opt("--seed", "seed", "Seed of the strategy, the split and every candidate's training");
+  opt("--seed", "seed",
+      "Seed of the strategy and every candidate's training (a split by fractions has its own: "
+      "--set train.split.seed=N)");
   opt("--device", "device", "Target device profile (default myriadx)");
   opt("--precision", "precision",
       "aligned (default: the target profile's pipeline), fp16-aligned (plain FP16 "

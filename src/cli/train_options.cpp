@@ -61,7 +61,9 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
       "default; what the targets compute) or at a step learned by gradient (learned: LSQ), "
       "which deploys with the weights");
   opt("--min-delta", "min_delta", "Smallest validation-loss improvement that counts");
-  opt("--seed", "seed", "Seed for weights, split, chip sampling and augmentation");
+  opt("--seed", "seed",
+      "Seed for weights, chip sampling and augmentation (the split by fractions has its own: --set "
+      "split.seed=N)");
   opt("--threads", "threads", "CPU threads for training (default: all cores)");
   opt("--chip-size", "chip_size", "Training chip side in pixels (default 128)");
   opt("--chip-stride", "chip_stride",

@@ -17,7 +17,7 @@ struct SplitOptions {
   // val_fraction > 0), no test. 1 scene: train only.
   double val_fraction = 0.2;
   double test_fraction = 0.2;
-  uint64_t seed = 1;
+  uint64_t seed = 1;  // [split] seed: the shuffle's, independent of the training seed
 };
 
 struct Split {

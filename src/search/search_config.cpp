@@ -408,6 +408,22 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   if (evaluation.prefilter == "none")
     for (const char* k : {"prefilter", "prefilter_keep", "prefilter_warmup"}) e.erase(k);
   j.erase("search_space");
+  // Until 6 Dec 2026 a split by fractions was drawn with the search seed; since, with
+  // [train] split.seed (1 by default). Where the two differ, the split is not the one a
+  // journal of the same configuration made before recorded, so the identity names it (and
+  // stays as it was where they agree: every seed-1 journal, and named scenes).
+  if (train.contains("split") && train.at("split").is_object()) {
+    const auto& sp = train.at("split");
+    bool named = false;
+    for (const char* k : {"train", "val", "test"})
+      named = named || (sp.contains(k) && sp.at(k).is_array() && !sp.at(k).empty());
+    uint64_t split_seed = 1;
+    if (sp.contains("seed") && sp.at("seed").is_number_integer())
+      split_seed = sp.at("seed").get<uint64_t>();
+    if (!named && split_seed != seed) j["split_seed"] = split_seed;
+  } else if (seed != 1) {
+    j["split_seed"] = 1;
+  }
   return j;
 }
 

@@ -63,6 +63,7 @@ nlohmann::json TrainConfig::to_json() const {
   if (freeze_bn_epochs != -1) j["freeze_bn_epochs"] = freeze_bn_epochs;
   if (qat_ranges != "ema") j["qat_ranges"] = qat_ranges;
   if (qat_weights != "max") j["qat_weights"] = qat_weights;
+  if (split.seed != 1) j["split"]["seed"] = split.seed;
   return j;
 }
 
@@ -197,12 +198,13 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& c
   }
   if (j.contains("split")) {
     const auto& t = j["split"];
-    check_keys(t, {"train", "val", "test", "val_fraction", "test_fraction"}, ctx, "split.");
+    check_keys(t, {"train", "val", "test", "val_fraction", "test_fraction", "seed"}, ctx, "split.");
     read(t, "train", c.split.train, ctx, "split.");
     read(t, "val", c.split.val, ctx, "split.");
     read(t, "test", c.split.test, ctx, "split.");
     read(t, "val_fraction", c.split.val_fraction, ctx, "split.");
     read(t, "test_fraction", c.split.test_fraction, ctx, "split.");
+    read(t, "seed", c.split.seed, ctx, "split.");
   }
   read(j, "augment", c.augment, ctx);
   read(j, "eval_tile", c.eval_tile, ctx);

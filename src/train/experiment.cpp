@@ -17,9 +17,9 @@ PreparedData prepare_data(const TrainConfig& cfg, const Normalization* norm) {
   PreparedData d;
   d.scenes = load_dataset(cfg.data, cfg.synthetic);
   d.bands = d.scenes.front().bands;
-  SplitOptions so = cfg.split;
-  so.seed = cfg.seed;
-  d.split = split_scenes(d.scenes, so);
+  // The split by fractions shuffles with split.seed, not the training seed: another
+  // training seed (a search's, `train --seed`, a retraining's) keeps the val and test scenes.
+  d.split = split_scenes(d.scenes, cfg.split);
   if (norm) {
     d.norm = *norm;
   } else if (cfg.normalization == "none" || cfg.normalization == "reflectance") {

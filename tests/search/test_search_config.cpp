@@ -84,6 +84,24 @@ TEST(SearchConfig, BudgetsAndStrategyParametersAreNotPartOfTheEvaluationIdentity
   EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
 }
 
+// A split by fractions is drawn with [train] split.seed since 6 Dec 2026 (before, with the
+// search seed): the identity names the split seed only where the two differ, so journals
+// of seed 1 (and of named scenes) keep their identity and a seed-2 journal of the old rule
+// is not resumed on the new rule's split.
+TEST(SearchConfig, TheIdentityNamesTheSplitSeedWhereItDiffersFromTheSearchSeed) {
+  SearchConfig a = SearchConfig::defaults();
+  EXPECT_FALSE(a.evaluation_identity().contains("split_seed")) << "seed 1, split seed 1";
+  a.seed = 2;
+  ASSERT_TRUE(a.evaluation_identity().contains("split_seed"));
+  EXPECT_EQ(a.evaluation_identity().at("split_seed"), 1);
+  SearchConfig b = a;
+  b.train["split"] = {{"seed", 2}};
+  EXPECT_FALSE(b.evaluation_identity().contains("split_seed")) << "the old rule's split";
+  EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
+  b.train["split"] = {{"val", {"a"}}, {"test", {"b"}}};
+  EXPECT_FALSE(b.evaluation_identity().contains("split_seed")) << "named scenes: no shuffle";
+}
+
 TEST(SearchConfig, ErrorsNameTheTableAndKey) {
   EXPECT_NE(error_of({{"serch", {}}}).find("s.toml: serch: unknown setting"), std::string::npos)
       << error_of({{"serch", {}}});

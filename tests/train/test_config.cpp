@@ -27,6 +27,12 @@ TEST(TrainConfig, JsonRoundTrip) {
     c.freeze_bn_epochs = n;
     EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").freeze_bn_epochs, n);
   }
+  // split.seed is written only when not 1 (the default), so that the data identity of
+  // configurations recorded before the key is unchanged; another value round-trips.
+  EXPECT_FALSE(c.to_json().at("split").contains("seed"));
+  c.split.seed = 7;
+  EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").split.seed, 7u);
+  EXPECT_EQ(TrainConfig::from_json({{"split", {{"seed", 3}}}}, "t").split.seed, 3u);
 }
 
 TEST(TrainConfig, ErrorsNameTheField) {

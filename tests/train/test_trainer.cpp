@@ -111,6 +111,35 @@ TEST(Trainer, SameSeedSameResult) {
   torch::set_num_threads(2);
 }
 
+// The split by fractions is drawn by split.seed, not the training seed: another seed (a
+// search's, `train --seed N`, a retraining's) trains and is tested on the same scenes.
+TEST(PrepareData, TheTrainingSeedKeepsTheSplitAndSplitSeedRedrawsIt) {
+  TrainConfig c = tiny_config();  // 5 scenes, val and test fractions 0.2: one scene each
+  const Split first = prepare_data(c).split;
+  ASSERT_EQ(first.val.size(), 1u);
+  ASSERT_EQ(first.test.size(), 1u);
+  for (uint64_t seed : {2, 3, 4, 5}) {
+    c.seed = seed;
+    const Split s = prepare_data(c).split;
+    EXPECT_EQ(s.train, first.train) << "training seed " << seed;
+    EXPECT_EQ(s.val, first.val) << "training seed " << seed;
+    EXPECT_EQ(s.test, first.test) << "training seed " << seed;
+  }
+  // split.seed draws the shuffle: some seed of a few gives other val/test scenes, and each
+  // is the split split_scenes draws with that seed.
+  c.seed = 1;
+  bool moved = false;
+  for (uint64_t k : {2, 3, 4, 5, 6, 7}) {
+    c.split.seed = k;
+    const PreparedData d = prepare_data(c);
+    const Split want = split_scenes(d.scenes, c.split);
+    EXPECT_EQ(d.split.val, want.val) << "split.seed " << k;
+    EXPECT_EQ(d.split.test, want.test) << "split.seed " << k;
+    moved = moved || d.split.val != first.val || d.split.test != first.test;
+  }
+  EXPECT_TRUE(moved) << "no split.seed in 2..7 moved the val or test scene of 5";
+}
+
 TEST(Trainer, EarlyStoppingStopsWhenValidationStalls) {
   TrainConfig c = tiny_config();
   c.epochs = 30;
