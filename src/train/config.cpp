@@ -1,5 +1,7 @@
 #include "train/config.h"
 
+#include <type_traits>
+
 #include "core/error.h"
 
 namespace dalnas {
@@ -78,6 +80,10 @@ template <typename T>
 void read(const nlohmann::json& j, const char* key, T& out, const std::string& ctx,
           const std::string& prefix = "") {
   if (!j.contains(key)) return;
+  if constexpr (std::is_unsigned_v<T>) {  // a seed: -1 would wrap to 2^64 - 1 unseen
+    if (j.at(key).is_number_integer() && j.at(key).get<int64_t>() < 0)
+      throw Error(ctx + ": field '" + prefix + key + "' must be a non-negative integer");
+  }
   try {
     out = j.at(key).get<T>();
   } catch (const std::exception&) {

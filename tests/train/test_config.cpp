@@ -54,6 +54,11 @@ TEST(TrainConfig, ErrorsNameTheField) {
   expect({{"overflow", "wrap"}}, "overflow");
   expect({{"freeze_bn_epochs", -2}}, "freeze_bn_epochs");
   expect({{"qat_weights", "lsq"}}, "qat_weights");
+  // A negative seed is an error naming the field, not a wrap to 2^64 - 1.
+  expect({{"seed", -1}}, "field 'seed' must be a non-negative integer");
+  expect({{"split", {{"seed", -3}}}}, "field 'split.seed' must be a non-negative integer");
+  expect({{"synthetic", {{"seed", -1}}}}, "synthetic.seed");
+  EXPECT_EQ(TrainConfig::from_json({{"seed", 0}}, "t").seed, 0u);
 }
 
 // freeze_bn_epochs auto (-1): BatchNorm frozen for the last epoch of a quantization-aware
