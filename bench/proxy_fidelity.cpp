@@ -539,6 +539,22 @@ std::vector<std::pair<size_t, std::string>> genomes_of(const std::vector<nlohman
   return todo;
 }
 
+// The repeat's device mIoU in one --repeat-full row (NaN where that training failed).
+double repeat_score(const nlohmann::json& row) {
+  const auto& ag = row.at("again");
+  return ag.at("status") == "ok" ? number_or_nan(ag.at("metrics").at("miou")) : std::nan("");
+}
+
+// Genome i's two full scores (`first`, the first training's; `again`, the repeat's) into
+// the two maps the level reports read, when both are numbers; returns whether they were.
+bool record_repeat(size_t i, double first, double again_score, std::map<size_t, double>& again,
+                   std::map<size_t, double>& mean_of_two) {
+  if (!std::isfinite(first) || !std::isfinite(again_score)) return false;
+  again[i] = again_score;
+  mean_of_two[i] = (first + again_score) / 2;
+  return true;
+}
+
 // --repeat-full: how repeatable the reference itself is. The full training of each genome
 // in the files is run again on the same data and schedule with another training seed
 // (initial weights, chip order, augmentation: CandidateEvaluator::training_seed_salt), and
@@ -591,15 +607,9 @@ int repeat_full_references(const Options& o, const SearchConfig& base,
   std::printf("\n%6s %10s %10s %10s\n", "genome", "first", "again", "diff");
   for (const auto& [i, r] : done) {
     const double x = number_or_nan(r.at("first"));
-    const auto& ag = r.at("again");
-    const double y =
-        ag.at("status") == "ok" ? number_or_nan(ag.at("metrics").at("miou")) : std::nan("");
+    const double y = repeat_score(r);
     std::printf("%6zu %10.4f %10.4f %+10.4f\n", i + 1, x, y, y - x);
-    if (std::isfinite(x) && std::isfinite(y)) {
-      a.push_back(x), b.push_back(y);
-      mean_of_two[i] = (x + y) / 2;
-      again_score[i] = y;
-    }
+    if (record_repeat(i, x, y, again_score, mean_of_two)) a.push_back(x), b.push_back(y);
   }
   if (missing > 0)
     std::printf("(%zu genomes of the files have no repeat in %s yet)\n", missing, o.json.c_str());
@@ -698,13 +708,7 @@ void read_repeats(const Options& o, const Table& first, std::map<size_t, double>
         throw Error(path + ": genome " + std::to_string(i + 1) + " is also in " + seen->second +
                     " (the files overlap)");
       from[i] = path;
-      const auto& ag = r.at("again");
-      if (ag.at("status") != "ok") continue;
-      const double y = number_or_nan(ag.at("metrics").at("miou"));
-      const double x = first.full_score(i);
-      if (!std::isfinite(x) || !std::isfinite(y)) continue;
-      again[i] = y;
-      mean_of_two[i] = (x + y) / 2;
+      record_repeat(i, first.full_score(i), repeat_score(r), again, mean_of_two);
     }
   }
 }
