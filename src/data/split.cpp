@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <string>
 
 #include "core/error.h"
 
@@ -92,6 +93,35 @@ Split by_fraction(const std::vector<Scene>& scenes, const SplitOptions& opt) {
   return out;
 }
 
+// Fold `fold` of `folds` of a split (see SplitOptions::folds).
+Split fold_of(const Split& base, int folds, int fold) {
+  if (folds == 0)
+    throw Error("split.fold: " + std::to_string(fold) + " set without split.folds (the count)");
+  if (folds < 2)
+    throw Error("split.folds: must be >= 2 (or 0 for no folds), got " + std::to_string(folds));
+  if (fold < 1 || fold > folds)
+    throw Error("split.fold: must be in [1, " + std::to_string(folds) + "] (split.folds), got " +
+                std::to_string(fold));
+  std::vector<int> pool = base.val;  // the groups' order: val first, so fold 1 keeps it
+  pool.insert(pool.end(), base.train.begin(), base.train.end());
+  const int n = static_cast<int>(pool.size());
+  if (n < folds)
+    throw Error("split.folds: " + std::to_string(folds) + " folds need at least " +
+                std::to_string(folds) + " scenes outside test, the split has " + std::to_string(n));
+  // Group g holds n / folds scenes, one more for the last n % folds groups.
+  const int small = n / folds, bigger_from = folds - n % folds;
+  int begin = 0;
+  for (int g = 0; g < fold - 1; ++g) begin += small + (g >= bigger_from ? 1 : 0);
+  const int size = small + (fold - 1 >= bigger_from ? 1 : 0);
+  Split out;
+  out.test = base.test;
+  for (int k = 0; k < n; ++k)
+    (k >= begin && k < begin + size ? out.val : out.train).push_back(pool[k]);
+  std::sort(out.train.begin(), out.train.end());
+  std::sort(out.val.begin(), out.val.end());
+  return out;
+}
+
 }  // namespace
 
 Split split_scenes(const std::vector<Scene>& scenes, const SplitOptions& opt) {
@@ -103,7 +133,7 @@ Split split_scenes(const std::vector<Scene>& scenes, const SplitOptions& opt) {
   std::sort(out.train.begin(), out.train.end());
   std::sort(out.val.begin(), out.val.end());
   std::sort(out.test.begin(), out.test.end());
-  return out;
+  return opt.folds == 0 && opt.fold == 0 ? out : fold_of(out, opt.folds, opt.fold);
 }
 
 }  // namespace dalnas

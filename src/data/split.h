@@ -18,6 +18,15 @@ struct SplitOptions {
   double val_fraction = 0.2;
   double test_fraction = 0.2;
   uint64_t seed = 1;  // [split] seed: the shuffle's, independent of the training seed
+  // Cross-validation folds (0: off). With folds = K >= 2 the scenes outside test (the val
+  // scenes of the split above, then its train scenes, each ascending) are cut into K
+  // contiguous groups as even as possible, the larger ones last, and fold k (1..K) validates
+  // on group k and trains on the others; test stays as the split above chose it. Fold 1 is
+  // the split above whenever its val scenes fill the first group (as by fractions: 9 scenes,
+  // K = 3 gives groups of 2, 2, 3), so the folds extend the configured split. Used by
+  // `dalnas search`'s re-scoring on folds ([evaluation] rescore_folds) and by hand.
+  int folds = 0;
+  int fold = 0;
 };
 
 struct Split {

@@ -66,6 +66,10 @@ nlohmann::json TrainConfig::to_json() const {
   if (qat_ranges != "ema") j["qat_ranges"] = qat_ranges;
   if (qat_weights != "max") j["qat_weights"] = qat_weights;
   if (split.seed != 1) j["split"]["seed"] = split.seed;
+  if (split.folds != 0 || split.fold != 0) {
+    j["split"]["folds"] = split.folds;
+    j["split"]["fold"] = split.fold;
+  }
   return j;
 }
 
@@ -204,13 +208,17 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& c
   }
   if (j.contains("split")) {
     const auto& t = j["split"];
-    check_keys(t, {"train", "val", "test", "val_fraction", "test_fraction", "seed"}, ctx, "split.");
+    check_keys(t,
+               {"train", "val", "test", "val_fraction", "test_fraction", "seed", "folds", "fold"},
+               ctx, "split.");
     read(t, "train", c.split.train, ctx, "split.");
     read(t, "val", c.split.val, ctx, "split.");
     read(t, "test", c.split.test, ctx, "split.");
     read(t, "val_fraction", c.split.val_fraction, ctx, "split.");
     read(t, "test_fraction", c.split.test_fraction, ctx, "split.");
     read(t, "seed", c.split.seed, ctx, "split.");
+    read(t, "folds", c.split.folds, ctx, "split.");
+    read(t, "fold", c.split.fold, ctx, "split.");
   }
   read(j, "augment", c.augment, ctx);
   read(j, "eval_tile", c.eval_tile, ctx);
@@ -246,6 +254,10 @@ void TrainConfig::validate() const {
   need(split.val_fraction >= 0 && split.test_fraction >= 0 &&
            split.val_fraction + split.test_fraction < 1,
        "split fractions", "must be >= 0 and sum to less than 1");
+  need(split.folds == 0 || split.folds >= 2, "split.folds", "must be >= 2, or 0 (no folds)");
+  need(split.folds == 0 ? split.fold == 0 : split.fold >= 1 && split.fold <= split.folds,
+       "split.fold",
+       split.folds == 0 ? "needs split.folds (the count of folds)" : "must be in [1, split.folds]");
   need(eval_tile >= 16, "eval_tile", "must be >= 16");
   need(eval_overlap >= 0 && eval_overlap * 2 < eval_tile, "eval_overlap",
        "must be in [0, eval_tile/2)");

@@ -158,5 +158,88 @@ TEST(Split, ByNameErrors) {
   EXPECT_NE(error_of(dup, opt).find("scene0"), std::string::npos);
 }
 
+// Folds over a table of scene counts and fold counts: the val groups of the K folds
+// partition the scenes outside test, each fold's train is the rest, test never moves,
+// the group sizes differ by at most one (the larger last), and fold 1 is the base split
+// wherever its val scenes fill the first group.
+TEST(Split, FoldsPartitionTheScenesOutsideTest) {
+  for (int n : {3, 5, 9, 12}) {
+    for (int k : {2, 3, 4}) {
+      SplitOptions opt;
+      opt.seed = 7;
+      const auto scenes = named(n);
+      const Split base = split_scenes(scenes, opt);
+      const int pool = static_cast<int>(base.train.size() + base.val.size());
+      if (pool < k) continue;
+      opt.folds = k;
+      std::vector<int> seen;
+      std::vector<size_t> sizes;
+      for (int f = 1; f <= k; ++f) {
+        opt.fold = f;
+        const Split s = split_scenes(scenes, opt);
+        SCOPED_TRACE("n " + std::to_string(n) + ", folds " + std::to_string(k) + ", fold " +
+                     std::to_string(f));
+        expect_partition(s, n);
+        EXPECT_EQ(s.test, base.test);
+        EXPECT_FALSE(s.val.empty());
+        EXPECT_FALSE(s.train.empty());
+        seen.insert(seen.end(), s.val.begin(), s.val.end());
+        sizes.push_back(s.val.size());
+        if (f == 1 && base.val.size() == static_cast<size_t>(pool / k)) {
+          EXPECT_EQ(s.val, base.val);
+          EXPECT_EQ(s.train, base.train);
+        }
+      }
+      std::sort(seen.begin(), seen.end());
+      std::vector<int> outside = base.train;
+      outside.insert(outside.end(), base.val.begin(), base.val.end());
+      std::sort(outside.begin(), outside.end());
+      EXPECT_EQ(seen, outside);  // each scene outside test validated in exactly one fold
+      EXPECT_TRUE(std::is_sorted(sizes.begin(), sizes.end()));
+      EXPECT_LE(sizes.back() - sizes.front(), 1u);
+    }
+  }
+}
+
+TEST(Split, FoldsOfNamedListsUseOnlyTheListedScenes) {
+  const auto scenes = named(6);
+  SplitOptions opt;
+  opt.train = {"scene0", "scene2", "scene3"};
+  opt.val = {"scene5"};
+  opt.test = {"scene1"};  // scene4 is unlisted, so unused
+  opt.folds = 2;
+  opt.fold = 1;
+  Split s = split_scenes(scenes, opt);
+  EXPECT_EQ(s.val, (std::vector<int>{0, 5}));  // the pool: val (5), then train (0, 2, 3)
+  EXPECT_EQ(s.train, (std::vector<int>{2, 3}));
+  EXPECT_EQ(s.test, std::vector<int>{1});
+  opt.fold = 2;
+  s = split_scenes(scenes, opt);
+  EXPECT_EQ(s.val, (std::vector<int>{2, 3}));
+  EXPECT_EQ(s.train, (std::vector<int>{0, 5}));
+}
+
+TEST(Split, FoldErrorsNameTheField) {
+  const auto scenes = named(5);
+  SplitOptions opt;
+  opt.folds = 1;
+  opt.fold = 1;
+  EXPECT_EQ(error_of(scenes, opt), "split.folds: must be >= 2 (or 0 for no folds), got 1");
+  opt.folds = 3;
+  opt.fold = 0;
+  EXPECT_EQ(error_of(scenes, opt), "split.fold: must be in [1, 3] (split.folds), got 0");
+  opt.fold = 4;
+  EXPECT_EQ(error_of(scenes, opt), "split.fold: must be in [1, 3] (split.folds), got 4");
+  opt.folds = 0;
+  opt.fold = 2;
+  EXPECT_EQ(error_of(scenes, opt), "split.fold: 2 set without split.folds (the count)");
+  opt.folds = 4;  // 5 scenes: 1 val, 1 test by fractions, so 4 outside test
+  opt.fold = 1;
+  EXPECT_EQ(error_of(scenes, opt), "");
+  opt.folds = 5;
+  EXPECT_EQ(error_of(scenes, opt),
+            "split.folds: 5 folds need at least 5 scenes outside test, the split has 4");
+}
+
 }  // namespace
 }  // namespace dalnas

@@ -33,6 +33,13 @@ TEST(TrainConfig, JsonRoundTrip) {
   c.split.seed = 7;
   EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").split.seed, 7u);
   EXPECT_EQ(TrainConfig::from_json({{"split", {{"seed", 3}}}}, "t").split.seed, 3u);
+  // split.folds / split.fold likewise: absent unless set, and they round-trip.
+  EXPECT_FALSE(c.to_json().at("split").contains("folds"));
+  c.split.folds = 3;
+  c.split.fold = 2;
+  const TrainConfig f = TrainConfig::from_json(c.to_json(), "t");
+  EXPECT_EQ(f.split.folds, 3);
+  EXPECT_EQ(f.split.fold, 2);
 }
 
 TEST(TrainConfig, ErrorsNameTheField) {
@@ -58,6 +65,9 @@ TEST(TrainConfig, ErrorsNameTheField) {
   expect({{"seed", -1}}, "field 'seed' must be a non-negative integer");
   expect({{"split", {{"seed", -3}}}}, "field 'split.seed' must be a non-negative integer");
   expect({{"synthetic", {{"seed", -1}}}}, "synthetic.seed");
+  expect({{"split", {{"folds", 1}, {"fold", 1}}}}, "split.folds must be >= 2");
+  expect({{"split", {{"folds", 3}, {"fold", 4}}}}, "split.fold must be in [1, split.folds]");
+  expect({{"split", {{"fold", 1}}}}, "split.fold needs split.folds");
   EXPECT_EQ(TrainConfig::from_json({{"seed", 0}}, "t").seed, 0u);
 }
 
