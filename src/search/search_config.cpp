@@ -421,6 +421,9 @@ nlohmann::json SearchConfig::evaluation_identity() const {
     if (sp.contains("seed") && sp.at("seed").is_number_integer())
       split_seed = sp.at("seed").get<uint64_t>();
     if (!named && split_seed != seed) j["split_seed"] = split_seed;
+    // The key itself stays out: a journal made before it (seed 2, say) holds no
+    // train.split.seed, and the same split stated as split.seed = 2 must resume it.
+    j["train"]["split"].erase("seed");
   } else if (seed != 1) {
     j["split_seed"] = 1;
   }

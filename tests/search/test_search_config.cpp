@@ -97,6 +97,14 @@ TEST(SearchConfig, TheIdentityNamesTheSplitSeedWhereItDiffersFromTheSearchSeed) 
   SearchConfig b = a;
   b.train["split"] = {{"seed", 2}};
   EXPECT_FALSE(b.evaluation_identity().contains("split_seed")) << "the old rule's split";
+  // ... in the form a journal made under the old rule recorded (no split.seed key), so
+  // that such a journal resumes once its config.toml states the split seed it ran with.
+  EXPECT_FALSE(b.evaluation_identity().at("train").at("split").contains("seed"));
+  SearchConfig old_form = a;
+  old_form.train["split"] = nlohmann::json::object();
+  nlohmann::json old_identity = old_form.evaluation_identity();
+  old_identity.erase("split_seed");  // the old code wrote none
+  EXPECT_EQ(b.evaluation_identity(), old_identity);
   EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
   b.train["split"] = {{"val", {"a"}}, {"test", {"b"}}};
   EXPECT_FALSE(b.evaluation_identity().contains("split_seed")) << "named scenes: no shuffle";
