@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/output_folder.h"
 #include "cli/run_record.h"
+#include "cli/search_rescore.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
@@ -24,6 +25,7 @@
 #include "nn/describe.h"
 #include "search/driver.h"
 #include "search/finalists.h"
+#include "search/rescore.h"
 #include "search/results.h"
 #include "search/seed_summary.h"
 #include "train/config.h"
@@ -111,6 +113,10 @@ SearchConfig resolve(const SearchArgs& a) {
       j["evaluation"]["final_seeds"] = to_int(k, v);
     else if (k == "final-candidates")
       j["evaluation"]["final_candidates"] = to_int(k, v);
+    else if (k == "rescore")
+      j["evaluation"]["rescore_candidates"] = to_int(k, v);
+    else if (k == "rescore-folds")
+      j["evaluation"]["rescore_folds"] = to_int(k, v);
     else if (k == "inheritance" || k == "multi-fidelity")
       j["evaluation"][k == "inheritance" ? "inheritance" : "multi_fidelity"] = false;
     else if (k == "data" || k == "precision")
@@ -384,7 +390,27 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     if (talk) std::fprintf(stderr, "outputs in %s/\n", out.c_str());
     return pr;
   };
-  const auto best = best_record(res.records);
+  auto best = best_record(res.records);
+  // [evaluation] rescore_candidates: the best few trained again on folds of the scenes
+  // outside test; the winner and the finalists come from that ranking (search/rescore.h).
+  if (best && cfg.evaluation.rescore_candidates > 1 && !g_stop.load()) {
+    if (a.mpi) set_threads(usable_cores());  // the workers wait meanwhile
+    const auto say = [&](const std::string& line) {
+      if (talk) std::fprintf(stderr, "%s\n", line.c_str());
+    };
+    if (talk) std::fprintf(stderr, "\n");
+    const RescoreRun rs = rescore_on_folds(cfg, out, resume, res.records, order, g_stop, say);
+    if (rs.done) {
+      best = order.front();
+      summary["rescore"] = rs.table;
+      if (talk)
+        std::fprintf(stderr,
+                     "\nthe best %zu re-scored on %d folds (mean device mIoU on each fold's val "
+                     "scenes; * the winner):\n%s",
+                     rs.table.size(), cfg.evaluation.rescore_folds,
+                     rescored_table(rs.table, cfg.device).c_str());
+    }
+  }
   if (!best && !g_stop.load()) {
     // Nothing to retrain or deploy: say why and fail (FAILED.txt repeats it).
     const std::string why = no_winner_message(res.records);
@@ -679,6 +705,10 @@ void add_search(CLI::App& app) {
   opt("--final-candidates", "final-candidates",
       "Retrain the search's best K (each with --final-seeds seeds) and choose the winner by "
       "its mean mIoU over the seeds (finalists/)");
+  opt("--rescore", "rescore",
+      "Re-score the search's best N on cross-validation folds of the scenes outside test "
+      "and choose the winner (and finalists) by the mean over the folds (rescore/)");
+  opt("--rescore-folds", "rescore-folds", "Folds for --rescore (default 3)");
   opt("--input-size", "input-size", "Inference input S or HxW for the cost model (default 256)");
   cmd->add_flag_function(
       "--no-inheritance", [a](int64_t) { a->set["inheritance"] = "false"; },
@@ -719,13 +749,14 @@ void add_search(CLI::App& app) {
             "--resume: --set would change the search; the run folder's config.toml "
             "applies");
       for (const auto& [k, v] : a->set)
-        // --final-seeds and --final-candidates only say how the winner is retrained and
-        // chosen after the search.
+        // --final-seeds, --final-candidates and --rescore(-folds) only say how the winner
+        // is chosen and retrained after the search.
         if (k != "evaluations" && k != "time-budget" && k != "final-seeds" &&
-            k != "final-candidates")
+            k != "final-candidates" && k != "rescore" && k != "rescore-folds")
           throw Error("--resume: --" + k +
                       " would change the search; only --evaluations, --time-budget, "
-                      "--final-seeds and --final-candidates may be given");
+                      "--final-seeds, --final-candidates, --rescore and --rescore-folds may "
+                      "be given");
       const std::string cfg_path = a->resume + "/config.toml";
       if (!fs::exists(cfg_path))
         throw Error(a->resume + ": not a search run folder (no config.toml)");

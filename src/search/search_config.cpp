@@ -177,6 +177,8 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
               "final_fp32_twin",
               "final_seeds",
               "final_candidates",
+              "rescore_candidates",
+              "rescore_folds",
               "keep_checkpoints",
               "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
@@ -219,6 +221,15 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
     throw Error(w +
                 ".final_candidates: the finalists are compared on the val or test scenes "
                 "(the retraining's metrics), not with split = \"train\"");
+  read_int(j, "rescore_candidates", w, e.rescore_candidates, 0, 100);
+  if (e.rescore_candidates == 1)
+    throw Error(w + ".rescore_candidates: must be 0 (off) or >= 2 (one candidate has no rival)");
+  read_int(j, "rescore_folds", w, e.rescore_folds, 2, 20);
+  if (e.rescore_candidates > 0 && e.split != "val")
+    throw Error(w +
+                ".rescore_candidates: the candidates are re-scored on each fold's val scenes, "
+                "so the search must rank on split = \"val\" too, not \"" +
+                e.split + "\"");
   read_bool(j, "keep_checkpoints", w, e.keep_checkpoints);
   read_bool(j, "measure_latency", w, e.measure_latency);
   if (e.uses_rungs() && j.contains("multi_fidelity") && !e.multi_fidelity)
@@ -371,6 +382,8 @@ nlohmann::json SearchConfig::to_json() const {
                      {"final_fp32_twin", e.final_fp32_twin},
                      {"final_seeds", e.final_seeds},
                      {"final_candidates", e.final_candidates},
+                     {"rescore_candidates", e.rescore_candidates},
+                     {"rescore_folds", e.rescore_folds},
                      {"keep_checkpoints", e.keep_checkpoints},
                      {"measure_latency", e.measure_latency}};
   j["train"] = train;
@@ -390,6 +403,8 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   j["evaluation"].erase("final_fp32_twin");
   j["evaluation"].erase("final_seeds");
   j["evaluation"].erase("final_candidates");
+  j["evaluation"].erase("rescore_candidates");  // the choice after the search, not a score
+  j["evaluation"].erase("rescore_folds");
   j["evaluation"].erase("keep_checkpoints");
   j.erase("final_train");  // the winner's retraining: no candidate's result depends on it
   // Each schedule's settings enter only when it is the one in use, so that adding the rung

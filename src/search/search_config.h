@@ -87,6 +87,16 @@
 //                              # (search/finalists.h): one short training's score is mostly
 //                              # seed on sen2ships, so its top-1 is partly luck. Its
 //                              # retrainings become best/ and best/seeds/ (not trained again)
+//   rescore_candidates = 0     # > 1: the search's top N feasible candidates are trained
+//   rescore_folds = 3          # again from scratch as a candidate is (same schedule, no
+//                              # inheritance) on each of rescore_folds cross-validation
+//                              # folds of the scenes outside test ([train] split.folds:
+//                              # every such scene validates in one fold), and the winner
+//                              # (and the finalists) come from their fitness with the mean
+//                              # device mIoU over the folds (search/rescore.h): selection on
+//                              # all the non-test scenes instead of the two val scenes.
+//                              # Costs N x folds candidate trainings after the time budget;
+//                              # results in rescore/ (a resumed run keeps them)
 //   keep_checkpoints = true    # candidates' weights in checkpoints/ (needed to inherit)
 //   measure_latency = false    # latency from the profile's [measure] table (a real device
 //                              # or host timing) instead of the cost model
@@ -136,7 +146,9 @@ struct EvaluationConfig {
   int final_epochs = 30;
   bool final_fp32_twin = true;
   int final_seeds = 1;
-  int final_candidates = 1;  // the top K retrained and compared before the winner is chosen
+  int final_candidates = 1;    // the top K retrained and compared before the winner is chosen
+  int rescore_candidates = 0;  // > 1: the top N re-scored on folds (search/rescore.h)
+  int rescore_folds = 3;       // ... on this many folds of the scenes outside test
   bool keep_checkpoints = true;
   bool measure_latency = false;
 };

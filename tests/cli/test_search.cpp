@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -550,6 +551,69 @@ TEST(SearchCli, FinalCandidatesRetrainTheBestFewAndChooseByTheMeanOverSeeds) {
                               "/bad --final-candidates 0 -q");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("final_candidates"), std::string::npos) << bad.err;
+}
+
+// --rescore: the search's best 3 are trained again on 2 folds of the scenes outside test;
+// the finalists and the winner come from that ranking. A run killed among the fold
+// trainings (one result missing from rescore/results.json) resumes with only that one and
+// ends with the same ranking; --rescore 1 is refused naming the setting.
+TEST(SearchCli, RescoreOnFoldsChoosesTheWinnerAndAResumeTrainsOnlyWhatIsMissing) {
+  TempDir d;
+  const std::string out = d.str() + "/run";
+  const auto r =
+      run_dalnas("search --config " + write_config(d) + " --out " + out +
+                 " --threads 1 --evaluations 5 --rescore 3 --rescore-folds 2 --final-candidates 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(slurp(out + "/summary.json"));
+  ASSERT_TRUE(summary.contains("rescore")) << summary.dump();
+  const auto& table = summary["rescore"];
+  ASSERT_EQ(table.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/rescore/rescore.json")), table);
+  std::map<int, nlohmann::json> by_rank;
+  for (size_t i = 0; i < 3; ++i) {
+    // The rows are the search's first three, in its order, each with two fold scores.
+    EXPECT_EQ(table[i]["candidate_id"], summary["top"][i]["candidate_id"]);
+    ASSERT_EQ(table[i]["fold_miou"].size(), 2u);
+    by_rank[table[i]["rank"].get<int>()] = table[i];
+  }
+  ASSERT_EQ(by_rank.size(), 3u);
+  // The finalists are the re-scoring's first two, in its order; the winner one of them.
+  ASSERT_TRUE(summary.contains("finalists"));
+  EXPECT_EQ(summary["finalists"][0]["candidate_id"], by_rank[1]["candidate_id"]);
+  EXPECT_EQ(summary["finalists"][1]["candidate_id"], by_rank[2]["candidate_id"]);
+  // Every fold result is on disk: results.json, keyed by genome.
+  auto results = nlohmann::json::parse(slurp(out + "/rescore/results.json"));
+  for (const auto& row : table) {
+    const auto& folds = results["results"][row["genome"].get<std::string>()];
+    ASSERT_EQ(folds.size(), 2u);
+    for (int k = 0; k < 2; ++k) {
+      if (folds[k]["status"] == "ok") {
+        EXPECT_EQ(folds[k]["miou"], row["fold_miou"][k]);
+      }
+    }
+  }
+  EXPECT_NE(r.err.find("fold 2 of 2: val "), std::string::npos) << r.err;
+
+  // Killed after all but one fold result: the resume trains that one only.
+  results["results"][table[1]["genome"].get<std::string>()][1] = nullptr;
+  std::ofstream(out + "/rescore/results.json", std::ios::trunc) << results.dump();
+  fs::remove(out + "/rescore/rescore.json");
+  const auto again =
+      run_dalnas("search --resume " + out + " --threads 1 --rescore 3 --rescore-folds 2");
+  ASSERT_EQ(again.code, 0) << again.err;
+  size_t trained = 0;
+  for (size_t p = again.err.find("  candidate "); p != std::string::npos;
+       p = again.err.find("  candidate ", p + 1))
+    ++trained;
+  EXPECT_EQ(trained, 1u) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/summary.json"))["rescore"], table);
+  EXPECT_EQ(again.err.find("retraining finalist"), std::string::npos) << again.err;
+
+  const auto bad = run_dalnas("search --config " + write_config(d) + " --out " + d.str() +
+                              "/bad --rescore 1 -q");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("rescore_candidates"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(d.str() + "/bad"));
 }
 
 TEST(SearchCli, AFailedResumeLeavesFailedTxtAndASuccessfulOneRemovesIt) {

@@ -88,6 +88,19 @@ TEST(SearchConfig, BudgetsAndStrategyParametersAreNotPartOfTheEvaluationIdentity
 // search seed): the identity names the split seed only where the two differ, so journals
 // of seed 1 (and of named scenes) keep their identity and a seed-2 journal of the old rule
 // is not resumed on the new rule's split.
+// Re-scoring on folds chooses among finished candidates: no candidate's score depends on it,
+// so a search resumes with it raised or switched on.
+TEST(SearchConfig, RescoringIsNotPartOfTheEvaluationIdentity) {
+  SearchConfig a = SearchConfig::defaults();
+  SearchConfig b = a;
+  b.evaluation.rescore_candidates = 5;
+  b.evaluation.rescore_folds = 4;
+  EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity());
+  const SearchConfig c = SearchConfig::from_json(b.to_json(), "t");
+  EXPECT_EQ(c.evaluation.rescore_candidates, 5);
+  EXPECT_EQ(c.evaluation.rescore_folds, 4);
+}
+
 TEST(SearchConfig, TheIdentityNamesTheSplitSeedWhereItDiffersFromTheSearchSeed) {
   SearchConfig a = SearchConfig::defaults();
   EXPECT_FALSE(a.evaluation_identity().contains("split_seed")) << "seed 1, split seed 1";
@@ -130,6 +143,14 @@ TEST(SearchConfig, ErrorsNameTheTableAndKey) {
   EXPECT_NE(error_of({{"evaluation", {{"split", "holdout"}}}}).find("evaluation.split"),
             std::string::npos);
   EXPECT_NE(error_of({{"strategy", {{"populaton", 5}}}}).find("populaton"), std::string::npos);
+  EXPECT_NE(error_of({{"evaluation", {{"rescore_candidates", 1}}}})
+                .find("evaluation.rescore_candidates: must be 0 (off) or >= 2"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"evaluation", {{"rescore_folds", 1}}}}).find("evaluation.rescore_folds"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"evaluation", {{"rescore_candidates", 4}, {"split", "test"}}}})
+                .find("must rank on split = \"val\" too"),
+            std::string::npos);
   EXPECT_NE(error_of({{"fitness", {{"form", "x"}}}}).find("fitness.form"), std::string::npos);
   EXPECT_NE(error_of({{"search_space", {{"widths", {0}}}}}).find("search_space.widths"),
             std::string::npos)
