@@ -394,12 +394,12 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
   // [evaluation] rescore_candidates: the best few trained again on folds of the scenes
   // outside test; the winner and the finalists come from that ranking (search/rescore.h).
   if (best && cfg.evaluation.rescore_candidates > 1 && !g_stop.load()) {
-    if (a.mpi) set_threads(usable_cores());  // the workers wait meanwhile
     const auto say = [&](const std::string& line) {
       if (talk) std::fprintf(stderr, "%s\n", line.c_str());
     };
     if (talk) std::fprintf(stderr, "\n");
-    const RescoreRun rs = rescore_on_folds(cfg, out, resume, res.records, order, g_stop, say);
+    const RescoreRun rs =
+        rescore_on_folds(cfg, out, resume, res.records, order, a.mpi, g_stop, say);
     if (rs.done) {
       best = order.front();
       summary["rescore"] = rs.table;

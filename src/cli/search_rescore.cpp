@@ -2,14 +2,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/genome.h"
+#include "data/dataset.h"
+#include "data/split.h"
+#include "dist/mpi_evaluations.h"
 #include "eval/candidate_evaluator.h"
 #include "search/rescore.h"
-#include "train/experiment.h"
+#include "train/config.h"
 
 namespace dalnas::cli {
 
@@ -23,9 +28,9 @@ nlohmann::json rescore_identity(const SearchConfig& cfg) {
   return {{"evaluation", cfg.evaluation_identity()}, {"folds", cfg.evaluation.rescore_folds}};
 }
 
-std::string scene_names(const PreparedData& d, const std::vector<int>& which) {
+std::string scene_names(const std::vector<Scene>& scenes, const std::vector<int>& which) {
   std::string s;
-  for (int i : which) s += (s.empty() ? "" : ", ") + d.scenes[static_cast<size_t>(i)].name;
+  for (int i : which) s += (s.empty() ? "" : ", ") + scenes[static_cast<size_t>(i)].name;
   return s;
 }
 
@@ -33,7 +38,8 @@ std::string scene_names(const PreparedData& d, const std::vector<int>& which) {
 
 RescoreRun rescore_on_folds(const SearchConfig& cfg, const std::string& run_dir, bool resume,
                             const std::vector<EvaluationRecord>& records,
-                            std::vector<size_t>& order, const std::atomic<bool>& stop,
+                            std::vector<size_t>& order, dist::MpiSession* mpi,
+                            const std::atomic<bool>& stop,
                             const std::function<void(const std::string&)>& log) {
   const auto say = [&](const std::string& line) {
     if (log) log(line);
@@ -80,51 +86,101 @@ RescoreRun rescore_on_folds(const SearchConfig& cfg, const std::string& run_dir,
         results_path,
         nlohmann::json({{"identity", identity}, {"results", results}}).dump(1) + "\n");
   };
-  say("re-scoring the best " + std::to_string(n) + " on " + std::to_string(folds) +
-      " folds of the scenes outside test (each trained from scratch as a candidate)");
-  for (int k = 1; k <= folds && !stop.load(); ++k) {
-    bool all_done = true;
-    for (const auto& c : cands) all_done = all_done && !results[c.genome][k - 1].is_null();
-    if (all_done) continue;
+  // Fold k's search configuration: the search's, on fold k of the scenes outside test,
+  // every candidate from scratch; its run folder keeps the fold's rung states apart from
+  // the search's checkpoints.
+  const auto fold_config = [&](int k) {
     SearchConfig fc = cfg;
     fc.train["split"]["folds"] = folds;
     fc.train["split"]["fold"] = k;
-    fc.evaluation.inheritance = false;  // from scratch; the search's checkpoints stay apart
+    fc.evaluation.inheritance = false;
     fc.evaluation.keep_checkpoints = false;
     fc.evaluation.prefilter = "none";
-    const std::string fold_dir = dir + "/fold" + std::to_string(k);
-    fs::create_directories(fold_dir);
-    CandidateEvaluator ev(fc, fold_dir);
-    ev.training_seed_salt = static_cast<uint64_t>(k);  // an independent training per fold
-    const PreparedData& d = prepared_data(*ev.data());
-    say("fold " + std::to_string(k) + " of " + std::to_string(folds) + ": val " +
-        scene_names(d, d.split.val) + "; train " + scene_names(d, d.split.train));
-    for (size_t i = 0; i < n && !stop.load(); ++i) {
-      auto& slot = results[cands[i].genome][k - 1];
-      if (!slot.is_null()) continue;
-      Candidate c;
-      c.id = cands[i].candidate_id;
-      c.genome = Genome::parse(cands[i].genome);
-      const auto t0 = std::chrono::steady_clock::now();
-      const EvalOutcome o = ev.evaluate(c, {});
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      nlohmann::json r;
-      if (o.status == EvalStatus::Ok && o.metrics.contains("miou") &&
-          o.metrics.at("miou").is_number()) {
-        r = {{"status", "ok"}, {"miou", o.metrics.at("miou")}, {"seconds", s}};
-        say("  candidate " + std::to_string(c.id) + ": mIoU " +
-            std::to_string(o.metrics.at("miou").get<double>()).substr(0, 6) + " (" +
-            std::to_string(static_cast<int>(s)) + " s)");
-      } else {
-        const std::string why = o.reason.empty() ? to_string(o.status) : o.reason;
-        r = {{"status", "failed"}, {"reason", why}, {"seconds", s}};
-        say("  candidate " + std::to_string(c.id) + ": failed: " + why);
-        // A transient failure is not recorded: ranked as failed in this run, tried again
-        // by a resumed one.
-        if (o.transient) continue;
+    return fc;
+  };
+  const auto fold_dir = [&](int k) { return dir + "/fold" + std::to_string(k); };
+  struct Todo {
+    size_t i;  // into cands
+    int k;     // fold, 1-based
+  };
+  std::vector<Todo> todo;  // fold by fold: a worker (or this process) changes data rarely
+  for (int k = 1; k <= folds; ++k)
+    for (size_t i = 0; i < n; ++i)
+      if (results[cands[i].genome][k - 1].is_null()) todo.push_back({i, k});
+  say("re-scoring the best " + std::to_string(n) + " on " + std::to_string(folds) +
+      " folds of the scenes outside test (each trained from scratch as a candidate; " +
+      std::to_string(todo.size()) + " trainings to go" + (mpi ? ", on the workers)" : ")"));
+  if (!todo.empty()) {
+    // Which scenes each fold validates on (the data is read once here for the names).
+    const TrainConfig tc = TrainConfig::from_json(cfg.train, "train");
+    const std::vector<Scene> scenes = load_dataset(tc.data, tc.synthetic);
+    for (int k = 1; k <= folds; ++k) {
+      SplitOptions so = tc.split;
+      so.folds = folds;
+      so.fold = k;
+      const Split sp = split_scenes(scenes, so);
+      say("fold " + std::to_string(k) + " of " + std::to_string(folds) + ": val " +
+          scene_names(scenes, sp.val) + "; train " + scene_names(scenes, sp.train));
+    }
+  }
+  // One result in: recorded and saved, except a transient failure (ranked as failed in this
+  // run, tried again by a resumed one).
+  const auto record = [&](const Todo& t, const EvalOutcome& o, double seconds,
+                          const std::string& where) {
+    const std::string who = "  candidate " + std::to_string(cands[t.i].candidate_id) + ", fold " +
+                            std::to_string(t.k) + where + ": ";
+    nlohmann::json r;
+    if (o.status == EvalStatus::Ok && o.metrics.contains("miou") &&
+        o.metrics.at("miou").is_number()) {
+      char line[64];
+      std::snprintf(line, sizeof line, "mIoU %.4f (%.0f s)", o.metrics.at("miou").get<double>(),
+                    seconds);
+      say(who + line);
+      r = {{"status", "ok"}, {"miou", o.metrics.at("miou")}, {"seconds", seconds}};
+    } else {
+      const std::string why = o.reason.empty() ? to_string(o.status) : o.reason;
+      say(who + "failed: " + why);
+      if (o.transient) return;
+      r = {{"status", "failed"}, {"reason", why}, {"seconds", seconds}};
+    }
+    results[cands[t.i].genome][t.k - 1] = r;
+    save();
+  };
+  const auto candidate = [&](size_t i) {
+    Candidate c;
+    c.id = cands[i].candidate_id;
+    c.genome = Genome::parse(cands[i].genome);
+    return c;
+  };
+  for (int k = 1; k <= folds; ++k) fs::create_directories(fold_dir(k));
+  if (mpi && !todo.empty()) {
+    std::vector<dist::Job> jobs;
+    for (const Todo& t : todo) {
+      dist::Job j;
+      j.config = fold_config(t.k).to_json();
+      j.run_dir = fold_dir(t.k);
+      j.candidate = candidate(t.i);
+      j.training_seed_salt = static_cast<uint64_t>(t.k);
+      jobs.push_back(std::move(j));
+    }
+    dist::run_evaluations_mpi(
+        *mpi, jobs, [&](size_t j, const EvalOutcome& o, int worker, double seconds) {
+          record(todo[j], o, seconds, " (worker " + std::to_string(worker) + ")");
+        });
+  } else {
+    for (int k = 1; k <= folds && !stop.load(); ++k) {
+      std::unique_ptr<CandidateEvaluator> ev;  // built when fold k has work
+      for (const Todo& t : todo) {
+        if (t.k != k || stop.load()) continue;
+        if (!ev) {
+          ev = std::make_unique<CandidateEvaluator>(fold_config(k), fold_dir(k));
+          ev->training_seed_salt = static_cast<uint64_t>(k);  // an independent training
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        const EvalOutcome o = ev->evaluate(candidate(t.i), {});
+        record(t, o, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+               "");
       }
-      slot = r;
-      save();
     }
   }
   if (stop.load()) return run;

@@ -1,17 +1,18 @@
 #pragma once
 // `dalnas search`'s re-scoring of its best few on cross-validation folds ([evaluation]
-// rescore_candidates, rescore_folds; the ranking itself: search/rescore.h). Runs in the
-// search's process after the search (under MPI on rank 0, one candidate at a time with
-// the cores the caller set). Files under <run>/rescore/: results.json (every fold result
-// so far, written after each one, so a killed run resumes where it stopped; a candidate
-// killed mid-training continues from its rung state in fold<k>/checkpoints/) and
-// rescore.json (the ranking table).
+// rescore_candidates, rescore_folds; the ranking itself: search/rescore.h). Runs after the
+// search: in its process one training after another, or under MPI on the workers side by
+// side (each a search evaluation message with the fold's configuration). Files under
+// <run>/rescore/: results.json (every fold result so far, written after each one, so a killed run
+// resumes where it stopped; a candidate killed mid-training continues from its rung state in
+// fold<k>/checkpoints/) and rescore.json (the ranking table).
 #include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "dist/mpi_session.h"
 #include "search/journal.h"
 #include "search/search_config.h"
 
@@ -27,10 +28,13 @@ struct RescoreRun {
 // done, puts those N in the order of their re-scored ranking (the rest of `order` after
 // them as it was). `cfg` is the search's configuration as run (its resolved [train]);
 // `resume`: reuse <run>/rescore/results.json when it was written for the same settings.
-// `log` receives progress lines (may be empty).
+// `mpi`: the search's MPI session (rank 0): the trainings run on its workers side by side
+// (dist/mpi_evaluations.h); null: here, one after another. `log` receives progress lines
+// (may be empty).
 RescoreRun rescore_on_folds(const SearchConfig& cfg, const std::string& run_dir, bool resume,
                             const std::vector<EvaluationRecord>& records,
-                            std::vector<size_t>& order, const std::atomic<bool>& stop,
+                            std::vector<size_t>& order, dist::MpiSession* mpi,
+                            const std::atomic<bool>& stop,
                             const std::function<void(const std::string&)>& log);
 
 }  // namespace dalnas::cli

@@ -146,7 +146,9 @@ std::string JobRunner::run(const std::string& job_message) {
     r.candidate_id = candidate_id_of(job_message);
     const Job job = decode_job(job_message);
     r.candidate_id = job.candidate.id;
-    HookedEvaluator ev(impl_->evaluator_for(job.config, job.run_dir));
+    CandidateEvaluator& base = impl_->evaluator_for(job.config, job.run_dir);
+    base.training_seed_salt = job.training_seed_salt;
+    HookedEvaluator ev(base);
     // Classified as run_search does it: failures (transient ones marked) are results, a
     // programming error is sent as such and stops the search on rank 0.
     r.outcome = evaluate_classified(ev, job.candidate, job.history, impl_->transient_retries);

@@ -68,12 +68,13 @@ bool is_message_kind(const std::string& text, const std::string& kind) {
 std::string encode_job(const Job& job) {
   nlohmann::json history = nlohmann::json::array();
   for (const auto& r : job.history) history.push_back(record_to_json(r));
-  return nlohmann::json({{"kind", "candidate"},
-                         {"config", job.config},
-                         {"run_dir", job.run_dir},
-                         {"candidate", to_json(job.candidate)},
-                         {"history", history}})
-      .dump();
+  nlohmann::json j = {{"kind", "candidate"},
+                      {"config", job.config},
+                      {"run_dir", job.run_dir},
+                      {"candidate", to_json(job.candidate)},
+                      {"history", history}};
+  if (job.training_seed_salt != 0) j["training_seed_salt"] = job.training_seed_salt;
+  return j.dump();
 }
 
 Job decode_job(const std::string& text) {
@@ -87,6 +88,8 @@ Job decode_job(const std::string& text) {
     job.run_dir = j.at("run_dir").get<std::string>();
     job.candidate = candidate_from_json(j.at("candidate"));
     for (const auto& r : j.at("history")) job.history.push_back(record_from_json(r));
+    if (j.contains("training_seed_salt"))
+      job.training_seed_salt = j.at("training_seed_salt").get<uint64_t>();
     return job;
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("job message: ") + e.what());

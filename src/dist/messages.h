@@ -24,6 +24,9 @@ struct Job {
   std::string run_dir;
   Candidate candidate;
   std::vector<EvaluationRecord> history;  // compact_history()
+  // CandidateEvaluator::training_seed_salt for this evaluation (a re-scoring fold's
+  // independent training, cli/search_rescore.h); 0 (not sent): the search's own seeds.
+  uint64_t training_seed_salt = 0;
 };
 
 struct JobResult {

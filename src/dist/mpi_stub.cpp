@@ -1,11 +1,12 @@
 // Built instead of mpi_session.cpp, mpi_worker.cpp, mpi_evaluator.cpp, mpi_transport.cpp,
-// mpi_farm.cpp, mpi_census.cpp, mpi_compare.cpp and mpi_final.cpp
+// mpi_farm.cpp, mpi_census.cpp, mpi_compare.cpp, mpi_final.cpp and mpi_evaluations.cpp
 // when CMake found no MPI: `--evaluator mpi` then says so, and everything else works.
 #include <stdexcept>
 
 #include "core/error.h"
 #include "dist/mpi_census.h"
 #include "dist/mpi_compare.h"
+#include "dist/mpi_evaluations.h"
 #include "dist/mpi_evaluator.h"
 #include "dist/mpi_final.h"
 #include "dist/mpi_session.h"
@@ -63,6 +64,11 @@ CompareResult run_compare_mpi(MpiSession&, const CompareOptions&, const CompareP
 
 std::vector<nlohmann::json> run_final_mpi(MpiSession&, const std::vector<FinalJob>&,
                                           const std::function<void(const std::string&)>&) {
+  not_built();
+}
+
+void run_evaluations_mpi(MpiSession&, const std::vector<Job>&,
+                         const std::function<void(size_t, const EvalOutcome&, int, double)>&) {
   not_built();
 }
 

@@ -54,6 +54,17 @@ TEST(JobRunner, AJobGivesTheLocalEvaluatorsResult) {
   // The next job of the same search reuses the loaded data (and gives the same result).
   const JobResult again = decode_result(runner.run(encode_job(job)));
   EXPECT_EQ(again.outcome.metrics.at("miou"), o.metrics.at("miou"));
+  // A job with a seed salt trains as the local evaluator with that salt (another seed),
+  // and the next job without one is the search's own again.
+  Job salted = job;
+  salted.training_seed_salt = 2;
+  const JobResult s = decode_result(runner.run(encode_job(salted)));
+  local.training_seed_salt = 2;
+  const EvalOutcome ls = local.evaluate(job.candidate, {});
+  EXPECT_EQ(s.outcome.seed, ls.seed);
+  EXPECT_NE(s.outcome.seed, o.seed);
+  EXPECT_EQ(s.outcome.metrics.at("miou"), ls.metrics.at("miou"));
+  EXPECT_EQ(decode_result(runner.run(encode_job(job))).outcome.seed, o.seed);
 }
 
 TEST(JobRunner, FailuresComeBackAsResultsNamingTheWorker) {

@@ -45,6 +45,11 @@ TEST(Messages, AJobRoundTripsWithEverythingAWorkerNeeds) {
   EXPECT_EQ(back.history[0].candidate_id, 3u);
   EXPECT_EQ(back.history[0].genome, job.history[0].genome);
   EXPECT_EQ(back.history[0].metrics.at("fitness_low"), 0.25);
+  EXPECT_EQ(back.training_seed_salt, 0u);
+  // A re-scoring fold's salt travels; without one the message is as before (no key).
+  EXPECT_EQ(encode_job(job).find("training_seed_salt"), std::string::npos);
+  job.training_seed_salt = 3;
+  EXPECT_EQ(decode_job(encode_job(job)).training_seed_salt, 3u);
 }
 
 TEST(Messages, AResultRoundTripsFailuresIncluded) {

@@ -185,6 +185,30 @@ TEST(MpiSearch, OneRankAloneSaysItNeedsWorkers) {
 
 // [evaluation] final_candidates under MPI: the finalists' retrainings go to the workers, side
 // by side, and give what the local search's give (one thread each, deterministic).
+// --rescore under MPI: the fold trainings run on both workers and give the local run's
+// ranking, number for number (each is the search's evaluation message with the fold's
+// configuration and seed salt).
+TEST(MpiSearch, RescoreOnFoldsRunsOnTheWorkersLikeTheLocalSearch) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const std::string cfg = write_config(d);
+  const std::string flags =
+      " --threads 1 --no-multi-fidelity --final-epochs 0 --rescore 3 --rescore-folds 2";
+  const auto local = run_dalnas("search --config " + cfg + " --out " + d.str() + "/local" + flags);
+  ASSERT_EQ(local.code, 0) << local.err;
+  const auto mpi =
+      run_shell(std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --config " + cfg +
+                " --out " + d.str() + "/mpi" + flags);
+  ASSERT_EQ(mpi.code, 0) << mpi.err;
+  EXPECT_NE(mpi.err.find("6 trainings to go, on the workers"), std::string::npos) << mpi.err;
+  EXPECT_NE(mpi.err.find("(worker 1)"), std::string::npos) << mpi.err;
+  EXPECT_NE(mpi.err.find("(worker 2)"), std::string::npos) << mpi.err;
+  const auto expected = nlohmann::json::parse(slurp(d.str() + "/local/rescore/rescore.json"));
+  ASSERT_EQ(expected.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(slurp(d.str() + "/mpi/rescore/rescore.json")), expected);
+  EXPECT_EQ(nlohmann::json::parse(slurp(d.str() + "/mpi/summary.json"))["rescore"], expected);
+}
+
 TEST(MpiSearch, FinalistsRetrainOnTheWorkersLikeTheLocalSearch) {
   SKIP_WITHOUT_MPI();
   TempDir d;
