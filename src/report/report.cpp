@@ -560,6 +560,39 @@ struct Builder {
       section("seeds", "The winner over seeds", body);
     }
 
+    // The search's best few re-scored on cross-validation folds ([evaluation]
+    // rescore_candidates, search/rescore.h), in their re-scored order.
+    if (run.summary.is_object() && run.summary.contains("rescore") &&
+        run.summary["rescore"].is_array()) {
+      std::vector<std::pair<double, std::vector<std::string>>> ranked;
+      for (const auto& r : run.summary["rescore"]) {
+        std::string per_fold;
+        for (const auto& v : r.value("fold_miou", json::array()))
+          per_fold +=
+              (per_fold.empty() ? "" : " ") + (v.is_number() ? f(v.get<double>(), 4) : "failed");
+        const double rank = jnum(r, "rank");
+        ranked.push_back(
+            {rank,
+             {rank == 1 ? "chosen" : "", f(rank, 0), f(jnum(r, "candidate_id"), 0),
+              escape_html(jstr(r, "genome")), f(jnum(r, "search_fitness"), 4),
+              f(jnum(r, "search_miou"), 4), per_fold,
+              f(jnum(r, "mean"), 4) + " ± " + f(jnum(r, "sd"), 4), f(jnum(r, "fitness"), 4)}});
+      }
+      std::stable_sort(ranked.begin(), ranked.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::vector<std::vector<std::string>> rows;
+      for (auto& r : ranked) rows.push_back(std::move(r.second));
+      section("rescore", "Re-scored on folds",
+              "<p>The search's best candidates by fitness, each trained again from scratch "
+              "as a candidate on every cross-validation fold of the scenes outside test; "
+              "ranked by the fitness with the mean device mIoU over the folds, which chooses "
+              "the winner (rescore/).</p>\n" +
+                  html_table({"", "rank", "id", "genome", "search fitness", "search mIoU",
+                              "mIoU per fold, " + escape_html(device), "mean ± sd",
+                              "fitness with the mean"},
+                             rows));
+    }
+
     // The search's best few retrained before the winner was chosen ([evaluation]
     // final_candidates, search/finalists.h).
     if (run.summary.is_object() && run.summary.contains("finalists") &&

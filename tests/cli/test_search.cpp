@@ -593,6 +593,7 @@ TEST(SearchCli, RescoreOnFoldsChoosesTheWinnerAndAResumeTrainsOnlyWhatIsMissing)
     }
   }
   EXPECT_NE(r.err.find("fold 2 of 2: val "), std::string::npos) << r.err;
+  EXPECT_NE(slurp(out + "/report.html").find("Re-scored on folds"), std::string::npos);
 
   // Killed after all but one fold result: the resume trains that one only.
   results["results"][table[1]["genome"].get<std::string>()][1] = nullptr;
