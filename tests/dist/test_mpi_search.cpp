@@ -183,22 +183,26 @@ TEST(MpiSearch, OneRankAloneSaysItNeedsWorkers) {
   EXPECT_FALSE(fs::exists(d.str() + "/run/journal.sqlite"));
 }
 
-// [evaluation] final_candidates under MPI: the finalists' retrainings go to the workers, side
-// by side, and give what the local search's give (one thread each, deterministic).
+// The tiny search with `flags`, run locally into <d>/local and under mpirun (rank 0 and two
+// workers) into <d>/mpi: the two runs' results.
+std::pair<RunResult, RunResult> local_and_mpi(const TempDir& d, const std::string& flags) {
+  const std::string cfg = write_config(d);
+  RunResult local = run_dalnas("search --config " + cfg + " --out " + d.str() + "/local" + flags);
+  RunResult mpi =
+      run_shell(std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --config " + cfg +
+                " --out " + d.str() + "/mpi" + flags);
+  return {std::move(local), std::move(mpi)};
+}
+
 // --rescore under MPI: the fold trainings run on both workers and give the local run's
 // ranking, number for number (each is the search's evaluation message with the fold's
 // configuration and seed salt).
 TEST(MpiSearch, RescoreOnFoldsRunsOnTheWorkersLikeTheLocalSearch) {
   SKIP_WITHOUT_MPI();
   TempDir d;
-  const std::string cfg = write_config(d);
-  const std::string flags =
-      " --threads 1 --no-multi-fidelity --final-epochs 0 --rescore 3 --rescore-folds 2";
-  const auto local = run_dalnas("search --config " + cfg + " --out " + d.str() + "/local" + flags);
+  const auto [local, mpi] = local_and_mpi(
+      d, " --threads 1 --no-multi-fidelity --final-epochs 0 --rescore 3 --rescore-folds 2");
   ASSERT_EQ(local.code, 0) << local.err;
-  const auto mpi =
-      run_shell(std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --config " + cfg +
-                " --out " + d.str() + "/mpi" + flags);
   ASSERT_EQ(mpi.code, 0) << mpi.err;
   EXPECT_NE(mpi.err.find("6 trainings to go, on the workers"), std::string::npos) << mpi.err;
   EXPECT_NE(mpi.err.find("(worker 1)"), std::string::npos) << mpi.err;
@@ -209,17 +213,14 @@ TEST(MpiSearch, RescoreOnFoldsRunsOnTheWorkersLikeTheLocalSearch) {
   EXPECT_EQ(nlohmann::json::parse(slurp(d.str() + "/mpi/summary.json"))["rescore"], expected);
 }
 
+// [evaluation] final_candidates under MPI: the finalists' retrainings go to the workers, side
+// by side, and give what the local search's give (one thread each, deterministic).
 TEST(MpiSearch, FinalistsRetrainOnTheWorkersLikeTheLocalSearch) {
   SKIP_WITHOUT_MPI();
   TempDir d;
-  const std::string cfg = write_config(d);
-  const std::string flags =
-      " --threads 1 --no-multi-fidelity --final-epochs 1 --final-seeds 2 --final-candidates 2";
-  const auto local = run_dalnas("search --config " + cfg + " --out " + d.str() + "/local" + flags);
+  const auto [local, mpi] = local_and_mpi(
+      d, " --threads 1 --no-multi-fidelity --final-epochs 1 --final-seeds 2 --final-candidates 2");
   ASSERT_EQ(local.code, 0) << local.err;
-  const auto mpi =
-      run_shell(std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --config " + cfg +
-                " --out " + d.str() + "/mpi" + flags);
   ASSERT_EQ(mpi.code, 0) << mpi.err;
   EXPECT_NE(mpi.err.find("retraining 4 finalists' seeds for 1 epochs on the workers"),
             std::string::npos)
