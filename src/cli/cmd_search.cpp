@@ -16,6 +16,7 @@
 #include "core/config_file.h"
 #include "core/error.h"
 #include "core/run_lock.h"
+#include "data/split.h"
 #include "device/profile.h"
 #include "dist/mpi_final.h"
 #include "dist/mpi_search.h"
@@ -29,6 +30,7 @@
 #include "search/results.h"
 #include "search/seed_summary.h"
 #include "train/config.h"
+#include "train/experiment.h"
 #include "train/object_metrics.h"
 
 namespace dalnas::cli {
@@ -245,6 +247,18 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
                 " or another --out");
   if (fs::exists(out) && !fs::is_directory(out)) throw Error(out + ": is a file, not a run folder");
   CandidateEvaluator evaluator(cfg, out);  // loads the profile and the data; writes nothing
+  // Re-scoring on folds must be possible on this data before an hour of search, not after.
+  if (cfg.evaluation.rescore_candidates > 1) {
+    SplitOptions so = TrainConfig::from_json(evaluator.train_config(), "train").split;
+    so.folds = cfg.evaluation.rescore_folds;
+    so.fold = 1;
+    try {
+      split_scenes(prepared_data(*evaluator.data()).scenes, so);
+    } catch (const Error& e) {
+      throw Error("evaluation.rescore_folds: " + std::to_string(so.folds) +
+                  " folds do not fit the data (" + e.what() + ")");
+    }
+  }
 
   std::error_code ec;
   fs::create_directories(out, ec);

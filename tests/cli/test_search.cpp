@@ -615,6 +615,16 @@ TEST(SearchCli, RescoreOnFoldsChoosesTheWinnerAndAResumeTrainsOnlyWhatIsMissing)
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("rescore_candidates"), std::string::npos) << bad.err;
   EXPECT_FALSE(fs::exists(d.str() + "/bad"));
+  // Folds the data cannot hold (5 scenes, one for test: 4 outside it) are refused before the
+  // search starts, naming the setting; no folder is left.
+  const auto many = run_dalnas("search --config " + write_config(d) + " --out " + d.str() +
+                               "/many --rescore 2 --rescore-folds 5 -q");
+  EXPECT_EQ(many.code, 1);
+  EXPECT_NE(many.err.find("evaluation.rescore_folds: 5 folds do not fit the data (split.folds: 5 "
+                          "folds need at least 5 scenes outside test, the split has 4)"),
+            std::string::npos)
+      << many.err;
+  EXPECT_FALSE(fs::exists(d.str() + "/many"));
 }
 
 TEST(SearchCli, AFailedResumeLeavesFailedTxtAndASuccessfulOneRemovesIt) {
