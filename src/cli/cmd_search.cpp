@@ -413,7 +413,8 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     };
     if (talk) std::fprintf(stderr, "\n");
     const RescoreRun rs =
-        rescore_on_folds(cfg, out, resume, res.records, order, a.mpi, g_stop, say);
+        rescore_on_folds(cfg, out, resume, res.records, order,
+                         prepared_data(*evaluator.data()).scenes, a.mpi, g_stop, say);
     if (rs.done) {
       best = order.front();
       summary["rescore"] = rs.table;

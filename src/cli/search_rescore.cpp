@@ -9,7 +9,6 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/genome.h"
-#include "data/dataset.h"
 #include "data/split.h"
 #include "dist/mpi_evaluations.h"
 #include "eval/candidate_evaluator.h"
@@ -38,8 +37,8 @@ std::string scene_names(const std::vector<Scene>& scenes, const std::vector<int>
 
 RescoreRun rescore_on_folds(const SearchConfig& cfg, const std::string& run_dir, bool resume,
                             const std::vector<EvaluationRecord>& records,
-                            std::vector<size_t>& order, dist::MpiSession* mpi,
-                            const std::atomic<bool>& stop,
+                            std::vector<size_t>& order, const std::vector<Scene>& scenes,
+                            dist::MpiSession* mpi, const std::atomic<bool>& stop,
                             const std::function<void(const std::string&)>& log) {
   const auto say = [&](const std::string& line) {
     if (log) log(line);
@@ -48,7 +47,6 @@ RescoreRun rescore_on_folds(const SearchConfig& cfg, const std::string& run_dir,
   const size_t n = std::min<size_t>(cfg.evaluation.rescore_candidates, order.size());
   const int folds = cfg.evaluation.rescore_folds;
   if (n < 2) {
-    run.skipped = true;
     say("re-scoring on folds skipped: " + std::to_string(order.size()) +
         " feasible candidate(s), nothing to compare");
     return run;
@@ -111,9 +109,8 @@ RescoreRun rescore_on_folds(const SearchConfig& cfg, const std::string& run_dir,
       " folds of the scenes outside test (each trained from scratch as a candidate; " +
       std::to_string(todo.size()) + " trainings to go" + (mpi ? ", on the workers)" : ")"));
   if (!todo.empty()) {
-    // Which scenes each fold validates on (the data is read once here for the names).
+    // Which scenes each fold validates on.
     const TrainConfig tc = TrainConfig::from_json(cfg.train, "train");
-    const std::vector<Scene> scenes = load_dataset(tc.data, tc.synthetic);
     for (int k = 1; k <= folds; ++k) {
       SplitOptions so = tc.split;
       so.folds = folds;

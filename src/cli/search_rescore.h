@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "data/scene.h"
 #include "dist/mpi_session.h"
 #include "search/journal.h"
 #include "search/search_config.h"
@@ -19,8 +20,8 @@
 namespace dalnas::cli {
 
 struct RescoreRun {
-  bool done = false;     // false: cut off by `stop` (the order is unchanged)
-  bool skipped = false;  // fewer than two feasible candidates: nothing to re-score
+  bool done = false;     // false: cut off by `stop`, or fewer than two feasible candidates
+                         // (the order is unchanged)
   nlohmann::json table;  // the ranking table (RescoreRanking::table) when done
 };
 
@@ -33,8 +34,8 @@ struct RescoreRun {
 // (may be empty).
 RescoreRun rescore_on_folds(const SearchConfig& cfg, const std::string& run_dir, bool resume,
                             const std::vector<EvaluationRecord>& records,
-                            std::vector<size_t>& order, dist::MpiSession* mpi,
-                            const std::atomic<bool>& stop,
+                            std::vector<size_t>& order, const std::vector<Scene>& scenes,
+                            dist::MpiSession* mpi, const std::atomic<bool>& stop,
                             const std::function<void(const std::string&)>& log);
 
 }  // namespace dalnas::cli
