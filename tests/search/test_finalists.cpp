@@ -3,9 +3,11 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "mnasnet_fitness.h"
 #include "search/finalists.h"
 
 using namespace dalnas;
+using testing_search::mnasnet;
 
 namespace {
 
@@ -25,13 +27,6 @@ Finalist finalist(uint64_t id, double search_fitness, double search_miou, double
   f.search_metrics = {{"miou", search_miou}, {"latency_ms", latency_ms}, {"params", 1000.0}};
   for (size_t k = 0; k < val.size(); ++k) f.retrained.push_back(retrained(1 + k, val[k]));
   return f;
-}
-
-FitnessConfig mnasnet(double target_ms) {
-  FitnessConfig c;
-  c.form = FitnessForm::MnasNet;
-  c.target_latency_ms = target_ms;
-  return c;
 }
 
 }  // namespace

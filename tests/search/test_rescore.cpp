@@ -3,9 +3,11 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "mnasnet_fitness.h"
 #include "search/rescore.h"
 
 using namespace dalnas;
+using testing_search::mnasnet;
 
 namespace {
 
@@ -21,13 +23,6 @@ Rescored cand(uint64_t id, double search_fitness, double search_miou, double lat
   c.search_fitness = search_fitness;
   c.search_metrics = {{"miou", search_miou}, {"latency_ms", latency_ms}, {"params", 1000.0}};
   c.folds = std::move(folds);
-  return c;
-}
-
-FitnessConfig mnasnet(double target_ms) {
-  FitnessConfig c;
-  c.form = FitnessForm::MnasNet;
-  c.target_latency_ms = target_ms;
   return c;
 }
 
