@@ -36,6 +36,7 @@
 #include "core/config_file.h"
 #include "core/csv.h"
 #include "core/error.h"
+#include "core/permutation_test.h"
 #include "device/profile.h"
 #include "eval/candidate_evaluator.h"
 #include "nn/describe.h"
@@ -134,54 +135,6 @@ double stdev(const std::vector<double>& v) {
   for (double x : v)
     if (std::isfinite(x)) s += (x - m) * (x - m), ++n;
   return n > 1 ? std::sqrt(s / (n - 1)) : 0.0;
-}
-
-// One-sided p-value of an exact permutation test: the chance that, relabelling the pooled
-// values at random, the mean of a group the size of `a` minus the rest's is at least the
-// observed mean(a) - mean(b). Every relabelling is enumerated (C(n, |a|) <= 2^20 here:
-// at most 20 values in all); ties count as at least.
-double permutation_p(const std::vector<double>& a, const std::vector<double>& b) {
-  std::vector<double> all = a;
-  all.insert(all.end(), b.begin(), b.end());
-  const size_t n = all.size(), k = a.size();
-  if (k == 0 || k == n || n > 20) return std::nan("");
-  double total = 0;
-  for (double x : all) total += x;
-  double sum_a = 0;
-  for (double x : a) sum_a += x;
-  const auto diff = [&](double s) {
-    return s / static_cast<double>(k) - (total - s) / static_cast<double>(n - k);
-  };
-  const double observed = diff(sum_a);
-  uint64_t count = 0, at_least = 0;
-  for (uint32_t mask = 0; mask < (1u << n); ++mask) {
-    if (static_cast<size_t>(__builtin_popcount(mask)) != k) continue;
-    double s = 0;
-    for (size_t i = 0; i < n; ++i)
-      if (mask & (1u << i)) s += all[i];
-    ++count;
-    at_least += diff(s) >= observed - 1e-12;
-  }
-  return static_cast<double>(at_least) / static_cast<double>(count);
-}
-
-// One-sided p-value of an exact paired (sign-flip) permutation test on per-seed differences
-// d (a strategy's final best minus random's for the same seed: the same first population,
-// the same data): the chance that, flipping the signs of the differences at random, their
-// mean is at least the observed one. All 2^m flips are enumerated (m <= 20); ties count as
-// at least. Pairing removes the seed-to-seed spread, which the unpaired test carries.
-double paired_permutation_p(const std::vector<double>& d) {
-  const size_t m = d.size();
-  if (m == 0 || m > 20) return std::nan("");
-  double observed = 0;
-  for (double x : d) observed += x;
-  uint64_t at_least = 0;
-  for (uint32_t mask = 0; mask < (1u << m); ++mask) {
-    double s = 0;
-    for (size_t i = 0; i < m; ++i) s += (mask & (1u << i)) ? -d[i] : d[i];
-    at_least += s >= observed - 1e-12;
-  }
-  return static_cast<double>(at_least) / static_cast<double>(uint64_t{1} << m);
 }
 
 nlohmann::json to_json(const RunResult& r) {
