@@ -10,11 +10,14 @@
 
 #include "cli/commands.h"
 #include "cli/output_folder.h"
+#include "cli/retraining.h"
 #include "cli/run_record.h"
+#include "cli/search_baseline.h"
 #include "cli/search_rescore.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
+#include "core/genome.h"
 #include "core/run_lock.h"
 #include "data/split.h"
 #include "device/profile.h"
@@ -24,6 +27,7 @@
 #include "eval/candidate_evaluator.h"
 #include "eval/external_device.h"
 #include "nn/describe.h"
+#include "search/baseline.h"
 #include "search/driver.h"
 #include "search/finalists.h"
 #include "search/rescore.h"
@@ -119,6 +123,8 @@ SearchConfig resolve(const SearchArgs& a) {
       j["evaluation"]["rescore_candidates"] = to_int(k, v);
     else if (k == "rescore-folds")
       j["evaluation"]["rescore_folds"] = to_int(k, v);
+    else if (k == "baseline")
+      j["evaluation"]["baseline"] = v;
     else if (k == "inheritance" || k == "multi-fidelity")
       j["evaluation"][k == "inheritance" ? "inheritance" : "multi_fidelity"] = false;
     else if (k == "data" || k == "precision")
@@ -257,6 +263,15 @@ PipelineResult run_one(SearchConfig cfg, const std::string& out, bool resume, co
     } catch (const Error& e) {
       throw Error("evaluation.rescore_folds: " + std::to_string(so.folds) +
                   " folds do not fit the data (" + e.what() + ")");
+    }
+  }
+
+  // A baseline must resolve for this data's bands (a pynas code) before the search.
+  if (!cfg.evaluation.baseline.empty()) {
+    try {
+      resolve_arch(cfg.evaluation.baseline, evaluator.bands());
+    } catch (const Error& e) {
+      throw Error("evaluation.baseline: " + std::string(e.what()));
     }
   }
 
@@ -452,17 +467,7 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     // retraining that became the winner's) with the current recipe: its metrics in `m`.
     const auto finished_before = [&](const std::string& dir, const std::string& genome,
                                      nlohmann::json& m) {
-      if (!fs::exists(dir + "/metrics.json") || !fs::exists(dir + "/model.ckpt")) return false;
-      try {
-        const auto prev = nlohmann::json::parse(read_file(dir + "/metrics.json"));
-        if (prev.value("genome", std::string()) != genome || prev.value("epochs", -1) <= 0 ||
-            prev.value("final_train", nlohmann::json::object()) != cfg.final_train)
-          return false;
-        m = prev;
-        return true;
-      } catch (const std::exception&) {
-        return false;
-      }
+      return retrained_before(dir, genome, cfg.final_train, m);
     };
     // [evaluation] final_candidates: the search's best few are retrained like the winner
     // (final_seeds seeds each) into finalists/<id>/<seed>/, and the winner is the one whose
@@ -620,10 +625,10 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
       return m;
     };
     pr.final = retrain(0);
+    std::vector<nlohmann::json> per_seed = {pr.final};
+    for (int k = 1; k < cfg.evaluation.final_seeds && !g_stop.load(); ++k)
+      per_seed.push_back(retrain(k));
     if (cfg.evaluation.final_seeds > 1) {
-      std::vector<nlohmann::json> per_seed = {pr.final};
-      for (int k = 1; k < cfg.evaluation.final_seeds && !g_stop.load(); ++k)
-        per_seed.push_back(retrain(k));
       if (!g_stop.load()) {
         pr.final["over_seeds"] = summarize_seeds(per_seed);
         write_file_atomic(out + "/best/metrics.json", pr.final.dump(2) + "\n");
@@ -633,6 +638,15 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
       // setting no longer describes this run (its best/seeds/ folders stay on disk).
       pr.final.erase("over_seeds");
       write_file_atomic(out + "/best/metrics.json", pr.final.dump(2) + "\n");
+    }
+    // [evaluation] baseline: the network to beat, retrained alike (search/baseline.h).
+    if (!cfg.evaluation.baseline.empty() && !g_stop.load()) {
+      const auto say = [&](const std::string& line) {
+        if (talk) std::fprintf(stderr, "%s\n", line.c_str());
+      };
+      const BaselineRun br =
+          retrain_baseline(cfg, out, evaluator, g.str(), per_seed, a.mpi, g_stop, say, on_epoch);
+      if (br.done) summary["baseline"] = br.comparison;
     }
     pr.genome = g.str();
     pr.ok = true;
@@ -661,6 +675,8 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
         const std::string line = seed_summary_line(pr.final["over_seeds"], cfg.device);
         if (!line.empty()) std::fprintf(stderr, "  %s\n", line.c_str());
       }
+      if (summary.contains("baseline"))
+        std::fprintf(stderr, "  %s\n", baseline_line(summary["baseline"], cfg.device).c_str());
       // Vessel-level metrics (train/object_metrics.h) of the test scenes on the device; a run
       // retrained before they existed has none.
       if (pr.final.contains("device_test") && pr.final["device_test"].contains("objects"))
@@ -724,6 +740,9 @@ void add_search(CLI::App& app) {
       "Re-score the search's best N on cross-validation folds of the scenes outside test "
       "and choose the winner (and finalists) by the mean over the folds (rescore/)");
   opt("--rescore-folds", "rescore-folds", "Folds for --rescore (default 3)");
+  opt("--baseline", "baseline",
+      "Retrain this network (e.g. reference) like the winner, with the same seeds, and "
+      "compare: mIoU difference per seed, latency and parameter ratios (baseline/)");
   opt("--input-size", "input-size", "Inference input S or HxW for the cost model (default 256)");
   cmd->add_flag_function(
       "--no-inheritance", [a](int64_t) { a->set["inheritance"] = "false"; },
@@ -764,14 +783,14 @@ void add_search(CLI::App& app) {
             "--resume: --set would change the search; the run folder's config.toml "
             "applies");
       for (const auto& [k, v] : a->set)
-        // --final-seeds, --final-candidates and --rescore(-folds) only say how the winner
-        // is chosen and retrained after the search.
+        // --final-seeds, --final-candidates, --rescore(-folds) and --baseline only say how
+        // the winner is chosen, retrained and compared after the search.
         if (k != "evaluations" && k != "time-budget" && k != "final-seeds" &&
-            k != "final-candidates" && k != "rescore" && k != "rescore-folds")
+            k != "final-candidates" && k != "rescore" && k != "rescore-folds" && k != "baseline")
           throw Error("--resume: --" + k +
                       " would change the search; only --evaluations, --time-budget, "
-                      "--final-seeds, --final-candidates, --rescore and --rescore-folds may "
-                      "be given");
+                      "--final-seeds, --final-candidates, --rescore, --rescore-folds and "
+                      "--baseline may be given");
       const std::string cfg_path = a->resume + "/config.toml";
       if (!fs::exists(cfg_path))
         throw Error(a->resume + ": not a search run folder (no config.toml)");

@@ -560,6 +560,49 @@ struct Builder {
       section("seeds", "The winner over seeds", body);
     }
 
+    // The winner against a baseline retrained alike ([evaluation] baseline,
+    // search/baseline.h): per seed and on average, with the cost ratios.
+    if (run.summary.is_object() && run.summary.contains("baseline") &&
+        run.summary["baseline"].is_object()) {
+      const json& c = run.summary["baseline"];
+      const std::string name = jstr(c, "baseline");
+      std::vector<std::vector<std::string>> rows;
+      for (const char* split : {"device_test", "device_val", "host_test", "host_val"}) {
+        if (!c.contains(split) || !c[split].is_object()) continue;
+        const json& s = c[split];
+        const std::string where = std::string(split).rfind("device_", 0) == 0
+                                      ? std::string(split).substr(7) + ", " + escape_html(device)
+                                      : std::string(split).substr(5) + ", host FP32";
+        std::string per_seed;
+        for (const auto& d : s.value("difference", json::array()))
+          per_seed += (per_seed.empty() ? "" : " ") + (d.is_number() ? f(d.get<double>(), 4) : "–");
+        rows.push_back({where, f(jnum(s, "winner_mean"), 4) + " ± " + f(jnum(s, "winner_sd"), 4),
+                        f(jnum(s, "baseline_mean"), 4) + " ± " + f(jnum(s, "baseline_sd"), 4),
+                        per_seed,
+                        f(jnum(s, "difference_mean"), 4) + " ± " + f(jnum(s, "difference_sd"), 4),
+                        f(jnum(s, "seeds_above"), 0) + " of " +
+                            std::to_string(c.value("seeds", json::array()).size()),
+                        f(jnum(s, "p_above"), 3)});
+      }
+      const json lat = c.value("latency_ms", json::object()),
+                 par = c.value("params", json::object());
+      section("baseline", "Against the baseline",
+              "<p>The winner and " + escape_html(name) + " (" + escape_html(jstr(c, "genome")) +
+                  ") retrained with the same recipe, seeds " +
+                  escape_html(c.value("seeds", json::array()).dump()) +
+                  " and scenes (baseline/): mIoU, mean ± sample sd over the seeds, the "
+                  "winner's minus the baseline's per seed, and the one-sided exact paired "
+                  "permutation p that a mean difference this large is the seeds' chance. "
+                  "Latency on " +
+                  escape_html(device) + " " + f(jnum(lat, "winner"), 2) + " ms against " +
+                  f(jnum(lat, "baseline"), 2) + " ms (" + f(jnum(lat, "ratio"), 2) +
+                  "×); parameters " + f(jnum(par, "winner"), 0) + " against " +
+                  f(jnum(par, "baseline"), 0) + " (" + f(jnum(par, "ratio"), 2) + "×).</p>\n" +
+                  html_table({"split", "winner", escape_html(name), "difference per seed",
+                              "difference", "seeds above", "p"},
+                             rows));
+    }
+
     // The search's best few re-scored on cross-validation folds ([evaluation]
     // rescore_candidates, search/rescore.h), in their re-scored order.
     if (run.summary.is_object() && run.summary.contains("rescore") &&

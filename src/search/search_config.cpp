@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/genome.h"
 #include "core/json_fields.h"
 #include "search/prefilter.h"
 #include "search/rungs.h"
@@ -179,6 +180,7 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
               "final_candidates",
               "rescore_candidates",
               "rescore_folds",
+              "baseline",
               "keep_checkpoints",
               "measure_latency"});
   read_int(j, "epochs", w, e.epochs, 1, 100000);
@@ -230,6 +232,21 @@ void read_evaluation(const nlohmann::json& j, const std::string& w, EvaluationCo
                 ".rescore_candidates: the candidates are re-scored on each fold's val scenes, "
                 "so the search must rank on split = \"val\" too, not \"" +
                 e.split + "\"");
+  read_string(j, "baseline", w, e.baseline);
+  if (!e.baseline.empty()) {
+    if (e.final_epochs == 0)
+      throw Error(w +
+                  ".baseline: the baseline is retrained like the winner for final_epochs, "
+                  "which is 0 (no retraining)");
+    // A pynas code depends on the data's bands: resolved before the search starts.
+    if (e.baseline.rfind("pynas:", 0) != 0) {
+      try {
+        resolve_arch(e.baseline, 4);
+      } catch (const Error& x) {
+        throw Error(w + ".baseline: " + x.what());
+      }
+    }
+  }
   read_bool(j, "keep_checkpoints", w, e.keep_checkpoints);
   read_bool(j, "measure_latency", w, e.measure_latency);
   if (e.uses_rungs() && j.contains("multi_fidelity") && !e.multi_fidelity)
@@ -384,6 +401,7 @@ nlohmann::json SearchConfig::to_json() const {
                      {"final_candidates", e.final_candidates},
                      {"rescore_candidates", e.rescore_candidates},
                      {"rescore_folds", e.rescore_folds},
+                     {"baseline", e.baseline},
                      {"keep_checkpoints", e.keep_checkpoints},
                      {"measure_latency", e.measure_latency}};
   j["train"] = train;
@@ -405,6 +423,7 @@ nlohmann::json SearchConfig::evaluation_identity() const {
   j["evaluation"].erase("final_candidates");
   j["evaluation"].erase("rescore_candidates");  // the choice after the search, not a score
   j["evaluation"].erase("rescore_folds");
+  j["evaluation"].erase("baseline");  // a comparison after the search
   j["evaluation"].erase("keep_checkpoints");
   j.erase("final_train");  // the winner's retraining: no candidate's result depends on it
   // Each schedule's settings enter only when it is the one in use, so that adding the rung

@@ -97,6 +97,15 @@
 //                              # all the non-test scenes instead of the two val scenes.
 //                              # Costs N x folds candidate trainings after the time budget;
 //                              # results in rescore/ (a resumed run keeps them)
+//   baseline = ""              # a network to compare the winner with, e.g. "reference"
+//                              # (a named genome, a genome string or pynas:<code>): it is
+//                              # retrained like the winner (final_epochs, [final_train], the
+//                              # same final_seeds seeds and scenes) into baseline/<seed>/, and
+//                              # summary.json "baseline" and the report give the winner's
+//                              # mIoU minus the baseline's per seed, its mean, the exact
+//                              # paired p, and the latency and parameter ratios
+//                              # (search/baseline.h). Costs final_seeds retrainings after the
+//                              # winner's; a resumed run keeps those it finished
 //   keep_checkpoints = true    # candidates' weights in checkpoints/ (needed to inherit)
 //   measure_latency = false    # latency from the profile's [measure] table (a real device
 //                              # or host timing) instead of the cost model
@@ -149,6 +158,7 @@ struct EvaluationConfig {
   int final_candidates = 1;    // the top K retrained and compared before the winner is chosen
   int rescore_candidates = 0;  // > 1: the top N re-scored on folds (search/rescore.h)
   int rescore_folds = 3;       // ... on this many folds of the scenes outside test
+  std::string baseline;        // retrained like the winner and compared (search/baseline.h)
   bool keep_checkpoints = true;
   bool measure_latency = false;
 };

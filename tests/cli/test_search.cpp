@@ -627,6 +627,99 @@ TEST(SearchCli, RescoreOnFoldsChoosesTheWinnerAndAResumeTrainsOnlyWhatIsMissing)
   EXPECT_FALSE(fs::exists(d.str() + "/many"));
 }
 
+// --baseline: the network to beat is retrained like the winner (same recipe, seeds 3 and 4)
+// into baseline/<seed>/ and compared per seed; given on the resume of a finished run it
+// trains only the baseline, and a resume after one of its retrainings was lost trains that
+// one alone.
+TEST(SearchCli, BaselineIsRetrainedLikeTheWinnerAndComparedSeedBySeed) {
+  TempDir d;
+  const std::string out = d.str() + "/run";
+  const std::string g = "ConvAct-12-k3-relu_max_ConvAct-12-k3-relu_max_ConvAct-12-k3-relu_dec-12";
+  const auto r = run_dalnas("search --config " + write_config(d) + " --out " + out +
+                            " --threads 1 --evaluations 3 --final-seeds 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(out + "/baseline"));
+  const auto winner_time = fs::last_write_time(out + "/best/model.ckpt");
+
+  const auto b = run_dalnas("search --resume " + out + " --threads 1 --baseline " + g);
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(fs::last_write_time(out + "/best/model.ckpt"), winner_time) << "not retrained";
+  EXPECT_NE(b.err.find("retraining the baseline " + g), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("2 of 2 seed(s), 1 epochs each"), std::string::npos) << b.err;
+  for (const char* seed : {"3", "4"}) {
+    EXPECT_TRUE(fs::exists(out + "/baseline/" + seed + "/model.ckpt")) << seed;
+    const auto m = nlohmann::json::parse(slurp(out + "/baseline/" + seed + "/metrics.json"));
+    EXPECT_EQ(m["genome"], g);
+    EXPECT_EQ(m["seed"], std::stoi(seed));
+  }
+  EXPECT_NE(slurp(out + "/baseline/3/model.ckpt"), slurp(out + "/baseline/4/model.ckpt"))
+      << "another seed trains other weights";
+  const auto summary = nlohmann::json::parse(slurp(out + "/summary.json"));
+  ASSERT_TRUE(summary.contains("baseline")) << summary.dump();
+  const auto& c = summary["baseline"];
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/baseline/baseline.json")), c);
+  EXPECT_EQ(c["baseline"], g);
+  EXPECT_EQ(c["seeds"], nlohmann::json({3, 4}));
+  // The columns are the retrainings' own numbers, the difference theirs per seed.
+  const auto best = nlohmann::json::parse(slurp(out + "/best/metrics.json"));
+  const auto best4 = nlohmann::json::parse(slurp(out + "/best/seeds/4/metrics.json"));
+  const auto base3 = nlohmann::json::parse(slurp(out + "/baseline/3/metrics.json"));
+  const auto base4 = nlohmann::json::parse(slurp(out + "/baseline/4/metrics.json"));
+  const auto& t = c["device_test"];
+  EXPECT_EQ(t["winner"],
+            nlohmann::json({best["device_test"]["miou"], best4["device_test"]["miou"]}));
+  EXPECT_EQ(t["baseline"],
+            nlohmann::json({base3["device_test"]["miou"], base4["device_test"]["miou"]}));
+  EXPECT_NEAR(
+      t["difference"][1].get<double>(),
+      best4["device_test"]["miou"].get<double>() - base4["device_test"]["miou"].get<double>(),
+      1e-12);
+  EXPECT_EQ(c["latency_ms"]["winner"], best["latency_ms"]);
+  EXPECT_EQ(c["latency_ms"]["baseline"], base3["latency_ms"]);
+  EXPECT_EQ(c["params"]["baseline"], base3["params"]);
+  EXPECT_NE(b.err.find("against " + g + " (retrained alike, seeds 3-4): test mIoU on myriadx"),
+            std::string::npos)
+      << b.err;
+  EXPECT_NE(slurp(out + "/report.html").find("Against the baseline"), std::string::npos);
+
+  // One retraining lost: the resume trains that seed alone, to the same numbers.
+  const auto kept = fs::last_write_time(out + "/baseline/3/model.ckpt");
+  fs::remove_all(out + "/baseline/4");
+  const auto again = run_dalnas("search --resume " + out + " --threads 1 --baseline " + g);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("1 of 2 seed(s)"), std::string::npos) << again.err;
+  EXPECT_EQ(fs::last_write_time(out + "/baseline/3/model.ckpt"), kept);
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/summary.json"))["baseline"], c);
+
+  // The winner as its own baseline: nothing trained, every difference 0.
+  const auto self = run_dalnas("search --resume " + out + " --threads 1 --baseline " +
+                               best["genome"].get<std::string>());
+  ASSERT_EQ(self.code, 0) << self.err;
+  EXPECT_NE(self.err.find("is the winner itself"), std::string::npos) << self.err;
+  const auto s = nlohmann::json::parse(slurp(out + "/summary.json"))["baseline"];
+  EXPECT_EQ(s["device_test"]["difference"], nlohmann::json({0.0, 0.0}));
+  EXPECT_EQ(s["device_test"]["seeds_above"], 0);
+
+  // A baseline that is not a network, or nothing to retrain it with: one line naming the
+  // setting, before any folder is made.
+  const auto bad = run_dalnas("search --config " + write_config(d) + " --out " + d.str() +
+                              "/bad --baseline resnet50 -q");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+  EXPECT_NE(bad.err.find("evaluation.baseline: arch 'resnet50': not a named genome"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_FALSE(fs::exists(d.str() + "/bad"));
+  const auto none = run_dalnas("search --config " + write_config(d) + " --out " + d.str() +
+                               "/none --baseline reference --final-epochs 0 -q");
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("evaluation.baseline: the baseline is retrained like the winner for "
+                          "final_epochs, which is 0"),
+            std::string::npos)
+      << none.err;
+  EXPECT_FALSE(fs::exists(d.str() + "/none"));
+}
+
 TEST(SearchCli, AFailedResumeLeavesFailedTxtAndASuccessfulOneRemovesIt) {
   TempDir d;
   const std::string out = d.str() + "/run";

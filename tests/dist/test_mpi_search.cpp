@@ -235,6 +235,30 @@ TEST(MpiSearch, FinalistsRetrainOnTheWorkersLikeTheLocalSearch) {
   EXPECT_TRUE(fs::exists(d.str() + "/mpi/best/model-fp16.onnx"));
 }
 
+// --baseline under MPI: the baseline's seeds retrain on the workers, side by side, to what
+// the local search's give (one thread each, deterministic).
+TEST(MpiSearch, BaselineRetrainsOnTheWorkersLikeTheLocalSearch) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const auto [local, mpi] =
+      local_and_mpi(d,
+                    " --threads 1 --no-multi-fidelity --final-epochs 1 --final-seeds 2 --baseline "
+                    "ConvAct-12-k3-relu_max_ConvAct-12-k3-relu_max_ConvAct-12-k3-relu_dec-12");
+  ASSERT_EQ(local.code, 0) << local.err;
+  ASSERT_EQ(mpi.code, 0) << mpi.err;
+  EXPECT_NE(mpi.err.find("2 of 2 seed(s), 1 epochs each, on the workers"), std::string::npos)
+      << mpi.err;
+  EXPECT_NE(mpi.err.find("on worker 1"), std::string::npos) << mpi.err;
+  EXPECT_NE(mpi.err.find("on worker 2"), std::string::npos) << mpi.err;
+  const auto expected = nlohmann::json::parse(slurp(d.str() + "/local/summary.json"))["baseline"];
+  const auto got = nlohmann::json::parse(slurp(d.str() + "/mpi/summary.json"))["baseline"];
+  ASSERT_EQ(expected["seeds"], nlohmann::json({3, 4}));
+  EXPECT_EQ(got["seeds"], expected["seeds"]);
+  EXPECT_EQ(got["device_test"]["baseline"], expected["device_test"]["baseline"]);
+  EXPECT_EQ(got["params"], expected["params"]);
+  EXPECT_TRUE(fs::exists(d.str() + "/mpi/baseline/4/model.ckpt"));
+}
+
 // The pid of the process of MPI rank `rank` among the children of `parent` (mpirun), or 0.
 pid_t rank_pid(pid_t parent, int rank) {
   const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);

@@ -84,10 +84,6 @@ TEST(SearchConfig, BudgetsAndStrategyParametersAreNotPartOfTheEvaluationIdentity
   EXPECT_NE(a.evaluation_identity(), b.evaluation_identity());
 }
 
-// A split by fractions is drawn with [train] split.seed since 6 Dec 2026 (before, with the
-// search seed): the identity names the split seed only where the two differ, so journals
-// of seed 1 (and of named scenes) keep their identity and a seed-2 journal of the old rule
-// is not resumed on the new rule's split.
 // Re-scoring on folds chooses among finished candidates: no candidate's score depends on it,
 // so a search resumes with it raised or switched on.
 TEST(SearchConfig, RescoringIsNotPartOfTheEvaluationIdentity) {
@@ -101,6 +97,40 @@ TEST(SearchConfig, RescoringIsNotPartOfTheEvaluationIdentity) {
   EXPECT_EQ(c.evaluation.rescore_folds, 4);
 }
 
+// A baseline is compared with after the search: no candidate's score depends on it, so a
+// finished search resumes with one; it resolves to a network (a pynas code is resolved
+// against the data's bands before the search) and needs a retraining to compare.
+TEST(SearchConfig, BaselineIsNotPartOfTheIdentityAndMustBeANetwork) {
+  SearchConfig a = SearchConfig::defaults();
+  SearchConfig b = a;
+  b.evaluation.baseline = "reference";
+  EXPECT_EQ(a.evaluation_identity(), b.evaluation_identity());
+  EXPECT_EQ(SearchConfig::from_json(b.to_json(), "t").evaluation.baseline, "reference");
+  const std::string g = "ConvAct-12-k3-relu_max_ConvAct-12-k3-relu_max_ConvAct-12-k3-relu_dec-12";
+  EXPECT_EQ(SearchConfig::from_json({{"evaluation", {{"baseline", g}}}}, "t").evaluation.baseline,
+            g);
+  EXPECT_EQ(
+      SearchConfig::from_json({{"evaluation", {{"baseline", "pynas:x"}}}}, "t").evaluation.baseline,
+      "pynas:x");
+  EXPECT_NE(error_of({{"evaluation", {{"baseline", "resnet50"}}}})
+                .find("s.toml: evaluation.baseline: arch 'resnet50': not a named genome"),
+            std::string::npos)
+      << error_of({{"evaluation", {{"baseline", "resnet50"}}}});
+  EXPECT_NE(error_of({{"evaluation", {{"baseline", "ConvAct-12-k3-relu_dec"}}}})
+                .find("evaluation.baseline: arch 'ConvAct-12-k3-relu_dec'"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"evaluation", {{"baseline", 3}}}}).find("evaluation.baseline"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"evaluation", {{"baseline", "reference"}, {"final_epochs", 0}}}})
+                .find("evaluation.baseline: the baseline is retrained like the winner for "
+                      "final_epochs, which is 0"),
+            std::string::npos);
+}
+
+// A split by fractions is drawn with [train] split.seed since 6 Dec 2026 (before, with the
+// search seed): the identity names the split seed only where the two differ, so journals
+// of seed 1 (and of named scenes) keep their identity and a seed-2 journal of the old rule
+// is not resumed on the new rule's split.
 TEST(SearchConfig, TheIdentityNamesTheSplitSeedWhereItDiffersFromTheSearchSeed) {
   SearchConfig a = SearchConfig::defaults();
   EXPECT_FALSE(a.evaluation_identity().contains("split_seed")) << "seed 1, split seed 1";
