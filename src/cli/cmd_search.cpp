@@ -531,8 +531,8 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
         const auto say = [&](const std::string& line) {
           if (talk) std::fprintf(stderr, "  %s\n", line.c_str());
         };
-        const auto metrics = dist::run_final_mpi(*a.mpi, jobs, say);
-        for (size_t j = 0; j < pending.size(); ++j) done(pending[j], metrics[j]);
+        dist::run_final_mpi(*a.mpi, jobs, say,
+                            [&](size_t j, const nlohmann::json& m) { done(pending[j], m); });
       } else {
         for (const auto& p : pending) {
           if (g_stop.load()) break;

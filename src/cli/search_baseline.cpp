@@ -49,9 +49,9 @@ BaselineRun retrain_baseline(const SearchConfig& cfg, const std::string& run_dir
       std::vector<dist::FinalJob> jobs;
       for (const auto& p : pending)
         jobs.push_back({cfg.to_json(), run_dir, genome, p.dir, static_cast<int>(p.k)});
-      const auto metrics =
-          dist::run_final_mpi(*mpi, jobs, [&](const std::string& line) { say("  " + line); });
-      for (size_t j = 0; j < pending.size(); ++j) done(pending[j], metrics[j]);
+      dist::run_final_mpi(
+          *mpi, jobs, [&](const std::string& line) { say("  " + line); },
+          [&](size_t j, const nlohmann::json& m) { done(pending[j], m); });
     } else {
       for (const auto& p : pending) {
         if (stop.load()) return run;

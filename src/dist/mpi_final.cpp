@@ -7,8 +7,10 @@
 
 namespace dalnas::dist {
 
-std::vector<nlohmann::json> run_final_mpi(MpiSession& session, const std::vector<FinalJob>& jobs,
-                                          const std::function<void(const std::string&)>& progress) {
+std::vector<nlohmann::json> run_final_mpi(
+    MpiSession& session, const std::vector<FinalJob>& jobs,
+    const std::function<void(const std::string&)>& progress,
+    const std::function<void(size_t, const nlohmann::json&)>& done) {
   const auto say = [&](const std::string& s) {
     if (progress) progress(s);
   };
@@ -31,11 +33,12 @@ std::vector<nlohmann::json> run_final_mpi(MpiSession& session, const std::vector
           return;
         }
         out[job] = r.metrics;
+        if (done) done(job, out[job]);
         char buf[64];
         std::snprintf(buf, sizeof buf, " [%.0f s, worker %d]", r.seconds, r.worker);
         say("retrained " + jobs[job].dir + buf);
       });
-  if (!failure.empty()) throw Error("finalists over MPI: " + failure);
+  if (!failure.empty()) throw Error("retraining over MPI: " + failure);
   return out;
 }
 

@@ -62,8 +62,9 @@ CompareResult run_compare_mpi(MpiSession&, const CompareOptions&, const CompareP
   not_built();
 }
 
-std::vector<nlohmann::json> run_final_mpi(MpiSession&, const std::vector<FinalJob>&,
-                                          const std::function<void(const std::string&)>&) {
+std::vector<nlohmann::json> run_final_mpi(
+    MpiSession&, const std::vector<FinalJob>&, const std::function<void(const std::string&)>&,
+    const std::function<void(size_t, const nlohmann::json&)>&) {
   not_built();
 }
 

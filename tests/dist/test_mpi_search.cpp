@@ -259,6 +259,42 @@ TEST(MpiSearch, BaselineRetrainsOnTheWorkersLikeTheLocalSearch) {
   EXPECT_TRUE(fs::exists(d.str() + "/mpi/baseline/4/model.ckpt"));
 }
 
+// A retraining that fails on a worker loses none of the finished ones: rank 0 saves each as
+// it arrives, the run fails naming the one that did not, and the resume trains that alone.
+TEST(MpiSearch, AFailedRetrainingKeepsTheFinishedOnesForTheResume) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const std::string run = d.str() + "/run";
+  const std::string search =
+      std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --threads 1";
+  const std::string baseline =
+      " --baseline ConvAct-12-k3-relu_max_ConvAct-12-k3-relu_max_ConvAct-12-k3-relu_dec-12";
+  auto r = run_shell(search + " --config " + write_config(d) + " --out " + run +
+                     " --no-multi-fidelity --final-epochs 1 --final-seeds 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // A file where seed 4's retraining is to be saved: it fails on its worker.
+  fs::create_directories(run + "/baseline");
+  std::ofstream(run + "/baseline/4") << "in the way\n";
+  r = run_shell(search + " --resume " + run + baseline);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("retraining over MPI: " + run +
+                       "/baseline/4: the retraining failed on "
+                       "worker"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(fs::exists(run + "/FAILED.txt"));
+  ASSERT_TRUE(fs::exists(run + "/baseline/3/metrics.json")) << "the finished one was not saved";
+  const auto kept = fs::last_write_time(run + "/baseline/3/model.ckpt");
+  fs::remove(run + "/baseline/4");
+  r = run_shell(search + " --resume " + run + baseline);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("1 of 2 seed(s)"), std::string::npos) << r.err;
+  EXPECT_EQ(fs::last_write_time(run + "/baseline/3/model.ckpt"), kept);
+  EXPECT_EQ(nlohmann::json::parse(slurp(run + "/summary.json"))["baseline"]["seeds"],
+            nlohmann::json({3, 4}));
+  EXPECT_FALSE(fs::exists(run + "/FAILED.txt"));
+}
+
 // The pid of the process of MPI rank `rank` among the children of `parent` (mpirun), or 0.
 pid_t rank_pid(pid_t parent, int rank) {
   const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
