@@ -131,9 +131,9 @@ void add_train(CLI::App& app) {
     } else {
       std::printf("genome      %s (%lld parameters)\n", res.ck.genome.str().c_str(),
                   static_cast<long long>(res.test.params));
-      std::printf("trained     %zu epochs (best %d) in %s, %s\n", res.history.epochs.size(),
-                  res.history.best_epoch, format_seconds(res.history.seconds).c_str(),
-                  to_string(cfg.precision).c_str());
+      std::printf("trained     %zu epochs (best %d%s) in %s, %s\n", res.history.epochs.size(),
+                  res.history.best_epoch, cfg.monitor == "miou" ? " by val mIoU" : "",
+                  format_seconds(res.history.seconds).c_str(), to_string(cfg.precision).c_str());
       const auto show = [](const char* name, const Metrics& m) {
         std::printf("%s (host) %s\n", name, m.summary().c_str());
         std::printf("            %s\n", m.objects_summary().c_str());

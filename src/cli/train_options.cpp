@@ -47,7 +47,11 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
   opt("--loss", "loss", "focal, bce, dice, focal+dice (default) or bce+dice");
   opt("--focal-alpha", "alpha", "Focal loss alpha (weight of vessel pixels, default 0.75)");
   opt("--focal-gamma", "gamma", "Focal loss gamma (default 2)");
-  opt("--patience", "patience", "Early-stopping patience in epochs on validation loss (0 = off)");
+  opt("--monitor", "monitor",
+      "Validation figure that picks the kept weights and drives early stopping: loss "
+      "(default) or miou (chip-level mIoU as the forward computes it)");
+  opt("--patience", "patience",
+      "Early-stopping patience in epochs without improvement of --monitor (0 = off)");
   opt("--freeze-bn-epochs", "freeze_bn_epochs",
       "BatchNorm statistics frozen for the last N epochs (integer targets fold them; 0 = "
       "off; auto, the default: 1 for quantization-aware training on an integer profile "
@@ -60,7 +64,7 @@ void add_train_options(CLI::App* cmd, const std::shared_ptr<TrainArgs>& a) {
       "Integer targets, --precision aligned: each weight channel quantized at max |w| (max, "
       "default; what the targets compute) or at a step learned by gradient (learned: LSQ), "
       "which deploys with the weights");
-  opt("--min-delta", "min_delta", "Smallest validation-loss improvement that counts");
+  opt("--min-delta", "min_delta", "Smallest improvement of --monitor that counts");
   opt("--seed", "seed",
       "Seed for weights, chip sampling and augmentation (the split by fractions has its own: --set "
       "split.seed=N)");
@@ -106,8 +110,9 @@ TrainConfig resolve_train_config(const TrainArgs& a) {
   for (const auto& [k, v] : a.set) {
     if (k == "qat_ranges") one_of("--qat-ranges", v, "ema", "learned");
     if (k == "qat_weights") one_of("--qat-weights", v, "max", "learned");
+    if (k == "monitor") one_of("--monitor", v, "loss", "miou");
     if (k == "data" || k == "arch" || k == "precision" || k == "init" || k == "normalization" ||
-        k == "align_device" || k == "qat_ranges" || k == "qat_weights")
+        k == "align_device" || k == "qat_ranges" || k == "qat_weights" || k == "monitor")
       j[k] = v;
     else if (k == "freeze_bn_epochs" && v == "auto")
       j[k] = -1;

@@ -65,6 +65,9 @@ nlohmann::json TrainConfig::to_json() const {
   if (freeze_bn_epochs != -1) j["freeze_bn_epochs"] = freeze_bn_epochs;
   if (qat_ranges != "ema") j["qat_ranges"] = qat_ranges;
   if (qat_weights != "max") j["qat_weights"] = qat_weights;
+  // Written only when not the default, so that configurations recorded before the key
+  // keep their JSON (and whatever identity is taken from it).
+  if (monitor != "loss") j["monitor"] = monitor;
   if (split.seed != 1) j["split"]["seed"] = split.seed;
   if (split.folds != 0 || split.fold != 0) {
     j["split"]["folds"] = split.folds;
@@ -108,35 +111,16 @@ void check_keys(const nlohmann::json& j, std::initializer_list<const char*> keys
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& ctx) {
   TrainConfig c;
-  check_keys(j,
-             {"data",
-              "synthetic",
-              "arch",
-              "precision",
-              "align_device",
-              "normalization",
-              "overflow",
-              "subnormals",
-              "zero_grad_on_overflow",
-              "epochs",
-              "batch",
-              "lr",
-              "weight_decay",
-              "cosine",
-              "loss",
-              "patience",
-              "min_delta",
-              "seed",
-              "threads",
-              "tiling",
-              "split",
-              "augment",
-              "eval_tile",
-              "eval_overlap",
-              "init",
-              "freeze_bn_epochs",
-              "qat_ranges",
-              "qat_weights"},
+  check_keys(j, {"data",         "synthetic",    "arch",
+                 "precision",    "align_device", "normalization",
+                 "overflow",     "subnormals",   "zero_grad_on_overflow",
+                 "epochs",       "batch",        "lr",
+                 "weight_decay", "cosine",       "loss",
+                 "monitor",      "patience",     "min_delta",
+                 "seed",         "threads",      "tiling",
+                 "split",        "augment",      "eval_tile",
+                 "eval_overlap", "init",         "freeze_bn_epochs",
+                 "qat_ranges",   "qat_weights"},
              ctx, "");
   read(j, "data", c.data, ctx);
   if (j.contains("synthetic")) {
@@ -192,6 +176,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& c
     read(l, "gamma", c.loss.gamma, ctx, "loss.");
     read(l, "pos_weight", c.loss.pos_weight, ctx, "loss.");
   }
+  read(j, "monitor", c.monitor, ctx);
   read(j, "patience", c.patience, ctx);
   read(j, "freeze_bn_epochs", c.freeze_bn_epochs, ctx);
   read(j, "qat_ranges", c.qat_ranges, ctx);
@@ -239,6 +224,8 @@ void TrainConfig::validate() const {
   need(loss.alpha >= 0 && loss.alpha <= 1, "loss.alpha", "must be in [0, 1]");
   need(loss.gamma >= 0, "loss.gamma", "must be >= 0");
   need(loss.pos_weight > 0, "loss.pos_weight", "must be > 0");
+  need(monitor == "loss" || monitor == "miou", "monitor",
+       "must be loss or miou, got '" + monitor + "'");
   need(patience >= 0, "patience", "must be >= 0");
   need(freeze_bn_epochs >= -1, "freeze_bn_epochs", "must be >= 0, or -1 (auto)");
   need(qat_ranges == "ema" || qat_ranges == "learned", "qat_ranges",

@@ -56,8 +56,15 @@ struct TrainConfig {
   // targets compute); "learned" learns each channel's step by gradient (LSQ on weights,
   // precision/learned_step.h), and the steps deploy with the weights (device/lower.h).
   std::string qat_weights = "max";
-  int patience = 10;  // early stopping on validation loss; 0 disables
-  double min_delta = 1e-4;
+  // The validation figure that picks the kept weights and drives early stopping: "loss"
+  // (the mean validation loss, lower is better) or "miou" (the mIoU on the validation chips
+  // as the forward computes them — the device's numerics under precision aligned — higher is
+  // better). The loss can bottom out epochs before the mIoU stops improving (a small network
+  // whose loss rises while its vessel IoU still grows), so a search's task metric may want
+  // the second.
+  std::string monitor = "loss";
+  int patience = 10;        // early stopping on the monitored figure; 0 disables
+  double min_delta = 1e-4;  // smallest improvement of the monitored figure that counts
   uint64_t seed = 1;
   int threads = 0;                         // 0 = all cores
   TilingOptions tiling{128, 64, 0.25, 1};  // 128-px chips every 64 px

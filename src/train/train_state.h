@@ -34,7 +34,7 @@ struct TrainState {
   int epochs_done = 0;              // the last epoch trained (0: none)
   std::vector<torch::Tensor> last;  // parameters then buffers where training stopped
   std::vector<torch::Tensor> best;  // the best weights so far (empty: none)
-  double best_loss = INFINITY;
+  double best_loss = INFINITY;      // the monitored figure, lower is better (-mIoU: monitor miou)
   int best_epoch = 0;
   int since_best = 0;
   bool stopped = false;         // early stopping ended the schedule: later ranges train nothing

@@ -276,7 +276,10 @@ TrainHistory fit(Network& net, const ChipSet& train, const ChipSet& val, const T
     st.seconds = seconds_since(t0);
     hist.epochs.push_back(st);
 
-    const double monitored = has_val ? st.val.loss : st.train_loss;
+    // Lower is better: the loss, or the mIoU negated (TrainConfig::monitor). Without
+    // validation chips, the training loss either way.
+    const double monitored =
+        !has_val ? st.train_loss : (cfg.monitor == "miou" ? -st.val.cm.miou() : st.val.loss);
     if (monitored < best_loss - cfg.min_delta) {
       best_loss = monitored;
       best_weights = snapshot(*net);

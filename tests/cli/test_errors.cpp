@@ -51,6 +51,10 @@ TEST(CliErrors, BadOptionValues) {
                         "--qat-weights: 'lsq' is not max or learned");
   expect_one_line_error(run_dalnas("train --qat-ranges minmax --epochs 1"),
                         "--qat-ranges: 'minmax' is not ema or learned");
+  expect_one_line_error(run_dalnas("train --monitor dice --epochs 1"),
+                        "--monitor: 'dice' is not loss or miou");
+  expect_one_line_error(run_dalnas("train --set monitor='\"iou\"' --epochs 1"),
+                        "monitor must be loss or miou, got 'iou'");
   expect_one_line_error(run_dalnas("train --chip-size big --epochs 1"), "--chip-size: 'big'");
   expect_one_line_error(run_dalnas("train --precision fp8 --epochs 1"), "fp8");
   expect_one_line_error(run_dalnas("train --loss hinge --epochs 1"), "hinge");

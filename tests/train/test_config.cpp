@@ -23,6 +23,9 @@ TEST(TrainConfig, JsonRoundTrip) {
   c.qat_weights = "learned";
   EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").qat_weights, "learned");
   EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").freeze_bn_epochs, -1);
+  EXPECT_FALSE(c.to_json().contains("monitor"));  // written only when not loss
+  c.monitor = "miou";
+  EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").monitor, "miou");
   for (int n : {0, 2}) {
     c.freeze_bn_epochs = n;
     EXPECT_EQ(TrainConfig::from_json(c.to_json(), "t").freeze_bn_epochs, n);
@@ -61,6 +64,7 @@ TEST(TrainConfig, ErrorsNameTheField) {
   expect({{"overflow", "wrap"}}, "overflow");
   expect({{"freeze_bn_epochs", -2}}, "freeze_bn_epochs");
   expect({{"qat_weights", "lsq"}}, "qat_weights");
+  expect({{"monitor", "dice"}}, "monitor must be loss or miou, got 'dice'");
   // A negative seed is an error naming the field, not a wrap to 2^64 - 1.
   expect({{"seed", -1}}, "field 'seed' must be a non-negative integer");
   expect({{"split", {{"seed", -3}}}}, "field 'split.seed' must be a non-negative integer");

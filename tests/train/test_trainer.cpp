@@ -76,6 +76,42 @@ TEST(Trainer, LossDecreasesAndBestWeightsAreKept) {
   EXPECT_EQ(r.test.cm.total(), static_cast<uint64_t>(d.split.test.size()) * 96 * 96);
 }
 
+// monitor miou: the kept weights are those of the epoch with the highest validation mIoU
+// (the first to beat the best by min_delta), and re-evaluating them gives that mIoU.
+TEST(Trainer, MonitoringMiouKeepsTheEpochWithTheBestValidationMiou) {
+  torch::set_num_threads(2);
+  TrainConfig c = tiny_config();
+  c.epochs = 6;
+  c.lr = 3e-3;
+  c.monitor = "miou";
+  c.patience = 0;
+  PreparedData d = prepare_data(c);
+  ASSERT_GT(d.val.size(), 0);
+  TrainOutcome r = train_model(c, d);
+  ASSERT_EQ(r.history.epochs.size(), 6u);
+  int want = 0;
+  double best = -1;
+  for (const auto& e : r.history.epochs) {
+    ASSERT_TRUE(e.has_val);
+    if (e.val.cm.miou() > best + c.min_delta) {
+      best = e.val.cm.miou();
+      want = e.epoch;
+    }
+  }
+  EXPECT_EQ(r.history.best_epoch, want);
+  Metrics again = evaluate_chips(r.ck.net, d.val, c.loss, 16);
+  EXPECT_NEAR(again.cm.miou(), best, 1e-9);
+  // Early stopping follows the mIoU too: nothing improves it by 1, so epoch 1 stays the best
+  // and training stops two epochs later.
+  c.epochs = 30;
+  c.min_delta = 1.0;
+  c.patience = 2;
+  const TrainOutcome s = train_model(c, d);
+  EXPECT_TRUE(s.history.early_stopped);
+  EXPECT_EQ(s.history.epochs.size(), 3u);
+  EXPECT_EQ(s.history.best_epoch, 1);
+}
+
 TEST(Trainer, AChipFractionTrainsEachEpochOnASeededShareOfTheChips) {
   torch::set_num_threads(1);
   TrainConfig c = tiny_config();
