@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/mean_sd.h"
 #include "core/permutation_test.h"
+#include "search/seed_summary.h"
 
 namespace dalnas {
 
@@ -24,16 +25,9 @@ double number(const nlohmann::json& r, const char* side, size_t i, const std::st
 // The split's mIoU of every retraining of a side; false when one lacks the split.
 bool column(const std::vector<nlohmann::json>& rs, const char* side, const std::string& split,
             std::vector<double>& out) {
-  out.clear();
-  for (size_t i = 0; i < rs.size(); ++i) {
-    if (!rs[i].contains(split)) return false;
-    const auto& r = rs[i][split];
-    if (!r.is_object() || !r.contains("miou") || !r["miou"].is_number())
-      throw Error(std::string(side) + " retraining " + std::to_string(i + 1) + ": " + split +
-                  ".miou: expected a number");
-    out.push_back(r["miou"].get<double>());
-  }
-  return true;
+  std::vector<const nlohmann::json*> ps;
+  for (const auto& r : rs) ps.push_back(&r);
+  return split_mious(ps, split, side, out);
 }
 
 nlohmann::json pair_of(double w, double b) {

@@ -21,17 +21,9 @@ nlohmann::json stats(const std::vector<double>& v) {
 template <class Pick>
 bool column(const std::vector<nlohmann::json>& per_seed, const std::string& split, Pick m,
             std::vector<double>& out) {
-  out.clear();
-  for (size_t i = 0; i < per_seed.size(); ++i) {
-    const nlohmann::json* r = m(per_seed[i]);
-    if (!r || !r->contains(split)) return false;
-    const auto& s = r->at(split);
-    if (!s.is_object() || !s.contains("miou") || !s["miou"].is_number())
-      throw Error("retraining " + std::to_string(i + 1) + ": " + split +
-                  ".miou: expected a number");
-    out.push_back(s["miou"].get<double>());
-  }
-  return true;
+  std::vector<const nlohmann::json*> rs;
+  for (const auto& r : per_seed) rs.push_back(m(r));
+  return split_mious(rs, split, "", out);
 }
 
 std::string pm(const nlohmann::json& s) {
@@ -41,6 +33,23 @@ std::string pm(const nlohmann::json& s) {
 }
 
 }  // namespace
+
+bool split_mious(const std::vector<const nlohmann::json*>& rs, const std::string& split,
+                 const std::string& side, std::vector<double>& out) {
+  out.clear();
+  for (size_t i = 0; i < rs.size(); ++i) {
+    if (!rs[i] || !rs[i]->contains(split)) {
+      out.clear();
+      return false;
+    }
+    const auto& s = rs[i]->at(split);
+    if (!s.is_object() || !s.contains("miou") || !s["miou"].is_number())
+      throw Error((side.empty() ? "" : side + " ") + "retraining " + std::to_string(i + 1) + ": " +
+                  split + ".miou: expected a number");
+    out.push_back(s["miou"].get<double>());
+  }
+  return true;
+}
 
 nlohmann::json summarize_seeds(const std::vector<nlohmann::json>& per_seed) {
   if (per_seed.empty()) throw Error("summarize_seeds: no retraining");

@@ -26,6 +26,12 @@ namespace dalnas {
 // split's "miou" that is not a number.
 nlohmann::json summarize_seeds(const std::vector<nlohmann::json>& per_seed);
 
+// The mIoU under `split` (e.g. "device_test") of each retraining in `rs`, in order; false
+// (and `out` cleared) when one is null or lacks the split. Throws dalnas::Error "<side>
+// retraining <i>: <split>.miou: expected a number" (side empty, or e.g. "winner").
+bool split_mious(const std::vector<const nlohmann::json*>& rs, const std::string& split,
+                 const std::string& side, std::vector<double>& out);
+
 // One line for the terminal, e.g. "over seeds 1-3: test mIoU on myriadx 0.6299 +- 0.0109
 // (host FP32 0.6301 +- 0.0110); FP32 twin: 0.6340 +- ... host, 0.6150 +- ... after
 // conversion". Empty when `summary` has no test split.

@@ -87,5 +87,27 @@ TEST(SeedSummary, MalformedRetrainingsAreErrorsNamingTheField) {
   }
 }
 
+// The column both the seed summary and the comparison with a baseline read.
+TEST(SeedSummary, SplitMiousReadsOneSplitOfEveryRetrainingOrNone) {
+  const auto a = retraining(1, 0.63, 0.62), b = retraining(2, 0.61, 0.60);
+  std::vector<double> v = {9};
+  ASSERT_TRUE(split_mious({&a, &b}, "device_test", "", v));
+  EXPECT_EQ(v, (std::vector<double>{a["device_test"]["miou"].get<double>(),
+                                    b["device_test"]["miou"].get<double>()}));
+  EXPECT_FALSE(split_mious({&a, nullptr}, "device_test", "", v));
+  EXPECT_TRUE(v.empty());
+  auto c = b;
+  c.erase("device_test");
+  EXPECT_FALSE(split_mious({&a, &c}, "device_test", "", v));
+  EXPECT_TRUE(v.empty()) << "a partial column is not left behind";
+  c["device_test"] = {{"miou", nullptr}};
+  try {
+    split_mious({&a, &c}, "device_test", "winner", v);
+    ADD_FAILURE() << "a null mIoU was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "winner retraining 2: device_test.miou: expected a number");
+  }
+}
+
 }  // namespace
 }  // namespace dalnas
