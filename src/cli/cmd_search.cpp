@@ -14,6 +14,7 @@
 #include "cli/run_record.h"
 #include "cli/search_baseline.h"
 #include "cli/search_rescore.h"
+#include "cli/search_winner_mpi.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
@@ -452,9 +453,9 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     throw Error(out + ": " + why);
   }
   if (best && cfg.evaluation.final_epochs > 0 && !g_stop.load()) {
-    // Under MPI --threads is each worker's; the workers wait while rank 0 retrains the
-    // winner, so the retraining uses every core rank 0 may run on (its affinity: the
-    // node's cores, or a batch system's allocation).
+    // Under MPI --threads is each worker's; two or more retrainings of the winner go to the
+    // workers, but a single one is rank 0's while the workers wait, so it uses every core
+    // rank 0 may run on (its affinity: the node's cores, or a batch system's allocation).
     if (a.mpi) set_threads(usable_cores());
     const std::string precision = cfg.train.value("precision", std::string("fp32"));
     const bool with_twin = cfg.evaluation.final_fp32_twin && precision == "aligned";
@@ -524,7 +525,7 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
       if (a.mpi && !pending.empty()) {
         std::vector<dist::FinalJob> jobs;
         for (const auto& p : pending)
-          jobs.push_back({cfg.to_json(), out, finalists[p.i].genome, p.dir, p.k});
+          jobs.push_back({cfg.to_json(), out, finalists[p.i].genome, p.dir, p.k, false});
         if (talk)
           std::fprintf(stderr, "\nretraining %zu finalists' seeds for %d epochs on the workers\n",
                        jobs.size(), cfg.evaluation.final_epochs);
@@ -585,14 +586,29 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     // best/ (deployed: ONNX files), k > 0 into best/seeds/<seed>/ (evaluation.final_seeds).
     // A resumed run keeps a retraining it finished, unless the retraining's recipe
     // ([final_train] in the run's config.toml) changed since.
+    // Under MPI, two or more of them go to the workers first, side by side
+    // (cli/search_winner_mpi.h); the loop below then finds them done.
+    bool on_workers = false;
+    if (a.mpi) {
+      WinnerRetraining w;
+      w.run_dir = out;
+      w.genome = g.str();
+      w.with_twin = with_twin;
+      w.reuse = resume || from_finalists;
+      w.candidate_id = res.records[win].candidate_id;
+      w.search_metrics = res.records[win].metrics;
+      on_workers = retrain_winner_on_workers(cfg, w, *a.mpi, [&](const std::string& line) {
+                     if (talk) std::fprintf(stderr, "%s\n", line.c_str());
+                   }) > 0;
+    }
     const auto retrain = [&](int k) -> nlohmann::json {
-      const std::string dir =
-          k == 0 ? out + "/best" : out + "/best/seeds/" + std::to_string(seed0 + k);
+      const std::string dir = winner_dir(out, seed0, k);
       nlohmann::json m;
-      const bool done_before = (resume || from_finalists) && finished_before(dir, g.str(), m);
+      const bool done_before =
+          (resume || from_finalists || on_workers) && finished_before(dir, g.str(), m);
       if (done_before && !m.contains("seed")) m["seed"] = seed0 + k;  // an older run's
       if (done_before) {
-        if (talk)
+        if (talk && !on_workers)
           std::fprintf(stderr, "\nthe best genome was retrained before%s: %s\n",
                        from_finalists ? " (as a finalist)" : "", dir.c_str());
       } else {

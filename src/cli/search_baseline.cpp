@@ -48,7 +48,7 @@ BaselineRun retrain_baseline(const SearchConfig& cfg, const std::string& run_dir
     if (mpi && !pending.empty()) {
       std::vector<dist::FinalJob> jobs;
       for (const auto& p : pending)
-        jobs.push_back({cfg.to_json(), run_dir, genome, p.dir, static_cast<int>(p.k)});
+        jobs.push_back({cfg.to_json(), run_dir, genome, p.dir, static_cast<int>(p.k), false});
       dist::run_final_mpi(
           *mpi, jobs, [&](const std::string& line) { say("  " + line); },
           [&](size_t j, const nlohmann::json& m) { done(pending[j], m); });

@@ -11,7 +11,8 @@ std::string encode_final_job(const FinalJob& job) {
                          {"run_dir", job.run_dir},
                          {"genome", job.genome},
                          {"dir", job.dir},
-                         {"seed_offset", job.seed_offset}})
+                         {"seed_offset", job.seed_offset},
+                         {"fp32_twin", job.fp32_twin}})
       .dump();
 }
 
@@ -27,6 +28,7 @@ FinalJob decode_final_job(const std::string& text) {
     job.genome = j.at("genome").get<std::string>();
     job.dir = j.at("dir").get<std::string>();
     job.seed_offset = j.at("seed_offset").get<int>();
+    job.fp32_twin = j.value("fp32_twin", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(what + ": " + e.what());
   }

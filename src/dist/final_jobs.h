@@ -18,6 +18,7 @@ struct FinalJob {
   std::string genome;
   std::string dir;  // where the retraining is saved (model.ckpt; metrics are the result)
   int seed_offset = 0;
+  bool fp32_twin = false;  // train_final's FP32 twin (the winner's, for post-training conversion)
 };
 
 struct FinalJobResult {

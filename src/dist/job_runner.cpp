@@ -115,8 +115,9 @@ std::string JobRunner::run(const std::string& job_message) {
     f.worker = impl_->worker;
     try {
       const FinalJob job = decode_final_job(job_message);
-      f.metrics = impl_->evaluator_for(job.config, job.run_dir)
-                      .train_final(Genome::parse(job.genome), job.dir, {}, false, job.seed_offset);
+      f.metrics =
+          impl_->evaluator_for(job.config, job.run_dir)
+              .train_final(Genome::parse(job.genome), job.dir, {}, job.fp32_twin, job.seed_offset);
     } catch (const std::exception& e) {
       f.metrics = nullptr;
       f.error = first_line(e.what());

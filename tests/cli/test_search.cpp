@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,92 +15,30 @@
 
 #include "cli_util.h"
 #include "core/config_file.h"
+#include "tiny_search.h"
 
 namespace dalnas::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-// 5 scenes of 64x64, 3-stage genomes of width 8 or 16: ga with 10 evaluations, each a
-// fraction of a second.
-const char* kTiny = R"(
-[search]
-strategy = "ga"
-seed = 3
-input_size = 64
-time_budget_s = 0
-
-[strategy]
-population = 4
-generations = 3
-newcomers = 1
-
-[search_space]
-widths = [8, 16]
-decoder_widths = [8]
-stages = {min = 3, max = 3}
-block_types = ["ConvBnAct", "ConvAct", "MBConv", "ResNetBlock"]
-
-[evaluation]
-epochs = 2
-low_epochs = 1
-inherit_epochs = 1
-final_epochs = 1
-
-[train]
-data = "synthetic"
-synthetic = {scenes = 5, height = 64, width = 64}
-tiling = {size = 32, stride = 32, background_keep = 1.0}
-batch = 8
-eval_tile = 64
-eval_overlap = 0
-)";
+const char* const kTiny = kTinySearch;
 
 std::string write_config(const TempDir& d, const std::string& text = kTiny) {
-  const std::string path = d.str() + "/tiny.toml";
-  std::ofstream(path) << text;
-  return path;
+  return write_tiny_config(d.str(), text);
 }
 
 // (candidate id, genome, status, fitness) of every journal row, in commit order.
 std::vector<std::string> journal_rows(const std::string& path) {
-  sqlite3* db = nullptr;
-  std::vector<std::string> rows;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return rows;
-  }
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT candidate_id, genome, status, quote(fitness) FROM evaluations "
-                     "ORDER BY id",
-                     -1, &st, nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    std::string r;
-    for (int c = 0; c < 4; ++c) {
-      const unsigned char* t = sqlite3_column_text(st, c);
-      r += std::string(t ? reinterpret_cast<const char*>(t) : "NULL") + " ";
-    }
-    rows.push_back(r);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rows;
+  return journal_query(path,
+                       "SELECT candidate_id, genome, status, quote(fitness) FROM evaluations "
+                       "ORDER BY id");
 }
 
 // The metrics JSON of the journal's first evaluation.
 nlohmann::json first_metrics(const std::string& path) {
-  sqlite3* db = nullptr;
-  std::string text = "{}";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "SELECT metrics FROM evaluations ORDER BY id LIMIT 1", -1, &st, nullptr);
-    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-      text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return nlohmann::json::parse(text);
+  const auto rows = journal_query(path, "SELECT metrics FROM evaluations ORDER BY id LIMIT 1");
+  return nlohmann::json::parse(rows.empty() || rows[0] == "NULL" ? "{}" : rows[0]);
 }
 
 int lines_of(const std::string& path) {

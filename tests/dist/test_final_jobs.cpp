@@ -26,6 +26,14 @@ TEST(FinalJobs, JobAndResultRoundTrip) {
   EXPECT_EQ(back.genome, job().genome);
   EXPECT_EQ(back.dir, "/runs/r/finalists/7/4");
   EXPECT_EQ(back.seed_offset, 1);
+  EXPECT_FALSE(back.fp32_twin);
+  FinalJob twin = job();
+  twin.fp32_twin = true;  // the winner's FP32 twin
+  EXPECT_TRUE(decode_final_job(encode_final_job(twin)).fp32_twin);
+  // A message without the key (an older rank 0's) is a retraining, not a twin.
+  auto older = nlohmann::json::parse(encode_final_job(twin));
+  older.erase("fp32_twin");
+  EXPECT_FALSE(decode_final_job(older.dump()).fp32_twin);
 
   FinalJobResult r;
   r.metrics = {{"seed", 4}, {"device_val", {{"miou", 0.5}}}};

@@ -5,13 +5,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/tiny_search.h"
 #include "core/config_file.h"
 #include "dist/final_jobs.h"
 #include "dist/job_runner.h"
 #include "dist/messages.h"
 #include "eval/candidate_evaluator.h"
 #include "temp_dir.h"
-#include "tiny_search.h"
 
 namespace dalnas::dist {
 namespace {

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +16,8 @@
 #include <thread>
 
 #include "cli/cli_util.h"
+#include "cli/tiny_search.h"
 #include "mpi_util.h"
-#include "tiny_search.h"
 
 namespace dalnas::test {
 namespace {
@@ -26,54 +25,21 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string write_config(const TempDir& d, const std::string& text = kTinySearch) {
-  const std::string path = d.str() + "/tiny.toml";
-  std::ofstream(path) << text;
-  return path;
+  return write_tiny_config(d.str(), text);
 }
 
-// "candidate id, genome, status, fitness, device mIoU" of every journal row, sorted; the
-// injected reason for failures.
+// "candidate id, genome, status, fitness, device mIoU, reason" of every journal row, sorted.
 std::vector<std::string> journal_set(const std::string& path) {
-  sqlite3* db = nullptr;
-  std::vector<std::string> rows;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return rows;
-  }
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT candidate_id, genome, status, quote(fitness), "
-                     "quote(json_extract(metrics, '$.miou')), reason FROM evaluations",
-                     -1, &st, nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    std::string r;
-    for (int c = 0; c < 6; ++c) {
-      const unsigned char* t = sqlite3_column_text(st, c);
-      r += std::string(t ? reinterpret_cast<const char*>(t) : "NULL") + (c < 5 ? " " : "");
-    }
-    rows.push_back(r);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  auto rows = journal_query(path,
+                            "SELECT candidate_id, genome, status, quote(fitness), "
+                            "quote(json_extract(metrics, '$.miou')), reason FROM evaluations");
   std::sort(rows.begin(), rows.end());
   return rows;
 }
 
-// The first column of every row `sql` returns from the journal at `path`.
+// The single column of every row `sql` returns from the journal at `path`.
 std::vector<std::string> query(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::vector<std::string> out;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-      const unsigned char* t = sqlite3_column_text(st, 0);
-      out.push_back(t ? reinterpret_cast<const char*>(t) : "NULL");
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return out;
+  return journal_query(path, sql);
 }
 
 std::set<std::string> workers_in(const std::string& path) {
@@ -233,6 +199,39 @@ TEST(MpiSearch, FinalistsRetrainOnTheWorkersLikeTheLocalSearch) {
   EXPECT_EQ(nlohmann::json::parse(slurp(d.str() + "/mpi/best/metrics.json"))["candidate_id"],
             nlohmann::json::parse(slurp(d.str() + "/local/best/metrics.json"))["candidate_id"]);
   EXPECT_TRUE(fs::exists(d.str() + "/mpi/best/model-fp16.onnx"));
+}
+
+// The winner's seeds and their FP32 twins under MPI: four retrainings on the workers, side by
+// side, saved where the local search saves them and giving what its give.
+TEST(MpiSearch, TheWinnersSeedsAndTwinsRetrainOnTheWorkersLikeTheLocalSearch) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const auto [local, mpi] =
+      local_and_mpi(d, " --threads 1 --no-multi-fidelity --final-epochs 1 --final-seeds 2");
+  ASSERT_EQ(local.code, 0) << local.err;
+  ASSERT_EQ(mpi.code, 0) << mpi.err;
+  EXPECT_NE(mpi.err.find("retraining the winner on the workers: 4 retraining(s) of 1 epochs (2 "
+                         "seed(s), each with its FP32 twin)"),
+            std::string::npos)
+      << mpi.err;
+  EXPECT_NE(mpi.err.find("on worker 1"), std::string::npos) << mpi.err;
+  EXPECT_NE(mpi.err.find("on worker 2"), std::string::npos) << mpi.err;
+  EXPECT_EQ(local.err.find("on the workers"), std::string::npos) << local.err;
+  for (const char* f : {"best/model.ckpt", "best/fp32/model.ckpt", "best/seeds/4/model.ckpt",
+                        "best/seeds/4/fp32/model.ckpt", "best/model-fp16.onnx", "best/genome.txt"})
+    EXPECT_TRUE(fs::exists(d.str() + "/mpi/" + f)) << f;
+  const auto want = nlohmann::json::parse(slurp(d.str() + "/local/best/metrics.json"));
+  const auto got = nlohmann::json::parse(slurp(d.str() + "/mpi/best/metrics.json"));
+  EXPECT_EQ(got["candidate_id"], want["candidate_id"]);
+  ASSERT_TRUE(want.contains("over_seeds"));
+  EXPECT_EQ(got["over_seeds"], want["over_seeds"]);
+  ASSERT_TRUE(want.contains("fp32_twin"));
+  EXPECT_EQ(got["fp32_twin"]["device_test"], want["fp32_twin"]["device_test"]);
+  const auto seed4 = nlohmann::json::parse(slurp(d.str() + "/mpi/best/seeds/4/metrics.json"));
+  EXPECT_EQ(seed4["seed"], 4);
+  EXPECT_EQ(seed4["fp32_twin"]["device_test"],
+            nlohmann::json::parse(
+                slurp(d.str() + "/local/best/seeds/4/metrics.json"))["fp32_twin"]["device_test"]);
 }
 
 // --baseline under MPI: the baseline's seeds retrain on the workers, side by side, to what
