@@ -294,6 +294,50 @@ TEST(MpiSearch, AFailedRetrainingKeepsTheFinishedOnesForTheResume) {
   EXPECT_FALSE(fs::exists(run + "/FAILED.txt"));
 }
 
+// A winner's twin that fails on a worker loses none of the other retrainings: each was saved
+// as it arrived, the run fails naming the twin, and the resume trains that one alone (on
+// rank 0: a single retraining).
+TEST(MpiSearch, AFailedWinnerRetrainingKeepsTheOthersForTheResume) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const std::string run = d.str() + "/run";
+  const std::string search =
+      std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --threads 1";
+  // One seed and its twin: two retrainings, on the workers.
+  auto r = run_shell(search + " --config " + write_config(d) + " --out " + run +
+                     " --no-multi-fidelity --final-epochs 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("retraining the winner on the workers: 2 retraining(s)"), std::string::npos)
+      << r.err;
+  const auto seed3 = fs::last_write_time(run + "/best/model.ckpt");
+  // A file where seed 4's FP32 twin is to be saved: it fails on its worker.
+  fs::create_directories(run + "/best/seeds/4");
+  std::ofstream(run + "/best/seeds/4/fp32") << "in the way\n";
+  r = run_shell(search + " --resume " + run + " --final-seeds 2");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("retraining over MPI: " + run +
+                       "/best/seeds/4/fp32: the retraining failed on worker"),
+            std::string::npos)
+      << r.err;
+  ASSERT_TRUE(fs::exists(run + "/best/seeds/4/metrics.json")) << "the finished seed was not saved";
+  const auto seed4 = nlohmann::json::parse(slurp(run + "/best/seeds/4/metrics.json"));
+  EXPECT_EQ(seed4["seed"], 4);
+  EXPECT_FALSE(seed4.contains("fp32_twin"));
+  const auto kept = fs::last_write_time(run + "/best/seeds/4/model.ckpt");
+  fs::remove(run + "/best/seeds/4/fp32");
+  r = run_shell(search + " --resume " + run + " --final-seeds 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("retraining the winner on the workers"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("training its FP32 twin"), std::string::npos) << r.err;
+  EXPECT_EQ(fs::last_write_time(run + "/best/seeds/4/model.ckpt"), kept);
+  EXPECT_EQ(fs::last_write_time(run + "/best/model.ckpt"), seed3);
+  EXPECT_TRUE(
+      nlohmann::json::parse(slurp(run + "/best/seeds/4/metrics.json")).contains("fp32_twin"));
+  EXPECT_TRUE(fs::exists(run + "/best/seeds/4/fp32/model.ckpt"));
+  EXPECT_EQ(nlohmann::json::parse(slurp(run + "/best/metrics.json"))["over_seeds"]["seeds"],
+            nlohmann::json({3, 4}));
+}
+
 // The pid of the process of MPI rank `rank` among the children of `parent` (mpirun), or 0.
 pid_t rank_pid(pid_t parent, int rank) {
   const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
