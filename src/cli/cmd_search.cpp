@@ -14,7 +14,7 @@
 #include "cli/run_record.h"
 #include "cli/search_baseline.h"
 #include "cli/search_rescore.h"
-#include "cli/search_winner_mpi.h"
+#include "cli/search_winner.h"
 #include "core/atomic_file.h"
 #include "core/config_file.h"
 #include "core/error.h"
@@ -587,25 +587,25 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
     // A resumed run keeps a retraining it finished, unless the retraining's recipe
     // ([final_train] in the run's config.toml) changed since.
     // Under MPI, two or more of them go to the workers first, side by side
-    // (cli/search_winner_mpi.h); the loop below then finds them done.
+    // (cli/search_winner.h); the loop below then finds them done.
+    WinnerRetraining w;
+    w.run_dir = out;
+    w.genome = g.str();
+    w.with_twin = with_twin;
+    w.reuse = resume || from_finalists;
+    w.candidate_id = res.records[win].candidate_id;
+    w.search_metrics = res.records[win].metrics;
     bool on_workers = false;
     if (a.mpi) {
-      WinnerRetraining w;
-      w.run_dir = out;
-      w.genome = g.str();
-      w.with_twin = with_twin;
-      w.reuse = resume || from_finalists;
-      w.candidate_id = res.records[win].candidate_id;
-      w.search_metrics = res.records[win].metrics;
       on_workers = retrain_winner_on_workers(cfg, w, *a.mpi, [&](const std::string& line) {
                      if (talk) std::fprintf(stderr, "%s\n", line.c_str());
                    }) > 0;
     }
+    const bool reuse = w.reuse || on_workers;
     const auto retrain = [&](int k) -> nlohmann::json {
       const std::string dir = winner_dir(out, seed0, k);
       nlohmann::json m;
-      const bool done_before =
-          (resume || from_finalists || on_workers) && finished_before(dir, g.str(), m);
+      const bool done_before = reuse && finished_before(dir, g.str(), m);
       if (done_before && !m.contains("seed")) m["seed"] = seed0 + k;  // an older run's
       if (done_before) {
         if (talk && !on_workers)
@@ -620,23 +620,28 @@ PipelineResult run_locked(SearchConfig cfg, const std::string& out, bool resume,
                        cfg.final_train.empty() ? "" : cfg.final_train.dump().c_str(),
                        g.str().c_str());
         m = evaluator.train_final(g, dir, on_epoch, false, k);
-        m["candidate_id"] = res.records[win].candidate_id;
-        m["search_metrics"] = res.records[win].metrics;
-        if (k == 0) write_file_atomic(dir + "/genome.txt", g.str() + "\n");
-        write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
       }
       // The FP32 twin: the same genome, epochs and seed trained in FP32 and converted after
-      // training, so that best/ holds the headline comparison for the winner.
+      // training, so that best/ holds the headline comparison for the winner. A resumed run
+      // keeps the twin it has, also one that finished while its seed's retraining did not.
       const std::string twin_dir = dir + "/fp32";
-      const bool twin_before =  // a resumed run keeps the twin it has
-          m.contains("fp32_twin") && fs::exists(twin_dir + "/model.ckpt");
+      nlohmann::json twin;
+      const bool twin_before =
+          with_twin && reuse && twin_retrained_before(dir, g.str(), cfg.final_train, m, twin);
+      bool changed = !done_before;  // a seed retrained now, or a twin found beside it
+      if (twin_before && !m.contains("fp32_twin")) {
+        if (talk) std::fprintf(stderr, "its FP32 twin was trained before: %s\n", twin_dir.c_str());
+        m["fp32_twin"] = twin;
+        changed = true;
+      }
+      if (changed) save_winner_retraining(w, seed0, k, m);
       if (with_twin && !twin_before && !g_stop.load()) {
         if (talk)
           std::fprintf(stderr,
                        "training its FP32 twin (%d epochs) for post-training conversion: %s\n",
                        cfg.evaluation.final_epochs, twin_dir.c_str());
         m["fp32_twin"] = evaluator.train_final(g, twin_dir, on_epoch, true, k);
-        write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
+        save_winner_retraining(w, seed0, k, m);
       }
       return m;
     };

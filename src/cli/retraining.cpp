@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/atomic_file.h"
+#include "train/checkpoint_file.h"
 
 namespace dalnas::cli {
 
@@ -16,6 +17,30 @@ bool retrained_before(const std::string& dir, const std::string& genome,
         prev.value("final_train", nlohmann::json::object()) != final_train)
       return false;
     m = prev;
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool twin_retrained_before(const std::string& dir, const std::string& genome,
+                           const nlohmann::json& final_train, const nlohmann::json& m,
+                           nlohmann::json& twin) {
+  const std::string ckpt = dir + "/fp32/model.ckpt";
+  if (!std::filesystem::exists(ckpt)) return false;
+  if (m.contains("fp32_twin")) {
+    twin = m["fp32_twin"];
+    return true;
+  }
+  try {
+    const CheckpointMeta meta =
+        parse_checkpoint_meta(decode_checkpoint_container(read_file(ckpt), ckpt).meta, ckpt);
+    const nlohmann::json& x = meta.metrics;
+    if (x.value("genome", std::string()) != genome ||
+        x.value("precision", std::string()) != "fp32" || x.value("epochs", -1) <= 0 ||
+        x.value("final_train", nlohmann::json::object()) != final_train)
+      return false;
+    twin = x;
     return true;
   } catch (const std::exception&) {
     return false;

@@ -338,6 +338,51 @@ TEST(MpiSearch, AFailedWinnerRetrainingKeepsTheOthersForTheResume) {
             nlohmann::json({3, 4}));
 }
 
+// The other way round: a seed's retraining fails on its worker while its FP32 twin finishes.
+// The twin's checkpoint carries its own metrics, so the resume keeps it and retrains the
+// seed alone (on rank 0), recording the kept twin's metrics with the seed's.
+TEST(MpiSearch, ATwinThatFinishedBesideItsFailedSeedIsKeptForTheResume) {
+  SKIP_WITHOUT_MPI();
+  TempDir d;
+  const std::string run = d.str() + "/run";
+  const std::string search =
+      std::string(kMpirun) + DALNAS_BINARY + " search --evaluator mpi --threads 1";
+  auto r = run_shell(search + " --config " + write_config(d) + " --out " + run +
+                     " --no-multi-fidelity --final-epochs 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // A folder where seed 4's checkpoint is to be saved: its retraining fails on its worker,
+  // its twin (best/seeds/4/fp32/) does not.
+  fs::create_directories(run + "/best/seeds/4/model.ckpt");
+  r = run_shell(search + " --resume " + run + " --final-seeds 2");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(
+      r.err.find("retraining over MPI: " + run + "/best/seeds/4: the retraining failed on worker"),
+      std::string::npos)
+      << r.err;
+  ASSERT_TRUE(fs::exists(run + "/best/seeds/4/fp32/model.ckpt")) << "the twin did not finish";
+  EXPECT_FALSE(fs::exists(run + "/best/seeds/4/metrics.json"));
+  const auto kept = fs::last_write_time(run + "/best/seeds/4/fp32/model.ckpt");
+  fs::remove(run + "/best/seeds/4/model.ckpt");
+  r = run_shell(search + " --resume " + run + " --final-seeds 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("retraining the winner on the workers"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("its FP32 twin was trained before: " + run + "/best/seeds/4/fp32"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("training its FP32 twin"), std::string::npos) << r.err;
+  EXPECT_EQ(fs::last_write_time(run + "/best/seeds/4/fp32/model.ckpt"), kept);
+  const auto seed4 = nlohmann::json::parse(slurp(run + "/best/seeds/4/metrics.json"));
+  EXPECT_EQ(seed4["seed"], 4);
+  ASSERT_TRUE(seed4.contains("fp32_twin"));
+  EXPECT_EQ(seed4["fp32_twin"]["precision"], "fp32");
+  EXPECT_EQ(seed4["fp32_twin"]["seed"], 4);
+  EXPECT_TRUE(seed4["fp32_twin"]["device_test"].contains("miou"));
+  EXPECT_EQ(seed4["candidate_id"],
+            nlohmann::json::parse(slurp(run + "/best/metrics.json"))["candidate_id"]);
+  EXPECT_EQ(nlohmann::json::parse(slurp(run + "/best/metrics.json"))["over_seeds"]["seeds"],
+            nlohmann::json({3, 4}));
+}
+
 // The pid of the process of MPI rank `rank` among the children of `parent` (mpirun), or 0.
 pid_t rank_pid(pid_t parent, int rank) {
   const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);

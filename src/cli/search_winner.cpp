@@ -1,6 +1,5 @@
-#include "cli/search_winner_mpi.h"
+#include "cli/search_winner.h"
 
-#include <filesystem>
 #include <map>
 
 #include "cli/retraining.h"
@@ -14,10 +13,18 @@ std::string winner_dir(const std::string& run_dir, uint64_t search_seed, int k) 
                 : run_dir + "/best/seeds/" + std::to_string(search_seed + static_cast<uint64_t>(k));
 }
 
+void save_winner_retraining(const WinnerRetraining& w, uint64_t search_seed, int k,
+                            nlohmann::json& m) {
+  const std::string dir = winner_dir(w.run_dir, search_seed, k);
+  m["candidate_id"] = w.candidate_id;
+  m["search_metrics"] = w.search_metrics;
+  if (k == 0) write_file_atomic(dir + "/genome.txt", w.genome + "\n");
+  write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
+}
+
 size_t retrain_winner_on_workers(const SearchConfig& cfg, const WinnerRetraining& w,
                                  dist::MpiSession& mpi,
                                  const std::function<void(const std::string&)>& log) {
-  namespace fs = std::filesystem;
   const auto say = [&](const std::string& line) {
     if (log) log(line);
   };
@@ -28,6 +35,7 @@ size_t retrain_winner_on_workers(const SearchConfig& cfg, const WinnerRetraining
   std::vector<Job> what;
   std::vector<dist::FinalJob> jobs;
   std::map<int, nlohmann::json> seed_m;  // k -> the seed's metrics, once known
+  std::map<int, nlohmann::json> twin_m;  // k -> a twin done before its seed (now or earlier)
   for (int k = 0; k < cfg.evaluation.final_seeds; ++k) {
     const std::string dir = winner_dir(w.run_dir, cfg.seed, k);
     nlohmann::json m;
@@ -38,9 +46,10 @@ size_t retrain_winner_on_workers(const SearchConfig& cfg, const WinnerRetraining
       what.push_back({k, false});
       jobs.push_back({cfg.to_json(), w.run_dir, w.genome, dir, k, false});
     }
-    const bool twin_before =
-        before && m.contains("fp32_twin") && fs::exists(dir + "/fp32/model.ckpt");
-    if (w.with_twin && !twin_before) {
+    nlohmann::json twin;
+    if (w.with_twin && w.reuse && twin_retrained_before(dir, w.genome, cfg.final_train, m, twin)) {
+      if (!before) twin_m[k] = twin;  // kept for the seed's metrics when they arrive
+    } else if (w.with_twin) {
       what.push_back({k, true});
       jobs.push_back({cfg.to_json(), w.run_dir, w.genome, dir + "/fp32", k, true});
     }
@@ -50,12 +59,6 @@ size_t retrain_winner_on_workers(const SearchConfig& cfg, const WinnerRetraining
       " retraining(s) of " + std::to_string(cfg.evaluation.final_epochs) + " epochs (" +
       std::to_string(cfg.evaluation.final_seeds) + " seed(s)" +
       (w.with_twin ? ", each with its FP32 twin" : "") + "): " + w.genome);
-  std::map<int, nlohmann::json> twin_m;  // k -> a twin that arrived before its seed
-  const auto save = [&](int k) {
-    const std::string dir = winner_dir(w.run_dir, cfg.seed, k);
-    if (k == 0) write_file_atomic(dir + "/genome.txt", w.genome + "\n");
-    write_file_atomic(dir + "/metrics.json", seed_m[k].dump(2) + "\n");
-  };
   dist::run_final_mpi(
       mpi, jobs, [&](const std::string& line) { say("  " + line); },
       [&](size_t j, const nlohmann::json& r) {
@@ -67,13 +70,10 @@ size_t retrain_winner_on_workers(const SearchConfig& cfg, const WinnerRetraining
           }
           seed_m[job.k]["fp32_twin"] = r;
         } else {
-          nlohmann::json m = r;
-          m["candidate_id"] = w.candidate_id;
-          m["search_metrics"] = w.search_metrics;
-          if (twin_m.count(job.k)) m["fp32_twin"] = twin_m[job.k];
-          seed_m[job.k] = std::move(m);
+          seed_m[job.k] = r;
+          if (twin_m.count(job.k)) seed_m[job.k]["fp32_twin"] = twin_m[job.k];
         }
-        save(job.k);
+        save_winner_retraining(w, cfg.seed, job.k, seed_m[job.k]);
       });
   return jobs.size();
 }

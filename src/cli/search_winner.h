@@ -1,5 +1,6 @@
 #pragma once
-// `dalnas search --evaluator mpi`: the winner's retrainings on the workers. After the search
+// The winner's retrainings of `dalnas search`: their folders, how each is saved, and under
+// `--evaluator mpi` their run on the workers. After the search
 // the winner is retrained with each seed of [evaluation] final_seeds (search.seed + k into
 // best/ for k = 0, best/seeds/<seed>/ after) and, with precision aligned and
 // final_fp32_twin, each retraining's FP32 twin (<dir>/fp32/). Locally these run one after
@@ -28,6 +29,13 @@ struct WinnerRetraining {
 
 // The folder of the winner's retraining with seed offset k: best/ or best/seeds/<seed>/.
 std::string winner_dir(const std::string& run_dir, uint64_t search_seed, int k);
+
+// Saves the winner's retraining with seed offset k into winner_dir: `m` (train_final's
+// metrics, with its twin's under "fp32_twin" once in) gains the search's candidate_id and
+// search_metrics; genome.txt for k = 0, then metrics.json (atomically, last: a folder without
+// it counts as not retrained).
+void save_winner_retraining(const WinnerRetraining& w, uint64_t search_seed, int k,
+                            nlohmann::json& m);
 
 // Sends what is missing of the winner's retrainings to the workers and saves each as it
 // arrives. Returns how many retrainings ran; 0 when fewer than two were missing (one
