@@ -6,6 +6,16 @@
 #include "train/checkpoint_file.h"
 
 namespace dalnas::cli {
+namespace {
+
+// Whether a retraining's metrics say it trained `genome` (epochs > 0) with `final_train`.
+bool same_recipe(const nlohmann::json& m, const std::string& genome,
+                 const nlohmann::json& final_train) {
+  return m.value("genome", std::string()) == genome && m.value("epochs", -1) > 0 &&
+         m.value("final_train", nlohmann::json::object()) == final_train;
+}
+
+}  // namespace
 
 bool retrained_before(const std::string& dir, const std::string& genome,
                       const nlohmann::json& final_train, nlohmann::json& m) {
@@ -13,9 +23,7 @@ bool retrained_before(const std::string& dir, const std::string& genome,
   if (!fs::exists(dir + "/metrics.json") || !fs::exists(dir + "/model.ckpt")) return false;
   try {
     const auto prev = nlohmann::json::parse(read_file(dir + "/metrics.json"));
-    if (prev.value("genome", std::string()) != genome || prev.value("epochs", -1) <= 0 ||
-        prev.value("final_train", nlohmann::json::object()) != final_train)
-      return false;
+    if (!same_recipe(prev, genome, final_train)) return false;
     m = prev;
     return true;
   } catch (const std::exception&) {
@@ -36,9 +44,7 @@ bool twin_retrained_before(const std::string& dir, const std::string& genome,
     const CheckpointMeta meta =
         parse_checkpoint_meta(decode_checkpoint_container(read_file(ckpt), ckpt).meta, ckpt);
     const nlohmann::json& x = meta.metrics;
-    if (x.value("genome", std::string()) != genome ||
-        x.value("precision", std::string()) != "fp32" || x.value("epochs", -1) <= 0 ||
-        x.value("final_train", nlohmann::json::object()) != final_train)
+    if (!same_recipe(x, genome, final_train) || x.value("precision", std::string()) != "fp32")
       return false;
     twin = x;
     return true;
