@@ -1,9 +1,6 @@
 #include "search/async_driver.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -13,13 +10,6 @@
 namespace dalnas {
 
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 struct InFlight {
   Candidate candidate;
@@ -32,7 +22,7 @@ struct InFlight {
 SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space,
                                AsyncEvaluator& evaluator, Journal& journal,
                                const DriverOptions& options, AsyncStats* stats) {
-  const double t0 = now_s();
+  const double t0 = steady_now_s();
   SearchOutcome out;
   const int workers = evaluator.workers();
   if (workers < 1) throw Error("search: the evaluator has no workers");
@@ -40,25 +30,13 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   OpenedRun opened = open_run(cfg, space, journal, options);
   const int64_t run_id = opened.run_id;
   auto strategy = std::move(opened.strategy);
-  const int64_t planned = planned_evaluations(cfg, strategy->params());
   int64_t step = opened.step;
-  const double elapsed_before = opened.elapsed_before;
   out.records = std::move(opened.records);
   out.resumed_from = static_cast<int64_t>(out.records.size());
-
-  std::map<int, double> gen_best;
-  double best = kNaN;
-  const auto note_best = [&](const EvaluationRecord& r) {
-    if (!r.feasible || r.status != EvalStatus::Ok || std::isnan(r.fitness)) return;
-    auto it = gen_best.find(r.generation);
-    if (it == gen_best.end() || r.fitness > it->second) gen_best[r.generation] = r.fitness;
-    if (std::isnan(best) || r.fitness > best) best = r.fitness;
-  };
-  for (const auto& r : out.records) note_best(r);
-
-  double eval_seconds = 0;  // this invocation's, for the ETA
-  int64_t evaluated_here = 0;
-  const auto elapsed = [&]() { return elapsed_before + (now_s() - t0); };
+  // Results arrive `workers` at a time: the ETA divides by them.
+  ProgressTracker progress(cfg, planned_evaluations(cfg, strategy->params()), opened.elapsed_before,
+                           t0, out.records, workers);
+  const auto elapsed = [&]() { return progress.elapsed(); };
 
   // Observes one result and commits it with the strategy's state. `outcome`: a worker's
   // result; `prev`: an earlier evaluation of the same genome (a duplicate). `retry` >= 0:
@@ -67,50 +45,14 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   // metrics.retry_of, in place of the old one in the records, as run_search does it.
   const auto commit = [&](const Candidate& c, const EvalOutcome* outcome,
                           const EvaluationRecord* prev, double seconds, int64_t retry = -1) {
-    EvaluationRecord rec;
-    rec.run_id = run_id;
-    rec.candidate_id = c.id;
-    rec.genome = c.genome.str();
-    rec.config_hash = eval_hash;
-    rec.generation = c.generation;
-    rec.origin = c.origin;
-    rec.parents = c.parents;
-    const bool reused = prev != nullptr;
-    if (reused) {
-      rec.status = prev->status;
-      rec.reason = prev->reason;
-      rec.metrics = prev->metrics;
-      rec.metrics.erase("retry_of");
-      rec.metrics["reused_from"] = prev->metrics.value("reused_from", prev->candidate_id);
-      rec.costs = prev->costs;
-      rec.seed = prev->seed;
-      ++out.reused;
-    } else {
-      rec.status = outcome->status;
-      rec.reason = outcome->reason;
-      rec.transient = outcome->status == EvalStatus::Failed && outcome->transient;
-      rec.metrics = outcome->metrics;
-      rec.costs = outcome->costs;
-      rec.seed = outcome->seed;
-    }
     Observation obs;
-    try {
-      obs = observation_of(rec, cfg.fitness);
-    } catch (const Error& e) {  // a metric the fitness needs is missing
-      rec.status = EvalStatus::Failed;
-      rec.reason = e.what();
-      rec.transient = false;
-      obs = failed_observation(c.id);
-    }
-    rec.feasible = rec.status == EvalStatus::Ok && obs.feasible;
-    rec.fitness = rec.status == EvalStatus::Ok ? obs.fitness : kNaN;
-    if (rec.status == EvalStatus::Ok && !obs.feasible)
-      rec.reason = compute_fitness(cfg.fitness, EvalMetrics::from_json(rec.metrics)).reason();
-    rec.seconds = reused ? 0.0 : seconds;
-    if (!reused) {
-      eval_seconds += rec.seconds;
-      ++evaluated_here;
-    }
+    EvaluationRecord rec =
+        settled_record(c, run_id, eval_hash, outcome, prev, seconds, cfg.fitness, obs);
+    const bool reused = prev != nullptr;
+    if (reused)
+      ++out.reused;
+    else
+      progress.evaluated(rec.seconds);
     const EvaluationRecord* stored = nullptr;
     if (retry >= 0) {
       rec.metrics["retry_of"] = out.records[retry].row;
@@ -119,16 +61,16 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       out.records[retry] = rec;
       stored = &out.records[retry];
     } else {
-      const double tc = now_s();
+      const double tc = steady_now_s();
       strategy->observe({obs});
       ++step;
-      const double ts = now_s();
+      const double ts = steady_now_s();
       const nlohmann::json state = {
           {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
-      const double tj = now_s();
+      const double tj = steady_now_s();
       rec.row = journal.record_evaluation(rec, step, state);
       if (stats) {
-        const double end = now_s(), us = (end - tc) * 1e6;
+        const double end = steady_now_s(), us = (end - tc) * 1e6;
         ++stats->committed;
         stats->commit_us += us;
         stats->max_commit_us = std::max(stats->max_commit_us, us);
@@ -139,26 +81,10 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       out.records.push_back(rec);
       stored = &out.records.back();
     }
-    note_best(*stored);
-
-    if (options.on_progress) {
-      SearchProgress p;
-      p.record = stored;
-      p.reused = reused;
-      p.retry = retry >= 0;
-      p.done = static_cast<int64_t>(out.records.size());
-      p.planned = std::max(planned, p.done);
-      p.elapsed_s = elapsed();
-      // Results arrive `workers` at a time: the remaining ones take mean / workers each.
-      const double mean = evaluated_here ? eval_seconds / evaluated_here : 0.0;
-      p.eta_s = mean * static_cast<double>(p.planned - p.done) / workers;
-      if (cfg.time_budget_s > 0) p.eta_s = std::min(p.eta_s, cfg.time_budget_s - p.elapsed_s);
-      p.eta_s = std::max(0.0, p.eta_s);
-      auto it = gen_best.find(rec.generation);
-      p.generation_best = it == gen_best.end() ? kNaN : it->second;
-      p.best = best;
-      options.on_progress(p);
-    }
+    progress.note(*stored);
+    if (options.on_progress)
+      options.on_progress(
+          progress.report(*stored, reused, retry >= 0, static_cast<int64_t>(out.records.size())));
   };
 
   std::vector<Candidate> redo = strategy->outstanding();  // in flight when it was killed
@@ -196,7 +122,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
         out.stop_reason = "time budget";
         break;
       }
-      const double ts = now_s();
+      const double ts = steady_now_s();
       if (!retries.empty()) {
         const int64_t i = retries.front();
         retries.erase(retries.begin());
@@ -211,7 +137,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
           continue;
         }
         evaluator.submit(c, out.records);
-        flying[c.id] = InFlight{c, now_s(), i};
+        flying[c.id] = InFlight{c, steady_now_s(), i};
         flying_genomes[g] = c.id;
         ++retries_in_flight;
         continue;
@@ -236,11 +162,11 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
         continue;
       }
       evaluator.submit(c, out.records);
-      flying[c.id] = InFlight{c, now_s()};
+      flying[c.id] = InFlight{c, steady_now_s()};
       flying_genomes[g] = c.id;
       if (stats) {
         ++stats->submitted;
-        stats->submit_us += (now_s() - ts) * 1e6;
+        stats->submit_us += (steady_now_s() - ts) * 1e6;
         stats->max_in_flight = std::max(stats->max_in_flight, static_cast<int>(flying.size()));
       }
     }
@@ -273,7 +199,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       throw Error("search: the evaluator returned candidate " + std::to_string(id) +
                   ", which is not in flight");
     const Candidate c = it->second.candidate;
-    const double seconds = now_s() - it->second.started;
+    const double seconds = steady_now_s() - it->second.started;
     const int64_t retry = it->second.retry;
     flying.erase(it);
     const std::string g = c.genome.str();

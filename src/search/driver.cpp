@@ -1,7 +1,6 @@
 #include "search/driver.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -14,11 +13,6 @@ namespace dalnas {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 int param_int(const nlohmann::json& p, const char* key, int def) {
   return p.contains(key) && p.at(key).is_number() ? p.at(key).get<int>() : def;
@@ -151,106 +145,89 @@ std::vector<EvaluationRecord> load_run_records(Journal& journal, int64_t run_id)
   return records;
 }
 
+EvaluationRecord settled_record(const Candidate& c, int64_t run_id, const std::string& eval_hash,
+                                const EvalOutcome* outcome, const EvaluationRecord* prev,
+                                double seconds, const FitnessConfig& fitness, Observation& obs) {
+  EvaluationRecord rec;
+  rec.run_id = run_id;
+  rec.candidate_id = c.id;
+  rec.genome = c.genome.str();
+  rec.config_hash = eval_hash;
+  rec.generation = c.generation;
+  rec.origin = c.origin;
+  rec.parents = c.parents;
+  if (prev) {
+    rec.status = prev->status;
+    rec.reason = prev->reason;
+    rec.metrics = prev->metrics;
+    rec.metrics.erase("retry_of");
+    rec.metrics["reused_from"] = prev->metrics.value("reused_from", prev->candidate_id);
+    rec.costs = prev->costs;
+    rec.seed = prev->seed;
+  } else {
+    if (!outcome) throw std::logic_error("settled_record: neither an outcome nor a duplicate");
+    rec.status = outcome->status;
+    rec.reason = outcome->reason;
+    rec.transient = outcome->status == EvalStatus::Failed && outcome->transient;
+    rec.metrics = outcome->metrics;
+    rec.costs = outcome->costs;
+    rec.seed = outcome->seed;
+  }
+  try {
+    obs = observation_of(rec, fitness);
+  } catch (const Error& e) {  // a metric the fitness needs is missing
+    rec.status = EvalStatus::Failed;
+    rec.reason = e.what();
+    rec.transient = false;
+    obs = failed_observation(c.id);
+  }
+  rec.feasible = rec.status == EvalStatus::Ok && obs.feasible;
+  rec.fitness = rec.status == EvalStatus::Ok ? obs.fitness : kNaN;
+  if (rec.status == EvalStatus::Ok && !obs.feasible)
+    rec.reason = compute_fitness(fitness, EvalMetrics::from_json(rec.metrics)).reason();
+  rec.seconds = prev ? 0.0 : seconds;
+  return rec;
+}
+
 SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Evaluator& evaluator,
                          Journal& journal, const DriverOptions& options) {
-  const double t0 = now_s();
+  const double t0 = steady_now_s();
   SearchOutcome out;
   const std::string eval_hash = config_hash(cfg.evaluation_identity());
   OpenedRun opened = open_run(cfg, space, journal, options);
   const int64_t run_id = opened.run_id;
   auto strategy = std::move(opened.strategy);
-  const int64_t planned = planned_evaluations(cfg, strategy->params());
   int64_t step = opened.step;
-  const double elapsed_before = opened.elapsed_before;
   out.records = std::move(opened.records);
   out.resumed_from = static_cast<int64_t>(out.records.size());
+  ProgressTracker progress(cfg, planned_evaluations(cfg, strategy->params()), opened.elapsed_before,
+                           t0, out.records);
 
-  std::map<int, double> gen_best;
-  double best = kNaN;
-  const auto note_best = [&](const EvaluationRecord& r) {
-    if (!r.feasible || r.status != EvalStatus::Ok || std::isnan(r.fitness)) return;
-    auto it = gen_best.find(r.generation);
-    if (it == gen_best.end() || r.fitness > it->second) gen_best[r.generation] = r.fitness;
-    if (std::isnan(best) || r.fitness > best) best = r.fitness;
-  };
-  for (const auto& r : out.records) note_best(r);
-
-  double eval_seconds = 0;  // this invocation's, for the ETA
-  int64_t evaluated_here = 0;
-  const auto elapsed = [&]() { return elapsed_before + (now_s() - t0); };
-
-  // Evaluates (or answers from the journal) candidate `c` into `rec` and the strategy's
-  // observation `obs`; true when answered from the journal.
-  const auto settle = [&](const Candidate& c, EvaluationRecord& rec, Observation& obs) {
-    const double te = now_s();
-    rec.run_id = run_id;
-    rec.candidate_id = c.id;
-    rec.genome = c.genome.str();
-    rec.config_hash = eval_hash;
-    rec.generation = c.generation;
-    rec.origin = c.origin;
-    rec.parents = c.parents;
-    bool reused = false;
+  // Evaluates (or answers from the journal) candidate `c` into a record and the strategy's
+  // observation `obs`; .second: answered from the journal.
+  const auto settle = [&](const Candidate& c, Observation& obs) {
     if (auto prev = journal.find(c.genome, eval_hash)) {  // transient failures do not answer
-      reused = true;
-      rec.status = prev->status;
-      rec.reason = prev->reason;
-      rec.metrics = prev->metrics;
-      rec.metrics.erase("retry_of");
-      rec.metrics["reused_from"] = prev->metrics.value("reused_from", prev->candidate_id);
-      rec.costs = prev->costs;
-      rec.seed = prev->seed;
       ++out.reused;
-    } else {
-      EvalOutcome o;
-      try {
-        o = evaluate_classified(evaluator, c, out.records, cfg.transient_retries);
-      } catch (const EvaluationBug& bug) {
-        throw std::logic_error(evaluation_bug_message(c, bug.what(), out.records.size()));
-      }
-      rec.status = o.status;
-      rec.reason = o.reason;
-      rec.transient = o.transient;
-      rec.metrics = o.metrics;
-      rec.costs = o.costs;
-      rec.seed = o.seed;
+      return std::pair{settled_record(c, run_id, eval_hash, nullptr, &*prev, 0.0, cfg.fitness, obs),
+                       true};
     }
+    const double te = steady_now_s();
+    EvalOutcome o;
     try {
-      obs = observation_of(rec, cfg.fitness);
-    } catch (const Error& e) {  // a metric the fitness needs is missing
-      rec.status = EvalStatus::Failed;
-      rec.reason = e.what();
-      rec.transient = false;
-      obs = failed_observation(c.id);
+      o = evaluate_classified(evaluator, c, out.records, cfg.transient_retries);
+    } catch (const EvaluationBug& bug) {
+      throw std::logic_error(evaluation_bug_message(c, bug.what(), out.records.size()));
     }
-    rec.feasible = rec.status == EvalStatus::Ok && obs.feasible;
-    rec.fitness = rec.status == EvalStatus::Ok ? obs.fitness : kNaN;
-    if (rec.status == EvalStatus::Ok && !obs.feasible)
-      rec.reason = compute_fitness(cfg.fitness, EvalMetrics::from_json(rec.metrics)).reason();
-    rec.seconds = reused ? 0.0 : now_s() - te;
-    if (!reused) {
-      eval_seconds += rec.seconds;
-      ++evaluated_here;
-    }
-    return reused;
+    const double seconds = steady_now_s() - te;
+    progress.evaluated(seconds);
+    return std::pair{settled_record(c, run_id, eval_hash, &o, nullptr, seconds, cfg.fitness, obs),
+                     false};
   };
   const auto report = [&](const EvaluationRecord& rec, bool reused, bool retry) {
-    if (!options.on_progress) return;
-    SearchProgress p;
-    p.record = &rec;
-    p.reused = reused;
-    p.retry = retry;
-    p.done = static_cast<int64_t>(out.records.size());
-    p.planned = std::max(planned, p.done);
-    p.elapsed_s = elapsed();
-    const double mean = evaluated_here ? eval_seconds / evaluated_here : 0.0;
-    p.eta_s = mean * static_cast<double>(p.planned - p.done);
-    if (cfg.time_budget_s > 0) p.eta_s = std::min(p.eta_s, cfg.time_budget_s - p.elapsed_s);
-    p.eta_s = std::max(0.0, p.eta_s);
-    auto it = gen_best.find(rec.generation);
-    p.generation_best = it == gen_best.end() ? kNaN : it->second;
-    p.best = best;
-    options.on_progress(p);
+    progress.note(rec);
+    if (options.on_progress)
+      options.on_progress(
+          progress.report(rec, reused, retry, static_cast<int64_t>(out.records.size())));
   };
 
   // Transient failures of an earlier invocation are evaluated again first. The strategy
@@ -260,18 +237,15 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
   for (size_t i = 0; i < out.records.size(); ++i) {
     if (!out.records[i].transient) continue;
     if ((options.stop && options.stop->load()) ||
-        (cfg.time_budget_s > 0 && elapsed() >= cfg.time_budget_s))
+        (cfg.time_budget_s > 0 && progress.elapsed() >= cfg.time_budget_s))
       break;
     const EvaluationRecord old = out.records[i];
-    const Candidate c = candidate_of(old);
-    EvaluationRecord rec;
     Observation obs;
-    const bool reused = settle(c, rec, obs);
+    auto [rec, reused] = settle(candidate_of(old), obs);
     rec.metrics["retry_of"] = old.row;
     rec.row = journal.record_evaluation(rec);
     ++out.retried;
     out.records[i] = rec;
-    note_best(rec);
     report(out.records[i], reused, true);
   }
 
@@ -291,7 +265,7 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
       out.stop_reason = "max_evaluations";
       break;
     }
-    if (cfg.time_budget_s > 0 && elapsed() >= cfg.time_budget_s) {
+    if (cfg.time_budget_s > 0 && progress.elapsed() >= cfg.time_budget_s) {
       out.stop_reason = "time budget";
       break;
     }
@@ -306,20 +280,17 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
       c = proposed.front();
     }
 
-    EvaluationRecord rec;
     Observation obs;
-    const bool reused = settle(c, rec, obs);
+    auto [rec, reused] = settle(c, obs);
     strategy->observe({obs});
     ++step;
     const nlohmann::json state = {
-        {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
+        {"strategy", strategy->state()}, {"elapsed_s", progress.elapsed()}, {"step", step}};
     rec.row = journal.record_evaluation(rec, step, state);
     out.records.push_back(rec);
-    note_best(rec);
-
     report(out.records.back(), reused, false);
   }
-  out.elapsed_s = elapsed();
+  out.elapsed_s = progress.elapsed();
   out.screened = strategy->screened();
   return out;
 }

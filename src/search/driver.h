@@ -42,22 +42,11 @@
 #include "core/search_space.h"
 #include "search/evaluator.h"
 #include "search/journal.h"
+#include "search/progress.h"
 #include "search/search_config.h"
 #include "search/strategy.h"
 
 namespace dalnas {
-
-struct SearchProgress {
-  const EvaluationRecord* record = nullptr;  // the evaluation just committed
-  bool reused = false;                       // answered from the journal
-  bool retry = false;          // a transient failure of an earlier invocation, evaluated again
-  int64_t done = 0;            // evaluations recorded in this run
-  int64_t planned = 0;         // expected in all (budgets applied)
-  double elapsed_s = 0;        // all invocations together
-  double eta_s = 0;            // from the mean time per evaluation
-  double generation_best = 0;  // best fitness in the record's generation
-  double best = 0;             // best feasible fitness so far (NaN: none)
-};
 
 struct DriverOptions {
   std::function<void(const SearchProgress&)> on_progress;
@@ -122,5 +111,15 @@ SearchOutcome run_search(const SearchConfig& cfg, const SearchSpace& space, Eval
 
 // The strategy's observation of a journal record under `fitness`.
 Observation observation_of(const EvaluationRecord& r, const FitnessConfig& fitness);
+
+// The journal record of candidate `c`'s evaluation in run `run_id` under evaluation identity
+// `eval_hash` (row and step not yet set): its result is `outcome`'s, or, when `prev` is
+// given, that of an earlier evaluation of the same genome (a duplicate: metrics.reused_from
+// names the candidate first evaluated; seconds 0), scored under `fitness` into `obs`, the
+// strategy's observation. A result without a metric the fitness needs becomes a failure
+// that names it. Shared by run_search and run_search_async.
+EvaluationRecord settled_record(const Candidate& c, int64_t run_id, const std::string& eval_hash,
+                                const EvalOutcome* outcome, const EvaluationRecord* prev,
+                                double seconds, const FitnessConfig& fitness, Observation& obs);
 
 }  // namespace dalnas
