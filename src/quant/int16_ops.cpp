@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "quant/conv_checks.h"
 #include "quant/pool_window.h"
 
 namespace dalnas {
@@ -185,24 +186,7 @@ void check(const Int16ConvArgs& a) {
       a.shift == nullptr) {
     bad_conv("in, weight, multiplier, shift and out must be given");
   }
-  if (a.batch < 1 || a.c_in < 1 || a.h < 1 || a.w < 1 || a.c_out < 1) {
-    bad_conv("batch, c_in, h, w and c_out must be >= 1 (got " + std::to_string(a.batch) + ", " +
-             std::to_string(a.c_in) + ", " + std::to_string(a.h) + ", " + std::to_string(a.w) +
-             ", " + std::to_string(a.c_out) + ")");
-  }
-  if (a.kernel < 1 || a.stride < 1 || a.pad < 0) {
-    bad_conv("kernel and stride must be >= 1 and pad >= 0 (got kernel " + std::to_string(a.kernel) +
-             ", stride " + std::to_string(a.stride) + ", pad " + std::to_string(a.pad) + ")");
-  }
-  if (a.groups < 1 || a.c_in % a.groups != 0 || a.c_out % a.groups != 0) {
-    bad_conv("groups " + std::to_string(a.groups) + " must divide c_in " + std::to_string(a.c_in) +
-             " and c_out " + std::to_string(a.c_out));
-  }
-  if (a.h + 2 * a.pad < a.kernel || a.w + 2 * a.pad < a.kernel) {
-    bad_conv("the " + std::to_string(a.kernel) + "×" + std::to_string(a.kernel) +
-             " kernel does not fit the padded " + std::to_string(a.h) + "×" + std::to_string(a.w) +
-             " input");
-  }
+  if (const std::string p = conv_geometry_problem(a); !p.empty()) bad_conv(p);
   if (a.in_zero_point != 0 || a.out_zero_point != 0) {
     bad_conv("in_zero_point and out_zero_point must be 0 for int16 (got " +
              std::to_string(a.in_zero_point) + ", " + std::to_string(a.out_zero_point) + ")");
@@ -211,17 +195,9 @@ void check(const Int16ConvArgs& a) {
     bad_conv("activation range [" + std::to_string(a.act_min) + ", " + std::to_string(a.act_max) +
              "] must lie in [-32768, 32767] with min <= max");
   }
-  for (int oc = 0; oc < a.c_out; ++oc) {
-    // common.cc (int64 overload): DCHECK(quantized_multiplier >= 0), shift in [-31, 8).
-    if (a.shift[oc] < -31 || a.shift[oc] > 7) {
-      bad_conv("shift of output channel " + std::to_string(oc) + " is " +
-               std::to_string(a.shift[oc]) + ", outside [-31, 7]");
-    }
-    if (a.multiplier[oc] < 0) {
-      bad_conv("multiplier of output channel " + std::to_string(oc) + " is negative (" +
-               std::to_string(a.multiplier[oc]) + ")");
-    }
-  }
+  // common.cc's int64 overload: shift in [-31, 8).
+  if (const std::string p = requant_problem(a.multiplier, a.shift, a.c_out, 7); !p.empty())
+    bad_conv(p);
 }
 
 bool int16_isa_supported(Int8Isa isa) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "quant/conv_checks.h"
 
 namespace dalnas {
 
@@ -25,24 +26,7 @@ void check(const Int8ConvArgs& a) {
       (a.scale == nullptr && (a.multiplier == nullptr || a.shift == nullptr))) {
     bad("in, weight, out and either scale or multiplier and shift must be given");
   }
-  if (a.batch < 1 || a.c_in < 1 || a.h < 1 || a.w < 1 || a.c_out < 1) {
-    bad("batch, c_in, h, w and c_out must be >= 1 (got " + std::to_string(a.batch) + ", " +
-        std::to_string(a.c_in) + ", " + std::to_string(a.h) + ", " + std::to_string(a.w) + ", " +
-        std::to_string(a.c_out) + ")");
-  }
-  if (a.kernel < 1 || a.stride < 1 || a.pad < 0) {
-    bad("kernel and stride must be >= 1 and pad >= 0 (got kernel " + std::to_string(a.kernel) +
-        ", stride " + std::to_string(a.stride) + ", pad " + std::to_string(a.pad) + ")");
-  }
-  if (a.groups < 1 || a.c_in % a.groups != 0 || a.c_out % a.groups != 0) {
-    bad("groups " + std::to_string(a.groups) + " must divide c_in " + std::to_string(a.c_in) +
-        " and c_out " + std::to_string(a.c_out));
-  }
-  if (a.h + 2 * a.pad < a.kernel || a.w + 2 * a.pad < a.kernel) {
-    bad("the " + std::to_string(a.kernel) + "×" + std::to_string(a.kernel) +
-        " kernel does not fit the padded " + std::to_string(a.h) + "×" + std::to_string(a.w) +
-        " input");
-  }
+  if (const std::string p = conv_geometry_problem(a); !p.empty()) bad(p);
   if (a.in_zero_point < -128 || a.in_zero_point > 127 || a.out_zero_point < -128 ||
       a.out_zero_point > 127) {
     bad("zero points must be in [-128, 127] (in " + std::to_string(a.in_zero_point) + ", out " +
@@ -58,16 +42,9 @@ void check(const Int8ConvArgs& a) {
           std::to_string(a.scale[oc]) + ", not finite and > 0");
     }
   }
-  for (int oc = 0; a.scale == nullptr && oc < a.c_out; ++oc) {
-    // TFLite's DCHECKs in common.cc: shift in [-31, 30]; multiplier >= 0 (single rounding).
-    if (a.shift[oc] < -31 || a.shift[oc] > 30) {
-      bad("shift of output channel " + std::to_string(oc) + " is " + std::to_string(a.shift[oc]) +
-          ", outside [-31, 30]");
-    }
-    if (a.multiplier[oc] < 0) {
-      bad("multiplier of output channel " + std::to_string(oc) + " is negative (" +
-          std::to_string(a.multiplier[oc]) + ")");
-    }
+  if (a.scale == nullptr) {
+    if (const std::string p = requant_problem(a.multiplier, a.shift, a.c_out, 30); !p.empty())
+      bad(p);
   }
 }
 
