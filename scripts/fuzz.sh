@@ -11,6 +11,7 @@
 # (build jobs, and targets fuzzed at once; default: the cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/each_at_once.sh
 
 seconds=${1:-30}
 build=${FUZZ_BUILD:-build-fuzz}
@@ -26,6 +27,7 @@ cmake --build "$build" -j"$jobs"
 # the nine targets take five rounds of SECONDS instead of nine.
 fuzz_one() {
   local t=$1 work rc=0
+  rm -f "$build/fuzz-$t.rc"
   work=$(mktemp -d)
   "$build/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$build/" "$work" "fuzz/corpus/$t" \
@@ -33,17 +35,8 @@ fuzz_one() {
   rm -rf "$work"
   echo "$rc" >"$build/fuzz-$t.rc"
 }
-running=0
-for t in $targets; do
-  rm -f "$build/fuzz-$t.rc"
-  fuzz_one "$t" &
-  running=$((running + 1))
-  if [ "$running" -ge "$jobs" ]; then
-    wait -n || true
-    running=$((running - 1))
-  fi
-done
-wait
+# shellcheck disable=SC2086
+each_at_once "$jobs" fuzz_one $targets
 
 failed=()
 printf '%-12s %12s %10s  %s\n' target executions exec/s result

@@ -8,6 +8,7 @@
 #   bash scripts/sanitize.sh            # build into build-asan and run
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/each_at_once.sh
 BUILD=${BUILD_ASAN:-build-asan}
 JOBS=${JOBS:-$(nproc)}
 start=$(date +%s)
@@ -29,27 +30,19 @@ export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
 # ProbeFitSlow.RoundTripEveryProfile fits every profile (4 min under ASan, 80 % of the
 # sanitizer tests' time); fit_probes stays covered here by ProbeFit.*, and the round trip
 # runs in `make test`.
-filter_for() { [ "$1" = test_probe ] && echo "--gtest_filter=-ProbeFitSlow.*" || true; }
+filter_for() { if [ "$1" = test_probe ]; then echo "--gtest_filter=-ProbeFitSlow.*"; fi; }
 # One executable per core at a time (each runs its tests in one process).
 run_one() {
   local t=$1 t0 rc=0
+  rm -f "$BUILD/sanitize-$t.rc"
   t0=$(date +%s)
   # shellcheck disable=SC2046
   (cd "$BUILD/tests" && "./$t" --gtest_brief=1 $(filter_for "$t") >"../sanitize-$t.log" 2>&1) ||
     rc=$?
   echo "$rc $(($(date +%s) - t0))" >"$BUILD/sanitize-$t.rc"
 }
-running=0
-for t in $TARGETS; do
-  rm -f "$BUILD/sanitize-$t.rc"
-  run_one "$t" &
-  running=$((running + 1))
-  if [ "$running" -ge "$JOBS" ]; then
-    wait -n || true
-    running=$((running - 1))
-  fi
-done
-wait
+# shellcheck disable=SC2086
+each_at_once "$JOBS" run_one $TARGETS
 failed=()
 for t in $TARGETS; do
   read -r rc secs <"$BUILD/sanitize-$t.rc" || { rc="?"; secs="?"; }
