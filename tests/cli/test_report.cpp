@@ -12,45 +12,12 @@
 #include <regex>
 
 #include "cli_util.h"
+#include "tiny_search.h"
 
 namespace dalnas::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-const char* kTinySearch = R"(
-[search]
-strategy = "ga"
-seed = 3
-input_size = 64
-time_budget_s = 0
-
-[strategy]
-population = 4
-generations = 2
-newcomers = 1
-
-[search_space]
-widths = [8, 16]
-decoder_widths = [8]
-stages = {min = 3, max = 3}
-block_types = ["ConvBnAct", "ConvAct", "MBConv"]
-
-[evaluation]
-epochs = 1
-low_epochs = 1
-inherit_epochs = 1
-final_epochs = 1
-multi_fidelity = false
-
-[train]
-data = "synthetic"
-synthetic = {scenes = 5, height = 64, width = 64}
-tiling = {size = 32, stride = 32, background_keep = 1.0}
-batch = 8
-eval_tile = 64
-eval_overlap = 0
-)";
 
 std::string chromium() {
   if (const char* c = std::getenv("DALNAS_CHROMIUM")) return c;
@@ -149,10 +116,12 @@ fs::path artifacts() {
 
 TEST(ReportCli, TinySearchWritesAReportThatChromiumDrawsCompletely) {
   TempDir d;
-  const std::string cfg = d.str() + "/tiny.toml";
-  std::ofstream(cfg) << kTinySearch;
+  // The CLI tests' tiny search (tiny_search.h) cut to two generations of one epoch each.
+  const std::string cfg = write_tiny_config(d.str());
   const std::string out = d.str() + "/run";
-  const auto r = run_dalnas("search --config " + cfg + " --out " + out + " --threads 1");
+  const auto r = run_dalnas("search --config " + cfg + " --out " + out +
+                            " --threads 1 --set strategy.generations=2 --set evaluation.epochs=1"
+                            " --set evaluation.multi_fidelity=false");
   ASSERT_EQ(r.code, 0) << r.err;
   // The search wrote its command and its report.
   EXPECT_NE(r.err.find("report: " + out + "/report.html"), std::string::npos) << r.err;
@@ -165,9 +134,9 @@ TEST(ReportCli, TinySearchWritesAReportThatChromiumDrawsCompletely) {
         "data:image/png;base64,", "Configuration and command", "Chart.js v3"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
   // The winner's FP32 twin gives the panels the headline comparison's columns.
-  for (const char* s : {"FP32 twin, host", "FP32 twin, post-conversion on myriadx",
-                        "the winner, trained aligned, on myriadx",
-                        "FP32 twin after conversion, myriadx, test"})
+  for (const char* s :
+       {"FP32 twin, host", "FP32 twin, post-conversion on myriadx",
+        "the winner, trained aligned, on myriadx", "FP32 twin after conversion, myriadx, test"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
   EXPECT_EQ(html.find("there is no post-conversion column"), std::string::npos);
   // Written again by the command, to another file.

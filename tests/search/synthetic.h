@@ -31,6 +31,17 @@ inline Observation synthetic_result(const Candidate& c, double cost_limit = 200)
   return o;
 }
 
+// An independent ranking for the strategies' selection: feasible by fitness (descending),
+// then infeasible by violation (ascending), failed last; ties by candidate id.
+inline bool naive_better(const Candidate& ca, const Observation& a, const Candidate& cb,
+                         const Observation& b) {
+  auto cls = [](const Observation& o) { return o.ok ? (o.feasible ? 0 : 1) : 2; };
+  if (cls(a) != cls(b)) return cls(a) < cls(b);
+  if (cls(a) == 0 && a.fitness != b.fitness) return a.fitness > b.fitness;
+  if (cls(a) == 1 && a.violation != b.violation) return a.violation < b.violation;
+  return ca.id < cb.id;
+}
+
 inline std::string describe(const Candidate& c) {
   std::string s = "propose " + std::to_string(c.id) + " " + c.genome.str() + " g" +
                   std::to_string(c.generation) + " " + c.origin + " [";

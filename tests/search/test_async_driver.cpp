@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "driver_fixtures.h"
 #include "search/async_driver.h"
 #include "search/classified_evaluation.h"
 #include "search/driver.h"
@@ -107,21 +108,6 @@ class FakeWorkers : public AsyncEvaluator {
   std::vector<Candidate> flying_;
 };
 
-SearchConfig small_config(const std::string& strategy) {
-  SearchConfig c = SearchConfig::defaults();
-  c.strategy = strategy;
-  if (strategy == "ga")
-    c.strategy_params = {{"population", 6}, {"generations", 3}, {"newcomers", 1}};
-  else if (strategy == "nsga2")
-    c.strategy_params = {{"population", 4}, {"generations", 3}};
-  else if (strategy == "regularized-evolution")
-    c.strategy_params = {{"population", 4}, {"sample", 2}, {"budget", 14}};
-  else
-    c.strategy_params = {{"budget", 12}};
-  c.space.max_params = 0;
-  return c;
-}
-
 // A space of one genome: every proposal after the first repeats it.
 void one_genome_space(SearchSpace& space) {
   space.block_types = {BlockType::ConvBnAct};
@@ -136,31 +122,20 @@ void one_genome_space(SearchSpace& space) {
 // (id, genome, status, fitness, generation), sorted: the set of evaluations.
 std::vector<std::string> as_set(const std::vector<EvaluationRecord>& rs) {
   std::vector<std::string> out;
-  for (const auto& r : rs) {
-    char f[64];
-    std::snprintf(f, sizeof f, "%.12g", r.fitness);
-    out.push_back(std::to_string(r.candidate_id) + " " + r.genome + " " + to_string(r.status) +
-                  " " + f + " g" + std::to_string(r.generation));
-  }
+  for (const auto& r : rs) out.push_back(testing_search::record_line(r, false));
   std::sort(out.begin(), out.end());
   return out;
 }
 
-class AsyncDriverTest : public ::testing::Test {
+using testing_search::small_config;
+
+class AsyncDriverTest : public testing_search::JournalDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/dalnas-async-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string journal(const std::string& name) { return dir_ + "/" + name + ".sqlite"; }
   std::vector<EvaluationRecord> serial(const SearchConfig& cfg, const std::string& name) {
     SerialEvaluator ev;
     Journal j(journal(name));
     return run_search(cfg, cfg.space, ev, j).records;
   }
-  std::string dir_;
 };
 
 TEST_F(AsyncDriverTest, GenerationalStrategiesCommitTheSerialDriversEvaluations) {

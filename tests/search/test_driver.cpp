@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/transient_error.h"
+#include "driver_fixtures.h"
 #include "search/driver.h"
 
 namespace dalnas {
@@ -73,41 +74,12 @@ class GenomeEvaluator : public Evaluator {
   }
 };
 
-SearchConfig small_config(const std::string& strategy) {
-  SearchConfig c = SearchConfig::defaults();
-  c.strategy = strategy;
-  if (strategy == "ga")
-    c.strategy_params = {{"population", 6}, {"generations", 3}, {"newcomers", 1}};
-  else if (strategy == "nsga2")
-    c.strategy_params = {{"population", 4}, {"generations", 3}};
-  else if (strategy == "regularized-evolution")
-    c.strategy_params = {{"population", 4}, {"sample", 2}, {"budget", 14}};
-  else
-    c.strategy_params = {{"budget", 12}};
-  c.space.max_params = 0;
-  return c;
-}
-
-class DriverTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/dalnas-driver-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string journal(const std::string& name) { return dir_ + "/" + name + ".sqlite"; }
-  std::string dir_;
-};
+using testing_search::small_config;
+using DriverTest = testing_search::JournalDirTest;
 
 std::vector<std::string> summary(const std::vector<EvaluationRecord>& rs) {
   std::vector<std::string> out;
-  for (const auto& r : rs) {
-    char f[64];
-    std::snprintf(f, sizeof f, "%.12g", r.fitness);
-    out.push_back(std::to_string(r.candidate_id) + " " + r.genome + " " + to_string(r.status) +
-                  " " + f + " g" + std::to_string(r.generation) + " " + r.origin);
-  }
+  for (const auto& r : rs) out.push_back(testing_search::record_line(r, true));
   return out;
 }
 

@@ -10,16 +10,8 @@
 namespace dalnas {
 namespace {
 
+using testing_search::naive_better;
 using testing_search::synthetic_result;
-
-bool naive_better(const Candidate& ca, const Observation& a, const Candidate& cb,
-                  const Observation& b) {
-  auto cls = [](const Observation& o) { return o.ok ? (o.feasible ? 0 : 1) : 2; };
-  if (cls(a) != cls(b)) return cls(a) < cls(b);
-  if (cls(a) == 0 && a.fitness != b.fitness) return a.fitness > b.fitness;
-  if (cls(a) == 1 && a.violation != b.violation) return a.violation < b.violation;
-  return ca.id < cb.id;
-}
 
 struct Member {
   Candidate c;
