@@ -10,7 +10,6 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/strings.h"
-#include "core/transient_error.h"
 #include "cost/cost_model.h"
 #include "cost/external_measure.h"
 #include "device/alignment.h"
@@ -22,6 +21,7 @@
 #include "eval/zero_cost.h"
 #include "nn/inherit.h"
 #include "onnx/onnx_export.h"
+#include "search/classified_evaluation.h"
 #include "search/fitness.h"
 #include "search/prefilter.h"
 #include "search/rungs.h"
@@ -656,17 +656,9 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
     o.transient = what.find("not enough memory") != std::string::npos ||
                   what.find("can't allocate memory") != std::string::npos ||
                   what.find("out of memory") != std::string::npos;
-  } catch (const TransientError& e) {
-    o.status = EvalStatus::Failed;
-    o.reason = first_line(e.what());
-    o.transient = true;
-  } catch (const Error& e) {
-    o.status = EvalStatus::Failed;
-    o.reason = first_line(e.what());
-  } catch (const std::bad_alloc&) {
-    o.status = EvalStatus::Failed;
-    o.reason = "out of memory (std::bad_alloc)";
-    o.transient = true;
+  } catch (const std::exception&) {
+    // dalnas::Error, TransientError, std::bad_alloc: search/classified_evaluation's rule.
+    if (!classify_failure(std::current_exception(), o)) throw;
   }
   // Anything else is a programming error: it reaches the driver, which stops the search
   // naming this candidate (search/evaluator.h).

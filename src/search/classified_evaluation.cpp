@@ -24,6 +24,27 @@ std::string type_name(const std::exception& e) {
 
 }  // namespace
 
+bool classify_failure(std::exception_ptr e, EvalOutcome& o) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const TransientError& x) {
+    o.status = EvalStatus::Failed;
+    o.reason = first_line(x.what());
+    o.transient = true;
+  } catch (const Error& x) {
+    o.status = EvalStatus::Failed;
+    o.reason = first_line(x.what());
+    o.transient = false;
+  } catch (const std::bad_alloc&) {
+    o.status = EvalStatus::Failed;
+    o.reason = "out of memory (std::bad_alloc)";
+    o.transient = true;
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
 EvalOutcome evaluate_classified(Evaluator& evaluator, const Candidate& c,
                                 const std::vector<EvaluationRecord>& history, int retries) {
   EvalOutcome o;
@@ -31,19 +52,9 @@ EvalOutcome evaluate_classified(Evaluator& evaluator, const Candidate& c,
     o = EvalOutcome{};
     try {
       o = evaluator.evaluate(c, history);
-    } catch (const TransientError& e) {
-      o.status = EvalStatus::Failed;
-      o.reason = first_line(e.what());
-      o.transient = true;
-    } catch (const Error& e) {
-      o.status = EvalStatus::Failed;
-      o.reason = first_line(e.what());
-    } catch (const std::bad_alloc&) {
-      o.status = EvalStatus::Failed;
-      o.reason = "out of memory (std::bad_alloc)";
-      o.transient = true;
     } catch (const std::exception& e) {
-      throw EvaluationBug(c.id, type_name(e) + ": " + first_line(e.what()));
+      if (!classify_failure(std::current_exception(), o))
+        throw EvaluationBug(c.id, type_name(e) + ": " + first_line(e.what()));
     }
     if (o.status != EvalStatus::Failed || !o.transient || attempt >= retries) break;
   }

@@ -8,6 +8,7 @@
 //                                            stops the search (the driver names the
 //                                            candidate; a worker sends it to rank 0).
 #include <cstdint>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,6 +25,15 @@ class EvaluationBug : public std::logic_error {
       : std::logic_error(what), candidate_id(candidate_id) {}
   uint64_t candidate_id;
 };
+
+// Classifies the failure `e` (std::current_exception() in a catch block) into `o`: status
+// Failed, the first line of its message as the reason, and whether it is transient, for
+// dalnas::TransientError, dalnas::Error and std::bad_alloc (the rest of `o` is kept: metrics
+// measured before the failure stay). False for anything else, which is the caller's to
+// classify or rethrow. The one place that says which failures are a candidate's and which
+// are transient, for evaluate_classified and the evaluators that catch their own
+// (eval/candidate_evaluator).
+bool classify_failure(std::exception_ptr e, EvalOutcome& o);
 
 // Throws EvaluationBug for a programming error; returns every other outcome.
 EvalOutcome evaluate_classified(Evaluator& evaluator, const Candidate& c,
