@@ -10,7 +10,6 @@
 // Prints the mean cost per result in each tenth of the run (the state grows with the
 // genomes seen, so the cost grows with the evaluations done) and the split between commit
 // (observe + state + journal) and the rest.
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -19,17 +18,13 @@
 #include <vector>
 
 #include "bench_args.h"
+#include "core/steady_clock.h"
 #include "search/async_driver.h"
 
 namespace {
 
 using namespace dalnas;
 namespace fs = std::filesystem;
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 // W workers that finish in submission order at once; metrics from the genome alone.
 class InstantWorkers : public AsyncEvaluator {
@@ -105,10 +100,10 @@ int run_bench(int argc, char** argv) {
   AsyncStats stats;
   std::vector<double> at;  // wall time of each commit
   DriverOptions opt;
-  opt.on_progress = [&](const SearchProgress&) { at.push_back(now_s()); };
-  const double t0 = now_s();
+  opt.on_progress = [&](const SearchProgress&) { at.push_back(steady_now_s()); };
+  const double t0 = steady_now_s();
   run_search_async(cfg, cfg.space, w, journal, opt, &stats);
-  const double total = now_s() - t0;
+  const double total = steady_now_s() - t0;
   std::printf("rank 0 cost per result: %s, %d workers, %d evaluations (journal %s)\n",
               strategy.c_str(), workers, evaluations, dir.c_str());
   std::printf("%-16s %14s\n", "results", "us per result");

@@ -1,11 +1,11 @@
 #include "dist/job_runner.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 
 #include "core/error.h"
 #include "core/genome.h"
+#include "core/steady_clock.h"
 #include "core/strings.h"
 #include "core/transient_error.h"
 #include "dist/census_jobs.h"
@@ -19,11 +19,6 @@
 namespace dalnas::dist {
 
 namespace {
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 // The candidate id of a job message that does not decode, if it can be found (0: none).
 uint64_t candidate_id_of(const std::string& text) {
@@ -97,7 +92,7 @@ JobRunner::JobRunner(int worker) : impl_(std::make_unique<Impl>()) {
 JobRunner::~JobRunner() = default;
 
 std::string JobRunner::run(const std::string& job_message) {
-  const double t0 = now_s();
+  const double t0 = steady_now_s();
   if (is_compare_job(job_message)) {
     CompareJobResult c;
     c.worker = impl_->worker;
@@ -107,7 +102,7 @@ std::string JobRunner::run(const std::string& job_message) {
       c.result = nullptr;
       c.error = first_line(e.what());
     }
-    c.seconds = now_s() - t0;
+    c.seconds = steady_now_s() - t0;
     return encode_compare_result(c);
   }
   if (is_final_job(job_message)) {  // a finalist's retraining (dist/final_jobs.h)
@@ -122,7 +117,7 @@ std::string JobRunner::run(const std::string& job_message) {
       f.metrics = nullptr;
       f.error = first_line(e.what());
     }
-    f.seconds = now_s() - t0;
+    f.seconds = steady_now_s() - t0;
     return encode_final_result(f);
   }
   if (is_census_job(job_message)) {
@@ -138,7 +133,7 @@ std::string JobRunner::run(const std::string& job_message) {
       c.cells.clear();
       c.error = first_line(e.what());
     }
-    c.seconds = now_s() - t0;
+    c.seconds = steady_now_s() - t0;
     return encode_census_result(c);
   }
   JobResult r;
@@ -163,7 +158,7 @@ std::string JobRunner::run(const std::string& job_message) {
     r.outcome.status = EvalStatus::Failed;
     r.outcome.reason = "worker " + std::to_string(impl_->worker) + ": " + first_line(e.what());
   }
-  r.seconds = now_s() - t0;
+  r.seconds = steady_now_s() - t0;
   return encode_result(r);
 }
 

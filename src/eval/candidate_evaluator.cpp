@@ -1,7 +1,6 @@
 #include "eval/candidate_evaluator.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/steady_clock.h"
 #include "core/strings.h"
 #include "cost/cost_model.h"
 #include "cost/external_measure.h"
@@ -31,11 +31,6 @@
 namespace dalnas {
 
 namespace {
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 std::string rung_state_file(const std::string& run_dir, const Genome& g) {
   char name[40];
@@ -254,9 +249,9 @@ nlohmann::json CandidateEvaluator::cost(const Genome& g) const {
   net->eval();
   DeviceGraph graph = lower_for(net, m.data_().norm, m.profile);
   graph.infer_shapes(Shape{m.data_().bands, m.cfg.input_h, m.cfg.input_w});
-  const double t0 = now_s();
+  const double t0 = steady_now_s();
   const CostEstimate e = m.cost_model.estimate(graph, m.cost_options);
-  const double us = (now_s() - t0) * 1e6;
+  const double us = (steady_now_s() - t0) * 1e6;
   return {{"params", count_parameters(*net)},
           {"macs", graph.macs()},
           {"latency_ms", e.latency_ms},
@@ -384,13 +379,13 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
         break;
       }
     }
-    const double t1 = now_s();
+    const double t1 = steady_now_s();
     const EpochRange range{k == 0 ? 1 : ev.rungs[static_cast<size_t>(k - 1)] + 1,
                            ev.rungs[static_cast<size_t>(k)],
                            ev.rung_chip_fraction[static_cast<size_t>(k)]};
     const TrainHistory h = fit(ck.net, m.data_().train, m.data_().val, t, {}, range, &state);
     trained += static_cast<int>(h.epochs.size());
-    train_s += now_s() - t1;
+    train_s += steady_now_s() - t1;
     // fit() leaves the kept weights (the lowest validation loss so far); they differ from
     // the last epoch's when that epoch did not improve it.
     const bool last_differs = !state.best.empty() && state.best_epoch != state.epochs_done;
@@ -404,7 +399,7 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
     };
     if (ev.rung_score == "last" && last_differs)
       put(state.last, state.last_ranges, state.last_steps);
-    const double t2 = now_s();
+    const double t2 = steady_now_s();
     dm = m.device_metrics(ck, m.eval_scenes);
     if (also_score_last) {
       double last_miou = dm.metrics.cm.miou();
@@ -415,7 +410,7 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
       }
       miou_last_at.push_back(last_miou);
     }
-    eval_s += now_s() - t2;
+    eval_s += steady_now_s() - t2;
     measured = true;
     reached = k;
     const double f = fitness_with(dm.metrics.cm.miou());
@@ -446,9 +441,9 @@ void CandidateEvaluator::Impl::climb_rungs(const Candidate& c,
     if (on_rung) on_rung(k);
   }
   if (!measured) {  // stopped right after a resume: the weights of the rung it reached
-    const double t2 = now_s();
+    const double t2 = steady_now_s();
     dm = m.device_metrics(ck, m.eval_scenes);
-    eval_s += now_s() - t2;
+    eval_s += steady_now_s() - t2;
   }
   o.metrics["rung_fitness"] = fit_at;
   o.metrics["rung_miou"] = miou_at;
@@ -585,16 +580,16 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
       fidelity = o.metrics.at("fidelity").get<std::string>();
     } else {
       const int first_stage = staged ? ev.low_epochs : epochs;
-      const double t_train = now_s();
+      const double t_train = steady_now_s();
       TrainState state;  // the second stage continues the first as one run
       h = fit(ck.net, m.data_().train, m.data_().val, t, {}, EpochRange{1, first_stage}, &state);
-      train_s = now_s() - t_train;
+      train_s = steady_now_s() - t_train;
       trained = static_cast<int>(h.epochs.size());
 
       // 3. The device's metrics on the evaluation split.
-      t_eval = now_s();
+      t_eval = steady_now_s();
       dm = m.device_metrics(ck, m.eval_scenes);
-      eval_s = now_s() - t_eval;
+      eval_s = steady_now_s() - t_eval;
       if (staged) {
         nlohmann::json low = o.metrics;
         low["miou"] = dm.metrics.cm.miou();
@@ -612,14 +607,14 @@ EvalOutcome CandidateEvaluator::evaluate(const Candidate& c,
         o.metrics["promoted"] = promoted;
         fidelity = "low";
         if (promoted) {
-          const double t2 = now_s();
+          const double t2 = steady_now_s();
           h = fit(ck.net, m.data_().train, m.data_().val, t, {},
                   EpochRange{first_stage + 1, epochs}, &state);
           trained += static_cast<int>(h.epochs.size());
-          train_s += now_s() - t2;
-          t_eval = now_s();
+          train_s += steady_now_s() - t2;
+          t_eval = steady_now_s();
           dm = m.device_metrics(ck, m.eval_scenes);
-          eval_s += now_s() - t_eval;
+          eval_s += steady_now_s() - t_eval;
           fidelity = "full";
         }
       }
@@ -693,13 +688,13 @@ nlohmann::json CandidateEvaluator::train_final(
   ck.net = build_network(g, m.data_().bands, policy);
   // Chips of the retraining's own tiling where [final_train] changes it (the same scenes,
   // split and normalisation; the scenes are evaluated whole either way).
-  const double t0 = now_s();
+  const double t0 = steady_now_s();
   const PreparedData& d = m.final_data_();
   const TrainHistory h =
       fit(ck.net, d.train, d.val, t, [&](const EpochStats& s, int total, double eta) {
         if (on_epoch) on_epoch(s.epoch, total, eta);
       });
-  const double train_s = now_s() - t0;
+  const double train_s = steady_now_s() - t0;
   nlohmann::json out = cost(g);
   out["genome"] = g.str();
   out["precision"] = to_string(t.precision);

@@ -36,7 +36,6 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
   // Results arrive `workers` at a time: the ETA divides by them.
   ProgressTracker progress(cfg, planned_evaluations(cfg, strategy->params()), opened.elapsed_before,
                            t0, out.records, workers);
-  const auto elapsed = [&]() { return progress.elapsed(); };
 
   // Observes one result and commits it with the strategy's state. `outcome`: a worker's
   // result; `prev`: an earlier evaluation of the same genome (a duplicate). `retry` >= 0:
@@ -66,7 +65,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       ++step;
       const double ts = steady_now_s();
       const nlohmann::json state = {
-          {"strategy", strategy->state()}, {"elapsed_s", elapsed()}, {"step", step}};
+          {"strategy", strategy->state()}, {"elapsed_s", progress.elapsed()}, {"step", step}};
       const double tj = steady_now_s();
       rec.row = journal.record_evaluation(rec, step, state);
       if (stats) {
@@ -117,7 +116,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
         out.stop_reason = "max_evaluations";
         break;
       }
-      if (cfg.time_budget_s > 0 && elapsed() >= cfg.time_budget_s) {
+      if (cfg.time_budget_s > 0 && progress.elapsed() >= cfg.time_budget_s) {
         stopping = true;
         out.stop_reason = "time budget";
         break;
@@ -232,7 +231,7 @@ SearchOutcome run_search_async(const SearchConfig& cfg, const SearchSpace& space
       waiting.erase(w);
     }
   }
-  out.elapsed_s = elapsed();
+  out.elapsed_s = progress.elapsed();
   out.screened = strategy->screened();
   return out;
 }

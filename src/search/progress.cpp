@@ -1,7 +1,6 @@
 #include "search/progress.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -10,11 +9,6 @@ namespace dalnas {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 }  // namespace
-
-double steady_now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 ProgressTracker::ProgressTracker(const SearchConfig& cfg, int64_t planned, double elapsed_before,
                                  double t0, const std::vector<EvaluationRecord>& records,

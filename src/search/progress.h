@@ -12,6 +12,7 @@
 #include <map>
 #include <vector>
 
+#include "core/steady_clock.h"
 #include "search/journal.h"
 #include "search/search_config.h"
 
@@ -28,9 +29,6 @@ struct SearchProgress {
   double generation_best = 0;  // best fitness in the record's generation
   double best = 0;             // best feasible fitness so far (NaN: none)
 };
-
-// Seconds on a steady clock (for differences only).
-double steady_now_s();
 
 class ProgressTracker {
  public:
