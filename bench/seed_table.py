@@ -19,8 +19,9 @@ per network after the first.
 import argparse
 import json
 import os
-import statistics
 import sys
+
+from search_run_stats import mean_sd  # the same sample mean and sd as the journal's figures
 
 
 def load(path):
@@ -60,15 +61,11 @@ def over_seeds(path, split, seeds):
     field = f"device_{split}"
     if o.get("seeds") != seeds:
         sys.exit(f"seed_table: {path}: over_seeds.seeds is {o.get('seeds')}, not {seeds}")
-    values = o.get(field, {}).get("miou") if isinstance(o.get(field), dict) else None
+    figures = o.get(field)
+    values = figures.get("miou") if isinstance(figures, dict) else None
     if not isinstance(values, list) or len(values) != len(seeds):
         sys.exit(f"seed_table: {path}: over_seeds.{field}.miou does not hold {len(seeds)} values")
     return [number(v, path, f"over_seeds.{field}.miou") for v in values]
-
-
-def mean_sd(values):
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"= {statistics.mean(values):.4f} +- {sd:.4f}"
 
 
 def main():
@@ -90,6 +87,7 @@ def main():
         nets.append((name, pattern))
     width = max(len(n) for n, _ in nets) + len(" - ") + len(nets[0][0])
     splits = a.splits.split(",")
+    base_name = nets[0][0]
     table = {split: {n: [miou(first_existing(p, s, split)) for s in seeds] if "{seed}" in p
                      else over_seeds(p, split, seeds) for n, p in nets} for split in splits}
     for split in splits:  # every file read before the first line is printed
@@ -97,15 +95,15 @@ def main():
         values = table[split]
         for n, _ in nets:
             v = values[n]
-            print(f"  {n:<{width}}  " + " ".join(f"{x:.4f}" for x in v) + f"  {mean_sd(v)}")
-        base_name = nets[0][0]
+            m, sd = mean_sd(v)
+            print(f"  {n:<{width}}  " + " ".join(f"{x:.4f}" for x in v) + f"  = {m:.4f} +- {sd:.4f}")
         base = values[base_name]
         for n, _ in nets[1:]:
             d = [x - b for x, b in zip(values[n], base)]
             above = sum(1 for x in d if x > 0)
             label = f"{n} - {base_name}"
             print(f"  {label:<{width}}  " + " ".join(f"{x:+.4f}" for x in d) +
-                  f"  = {statistics.mean(d):+.4f}, {above} of {len(d)} above")
+                  f"  = {mean_sd(d)[0]:+.4f}, {above} of {len(d)} above")
         print()
 
 
